@@ -1,0 +1,119 @@
+/**
+ * Every action input is read here, once, into typed values; everything past this file takes those
+ * values. Errors name the input and say what is wrong.
+ */
+import type { CredentialEntry } from '../auth/credentials.js'
+import { InputError } from '../errors.js'
+import { InvalidReferenceError, parseReference, type Reference } from '../reference.js'
+import { parseSize } from '../size.js'
+
+export interface ActionInputs {
+  /** Has a tag or a digest: `latest` when the input named neither. */
+  source: Reference
+  destinations: Reference[]
+  credentials: CredentialEntry[]
+  /** Bytes; 0 refuses cross-repository copies; Infinity means no limit. */
+  maxArtifactSize: number
+  plainHttp: boolean
+  /** Values to mask in logs. */
+  secrets: string[]
+}
+
+/** Reads one input by its name in action.yml; `@actions/core`'s getInput in the action. */
+export type InputReader = (name: string) => string
+
+export const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE'
+const DEFAULT_SIZE_LIMIT = '1GiB'
+
+export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
+  const source = parseSource(read('srcRef').trim())
+  const destinations = parseDestinations(read('destRef'))
+  const username = read('username').trim()
+  const password = read('password')
+  const srcUsername = read('srcUsername').trim()
+  const srcPassword = read('srcPassword')
+  requirePair('username', username, 'password', password)
+  requirePair('srcUsername', srcUsername, 'srcPassword', srcPassword)
+
+  const credentials: CredentialEntry[] = []
+  if (srcUsername) credentials.push({ registry: source.registry, role: 'source', credentials: { username: srcUsername, password: srcPassword } })
+  if (username) {
+    const login = { username, password }
+    for (const registry of new Set(destinations.map((d) => d.registry))) {
+      credentials.push({ registry, role: 'destination', credentials: login })
+      // username/password also read the source when it lives on a destination's registry.
+      if (!srcUsername && registry === source.registry) credentials.push({ registry, role: 'source', credentials: login })
+    }
+  }
+
+  return {
+    source,
+    destinations,
+    credentials,
+    maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
+    plainHttp: parseBoolean('plainHttp', read('plainHttp')),
+    secrets: [password, srcPassword].filter((s) => s !== '')
+  }
+}
+
+function parseSource(text: string): Reference {
+  if (text === '') throw new InputError('srcRef', 'required: the registry reference of the artifact to copy')
+  if (isLocalPath(text)) throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
+  const ref = reference('srcRef', text)
+  return ref.tag || ref.digest ? ref : { ...ref, tag: 'latest' }
+}
+
+function parseDestinations(text: string): Reference[] {
+  const lines = splitList(text)
+  if (lines.length === 0) throw new InputError('destRef', 'required: one or more registry references to copy to, one per line')
+  return lines.map((line) => {
+    if (isLocalPath(line)) throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
+    const ref = reference('destRef', line)
+    if (ref.digest) throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`)
+    return ref
+  })
+}
+
+/** Newline- or comma-separated values, trimmed, empties and `#` comments dropped. */
+export function splitList(text: string): string[] {
+  return text
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && !s.startsWith('#'))
+}
+
+function reference(input: string, text: string): Reference {
+  try {
+    return parseReference(text)
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) throw new InputError(input, error.message)
+    throw error
+  }
+}
+
+function isLocalPath(text: string): boolean {
+  return text.startsWith('/') || text.startsWith('./') || text.startsWith('../')
+}
+
+function requirePair(userInput: string, user: string, passwordInput: string, password: string): void {
+  if (user && !password) throw new InputError(passwordInput, `required when ${userInput} is set`)
+  if (!user && password) throw new InputError(userInput, `required when ${passwordInput} is set`)
+}
+
+function parseBoolean(input: string, text: string): boolean {
+  const value = text.trim().toLowerCase()
+  if (value === '' || value === 'false') return false
+  if (value === 'true') return true
+  throw new InputError(input, `"${text.trim()}" is not a boolean; use true or false`)
+}
+
+function parseSizeLimit(text: string, env: NodeJS.ProcessEnv): number {
+  const fromInput = text.trim()
+  const fromEnv = env[SIZE_LIMIT_ENV]?.trim() ?? ''
+  const [input, value] = fromInput ? ['maxArtifactSize', fromInput] : fromEnv ? [SIZE_LIMIT_ENV, fromEnv] : ['maxArtifactSize', DEFAULT_SIZE_LIMIT]
+  const bytes = parseSize(value)
+  if (bytes === undefined) {
+    throw new InputError(input, `"${value}" is not a size: give bytes or a number with KiB, MiB, GiB (or KB, MB, GB); 0 disables cross-repository copies, -1 removes the limit`)
+  }
+  return bytes
+}

@@ -1,0 +1,42 @@
+/** Step outputs and the job summary, from the engine's result. */
+import * as core from '@actions/core'
+import type { CopyResult } from '../copy/copy-artifact.js'
+import { formatBytes } from '../size.js'
+
+export function setOutputs(result: CopyResult): void {
+  const first = result.pushed.find((p) => !p.ref.includes('@')) ?? result.pushed[0]
+  core.setOutput('image', first?.ref ?? '')
+  core.setOutput('digest', result.digest)
+  core.setOutput('tag', first && !first.ref.includes('@') ? first.ref.slice(first.ref.lastIndexOf(':') + 1) : '')
+  core.setOutput('mediaType', result.mediaType)
+  core.setOutput('size', String(result.size))
+  core.setOutput('pushed', JSON.stringify(result.pushed))
+}
+
+export async function writeSummary(result: CopyResult): Promise<void> {
+  // Outside a runner (a local run) there is no summary file to write to.
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const { stats } = result
+  await core.summary
+    .addHeading('oci-push', 3)
+    .addTable([
+      [
+        { data: 'Reference', header: true },
+        { data: 'Digest', header: true },
+        { data: 'Media type', header: true },
+        { data: 'Size', header: true }
+      ],
+      ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
+    ])
+    .addTable([
+      [
+        { data: 'Bytes uploaded', header: true },
+        { data: 'Blobs mounted', header: true },
+        { data: 'Blobs skipped', header: true },
+        { data: 'Blobs uploaded', header: true },
+        { data: 'Seconds', header: true }
+      ],
+      [formatBytes(stats.bytesUploaded), String(stats.blobsMounted), String(stats.blobsSkipped), String(stats.blobsUploaded), result.seconds.toFixed(1)]
+    ])
+    .write()
+}

@@ -1,0 +1,82 @@
+/**
+ * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
+ * the root last. What the target already has is skipped: a manifest that exists there stands for
+ * everything below it. Tags are not written here; the caller writes them once every graph is in.
+ */
+import { forEachLimit } from '../concurrency.js'
+import type { Descriptor } from '../manifest.js'
+import { isBlobMounter, type Source, type Target } from '../storage.js'
+import { childManifests } from '../manifest.js'
+import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
+import type { Logger } from '../log.js'
+
+export interface CopyStats {
+  blobsMounted: number
+  blobsSkipped: number
+  blobsUploaded: number
+  bytesUploaded: number
+  manifestsPushed: number
+}
+
+export function emptyStats(): CopyStats {
+  return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 }
+}
+
+export interface CopyGraphOptions {
+  /** Blobs in flight at once. */
+  concurrency: number
+  logger: Logger
+  /** Counters to add to. */
+  stats: CopyStats
+}
+
+export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
+  const missing = await missingManifests(graph, target)
+  if (missing.size === 0) {
+    options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`)
+    options.stats.blobsSkipped += distributableBlobs(graph.nodes.values()).length
+    return
+  }
+  const needed = distributableBlobs([...missing].map((digest) => graph.nodes.get(digest) as GraphNode))
+  options.stats.blobsSkipped += distributableBlobs(graph.nodes.values()).length - needed.length
+  await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options))
+  for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
+    await target.pushManifest(node.descriptor, node.bytes)
+    options.stats.manifestsPushed++
+  }
+}
+
+/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
+async function missingManifests(graph: ArtifactGraph, target: Target): Promise<Set<string>> {
+  const missing = new Set<string>()
+  const checked = new Set<string>()
+  const visit = async (node: GraphNode): Promise<void> => {
+    if (checked.has(node.descriptor.digest)) return
+    checked.add(node.descriptor.digest)
+    if (await target.manifestExists(node.descriptor)) return
+    missing.add(node.descriptor.digest)
+    const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest) as GraphNode)
+    await forEachLimit(children, 4, visit)
+  }
+  await visit(graph.root)
+  return missing
+}
+
+/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
+async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
+  const { stats, logger } = options
+  if (isBlobMounter(target) && target.canMountFrom(source)) {
+    if (await target.mountBlob(blob, source)) {
+      stats.blobsMounted++
+      logger.debug(`mounted ${blob.digest}`)
+      return
+    }
+    logger.debug(`mount of ${blob.digest} refused; uploading`)
+  } else if (await target.blobExists(blob)) {
+    stats.blobsSkipped++
+    return
+  }
+  await target.pushBlob(blob, () => source.fetchBlob(blob))
+  stats.blobsUploaded++
+  stats.bytesUploaded += blob.size
+}

@@ -1,0 +1,111 @@
+/**
+ * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
+ * before a single blob moves, so the size limit and the copy plan come from manifests alone.
+ */
+import { ContentError } from '../errors.js'
+import { digestWithAlgorithmOf, isDigest, sha256 } from '../digest.js'
+import { blobsOf, childManifests, parseManifest, type Descriptor, type Manifest } from '../manifest.js'
+import { baseMediaType, isDistributable, manifestKind } from '../media-types.js'
+import type { Source } from '../storage.js'
+
+export interface GraphNode {
+  /** The manifest's own descriptor: its media type, digest and the size of its bytes. */
+  descriptor: Descriptor
+  bytes: Buffer
+  manifest: Manifest
+}
+
+export interface ArtifactGraph {
+  root: GraphNode
+  /** Every manifest of the graph, the root included, by digest. */
+  nodes: Map<string, GraphNode>
+}
+
+/** Nested indexes deeper than this are refused: no real artifact comes close. */
+const MAX_DEPTH = 8
+/** Manifests in one graph, bounding the walk whatever the source serves. */
+const MAX_MANIFESTS = 10_000
+
+/**
+ * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
+ * the digest the source claims.
+ */
+export async function fetchRoot(source: Source, reference: string): Promise<GraphNode> {
+  const where = `${source.name}${isDigest(reference) ? '@' : ':'}${reference}`
+  const fetched = await source.fetchManifest(reference)
+  const digest = isDigest(reference) ? reference : sha256(fetched.bytes)
+  checkDigest(fetched.bytes, digest, where)
+  if (fetched.claimedDigest && isDigest(fetched.claimedDigest)) checkDigest(fetched.bytes, fetched.claimedDigest, where)
+  const manifest = parseManifest(fetched.bytes, fetched.contentType, where)
+  return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest }
+}
+
+/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
+export async function loadGraph(source: Source, root: GraphNode): Promise<ArtifactGraph> {
+  const nodes = new Map<string, GraphNode>([[root.descriptor.digest, root]])
+  const visit = async (node: GraphNode, depth: number): Promise<void> => {
+    const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest))
+    if (children.length > 0 && depth >= MAX_DEPTH) {
+      throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`)
+    }
+    const fetched = await Promise.all(children.map((child) => fetchChild(source, child)))
+    for (const child of fetched) {
+      if (nodes.size >= MAX_MANIFESTS) throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`)
+      nodes.set(child.descriptor.digest, child)
+    }
+    for (const child of fetched) await visit(child, depth + 1)
+  }
+  await visit(root, 0)
+  return { root, nodes }
+}
+
+async function fetchChild(source: Source, descriptor: Descriptor): Promise<GraphNode> {
+  const where = `${source.name}@${descriptor.digest}`
+  const fetched = await source.fetchManifest(descriptor.digest)
+  if (fetched.bytes.length !== descriptor.size) {
+    throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`)
+  }
+  checkDigest(fetched.bytes, descriptor.digest, where)
+  // The index's descriptor names the child's media type when neither its JSON nor its store does.
+  const served = manifestKind(baseMediaType(fetched.contentType)) ? fetched.contentType : descriptor.mediaType
+  const manifest = parseManifest(fetched.bytes, served, where)
+  return { descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes: fetched.bytes, manifest }
+}
+
+function checkDigest(bytes: Buffer, expected: string, where: string): void {
+  const actual = digestWithAlgorithmOf(expected, bytes)
+  if (actual !== expected) throw new ContentError(where, `manifest has digest ${actual}, expected ${expected}`)
+}
+
+/** Manifests with every child before its parent, the root last (the order a registry accepts them). */
+export function manifestsChildrenFirst(graph: ArtifactGraph, include: (node: GraphNode) => boolean = () => true): GraphNode[] {
+  const ordered: GraphNode[] = []
+  const seen = new Set<string>()
+  const visit = (node: GraphNode): void => {
+    if (seen.has(node.descriptor.digest)) return
+    seen.add(node.descriptor.digest)
+    for (const child of childManifests(node.manifest)) {
+      const childNode = graph.nodes.get(child.digest)
+      if (childNode) visit(childNode)
+    }
+    if (include(node)) ordered.push(node)
+  }
+  visit(graph.root)
+  return ordered
+}
+
+/** Blobs the given manifests reference that may be copied, each digest once. */
+export function distributableBlobs(nodes: Iterable<GraphNode>): Descriptor[] {
+  const blobs = new Map<string, Descriptor>()
+  for (const node of nodes) {
+    for (const blob of blobsOf(node.manifest)) {
+      if (isDistributable(blob.mediaType) && !blobs.has(blob.digest)) blobs.set(blob.digest, blob)
+    }
+  }
+  return [...blobs.values()]
+}
+
+/** Bytes a cross-repository copy would move at most: every distributable blob once. */
+export function artifactSize(graph: ArtifactGraph): number {
+  return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0)
+}

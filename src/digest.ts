@@ -1,0 +1,71 @@
+/**
+ * Content digests (image-spec descriptor.md "Digests"): `algorithm:encoded`. We verify sha256 and
+ * sha512, the two algorithms the spec registers.
+ */
+import { createHash, type Hash } from 'node:crypto'
+import { Transform, type TransformCallback } from 'node:stream'
+
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/
+
+export function isDigest(text: string): boolean {
+  return DIGEST.test(text)
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+}
+
+/** Digest of `bytes` computed with the algorithm that `expected` names. */
+export function digestWithAlgorithmOf(expected: string, bytes: Uint8Array): string {
+  const algorithm = expected.slice(0, expected.indexOf(':'))
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`
+}
+
+/** Thrown from a {@link VerifyingStream} when the bytes are not the ones the descriptor names. */
+export class DigestMismatchError extends Error {
+  constructor(
+    readonly expected: { digest: string; size: number },
+    readonly actual: { digest?: string; size: number }
+  ) {
+    super(
+      actual.digest
+        ? `content has digest ${actual.digest}, expected ${expected.digest}`
+        : `content is longer than the ${expected.size} bytes its descriptor gives`
+    )
+    this.name = 'DigestMismatchError'
+  }
+}
+
+/**
+ * Passes bytes through while hashing and counting them; fails the stream when there are more bytes
+ * than the descriptor's size, or when at the end the size or digest differ. Nothing is buffered.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hash: Hash
+  private count = 0
+
+  constructor(private readonly expected: { digest: string; size: number }) {
+    super()
+    this.hash = createHash(expected.digest.slice(0, expected.digest.indexOf(':')))
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.count += chunk.length
+    if (this.count > this.expected.size) {
+      callback(new DigestMismatchError(this.expected, { size: this.count }))
+      return
+    }
+    this.hash.update(chunk)
+    callback(null, chunk)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const algorithm = this.expected.digest.slice(0, this.expected.digest.indexOf(':'))
+    const digest = `${algorithm}:${this.hash.digest('hex')}`
+    if (this.count !== this.expected.size || digest !== this.expected.digest) {
+      callback(new DigestMismatchError(this.expected, { digest, size: this.count }))
+      return
+    }
+    callback()
+  }
+}

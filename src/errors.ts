@@ -1,0 +1,74 @@
+/**
+ * Error classes carry what happened as data (input name, operation, HTTP status, registry error
+ * codes), so callers decide by type and fields, never by message text. Every message is one line
+ * a user can act on.
+ */
+
+/** An action input (or the environment variable standing in for one) has a value we cannot use. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    readonly problem: string
+  ) {
+    super(`${input}: ${problem}`)
+    this.name = 'InputError'
+  }
+}
+
+/** One entry of the `errors` array that the distribution spec's error responses carry. */
+export interface RegistryErrorDetail {
+  code: string
+  message: string
+}
+
+/** A registry answered a request with a status the operation does not accept. */
+export class RegistryError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly reference: string,
+    readonly status: number,
+    readonly details: RegistryErrorDetail[],
+    readonly hint?: string
+  ) {
+    const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
+    const what = codes ? `${status} ${codes}` : `HTTP ${status}`
+    super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`)
+    this.name = 'RegistryError'
+  }
+}
+
+/** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
+export class ConnectionError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly url: string,
+    readonly causeMessage: string,
+    hint?: string
+  ) {
+    super(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`)
+    this.name = 'ConnectionError'
+  }
+}
+
+/** Content read from anywhere is not what it claims to be (bad JSON, wrong digest, wrong size). */
+export class ContentError extends Error {
+  constructor(
+    readonly reference: string,
+    readonly problem: string
+  ) {
+    super(`${reference}: ${problem}`)
+    this.name = 'ContentError'
+  }
+}
+
+/** The copy would move more bytes across repositories than `maxArtifactSize` allows. */
+export class SizeLimitError extends Error {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+    message: string
+  ) {
+    super(message)
+    this.name = 'SizeLimitError'
+  }
+}

@@ -1,0 +1,8 @@
+/** What the engine reports to; the action passes `@actions/core`'s functions, tests a recorder. */
+export interface Logger {
+  debug(message: string): void
+  info(message: string): void
+  warning(message: string): void
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warning() {} }

@@ -1,0 +1,177 @@
+/**
+ * One repository on a registry, spoken to with the OCI Distribution API (distribution-spec
+ * spec.md): pull (manifest and blob GET/HEAD), push (monolithic upload POST + PUT, manifest PUT)
+ * and cross-repository mount.
+ */
+import type { Readable } from 'node:stream'
+import { ContentError } from '../errors.js'
+import { VerifyingStream } from '../digest.js'
+import { discard, headerValue, readCapped, type RegistryClient } from '../http/client.js'
+import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
+import { MANIFEST_ACCEPT } from '../media-types.js'
+import type { BlobMounter, FetchedManifest, Source, Target } from '../storage.js'
+
+export class RegistryRepository implements Source, Target, BlobMounter {
+  /** `registry/repository`, for messages. */
+  readonly name: string
+  /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
+  private readonly pendingUploads = new Map<string, string>()
+
+  constructor(
+    readonly registry: string,
+    readonly repository: string,
+    private readonly client: RegistryClient
+  ) {
+    this.name = `${registry}/${repository}`
+  }
+
+  async fetchManifest(reference: string): Promise<FetchedManifest> {
+    const res = await this.client.request({
+      method: 'GET',
+      url: this.path('manifests', reference),
+      headers: { accept: MANIFEST_ACCEPT },
+      operation: 'fetch manifest',
+      reference: this.show(reference),
+      accept: [200]
+    })
+    const length = Number(headerValue(res.headers, 'content-length') ?? 0)
+    if (length > MAX_MANIFEST_BYTES) {
+      await discard(res.body)
+      throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`)
+    }
+    let bytes: Buffer
+    try {
+      bytes = await readCapped(res.body, MAX_MANIFEST_BYTES, 'manifest')
+    } catch (error) {
+      throw new ContentError(this.show(reference), (error as Error).message)
+    }
+    return {
+      bytes,
+      contentType: headerValue(res.headers, 'content-type'),
+      claimedDigest: headerValue(res.headers, 'docker-content-digest')
+    }
+  }
+
+  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+    const res = await this.client.request({
+      method: 'GET',
+      url: this.path('blobs', descriptor.digest),
+      operation: 'fetch blob',
+      reference: this.show(descriptor.digest),
+      accept: [200],
+      followRedirects: true
+    })
+    return res.body
+  }
+
+  manifestExists(descriptor: Descriptor): Promise<boolean> {
+    return this.exists('manifests', descriptor, 'check manifest')
+  }
+
+  blobExists(descriptor: Descriptor): Promise<boolean> {
+    return this.exists('blobs', descriptor, 'check blob')
+  }
+
+  private async exists(kind: 'manifests' | 'blobs', descriptor: Descriptor, operation: string): Promise<boolean> {
+    const res = await this.client.request({
+      method: 'HEAD',
+      url: this.path(kind, descriptor.digest),
+      headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
+      operation,
+      reference: this.show(descriptor.digest),
+      accept: [200, 404],
+      followRedirects: true
+    })
+    await discard(res.body)
+    return res.status === 200
+  }
+
+  canMountFrom(source: Source): boolean {
+    return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository
+  }
+
+  async mountBlob(descriptor: Descriptor, source: Source): Promise<boolean> {
+    const from = (source as RegistryRepository).repository
+    const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`
+    const res = await this.client.request({
+      method: 'POST',
+      url: `/v2/${this.repository}/blobs/uploads/${query}`,
+      headers: { 'content-length': '0' },
+      operation: 'mount blob',
+      reference: this.show(descriptor.digest),
+      accept: [201, 202]
+    })
+    await discard(res.body)
+    const location = headerValue(res.headers, 'location')
+    if (res.status === 202 && location) this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href)
+    return res.status === 201
+  }
+
+  async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void> {
+    const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor))
+    this.pendingUploads.delete(descriptor.digest)
+    const url = new URL(location)
+    url.searchParams.set('digest', descriptor.digest)
+    const source = await open()
+    const verifier = new VerifyingStream(descriptor)
+    source.on('error', (error) => verifier.destroy(error))
+    try {
+      const res = await this.client.request({
+        method: 'PUT',
+        url: url.href,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+        body: source.pipe(verifier),
+        operation: 'upload blob',
+        reference: this.show(descriptor.digest),
+        accept: [201]
+      })
+      await discard(res.body)
+    } catch (error) {
+      // Release the download too, whichever side failed first.
+      source.destroy()
+      throw error
+    }
+  }
+
+  /** POST to open an upload session; the `Location` it answers is where the bytes go. */
+  private async startUpload(descriptor: Descriptor): Promise<string> {
+    const res = await this.client.request({
+      method: 'POST',
+      url: `/v2/${this.repository}/blobs/uploads/`,
+      headers: { 'content-length': '0' },
+      operation: 'start upload',
+      reference: this.show(descriptor.digest),
+      accept: [202]
+    })
+    await discard(res.body)
+    const location = headerValue(res.headers, 'location')
+    if (!location) throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location')
+    return new URL(location, res.url).href
+  }
+
+  async pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void> {
+    const reference = tag ?? descriptor.digest
+    const res = await this.client.request({
+      method: 'PUT',
+      url: this.path('manifests', reference),
+      headers: { 'content-type': descriptor.mediaType },
+      body: bytes,
+      operation: 'push manifest',
+      reference: this.show(reference),
+      accept: [201]
+    })
+    await discard(res.body)
+    const stored = headerValue(res.headers, 'docker-content-digest')
+    if (stored && stored !== descriptor.digest) {
+      throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`)
+    }
+  }
+
+  private path(kind: 'manifests' | 'blobs', reference: string): string {
+    return `/v2/${this.repository}/${kind}/${reference}`
+  }
+
+  private show(reference: string): string {
+    return reference.includes(':') ? `${this.name}@${reference}` : `${this.name}:${reference}`
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * What a copy reads from and writes to. A registry repository implements both; an OCI layout and
+ * an archive will implement them too, so the graph walk never knows which it has (the shape of
+ * oras-go's content.Storage). Optional capabilities, like mounting, are separate interfaces found
+ * by checking for them.
+ */
+import type { Readable } from 'node:stream'
+import type { Descriptor } from './manifest.js'
+
+/** Manifest bytes as stored, with what the store says about them. */
+export interface FetchedManifest {
+  bytes: Buffer
+  /** The media type it was stored or served with (`Content-Type`), when the store knows one. */
+  contentType?: string
+  /** The digest the store claims for it (`Docker-Content-Digest`), checked against the bytes. */
+  claimedDigest?: string
+}
+
+export interface Source {
+  /** For messages: `localhost:5000/app`. */
+  readonly name: string
+  /** A manifest by tag or digest. */
+  fetchManifest(reference: string): Promise<FetchedManifest>
+  /** A blob's bytes as a stream; the caller verifies them. */
+  fetchBlob(descriptor: Descriptor): Promise<Readable>
+}
+
+export interface Target {
+  readonly name: string
+  manifestExists(descriptor: Descriptor): Promise<boolean>
+  blobExists(descriptor: Descriptor): Promise<boolean>
+  /**
+   * Stores a blob from a stream that `open` returns (called again to start over); resolves once
+   * the target has verified and stored it.
+   */
+  pushBlob(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void>
+  /** Stores manifest bytes under their digest, or under `tag` when one is given. */
+  pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void>
+}
+
+/** A target that can link a blob from a source on the same storage without moving bytes. */
+export interface BlobMounter {
+  canMountFrom(source: Source): boolean
+  /** True when mounted; false when the target could not, and the blob must be pushed. */
+  mountBlob(descriptor: Descriptor, source: Source): Promise<boolean>
+}
+
+export function isBlobMounter(target: Target): target is Target & BlobMounter {
+  return typeof (target as Partial<BlobMounter>).mountBlob === 'function'
+}
