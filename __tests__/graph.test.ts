@@ -1,0 +1,115 @@
+import { describe, expect, test } from '@jest/globals'
+import { copyGraph, emptyStats } from '../src/copy/copy-graph.js'
+import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst } from '../src/copy/graph.js'
+import { silentLogger } from '../src/log.js'
+import { helmChart, image, imageWithForeignLayer, index, makeBlob } from '../testbed/fixtures.js'
+import { MemoryStore } from './helpers/memory-store.js'
+
+const amd64 = image({ seed: 'a', layers: 2 })
+const arm64 = image({ seed: 'b', layers: 2, architecture: 'arm64' })
+// Both platforms share a layer: it must be counted and copied once.
+const shared = image({ seed: 'a', layers: 1, architecture: 'riscv64' })
+const multi = index([amd64, arm64, shared])
+
+async function graphOf(fixture: typeof multi) {
+  const source = MemoryStore.with('src', fixture, 'v1')
+  const root = await fetchRoot(source, 'v1')
+  return { source, graph: await loadGraph(source, root) }
+}
+
+describe('loading a graph', () => {
+  test('fetches every manifest below an index, nested ones too', async () => {
+    const leaf = image({ seed: 'x' })
+    const inner = index([leaf])
+    const outer = index([inner, image({ seed: 'y' })])
+    const { graph } = await graphOf(outer)
+    expect(graph.nodes.size).toBe(4)
+    const order = manifestsChildrenFirst(graph).map((n) => n.descriptor.digest)
+    expect(order.indexOf(leaf.root.digest)).toBeLessThan(order.indexOf(inner.root.digest))
+    expect(order[order.length - 1]).toBe(outer.root.digest)
+  })
+
+  test('children come before parents and the root is last', async () => {
+    const { graph } = await graphOf(multi)
+    const order = manifestsChildrenFirst(graph).map((n) => n.descriptor.digest)
+    expect(order).toEqual([amd64.root.digest, arm64.root.digest, shared.root.digest, multi.root.digest])
+  })
+
+  test('a child whose bytes do not match its descriptor is refused', async () => {
+    const source = MemoryStore.with('src', multi, 'v1')
+    source.manifests.set(amd64.root.digest, { bytes: Buffer.from(amd64.root.bytes.toString().replace('"size"', ' "size"')), mediaType: amd64.root.mediaType })
+    await expect(loadGraph(source, await fetchRoot(source, 'v1'))).rejects.toThrow(/has \d+ bytes, its descriptor says/)
+  })
+
+  test('a root fetched by digest must have that digest', async () => {
+    const source = MemoryStore.with('src', amd64, 'v1')
+    source.manifests.set(arm64.root.digest, { bytes: amd64.root.bytes, mediaType: amd64.root.mediaType })
+    await expect(fetchRoot(source, arm64.root.digest)).rejects.toThrow(/expected sha256/)
+  })
+})
+
+describe('blobs and size', () => {
+  test('each distributable blob once: shared layers, and foreign layers left out', async () => {
+    const { graph } = await graphOf(multi)
+    const blobs = distributableBlobs(graph.nodes.values())
+    const expected = new Set([...amd64.blobs, ...arm64.blobs, ...shared.blobs].map((b) => b.digest))
+    expect(blobs.map((b) => b.digest).sort()).toEqual([...expected].sort())
+    expect(artifactSize(graph)).toBe([...new Map([...amd64.blobs, ...arm64.blobs, ...shared.blobs].map((b) => [b.digest, b.size])).values()].reduce((a, b) => a + b, 0))
+
+    const foreign = imageWithForeignLayer('f')
+    const { graph: fg } = await graphOf(foreign)
+    expect(distributableBlobs(fg.nodes.values()).map((b) => b.digest)).not.toContain(foreign.foreign.digest)
+    expect(artifactSize(fg)).toBe(foreign.blobs.reduce((a, b) => a + b.size, 0))
+  })
+
+  test('a Helm chart: config and chart layer, whatever the config type', async () => {
+    const chart = helmChart('redis', '19.0.0')
+    const { graph } = await graphOf(chart)
+    expect(distributableBlobs(graph.nodes.values()).map((b) => b.mediaType)).toEqual(['application/vnd.cncf.helm.config.v1+json', 'application/vnd.cncf.helm.chart.content.v1.tar+gzip'])
+  })
+})
+
+describe('copyGraph', () => {
+  test('blobs first, then manifests children first; the bytes arrive unchanged', async () => {
+    const { source, graph } = await graphOf(multi)
+    const target = new MemoryStore('dst')
+    const stats = emptyStats()
+    await copyGraph(graph, source, target, { concurrency: 3, logger: silentLogger, stats })
+    const pushes = target.calls.filter((c) => c.startsWith('push'))
+    const lastBlob = pushes.map((c) => c.startsWith('pushBlob')).lastIndexOf(true)
+    const firstManifest = pushes.findIndex((c) => c.startsWith('pushManifest'))
+    expect(lastBlob).toBeLessThan(firstManifest)
+    expect(pushes.slice(firstManifest)).toEqual([amd64, arm64, shared, multi].map((f) => `pushManifest ${f.root.digest}`))
+    for (const blob of [...amd64.blobs, ...arm64.blobs]) expect(target.blobs.get(blob.digest)).toEqual(blob.bytes)
+    expect(stats.blobsUploaded).toBe(distributableBlobs(graph.nodes.values()).length)
+    expect(target.tags.size).toBe(0)
+  })
+
+  test('a manifest the target has stands for its subtree: nothing below it is asked for', async () => {
+    const { source, graph } = await graphOf(index([amd64, arm64]))
+    const target = MemoryStore.with('dst', amd64, 'old')
+    const stats = emptyStats()
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats })
+    for (const blob of amd64.blobs) {
+      expect(target.calls).not.toContain(`blobExists ${blob.digest}`)
+      expect(target.calls).not.toContain(`pushBlob ${blob.digest}`)
+    }
+    expect(target.calls).not.toContain(`pushManifest ${amd64.root.digest}`)
+    expect(stats.blobsSkipped).toBeGreaterThanOrEqual(amd64.blobs.length)
+  })
+
+  test('a target that has the root gets nothing', async () => {
+    const { source, graph } = await graphOf(multi)
+    const target = MemoryStore.with('dst', multi, 'old')
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats: emptyStats() })
+    expect(target.calls).toEqual([`manifestExists ${multi.root.digest}`])
+  })
+
+  test('a failing blob stops the copy before any manifest is pushed', async () => {
+    const { source, graph } = await graphOf(multi)
+    source.blobs.delete(arm64.blobs[1].digest)
+    const target = new MemoryStore('dst')
+    await expect(copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats: emptyStats() })).rejects.toThrow(/no blob/)
+    expect(target.calls.some((c) => c.startsWith('pushManifest'))).toBe(false)
+  })
+})

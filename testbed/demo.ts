@@ -1,0 +1,37 @@
+/**
+ * `npm run demo`: the action's main job on an embedded default, with nothing external. Starts a
+ * loopback registry, seeds it with a small multi-arch image it builds, then runs the bundled
+ * action as the runner would to retag it in place and promote it to a second repository.
+ */
+import { runAction } from './action.js'
+import { image, index, pushFixture } from './fixtures.js'
+import { startRegistry } from './registry.js'
+import { requireTools } from './tools.js'
+
+async function main(): Promise<void> {
+  await requireTools(['docker-registry'])
+  const registry = await startRegistry()
+  try {
+    const build = index([image({ seed: 'demo-amd64' }), image({ seed: 'demo-arm64', architecture: 'arm64', variant: 'v8' })])
+    await pushFixture(registry.host, 'demo/app', build, 'build-1')
+    console.log(`Seeded ${registry.host}/demo/app:build-1 (${build.root.digest}, 2 platforms)\n`)
+
+    const srcRef = `${registry.host}/demo/app:build-1`
+    const destRef = [`${registry.host}/demo/app:v1.0.0`, `${registry.host}/demo/app:latest`, `${registry.host}/release/app:v1.0.0`].join('\n')
+    console.log(`Running the action: srcRef=${srcRef}\n  destRef=${destRef.replace(/\n/g, '\n          ')}\n`)
+    const result = await runAction({ srcRef, destRef })
+    process.stdout.write(result.stdout)
+    process.stderr.write(result.stderr)
+    console.log('\nOutputs:')
+    for (const [name, value] of Object.entries(result.outputs)) console.log(`  ${name} = ${value}`)
+    console.log(`\nJob summary (markdown):\n${result.summary}`)
+    if (result.exitCode !== 0) throw new Error(`the action failed with exit code ${result.exitCode}`)
+  } finally {
+    await registry.stop()
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error)
+  process.exitCode = 1
+})

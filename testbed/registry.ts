@@ -1,0 +1,103 @@
+/**
+ * CNCF distribution (`docker-registry`) started on a free loopback port with temporary storage,
+ * anonymous or with htpasswd (bcrypt) auth, stopped by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run } from './tools.js'
+
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`, as used in references. */
+  host: string
+  port: number
+  /** Basic credentials when started with htpasswd auth. */
+  credentials?: { username: string; password: string }
+  stop(): Promise<void>
+}
+
+export interface RegistryOptions {
+  htpasswd?: { username: string; password: string }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), 'oci-push-registry-'))
+  const port = await freePort()
+  const host = `127.0.0.1:${port}`
+  let auth = ''
+  if (options.htpasswd) {
+    const { username, password } = options.htpasswd
+    const entry = await run('htpasswd', ['-Bbn', username, password])
+    await writeFile(join(dir, 'htpasswd'), entry)
+    auth = `auth:\n  htpasswd:\n    realm: oci-push-test\n    path: ${join(dir, 'htpasswd')}\n`
+  }
+  const config = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: ${host}`,
+    '  secret: oci-push-test-secret',
+    auth
+  ].join('\n')
+  await writeFile(join(dir, 'config.yml'), config)
+
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  await waitUntilServing(child, host)
+  return {
+    host,
+    port,
+    ...(options.htpasswd ? { credentials: options.htpasswd } : {}),
+    stop: async () => {
+      await stopProcess(child)
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+async function waitUntilServing(child: ChildProcess, host: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode} before serving on ${host}`)
+    try {
+      const res = await fetch(`http://${host}/v2/`)
+      await res.arrayBuffer()
+      if (res.status === 200 || res.status === 401) return
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await stopProcess(child)
+  throw new Error(`docker-registry did not serve on ${host} within 10 s`)
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
