@@ -20,7 +20,9 @@ async function main(): Promise<void> {
     const destRef = [`${registry.host}/demo/app:v1.0.0`, `${registry.host}/demo/app:latest`, `${registry.host}/release/app:v1.0.0`].join('\n')
     console.log(`Running the action: srcRef=${srcRef}\n  destRef=${destRef.replace(/\n/g, '\n          ')}\n`)
     const result = await runAction({ srcRef, destRef })
-    process.stdout.write(result.stdout)
+    // The runner hides debug lines unless step debugging is on; so does the demo (DEMO_DEBUG=1 shows them).
+    const shown = process.env.DEMO_DEBUG ? result.stdout : result.stdout.replace(/^::debug::.*\n/gm, '')
+    process.stdout.write(shown)
     process.stderr.write(result.stderr)
     console.log('\nOutputs:')
     for (const [name, value] of Object.entries(result.outputs)) console.log(`  ${name} = ${value}`)

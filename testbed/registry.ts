@@ -60,6 +60,12 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     'http:',
     `  addr: ${host}`,
     '  secret: oci-push-test-secret',
+    // Foreign layers (referenced by URL, never uploaded) are refused unless their URLs are allowed.
+    'validation:',
+    '  manifests:',
+    '    urls:',
+    '      allow:',
+    "        - '^https?://'",
     auth
   ].join('\n')
   await writeFile(join(dir, 'config.yml'), config)

@@ -1,0 +1,231 @@
+/**
+ * The copy engine against real CNCF distribution registries on loopback, checked with skopeo and
+ * with plain HTTP reads that do not go through our code.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { RegistryError, SizeLimitError } from '../src/errors.js'
+import { blobDigest, helmChart, image, imageWithForeignLayer, index, listTags, pushFixture, referrer, type Fixture } from '../testbed/fixtures.js'
+import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
+import { startRegistry, type TestRegistry } from '../testbed/registry.js'
+import { requireTools, run, skopeoInspect, skopeoRaw } from '../testbed/tools.js'
+import { pushUmociImage } from '../testbed/umoci.js'
+import { copy } from './helpers/copy.js'
+
+let a: TestRegistry
+let b: TestRegistry
+let secured: TestRegistry
+let proxy: RecordingProxy
+const login = { username: 'ci-user', password: 'ci-secret-password' }
+
+const amd64 = image({ seed: 'it-amd64', layers: 3 })
+const arm64 = image({ seed: 'it-arm64', layers: 3, architecture: 'arm64', variant: 'v8' })
+const ociIndex = index([amd64, arm64])
+const dockerAmd64 = image({ seed: 'it-d-amd64', docker: true })
+const dockerArm64 = image({ seed: 'it-d-arm64', docker: true, architecture: 'arm64' })
+const dockerList = index([dockerAmd64, dockerArm64], { docker: true })
+const chart = helmChart('redis', '19.0.0')
+const sbom = referrer(amd64.root)
+const foreign = imageWithForeignLayer('it-foreign')
+const big = image({ seed: 'it-big', layers: 2, layerSize: 1024 * 1024 })
+
+beforeAll(async () => {
+  await requireTools()
+  ;[a, b, secured] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ htpasswd: login })])
+  proxy = await startProxy(a.port)
+  await pushUmociImage(a.host, 'umoci/app', 'v1', 3)
+  await pushFixture(a.host, 'multi/app', ociIndex, 'v1')
+  await pushFixture(a.host, 'docker/app', dockerList, 'v1')
+  await pushFixture(a.host, 'charts/redis', chart, '19.0.0')
+  await pushFixture(a.host, 'multi/app', sbom, 'sbom')
+  await pushFixture(a.host, 'foreign/app', foreign, 'v1')
+  await pushFixture(a.host, 'big/app', big, 'v1')
+  await pushFixture(secured.host, 'private/app', amd64, 'v1', { credentials: login })
+}, 120_000)
+
+afterAll(async () => {
+  await proxy?.stop()
+  await Promise.all([a, b, secured].map((r) => r?.stop()))
+})
+
+/** Every blob of a fixture is in the repository with the right bytes. */
+async function expectBlobs(host: string, repository: string, fixture: Fixture, credentials?: typeof login): Promise<void> {
+  for (const blob of fixture.blobs) {
+    expect(await blobDigest(host, repository, blob.digest, { credentials })).toBe(blob.digest)
+  }
+}
+
+describe('copy across registries, byte for byte', () => {
+  test('a 3-layer image built by umoci (manifest without mediaType)', async () => {
+    const source = await skopeoRaw(`${a.host}/umoci/app:v1`)
+    expect(JSON.parse(source).mediaType).toBeUndefined()
+    const result = await copy(`${a.host}/umoci/app:v1`, `${b.host}/mirror/umoci:v1`)
+    expect(await skopeoRaw(`${b.host}/mirror/umoci:v1`)).toBe(source)
+    expect(result.mediaType).toBe('application/vnd.oci.image.manifest.v1+json')
+    expect(result.stats.blobsUploaded).toBe(4)
+    // skopeo pulls the copy and checks every blob's digest on the way.
+    const out = await run('mktemp', ['-d'])
+    await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${b.host}/mirror/umoci:v1`, `oci:${out.trim()}/layout:v1`])
+    await run('rm', ['-rf', out.trim()])
+  })
+
+  test.each([
+    ['an OCI index', 'multi/app', ociIndex, [amd64, arm64]],
+    ['a Docker manifest list', 'docker/app', dockerList, [dockerAmd64, dockerArm64]]
+  ])('%s: digests kept, every child and blob present, platforms resolvable', async (_name, repo, fixture, children) => {
+    const result = await copy(`${a.host}/${repo}:v1`, `${b.host}/${repo}:copied`)
+    expect(result.digest).toBe(fixture.root.digest)
+    expect(result.mediaType).toBe(fixture.root.mediaType)
+    expect(await skopeoRaw(`${b.host}/${repo}:copied`)).toBe(fixture.root.bytes.toString())
+    for (const child of children) {
+      expect(await skopeoRaw(`${b.host}/${repo}@${child.root.digest}`)).toBe(child.root.bytes.toString())
+      await expectBlobs(b.host, repo, child)
+    }
+    const arm = await skopeoInspect(`${b.host}/${repo}:copied`, { arch: 'arm64' })
+    expect(arm.Architecture).toBe('arm64')
+    // The arm64 child's own config answered: its label names the seed it was built from.
+    const armConfig = JSON.parse(children[1].blobs[0].bytes.toString()) as { config: { Labels: Record<string, string> } }
+    expect(arm.Labels).toEqual(armConfig.config.Labels)
+    expect(arm.Labels).not.toEqual((JSON.parse(children[0].blobs[0].bytes.toString()) as typeof armConfig).config.Labels)
+  })
+
+  test('a Helm chart: Helm config and chart layer copied', async () => {
+    const result = await copy(`oci://${a.host}/charts/redis:19.0.0`, `oci://${b.host}/mirror/charts/redis`)
+    expect(result.pushed.map((p) => p.ref)).toEqual([`${b.host}/mirror/charts/redis:19.0.0`])
+    const raw = JSON.parse(await skopeoRaw(`${b.host}/mirror/charts/redis:19.0.0`))
+    expect(raw.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json')
+    expect(raw.layers[0].mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip')
+    expect(result.digest).toBe(chart.root.digest)
+    await expectBlobs(b.host, 'mirror/charts/redis', chart)
+  })
+
+  test('an OCI 1.1 artifact with artifactType and subject', async () => {
+    await copy(`${a.host}/multi/app@${sbom.root.digest}`, `${b.host}/multi/app:sbom`)
+    const raw = await skopeoRaw(`${b.host}/multi/app:sbom`)
+    expect(raw).toBe(sbom.root.bytes.toString())
+    expect(JSON.parse(raw).subject.digest).toBe(amd64.root.digest)
+    await expectBlobs(b.host, 'multi/app', sbom)
+  })
+
+  test('a foreign layer is referenced, not copied', async () => {
+    const result = await copy(`${a.host}/foreign/app:v1`, `${b.host}/foreign/app:v1`)
+    expect(await skopeoRaw(`${b.host}/foreign/app:v1`)).toBe(foreign.root.bytes.toString())
+    expect(result.stats.blobsUploaded).toBe(foreign.blobs.length)
+    expect(await blobDigest(b.host, 'foreign/app', foreign.foreign.digest as string)).toBeUndefined()
+  })
+
+  test('a digest-only source to a destination without a tag is pushed by digest alone', async () => {
+    const result = await copy(`${a.host}/multi/app@${amd64.root.digest}`, `${b.host}/bydigest/app`)
+    expect(result.pushed).toEqual([{ ref: `${b.host}/bydigest/app@${amd64.root.digest}`, digest: amd64.root.digest, mediaType: amd64.root.mediaType, size: amd64.root.size }])
+    expect(await listTags(b.host, 'bydigest/app')).toEqual([])
+    expect(await skopeoRaw(`${b.host}/bydigest/app@${amd64.root.digest}`)).toBe(amd64.root.bytes.toString())
+  })
+
+  test('two destinations: blobs move once, both tags written', async () => {
+    const result = await copy(`${a.host}/multi/app:v1`, [`${b.host}/twice/app:one`, `${b.host}/twice/app:two`])
+    expect(result.stats.blobsUploaded).toBe(amd64.blobs.length + arm64.blobs.length)
+    expect(await listTags(b.host, 'twice/app')).toEqual(['one', 'two'])
+    expect(await skopeoRaw(`${b.host}/twice/app:two`)).toBe(ociIndex.root.bytes.toString())
+  })
+
+  test('a second run finds everything in place and uploads nothing', async () => {
+    const result = await copy(`${a.host}/multi/app:v1`, `${b.host}/twice/app:three`)
+    expect(result.stats.blobsUploaded).toBe(0)
+    expect(result.stats.bytesUploaded).toBe(0)
+    expect(result.stats.manifestsPushed).toBe(0)
+    expect(await listTags(b.host, 'twice/app')).toEqual(['one', 'three', 'two'])
+  })
+})
+
+describe('cheapest path', () => {
+  test('same repository: a retag sends no blob request at all', async () => {
+    proxy.reset()
+    const result = await copy(`${proxy.host}/multi/app:v1`, [`${proxy.host}/multi/app:v1.2.3`, `${proxy.host}/multi/app:latest`])
+    expect(proxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
+    expect(proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.path)).toEqual(['/v2/multi/app/manifests/v1.2.3', '/v2/multi/app/manifests/latest'])
+    expect(result.stats).toMatchObject({ blobsMounted: 0, blobsUploaded: 0, bytesUploaded: 0 })
+    expect(await skopeoRaw(`${a.host}/multi/app:v1.2.3`)).toBe(ociIndex.root.bytes.toString())
+  })
+
+  test('same repository and tag: a no-op that still reports the artifact', async () => {
+    proxy.reset()
+    const result = await copy(`${proxy.host}/multi/app:v1`, `${proxy.host}/multi/app:v1`)
+    expect(proxy.requests.filter((r) => r.method !== 'GET')).toEqual([])
+    expect(result.pushed).toEqual([{ ref: `${proxy.host}/multi/app:v1`, digest: ociIndex.root.digest, mediaType: ociIndex.root.mediaType, size: ociIndex.root.size }])
+  })
+
+  test('same registry, other repository: every blob is mounted, none downloaded', async () => {
+    proxy.reset()
+    const result = await copy(`${proxy.host}/multi/app:v1`, `${proxy.host}/promoted/app:v1`)
+    const blobs = new Set([...amd64.blobs, ...arm64.blobs].map((blob) => blob.digest))
+    const mounts = proxy.requests.filter((r) => r.method === 'POST' && r.path.includes('mount='))
+    expect(mounts).toHaveLength(blobs.size)
+    expect(proxy.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'))).toEqual([])
+    expect(proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/'))).toEqual([])
+    expect(result.stats).toMatchObject({ blobsMounted: blobs.size, blobsUploaded: 0 })
+    await expectBlobs(a.host, 'promoted/app', amd64)
+    await expectBlobs(a.host, 'promoted/app', arm64)
+  })
+})
+
+describe('size limit', () => {
+  test('over the limit: refused before any transfer, nothing written', async () => {
+    proxy.reset()
+    const error = await copy(`${proxy.host}/big/app:v1`, `${b.host}/big/app:v1`, { maxArtifactSize: 1024 * 1024 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SizeLimitError)
+    expect((error as Error).message).toMatch(/^2\.0 MiB exceeds the limit of 1\.0 MiB; raise maxArtifactSize$/)
+    expect(proxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
+    expect(await listTags(b.host, 'big/app')).toEqual([])
+  })
+
+  test('0 disables cross-repository copies but not a retag in place', async () => {
+    await expect(copy(`${a.host}/multi/app:v1`, `${b.host}/disabled/app:v1`, { maxArtifactSize: 0 })).rejects.toThrow('cross-repository push is disabled')
+    expect(await listTags(b.host, 'disabled/app')).toEqual([])
+    await copy(`${a.host}/multi/app:v1`, `${a.host}/multi/app:in-place`, { maxArtifactSize: 0 })
+    expect(await listTags(a.host, 'multi/app')).toContain('in-place')
+  })
+
+  test('under the limit: copied', async () => {
+    await copy(`${a.host}/big/app:v1`, `${b.host}/big/app:v1`, { maxArtifactSize: 3 * 1024 * 1024 })
+    expect(await listTags(b.host, 'big/app')).toEqual(['v1'])
+  })
+})
+
+describe('basic auth (htpasswd)', () => {
+  test('with credentials: read from and written to a registry that needs them', async () => {
+    const credentials = [
+      { registry: secured.host, role: 'source' as const, credentials: login },
+      { registry: secured.host, role: 'destination' as const, credentials: login }
+    ]
+    await copy(`${secured.host}/private/app:v1`, `${b.host}/from-private/app:v1`, { credentials })
+    expect(await skopeoRaw(`${b.host}/from-private/app:v1`)).toBe(amd64.root.bytes.toString())
+    await copy(`${a.host}/multi/app:v1`, `${secured.host}/to-private/app:v1`, { credentials })
+    expect(await skopeoRaw(`${secured.host}/to-private/app:v1`, login)).toBe(ociIndex.root.bytes.toString())
+    await expectBlobs(secured.host, 'to-private/app', arm64, login)
+  })
+
+  test('without credentials: a one-line error that says which inputs to set', async () => {
+    const error = await copy(`${secured.host}/private/app:v1`, `${b.host}/nope/app:v1`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RegistryError)
+    expect((error as RegistryError).status).toBe(401)
+    expect((error as Error).message).toMatch(/^fetch manifest 127\.0\.0\.1:\d+\/private\/app:v1: 401 UNAUTHORIZED/)
+    expect((error as Error).message).toContain('set username and password')
+    expect((error as Error).message).not.toContain('\n')
+  })
+
+  test('wrong credentials: refused, and the password is not in the message', async () => {
+    const credentials = [{ registry: secured.host, role: 'source' as const, credentials: { username: 'ci-user', password: 'wrong-password' } }]
+    const error = await copy(`${secured.host}/private/app:v1`, `${b.host}/nope/app:v1`, { credentials }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain('refused the credentials')
+    expect((error as Error).message).not.toContain('wrong-password')
+  })
+})
+
+describe('errors', () => {
+  test('a missing tag names the reference and the registry code', async () => {
+    await expect(copy(`${a.host}/multi/app:nope`, `${b.host}/x/app`)).rejects.toThrow(/^fetch manifest 127\.0\.0\.1:\d+\/multi\/app:nope: 404 MANIFEST_UNKNOWN/)
+  })
+
+  test('nothing listening: a connection error naming the registry', async () => {
+    await expect(copy('127.0.0.1:1/app:v1', `${b.host}/x/app`)).rejects.toThrow(/ping registry 127\.0\.0\.1:1 \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED/)
+  })
+})

@@ -1,0 +1,34 @@
+/** Runs the copy engine against test registries the way the action wires it. */
+import { StaticCredentials, type CredentialEntry } from '../../src/auth/credentials.js'
+import { copyArtifact, type CopyResult } from '../../src/copy/copy-artifact.js'
+import type { Logger } from '../../src/log.js'
+import { parseReference } from '../../src/reference.js'
+import { Registries } from '../../src/registry/registries.js'
+import { UNLIMITED } from '../../src/size.js'
+
+export interface CopyOptions {
+  credentials?: CredentialEntry[]
+  maxArtifactSize?: number
+  /** Collects what the engine logs. */
+  log?: string[]
+}
+
+export async function copy(src: string, dest: string | string[], options: CopyOptions = {}): Promise<CopyResult> {
+  const record = (message: string) => options.log?.push(message)
+  const logger: Logger = { debug: record, info: record, warning: record }
+  const registries = new Registries({ credentials: new StaticCredentials(options.credentials ?? []), plainHttp: false, logger })
+  try {
+    const source = parseReference(src)
+    return await copyArtifact(
+      registries,
+      {
+        source: source.tag || source.digest ? source : { ...source, tag: 'latest' },
+        destinations: (Array.isArray(dest) ? dest : [dest]).map(parseReference),
+        maxArtifactSize: options.maxArtifactSize ?? UNLIMITED
+      },
+      logger
+    )
+  } finally {
+    await registries.close()
+  }
+}
