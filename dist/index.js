@@ -71376,6 +71376,8 @@ function artifactSize(graph) {
 
 
 
+
+
 function emptyStats() {
     return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
 }
@@ -71426,7 +71428,14 @@ async function copyBlob(blob, source, target, options) {
         stats.blobsSkipped++;
         return;
     }
-    await target.pushBlob(blob, () => source.fetchBlob(blob));
+    try {
+        await target.pushBlob(blob, () => source.fetchBlob(blob));
+    }
+    catch (error) {
+        if (error instanceof DigestMismatchError)
+            throw new ContentError(`${source.name}@${blob.digest}`, `blob ${error.message}`);
+        throw error;
+    }
     stats.blobsUploaded++;
     stats.bytesUploaded += blob.size;
 }

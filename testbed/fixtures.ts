@@ -181,6 +181,15 @@ export async function blobDigest(host: string, repository: string, digest: strin
   return res.status === 200 ? sha256(bytes) : undefined
 }
 
+/** Manifest bytes as the registry serves them (for hosts skopeo 1.9 cannot parse, like [::1]). */
+export async function rawManifest(host: string, repository: string, reference: string): Promise<string> {
+  const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
+  const res = await fetch(`http://${host}/v2/${repository}/manifests/${reference}`, { headers: { accept } })
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`manifest ${host}/${repository}:${reference}: ${res.status}`)
+  return text
+}
+
 /** Tags of a repository, [] when it has none or does not exist. */
 export async function listTags(host: string, repository: string, options: PushOptions = {}): Promise<string[]> {
   const headers = authHeaders(options)

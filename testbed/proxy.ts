@@ -1,19 +1,29 @@
 /**
  * A recording proxy in front of a test registry: every request is recorded before it is
- * forwarded, so a test can assert what a copy did (and did not) ask for.
+ * forwarded, so a test can assert what a copy did (and did not) ask for. It can also make the
+ * registry misbehave in ways a real one may: refuse mounts, serve corrupted blobs.
  */
 import { createServer, request as forward, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Transform } from 'node:stream'
 
 export interface RecordedRequest {
   method: string
   path: string
 }
 
+export interface ProxyFaults {
+  /** Mount requests reach the registry without `mount`/`from`: it opens a plain upload (202). */
+  refuseMounts: boolean
+  /** Blob downloads arrive with their first byte changed (same length, other digest). */
+  corruptBlobs: boolean
+}
+
 export interface RecordingProxy {
   /** `127.0.0.1:PORT`: use it in references instead of the registry's host. */
   host: string
   requests: RecordedRequest[]
+  faults: ProxyFaults
   /** Forgets what was recorded so far. */
   reset(): void
   stop(): Promise<void>
@@ -21,12 +31,18 @@ export interface RecordingProxy {
 
 export async function startProxy(upstreamPort: number): Promise<RecordingProxy> {
   const requests: RecordedRequest[] = []
+  const faults: ProxyFaults = { refuseMounts: false, corruptBlobs: false }
   const server: Server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', path: req.url ?? '' })
+    const method = req.method ?? ''
+    let path = req.url ?? ''
+    requests.push({ method, path })
+    if (faults.refuseMounts && method === 'POST' && path.includes('mount=')) path = path.slice(0, path.indexOf('?'))
+    const corrupt = faults.corruptBlobs && method === 'GET' && path.includes('/blobs/sha256:')
     // The Host header goes through unchanged, so the registry's Locations point back at us.
-    const upstream = forward({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    const upstream = forward({ host: '127.0.0.1', port: upstreamPort, method, path, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers)
-      up.pipe(res)
+      if (corrupt && up.statusCode === 200) up.pipe(flipFirstByte()).pipe(res)
+      else up.pipe(res)
     })
     upstream.on('error', () => res.destroy())
     req.pipe(upstream)
@@ -36,11 +52,30 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
   return {
     host: `127.0.0.1:${port}`,
     requests,
-    reset: () => requests.splice(0, requests.length),
+    faults,
+    reset: () => {
+      requests.splice(0, requests.length)
+      faults.refuseMounts = false
+      faults.corruptBlobs = false
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
         server.close(() => resolve())
       })
   }
+}
+
+function flipFirstByte(): Transform {
+  let first = true
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (first && chunk.length > 0) {
+        chunk = Buffer.from(chunk)
+        chunk[0] ^= 0xff
+        first = false
+      }
+      done(null, chunk)
+    }
+  })
 }

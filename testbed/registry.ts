@@ -20,14 +20,16 @@ export interface TestRegistry {
 
 export interface RegistryOptions {
   htpasswd?: { username: string; password: string }
+  /** Listen on [::1] instead of 127.0.0.1. */
+  ipv6?: boolean
 }
 
-export async function freePort(): Promise<number> {
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
     server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, address, () => {
       const address = server.address()
       const port = typeof address === 'object' && address ? address.port : 0
       server.close(() => resolve(port))
@@ -37,8 +39,8 @@ export async function freePort(): Promise<number> {
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'oci-push-registry-'))
-  const port = await freePort()
-  const host = `127.0.0.1:${port}`
+  const port = await freePort(options.ipv6 ? '::1' : '127.0.0.1')
+  const host = options.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`
   let auth = ''
   if (options.htpasswd) {
     const { username, password } = options.htpasswd
@@ -58,7 +60,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     '  delete:',
     '    enabled: true',
     'http:',
-    `  addr: ${host}`,
+    `  addr: "${host}"`,
     '  secret: oci-push-test-secret',
     // Foreign layers (referenced by URL, never uploaded) are refused unless their URLs are allowed.
     'validation:',

@@ -1,10 +1,13 @@
 /** Running the real peers the tests rely on; a missing one is an error, never a skip. */
 import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
 
-export const PEERS = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'jq'] as const
+export const PEERS = ['docker-registry', 'skopeo', 'umoci', 'buildah', 'htpasswd', 'jq'] as const
 
 /** Throws naming every peer that is not on PATH. */
 export async function requireTools(tools: readonly string[] = PEERS): Promise<void> {
@@ -45,4 +48,17 @@ export async function skopeoInspect(ref: string, options: { arch?: string; os?: 
   if (options.arch) args.push('--override-arch', options.arch)
   if (options.os) args.push('--override-os', options.os)
   return JSON.parse(await run('skopeo', [...args, `docker://${ref}`])) as Record<string, unknown>
+}
+
+/**
+ * Pulls a reference (every platform of an index) with skopeo into a throw-away OCI layout:
+ * skopeo verifies each blob's digest on the way, so this fails unless the copy is whole.
+ */
+export async function skopeoPullAll(ref: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'oci-push-pull-'))
+  try {
+    await run('skopeo', ['copy', '--quiet', '--all', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(dir, 'layout')}:pulled`])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }

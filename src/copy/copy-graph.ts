@@ -4,6 +4,8 @@
  * everything below it. Tags are not written here; the caller writes them once every graph is in.
  */
 import { forEachLimit } from '../concurrency.js'
+import { DigestMismatchError } from '../digest.js'
+import { ContentError } from '../errors.js'
 import type { Descriptor } from '../manifest.js'
 import { isBlobMounter, type Source, type Target } from '../storage.js'
 import { childManifests } from '../manifest.js'
@@ -76,7 +78,12 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
     stats.blobsSkipped++
     return
   }
-  await target.pushBlob(blob, () => source.fetchBlob(blob))
+  try {
+    await target.pushBlob(blob, () => source.fetchBlob(blob))
+  } catch (error) {
+    if (error instanceof DigestMismatchError) throw new ContentError(`${source.name}@${blob.digest}`, `blob ${error.message}`)
+    throw error
+  }
   stats.blobsUploaded++
   stats.bytesUploaded += blob.size
 }
