@@ -285,6 +285,27 @@ describe('basic auth (htpasswd)', () => {
   })
 })
 
+describe('redirects', () => {
+  test('a blob download redirected to another host is followed without the Authorization header', async () => {
+    const front = await startProxy(secured.port)
+    const storage = await startProxy(a.port)
+    try {
+      // The "storage host" serves the same blobs, anonymously.
+      await pushFixture(a.host, 'private/app', amd64)
+      front.faults.redirectBlobsTo = storage.host
+      const credentials = [{ registry: front.host, role: 'source' as const, credentials: login }]
+      await copy(`${front.host}/private/app:v1`, `${b.host}/redirected/app:v1`, { credentials })
+      await expectBlobs(b.host, 'redirected/app', amd64)
+      const downloads = storage.requests.filter((r) => r.path.includes('/blobs/sha256:'))
+      expect(downloads).toHaveLength(amd64.blobs.length)
+      expect(downloads.some((r) => r.authorization)).toBe(false)
+      expect(front.requests.filter((r) => r.path.includes('/manifests/')).every((r) => r.authorization)).toBe(true)
+    } finally {
+      await Promise.all([front.stop(), storage.stop()])
+    }
+  })
+})
+
 describe('errors', () => {
   test('a missing tag names the reference and the registry code', async () => {
     await expect(copy(`${a.host}/multi/app:nope`, `${b.host}/x/app`)).rejects.toThrow(/^fetch manifest 127\.0\.0\.1:\d+\/multi\/app:nope: 404 MANIFEST_UNKNOWN/)

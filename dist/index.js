@@ -71493,8 +71493,11 @@ async function copyArtifact(registries, request, logger) {
         const graph = await loadGraph(source, root);
         checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
         for (const target of crossRepository) {
-            logger.info(`Copying to ${target.name}`);
+            const before = { ...stats };
             await copyGraph(graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats });
+            logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
+                `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
+                `${stats.blobsSkipped - before.blobsSkipped} already there`);
         }
     }
     const pushed = [];

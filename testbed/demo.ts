@@ -1,7 +1,8 @@
 /**
- * `npm run demo`: the action's main job on an embedded default, with nothing external. Starts a
- * loopback registry, seeds it with a small multi-arch image it builds, then runs the bundled
- * action as the runner would to retag it in place and promote it to a second repository.
+ * `npm run demo`: the action's main job on an embedded default, with nothing external. Starts two
+ * loopback registries, seeds one with a small multi-arch image it builds, then runs the bundled
+ * action as the runner would to retag it in place and promote it to another repository and to
+ * the other registry.
  */
 import { runAction } from './action.js'
 import { image, index, pushFixture } from './fixtures.js'
@@ -10,14 +11,15 @@ import { requireTools } from './tools.js'
 
 async function main(): Promise<void> {
   await requireTools(['docker-registry'])
-  const registry = await startRegistry()
+  const [registry, prod] = await Promise.all([startRegistry(), startRegistry()])
   try {
     const build = index([image({ seed: 'demo-amd64' }), image({ seed: 'demo-arm64', architecture: 'arm64', variant: 'v8' })])
     await pushFixture(registry.host, 'demo/app', build, 'build-1')
     console.log(`Seeded ${registry.host}/demo/app:build-1 (${build.root.digest}, 2 platforms)\n`)
 
     const srcRef = `${registry.host}/demo/app:build-1`
-    const destRef = [`${registry.host}/demo/app:v1.0.0`, `${registry.host}/demo/app:latest`, `${registry.host}/release/app:v1.0.0`].join('\n')
+    // A retag in place, a promotion to another repository (mounts), and one to another registry (uploads).
+    const destRef = [`${registry.host}/demo/app:v1.0.0`, `${registry.host}/demo/app:latest`, `${registry.host}/release/app:v1.0.0`, `${prod.host}/app:v1.0.0`].join('\n')
     console.log(`Running the action: srcRef=${srcRef}\n  destRef=${destRef.replace(/\n/g, '\n          ')}\n`)
     const result = await runAction({ srcRef, destRef })
     // The runner hides debug lines unless step debugging is on; so does the demo (DEMO_DEBUG=1 shows them).
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
     console.log(`\nJob summary (markdown):\n${result.summary}`)
     if (result.exitCode !== 0) throw new Error(`the action failed with exit code ${result.exitCode}`)
   } finally {
-    await registry.stop()
+    await Promise.all([registry.stop(), prod.stop()])
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * A recording proxy in front of a test registry: every request is recorded before it is
  * forwarded, so a test can assert what a copy did (and did not) ask for. It can also make the
- * registry misbehave in ways a real one may: refuse mounts, serve corrupted blobs.
+ * registry misbehave, or behave as some do: refuse mounts, serve corrupted blobs, redirect blob
+ * downloads to another host.
  */
 import { createServer, request as forward, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +11,8 @@ import { Transform } from 'node:stream'
 export interface RecordedRequest {
   method: string
   path: string
+  /** Whether the request carried an Authorization header (its value is never kept). */
+  authorization: boolean
 }
 
 export interface ProxyFaults {
@@ -17,6 +20,8 @@ export interface ProxyFaults {
   refuseMounts: boolean
   /** Blob downloads arrive with their first byte changed (same length, other digest). */
   corruptBlobs: boolean
+  /** Blob downloads are answered `307` to the same path on this host (a storage host, say). */
+  redirectBlobsTo?: string
 }
 
 export interface RecordingProxy {
@@ -35,7 +40,11 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
   const server: Server = createServer((req, res) => {
     const method = req.method ?? ''
     let path = req.url ?? ''
-    requests.push({ method, path })
+    requests.push({ method, path, authorization: req.headers.authorization !== undefined })
+    if (faults.redirectBlobsTo && method === 'GET' && path.includes('/blobs/sha256:')) {
+      res.writeHead(307, { location: `http://${faults.redirectBlobsTo}${path}` }).end()
+      return
+    }
     if (faults.refuseMounts && method === 'POST' && path.includes('mount=')) path = path.slice(0, path.indexOf('?'))
     const corrupt = faults.corruptBlobs && method === 'GET' && path.includes('/blobs/sha256:')
     // The Host header goes through unchanged, so the registry's Locations point back at us.
@@ -57,6 +66,7 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
       requests.splice(0, requests.length)
       faults.refuseMounts = false
       faults.corruptBlobs = false
+      delete faults.redirectBlobsTo
     },
     stop: () =>
       new Promise<void>((resolve) => {
