@@ -71486,9 +71486,9 @@ async function copyArtifact(registries, request, logger) {
     for (const dest of destinations) {
         const key = repositoryName(dest.reference);
         if (!targets.has(key))
-            targets.set(key, await registries.repository(dest.reference, 'destination'));
+            targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') });
     }
-    const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t));
+    const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target);
     if (crossRepository.length > 0) {
         const graph = await loadGraph(source, root);
         checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
@@ -71502,10 +71502,12 @@ async function copyArtifact(registries, request, logger) {
     }
     const pushed = [];
     for (const dest of destinations) {
-        await writeTag(dest, targets.get(repositoryName(dest.reference)), root, logger);
-        pushed.push({ ref: destinationName(dest, root.descriptor.digest), ...root.descriptor });
+        await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
+        const { digest, mediaType, size } = root.descriptor;
+        pushed.push({ ref: destinationName(dest, digest), digest, mediaType, size });
     }
-    return { ...root.descriptor, pushed, stats, seconds: (Date.now() - started) / 1000 };
+    const { digest, mediaType, size } = root.descriptor;
+    return { digest, mediaType, size, pushed, stats, seconds: (Date.now() - started) / 1000 };
 }
 async function writeTag(dest, target, root, logger) {
     const name = destinationName(dest, root.descriptor.digest);

@@ -7,7 +7,7 @@ import { SizeLimitError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { formatReference, repositoryName, sameRepository, type Reference } from '../reference.js'
 import type { Registries } from '../registry/registries.js'
-import type { RegistryRepository } from '../registry/repository.js'
+import type { Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
 import { destinationName, planDestinations, type Destination } from './destinations.js'
@@ -48,13 +48,13 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
 
   const destinations = planDestinations(request.source, request.destinations)
   const stats = emptyStats()
-  const targets = new Map<string, RegistryRepository>()
+  const targets = new Map<string, { reference: Reference; target: Target }>()
   for (const dest of destinations) {
     const key = repositoryName(dest.reference)
-    if (!targets.has(key)) targets.set(key, await registries.repository(dest.reference, 'destination'))
+    if (!targets.has(key)) targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') })
   }
 
-  const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t))
+  const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target)
   if (crossRepository.length > 0) {
     const graph = await loadGraph(source, root)
     checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
@@ -71,18 +71,15 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
 
   const pushed: PushedReference[] = []
   for (const dest of destinations) {
-    await writeTag(dest, targets.get(repositoryName(dest.reference)) as RegistryRepository, root, logger)
-    pushed.push({ ref: destinationName(dest, root.descriptor.digest), ...root.descriptor })
+    await writeTag(dest, (targets.get(repositoryName(dest.reference)) as { target: Target }).target, root, logger)
+    const { digest, mediaType, size } = root.descriptor
+    pushed.push({ ref: destinationName(dest, digest), digest, mediaType, size })
   }
-  return { ...root.descriptor, pushed, stats, seconds: (Date.now() - started) / 1000 }
+  const { digest, mediaType, size } = root.descriptor
+  return { digest, mediaType, size, pushed, stats, seconds: (Date.now() - started) / 1000 }
 }
 
-async function writeTag(
-  dest: Destination,
-  target: RegistryRepository,
-  root: GraphNode,
-  logger: Logger
-): Promise<void> {
+async function writeTag(dest: Destination, target: Target, root: GraphNode, logger: Logger): Promise<void> {
   const name = destinationName(dest, root.descriptor.digest)
   if (dest.unchanged) {
     logger.info(`${name} already is ${root.descriptor.digest}`)
