@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import { copyGraph, emptyStats } from '../src/copy/copy-graph.js'
 import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst } from '../src/copy/graph.js'
 import { silentLogger } from '../src/log.js'
-import { helmChart, image, imageWithForeignLayer, index, makeBlob } from '../testbed/fixtures.js'
+import { helmChart, image, imageWithForeignLayer, index } from '../testbed/fixtures.js'
 import { MemoryStore } from './helpers/memory-store.js'
 
 const amd64 = image({ seed: 'a', layers: 2 })

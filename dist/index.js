@@ -71576,6 +71576,7 @@ function parseChallenges(header) {
 ;// CONCATENATED MODULE: ./src/http/client.ts
 
 
+
 const MAX_REDIRECTS = 5;
 const MAX_ERROR_BODY = 64 * 1024;
 class RegistryClient {
@@ -71666,9 +71667,7 @@ class RegistryClient {
         }
         catch (error) {
             this.options.logger.debug(`${req.method} ${shown} -> ${describeCause(error)}`);
-            if (error instanceof RegistryError || error instanceof ConnectionError)
-                throw error;
-            if (isOwnError(error))
+            if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error))
                 throw error;
             throw new ConnectionError(req.operation, `${req.reference} (${url.origin})`, describeCause(error), connectionHint(url));
         }
@@ -71702,7 +71701,7 @@ function isRedirect(status) {
 }
 /** Errors our own streams raise (a digest check in a request body) pass through unchanged. */
 function isOwnError(error) {
-    return error instanceof Error && (error.name === 'DigestMismatchError' || error.name === 'ContentError');
+    return error instanceof DigestMismatchError || error instanceof ContentError;
 }
 function describeCause(error) {
     if (!(error instanceof Error))

@@ -6,7 +6,8 @@
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { ConnectionError, RegistryError, type RegistryErrorDetail } from '../errors.js'
+import { ConnectionError, ContentError, RegistryError, type RegistryErrorDetail } from '../errors.js'
+import { DigestMismatchError } from '../digest.js'
 import type { Credentials } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
 import { parseChallenges } from './challenge.js'
@@ -137,8 +138,7 @@ export class RegistryClient {
       return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href }
     } catch (error) {
       this.options.logger.debug(`${req.method} ${shown} -> ${describeCause(error)}`)
-      if (error instanceof RegistryError || error instanceof ConnectionError) throw error
-      if (isOwnError(error)) throw error
+      if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error)) throw error
       throw new ConnectionError(req.operation, `${req.reference} (${url.origin})`, describeCause(error), connectionHint(url))
     }
   }
@@ -172,7 +172,7 @@ function isRedirect(status: number): boolean {
 
 /** Errors our own streams raise (a digest check in a request body) pass through unchanged. */
 function isOwnError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'DigestMismatchError' || error.name === 'ContentError')
+  return error instanceof DigestMismatchError || error instanceof ContentError
 }
 
 function describeCause(error: unknown): string {
