@@ -71287,10 +71287,14 @@ const MAX_MANIFESTS = 10_000;
 async function fetchRoot(source, reference) {
     const where = `${source.name}${isDigest(reference) ? '@' : ':'}${reference}`;
     const fetched = await source.fetchManifest(reference);
+    // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
+    // store's claim must agree (hashed again only when it names another value or algorithm).
     const digest = isDigest(reference) ? reference : sha256(fetched.bytes);
-    checkDigest(fetched.bytes, digest, where);
-    if (fetched.claimedDigest && isDigest(fetched.claimedDigest))
-        checkDigest(fetched.bytes, fetched.claimedDigest, where);
+    if (isDigest(reference))
+        checkDigest(fetched.bytes, digest, where);
+    const claimed = fetched.claimedDigest;
+    if (claimed && isDigest(claimed) && claimed !== digest)
+        checkDigest(fetched.bytes, claimed, where);
     const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
     return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
 }
@@ -71383,13 +71387,14 @@ function emptyStats() {
 }
 async function copyGraph(graph, source, target, options) {
     const missing = await missingManifests(graph, target);
+    const all = distributableBlobs(graph.nodes.values()).length;
     if (missing.size === 0) {
         options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`);
-        options.stats.blobsSkipped += distributableBlobs(graph.nodes.values()).length;
+        options.stats.blobsSkipped += all;
         return;
     }
     const needed = distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
-    options.stats.blobsSkipped += distributableBlobs(graph.nodes.values()).length - needed.length;
+    options.stats.blobsSkipped += all - needed.length;
     await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options));
     for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
         await target.pushManifest(node.descriptor, node.bytes);
@@ -71587,7 +71592,8 @@ class RegistryClient {
     pinged;
     constructor(options) {
         this.options = options;
-        this.origin = options.origin;
+        // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
+        this.origin = new URL(options.origin).origin;
         this.registry = options.registry;
     }
     /**
@@ -71648,7 +71654,7 @@ class RegistryClient {
         }
     }
     async sendOnce(req, url) {
-        const sameOrigin = url.origin === new URL(this.origin).origin;
+        const sameOrigin = url.origin === this.origin;
         const headers = { 'user-agent': 'oci-push', ...req.headers };
         // The Authorization header is for the registry alone: never for a storage host it redirects to.
         if (sameOrigin && this.authorization)

@@ -34,13 +34,14 @@ export interface CopyGraphOptions {
 
 export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
   const missing = await missingManifests(graph, target)
+  const all = distributableBlobs(graph.nodes.values()).length
   if (missing.size === 0) {
     options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`)
-    options.stats.blobsSkipped += distributableBlobs(graph.nodes.values()).length
+    options.stats.blobsSkipped += all
     return
   }
   const needed = distributableBlobs([...missing].map((digest) => graph.nodes.get(digest) as GraphNode))
-  options.stats.blobsSkipped += distributableBlobs(graph.nodes.values()).length - needed.length
+  options.stats.blobsSkipped += all - needed.length
   await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options))
   for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
     await target.pushManifest(node.descriptor, node.bytes)

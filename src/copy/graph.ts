@@ -33,9 +33,12 @@ const MAX_MANIFESTS = 10_000
 export async function fetchRoot(source: Source, reference: string): Promise<GraphNode> {
   const where = `${source.name}${isDigest(reference) ? '@' : ':'}${reference}`
   const fetched = await source.fetchManifest(reference)
+  // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
+  // store's claim must agree (hashed again only when it names another value or algorithm).
   const digest = isDigest(reference) ? reference : sha256(fetched.bytes)
-  checkDigest(fetched.bytes, digest, where)
-  if (fetched.claimedDigest && isDigest(fetched.claimedDigest)) checkDigest(fetched.bytes, fetched.claimedDigest, where)
+  if (isDigest(reference)) checkDigest(fetched.bytes, digest, where)
+  const claimed = fetched.claimedDigest
+  if (claimed && isDigest(claimed) && claimed !== digest) checkDigest(fetched.bytes, claimed, where)
   const manifest = parseManifest(fetched.bytes, fetched.contentType, where)
   return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest }
 }

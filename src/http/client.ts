@@ -59,7 +59,8 @@ export class RegistryClient {
   private pinged: Promise<void> | undefined
 
   constructor(private readonly options: RegistryClientOptions) {
-    this.origin = options.origin
+    // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
+    this.origin = new URL(options.origin).origin
     this.registry = options.registry
   }
 
@@ -121,7 +122,7 @@ export class RegistryClient {
   }
 
   private async sendOnce(req: RegistryRequest, url: URL): Promise<RegistryResponse> {
-    const sameOrigin = url.origin === new URL(this.origin).origin
+    const sameOrigin = url.origin === this.origin
     const headers: Record<string, string> = { 'user-agent': 'oci-push', ...req.headers }
     // The Authorization header is for the registry alone: never for a storage host it redirects to.
     if (sameOrigin && this.authorization) headers.authorization = this.authorization
