@@ -6,10 +6,24 @@ test.each([
   ['Basic realm="Registry Realm"', [{ scheme: 'basic', params: { realm: 'Registry Realm' } }]],
   [
     'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push"',
-    [{ scheme: 'bearer', params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull,push' } }]
+    [
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull,push' }
+      }
+    ]
   ],
-  ['Bearer realm=https://x/t, error=insufficient_scope', [{ scheme: 'bearer', params: { realm: 'https://x/t', error: 'insufficient_scope' } }]],
-  ['Basic realm="a", Bearer realm="b"', [{ scheme: 'basic', params: { realm: 'a' } }, { scheme: 'bearer', params: { realm: 'b' } }]],
+  [
+    'Bearer realm=https://x/t, error=insufficient_scope',
+    [{ scheme: 'bearer', params: { realm: 'https://x/t', error: 'insufficient_scope' } }]
+  ],
+  [
+    'Basic realm="a", Bearer realm="b"',
+    [
+      { scheme: 'basic', params: { realm: 'a' } },
+      { scheme: 'bearer', params: { realm: 'b' } }
+    ]
+  ],
   ['Basic realm="say \\"hi\\""', [{ scheme: 'basic', params: { realm: 'say "hi"' } }]],
   ['Negotiate', [{ scheme: 'negotiate', params: {} }]]
 ])('%j', (header, expected) => {

@@ -3,11 +3,22 @@
  * with plain HTTP reads that do not go through our code.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { RegistryError, SizeLimitError } from '../src/errors.js'
-import { blobDigest, helmChart, image, imageWithForeignLayer, index, listTags, pushFixture, rawManifest, referrer, type Fixture } from '../testbed/fixtures.js'
-import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
+import { ContentError, RegistryError, SizeLimitError } from '../src/errors.js'
+import {
+  blobDigest,
+  helmChart,
+  image,
+  imageWithForeignLayer,
+  index,
+  listTags,
+  pushFixture,
+  rawManifest,
+  referrer,
+  type Fixture
+} from '../testbed/fixtures.js'
+import { registryError, startProxy, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
-import { requireTools, skopeoInspect, skopeoPullAll, skopeoRaw } from '../testbed/tools.js'
+import { requireTools, skopeoInspect, skopeoPullAll, skopeoRaw, type RawManifest } from '../testbed/tools.js'
 import { pushUmociImage } from '../testbed/umoci.js'
 import { pushBuildahList } from '../testbed/buildah.js'
 import { copy } from './helpers/copy.js'
@@ -16,6 +27,8 @@ let a: TestRegistry
 let b: TestRegistry
 let secured: TestRegistry
 let proxy: RecordingProxy
+/** In front of registry b: what a copy asked of the destination. */
+let destProxy: RecordingProxy
 let v6: TestRegistry
 const login = { username: 'ci-user', password: 'ci-secret-password' }
 
@@ -34,8 +47,14 @@ const nested = index([index([nestedLeaf]), amd64])
 
 beforeAll(async () => {
   await requireTools()
-  ;[a, b, secured, v6] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ htpasswd: login }), startRegistry({ ipv6: true })])
+  ;[a, b, secured, v6] = await Promise.all([
+    startRegistry(),
+    startRegistry(),
+    startRegistry({ htpasswd: login }),
+    startRegistry({ ipv6: true })
+  ])
   proxy = await startProxy(a.port)
+  destProxy = await startProxy(b.port)
   await pushUmociImage(a.host, 'umoci/app', 'v1', 3)
   await pushFixture(a.host, 'parts/app', dockerArm64, 'arm64')
   await pushBuildahList([`${a.host}/umoci/app:v1`, `${a.host}/parts/app:arm64`], `${a.host}/buildah/list:v1`, 'v2s2')
@@ -51,7 +70,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await proxy?.stop()
+  await Promise.all([proxy?.stop(), destProxy?.stop()])
   await Promise.all([a, b, secured, v6].map((r) => r?.stop()))
 })
 
@@ -65,7 +84,7 @@ async function expectBlobs(host: string, repository: string, fixture: Fixture, c
 describe('copy across registries, byte for byte', () => {
   test('a 3-layer image built by umoci (manifest without mediaType)', async () => {
     const source = await skopeoRaw(`${a.host}/umoci/app:v1`)
-    expect(JSON.parse(source).mediaType).toBeUndefined()
+    expect((JSON.parse(source) as RawManifest).mediaType).toBeUndefined()
     const result = await copy(`${a.host}/umoci/app:v1`, `${b.host}/mirror/umoci:v1`)
     expect(await skopeoRaw(`${b.host}/mirror/umoci:v1`)).toBe(source)
     expect(result.mediaType).toBe('application/vnd.oci.image.manifest.v1+json')
@@ -126,9 +145,9 @@ describe('copy across registries, byte for byte', () => {
   test('a Helm chart: Helm config and chart layer copied', async () => {
     const result = await copy(`oci://${a.host}/charts/redis:19.0.0`, `oci://${b.host}/mirror/charts/redis`)
     expect(result.pushed.map((p) => p.ref)).toEqual([`${b.host}/mirror/charts/redis:19.0.0`])
-    const raw = JSON.parse(await skopeoRaw(`${b.host}/mirror/charts/redis:19.0.0`))
-    expect(raw.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json')
-    expect(raw.layers[0].mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip')
+    const raw = JSON.parse(await skopeoRaw(`${b.host}/mirror/charts/redis:19.0.0`)) as RawManifest
+    expect(raw.config?.mediaType).toBe('application/vnd.cncf.helm.config.v1+json')
+    expect(raw.layers?.[0].mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip')
     expect(result.digest).toBe(chart.root.digest)
     await expectBlobs(b.host, 'mirror/charts/redis', chart)
   })
@@ -137,7 +156,7 @@ describe('copy across registries, byte for byte', () => {
     await copy(`${a.host}/multi/app@${sbom.root.digest}`, `${b.host}/multi/app:sbom`)
     const raw = await skopeoRaw(`${b.host}/multi/app:sbom`)
     expect(raw).toBe(sbom.root.bytes.toString())
-    expect(JSON.parse(raw).subject.digest).toBe(amd64.root.digest)
+    expect((JSON.parse(raw) as RawManifest).subject?.digest).toBe(amd64.root.digest)
     await expectBlobs(b.host, 'multi/app', sbom)
   })
 
@@ -150,7 +169,14 @@ describe('copy across registries, byte for byte', () => {
 
   test('a digest-only source to a destination without a tag is pushed by digest alone', async () => {
     const result = await copy(`${a.host}/multi/app@${amd64.root.digest}`, `${b.host}/bydigest/app`)
-    expect(result.pushed).toEqual([{ ref: `${b.host}/bydigest/app@${amd64.root.digest}`, digest: amd64.root.digest, mediaType: amd64.root.mediaType, size: amd64.root.size }])
+    expect(result.pushed).toEqual([
+      {
+        ref: `${b.host}/bydigest/app@${amd64.root.digest}`,
+        digest: amd64.root.digest,
+        mediaType: amd64.root.mediaType,
+        size: amd64.root.size
+      }
+    ])
     expect(await listTags(b.host, 'bydigest/app')).toEqual([])
     expect(await skopeoRaw(`${b.host}/bydigest/app@${amd64.root.digest}`)).toBe(amd64.root.bytes.toString())
   })
@@ -163,11 +189,46 @@ describe('copy across registries, byte for byte', () => {
   })
 
   test('a second run finds everything in place and uploads nothing', async () => {
-    const result = await copy(`${a.host}/multi/app:v1`, `${b.host}/twice/app:three`)
+    await copy(`${a.host}/multi/app:v1`, `${b.host}/rerun/app:one`)
+    const result = await copy(`${a.host}/multi/app:v1`, `${b.host}/rerun/app:two`)
     expect(result.stats.blobsUploaded).toBe(0)
     expect(result.stats.bytesUploaded).toBe(0)
     expect(result.stats.manifestsPushed).toBe(0)
-    expect(await listTags(b.host, 'twice/app')).toEqual(['one', 'three', 'two'])
+    expect(await listTags(b.host, 'rerun/app')).toEqual(['one', 'two'])
+  })
+
+  test('two destinations in different repositories: each one complete', async () => {
+    const result = await copy(`${a.host}/multi/app:v1`, [`${b.host}/first-repo/app:v1`, `${b.host}/second-repo/app:v2`])
+    expect(result.pushed.map((p) => p.ref)).toEqual([`${b.host}/first-repo/app:v1`, `${b.host}/second-repo/app:v2`])
+    for (const [repo, tag] of [
+      ['first-repo/app', 'v1'],
+      ['second-repo/app', 'v2']
+    ]) {
+      expect(await skopeoRaw(`${b.host}/${repo}:${tag}`)).toBe(ociIndex.root.bytes.toString())
+      await expectBlobs(b.host, repo, amd64)
+      await expectBlobs(b.host, repo, arm64)
+      await skopeoPullAll(`${b.host}/${repo}:${tag}`)
+    }
+  })
+
+  test('manifest requests ask for every manifest type we copy, on the wire', async () => {
+    proxy.reset()
+    await copy(`${proxy.host}/docker/app:v1`, `${b.host}/accept/app:v1`)
+    const manifestGets = proxy.requests.filter((r) => r.method === 'GET' && r.path.includes('/manifests/'))
+    expect(manifestGets.length).toBe(1 + dockerList.children.length)
+    for (const request of manifestGets) {
+      const accept = String(request.headers.accept)
+        .split(',')
+        .map((t) => t.trim().split(';')[0])
+      expect(accept).toEqual(
+        expect.arrayContaining([
+          'application/vnd.oci.image.index.v1+json',
+          'application/vnd.oci.image.manifest.v1+json',
+          'application/vnd.docker.distribution.manifest.list.v2+json',
+          'application/vnd.docker.distribution.manifest.v2+json'
+        ])
+      )
+    }
   })
 })
 
@@ -176,7 +237,10 @@ describe('cheapest path', () => {
     proxy.reset()
     const result = await copy(`${proxy.host}/multi/app:v1`, [`${proxy.host}/multi/app:v1.2.3`, `${proxy.host}/multi/app:latest`])
     expect(proxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
-    expect(proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.path)).toEqual(['/v2/multi/app/manifests/v1.2.3', '/v2/multi/app/manifests/latest'])
+    expect(proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.path)).toEqual([
+      '/v2/multi/app/manifests/v1.2.3',
+      '/v2/multi/app/manifests/latest'
+    ])
     expect(result.stats).toMatchObject({ blobsMounted: 0, blobsUploaded: 0, bytesUploaded: 0 })
     expect(await skopeoRaw(`${a.host}/multi/app:v1.2.3`)).toBe(ociIndex.root.bytes.toString())
   })
@@ -185,7 +249,15 @@ describe('cheapest path', () => {
     proxy.reset()
     const result = await copy(`${proxy.host}/multi/app:v1`, `${proxy.host}/multi/app:v1`)
     expect(proxy.requests.filter((r) => r.method !== 'GET')).toEqual([])
-    expect(result.pushed).toEqual([{ ref: `${proxy.host}/multi/app:v1`, digest: ociIndex.root.digest, mediaType: ociIndex.root.mediaType, size: ociIndex.root.size }])
+    expect(result.pushed).toEqual([
+      {
+        ref: `${proxy.host}/multi/app:v1`,
+        tag: 'v1',
+        digest: ociIndex.root.digest,
+        mediaType: ociIndex.root.mediaType,
+        size: ociIndex.root.size
+      }
+    ])
   })
 
   test('same registry, other repository: every blob is mounted, none downloaded', async () => {
@@ -220,9 +292,13 @@ describe('nothing half-done', () => {
     proxy.reset()
     proxy.faults.corruptBlobs = true
     const error = await copy(`${proxy.host}/multi/app:v1`, `${b.host}/corrupt/app:v1`).catch((e: unknown) => e)
-    expect((error as Error).message).toMatch(/^127\.0\.0\.1:\d+\/multi\/app@sha256:[0-9a-f]{64}: blob content has digest sha256:[0-9a-f]{64}, expected sha256:/)
+    expect((error as Error).message).toMatch(
+      /^127\.0\.0\.1:\d+\/multi\/app@sha256:[0-9a-f]{64}: blob content has digest sha256:[0-9a-f]{64}, expected sha256:/
+    )
     expect(await listTags(b.host, 'corrupt/app')).toEqual([])
     await expect(skopeoRaw(`${b.host}/corrupt/app@${ociIndex.root.digest}`)).rejects.toThrow()
+    // Every download was corrupted: none of those bytes may be stored under the digest they lack.
+    for (const blob of [...amd64.blobs, ...arm64.blobs]) expect(await blobDigest(b.host, 'corrupt/app', blob.digest)).toBeUndefined()
   })
 
   test('a failing destination moves no tag anywhere, not even on the destinations that worked', async () => {
@@ -235,15 +311,22 @@ describe('nothing half-done', () => {
 describe('size limit', () => {
   test('over the limit: refused before any transfer, nothing written', async () => {
     proxy.reset()
-    const error = await copy(`${proxy.host}/big/app:v1`, `${b.host}/big/app:v1`, { maxArtifactSize: 1024 * 1024 }).catch((e: unknown) => e)
+    destProxy.reset()
+    const error = await copy(`${proxy.host}/big/app:v1`, `${destProxy.host}/too-big/app:v1`, { maxArtifactSize: 1024 * 1024 }).catch(
+      (e: unknown) => e
+    )
     expect(error).toBeInstanceOf(SizeLimitError)
     expect((error as Error).message).toMatch(/^2\.0 MiB exceeds the limit of 1\.0 MiB; raise maxArtifactSize$/)
     expect(proxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
-    expect(await listTags(b.host, 'big/app')).toEqual([])
+    expect(destProxy.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD')).toEqual([])
+    expect(destProxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
+    expect(await listTags(b.host, 'too-big/app')).toEqual([])
   })
 
   test('0 disables cross-repository copies but not a retag in place', async () => {
-    await expect(copy(`${a.host}/multi/app:v1`, `${b.host}/disabled/app:v1`, { maxArtifactSize: 0 })).rejects.toThrow('cross-repository push is disabled')
+    await expect(copy(`${a.host}/multi/app:v1`, `${b.host}/disabled/app:v1`, { maxArtifactSize: 0 })).rejects.toThrow(
+      'cross-repository push is disabled'
+    )
     expect(await listTags(b.host, 'disabled/app')).toEqual([])
     await copy(`${a.host}/multi/app:v1`, `${a.host}/multi/app:in-place`, { maxArtifactSize: 0 })
     expect(await listTags(a.host, 'multi/app')).toContain('in-place')
@@ -277,8 +360,21 @@ describe('basic auth (htpasswd)', () => {
     expect((error as Error).message).not.toContain('\n')
   })
 
+  test('source and destination on one host keep their own credentials: a wrong destination password is refused', async () => {
+    const credentials = [
+      { registry: secured.host, role: 'source' as const, credentials: login },
+      { registry: secured.host, role: 'destination' as const, credentials: { username: login.username, password: 'wrong-destination' } }
+    ]
+    const error = await copy(`${secured.host}/private/app:v1`, `${secured.host}/other/app:v1`, { credentials }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RegistryError)
+    expect((error as RegistryError).status).toBe(401)
+    expect(await listTags(secured.host, 'other/app', { credentials: login })).toEqual([])
+  })
+
   test('wrong credentials: refused, and the password is not in the message', async () => {
-    const credentials = [{ registry: secured.host, role: 'source' as const, credentials: { username: 'ci-user', password: 'wrong-password' } }]
+    const credentials = [
+      { registry: secured.host, role: 'source' as const, credentials: { username: 'ci-user', password: 'wrong-password' } }
+    ]
     const error = await copy(`${secured.host}/private/app:v1`, `${b.host}/nope/app:v1`, { credentials }).catch((e: unknown) => e)
     expect((error as Error).message).toContain('refused the credentials')
     expect((error as Error).message).not.toContain('wrong-password')
@@ -307,11 +403,37 @@ describe('redirects', () => {
 })
 
 describe('errors', () => {
-  test('a missing tag names the reference and the registry code', async () => {
-    await expect(copy(`${a.host}/multi/app:nope`, `${b.host}/x/app`)).rejects.toThrow(/^fetch manifest 127\.0\.0\.1:\d+\/multi\/app:nope: 404 MANIFEST_UNKNOWN/)
+  test('a missing tag names the reference, the registry code and what to check', async () => {
+    await expect(copy(`${a.host}/multi/app:nope`, `${b.host}/x/app`)).rejects.toThrow(
+      /^fetch manifest 127\.0\.0\.1:\d+\/multi\/app:nope: 404 MANIFEST_UNKNOWN: .*\(check that the tag or digest exists\)$/
+    )
+  })
+
+  test('a 403 DENIED says the credentials lack permission', async () => {
+    destProxy.reset()
+    destProxy.faults.answer = (r) =>
+      r.method === 'POST' ? registryError(403, 'DENIED', 'requested access to the resource is denied') : undefined
+    const error = await copy(`${a.host}/multi/app:v1`, `${destProxy.host}/denied/app:v1`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RegistryError)
+    expect((error as Error).message).toMatch(/: 403 DENIED: requested access to the resource is denied \(.*lack permission.*\)$/)
+    expect(await listTags(b.host, 'denied/app')).toEqual([])
+  })
+
+  test('a registry that says it stored a pushed manifest under another digest fails the copy', async () => {
+    destProxy.reset()
+    const wrong = `sha256:${'0'.repeat(64)}`
+    destProxy.faults.editResponseHeaders = (r, headers) => {
+      if (r.method === 'PUT' && r.path.includes('/manifests/')) headers['docker-content-digest'] = wrong
+    }
+    const error = await copy(`${a.host}/multi/app@${amd64.root.digest}`, `${destProxy.host}/rewritten/app:v1`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ContentError)
+    expect((error as Error).message).toContain(`stored the manifest as ${wrong}`)
+    expect(await listTags(b.host, 'rewritten/app')).toEqual([])
   })
 
   test('nothing listening: a connection error naming the registry', async () => {
-    await expect(copy('127.0.0.1:1/app:v1', `${b.host}/x/app`)).rejects.toThrow(/ping registry 127\.0\.0\.1:1 \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED/)
+    await expect(copy('127.0.0.1:1/app:v1', `${b.host}/x/app`)).rejects.toThrow(
+      /ping registry 127\.0\.0\.1:1 \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED/
+    )
   })
 })

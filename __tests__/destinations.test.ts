@@ -14,7 +14,15 @@ test.each([
   ['digest-only source, destination tag', `r.io/app@${D}`, ['q.io/app:rel'], [['q.io/app:rel', false]]],
   ['same repository and tag: nothing to write', 'r.io/app:v1', ['r.io/app:v1', 'r.io/app'], [['r.io/app:v1', true]]],
   ['same repository and tag, pinned by digest: written', `r.io/app:v1@${D}`, ['r.io/app:v1'], [['r.io/app:v1', false]]],
-  ['several, in order, duplicates once', 'r.io/app:v1', ['r.io/app:v1.2', 'r.io/app:latest', 'r.io/app:v1.2'], [['r.io/app:v1.2', false], ['r.io/app:latest', false]]]
+  [
+    'several, in order, duplicates once',
+    'r.io/app:v1',
+    ['r.io/app:v1.2', 'r.io/app:latest', 'r.io/app:v1.2'],
+    [
+      ['r.io/app:v1.2', false],
+      ['r.io/app:latest', false]
+    ]
+  ]
 ])('%s', (_name, src, dests, expected) => {
   expect(plan(src, ...dests)).toEqual(expected)
 })

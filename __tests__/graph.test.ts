@@ -37,7 +37,10 @@ describe('loading a graph', () => {
 
   test('a child whose bytes do not match its descriptor is refused', async () => {
     const source = MemoryStore.with('src', multi, 'v1')
-    source.manifests.set(amd64.root.digest, { bytes: Buffer.from(amd64.root.bytes.toString().replace('"size"', ' "size"')), mediaType: amd64.root.mediaType })
+    source.manifests.set(amd64.root.digest, {
+      bytes: Buffer.from(amd64.root.bytes.toString().replace('"size"', ' "size"')),
+      mediaType: amd64.root.mediaType
+    })
     await expect(loadGraph(source, await fetchRoot(source, 'v1'))).rejects.toThrow(/has \d+ bytes, its descriptor says/)
   })
 
@@ -54,7 +57,9 @@ describe('blobs and size', () => {
     const blobs = distributableBlobs(graph.nodes.values())
     const expected = new Set([...amd64.blobs, ...arm64.blobs, ...shared.blobs].map((b) => b.digest))
     expect(blobs.map((b) => b.digest).sort()).toEqual([...expected].sort())
-    expect(artifactSize(graph)).toBe([...new Map([...amd64.blobs, ...arm64.blobs, ...shared.blobs].map((b) => [b.digest, b.size])).values()].reduce((a, b) => a + b, 0))
+    expect(artifactSize(graph)).toBe(
+      [...new Map([...amd64.blobs, ...arm64.blobs, ...shared.blobs].map((b) => [b.digest, b.size])).values()].reduce((a, b) => a + b, 0)
+    )
 
     const foreign = imageWithForeignLayer('f')
     const { graph: fg } = await graphOf(foreign)
@@ -65,7 +70,10 @@ describe('blobs and size', () => {
   test('a Helm chart: config and chart layer, whatever the config type', async () => {
     const chart = helmChart('redis', '19.0.0')
     const { graph } = await graphOf(chart)
-    expect(distributableBlobs(graph.nodes.values()).map((b) => b.mediaType)).toEqual(['application/vnd.cncf.helm.config.v1+json', 'application/vnd.cncf.helm.chart.content.v1.tar+gzip'])
+    expect(distributableBlobs(graph.nodes.values()).map((b) => b.mediaType)).toEqual([
+      'application/vnd.cncf.helm.config.v1+json',
+      'application/vnd.cncf.helm.chart.content.v1.tar+gzip'
+    ])
   })
 })
 
@@ -96,6 +104,29 @@ describe('copyGraph', () => {
     }
     expect(target.calls).not.toContain(`pushManifest ${amd64.root.digest}`)
     expect(stats.blobsSkipped).toBeGreaterThanOrEqual(amd64.blobs.length)
+  })
+
+  test('at most `concurrency` blobs are pushed at once', async () => {
+    const { source, graph } = await graphOf(multi)
+    const blobs = distributableBlobs(graph.nodes.values()).length
+    expect(blobs).toBeGreaterThan(4)
+    const target = new MemoryStore('dst')
+    target.pushDelay = 20
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats: emptyStats() })
+    expect(target.peakInFlight).toBe(2)
+    expect(target.calls.filter((c) => c.startsWith('pushBlob'))).toHaveLength(blobs)
+  })
+
+  test('a blob the target already has is not pushed again, even when its manifest is missing', async () => {
+    const { source, graph } = await graphOf(amd64)
+    const target = new MemoryStore('dst')
+    const present = amd64.blobs[1]
+    target.blobs.set(present.digest, present.bytes)
+    const stats = emptyStats()
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats })
+    expect(target.calls).not.toContain(`pushBlob ${present.digest}`)
+    expect(stats.blobsSkipped).toBe(1)
+    expect(stats.blobsUploaded).toBe(amd64.blobs.length - 1)
   })
 
   test('a target that has the root gets nothing', async () => {

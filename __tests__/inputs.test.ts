@@ -31,9 +31,16 @@ describe('parseInputs', () => {
 
   test('credentials: username for destinations and a source on their registry; srcUsername for the source', () => {
     const same = parse({ srcRef: 'r.io/a:1', destRef: 'r.io/b:1\nq.io/c:1', username: 'u', password: 'p' })
-    expect(same.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.username}`)).toEqual(['destination r.io u', 'source r.io u', 'destination q.io u'])
+    expect(same.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.username}`)).toEqual([
+      'destination r.io u',
+      'source r.io u',
+      'destination q.io u'
+    ])
     const both = parse({ srcRef: 'r.io/a:1', destRef: 'r.io/b:1', username: 'u', password: 'p', srcUsername: 's', srcPassword: 'sp' })
-    expect(both.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.username}`)).toEqual(['source r.io s', 'destination r.io u'])
+    expect(both.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.username}`)).toEqual([
+      'source r.io s',
+      'destination r.io u'
+    ])
     expect(both.secrets).toEqual(['p', 'sp'])
   })
 

@@ -14,11 +14,36 @@ const image = {
 
 describe('parseManifest media type', () => {
   test.each([
-    ['the mediaType field wins', { ...image, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' }, 'application/json', 'application/vnd.docker.distribution.manifest.v2+json'],
-    ['no field (umoci): the Content-Type', image, 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.manifest.v1+json'],
-    ['no field, generic Content-Type: shape of an image', image, 'application/json; charset=utf-8', 'application/vnd.oci.image.manifest.v1+json'],
-    ['no field, no Content-Type: shape of an index', { schemaVersion: 2, manifests: [] }, undefined, 'application/vnd.oci.image.index.v1+json'],
-    ['Docker list', { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [] }, undefined, 'application/vnd.docker.distribution.manifest.list.v2+json']
+    [
+      'the mediaType field wins',
+      { ...image, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' },
+      'application/json',
+      'application/vnd.docker.distribution.manifest.v2+json'
+    ],
+    [
+      'no field (umoci): the Content-Type',
+      image,
+      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.oci.image.manifest.v1+json'
+    ],
+    [
+      'no field, generic Content-Type: shape of an image',
+      image,
+      'application/json; charset=utf-8',
+      'application/vnd.oci.image.manifest.v1+json'
+    ],
+    [
+      'no field, no Content-Type: shape of an index',
+      { schemaVersion: 2, manifests: [] },
+      undefined,
+      'application/vnd.oci.image.index.v1+json'
+    ],
+    [
+      'Docker list',
+      { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [] },
+      undefined,
+      'application/vnd.docker.distribution.manifest.list.v2+json'
+    ]
   ])('%s', (_name, json, contentType, expected) => {
     expect(parseManifest(bytes(json), contentType, 'ref').mediaType).toBe(expected)
   })
@@ -26,16 +51,36 @@ describe('parseManifest media type', () => {
 
 describe('parseManifest refuses what a copy cannot handle', () => {
   test.each([
-    ['schema 1 by media type', bytes({ schemaVersion: 1, name: 'a' }), 'application/vnd.docker.distribution.manifest.v1+prettyjws', /schema 1/],
+    [
+      'schema 1 by media type',
+      bytes({ schemaVersion: 1, name: 'a' }),
+      'application/vnd.docker.distribution.manifest.v1+prettyjws',
+      /schema 1/
+    ],
     ['schema 1 by version', bytes({ schemaVersion: 1, fsLayers: [] }), 'application/json', /schema 1/],
     ['not JSON', Buffer.from('{nope'), undefined, /not valid JSON/],
     ['not an object', bytes([1, 2]), undefined, /not a JSON object/],
     ['no schemaVersion', bytes({ layers: [] }), undefined, /schemaVersion 2/],
     ['unknown media type', bytes({ ...image, mediaType: 'application/vnd.example+json' }), undefined, /unsupported manifest media type/],
-    ['index without manifests', bytes({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json' }), undefined, /no "manifests"/],
-    ['bad digest', bytes({ ...image, layers: [{ mediaType: 'x', digest: 'sha256:zz', size: 1 }] }), undefined, /layers\[0\] has no valid digest/],
+    [
+      'index without manifests',
+      bytes({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json' }),
+      undefined,
+      /no "manifests"/
+    ],
+    [
+      'bad digest',
+      bytes({ ...image, layers: [{ mediaType: 'x', digest: 'sha256:zz', size: 1 }] }),
+      undefined,
+      /layers\[0\] has no valid digest/
+    ],
     ['bad size', bytes({ ...image, layers: [{ mediaType: 'x', digest: D2, size: -1 }] }), undefined, /layers\[0\] has no valid size/],
-    ['no config', bytes({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }), undefined, /config is not a descriptor/],
+    [
+      'no config',
+      bytes({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }),
+      undefined,
+      /config is not a descriptor/
+    ],
     ['too large', Buffer.alloc(MAX_MANIFEST_BYTES + 1, 32), undefined, /larger than/]
   ])('%s', (_name, data, contentType, problem) => {
     expect(() => parseManifest(data, contentType, 'example.com/app:v1')).toThrow(problem)
@@ -55,7 +100,13 @@ describe('what a manifest references', () => {
   })
   test('an index: its manifests; subject and artifactType are kept', () => {
     const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D3, size: 1 }
-    const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', artifactType: 'a/b', subject, manifests: [{ ...subject, digest: D1 }] }
+    const index = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      artifactType: 'a/b',
+      subject,
+      manifests: [{ ...subject, digest: D1 }]
+    }
     const manifest = parseManifest(bytes(index), undefined, 'ref')
     expect(childManifests(manifest).map((d) => d.digest)).toEqual([D1])
     expect(blobsOf(manifest)).toEqual([])
@@ -91,7 +142,12 @@ describe('media types', () => {
   })
 
   test('Accept names every manifest kind, then any type as a fallback', () => {
-    for (const type of ['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.v2+json']) {
+    for (const type of [
+      'application/vnd.oci.image.index.v1+json',
+      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+      'application/vnd.docker.distribution.manifest.v2+json'
+    ]) {
       expect(MANIFEST_ACCEPT).toContain(type)
     }
     expect(MANIFEST_ACCEPT.endsWith('*/*;q=0.1')).toBe(true)

@@ -1,12 +1,7 @@
 import { expect, test } from '@jest/globals'
-import { existsSync } from 'node:fs'
 import { PEERS, requireTools } from '../testbed/tools.js'
 
 // The integration tests need these; a missing one fails here by name rather than being skipped.
 test.each(PEERS)('%s is installed', async (tool) => {
   await expect(requireTools([tool])).resolves.toBeUndefined()
-})
-
-test('the bundle the runner runs exists', () => {
-  expect(existsSync('dist/index.js')).toBe(true)
 })

@@ -44,7 +44,9 @@ describe('formatBytes', () => {
 
 describe('checkSizeLimit', () => {
   test('over the limit: human units and the input to raise', () => {
-    expect(() => checkSizeLimit(Math.round(6.1 * 1024 ** 3), 1024 ** 3)).toThrow('6.1 GiB exceeds the limit of 1.0 GiB; raise maxArtifactSize')
+    expect(() => checkSizeLimit(Math.round(6.1 * 1024 ** 3), 1024 ** 3)).toThrow(
+      '6.1 GiB exceeds the limit of 1.0 GiB; raise maxArtifactSize'
+    )
   })
   test('0 disables cross-repository copies, whatever the size', () => {
     expect(() => checkSizeLimit(0, 0)).toThrow(SizeLimitError)

@@ -70621,11 +70621,11 @@ class StaticCredentials {
     constructor(entries) {
         this.entries = entries;
     }
-    async get(registry, role) {
-        return this.entries.find((e) => e.registry === registry && e.role === role)?.credentials;
+    get(registry, role) {
+        return Promise.resolve(this.entries.find((e) => e.registry === registry && e.role === role)?.credentials);
     }
 }
-const noCredentials = { get: async () => undefined };
+const noCredentials = { get: () => Promise.resolve(undefined) };
 
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
@@ -70642,6 +70642,17 @@ class InputError extends Error {
         this.input = input;
         this.problem = problem;
         this.name = 'InputError';
+    }
+}
+/** A registry reference that does not follow the reference grammar. */
+class InvalidReferenceError extends Error {
+    text;
+    problem;
+    constructor(text, problem) {
+        super(`"${text}" is not a valid reference: ${problem}`);
+        this.text = text;
+        this.problem = problem;
+        this.name = 'InvalidReferenceError';
     }
 }
 /** A registry answered a request with a status the operation does not accept. */
@@ -70717,9 +70728,13 @@ function isDigest(text) {
 function sha256(bytes) {
     return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
 }
+/** The algorithm part of a digest: `sha256` of `sha256:…`. */
+function algorithmOf(digest) {
+    return digest.slice(0, digest.indexOf(':'));
+}
 /** Digest of `bytes` computed with the algorithm that `expected` names. */
 function digestWithAlgorithmOf(expected, bytes) {
-    const algorithm = expected.slice(0, expected.indexOf(':'));
+    const algorithm = algorithmOf(expected);
     return `${algorithm}:${(0,external_node_crypto_.createHash)(algorithm).update(bytes).digest('hex')}`;
 }
 /** Thrown from a {@link VerifyingStream} when the bytes are not the ones the descriptor names. */
@@ -70746,7 +70761,7 @@ class VerifyingStream extends external_node_stream_.Transform {
     constructor(expected) {
         super();
         this.expected = expected;
-        this.hash = (0,external_node_crypto_.createHash)(expected.digest.slice(0, expected.digest.indexOf(':')));
+        this.hash = (0,external_node_crypto_.createHash)(algorithmOf(expected.digest));
     }
     _transform(chunk, _encoding, callback) {
         this.count += chunk.length;
@@ -70758,8 +70773,7 @@ class VerifyingStream extends external_node_stream_.Transform {
         callback(null, chunk);
     }
     _flush(callback) {
-        const algorithm = this.expected.digest.slice(0, this.expected.digest.indexOf(':'));
-        const digest = `${algorithm}:${this.hash.digest('hex')}`;
+        const digest = `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}`;
         if (this.count !== this.expected.size || digest !== this.expected.digest) {
             callback(new DigestMismatchError(this.expected, { digest, size: this.count }));
             return;
@@ -70777,16 +70791,7 @@ class VerifyingStream extends external_node_stream_.Transform {
  * IPv6 literal in brackets; otherwise the reference is a Docker Hub shorthand.
  */
 
-class InvalidReferenceError extends Error {
-    text;
-    problem;
-    constructor(text, problem) {
-        super(`"${text}" is not a valid reference: ${problem}`);
-        this.text = text;
-        this.problem = problem;
-        this.name = 'InvalidReferenceError';
-    }
-}
+
 const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
@@ -70877,6 +70882,16 @@ function parseHost(host, fail) {
 /** `registry/repository[:tag][@digest]`, the canonical form used in outputs and messages. */
 function formatReference(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/** `name:tag` or `name@digest`: a tag or digest inside a repository called `name`, for messages. */
+function showReference(name, tagOrDigest) {
+    return `${name}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`;
+}
+/** Tag used when a source names neither tag nor digest, as `docker pull` does. */
+const DEFAULT_TAG = 'latest';
+/** The reference itself when it names a tag or digest, else the same with {@link DEFAULT_TAG}. */
+function withDefaultTag(ref) {
+    return ref.tag || ref.digest ? ref : { ...ref, tag: DEFAULT_TAG };
 }
 /** The repository without tag or digest: `registry/repository`. */
 function repositoryName(ref) {
@@ -70998,8 +71013,7 @@ function parseSource(text) {
         throw new InputError('srcRef', 'required: the registry reference of the artifact to copy');
     if (isLocalPath(text))
         throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`);
-    const ref = reference('srcRef', text);
-    return ref.tag || ref.digest ? ref : { ...ref, tag: 'latest' };
+    return withDefaultTag(reference('srcRef', text));
 }
 function parseDestinations(text) {
     const lines = splitList(text);
@@ -71051,7 +71065,11 @@ function parseBoolean(input, text) {
 function parseSizeLimit(text, env) {
     const fromInput = text.trim();
     const fromEnv = env[SIZE_LIMIT_ENV]?.trim() ?? '';
-    const [input, value] = fromInput ? ['maxArtifactSize', fromInput] : fromEnv ? [SIZE_LIMIT_ENV, fromEnv] : ['maxArtifactSize', DEFAULT_SIZE_LIMIT];
+    const [input, value] = fromInput
+        ? ['maxArtifactSize', fromInput]
+        : fromEnv
+            ? [SIZE_LIMIT_ENV, fromEnv]
+            : ['maxArtifactSize', DEFAULT_SIZE_LIMIT];
     const bytes = parseSize(value);
     if (bytes === undefined) {
         throw new InputError(input, `"${value}" is not a size: give bytes or a number with KiB, MiB, GiB (or KB, MB, GB); 0 disables cross-repository copies, -1 removes the limit`);
@@ -71064,13 +71082,14 @@ function parseSizeLimit(text, env) {
 
 
 function setOutputs(result) {
-    const first = result.pushed.find((p) => !p.ref.includes('@')) ?? result.pushed[0];
+    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
     setOutput('image', first?.ref ?? '');
     setOutput('digest', result.digest);
-    setOutput('tag', first && !first.ref.includes('@') ? first.ref.slice(first.ref.lastIndexOf(':') + 1) : '');
+    setOutput('tag', first?.tag ?? '');
     setOutput('mediaType', result.mediaType);
     setOutput('size', String(result.size));
-    setOutput('pushed', JSON.stringify(result.pushed));
+    // The output's contract (DESIGN §3) is these four fields per reference.
+    setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))));
 }
 async function writeSummary(result) {
     // Outside a runner (a local run) there is no summary file to write to.
@@ -71096,7 +71115,13 @@ async function writeSummary(result) {
             { data: 'Blobs uploaded', header: true },
             { data: 'Seconds', header: true }
         ],
-        [formatBytes(stats.bytesUploaded), String(stats.blobsMounted), String(stats.blobsSkipped), String(stats.blobsUploaded), result.seconds.toFixed(1)]
+        [
+            formatBytes(stats.bytesUploaded),
+            String(stats.blobsMounted),
+            String(stats.blobsSkipped),
+            String(stats.blobsUploaded),
+            result.seconds.toFixed(1)
+        ]
     ])
         .write();
 }
@@ -71276,6 +71301,7 @@ function blobsOf(manifest) {
 
 
 
+
 /** Nested indexes deeper than this are refused: no real artifact comes close. */
 const MAX_DEPTH = 8;
 /** Manifests in one graph, bounding the walk whatever the source serves. */
@@ -71285,7 +71311,7 @@ const MAX_MANIFESTS = 10_000;
  * the digest the source claims.
  */
 async function fetchRoot(source, reference) {
-    const where = `${source.name}${isDigest(reference) ? '@' : ':'}${reference}`;
+    const where = showReference(source.name, reference);
     const fetched = await source.fetchManifest(reference);
     // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
     // store's claim must agree (hashed again only when it names another value or algorithm).
@@ -71319,7 +71345,7 @@ async function loadGraph(source, root) {
     return { root, nodes };
 }
 async function fetchChild(source, descriptor) {
-    const where = `${source.name}@${descriptor.digest}`;
+    const where = showReference(source.name, descriptor.digest);
     const fetched = await source.fetchManifest(descriptor.digest);
     if (fetched.bytes.length !== descriptor.size) {
         throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`);
@@ -71509,7 +71535,7 @@ async function copyArtifact(registries, request, logger) {
     for (const dest of destinations) {
         await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
         const { digest, mediaType, size } = root.descriptor;
-        pushed.push({ ref: destinationName(dest, digest), digest, mediaType, size });
+        pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size });
     }
     const { digest, mediaType, size } = root.descriptor;
     return { digest, mediaType, size, pushed, stats, seconds: (Date.now() - started) / 1000 };
@@ -71774,6 +71800,7 @@ async function readErrorDetails(body) {
 
 
 
+
 class RegistryRepository {
     registry;
     repository;
@@ -71928,7 +71955,7 @@ class RegistryRepository {
         return `/v2/${this.repository}/${kind}/${reference}`;
     }
     show(reference) {
-        return reference.includes(':') ? `${this.name}@${reference}` : `${this.name}:${reference}`;
+        return showReference(this.name, reference);
     }
 }
 
@@ -71962,7 +71989,9 @@ class Registries {
         const key = `${role} ${origin}`;
         let client = this.clients.get(key);
         if (!client) {
-            client = this.options.credentials.get(ref.registry, role).then((credentials) => new RegistryClient({ origin, registry: ref.registry, credentials, dispatcher: this.agent, logger: this.options.logger }));
+            client = this.options.credentials
+                .get(ref.registry, role)
+                .then((credentials) => new RegistryClient({ origin, registry: ref.registry, credentials, dispatcher: this.agent, logger: this.options.logger }));
             this.clients.set(key, client);
         }
         return client;

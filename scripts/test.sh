@@ -9,8 +9,15 @@ bash scripts/install-peers.sh
 npm run --silent build >/dev/null
 
 mkdir -p .build
+# A report left by an earlier run must never be read as this run's.
+rm -f .build/jest.json
 status=0
 NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile=.build/jest.json "$@" || status=$?
+if [ ! -f .build/jest.json ]; then
+  echo "jest ended (exit $status) without writing a report" >&2
+  echo "0 passed, 1 failed"
+  exit $(( status == 0 ? 1 : status ))
+fi
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".build/jest.json", "utf8"));
   const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;

@@ -15,9 +15,14 @@ export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 }
 
+/** The algorithm part of a digest: `sha256` of `sha256:…`. */
+export function algorithmOf(digest: string): string {
+  return digest.slice(0, digest.indexOf(':'))
+}
+
 /** Digest of `bytes` computed with the algorithm that `expected` names. */
 export function digestWithAlgorithmOf(expected: string, bytes: Uint8Array): string {
-  const algorithm = expected.slice(0, expected.indexOf(':'))
+  const algorithm = algorithmOf(expected)
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`
 }
 
@@ -46,7 +51,7 @@ export class VerifyingStream extends Transform {
 
   constructor(private readonly expected: { digest: string; size: number }) {
     super()
-    this.hash = createHash(expected.digest.slice(0, expected.digest.indexOf(':')))
+    this.hash = createHash(algorithmOf(expected.digest))
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -60,8 +65,7 @@ export class VerifyingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    const algorithm = this.expected.digest.slice(0, this.expected.digest.indexOf(':'))
-    const digest = `${algorithm}:${this.hash.digest('hex')}`
+    const digest = `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}`
     if (this.count !== this.expected.size || digest !== this.expected.digest) {
       callback(new DigestMismatchError(this.expected, { digest, size: this.count }))
       return

@@ -15,6 +15,17 @@ export class InputError extends Error {
   }
 }
 
+/** A registry reference that does not follow the reference grammar. */
+export class InvalidReferenceError extends Error {
+  constructor(
+    readonly text: string,
+    readonly problem: string
+  ) {
+    super(`"${text}" is not a valid reference: ${problem}`)
+    this.name = 'InvalidReferenceError'
+  }
+}
+
 /** One entry of the `errors` array that the distribution spec's error responses carry. */
 export interface RegistryErrorDetail {
   code: string

@@ -72,7 +72,9 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined
   const served = baseMediaType(contentType)
   if (isSchema1(declared) || isSchema1(served) || json.schemaVersion === 1) {
-    fail('Docker schema 1 manifests are not supported; push the image again with a current Docker or convert it (skopeo copy --format v2s2)')
+    fail(
+      'Docker schema 1 manifests are not supported; push the image again with a current Docker or convert it (skopeo copy --format v2s2)'
+    )
   }
   if (json.schemaVersion !== 2) fail('manifest has no schemaVersion 2')
 

@@ -6,6 +6,7 @@
  * IPv6 literal in brackets; otherwise the reference is a Docker Hub shorthand.
  */
 import { isDigest } from './digest.js'
+import { InvalidReferenceError } from './errors.js'
 
 /** How the user wrote the reference's origin; `oci://` selects Helm's credentials first (later). */
 export type ReferenceScheme = 'oci' | 'docker' | 'http' | 'https'
@@ -18,16 +19,6 @@ export interface Reference {
   readonly tag?: string
   readonly digest?: string
   readonly scheme?: ReferenceScheme
-}
-
-export class InvalidReferenceError extends Error {
-  constructor(
-    readonly text: string,
-    readonly problem: string
-  ) {
-    super(`"${text}" is not a valid reference: ${problem}`)
-    this.name = 'InvalidReferenceError'
-  }
 }
 
 export const DOCKER_HUB = 'docker.io'
@@ -119,6 +110,19 @@ function parseHost(host: string, fail: (problem: string) => never): string {
 /** `registry/repository[:tag][@digest]`, the canonical form used in outputs and messages. */
 export function formatReference(ref: Reference): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`
+}
+
+/** `name:tag` or `name@digest`: a tag or digest inside a repository called `name`, for messages. */
+export function showReference(name: string, tagOrDigest: string): string {
+  return `${name}${isDigest(tagOrDigest) ? '@' : ':'}${tagOrDigest}`
+}
+
+/** Tag used when a source names neither tag nor digest, as `docker pull` does. */
+export const DEFAULT_TAG = 'latest'
+
+/** The reference itself when it names a tag or digest, else the same with {@link DEFAULT_TAG}. */
+export function withDefaultTag(ref: Reference): Reference {
+  return ref.tag || ref.digest ? ref : { ...ref, tag: DEFAULT_TAG }
 }
 
 /** The repository without tag or digest: `registry/repository`. */

@@ -11,7 +11,8 @@ import { run } from './tools.js'
  */
 export async function pushBuildahList(images: readonly string[], destination: string, format: 'oci' | 'v2s2'): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'oci-push-buildah-'))
-  const buildah = (...args: string[]) => run('buildah', ['--storage-driver', 'vfs', '--root', join(dir, 'root'), '--runroot', join(dir, 'run'), ...args])
+  const buildah = (...args: string[]) =>
+    run('buildah', ['--storage-driver', 'vfs', '--root', join(dir, 'root'), '--runroot', join(dir, 'run'), ...args])
   try {
     await buildah('manifest', 'create', 'list')
     for (const image of images) await buildah('manifest', 'add', '--tls-verify=false', 'list', `docker://${image}`)

@@ -19,7 +19,12 @@ async function main(): Promise<void> {
 
     const srcRef = `${registry.host}/demo/app:build-1`
     // A retag in place, a promotion to another repository (mounts), and one to another registry (uploads).
-    const destRef = [`${registry.host}/demo/app:v1.0.0`, `${registry.host}/demo/app:latest`, `${registry.host}/release/app:v1.0.0`, `${prod.host}/app:v1.0.0`].join('\n')
+    const destRef = [
+      `${registry.host}/demo/app:v1.0.0`,
+      `${registry.host}/demo/app:latest`,
+      `${registry.host}/release/app:v1.0.0`,
+      `${prod.host}/app:v1.0.0`
+    ].join('\n')
     console.log(`Running the action: srcRef=${srcRef}\n  destRef=${destRef.replace(/\n/g, '\n          ')}\n`)
     const result = await runAction({ srcRef, destRef })
     // The runner hides debug lines unless step debugging is on; so does the demo (DEMO_DEBUG=1 shows them).

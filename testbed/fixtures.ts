@@ -76,7 +76,12 @@ export function image(options: ImageOptions): Fixture {
   )
   const root = makeBlob(
     docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
-    json({ schemaVersion: 2, mediaType: docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json', config: descriptor(config), layers: layerBlobs.map((l) => descriptor(l)) })
+    json({
+      schemaVersion: 2,
+      mediaType: docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
+      config: descriptor(config),
+      layers: layerBlobs.map((l) => descriptor(l))
+    })
   )
   return { root, children: [], blobs: [config, ...layerBlobs] }
 }
@@ -91,7 +96,10 @@ export function index(images: Fixture[], options: { docker?: boolean; annotation
     const platform = { architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) }
     return descriptor(img.root, { platform })
   })
-  const root = makeBlob(mediaType, json({ schemaVersion: 2, mediaType, manifests, ...(options.annotations ? { annotations: options.annotations } : {}) }))
+  const root = makeBlob(
+    mediaType,
+    json({ schemaVersion: 2, mediaType, manifests, ...(options.annotations ? { annotations: options.annotations } : {}) })
+  )
   return {
     root,
     children: images.flatMap((img) => [...img.children, img.root]),
@@ -105,7 +113,13 @@ export function helmChart(name: string, version: string): Fixture {
   const chart = makeBlob('application/vnd.cncf.helm.chart.content.v1.tar+gzip', gzipSync(noise(`${name}-${version}`, 2048)))
   const root = makeBlob(
     'application/vnd.oci.image.manifest.v1+json',
-    json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: descriptor(config), layers: [descriptor(chart)], annotations: { 'org.opencontainers.image.version': version } })
+    json({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: descriptor(config),
+      layers: [descriptor(chart)],
+      annotations: { 'org.opencontainers.image.version': version }
+    })
   )
   return { root, children: [], blobs: [config, chart] }
 }
@@ -132,7 +146,12 @@ export function referrer(subject: Blob, artifactType = 'application/vnd.example.
 export function imageWithForeignLayer(seed: string): Fixture & { foreign: Record<string, unknown> } {
   const base = image({ seed, layers: 1, docker: true })
   const foreignBytes = noise(`${seed}/foreign`, 512)
-  const foreign = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha256(foreignBytes), size: 512, urls: ['https://example.invalid/layer.tar.gz'] }
+  const foreign = {
+    mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+    digest: sha256(foreignBytes),
+    size: 512,
+    urls: ['https://example.invalid/layer.tar.gz']
+  }
   const manifest = JSON.parse(base.root.bytes.toString('utf8')) as { layers: unknown[] }
   manifest.layers.push(foreign)
   return { ...base, root: makeBlob(base.root.mediaType, json(manifest)), foreign }
@@ -148,7 +167,13 @@ function authHeaders(options: PushOptions): Record<string, string> {
 }
 
 /** Pushes a fixture to `host/repository` (blobs, children, root, then `tag` if given). */
-export async function pushFixture(host: string, repository: string, fixture: Fixture, tag?: string, options: PushOptions = {}): Promise<void> {
+export async function pushFixture(
+  host: string,
+  repository: string,
+  fixture: Fixture,
+  tag?: string,
+  options: PushOptions = {}
+): Promise<void> {
   const headers = authHeaders(options)
   const base = `http://${host}/v2/${repository}`
   for (const blob of fixture.blobs) {
@@ -157,7 +182,11 @@ export async function pushFixture(host: string, repository: string, fixture: Fix
     if (start.status !== 202) throw new Error(`seed: upload start ${start.status}`)
     const location = new URL(start.headers.get('location') ?? '', `http://${host}`)
     location.searchParams.set('digest', blob.digest)
-    const put = await fetch(location, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: blob.bytes })
+    const put = await fetch(location, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/octet-stream' },
+      body: blob.bytes
+    })
     await put.arrayBuffer()
     if (put.status !== 201) throw new Error(`seed: upload ${blob.digest} ${put.status}`)
   }
@@ -183,17 +212,24 @@ export async function blobDigest(host: string, repository: string, digest: strin
 
 /** Manifest bytes as the registry serves them (for hosts skopeo 1.9 cannot parse, like [::1]). */
 export async function rawManifest(host: string, repository: string, reference: string): Promise<string> {
-  const accept = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
+  const accept =
+    'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
   const res = await fetch(`http://${host}/v2/${repository}/manifests/${reference}`, { headers: { accept } })
   const text = await res.text()
   if (res.status !== 200) throw new Error(`manifest ${host}/${repository}:${reference}: ${res.status}`)
   return text
 }
 
-/** Tags of a repository, [] when it has none or does not exist. */
+/**
+ * Tags of a repository: [] only when the registry says it has none (an empty list, or 404
+ * NAME_UNKNOWN for a repository never written); any other answer is an error, so a "no tag was
+ * written" check cannot pass on a 401 or a 5xx.
+ */
 export async function listTags(host: string, repository: string, options: PushOptions = {}): Promise<string[]> {
   const headers = authHeaders(options)
   const res = await fetch(`http://${host}/v2/${repository}/tags/list`, { headers })
-  const body = (await res.json()) as { tags?: string[] | null }
-  return res.status === 200 ? (body.tags ?? []).sort() : []
+  const text = await res.text()
+  if (res.status === 200) return ((JSON.parse(text) as { tags?: string[] | null }).tags ?? []).sort()
+  if (res.status === 404 && text.includes('NAME_UNKNOWN')) return []
+  throw new Error(`tags of ${host}/${repository}: HTTP ${res.status} ${text}`)
 }

@@ -4,7 +4,7 @@
  * registry misbehave, or behave as some do: refuse mounts, serve corrupted blobs, redirect blob
  * downloads to another host.
  */
-import { createServer, request as forward, type Server } from 'node:http'
+import { createServer, request as forward, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Transform } from 'node:stream'
 
@@ -13,6 +13,15 @@ export interface RecordedRequest {
   path: string
   /** Whether the request carried an Authorization header (its value is never kept). */
   authorization: boolean
+  /** Every other header as it arrived on the wire (names lowercase). */
+  headers: IncomingHttpHeaders
+}
+
+/** What the proxy answers itself instead of forwarding. */
+export interface CannedResponse {
+  status: number
+  headers?: OutgoingHttpHeaders
+  body?: string
 }
 
 export interface ProxyFaults {
@@ -22,6 +31,15 @@ export interface ProxyFaults {
   corruptBlobs: boolean
   /** Blob downloads are answered `307` to the same path on this host (a storage host, say). */
   redirectBlobsTo?: string
+  /** Answers a request without asking the registry when it returns a response. */
+  answer?: (request: RecordedRequest) => CannedResponse | undefined
+  /** Changes the registry's response headers before they go back to the client. */
+  editResponseHeaders?: (request: RecordedRequest, headers: IncomingHttpHeaders) => void
+}
+
+/** A registry error body (distribution-spec "Error Codes"). */
+export function registryError(status: number, code: string, message: string): CannedResponse {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errors: [{ code, message }] }) }
 }
 
 export interface RecordingProxy {
@@ -40,7 +58,15 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
   const server: Server = createServer((req, res) => {
     const method = req.method ?? ''
     let path = req.url ?? ''
-    requests.push({ method, path, authorization: req.headers.authorization !== undefined })
+    const { authorization, ...headers } = req.headers
+    const recorded: RecordedRequest = { method, path, authorization: authorization !== undefined, headers }
+    requests.push(recorded)
+    const canned = faults.answer?.(recorded)
+    if (canned) {
+      req.resume()
+      res.writeHead(canned.status, canned.headers).end(canned.body)
+      return
+    }
     if (faults.redirectBlobsTo && method === 'GET' && path.includes('/blobs/sha256:')) {
       res.writeHead(307, { location: `http://${faults.redirectBlobsTo}${path}` }).end()
       return
@@ -49,6 +75,7 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
     const corrupt = faults.corruptBlobs && method === 'GET' && path.includes('/blobs/sha256:')
     // The Host header goes through unchanged, so the registry's Locations point back at us.
     const upstream = forward({ host: '127.0.0.1', port: upstreamPort, method, path, headers: req.headers }, (up) => {
+      faults.editResponseHeaders?.(recorded, up.headers)
       res.writeHead(up.statusCode ?? 502, up.headers)
       if (corrupt && up.statusCode === 200) up.pipe(flipFirstByte()).pipe(res)
       else up.pipe(res)
@@ -67,6 +94,8 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
       faults.refuseMounts = false
       faults.corruptBlobs = false
       delete faults.redirectBlobsTo
+      delete faults.answer
+      delete faults.editResponseHeaders
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -25,14 +25,28 @@ export async function requireTools(tools: readonly string[] = PEERS): Promise<vo
 }
 
 /** Runs a command, resolves its stdout; rejects with its stderr in the message. */
-export async function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}
+): Promise<string> {
   try {
     const { stdout } = await execFileAsync(command, args, { ...options, maxBuffer: 64 * 1024 * 1024 })
     return stdout
   } catch (error) {
     const e = error as { stderr?: string; message: string }
-    throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`)
+    throw new Error(`${command} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`, { cause: error })
   }
+}
+
+/** The fields of a manifest the tests look at, as JSON.parse gives them. */
+export interface RawManifest {
+  mediaType?: string
+  config?: { mediaType: string; digest: string; size: number }
+  layers?: Array<{ mediaType: string; digest: string; size: number }>
+  manifests?: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }>
+  subject?: { mediaType: string; digest: string; size: number }
+  annotations?: Record<string, string>
 }
 
 /** `skopeo inspect --raw` of a reference on a loopback registry: the bytes as stored. */

@@ -19,7 +19,17 @@ export async function pushUmociImage(host: string, repository: string, tag: stri
       await writeFile(file, `layer ${i} of ${repository}:${tag}\n`.repeat(100 * (i + 1)))
       await run('umoci', ['insert', '--image', `${layout}:${tag}`, file, `/data/file${i}.txt`])
     }
-    await run('umoci', ['config', '--image', `${layout}:${tag}`, '--os', 'linux', '--architecture', 'amd64', '--created', '2024-01-01T00:00:00Z'])
+    await run('umoci', [
+      'config',
+      '--image',
+      `${layout}:${tag}`,
+      '--os',
+      'linux',
+      '--architecture',
+      'amd64',
+      '--created',
+      '2024-01-01T00:00:00Z'
+    ])
     await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`])
   } finally {
     await rm(dir, { recursive: true, force: true })

@@ -2,7 +2,7 @@
 import { StaticCredentials, type CredentialEntry } from '../../src/auth/credentials.js'
 import { copyArtifact, type CopyResult } from '../../src/copy/copy-artifact.js'
 import type { Logger } from '../../src/log.js'
-import { parseReference } from '../../src/reference.js'
+import { parseReference, withDefaultTag } from '../../src/reference.js'
 import { Registries } from '../../src/registry/registries.js'
 import { UNLIMITED } from '../../src/size.js'
 
@@ -18,11 +18,10 @@ export async function copy(src: string, dest: string | string[], options: CopyOp
   const logger: Logger = { debug: record, info: record, warning: record }
   const registries = new Registries({ credentials: new StaticCredentials(options.credentials ?? []), plainHttp: false, logger })
   try {
-    const source = parseReference(src)
     return await copyArtifact(
       registries,
       {
-        source: source.tag || source.digest ? source : { ...source, tag: 'latest' },
+        source: withDefaultTag(parseReference(src)),
         destinations: (Array.isArray(dest) ? dest : [dest]).map(parseReference),
         maxArtifactSize: options.maxArtifactSize ?? UNLIMITED
       },

@@ -9,6 +9,11 @@ export class MemoryStore implements Source, Target {
   readonly blobs = new Map<string, Buffer>()
   readonly tags = new Map<string, string>()
   readonly calls: string[] = []
+  /** Blob pushes under way now, and the most there ever were at once. */
+  inFlight = 0
+  peakInFlight = 0
+  /** Milliseconds each blob push takes, so pushes overlap when the caller runs them concurrently. */
+  pushDelay = 0
 
   constructor(readonly name: string) {}
 
@@ -20,40 +25,47 @@ export class MemoryStore implements Source, Target {
     return store
   }
 
-  async fetchManifest(reference: string): Promise<FetchedManifest> {
+  fetchManifest(reference: string): Promise<FetchedManifest> {
     this.calls.push(`fetchManifest ${reference}`)
     const found = this.manifests.get(this.tags.get(reference) ?? reference)
-    if (!found) throw new Error(`no manifest ${reference}`)
-    return { bytes: found.bytes, contentType: found.mediaType }
+    if (!found) return Promise.reject(new Error(`no manifest ${reference}`))
+    return Promise.resolve({ bytes: found.bytes, contentType: found.mediaType })
   }
 
-  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+  fetchBlob(descriptor: Descriptor): Promise<Readable> {
     this.calls.push(`fetchBlob ${descriptor.digest}`)
     const found = this.blobs.get(descriptor.digest)
-    if (!found) throw new Error(`no blob ${descriptor.digest}`)
-    return Readable.from([found])
+    if (!found) return Promise.reject(new Error(`no blob ${descriptor.digest}`))
+    return Promise.resolve(Readable.from([found]))
   }
 
-  async manifestExists(descriptor: Descriptor): Promise<boolean> {
+  manifestExists(descriptor: Descriptor): Promise<boolean> {
     this.calls.push(`manifestExists ${descriptor.digest}`)
-    return this.manifests.has(descriptor.digest)
+    return Promise.resolve(this.manifests.has(descriptor.digest))
   }
 
-  async blobExists(descriptor: Descriptor): Promise<boolean> {
+  blobExists(descriptor: Descriptor): Promise<boolean> {
     this.calls.push(`blobExists ${descriptor.digest}`)
-    return this.blobs.has(descriptor.digest)
+    return Promise.resolve(this.blobs.has(descriptor.digest))
   }
 
   async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void> {
     this.calls.push(`pushBlob ${descriptor.digest}`)
-    const chunks: Buffer[] = []
-    for await (const chunk of await open()) chunks.push(chunk as Buffer)
-    this.blobs.set(descriptor.digest, Buffer.concat(chunks))
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight)
+    try {
+      const chunks: Buffer[] = []
+      for await (const chunk of await open()) chunks.push(chunk as Buffer)
+      if (this.pushDelay > 0) await new Promise((resolve) => setTimeout(resolve, this.pushDelay))
+      this.blobs.set(descriptor.digest, Buffer.concat(chunks))
+    } finally {
+      this.inFlight--
+    }
   }
 
-  async pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void> {
+  pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void> {
     this.calls.push(`pushManifest ${tag ?? descriptor.digest}`)
     this.manifests.set(descriptor.digest, { bytes, mediaType: descriptor.mediaType })
     if (tag) this.tags.set(tag, descriptor.digest)
+    return Promise.resolve()
   }
 }

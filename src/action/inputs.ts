@@ -3,8 +3,8 @@
  * values. Errors name the input and say what is wrong.
  */
 import type { CredentialEntry } from '../auth/credentials.js'
-import { InputError } from '../errors.js'
-import { InvalidReferenceError, parseReference, type Reference } from '../reference.js'
+import { InputError, InvalidReferenceError } from '../errors.js'
+import { parseReference, withDefaultTag, type Reference } from '../reference.js'
 import { parseSize } from '../size.js'
 
 export interface ActionInputs {
@@ -36,7 +36,8 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   requirePair('srcUsername', srcUsername, 'srcPassword', srcPassword)
 
   const credentials: CredentialEntry[] = []
-  if (srcUsername) credentials.push({ registry: source.registry, role: 'source', credentials: { username: srcUsername, password: srcPassword } })
+  if (srcUsername)
+    credentials.push({ registry: source.registry, role: 'source', credentials: { username: srcUsername, password: srcPassword } })
   if (username) {
     const login = { username, password }
     for (const registry of new Set(destinations.map((d) => d.registry))) {
@@ -58,16 +59,17 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
 
 function parseSource(text: string): Reference {
   if (text === '') throw new InputError('srcRef', 'required: the registry reference of the artifact to copy')
-  if (isLocalPath(text)) throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
-  const ref = reference('srcRef', text)
-  return ref.tag || ref.digest ? ref : { ...ref, tag: 'latest' }
+  if (isLocalPath(text))
+    throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
+  return withDefaultTag(reference('srcRef', text))
 }
 
 function parseDestinations(text: string): Reference[] {
   const lines = splitList(text)
   if (lines.length === 0) throw new InputError('destRef', 'required: one or more registry references to copy to, one per line')
   return lines.map((line) => {
-    if (isLocalPath(line)) throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
+    if (isLocalPath(line))
+      throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
     const ref = reference('destRef', line)
     if (ref.digest) throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`)
     return ref
@@ -110,10 +112,17 @@ function parseBoolean(input: string, text: string): boolean {
 function parseSizeLimit(text: string, env: NodeJS.ProcessEnv): number {
   const fromInput = text.trim()
   const fromEnv = env[SIZE_LIMIT_ENV]?.trim() ?? ''
-  const [input, value] = fromInput ? ['maxArtifactSize', fromInput] : fromEnv ? [SIZE_LIMIT_ENV, fromEnv] : ['maxArtifactSize', DEFAULT_SIZE_LIMIT]
+  const [input, value] = fromInput
+    ? ['maxArtifactSize', fromInput]
+    : fromEnv
+      ? [SIZE_LIMIT_ENV, fromEnv]
+      : ['maxArtifactSize', DEFAULT_SIZE_LIMIT]
   const bytes = parseSize(value)
   if (bytes === undefined) {
-    throw new InputError(input, `"${value}" is not a size: give bytes or a number with KiB, MiB, GiB (or KB, MB, GB); 0 disables cross-repository copies, -1 removes the limit`)
+    throw new InputError(
+      input,
+      `"${value}" is not a size: give bytes or a number with KiB, MiB, GiB (or KB, MB, GB); 0 disables cross-repository copies, -1 removes the limit`
+    )
   }
   return bytes
 }

@@ -4,13 +4,14 @@ import type { CopyResult } from '../copy/copy-artifact.js'
 import { formatBytes } from '../size.js'
 
 export function setOutputs(result: CopyResult): void {
-  const first = result.pushed.find((p) => !p.ref.includes('@')) ?? result.pushed[0]
+  const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0]
   core.setOutput('image', first?.ref ?? '')
   core.setOutput('digest', result.digest)
-  core.setOutput('tag', first && !first.ref.includes('@') ? first.ref.slice(first.ref.lastIndexOf(':') + 1) : '')
+  core.setOutput('tag', first?.tag ?? '')
   core.setOutput('mediaType', result.mediaType)
   core.setOutput('size', String(result.size))
-  core.setOutput('pushed', JSON.stringify(result.pushed))
+  // The output's contract (DESIGN §3) is these four fields per reference.
+  core.setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))))
 }
 
 export async function writeSummary(result: CopyResult): Promise<void> {
@@ -36,7 +37,13 @@ export async function writeSummary(result: CopyResult): Promise<void> {
         { data: 'Blobs uploaded', header: true },
         { data: 'Seconds', header: true }
       ],
-      [formatBytes(stats.bytesUploaded), String(stats.blobsMounted), String(stats.blobsSkipped), String(stats.blobsUploaded), result.seconds.toFixed(1)]
+      [
+        formatBytes(stats.bytesUploaded),
+        String(stats.blobsMounted),
+        String(stats.blobsSkipped),
+        String(stats.blobsUploaded),
+        result.seconds.toFixed(1)
+      ]
     ])
     .write()
 }

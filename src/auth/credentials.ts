@@ -27,9 +27,9 @@ export interface CredentialEntry {
 export class StaticCredentials implements CredentialStore {
   constructor(private readonly entries: readonly CredentialEntry[]) {}
 
-  async get(registry: string, role: Role): Promise<Credentials | undefined> {
-    return this.entries.find((e) => e.registry === registry && e.role === role)?.credentials
+  get(registry: string, role: Role): Promise<Credentials | undefined> {
+    return Promise.resolve(this.entries.find((e) => e.registry === registry && e.role === role)?.credentials)
   }
 }
 
-export const noCredentials: CredentialStore = { get: async () => undefined }
+export const noCredentials: CredentialStore = { get: () => Promise.resolve(undefined) }

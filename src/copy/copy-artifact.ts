@@ -25,6 +25,8 @@ export interface CopyRequest {
 
 export interface PushedReference {
   ref: string
+  /** The tag written, or undefined when pushed by digest alone. */
+  tag?: string
   digest: string
   mediaType: string
   size: number
@@ -51,7 +53,8 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
   const targets = new Map<string, { reference: Reference; target: Target }>()
   for (const dest of destinations) {
     const key = repositoryName(dest.reference)
-    if (!targets.has(key)) targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') })
+    if (!targets.has(key))
+      targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') })
   }
 
   const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target)
@@ -73,7 +76,7 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
   for (const dest of destinations) {
     await writeTag(dest, (targets.get(repositoryName(dest.reference)) as { target: Target }).target, root, logger)
     const { digest, mediaType, size } = root.descriptor
-    pushed.push({ ref: destinationName(dest, digest), digest, mediaType, size })
+    pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size })
   }
   const { digest, mediaType, size } = root.descriptor
   return { digest, mediaType, size, pushed, stats, seconds: (Date.now() - started) / 1000 }

@@ -6,6 +6,7 @@ import { ContentError } from '../errors.js'
 import { digestWithAlgorithmOf, isDigest, sha256 } from '../digest.js'
 import { blobsOf, childManifests, parseManifest, type Descriptor, type Manifest } from '../manifest.js'
 import { baseMediaType, isDistributable, manifestKind } from '../media-types.js'
+import { showReference } from '../reference.js'
 import type { Source } from '../storage.js'
 
 export interface GraphNode {
@@ -31,7 +32,7 @@ const MAX_MANIFESTS = 10_000
  * the digest the source claims.
  */
 export async function fetchRoot(source: Source, reference: string): Promise<GraphNode> {
-  const where = `${source.name}${isDigest(reference) ? '@' : ':'}${reference}`
+  const where = showReference(source.name, reference)
   const fetched = await source.fetchManifest(reference)
   // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
   // store's claim must agree (hashed again only when it names another value or algorithm).
@@ -63,7 +64,7 @@ export async function loadGraph(source: Source, root: GraphNode): Promise<Artifa
 }
 
 async function fetchChild(source: Source, descriptor: Descriptor): Promise<GraphNode> {
-  const where = `${source.name}@${descriptor.digest}`
+  const where = showReference(source.name, descriptor.digest)
   const fetched = await source.fetchManifest(descriptor.digest)
   if (fetched.bytes.length !== descriptor.size) {
     throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`)

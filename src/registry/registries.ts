@@ -40,10 +40,12 @@ export class Registries {
     const key = `${role} ${origin}`
     let client = this.clients.get(key)
     if (!client) {
-      client = this.options.credentials.get(ref.registry, role).then(
-        (credentials) =>
-          new RegistryClient({ origin, registry: ref.registry, credentials, dispatcher: this.agent, logger: this.options.logger })
-      )
+      client = this.options.credentials
+        .get(ref.registry, role)
+        .then(
+          (credentials) =>
+            new RegistryClient({ origin, registry: ref.registry, credentials, dispatcher: this.agent, logger: this.options.logger })
+        )
       this.clients.set(key, client)
     }
     return client

@@ -9,6 +9,7 @@ import { VerifyingStream } from '../digest.js'
 import { discard, headerValue, readCapped, type RegistryClient } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { MANIFEST_ACCEPT } from '../media-types.js'
+import { showReference } from '../reference.js'
 import type { BlobMounter, FetchedManifest, Source, Target } from '../storage.js'
 
 export class RegistryRepository implements Source, Target, BlobMounter {
@@ -172,6 +173,6 @@ export class RegistryRepository implements Source, Target, BlobMounter {
   }
 
   private show(reference: string): string {
-    return reference.includes(':') ? `${this.name}@${reference}` : `${this.name}:${reference}`
+    return showReference(this.name, reference)
   }
 }
