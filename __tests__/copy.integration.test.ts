@@ -356,7 +356,9 @@ describe('basic auth (htpasswd)', () => {
     expect(error).toBeInstanceOf(RegistryError)
     expect((error as RegistryError).status).toBe(401)
     expect((error as Error).message).toMatch(/^fetch manifest 127\.0\.0\.1:\d+\/private\/app:v1: 401 UNAUTHORIZED/)
-    expect((error as Error).message).toContain('set username and password')
+    // The source failed: the hint names the source's inputs, not the destination's.
+    expect((error as Error).message).toContain('set srcUsername and srcPassword')
+    expect((error as Error).message).not.toMatch(/set username/)
     expect((error as Error).message).not.toContain('\n')
   })
 
@@ -413,7 +415,8 @@ describe('errors', () => {
     destProxy.reset()
     destProxy.faults.answer = (r) =>
       r.method === 'POST' ? registryError(403, 'DENIED', 'requested access to the resource is denied') : undefined
-    const error = await copy(`${a.host}/multi/app:v1`, `${destProxy.host}/denied/app:v1`).catch((e: unknown) => e)
+    const credentials = [{ registry: destProxy.host, role: 'destination' as const, credentials: login }]
+    const error = await copy(`${a.host}/multi/app:v1`, `${destProxy.host}/denied/app:v1`, { credentials }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RegistryError)
     expect((error as Error).message).toMatch(/: 403 DENIED: requested access to the resource is denied \(.*lack permission.*\)$/)
     expect(await listTags(b.host, 'denied/app')).toEqual([])

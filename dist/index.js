@@ -70609,24 +70609,12 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/auth/credentials.ts
-/**
- * Where credentials for a registry come from. The engine asks a {@link CredentialStore} per
- * registry and role; the action decides what answers (inputs today; Docker and Helm config, and
- * the workflow token, chain in behind them).
- */
-/** A fixed list of entries; the first that matches registry and role wins. */
-class StaticCredentials {
-    entries;
-    constructor(entries) {
-        this.entries = entries;
-    }
-    get(registry, role) {
-        return Promise.resolve(this.entries.find((e) => e.registry === registry && e.role === role)?.credentials);
-    }
-}
-const noCredentials = { get: () => Promise.resolve(undefined) };
-
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Error classes carry what happened as data (input name, operation, HTTP status, registry error
@@ -70709,7 +70697,125 @@ class SizeLimitError extends Error {
         this.name = 'SizeLimitError';
     }
 }
+/** Credentials could not be read: a Docker or Helm config that is not JSON, a credential helper that failed. */
+class CredentialError extends Error {
+    registry;
+    problem;
+    constructor(registry, problem) {
+        super(`credentials for ${registry}: ${problem}`);
+        this.registry = registry;
+        this.problem = problem;
+        this.name = 'CredentialError';
+    }
+}
 
+;// CONCATENATED MODULE: ./src/auth/credential-helper.ts
+/**
+ * Docker credential helpers (docker/docker-credential-helpers): `docker-credential-<name> get`
+ * reads the server address on stdin and prints `{"ServerURL","Username","Secret"}`. A helper that
+ * has nothing for the address says so ("credentials not found") and exits non-zero.
+ */
+
+
+/** Docker's helpers return this user name when the secret is an identity (refresh) token. */
+const TOKEN_USER = '<token>';
+const HELPER_TIMEOUT_MS = 30_000;
+const MAX_OUTPUT = 1024 * 1024;
+/** Runs helpers as child processes with `env` (its PATH finds them). */
+function helperRunner(env) {
+    return async (name, server, registry) => {
+        const program = `docker-credential-${name}`;
+        const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, env);
+        if (spawnError) {
+            const missing = spawnError.code === 'ENOENT';
+            throw new CredentialError(registry, missing
+                ? `credential helper ${program} is not installed (not found on PATH); install it or remove it from the Docker config`
+                : `credential helper ${program} could not run: ${spawnError.message}`);
+        }
+        if (code !== 0) {
+            if (/credentials not found/i.test(stdout + stderr))
+                return undefined;
+            const said = (stderr || stdout).trim().split('\n')[0] ?? '';
+            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${said}` : ''}`);
+        }
+        return parseHelperOutput(stdout, program, registry);
+    };
+}
+/** Parses a helper's answer; `<token>` as user name means the secret is an identity token. */
+function parseHelperOutput(stdout, program, registry) {
+    let answer;
+    try {
+        answer = JSON.parse(stdout);
+    }
+    catch {
+        throw new CredentialError(registry, `credential helper ${program} did not answer JSON`);
+    }
+    const username = typeof answer.Username === 'string' ? answer.Username : '';
+    const secret = typeof answer.Secret === 'string' ? answer.Secret : '';
+    if (!secret)
+        return undefined;
+    return username === TOKEN_USER ? { username: '', password: '', identityToken: secret } : { username, password: secret };
+}
+function runWithInput(program, args, input, env) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
+        let stdout = '';
+        let stderr = '';
+        const collect = (append) => (chunk) => {
+            if (stdout.length + stderr.length < MAX_OUTPUT)
+                append(chunk.toString('utf8'));
+        };
+        child.stdout.on('data', collect((t) => (stdout += t)));
+        child.stderr.on('data', collect((t) => (stderr += t)));
+        child.on('error', (error) => resolve({ code: null, stdout, stderr, spawnError: error }));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        child.stdin.on('error', () => {
+            // A helper that exits without reading stdin; its exit code tells what happened.
+        });
+        child.stdin.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/auth/credentials.ts
+/** A fixed list of entries; the first that matches registry and role wins. */
+class StaticCredentials {
+    entries;
+    constructor(entries) {
+        this.entries = entries;
+    }
+    get(target, role) {
+        return Promise.resolve(this.entries.find((e) => e.registry === target.registry && e.role === role)?.credentials);
+    }
+}
+/** Asks each store in turn; the first that has credentials answers. */
+class CredentialChain {
+    stores;
+    constructor(stores) {
+        this.stores = stores;
+    }
+    async get(target, role) {
+        for (const store of this.stores) {
+            const found = await store.get(target, role);
+            if (found)
+                return found;
+        }
+        return undefined;
+    }
+}
+const noCredentials = { get: () => Promise.resolve(undefined) };
+/** Every value of a credential that must never reach a log: password, identity token and the Basic value. */
+function secretsOf(credentials) {
+    const secrets = [];
+    if (credentials.password) {
+        secrets.push(credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+    }
+    if (credentials.identityToken)
+        secrets.push(credentials.identityToken);
+    return secrets;
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
@@ -70925,6 +71031,146 @@ function registryOrigin(ref, plainHttp) {
     return `${plain ? 'http' : 'https'}://${apiHost(ref)}`;
 }
 
+;// CONCATENATED MODULE: ./src/auth/docker-config.ts
+/**
+ * Credentials from a Docker config file (`~/.docker/config.json`, `$DOCKER_CONFIG/config.json`),
+ * the file docker/login-action and cloud login actions write; Helm's registry config has the
+ * same format. Per registry: `credHelpers[host]`, then `credsStore`, then `auths[host]` (docker/cli
+ * configfile: `auth` is base64 `user:pass`; `identitytoken` is an OAuth2 refresh token).
+ */
+
+
+
+/** The key Docker stores Docker Hub under, and the server address its helpers are asked for. */
+const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
+const DOCKER_HUB_HOSTS = new Set(['index.docker.io', 'docker.io', 'registry-1.docker.io']);
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** A config key as docker/cli compares them: scheme, path and trailing slash dropped, lowercase. */
+function normaliseHost(key) {
+    const withoutScheme = key.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const slash = withoutScheme.indexOf('/');
+    return (slash >= 0 ? withoutScheme.slice(0, slash) : withoutScheme).toLowerCase();
+}
+function matchesRegistry(key, registry) {
+    const host = normaliseHost(key);
+    return registry === DOCKER_HUB ? DOCKER_HUB_HOSTS.has(host) : host === registry;
+}
+/** The server address a credential helper is asked about (`https://index.docker.io/v1/` for Docker Hub). */
+function serverAddress(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
+}
+function entryFor(map, registry) {
+    if (!map)
+        return undefined;
+    const key = Object.keys(map).find((k) => matchesRegistry(k, registry));
+    return key === undefined ? undefined : map[key];
+}
+/** The helper to ask for `registry`: its `credHelpers` entry, else `credsStore`. */
+function helperFor(config, registry) {
+    return entryFor(config.credHelpers, registry) ?? (config.credsStore || undefined);
+}
+/** Credentials from the `auths` entry for `registry`, or undefined when it has none (or an empty one). */
+function authsEntry(config, registry, origin) {
+    const entry = entryFor(config.auths, registry);
+    if (!entry)
+        return undefined;
+    if (entry.identitytoken)
+        return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken, origin };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon <= 0)
+            throw new CredentialError(registry, `the "auth" entry in ${origin} is not base64 of user:password`);
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), origin };
+    }
+    if (entry.username && entry.password)
+        return { username: entry.username, password: entry.password, origin };
+    return undefined;
+}
+/** A config file read once, on first use; a missing file has no credentials. */
+class DockerConfigCredentials {
+    options;
+    config;
+    constructor(options) {
+        this.options = options;
+    }
+    async get(target) {
+        if (this.options.ociOnly && target.scheme !== 'oci')
+            return undefined;
+        const config = await (this.config ??= this.read(target.registry));
+        if (!config)
+            return undefined;
+        const origin = `${this.options.kind} (${this.options.path})`;
+        const helper = helperFor(config, target.registry);
+        if (helper) {
+            const fromHelper = await this.options.runHelper(helper, serverAddress(target.registry), target.registry);
+            if (fromHelper)
+                return { ...fromHelper, origin: `credential helper docker-credential-${helper}` };
+        }
+        return authsEntry(config, target.registry, origin);
+    }
+    async read(registry) {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(this.options.path, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return undefined;
+            throw new CredentialError(registry, `cannot read the ${this.options.kind} ${this.options.path}: ${error.message}`);
+        }
+        if (text.length > MAX_CONFIG_BYTES)
+            throw new CredentialError(registry, `the ${this.options.kind} ${this.options.path} is over 4 MiB`);
+        try {
+            const parsed = JSON.parse(text);
+            if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+                throw new Error('not a JSON object');
+            return parsed;
+        }
+        catch (error) {
+            throw new CredentialError(registry, `the ${this.options.kind} ${this.options.path} is not valid JSON (${error.message})`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/credential-sources.ts
+/**
+ * The credential sources of DESIGN §6, in order, for one run of the action: inputs, Helm's
+ * registry config (for `oci://` references), the Docker config with its helpers, the workflow
+ * token for ghcr.io. Anything not found is anonymous.
+ */
+
+
+
+
+
+const GHCR = 'ghcr.io';
+/** Where Docker and Helm keep their configs, as the two tools find them. */
+function configPaths(env) {
+    const home = env.HOME || (0,external_node_os_namespaceObject.homedir)();
+    return {
+        docker: (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(home, '.docker'), 'config.json'),
+        helm: env.HELM_REGISTRY_CONFIG || (0,external_node_path_.join)(env.XDG_CONFIG_HOME || (0,external_node_path_.join)(home, '.config'), 'helm', 'registry', 'config.json')
+    };
+}
+/** The workflow token answers for ghcr.io, as the user who started the workflow. */
+function githubTokenCredentials(token, actor) {
+    const credentials = { username: actor || 'github-actions', password: token, origin: 'the githubToken input' };
+    return { get: (target) => Promise.resolve(token && target.registry === GHCR ? credentials : undefined) };
+}
+function credentialChain(entries, githubToken, env) {
+    const paths = configPaths(env);
+    const runHelper = helperRunner(env);
+    return new CredentialChain([
+        new StaticCredentials(entries),
+        new DockerConfigCredentials({ kind: 'Helm registry config', path: paths.helm, runHelper, ociOnly: true }),
+        new DockerConfigCredentials({ kind: 'Docker config', path: paths.docker, runHelper }),
+        githubTokenCredentials(githubToken, env.GITHUB_ACTOR)
+    ]);
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/size.ts
 /** Byte sizes as people write them (`1GiB`, `500MB`, `1048576`) and as we print them (`6.1 GiB`). */
 const UNITS = new Map([
@@ -70973,6 +71219,11 @@ function formatBytes(bytes) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
+/**
+ * Every action input is read here, once, into typed values; everything past this file takes those
+ * values. Errors name the input and say what is wrong.
+ */
+
 
 
 
@@ -71005,8 +71256,30 @@ function parseInputs(read, env) {
         credentials,
         maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
         plainHttp: parseBoolean('plainHttp', read('plainHttp')),
-        secrets: [password, srcPassword].filter((s) => s !== '')
+        githubToken: read('githubToken').trim(),
+        ...caCert(read('caCert')),
+        insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+        secrets: [password, srcPassword, read('githubToken').trim()].filter((s) => s !== '')
     };
+}
+/** `caCert` is PEM text, or the path of a PEM file; either must hold a certificate. */
+function caCert(text) {
+    const value = text.trim();
+    if (value === '')
+        return {};
+    let pem = value;
+    if (!value.startsWith('-----BEGIN')) {
+        try {
+            pem = (0,external_node_fs_namespaceObject.readFileSync)(value, 'utf8');
+        }
+        catch (error) {
+            throw new InputError('caCert', `"${value}" is neither PEM text nor a readable file (${error.code ?? 'unreadable'})`);
+        }
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+        throw new InputError('caCert', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA certificate as PEM text or a path to a PEM file');
+    }
+    return { caCert: pem };
 }
 function parseSource(text) {
     if (text === '')
@@ -71565,8 +71838,127 @@ function checkSizeLimit(size, limit) {
     }
 }
 
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var node_modules_undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./src/http/token.ts
+
+/** Client id sent with OAuth2 requests, as the spec asks. */
+const CLIENT_ID = 'oci-push';
+/** Tokens without `expires_in` live 60 s (token.md). */
+const DEFAULT_EXPIRES_IN = 60;
+/** Refresh a little before expiry, so a token does not lapse between check and use. */
+const EXPIRY_MARGIN_S = 10;
+/**
+ * Builds the token request for `scopes`: an OAuth2 refresh-token POST when the credentials hold
+ * an identity token; otherwise a GET, with Basic credentials when there are any and the realm
+ * may have them (HTTPS, the registry's own origin, or loopback).
+ */
+function tokenRequest(challenge, scopes, registryOrigin, credentials) {
+    const url = new URL(challenge.realm, registryOrigin);
+    const safe = url.protocol === 'https:' || url.origin === new URL(registryOrigin).origin || isLoopback(url.host);
+    const withCredentials = credentials !== undefined && safe;
+    if (withCredentials && credentials.identityToken) {
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: CLIENT_ID });
+        if (challenge.service)
+            form.set('service', challenge.service);
+        if (scopes.length > 0)
+            form.set('scope', scopes.join(' '));
+        return { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), withCredentials };
+    }
+    if (challenge.service)
+        url.searchParams.set('service', challenge.service);
+    for (const scope of scopes)
+        url.searchParams.append('scope', scope);
+    const headers = {};
+    if (withCredentials && credentials.password) {
+        headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+    }
+    return { method: 'GET', url, headers, withCredentials };
+}
+/** Reads `token` (or OAuth2's `access_token`) and `expires_in`; undefined when neither token is there. */
+function parseTokenResponse(body, now) {
+    if (typeof body !== 'object' || body === null)
+        return undefined;
+    const { token, access_token: accessToken, expires_in: expiresIn } = body;
+    const value = typeof token === 'string' && token ? token : typeof accessToken === 'string' && accessToken ? accessToken : undefined;
+    if (!value)
+        return undefined;
+    const lifetime = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : DEFAULT_EXPIRES_IN;
+    return { value, expiresAt: now + Math.max(lifetime - EXPIRY_MARGIN_S, lifetime / 2) * 1000 };
+}
+/** A scope set as one key: sorted, so the same scopes in any order share a token. */
+function scopeKey(scopes) {
+    return [...new Set(scopes)].sort().join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/http/auth.ts
+
+class Authenticator {
+    origin;
+    credentials;
+    fetchToken;
+    now;
+    basic = false;
+    bearer;
+    tokens = new Map();
+    constructor(origin, credentials, fetchToken, now = Date.now) {
+        this.origin = origin;
+        this.credentials = credentials;
+        this.fetchToken = fetchToken;
+        this.now = now;
+    }
+    /**
+     * Takes in the challenges of a `401` for a request sent with `scopes`; true when sending it
+     * again would carry something new: a first Basic header, a first token, or a fresh token in
+     * place of one the registry refused.
+     */
+    challenged(challenges, scopes) {
+        const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+        if (bearer) {
+            const known = this.bearer !== undefined;
+            this.bearer = { realm: bearer.params.realm, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
+            if (known)
+                this.tokens.delete(scopeKey(scopes));
+            return true;
+        }
+        if (challenges.some((c) => c.scheme === 'basic') && this.credentials?.password && !this.basic) {
+            this.basic = true;
+            return true;
+        }
+        return false;
+    }
+    /** The Authorization header for a request needing `scopes`, or undefined when none is needed. */
+    async header(scopes) {
+        if (this.bearer)
+            return `Bearer ${(await this.token(this.bearer, scopes)).value}`;
+        if (this.basic && this.credentials) {
+            return `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+        }
+        return undefined;
+    }
+    async token(challenge, scopes) {
+        const key = scopeKey(scopes);
+        const cached = this.tokens.get(key);
+        if (cached) {
+            const token = await cached.catch(() => undefined);
+            if (token && token.expiresAt > this.now())
+                return token;
+            if (this.tokens.get(key) === cached)
+                this.tokens.delete(key);
+        }
+        let pending = this.tokens.get(key);
+        if (!pending) {
+            pending = this.fetchToken(tokenRequest(challenge, scopes, this.origin, this.credentials));
+            this.tokens.set(key, pending);
+            // A failed fetch is not cached: the next request asks again.
+            pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key));
+        }
+        return pending;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/http/challenge.ts
 /**
  * `WWW-Authenticate` challenges (RFC 7235 §4.1) as registries send them: `Basic realm="…"` for
@@ -71604,23 +71996,103 @@ function parseChallenges(header) {
     return challenges;
 }
 
+;// CONCATENATED MODULE: ./src/http/hints.ts
+
+const hints_GHCR = 'ghcr.io';
+const GHCR_WRITE = 'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")';
+function loginHint(context) {
+    const inputs = context.role === 'source' ? 'srcUsername and srcPassword' : 'username and password';
+    if (context.registry === hints_GHCR)
+        return `${hints_GHCR} needs credentials: leave githubToken at its default (the workflow token) or set ${inputs}`;
+    return `${context.registry} needs credentials: set ${inputs}, or log in to it in an earlier step (docker/login-action)`;
+}
+/** A hint for a refused request, or undefined when the registry's own words say enough. */
+function registryHint(status, details, context) {
+    const codes = new Set(details.map((d) => d.code.toUpperCase()));
+    const ghcrWrite = context.registry === hints_GHCR && context.role === 'destination';
+    if (status === 429 || codes.has('TOOMANYREQUESTS')) {
+        if (context.registry === DOCKER_HUB) {
+            return context.credentials
+                ? "Docker Hub's pull rate limit for this account is reached; wait, or use an account with a higher limit"
+                : "Docker Hub's pull rate limit for anonymous users is reached: log in (username and password, or docker/login-action) to raise it";
+        }
+        return 'the registry is limiting the rate of requests; try again later';
+    }
+    if (status === 401) {
+        if (context.challengeError === 'insufficient_scope') {
+            return `the credentials ${context.credentials ? `from ${context.credentials} ` : ''}do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
+        }
+        if (!context.credentials)
+            return loginHint(context);
+        return `${context.registry} refused the credentials from ${context.credentials}${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
+    }
+    if (status === 403) {
+        if (ghcrWrite)
+            return GHCR_WRITE;
+        if (context.registry === hints_GHCR)
+            return 'the workflow token needs `permissions: packages: read` and access to the package';
+        return context.credentials
+            ? `the credentials for ${context.registry} from ${context.credentials} lack permission for this repository`
+            : `${context.registry} refused anonymous access: ${loginHint(context).replace(/^.*needs credentials: /, '')}`;
+    }
+    if (status === 404 && codes.has('NAME_UNKNOWN')) {
+        return context.role === 'destination'
+            ? 'check the repository name; some registries (Amazon ECR) need the repository created first'
+            : 'check the repository name';
+    }
+    if (status === 404 && codes.has('MANIFEST_UNKNOWN'))
+        return 'check that the tag or digest exists';
+    return undefined;
+}
+const CERTIFICATE_CODES = new Set([
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/** A hint for a connection that failed with `code` (`ENOTFOUND`, a TLS code) and `message`. */
+function connectionHint(code, message, url) {
+    const host = url.hostname;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return `the host ${host} could not be resolved: check the registry name`;
+    if (code === 'ECONNREFUSED')
+        return `nothing accepted the connection on ${url.host}: check the host and port`;
+    if (code && CERTIFICATE_CODES.has(code)) {
+        return `the TLS certificate of ${host} is not trusted: give its CA in caCert, or set insecureSkipTLSVerify: true`;
+    }
+    if (url.protocol === 'https:' &&
+        (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))) {
+        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set plainHttp: true or write the reference with http://`;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/http/client.ts
+
+
+
 
 
 
 const MAX_REDIRECTS = 5;
 const MAX_ERROR_BODY = 64 * 1024;
+const MAX_TOKEN_BODY = 1024 * 1024;
 class RegistryClient {
     options;
     origin;
     registry;
-    authorization;
+    auth;
     pinged;
     constructor(options) {
         this.options = options;
         // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
         this.origin = new URL(options.origin).origin;
         this.registry = options.registry;
+        this.auth = new Authenticator(this.origin, options.credentials, (request) => this.fetchToken(request));
     }
     /**
      * Sends a request and returns the response when its status is in `accept`; the caller must read
@@ -71629,9 +72101,11 @@ class RegistryClient {
     async request(req) {
         await this.ping();
         let res = await this.send(req);
-        if (res.status === 401 && req.accept.indexOf(401) < 0 && this.canRetry(req) && this.answerChallenge(res)) {
-            await discard(res.body);
-            res = await this.send(req);
+        if (res.status === 401 && !req.accept.includes(401) && canResend(req)) {
+            if (this.auth.challenged(challengesOf(res), req.scopes ?? [])) {
+                await discard(res.body);
+                res = await this.send(req);
+            }
         }
         if (req.accept.includes(res.status))
             return res;
@@ -71644,31 +72118,17 @@ class RegistryClient {
             const res = await this.send(req);
             await discard(res.body);
             if (res.status === 401)
-                this.answerChallenge(res);
+                this.auth.challenged(challengesOf(res), []);
             else if (res.status !== 200)
                 throw await this.failure(req, res);
         })();
         return this.pinged;
     }
-    canRetry(req) {
-        return req.body === undefined || Buffer.isBuffer(req.body);
-    }
-    /** Prepares the Authorization header for a 401's challenge; false when we cannot answer it. */
-    answerChallenge(res) {
-        const challenges = parseChallenges(headerValue(res.headers, 'www-authenticate'));
-        const credentials = this.options.credentials;
-        if (!credentials || this.authorization)
-            return false;
-        if (challenges.some((c) => c.scheme === 'basic')) {
-            this.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
-            return true;
-        }
-        return false;
-    }
     async send(req) {
+        const authorization = await this.auth.header(req.scopes ?? []);
         let url = new URL(req.url, this.origin);
         for (let hop = 0;; hop++) {
-            const res = await this.sendOnce(req, url);
+            const res = await this.sendOnce(req, url, authorization);
             const location = headerValue(res.headers, 'location');
             if (!req.followRedirects || !isRedirect(res.status) || !location)
                 return res;
@@ -71679,12 +72139,13 @@ class RegistryClient {
             url = new URL(location, url);
         }
     }
-    async sendOnce(req, url) {
+    async sendOnce(req, url, authorization) {
         const sameOrigin = url.origin === this.origin;
         const headers = { 'user-agent': 'oci-push', ...req.headers };
         // The Authorization header is for the registry alone: never for a storage host it redirects to.
-        if (sameOrigin && this.authorization)
-            headers.authorization = this.authorization;
+        if (sameOrigin && authorization)
+            headers.authorization = authorization;
+        // Another host's query may carry a signature (presigned storage URLs): only its path is logged.
         const shown = sameOrigin ? `${url.pathname}${url.search}` : `${url.origin}${url.pathname}`;
         try {
             const res = await this.options.dispatcher.request({
@@ -71698,35 +72159,73 @@ class RegistryClient {
             return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href };
         }
         catch (error) {
-            this.options.logger.debug(`${req.method} ${shown} -> ${describeCause(error)}`);
-            if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error))
-                throw error;
-            throw new ConnectionError(req.operation, `${req.reference} (${url.origin})`, describeCause(error), connectionHint(url));
+            throw this.connectionFailure(error, req.operation, req.reference, url, `${req.method} ${shown}`);
         }
+    }
+    /** Asks the token realm for a token; its query and form carry no secret, but are not logged either. */
+    async fetchToken(request) {
+        const shown = `${request.method} ${request.url.origin}${request.url.pathname}`;
+        let res;
+        try {
+            res = await this.options.dispatcher.request({
+                origin: request.url.origin,
+                path: `${request.url.pathname}${request.url.search}`,
+                method: request.method,
+                headers: { 'user-agent': 'oci-push', accept: 'application/json', ...request.headers },
+                ...(request.body !== undefined ? { body: request.body } : {})
+            });
+        }
+        catch (error) {
+            throw this.connectionFailure(error, 'get token', this.registry, request.url, shown);
+        }
+        this.options.logger.debug(`${shown} (token${request.withCredentials ? ', with credentials' : ''}) -> ${res.statusCode}`);
+        if (!request.withCredentials && this.options.credentials) {
+            this.options.logger.warning(`${this.registry}: the token realm ${request.url.origin} is plain HTTP on another host; credentials were not sent to it`);
+        }
+        if (res.statusCode !== 200) {
+            const details = await readErrorDetails(res.body);
+            throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details));
+        }
+        let token;
+        try {
+            token = parseTokenResponse(JSON.parse((await readCapped(res.body, MAX_TOKEN_BODY, 'token response')).toString('utf8')), Date.now());
+        }
+        catch {
+            token = undefined;
+        }
+        if (!token)
+            throw new ContentError(`token for ${this.registry}`, `${request.url.origin}${request.url.pathname} did not answer a token`);
+        this.options.logger.secret(token.value);
+        return token;
+    }
+    connectionFailure(error, operation, reference, url, shown) {
+        this.options.logger.debug(`${shown} -> ${describeCause(error)}`);
+        if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error))
+            return error;
+        const { code, message } = causeOf(error);
+        return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url));
     }
     async failure(req, res) {
         const details = await readErrorDetails(res.body);
-        return new RegistryError(req.operation, req.reference, res.status, details, this.hint(res, details));
+        const bearer = challengesOf(res).find((c) => c.scheme === 'bearer');
+        return new RegistryError(req.operation, req.reference, res.status, details, this.hint(res.status, details, bearer?.params.error));
     }
-    hint(res, details) {
-        const status = res.status;
-        if (status === 401) {
-            const schemes = parseChallenges(headerValue(res.headers, 'www-authenticate')).map((c) => c.scheme);
-            if (schemes.includes('bearer') && !schemes.includes('basic')) {
-                return `${this.registry} asks for token authentication, which this version of oci-push does not support yet`;
-            }
-            return this.options.credentials
-                ? `the registry refused the credentials given for ${this.registry}`
-                : `${this.registry} needs credentials: set username and password (srcUsername and srcPassword for the source)`;
-        }
-        if (status === 403)
-            return `the credentials for ${this.registry} lack permission for this repository`;
-        if (status === 404 && details.some((d) => d.code === 'NAME_UNKNOWN'))
-            return 'check the repository name';
-        if (status === 404 && details.some((d) => d.code === 'MANIFEST_UNKNOWN'))
-            return 'check that the tag or digest exists';
-        return undefined;
+    hint(status, details, challengeError) {
+        const credentials = this.options.credentials;
+        return registryHint(status, details, {
+            registry: this.registry,
+            role: this.options.role,
+            ...(credentials ? { credentials: credentials.origin ?? 'the inputs' } : {}),
+            ...(challengeError ? { challengeError } : {})
+        });
     }
+}
+/** A Buffer (or no body) can be sent again after a challenge; a stream only once. */
+function canResend(req) {
+    return req.body === undefined || Buffer.isBuffer(req.body);
+}
+function challengesOf(res) {
+    return parseChallenges(headerValue(res.headers, 'www-authenticate'));
 }
 function isRedirect(status) {
     return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
@@ -71735,18 +72234,17 @@ function isRedirect(status) {
 function isOwnError(error) {
     return error instanceof DigestMismatchError || error instanceof ContentError;
 }
-function describeCause(error) {
+function causeOf(error) {
     if (!(error instanceof Error))
-        return String(error);
+        return { message: String(error) };
     const cause = error.cause;
     const code = error.code ?? cause?.code;
     const message = cause instanceof Error && cause.message ? cause.message : error.message;
-    return code && !message.includes(code) ? `${code} ${message}` : message;
+    return { ...(code ? { code } : {}), message };
 }
-function connectionHint(url) {
-    if (url.protocol === 'https:')
-        return 'if this registry speaks plain HTTP, set plainHttp: true';
-    return undefined;
+function describeCause(error) {
+    const { code, message } = causeOf(error);
+    return code && !message.includes(code) ? `${code} ${message}` : message;
 }
 function headerValue(headers, name) {
     const value = headers[name];
@@ -71809,14 +72307,17 @@ class RegistryRepository {
     name;
     /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
     pendingUploads = new Map();
-    constructor(registry, repository, client) {
+    /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
+    scopes;
+    constructor(registry, repository, role, client) {
         this.registry = registry;
         this.repository = repository;
         this.client = client;
         this.name = `${registry}/${repository}`;
+        this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`];
     }
     async fetchManifest(reference) {
-        const res = await this.client.request({
+        const res = await this.request({
             method: 'GET',
             url: this.path('manifests', reference),
             headers: { accept: MANIFEST_ACCEPT },
@@ -71843,7 +72344,7 @@ class RegistryRepository {
         };
     }
     async fetchBlob(descriptor) {
-        const res = await this.client.request({
+        const res = await this.request({
             method: 'GET',
             url: this.path('blobs', descriptor.digest),
             operation: 'fetch blob',
@@ -71860,7 +72361,7 @@ class RegistryRepository {
         return this.exists('blobs', descriptor, 'check blob');
     }
     async exists(kind, descriptor, operation) {
-        const res = await this.client.request({
+        const res = await this.request({
             method: 'HEAD',
             url: this.path(kind, descriptor.digest),
             headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
@@ -71878,14 +72379,26 @@ class RegistryRepository {
     async mountBlob(descriptor, source) {
         const from = source.repository;
         const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
-        const res = await this.client.request({
-            method: 'POST',
-            url: `/v2/${this.repository}/blobs/uploads/${query}`,
-            headers: { 'content-length': '0' },
-            operation: 'mount blob',
-            reference: this.show(descriptor.digest),
-            accept: [201, 202]
-        });
+        let res;
+        try {
+            res = await this.request({
+                method: 'POST',
+                url: `/v2/${this.repository}/blobs/uploads/${query}`,
+                headers: { 'content-length': '0' },
+                operation: 'mount blob',
+                reference: this.show(descriptor.digest),
+                accept: [201, 202],
+                // Mounting reads the other repository: the token must say so (token.md, "Scope").
+                scopes: [...this.scopes, `repository:${from}:pull`]
+            });
+        }
+        catch (error) {
+            // Some registries (Harbor) refuse a mount with 401 or 403 where others open an upload:
+            // the blob is uploaded instead, and a real permission problem shows on that upload.
+            if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
+                return false;
+            throw error;
+        }
         await discard(res.body);
         const location = headerValue(res.headers, 'location');
         if (res.status === 202 && location)
@@ -71901,7 +72414,7 @@ class RegistryRepository {
         const verifier = new VerifyingStream(descriptor);
         source.on('error', (error) => verifier.destroy(error));
         try {
-            const res = await this.client.request({
+            const res = await this.request({
                 method: 'PUT',
                 url: url.href,
                 headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
@@ -71920,7 +72433,7 @@ class RegistryRepository {
     }
     /** POST to open an upload session; the `Location` it answers is where the bytes go. */
     async startUpload(descriptor) {
-        const res = await this.client.request({
+        const res = await this.request({
             method: 'POST',
             url: `/v2/${this.repository}/blobs/uploads/`,
             headers: { 'content-length': '0' },
@@ -71936,7 +72449,7 @@ class RegistryRepository {
     }
     async pushManifest(descriptor, bytes, tag) {
         const reference = tag ?? descriptor.digest;
-        const res = await this.client.request({
+        const res = await this.request({
             method: 'PUT',
             url: this.path('manifests', reference),
             headers: { 'content-type': descriptor.mediaType },
@@ -71951,6 +72464,9 @@ class RegistryRepository {
             throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`);
         }
     }
+    request(req) {
+        return this.client.request({ ...req, scopes: req.scopes ?? this.scopes });
+    }
     path(kind, reference) {
         return `/v2/${this.repository}/${kind}/${reference}`;
     }
@@ -71961,9 +72477,11 @@ class RegistryRepository {
 
 ;// CONCATENATED MODULE: ./src/registry/registries.ts
 /**
- * Opens repositories: one {@link RegistryClient} per registry and role, all sharing one bounded
- * keep-alive connection pool.
+ * Opens repositories: one {@link RegistryClient} per registry and role (each with its own
+ * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
  */
+
+
 
 
 
@@ -71974,24 +72492,34 @@ class Registries {
     clients = new Map();
     constructor(options) {
         this.options = options;
+        const tls = options.tls ?? {};
         this.agent = new node_modules_undici/* Agent */.g6({
             connections: options.connections ?? 8,
             keepAliveTimeout: 30_000,
             headersTimeout: 120_000,
-            bodyTimeout: 300_000
+            bodyTimeout: 300_000,
+            connect: {
+                // `ca` replaces Node's roots: keep them, and add the user's.
+                ...(tls.caCert ? { ca: [...external_node_tls_.rootCertificates, tls.caCert] } : {}),
+                ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {})
+            }
         });
     }
     async repository(ref, role) {
-        return new RegistryRepository(ref.registry, ref.repository, await this.client(ref, role));
+        return new RegistryRepository(ref.registry, ref.repository, role, await this.client(ref, role));
     }
     client(ref, role) {
         const origin = registryOrigin(ref, this.options.plainHttp);
-        const key = `${role} ${origin}`;
+        // `oci://` references may find other credentials (Helm's config) than plain ones on the same host.
+        const key = `${role} ${origin} ${ref.scheme === 'oci' ? 'oci' : ''}`;
         let client = this.clients.get(key);
         if (!client) {
-            client = this.options.credentials
-                .get(ref.registry, role)
-                .then((credentials) => new RegistryClient({ origin, registry: ref.registry, credentials, dispatcher: this.agent, logger: this.options.logger }));
+            const { logger } = this.options;
+            client = this.options.credentials.get(ref, role).then((credentials) => {
+                for (const secret of credentials ? secretsOf(credentials) : [])
+                    logger.secret(secret);
+                return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger });
+            });
             this.clients.set(key, client);
         }
         return client;
@@ -72010,16 +72538,24 @@ class Registries {
 
 
 
-const logger = { debug: core_debug, info: info, warning: warning };
+
+const logger = { debug: core_debug, info: info, warning: warning, secret: core_setSecret };
 async function run() {
     try {
         const inputs = parseInputs((name) => getInput(name), process.env);
+        // Masked before anything else is written: credentials found later are masked as they are found.
         for (const secret of inputs.secrets)
             core_setSecret(secret);
-        for (const { credentials } of inputs.credentials) {
-            core_setSecret(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
-        }
-        const registries = new Registries({ credentials: new StaticCredentials(inputs.credentials), plainHttp: inputs.plainHttp, logger });
+        for (const { credentials } of inputs.credentials)
+            secretsOf(credentials).forEach((secret) => core_setSecret(secret));
+        if (inputs.insecureSkipTLSVerify)
+            warning('insecureSkipTLSVerify is set: TLS certificates are not verified for any registry');
+        const registries = new Registries({
+            credentials: credentialChain(inputs.credentials, inputs.githubToken, process.env),
+            plainHttp: inputs.plainHttp,
+            tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
+            logger
+        });
         try {
             const result = await copyArtifact(registries, { source: inputs.source, destinations: inputs.destinations, maxArtifactSize: inputs.maxArtifactSize }, logger);
             setOutputs(result);

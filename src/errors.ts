@@ -83,3 +83,14 @@ export class SizeLimitError extends Error {
     this.name = 'SizeLimitError'
   }
 }
+
+/** Credentials could not be read: a Docker or Helm config that is not JSON, a credential helper that failed. */
+export class CredentialError extends Error {
+  constructor(
+    readonly registry: string,
+    readonly problem: string
+  ) {
+    super(`credentials for ${registry}: ${problem}`)
+    this.name = 'CredentialError'
+  }
+}

@@ -3,6 +3,8 @@ export interface Logger {
   debug(message: string): void
   info(message: string): void
   warning(message: string): void
+  /** A value that must never be printed (a token fetched at run time): masked from here on. */
+  secret(value: string): void
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warning() {} }
+export const silentLogger: Logger = { debug() {}, info() {}, warning() {}, secret() {} }

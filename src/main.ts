@@ -1,22 +1,28 @@
 /** The action: inputs in, engine, outputs out. The one place that fails the step. */
 import * as core from '@actions/core'
-import { StaticCredentials } from './auth/credentials.js'
+import { credentialChain } from './action/credential-sources.js'
 import { parseInputs } from './action/inputs.js'
 import { setOutputs, writeSummary } from './action/outputs.js'
+import { secretsOf } from './auth/credentials.js'
 import { copyArtifact } from './copy/copy-artifact.js'
 import type { Logger } from './log.js'
 import { Registries } from './registry/registries.js'
 
-const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning }
+const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, secret: core.setSecret }
 
 export async function run(): Promise<void> {
   try {
     const inputs = parseInputs((name) => core.getInput(name), process.env)
+    // Masked before anything else is written: credentials found later are masked as they are found.
     for (const secret of inputs.secrets) core.setSecret(secret)
-    for (const { credentials } of inputs.credentials) {
-      core.setSecret(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'))
-    }
-    const registries = new Registries({ credentials: new StaticCredentials(inputs.credentials), plainHttp: inputs.plainHttp, logger })
+    for (const { credentials } of inputs.credentials) secretsOf(credentials).forEach((secret) => core.setSecret(secret))
+    if (inputs.insecureSkipTLSVerify) core.warning('insecureSkipTLSVerify is set: TLS certificates are not verified for any registry')
+    const registries = new Registries({
+      credentials: credentialChain(inputs.credentials, inputs.githubToken, process.env),
+      plainHttp: inputs.plainHttp,
+      tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
+      logger
+    })
     try {
       const result = await copyArtifact(
         registries,

@@ -15,7 +15,7 @@ export interface CopyOptions {
 
 export async function copy(src: string, dest: string | string[], options: CopyOptions = {}): Promise<CopyResult> {
   const record = (message: string) => options.log?.push(message)
-  const logger: Logger = { debug: record, info: record, warning: record }
+  const logger: Logger = { debug: record, info: record, warning: record, secret: () => undefined }
   const registries = new Registries({ credentials: new StaticCredentials(options.credentials ?? []), plainHttp: false, logger })
   try {
     return await copyArtifact(

@@ -2,6 +2,7 @@
  * Every action input is read here, once, into typed values; everything past this file takes those
  * values. Errors name the input and say what is wrong.
  */
+import { readFileSync } from 'node:fs'
 import type { CredentialEntry } from '../auth/credentials.js'
 import { InputError, InvalidReferenceError } from '../errors.js'
 import { parseReference, withDefaultTag, type Reference } from '../reference.js'
@@ -15,6 +16,11 @@ export interface ActionInputs {
   /** Bytes; 0 refuses cross-repository copies; Infinity means no limit. */
   maxArtifactSize: number
   plainHttp: boolean
+  /** The workflow token for ghcr.io (`githubToken`, default `github.token`); empty when not given. */
+  githubToken: string
+  /** Extra PEM roots from `caCert` (the text, or the file it names). */
+  caCert?: string
+  insecureSkipTLSVerify: boolean
   /** Values to mask in logs. */
   secrets: string[]
 }
@@ -53,8 +59,35 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
     credentials,
     maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
     plainHttp: parseBoolean('plainHttp', read('plainHttp')),
-    secrets: [password, srcPassword].filter((s) => s !== '')
+    githubToken: read('githubToken').trim(),
+    ...caCert(read('caCert')),
+    insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+    secrets: [password, srcPassword, read('githubToken').trim()].filter((s) => s !== '')
   }
+}
+
+/** `caCert` is PEM text, or the path of a PEM file; either must hold a certificate. */
+function caCert(text: string): { caCert?: string } {
+  const value = text.trim()
+  if (value === '') return {}
+  let pem = value
+  if (!value.startsWith('-----BEGIN')) {
+    try {
+      pem = readFileSync(value, 'utf8')
+    } catch (error) {
+      throw new InputError(
+        'caCert',
+        `"${value}" is neither PEM text nor a readable file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`
+      )
+    }
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InputError(
+      'caCert',
+      'holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA certificate as PEM text or a path to a PEM file'
+    )
+  }
+  return { caCert: pem }
 }
 
 function parseSource(text: string): Reference {

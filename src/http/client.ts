@@ -1,16 +1,20 @@
 /**
  * The one place where HTTP happens. A {@link RegistryClient} talks to one registry origin with one
- * set of credentials: it pings `/v2/` once, answers `401` challenges, follows redirects without
- * leaking the Authorization header to other hosts, turns refusals into {@link RegistryError}s and
- * logs every request at debug level without secrets. Retries and token auth belong here too.
+ * set of credentials: it pings `/v2/` once, answers `401` challenges (Basic, or Bearer tokens per
+ * scope set through {@link Authenticator}), follows redirects without leaking the Authorization
+ * header to other hosts, turns refusals into {@link RegistryError}s with a hint, and logs every
+ * request at debug level without secrets. Retries belong here too.
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ConnectionError, ContentError, RegistryError, type RegistryErrorDetail } from '../errors.js'
 import { DigestMismatchError } from '../digest.js'
-import type { Credentials } from '../auth/credentials.js'
+import type { Credentials, Role } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
+import { Authenticator } from './auth.js'
 import { parseChallenges } from './challenge.js'
+import { connectionHint, registryHint } from './hints.js'
+import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
 
@@ -29,6 +33,8 @@ export interface RegistryRequest {
   accept: readonly number[]
   /** Follow 3xx redirects (blob downloads are often sent to a storage host). */
   followRedirects?: boolean
+  /** Token scopes the request needs (`repository:app:pull`); what a Bearer token is asked for. */
+  scopes?: readonly string[]
 }
 
 export interface RegistryResponse {
@@ -44,6 +50,8 @@ export interface RegistryClientOptions {
   origin: string
   /** The registry as users name it, for messages and hints. */
   registry: string
+  /** Which side of the copy this client serves, so hints name the right inputs. */
+  role: Role
   credentials?: Credentials
   dispatcher: Dispatcher
   logger: Logger
@@ -51,17 +59,19 @@ export interface RegistryClientOptions {
 
 const MAX_REDIRECTS = 5
 const MAX_ERROR_BODY = 64 * 1024
+const MAX_TOKEN_BODY = 1024 * 1024
 
 export class RegistryClient {
   readonly origin: string
   readonly registry: string
-  private authorization: string | undefined
+  private readonly auth: Authenticator
   private pinged: Promise<void> | undefined
 
   constructor(private readonly options: RegistryClientOptions) {
     // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
     this.origin = new URL(options.origin).origin
     this.registry = options.registry
+    this.auth = new Authenticator(this.origin, options.credentials, (request) => this.fetchToken(request))
   }
 
   /**
@@ -71,9 +81,11 @@ export class RegistryClient {
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     await this.ping()
     let res = await this.send(req)
-    if (res.status === 401 && req.accept.indexOf(401) < 0 && this.canRetry(req) && this.answerChallenge(res)) {
-      await discard(res.body)
-      res = await this.send(req)
+    if (res.status === 401 && !req.accept.includes(401) && canResend(req)) {
+      if (this.auth.challenged(challengesOf(res), req.scopes ?? [])) {
+        await discard(res.body)
+        res = await this.send(req)
+      }
     }
     if (req.accept.includes(res.status)) return res
     throw await this.failure(req, res)
@@ -85,32 +97,17 @@ export class RegistryClient {
       const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
       const res = await this.send(req)
       await discard(res.body)
-      if (res.status === 401) this.answerChallenge(res)
+      if (res.status === 401) this.auth.challenged(challengesOf(res), [])
       else if (res.status !== 200) throw await this.failure(req, res)
     })()
     return this.pinged
   }
 
-  private canRetry(req: RegistryRequest): boolean {
-    return req.body === undefined || Buffer.isBuffer(req.body)
-  }
-
-  /** Prepares the Authorization header for a 401's challenge; false when we cannot answer it. */
-  private answerChallenge(res: RegistryResponse): boolean {
-    const challenges = parseChallenges(headerValue(res.headers, 'www-authenticate'))
-    const credentials = this.options.credentials
-    if (!credentials || this.authorization) return false
-    if (challenges.some((c) => c.scheme === 'basic')) {
-      this.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
-      return true
-    }
-    return false
-  }
-
   private async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const authorization = await this.auth.header(req.scopes ?? [])
     let url = new URL(req.url, this.origin)
     for (let hop = 0; ; hop++) {
-      const res = await this.sendOnce(req, url)
+      const res = await this.sendOnce(req, url, authorization)
       const location = headerValue(res.headers, 'location')
       if (!req.followRedirects || !isRedirect(res.status) || !location) return res
       await discard(res.body)
@@ -121,11 +118,12 @@ export class RegistryClient {
     }
   }
 
-  private async sendOnce(req: RegistryRequest, url: URL): Promise<RegistryResponse> {
+  private async sendOnce(req: RegistryRequest, url: URL, authorization: string | undefined): Promise<RegistryResponse> {
     const sameOrigin = url.origin === this.origin
     const headers: Record<string, string> = { 'user-agent': 'oci-push', ...req.headers }
     // The Authorization header is for the registry alone: never for a storage host it redirects to.
-    if (sameOrigin && this.authorization) headers.authorization = this.authorization
+    if (sameOrigin && authorization) headers.authorization = authorization
+    // Another host's query may carry a signature (presigned storage URLs): only its path is logged.
     const shown = sameOrigin ? `${url.pathname}${url.search}` : `${url.origin}${url.pathname}`
     try {
       const res = await this.options.dispatcher.request({
@@ -138,33 +136,77 @@ export class RegistryClient {
       this.options.logger.debug(`${req.method} ${shown} -> ${res.statusCode}`)
       return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href }
     } catch (error) {
-      this.options.logger.debug(`${req.method} ${shown} -> ${describeCause(error)}`)
-      if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error)) throw error
-      throw new ConnectionError(req.operation, `${req.reference} (${url.origin})`, describeCause(error), connectionHint(url))
+      throw this.connectionFailure(error, req.operation, req.reference, url, `${req.method} ${shown}`)
     }
+  }
+
+  /** Asks the token realm for a token; its query and form carry no secret, but are not logged either. */
+  private async fetchToken(request: TokenRequest): Promise<Token> {
+    const shown = `${request.method} ${request.url.origin}${request.url.pathname}`
+    let res: Dispatcher.ResponseData
+    try {
+      res = await this.options.dispatcher.request({
+        origin: request.url.origin,
+        path: `${request.url.pathname}${request.url.search}`,
+        method: request.method,
+        headers: { 'user-agent': 'oci-push', accept: 'application/json', ...request.headers },
+        ...(request.body !== undefined ? { body: request.body } : {})
+      })
+    } catch (error) {
+      throw this.connectionFailure(error, 'get token', this.registry, request.url, shown)
+    }
+    this.options.logger.debug(`${shown} (token${request.withCredentials ? ', with credentials' : ''}) -> ${res.statusCode}`)
+    if (!request.withCredentials && this.options.credentials) {
+      this.options.logger.warning(
+        `${this.registry}: the token realm ${request.url.origin} is plain HTTP on another host; credentials were not sent to it`
+      )
+    }
+    if (res.statusCode !== 200) {
+      const details = await readErrorDetails(res.body)
+      throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details))
+    }
+    let token: Token | undefined
+    try {
+      token = parseTokenResponse(JSON.parse((await readCapped(res.body, MAX_TOKEN_BODY, 'token response')).toString('utf8')), Date.now())
+    } catch {
+      token = undefined
+    }
+    if (!token) throw new ContentError(`token for ${this.registry}`, `${request.url.origin}${request.url.pathname} did not answer a token`)
+    this.options.logger.secret(token.value)
+    return token
+  }
+
+  private connectionFailure(error: unknown, operation: string, reference: string, url: URL, shown: string): Error {
+    this.options.logger.debug(`${shown} -> ${describeCause(error)}`)
+    if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error)) return error as Error
+    const { code, message } = causeOf(error)
+    return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url))
   }
 
   private async failure(req: RegistryRequest, res: RegistryResponse): Promise<RegistryError> {
     const details = await readErrorDetails(res.body)
-    return new RegistryError(req.operation, req.reference, res.status, details, this.hint(res, details))
+    const bearer = challengesOf(res).find((c) => c.scheme === 'bearer')
+    return new RegistryError(req.operation, req.reference, res.status, details, this.hint(res.status, details, bearer?.params.error))
   }
 
-  private hint(res: RegistryResponse, details: RegistryErrorDetail[]): string | undefined {
-    const status = res.status
-    if (status === 401) {
-      const schemes = parseChallenges(headerValue(res.headers, 'www-authenticate')).map((c) => c.scheme)
-      if (schemes.includes('bearer') && !schemes.includes('basic')) {
-        return `${this.registry} asks for token authentication, which this version of oci-push does not support yet`
-      }
-      return this.options.credentials
-        ? `the registry refused the credentials given for ${this.registry}`
-        : `${this.registry} needs credentials: set username and password (srcUsername and srcPassword for the source)`
-    }
-    if (status === 403) return `the credentials for ${this.registry} lack permission for this repository`
-    if (status === 404 && details.some((d) => d.code === 'NAME_UNKNOWN')) return 'check the repository name'
-    if (status === 404 && details.some((d) => d.code === 'MANIFEST_UNKNOWN')) return 'check that the tag or digest exists'
-    return undefined
+  private hint(status: number, details: RegistryErrorDetail[], challengeError?: string): string | undefined {
+    const credentials = this.options.credentials
+    return registryHint(status, details, {
+      registry: this.registry,
+      role: this.options.role,
+      ...(credentials ? { credentials: credentials.origin ?? 'the inputs' } : {}),
+      ...(challengeError ? { challengeError } : {})
+    })
   }
+}
+
+/** A Buffer (or no body) can be sent again after a challenge; a stream only once. */
+function canResend(req: RegistryRequest): boolean {
+  return req.body === undefined || Buffer.isBuffer(req.body)
+}
+
+function challengesOf(res: RegistryResponse): ReturnType<typeof parseChallenges> {
+  return parseChallenges(headerValue(res.headers, 'www-authenticate'))
 }
 
 function isRedirect(status: number): boolean {
@@ -176,17 +218,17 @@ function isOwnError(error: unknown): boolean {
   return error instanceof DigestMismatchError || error instanceof ContentError
 }
 
-function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
+function causeOf(error: unknown): { code?: string; message: string } {
+  if (!(error instanceof Error)) return { message: String(error) }
   const cause = (error as { cause?: unknown }).cause
   const code = (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code
   const message = cause instanceof Error && cause.message ? cause.message : error.message
-  return code && !message.includes(code) ? `${code} ${message}` : message
+  return { ...(code ? { code } : {}), message }
 }
 
-function connectionHint(url: URL): string | undefined {
-  if (url.protocol === 'https:') return 'if this registry speaks plain HTTP, set plainHttp: true'
-  return undefined
+function describeCause(error: unknown): string {
+  const { code, message } = causeOf(error)
+  return code && !message.includes(code) ? `${code} ${message}` : message
 }
 
 export function headerValue(headers: RegistryResponse['headers'], name: string): string | undefined {

@@ -4,12 +4,13 @@
  * and cross-repository mount.
  */
 import type { Readable } from 'node:stream'
-import { ContentError } from '../errors.js'
+import { ContentError, RegistryError } from '../errors.js'
 import { VerifyingStream } from '../digest.js'
-import { discard, headerValue, readCapped, type RegistryClient } from '../http/client.js'
+import { discard, headerValue, readCapped, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { MANIFEST_ACCEPT } from '../media-types.js'
 import { showReference } from '../reference.js'
+import type { Role } from '../auth/credentials.js'
 import type { BlobMounter, FetchedManifest, Source, Target } from '../storage.js'
 
 export class RegistryRepository implements Source, Target, BlobMounter {
@@ -18,16 +19,21 @@ export class RegistryRepository implements Source, Target, BlobMounter {
   /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
   private readonly pendingUploads = new Map<string, string>()
 
+  /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
+  private readonly scopes: readonly string[]
+
   constructor(
     readonly registry: string,
     readonly repository: string,
+    role: Role,
     private readonly client: RegistryClient
   ) {
     this.name = `${registry}/${repository}`
+    this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`]
   }
 
   async fetchManifest(reference: string): Promise<FetchedManifest> {
-    const res = await this.client.request({
+    const res = await this.request({
       method: 'GET',
       url: this.path('manifests', reference),
       headers: { accept: MANIFEST_ACCEPT },
@@ -54,7 +60,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
   }
 
   async fetchBlob(descriptor: Descriptor): Promise<Readable> {
-    const res = await this.client.request({
+    const res = await this.request({
       method: 'GET',
       url: this.path('blobs', descriptor.digest),
       operation: 'fetch blob',
@@ -74,7 +80,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
   }
 
   private async exists(kind: 'manifests' | 'blobs', descriptor: Descriptor, operation: string): Promise<boolean> {
-    const res = await this.client.request({
+    const res = await this.request({
       method: 'HEAD',
       url: this.path(kind, descriptor.digest),
       headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
@@ -94,14 +100,24 @@ export class RegistryRepository implements Source, Target, BlobMounter {
   async mountBlob(descriptor: Descriptor, source: Source): Promise<boolean> {
     const from = (source as RegistryRepository).repository
     const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`
-    const res = await this.client.request({
-      method: 'POST',
-      url: `/v2/${this.repository}/blobs/uploads/${query}`,
-      headers: { 'content-length': '0' },
-      operation: 'mount blob',
-      reference: this.show(descriptor.digest),
-      accept: [201, 202]
-    })
+    let res: RegistryResponse
+    try {
+      res = await this.request({
+        method: 'POST',
+        url: `/v2/${this.repository}/blobs/uploads/${query}`,
+        headers: { 'content-length': '0' },
+        operation: 'mount blob',
+        reference: this.show(descriptor.digest),
+        accept: [201, 202],
+        // Mounting reads the other repository: the token must say so (token.md, "Scope").
+        scopes: [...this.scopes, `repository:${from}:pull`]
+      })
+    } catch (error) {
+      // Some registries (Harbor) refuse a mount with 401 or 403 where others open an upload:
+      // the blob is uploaded instead, and a real permission problem shows on that upload.
+      if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) return false
+      throw error
+    }
     await discard(res.body)
     const location = headerValue(res.headers, 'location')
     if (res.status === 202 && location) this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href)
@@ -117,7 +133,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
     const verifier = new VerifyingStream(descriptor)
     source.on('error', (error) => verifier.destroy(error))
     try {
-      const res = await this.client.request({
+      const res = await this.request({
         method: 'PUT',
         url: url.href,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
@@ -136,7 +152,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
 
   /** POST to open an upload session; the `Location` it answers is where the bytes go. */
   private async startUpload(descriptor: Descriptor): Promise<string> {
-    const res = await this.client.request({
+    const res = await this.request({
       method: 'POST',
       url: `/v2/${this.repository}/blobs/uploads/`,
       headers: { 'content-length': '0' },
@@ -152,7 +168,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
 
   async pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void> {
     const reference = tag ?? descriptor.digest
-    const res = await this.client.request({
+    const res = await this.request({
       method: 'PUT',
       url: this.path('manifests', reference),
       headers: { 'content-type': descriptor.mediaType },
@@ -166,6 +182,10 @@ export class RegistryRepository implements Source, Target, BlobMounter {
     if (stored && stored !== descriptor.digest) {
       throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`)
     }
+  }
+
+  private request(req: RegistryRequest): Promise<RegistryResponse> {
+    return this.client.request({ ...req, scopes: req.scopes ?? this.scopes })
   }
 
   private path(kind: 'manifests' | 'blobs', reference: string): string {
