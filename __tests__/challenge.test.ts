@@ -25,7 +25,19 @@ test.each([
     ]
   ],
   ['Basic realm="say \\"hi\\""', [{ scheme: 'basic', params: { realm: 'say "hi"' } }]],
-  ['Negotiate', [{ scheme: 'negotiate', params: {} }]]
+  ['Negotiate', [{ scheme: 'negotiate', params: {} }]],
+  ['BEARER Realm="r"', [{ scheme: 'bearer', params: { realm: 'r' } }]],
+  [
+    'Bearer realm="https://a/t",scope="repository:x:pull,push", Basic realm="b"',
+    [
+      { scheme: 'bearer', params: { realm: 'https://a/t', scope: 'repository:x:pull,push' } },
+      { scheme: 'basic', params: { realm: 'b' } }
+    ]
+  ],
+  [
+    'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",error="insufficient_scope"',
+    [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', error: 'insufficient_scope' } }]
+  ]
 ])('%j', (header, expected) => {
   expect(parseChallenges(header)).toEqual(expected)
 })

@@ -42,6 +42,7 @@ describe('parseInputs', () => {
       'destination r.io u'
     ])
     expect(both.secrets).toEqual(['p', 'sp'])
+    expect(both.credentials.map((c) => c.credentials.origin)).toEqual(['the srcUsername input', 'the username input'])
   })
 
   test.each([
@@ -69,6 +70,40 @@ describe('parseInputs', () => {
     expect((error as InputError).message).toMatch(new RegExp(`^${input}: `))
     expect((error as InputError).message).toMatch(problem)
     expect((error as InputError).message).not.toContain('\n')
+  })
+
+  test('TLS and token inputs: caCert as PEM text or a file, githubToken masked', async () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+    expect(parse({ ...base, caCert: pem }).caCert).toBe(pem.trim())
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+    const dir = await mkdtemp('/tmp/oci-push-ca-')
+    try {
+      await writeFile(`${dir}/ca.pem`, pem)
+      expect(parse({ ...base, caCert: `${dir}/ca.pem` }).caCert).toBe(pem)
+    } finally {
+      await rm(dir, { recursive: true })
+    }
+    const inputs = parse({ ...base, githubToken: 'ghs_abc', insecureSkipTLSVerify: 'true' })
+    expect(inputs.githubToken).toBe('ghs_abc')
+    expect(inputs.secrets).toContain('ghs_abc')
+    expect(inputs.insecureSkipTLSVerify).toBe(true)
+    expect(parse(base).caCert).toBeUndefined()
+  })
+
+  test.each([
+    [
+      'caCert a missing file',
+      { ...base, caCert: '/nonexistent/ca.pem' },
+      /caCert: "\/nonexistent\/ca.pem" is neither PEM text nor a readable file/
+    ],
+    ['caCert without a certificate', { ...base, caCert: '-----BEGIN PRIVATE KEY-----\nx' }, /caCert: holds no PEM certificate/],
+    [
+      'insecureSkipTLSVerify not a boolean',
+      { ...base, insecureSkipTLSVerify: 'sometimes' },
+      /^insecureSkipTLSVerify: "sometimes" is not a boolean/
+    ]
+  ])('%s', (_name, values, message) => {
+    expect(() => parse(values)).toThrow(message)
   })
 
   test('a malformed environment limit names the variable', () => {

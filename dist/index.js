@@ -70758,7 +70758,13 @@ function parseHelperOutput(stdout, program, registry) {
 }
 function runWithInput(program, args, input, env) {
     return new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        // Our own timer, cleared when the helper ends: spawn's `timeout` would hold the process open.
+        const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS);
+        const finish = (result) => {
+            clearTimeout(timer);
+            resolve(result);
+        };
         let stdout = '';
         let stderr = '';
         const collect = (append) => (chunk) => {
@@ -70767,8 +70773,8 @@ function runWithInput(program, args, input, env) {
         };
         child.stdout.on('data', collect((t) => (stdout += t)));
         child.stderr.on('data', collect((t) => (stderr += t)));
-        child.on('error', (error) => resolve({ code: null, stdout, stderr, spawnError: error }));
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        child.on('error', (error) => finish({ code: null, stdout, stderr, spawnError: error }));
+        child.on('close', (code) => finish({ code, stdout, stderr }));
         child.stdin.on('error', () => {
             // A helper that exits without reading stdin; its exit code tells what happened.
         });
@@ -71239,10 +71245,12 @@ function parseInputs(read, env) {
     requirePair('username', username, 'password', password);
     requirePair('srcUsername', srcUsername, 'srcPassword', srcPassword);
     const credentials = [];
-    if (srcUsername)
-        credentials.push({ registry: source.registry, role: 'source', credentials: { username: srcUsername, password: srcPassword } });
+    if (srcUsername) {
+        const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' };
+        credentials.push({ registry: source.registry, role: 'source', credentials: login });
+    }
     if (username) {
-        const login = { username, password };
+        const login = { username, password, origin: 'the username input' };
         for (const registry of new Set(destinations.map((d) => d.registry))) {
             credentials.push({ registry, role: 'destination', credentials: login });
             // username/password also read the source when it lives on a destination's registry.
@@ -71754,7 +71762,13 @@ function planDestinations(source, destinations) {
     const planned = new Map();
     for (const dest of destinations) {
         const tag = dest.tag ?? source.tag;
-        const reference = { registry: dest.registry, repository: dest.repository, ...(tag ? { tag } : {}) };
+        // The scheme stays: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
+        const reference = {
+            registry: dest.registry,
+            repository: dest.repository,
+            ...(tag ? { tag } : {}),
+            ...(dest.scheme ? { scheme: dest.scheme } : {})
+        };
         const unchanged = sameRepository(source, dest) && source.digest === undefined && tag === source.tag;
         const key = formatReference(reference);
         if (!planned.has(key))
@@ -72019,11 +72033,11 @@ function registryHint(status, details, context) {
         return 'the registry is limiting the rate of requests; try again later';
     }
     if (status === 401) {
-        if (context.challengeError === 'insufficient_scope') {
-            return `the credentials ${context.credentials ? `from ${context.credentials} ` : ''}do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
-        }
         if (!context.credentials)
             return loginHint(context);
+        if (context.challengeError === 'insufficient_scope') {
+            return `the credentials from ${context.credentials} do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
+        }
         return `${context.registry} refused the credentials from ${context.credentials}${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
     }
     if (status === 403) {
@@ -72235,11 +72249,12 @@ function isOwnError(error) {
     return error instanceof DigestMismatchError || error instanceof ContentError;
 }
 function causeOf(error) {
-    if (!(error instanceof Error))
+    // Duck-typed, not `instanceof Error`: socket and TLS errors may come from another realm.
+    if (typeof error !== 'object' || error === null || typeof error.message !== 'string')
         return { message: String(error) };
     const cause = error.cause;
     const code = error.code ?? cause?.code;
-    const message = cause instanceof Error && cause.message ? cause.message : error.message;
+    const message = typeof cause?.message === 'string' && cause.message ? cause.message : error.message;
     return { ...(code ? { code } : {}), message };
 }
 function describeCause(error) {

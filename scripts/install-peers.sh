@@ -3,7 +3,7 @@
 set -euo pipefail
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(docker-registry skopeo umoci buildah htpasswd jq)
+[ ${#tools[@]} -gt 0 ] || tools=(docker-registry skopeo umoci buildah htpasswd jq openssl)
 
 package_of() {
   case "$1" in

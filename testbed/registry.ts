@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from './tools.js'
@@ -20,6 +20,10 @@ export interface TestRegistry {
 
 export interface RegistryOptions {
   htpasswd?: { username: string; password: string }
+  /** Token auth: the realm, service and issuer of a token server, and the certificate that signs its tokens. */
+  token?: { realm: string; service: string; issuer: string; rootCertFile: string }
+  /** Serve HTTPS with this certificate and key (files). */
+  tls?: { certFile: string; keyFile: string }
   /** Listen on [::1] instead of 127.0.0.1. */
   ipv6?: boolean
 }
@@ -48,6 +52,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await writeFile(join(dir, 'htpasswd'), entry)
     auth = `auth:\n  htpasswd:\n    realm: oci-push-test\n    path: ${join(dir, 'htpasswd')}\n`
   }
+  if (options.token) {
+    const { realm, service, issuer, rootCertFile } = options.token
+    auth = `auth:\n  token:\n    realm: "${realm}"\n    service: "${service}"\n    issuer: "${issuer}"\n    rootcertbundle: "${rootCertFile}"\n`
+  }
   const config = [
     'version: 0.1',
     'log:',
@@ -62,6 +70,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     'http:',
     `  addr: "${host}"`,
     '  secret: oci-push-test-secret',
+    ...(options.tls ? ['  tls:', `    certificate: "${options.tls.certFile}"`, `    key: "${options.tls.keyFile}"`] : []),
     // Foreign layers (referenced by URL, never uploaded) are refused unless their URLs are allowed.
     'validation:',
     '  manifests:',
@@ -73,7 +82,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   await writeFile(join(dir, 'config.yml'), config)
 
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
-  await waitUntilServing(child, host)
+  await waitUntilServing(child, host, options.tls ? 'https' : 'http')
   return {
     host,
     port,
@@ -85,13 +94,18 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   }
 }
 
-async function waitUntilServing(child: ChildProcess, host: string): Promise<void> {
+async function waitUntilServing(child: ChildProcess, host: string, scheme: 'http' | 'https'): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode} before serving on ${host}`)
     try {
-      const res = await fetch(`http://${host}/v2/`)
-      await res.arrayBuffer()
-      if (res.status === 200 || res.status === 401) return
+      if (scheme === 'https') {
+        // fetch would refuse the self-signed certificate: a TCP connect tells that it listens.
+        if (await listening(host)) return
+      } else {
+        const res = await fetch(`http://${host}/v2/`)
+        await res.arrayBuffer()
+        if (res.status === 200 || res.status === 401) return
+      }
     } catch {
       // Not listening yet.
     }
@@ -99,6 +113,17 @@ async function waitUntilServing(child: ChildProcess, host: string): Promise<void
   }
   await stopProcess(child)
   throw new Error(`docker-registry did not serve on ${host} within 10 s`)
+}
+
+function listening(host: string): Promise<boolean> {
+  const port = Number(host.slice(host.lastIndexOf(':') + 1))
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.on('error', () => resolve(false))
+  })
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

@@ -1,22 +1,28 @@
 /** Runs the copy engine against test registries the way the action wires it. */
-import { StaticCredentials, type CredentialEntry } from '../../src/auth/credentials.js'
+import { StaticCredentials, type CredentialEntry, type CredentialStore } from '../../src/auth/credentials.js'
 import { copyArtifact, type CopyResult } from '../../src/copy/copy-artifact.js'
 import type { Logger } from '../../src/log.js'
 import { parseReference, withDefaultTag } from '../../src/reference.js'
-import { Registries } from '../../src/registry/registries.js'
+import { Registries, type TlsOptions } from '../../src/registry/registries.js'
 import { UNLIMITED } from '../../src/size.js'
 
 export interface CopyOptions {
   credentials?: CredentialEntry[]
+  /** Used instead of `credentials` when given (a chain, say). */
+  credentialStore?: CredentialStore
   maxArtifactSize?: number
+  tls?: TlsOptions
   /** Collects what the engine logs. */
   log?: string[]
+  /** Collects what the engine asks to mask. */
+  secrets?: string[]
 }
 
 export async function copy(src: string, dest: string | string[], options: CopyOptions = {}): Promise<CopyResult> {
   const record = (message: string) => options.log?.push(message)
-  const logger: Logger = { debug: record, info: record, warning: record, secret: () => undefined }
-  const registries = new Registries({ credentials: new StaticCredentials(options.credentials ?? []), plainHttp: false, logger })
+  const logger: Logger = { debug: record, info: record, warning: record, secret: (value) => options.secrets?.push(value) }
+  const credentials = options.credentialStore ?? new StaticCredentials(options.credentials ?? [])
+  const registries = new Registries({ credentials, plainHttp: false, logger, ...(options.tls ? { tls: options.tls } : {}) })
   try {
     return await copyArtifact(
       registries,

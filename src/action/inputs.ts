@@ -42,10 +42,12 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   requirePair('srcUsername', srcUsername, 'srcPassword', srcPassword)
 
   const credentials: CredentialEntry[] = []
-  if (srcUsername)
-    credentials.push({ registry: source.registry, role: 'source', credentials: { username: srcUsername, password: srcPassword } })
+  if (srcUsername) {
+    const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
+    credentials.push({ registry: source.registry, role: 'source', credentials: login })
+  }
   if (username) {
-    const login = { username, password }
+    const login = { username, password, origin: 'the username input' }
     for (const registry of new Set(destinations.map((d) => d.registry))) {
       credentials.push({ registry, role: 'destination', credentials: login })
       // username/password also read the source when it lives on a destination's registry.

@@ -61,7 +61,13 @@ interface Finished {
 
 function runWithInput(program: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<Finished> {
   return new Promise((resolve) => {
-    const child = spawn(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS })
+    const child = spawn(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    // Our own timer, cleared when the helper ends: spawn's `timeout` would hold the process open.
+    const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS)
+    const finish = (result: Finished) => {
+      clearTimeout(timer)
+      resolve(result)
+    }
     let stdout = ''
     let stderr = ''
     const collect = (append: (text: string) => void) => (chunk: Buffer) => {
@@ -75,8 +81,8 @@ function runWithInput(program: string, args: string[], input: string, env: NodeJ
       'data',
       collect((t) => (stderr += t))
     )
-    child.on('error', (error) => resolve({ code: null, stdout, stderr, spawnError: error }))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('error', (error) => finish({ code: null, stdout, stderr, spawnError: error }))
+    child.on('close', (code) => finish({ code, stdout, stderr }))
     child.stdin.on('error', () => {
       // A helper that exits without reading stdin; its exit code tells what happened.
     })

@@ -16,7 +16,13 @@ export function planDestinations(source: Reference, destinations: readonly Refer
   const planned = new Map<string, Destination>()
   for (const dest of destinations) {
     const tag = dest.tag ?? source.tag
-    const reference: Reference = { registry: dest.registry, repository: dest.repository, ...(tag ? { tag } : {}) }
+    // The scheme stays: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
+    const reference: Reference = {
+      registry: dest.registry,
+      repository: dest.repository,
+      ...(tag ? { tag } : {}),
+      ...(dest.scheme ? { scheme: dest.scheme } : {})
+    }
     const unchanged = sameRepository(source, dest) && source.digest === undefined && tag === source.tag
     const key = formatReference(reference)
     if (!planned.has(key)) planned.set(key, { reference, ...(tag ? { tag } : {}), unchanged })

@@ -219,10 +219,11 @@ function isOwnError(error: unknown): boolean {
 }
 
 function causeOf(error: unknown): { code?: string; message: string } {
-  if (!(error instanceof Error)) return { message: String(error) }
-  const cause = (error as { cause?: unknown }).cause
-  const code = (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code
-  const message = cause instanceof Error && cause.message ? cause.message : error.message
+  // Duck-typed, not `instanceof Error`: socket and TLS errors may come from another realm.
+  if (typeof error !== 'object' || error === null || typeof (error as Error).message !== 'string') return { message: String(error) }
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  const code = (error as { code?: string }).code ?? cause?.code
+  const message = typeof cause?.message === 'string' && cause.message ? cause.message : (error as Error).message
   return { ...(code ? { code } : {}), message }
 }
 

@@ -38,10 +38,10 @@ export function registryHint(status: number, details: readonly RegistryErrorDeta
     return 'the registry is limiting the rate of requests; try again later'
   }
   if (status === 401) {
-    if (context.challengeError === 'insufficient_scope') {
-      return `the credentials ${context.credentials ? `from ${context.credentials} ` : ''}do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`
-    }
     if (!context.credentials) return loginHint(context)
+    if (context.challengeError === 'insufficient_scope') {
+      return `the credentials from ${context.credentials} do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`
+    }
     return `${context.registry} refused the credentials from ${context.credentials}${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`
   }
   if (status === 403) {

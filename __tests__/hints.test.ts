@@ -1,0 +1,69 @@
+import { describe, expect, test } from '@jest/globals'
+import { connectionHint, registryHint, type HintContext } from '../src/http/hints.js'
+
+const dest = (registry: string, credentials?: string): HintContext => ({
+  registry,
+  role: 'destination',
+  ...(credentials ? { credentials } : {})
+})
+const src = (registry: string, credentials?: string): HintContext => ({ registry, role: 'source', ...(credentials ? { credentials } : {}) })
+const code = (c: string) => [{ code: c, message: '' }]
+
+describe('registryHint', () => {
+  test.each([
+    ['401 on the destination, no credentials', 401, [], dest('r.io'), /set username and password/],
+    ['401 on the source, no credentials', 401, [], src('r.io'), /set srcUsername and srcPassword/],
+    [
+      '401 with credentials names where they came from',
+      401,
+      [],
+      dest('r.io', 'the username input'),
+      /r\.io refused the credentials from the username input/
+    ],
+    ['ghcr.io 401 on the destination names packages: write', 401, [], dest('ghcr.io', 'the githubToken input'), /packages: write/],
+    [
+      'ghcr.io 403 on the destination',
+      403,
+      code('DENIED'),
+      dest('ghcr.io', 'the githubToken input'),
+      /`permissions: packages: write` \(and, for an organisation's package, the repository needs write access/
+    ],
+    ['403 elsewhere', 403, code('DENIED'), dest('r.io', 'the username input'), /lack permission/],
+    ['Docker Hub 429, anonymous', 429, code('TOOMANYREQUESTS'), src('docker.io'), /anonymous.*log in/],
+    ['TOOMANYREQUESTS in another status', 403, code('TOOMANYREQUESTS'), src('docker.io'), /pull rate limit/],
+    [
+      'insufficient scope',
+      401,
+      [],
+      { ...dest('r.io', 'Docker config (/c)'), challengeError: 'insufficient_scope' },
+      /do not grant push access/
+    ],
+    ['NAME_UNKNOWN on a destination (ECR)', 404, code('NAME_UNKNOWN'), dest('r.io'), /created first/],
+    ['MANIFEST_UNKNOWN', 404, code('MANIFEST_UNKNOWN'), src('r.io'), /check that the tag or digest exists/]
+  ])('%s', (_name, status, details, context, hint) => {
+    expect(registryHint(status, details, context)).toMatch(hint)
+  })
+
+  test('a destination hint never names the source inputs, and the reverse', () => {
+    for (const status of [401, 403]) {
+      expect(registryHint(status, [], dest('r.io'))).not.toContain('srcUsername')
+      expect(registryHint(status, [], src('r.io'))).not.toMatch(/set username/)
+    }
+  })
+})
+
+describe('connectionHint', () => {
+  test.each([
+    ['DNS', 'ENOTFOUND', 'getaddrinfo ENOTFOUND nope.example', 'https://nope.example/v2/', /could not be resolved/],
+    ['refused', 'ECONNREFUSED', 'connect ECONNREFUSED', 'http://127.0.0.1:1/v2/', /check the host and port/],
+    ['self-signed', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'https://r.io/v2/', /caCert/],
+    ['TLS to a plain-HTTP port', 'ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number', 'https://r.io:5000/v2/', /plainHttp: true/]
+  ])('%s', (_name, c, message, url, hint) => {
+    expect(connectionHint(c, message, new URL(url))).toMatch(hint)
+  })
+
+  test('only a TLS mismatch mentions plainHttp', () => {
+    expect(connectionHint('ENOTFOUND', 'getaddrinfo ENOTFOUND r.io', new URL('https://r.io/v2/'))).not.toContain('plainHttp')
+    expect(connectionHint('ECONNRESET', 'socket hang up', new URL('https://r.io/v2/'))).toBeUndefined()
+  })
+})
