@@ -67688,7 +67688,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -69060,7 +69060,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
+const summary_summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -70499,7 +70499,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -70507,7 +70507,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -70515,7 +70515,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -71224,11 +71224,99 @@ function formatBytes(bytes) {
     return `${value.toFixed(1)} ${BINARY[unit]}`;
 }
 
+;// CONCATENATED MODULE: ./src/platform.ts
+const PART = /^[a-z0-9._-]+$/;
+/** Parses `os/arch[/variant]`; undefined when the text is not one. */
+function parsePlatform(text) {
+    const parts = text.trim().toLowerCase().split('/');
+    if (parts.length < 2 || parts.length > 3 || !parts.every((p) => PART.test(p)))
+        return undefined;
+    const [os, architecture, variant] = parts;
+    return { os, architecture, ...(variant ? { variant } : {}) };
+}
+/** `linux/arm64/v8`, or `unknown` for a descriptor without a platform. */
+function formatPlatform(platform) {
+    if (!platform?.os || !platform.architecture)
+        return 'unknown';
+    return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+}
+/** Whether `platform` is what `spec` asks for; a spec without a variant accepts any variant. */
+function matchesPlatform(spec, platform) {
+    if (!platform)
+        return false;
+    if (platform.os !== spec.os || platform.architecture !== spec.architecture)
+        return false;
+    return spec.variant === undefined || platform.variant === spec.variant;
+}
+
+;// CONCATENATED MODULE: ./src/annotations.ts
+/**
+ * The `annotations` input: one `key=value` per line, the key optionally scoped the way BuildKit
+ * and docker/metadata-action write it (`index:`, `manifest:`, `manifest[linux/arm64]:`,
+ * `manifest-descriptor:`, `index-descriptor:`), so metadata-action's output pastes in unchanged.
+ */
+
+/** A line of the input that is not a rule; `line` is 1-based. */
+class AnnotationSyntaxError extends Error {
+    line;
+    text;
+    problem;
+    constructor(line, text, problem) {
+        super(`line ${line} "${text}": ${problem}`);
+        this.line = line;
+        this.text = text;
+        this.problem = problem;
+        this.name = 'AnnotationSyntaxError';
+    }
+}
+const SCOPES = new Set(['index', 'manifest', 'manifest-descriptor', 'index-descriptor']);
+/** buildx's grammar: a lowercase type with an optional `[platforms]`, then `:`, then the key. */
+const SCOPED_KEY = /^([a-z-]+)(?:\[([^\]]*)\])?:(.*)$/;
+function parseAnnotations(text) {
+    const rules = [];
+    text.split('\n').forEach((raw, i) => {
+        const line = raw.trim();
+        if (line === '')
+            return;
+        const fail = (problem) => {
+            throw new AnnotationSyntaxError(i + 1, line, problem);
+        };
+        const eq = line.indexOf('=');
+        if (eq < 0)
+            fail('expected key=value');
+        const keyPart = line.slice(0, eq).trim();
+        const value = line.slice(eq + 1).trim();
+        let scope = 'manifest';
+        let platforms;
+        let key = keyPart;
+        const scoped = SCOPED_KEY.exec(keyPart);
+        if (scoped) {
+            if (!SCOPES.has(scoped[1]))
+                fail(`unknown scope "${scoped[1]}" (use index, manifest, manifest-descriptor or index-descriptor)`);
+            scope = scoped[1];
+            key = scoped[3].trim();
+            if (scoped[2] !== undefined) {
+                if (scope === 'index' || scope === 'index-descriptor')
+                    fail(`the ${scope} scope takes no platforms`);
+                platforms = scoped[2].split(',').map((p) => parsePlatform(p) ?? fail(`"${p.trim()}" is not a platform (os/arch[/variant])`));
+            }
+        }
+        if (key === '')
+            fail('the key is empty');
+        if (/\s/.test(key))
+            fail(`the key "${key}" contains white space`);
+        rules.push({ scope, key, value, ...(platforms ? { platforms } : {}) });
+    });
+    return rules;
+}
+
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 /**
  * Every action input is read here, once, into typed values; everything past this file takes those
  * values. Errors name the input and say what is wrong.
  */
+
+
 
 
 
@@ -71267,8 +71355,28 @@ function parseInputs(read, env) {
         githubToken: read('githubToken').trim(),
         ...caCert(read('caCert')),
         insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+        annotations: annotations(read('annotations')),
+        platforms: platforms(read('platforms')),
+        ociMediaTypes: parseBoolean('ociMediaTypes', read('ociMediaTypes')),
         secrets: [password, srcPassword, read('githubToken').trim()].filter((s) => s !== '')
     };
+}
+function annotations(text) {
+    try {
+        return parseAnnotations(text);
+    }
+    catch (error) {
+        if (error instanceof AnnotationSyntaxError)
+            throw new InputError('annotations', error.message);
+        throw error;
+    }
+}
+/** `os/arch[/variant]`, comma or newline separated. */
+function platforms(text) {
+    return splitList(text).map((item) => parsePlatform(item) ?? fail('platforms', `"${item}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`));
+}
+function fail(input, problem) {
+    throw new InputError(input, problem);
 }
 /** `caCert` is PEM text, or the path of a PEM file; either must hold a certificate. */
 function caCert(text) {
@@ -71377,9 +71485,7 @@ async function writeSummary(result) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     const { stats } = result;
-    await summary
-        .addHeading('oci-push', 3)
-        .addTable([
+    const summary = summary_summary.addHeading('oci-push', 3).addTable([
         [
             { data: 'Reference', header: true },
             { data: 'Digest', header: true },
@@ -71387,7 +71493,18 @@ async function writeSummary(result) {
             { data: 'Size', header: true }
         ],
         ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
-    ])
+    ]);
+    if (result.rewritten.length > 0) {
+        summary.addTable([
+            [
+                { data: 'Rewritten manifest', header: true },
+                { data: 'New digest', header: true },
+                { data: 'Media type', header: true }
+            ],
+            ...result.rewritten.map((r) => [r.from, r.to, r.mediaType])
+        ]);
+    }
+    await summary
         .addTable([
         [
             { data: 'Bytes uploaded', header: true },
@@ -71431,11 +71548,6 @@ async function forEachLimit(items, limit, task) {
         throw failure.error;
 }
 
-;// CONCATENATED MODULE: ./src/storage.ts
-function isBlobMounter(target) {
-    return typeof target.mountBlob === 'function';
-}
-
 ;// CONCATENATED MODULE: ./src/media-types.ts
 /**
  * Media types of the manifests and blobs we meet (image-spec media-types.md, Docker image manifest
@@ -71477,6 +71589,50 @@ function isDistributable(mediaType) {
 function baseMediaType(contentType) {
     const base = contentType?.split(';')[0].trim().toLowerCase();
     return base ? base : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/copy/media-conversion.ts
+/**
+ * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
+ * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
+ * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
+ */
+
+const OCI_OF = new Map([
+    [DOCKER_MANIFEST, OCI_MANIFEST],
+    [DOCKER_MANIFEST_LIST, OCI_INDEX],
+    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
+    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
+    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
+]);
+/** The OCI media type for a Docker one; any other type unchanged. */
+function ociMediaType(mediaType) {
+    return OCI_OF.get(mediaType) ?? mediaType;
+}
+function isDockerManifestType(mediaType) {
+    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
+}
+/**
+ * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
+ * descriptors of an index are converted by the caller, which knows their new digests.
+ */
+function convertManifestToOci(json) {
+    if (typeof json.mediaType === 'string')
+        json.mediaType = ociMediaType(json.mediaType);
+    const config = json.config;
+    if (config && typeof config.mediaType === 'string')
+        config.mediaType = ociMediaType(config.mediaType);
+    if (Array.isArray(json.layers)) {
+        for (const layer of json.layers) {
+            if (typeof layer.mediaType === 'string')
+                layer.mediaType = ociMediaType(layer.mediaType);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/storage.ts
+function isBlobMounter(target) {
+    return typeof target.mountBlob === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/manifest.ts
@@ -71573,289 +71729,6 @@ function blobsOf(manifest) {
     return manifest.kind === 'image' ? [manifest.config, ...manifest.layers] : [];
 }
 
-;// CONCATENATED MODULE: ./src/copy/graph.ts
-/**
- * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
- * before a single blob moves, so the size limit and the copy plan come from manifests alone.
- */
-
-
-
-
-
-/** Nested indexes deeper than this are refused: no real artifact comes close. */
-const MAX_DEPTH = 8;
-/** Manifests in one graph, bounding the walk whatever the source serves. */
-const MAX_MANIFESTS = 10_000;
-/**
- * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
- * the digest the source claims.
- */
-async function fetchRoot(source, reference) {
-    const where = showReference(source.name, reference);
-    const fetched = await source.fetchManifest(reference);
-    // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
-    // store's claim must agree (hashed again only when it names another value or algorithm).
-    const digest = isDigest(reference) ? reference : sha256(fetched.bytes);
-    if (isDigest(reference))
-        checkDigest(fetched.bytes, digest, where);
-    const claimed = fetched.claimedDigest;
-    if (claimed && isDigest(claimed) && claimed !== digest)
-        checkDigest(fetched.bytes, claimed, where);
-    const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
-    return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
-}
-/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
-async function loadGraph(source, root) {
-    const nodes = new Map([[root.descriptor.digest, root]]);
-    const visit = async (node, depth) => {
-        const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest));
-        if (children.length > 0 && depth >= MAX_DEPTH) {
-            throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`);
-        }
-        const fetched = await Promise.all(children.map((child) => fetchChild(source, child)));
-        for (const child of fetched) {
-            if (nodes.size >= MAX_MANIFESTS)
-                throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`);
-            nodes.set(child.descriptor.digest, child);
-        }
-        for (const child of fetched)
-            await visit(child, depth + 1);
-    };
-    await visit(root, 0);
-    return { root, nodes };
-}
-async function fetchChild(source, descriptor) {
-    const where = showReference(source.name, descriptor.digest);
-    const fetched = await source.fetchManifest(descriptor.digest);
-    if (fetched.bytes.length !== descriptor.size) {
-        throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`);
-    }
-    checkDigest(fetched.bytes, descriptor.digest, where);
-    // The index's descriptor names the child's media type when neither its JSON nor its store does.
-    const served = manifestKind(baseMediaType(fetched.contentType)) ? fetched.contentType : descriptor.mediaType;
-    const manifest = parseManifest(fetched.bytes, served, where);
-    return { descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes: fetched.bytes, manifest };
-}
-function checkDigest(bytes, expected, where) {
-    const actual = digestWithAlgorithmOf(expected, bytes);
-    if (actual !== expected)
-        throw new ContentError(where, `manifest has digest ${actual}, expected ${expected}`);
-}
-/** Manifests with every child before its parent, the root last (the order a registry accepts them). */
-function manifestsChildrenFirst(graph, include = () => true) {
-    const ordered = [];
-    const seen = new Set();
-    const visit = (node) => {
-        if (seen.has(node.descriptor.digest))
-            return;
-        seen.add(node.descriptor.digest);
-        for (const child of childManifests(node.manifest)) {
-            const childNode = graph.nodes.get(child.digest);
-            if (childNode)
-                visit(childNode);
-        }
-        if (include(node))
-            ordered.push(node);
-    };
-    visit(graph.root);
-    return ordered;
-}
-/** Blobs the given manifests reference that may be copied, each digest once. */
-function distributableBlobs(nodes) {
-    const blobs = new Map();
-    for (const node of nodes) {
-        for (const blob of blobsOf(node.manifest)) {
-            if (isDistributable(blob.mediaType) && !blobs.has(blob.digest))
-                blobs.set(blob.digest, blob);
-        }
-    }
-    return [...blobs.values()];
-}
-/** Bytes a cross-repository copy would move at most: every distributable blob once. */
-function artifactSize(graph) {
-    return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0);
-}
-
-;// CONCATENATED MODULE: ./src/copy/copy-graph.ts
-/**
- * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
- * the root last. What the target already has is skipped: a manifest that exists there stands for
- * everything below it. Tags are not written here; the caller writes them once every graph is in.
- */
-
-
-
-
-
-
-function emptyStats() {
-    return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
-}
-async function copyGraph(graph, source, target, options) {
-    const missing = await missingManifests(graph, target);
-    const all = distributableBlobs(graph.nodes.values()).length;
-    if (missing.size === 0) {
-        options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`);
-        options.stats.blobsSkipped += all;
-        return;
-    }
-    const needed = distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
-    options.stats.blobsSkipped += all - needed.length;
-    await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options));
-    for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
-        await target.pushManifest(node.descriptor, node.bytes);
-        options.stats.manifestsPushed++;
-    }
-}
-/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
-async function missingManifests(graph, target) {
-    const missing = new Set();
-    const checked = new Set();
-    const visit = async (node) => {
-        if (checked.has(node.descriptor.digest))
-            return;
-        checked.add(node.descriptor.digest);
-        if (await target.manifestExists(node.descriptor))
-            return;
-        missing.add(node.descriptor.digest);
-        const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest));
-        await forEachLimit(children, 4, visit);
-    };
-    await visit(graph.root);
-    return missing;
-}
-/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
-async function copyBlob(blob, source, target, options) {
-    const { stats, logger } = options;
-    if (isBlobMounter(target) && target.canMountFrom(source)) {
-        if (await target.mountBlob(blob, source)) {
-            stats.blobsMounted++;
-            logger.debug(`mounted ${blob.digest}`);
-            return;
-        }
-        logger.debug(`mount of ${blob.digest} refused; uploading`);
-    }
-    else if (await target.blobExists(blob)) {
-        stats.blobsSkipped++;
-        return;
-    }
-    try {
-        await target.pushBlob(blob, () => source.fetchBlob(blob));
-    }
-    catch (error) {
-        if (error instanceof DigestMismatchError)
-            throw new ContentError(`${source.name}@${blob.digest}`, `blob ${error.message}`);
-        throw error;
-    }
-    stats.blobsUploaded++;
-    stats.bytesUploaded += blob.size;
-}
-
-;// CONCATENATED MODULE: ./src/copy/destinations.ts
-/**
- * Where a copy goes: each destination reference with the tag it gets. A destination without a tag
- * keeps the source's tag; a digest-only source goes to such a destination by digest alone.
- */
-
-function planDestinations(source, destinations) {
-    const planned = new Map();
-    for (const dest of destinations) {
-        const tag = dest.tag ?? source.tag;
-        // The scheme stays: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
-        const reference = {
-            registry: dest.registry,
-            repository: dest.repository,
-            ...(tag ? { tag } : {}),
-            ...(dest.scheme ? { scheme: dest.scheme } : {})
-        };
-        const unchanged = sameRepository(source, dest) && source.digest === undefined && tag === source.tag;
-        const key = formatReference(reference);
-        if (!planned.has(key))
-            planned.set(key, { reference, ...(tag ? { tag } : {}), unchanged });
-    }
-    return [...planned.values()];
-}
-/** `registry/repository:tag`, or `registry/repository@digest` for a destination written by digest. */
-function destinationName(destination, digest) {
-    return destination.tag ? formatReference(destination.reference) : formatReference({ ...destination.reference, digest });
-}
-
-;// CONCATENATED MODULE: ./src/copy/copy-artifact.ts
-/**
- * The copy engine: resolves the source, plans the destinations, checks the size limit from
- * manifests alone, copies the graph once per destination repository, and only then writes tags,
- * so no tag ever points at something that is not completely stored.
- */
-
-
-
-
-
-
-async function copyArtifact(registries, request, logger) {
-    const started = Date.now();
-    const source = await registries.repository(request.source, 'source');
-    const root = await fetchRoot(source, (request.source.digest ?? request.source.tag));
-    logger.info(`${formatReference(request.source)} is ${root.descriptor.mediaType} ${root.descriptor.digest}`);
-    const destinations = planDestinations(request.source, request.destinations);
-    const stats = emptyStats();
-    const targets = new Map();
-    for (const dest of destinations) {
-        const key = repositoryName(dest.reference);
-        if (!targets.has(key))
-            targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') });
-    }
-    const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target);
-    if (crossRepository.length > 0) {
-        const graph = await loadGraph(source, root);
-        checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
-        for (const target of crossRepository) {
-            const before = { ...stats };
-            await copyGraph(graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats });
-            logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
-                `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
-                `${stats.blobsSkipped - before.blobsSkipped} already there`);
-        }
-    }
-    const pushed = [];
-    for (const dest of destinations) {
-        await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
-        const { digest, mediaType, size } = root.descriptor;
-        pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size });
-    }
-    const { digest, mediaType, size } = root.descriptor;
-    return { digest, mediaType, size, pushed, stats, seconds: (Date.now() - started) / 1000 };
-}
-async function writeTag(dest, target, root, logger) {
-    const name = destinationName(dest, root.descriptor.digest);
-    if (dest.unchanged) {
-        logger.info(`${name} already is ${root.descriptor.digest}`);
-    }
-    else if (dest.tag) {
-        await target.pushManifest(root.descriptor, root.bytes, dest.tag);
-        logger.info(`Tagged ${name}`);
-    }
-    else {
-        logger.info(`Stored ${name}`);
-    }
-}
-/** Refuses a cross-repository copy over the limit, in human units, before any byte moves. */
-function checkSizeLimit(size, limit) {
-    if (limit === UNLIMITED)
-        return;
-    if (limit === 0) {
-        throw new SizeLimitError(size, limit, 'cross-repository push is disabled (maxArtifactSize is 0); set maxArtifactSize to allow it');
-    }
-    if (size > limit) {
-        throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
-    }
-}
-
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var node_modules_undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./src/http/token.ts
 
 /** Client id sent with OAuth2 requests, as the spec asks. */
@@ -72307,6 +72180,562 @@ async function readErrorDetails(body) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/copy/graph.ts
+/**
+ * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
+ * before a single blob moves, so the size limit and the copy plan come from manifests alone.
+ */
+
+
+
+
+
+
+/** Nested indexes deeper than this are refused: no real artifact comes close. */
+const MAX_DEPTH = 8;
+/** Manifests in one graph, bounding the walk whatever the source serves. */
+const MAX_MANIFESTS = 10_000;
+/**
+ * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
+ * the digest the source claims.
+ */
+async function fetchRoot(source, reference) {
+    const where = showReference(source.name, reference);
+    const fetched = await source.fetchManifest(reference);
+    // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
+    // store's claim must agree (hashed again only when it names another value or algorithm).
+    const digest = isDigest(reference) ? reference : sha256(fetched.bytes);
+    if (isDigest(reference))
+        checkDigest(fetched.bytes, digest, where);
+    const claimed = fetched.claimedDigest;
+    if (claimed && isDigest(claimed) && claimed !== digest)
+        checkDigest(fetched.bytes, claimed, where);
+    const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
+    return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
+}
+/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
+async function loadGraph(source, root) {
+    const nodes = new Map([[root.descriptor.digest, root]]);
+    const visit = async (node, depth) => {
+        const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest));
+        if (children.length > 0 && depth >= MAX_DEPTH) {
+            throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`);
+        }
+        const fetched = await Promise.all(children.map((child) => fetchChild(source, child)));
+        for (const child of fetched) {
+            if (nodes.size >= MAX_MANIFESTS)
+                throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`);
+            nodes.set(child.descriptor.digest, child);
+        }
+        for (const child of fetched)
+            await visit(child, depth + 1);
+    };
+    await visit(root, 0);
+    return { root, nodes };
+}
+async function fetchChild(source, descriptor) {
+    const where = showReference(source.name, descriptor.digest);
+    const fetched = await source.fetchManifest(descriptor.digest);
+    if (fetched.bytes.length !== descriptor.size) {
+        throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`);
+    }
+    checkDigest(fetched.bytes, descriptor.digest, where);
+    // The index's descriptor names the child's media type when neither its JSON nor its store does.
+    const served = manifestKind(baseMediaType(fetched.contentType)) ? fetched.contentType : descriptor.mediaType;
+    const manifest = parseManifest(fetched.bytes, served, where);
+    return { descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes: fetched.bytes, manifest };
+}
+function checkDigest(bytes, expected, where, what = 'manifest') {
+    const actual = digestWithAlgorithmOf(expected, bytes);
+    if (actual !== expected)
+        throw new ContentError(where, `${what} has digest ${actual}, expected ${expected}`);
+}
+/** The platform an image's config names (`os`, `architecture`, `variant`), read and verified. */
+async function configPlatform(source, node) {
+    if (node.manifest.kind !== 'image')
+        return undefined;
+    const config = node.manifest.config;
+    const where = showReference(source.name, config.digest);
+    if (config.size > MAX_MANIFEST_BYTES)
+        throw new ContentError(where, `config is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    const bytes = await readCapped(await source.fetchBlob(config), MAX_MANIFEST_BYTES, 'config');
+    checkDigest(bytes, config.digest, where, 'config');
+    let json;
+    try {
+        json = JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof json.os !== 'string' || typeof json.architecture !== 'string')
+        return undefined;
+    return { os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' ? { variant: json.variant } : {}) };
+}
+/**
+ * The graph below `root`, with nodes taken from `graph` or from `extra` (manifests made by a
+ * rewrite); a child found in neither is an error of the caller.
+ */
+function subgraph(graph, root, extra = new Map()) {
+    const nodes = new Map();
+    const visit = (node) => {
+        if (nodes.has(node.descriptor.digest))
+            return;
+        nodes.set(node.descriptor.digest, node);
+        for (const child of childManifests(node.manifest)) {
+            const found = extra.get(child.digest) ?? graph.nodes.get(child.digest);
+            if (!found)
+                throw new Error(`internal: manifest ${child.digest} is not in the graph`);
+            visit(found);
+        }
+    };
+    visit(root);
+    return { root, nodes };
+}
+/** Manifests with every child before its parent, the root last (the order a registry accepts them). */
+function manifestsChildrenFirst(graph, include = () => true) {
+    const ordered = [];
+    const seen = new Set();
+    const visit = (node) => {
+        if (seen.has(node.descriptor.digest))
+            return;
+        seen.add(node.descriptor.digest);
+        for (const child of childManifests(node.manifest)) {
+            const childNode = graph.nodes.get(child.digest);
+            if (childNode)
+                visit(childNode);
+        }
+        if (include(node))
+            ordered.push(node);
+    };
+    visit(graph.root);
+    return ordered;
+}
+/** Blobs the given manifests reference that may be copied, each digest once. */
+function distributableBlobs(nodes) {
+    const blobs = new Map();
+    for (const node of nodes) {
+        for (const blob of blobsOf(node.manifest)) {
+            if (isDistributable(blob.mediaType) && !blobs.has(blob.digest))
+                blobs.set(blob.digest, blob);
+        }
+    }
+    return [...blobs.values()];
+}
+/** Bytes a cross-repository copy would move at most: every distributable blob once. */
+function artifactSize(graph) {
+    return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0);
+}
+
+;// CONCATENATED MODULE: ./src/copy/copy-graph.ts
+/**
+ * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
+ * the root last. What the target already has is skipped: a manifest that exists there stands for
+ * everything below it. Tags are not written here; the caller writes them once every graph is in.
+ */
+
+
+
+
+
+
+
+function emptyStats() {
+    return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
+}
+async function copyGraph(graph, source, target, options) {
+    const missing = await missingManifests(graph, target);
+    const all = distributableBlobs(graph.nodes.values()).length;
+    if (missing.size === 0) {
+        options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`);
+        options.stats.blobsSkipped += all;
+        return;
+    }
+    const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
+    options.stats.blobsSkipped += all - needed.length;
+    await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options));
+    for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
+        await pushManifest(target, node);
+        options.stats.manifestsPushed++;
+    }
+}
+/**
+ * Pushes one manifest. Some registries (Google Artifact Registry) refuse a Docker manifest or list
+ * that carries annotations, which its spec does not define: say how to get past that.
+ */
+async function pushManifest(target, node) {
+    try {
+        await target.pushManifest(node.descriptor, node.bytes);
+    }
+    catch (error) {
+        const annotatedDocker = isDockerManifestType(node.descriptor.mediaType) && hasAnnotations(node);
+        if (error instanceof RegistryError && error.status === 400 && annotatedDocker && !error.hint) {
+            throw new RegistryError(error.operation, error.reference, error.status, error.details, 'this registry refuses annotations on Docker manifests: set ociMediaTypes: true');
+        }
+        throw error;
+    }
+}
+function hasAnnotations(node) {
+    const { manifest } = node;
+    return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined);
+}
+/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
+async function missingManifests(graph, target) {
+    const missing = new Set();
+    const checked = new Set();
+    const visit = async (node) => {
+        if (checked.has(node.descriptor.digest))
+            return;
+        checked.add(node.descriptor.digest);
+        if (await target.manifestExists(node.descriptor))
+            return;
+        missing.add(node.descriptor.digest);
+        const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest));
+        await forEachLimit(children, 4, visit);
+    };
+    await visit(graph.root);
+    return missing;
+}
+/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
+async function copyBlob(blob, source, target, options) {
+    const { stats, logger } = options;
+    if (isBlobMounter(target) && target.canMountFrom(source)) {
+        if (await target.mountBlob(blob, source)) {
+            stats.blobsMounted++;
+            logger.debug(`mounted ${blob.digest}`);
+            return;
+        }
+        logger.debug(`mount of ${blob.digest} refused; uploading`);
+    }
+    else if (await target.blobExists(blob)) {
+        stats.blobsSkipped++;
+        return;
+    }
+    try {
+        await target.pushBlob(blob, () => source.fetchBlob(blob));
+    }
+    catch (error) {
+        if (error instanceof DigestMismatchError)
+            throw new ContentError(`${source.name}@${blob.digest}`, `blob ${error.message}`);
+        throw error;
+    }
+    stats.blobsUploaded++;
+    stats.bytesUploaded += blob.size;
+}
+
+;// CONCATENATED MODULE: ./src/copy/destinations.ts
+/**
+ * Where a copy goes: each destination reference with the tag it gets. A destination without a tag
+ * keeps the source's tag; a digest-only source goes to such a destination by digest alone.
+ */
+
+function planDestinations(source, destinations) {
+    const planned = new Map();
+    for (const dest of destinations) {
+        const tag = dest.tag ?? source.tag;
+        // The scheme stays: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
+        const reference = {
+            registry: dest.registry,
+            repository: dest.repository,
+            ...(tag ? { tag } : {}),
+            ...(dest.scheme ? { scheme: dest.scheme } : {})
+        };
+        const unchanged = sameRepository(source, dest) && source.digest === undefined && tag === source.tag;
+        const key = formatReference(reference);
+        if (!planned.has(key))
+            planned.set(key, { reference, ...(tag ? { tag } : {}), unchanged });
+    }
+    return [...planned.values()];
+}
+/** `registry/repository:tag`, or `registry/repository@digest` for a destination written by digest. */
+function destinationName(destination, digest) {
+    return destination.tag ? formatReference(destination.reference) : formatReference({ ...destination.reference, digest });
+}
+
+;// CONCATENATED MODULE: ./src/copy/platform-filter.ts
+/**
+ * The `platforms` input applied to a graph: one platform selects that image manifest as it is
+ * (its own bytes and digest); several make a new OCI index holding only those descriptors, with
+ * the source index's annotations. Attestation manifests of a selected image come along.
+ */
+
+
+
+
+
+
+/** Docker/BuildKit mark attestation manifests in an index with these descriptor annotations. */
+const REFERENCE_TYPE = 'vnd.docker.reference.type';
+const REFERENCE_DIGEST = 'vnd.docker.reference.digest';
+const ATTESTATION = 'attestation-manifest';
+function isAttestation(descriptor) {
+    return descriptor.annotations?.[REFERENCE_TYPE] === ATTESTATION;
+}
+/**
+ * Keeps only the platforms asked for. `imagePlatform` reads a single image's platform from its
+ * config (asked only when the source is not an index).
+ */
+async function selectPlatforms(graph, specs, imagePlatform) {
+    const { root } = graph;
+    if (root.manifest.kind === 'image') {
+        const platform = await imagePlatform(root);
+        if (!specs.some((spec) => matchesPlatform(spec, platform))) {
+            throw new InputError('platforms', `the source is a single image for ${formatPlatform(platform)}, not ${specs.map(formatPlatform).join(', ')}`);
+        }
+        return graph;
+    }
+    const images = childManifests(root.manifest).filter((d) => !isAttestation(d));
+    const selected = specs.map((spec) => pick(images, spec));
+    const unique = [...new Map(selected.map((d) => [d.digest, d])).values()];
+    if (unique.length === 1)
+        return subgraph(graph, graph.nodes.get(unique[0].digest));
+    const digests = new Set(unique.map((d) => d.digest));
+    const attestations = childManifests(root.manifest).filter((d) => isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? ''));
+    const json = {
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [...unique, ...attestations],
+        ...(root.manifest.annotations ? { annotations: root.manifest.annotations } : {})
+    };
+    const bytes = Buffer.from(JSON.stringify(json));
+    const newRoot = {
+        descriptor: { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length },
+        bytes,
+        manifest: parseManifest(bytes, OCI_INDEX, 'the selected platforms')
+    };
+    return subgraph(graph, newRoot);
+}
+/** The one image descriptor for `spec`, or an error listing what the index has. */
+function pick(images, spec) {
+    const matches = images.filter((d) => matchesPlatform(spec, d.platform));
+    const available = images.map((d) => formatPlatform(d.platform)).join(', ');
+    if (matches.length === 0)
+        throw new InputError('platforms', `${formatPlatform(spec)} is not in the source; it has ${available}`);
+    if (matches.length > 1) {
+        throw new InputError('platforms', `${formatPlatform(spec)} matches ${matches.map((d) => formatPlatform(d.platform)).join(' and ')}; add the variant`);
+    }
+    return matches[0];
+}
+
+;// CONCATENATED MODULE: ./src/copy/annotate.ts
+/**
+ * Annotations (DESIGN §4) and OCI media types applied to a graph. A changed manifest is new
+ * bytes with a new digest and size; every index above it gets its descriptor rewritten (and
+ * attestation manifests' `vnd.docker.reference.digest`), up to the root. Blobs never change.
+ * Manifests nothing applies to keep their original bytes; key order follows the original JSON
+ * with new keys appended in input order, so the same inputs give the same digests every run.
+ */
+
+
+
+
+
+
+
+async function rewriteGraph(graph, options) {
+    const { rules } = options;
+    const platforms = await platformsOf(graph, options);
+    const replaced = new Map();
+    const rewritten = [];
+    const used = new Set();
+    const attestations = new Set();
+    for (const node of graph.nodes.values())
+        for (const d of childManifests(node.manifest))
+            if (isAttestation(d))
+                attestations.add(d.digest);
+    for (const node of manifestsChildrenFirst(graph)) {
+        const json = JSON.parse(node.bytes.toString('utf8'));
+        const isRoot = node === graph.root;
+        if (options.ociMediaTypes && isDockerManifestType(node.descriptor.mediaType))
+            convertManifestToOci(json);
+        if (node.manifest.kind === 'image') {
+            if (!attestations.has(node.descriptor.digest)) {
+                const platform = platforms.get(node.descriptor.digest);
+                annotate(json, applicable(rules, 'manifest', platform, used));
+            }
+        }
+        else {
+            for (const d of json.manifests) {
+                const child = replaced.get(d.digest);
+                const referenced = d.annotations?.[REFERENCE_DIGEST];
+                if (child)
+                    Object.assign(d, { mediaType: child.descriptor.mediaType, digest: child.descriptor.digest, size: child.descriptor.size });
+                if (referenced && replaced.has(referenced))
+                    d.annotations = { ...d.annotations, [REFERENCE_DIGEST]: replaced.get(referenced)?.descriptor.digest ?? referenced };
+                if (isAttestation(d))
+                    continue;
+                const scope = manifestKind(d.mediaType) === 'index' ? 'index-descriptor' : 'manifest-descriptor';
+                annotate(d, applicable(rules, scope, d.platform, used));
+            }
+            if (isRoot)
+                annotate(json, applicable(rules, 'index', undefined, used));
+        }
+        const bytes = Buffer.from(JSON.stringify(json));
+        if (bytes.equals(node.bytes))
+            continue;
+        const mediaType = typeof json.mediaType === 'string' ? json.mediaType : node.descriptor.mediaType;
+        const manifest = parseManifest(bytes, mediaType, `${node.descriptor.digest} rewritten`);
+        const next = { descriptor: { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length }, bytes, manifest };
+        replaced.set(node.descriptor.digest, next);
+        rewritten.push({ from: node.descriptor.digest, to: next.descriptor.digest, mediaType: next.descriptor.mediaType });
+    }
+    const root = replaced.get(graph.root.descriptor.digest) ?? graph.root;
+    const extra = new Map([...replaced.values()].map((n) => [n.descriptor.digest, n]));
+    return { graph: subgraph(graph, root, extra), rewritten, notices: notices(rules, used, graph) };
+}
+/** The annotations of `rules` in `scope` that apply to something of `platform`; marks them used. */
+function applicable(rules, scope, platform, used) {
+    const out = {};
+    for (const rule of rules) {
+        if (rule.scope !== scope)
+            continue;
+        if (rule.platforms && !rule.platforms.some((spec) => matchesPlatform(spec, platform)))
+            continue;
+        out[rule.key] = rule.value;
+        used.add(rule);
+    }
+    return out;
+}
+/** Adds or replaces keys, keeping the existing ones where they stand. */
+function annotate(target, annotations) {
+    if (Object.keys(annotations).length === 0)
+        return;
+    target.annotations = { ...target.annotations, ...annotations };
+}
+/** The platform of each image manifest: from the index descriptor that points at it, or its config. */
+async function platformsOf(graph, options) {
+    const platforms = new Map();
+    for (const node of graph.nodes.values())
+        for (const d of childManifests(node.manifest))
+            if (d.platform)
+                platforms.set(d.digest, d.platform);
+    const scoped = options.rules.some((r) => r.scope === 'manifest' && r.platforms);
+    if (graph.root.manifest.kind === 'image' && scoped)
+        platforms.set(graph.root.descriptor.digest, await options.imagePlatform(graph.root));
+    return platforms;
+}
+/** Sentences for rules that could not apply to this kind of artifact. */
+function notices(rules, used, graph) {
+    const single = graph.root.manifest.kind === 'image';
+    const out = [];
+    for (const rule of rules) {
+        if (used.has(rule))
+            continue;
+        if (rule.scope === 'index' && single)
+            out.push(`annotation index:${rule.key} ignored: the source is a single manifest, not an index`);
+        else if (rule.scope === 'manifest-descriptor' && single)
+            out.push(`annotation manifest-descriptor:${rule.key} ignored: the source is a single manifest, not an index`);
+        else if (rule.scope === 'index-descriptor')
+            out.push(`annotation index-descriptor:${rule.key} ignored: no index here is inside another one`);
+        else if (rule.platforms)
+            out.push(`annotation ${rule.scope}[…]:${rule.key} ignored: no manifest of those platforms`);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/copy/copy-artifact.ts
+/**
+ * The copy engine: resolves the source, plans the destinations, checks the size limit from
+ * manifests alone, copies the graph once per destination repository, and only then writes tags,
+ * so no tag ever points at something that is not completely stored.
+ */
+
+
+
+
+
+
+
+
+async function copyArtifact(registries, request, logger) {
+    const started = Date.now();
+    const source = await registries.repository(request.source, 'source');
+    const original = await fetchRoot(source, (request.source.digest ?? request.source.tag));
+    logger.info(`${formatReference(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`);
+    const transformed = await transform(source, original, request, logger);
+    const root = transformed?.graph.root ?? original;
+    // What is pushed differs from the source's manifest: even the source's own tag must move.
+    const changed = root !== original;
+    const destinations = planDestinations(request.source, request.destinations).map((d) => (changed ? { ...d, unchanged: false } : d));
+    const stats = emptyStats();
+    const targets = new Map();
+    for (const dest of destinations) {
+        const key = repositoryName(dest.reference);
+        if (!targets.has(key))
+            targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') });
+    }
+    const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target);
+    const sameRepositoryTargets = [...targets.values()].filter((t) => sameRepository(request.source, t.reference)).map((t) => t.target);
+    if (crossRepository.length > 0) {
+        const graph = transformed?.graph ?? (await loadGraph(source, original));
+        checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
+        for (const target of crossRepository) {
+            const before = { ...stats };
+            await copyGraph(graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats });
+            logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
+                `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
+                `${stats.blobsSkipped - before.blobsSkipped} already there`);
+        }
+    }
+    if (transformed && changed) {
+        // The source's repository has every blob already: only the new manifests go there.
+        for (const target of sameRepositoryTargets) {
+            await copyGraph(transformed.graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats, blobsInPlace: true });
+        }
+    }
+    const pushed = [];
+    for (const dest of destinations) {
+        await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
+        const { digest, mediaType, size } = root.descriptor;
+        pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size });
+    }
+    const { digest, mediaType, size } = root.descriptor;
+    return { digest, mediaType, size, pushed, rewritten: transformed?.rewritten ?? [], stats, seconds: (Date.now() - started) / 1000 };
+}
+/** Platforms, annotations and media types applied to the whole graph, when any is asked for. */
+async function transform(source, root, request, logger) {
+    const rules = request.annotations ?? [];
+    if (rules.length === 0 && !request.platforms?.length && !request.ociMediaTypes)
+        return undefined;
+    const imagePlatform = (node) => configPlatform(source, node);
+    let graph = await loadGraph(source, root);
+    if (request.platforms?.length)
+        graph = await selectPlatforms(graph, request.platforms, imagePlatform);
+    const result = await rewriteGraph(graph, { rules, ociMediaTypes: request.ociMediaTypes ?? false, imagePlatform });
+    for (const notice of result.notices)
+        logger.notice(notice);
+    for (const { from, to } of result.rewritten)
+        logger.info(`Rewrote ${from} as ${to}`);
+    return result;
+}
+async function writeTag(dest, target, root, logger) {
+    const name = destinationName(dest, root.descriptor.digest);
+    if (dest.unchanged) {
+        logger.info(`${name} already is ${root.descriptor.digest}`);
+    }
+    else if (dest.tag) {
+        await target.pushManifest(root.descriptor, root.bytes, dest.tag);
+        logger.info(`Tagged ${name}`);
+    }
+    else {
+        logger.info(`Stored ${name}`);
+    }
+}
+/** Refuses a cross-repository copy over the limit, in human units, before any byte moves. */
+function checkSizeLimit(size, limit) {
+    if (limit === UNLIMITED)
+        return;
+    if (limit === 0) {
+        throw new SizeLimitError(size, limit, 'cross-repository push is disabled (maxArtifactSize is 0); set maxArtifactSize to allow it');
+    }
+    if (size > limit) {
+        throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var node_modules_undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./src/registry/repository.ts
 
 
@@ -72554,7 +72983,7 @@ class Registries {
 
 
 
-const logger = { debug: core_debug, info: info, warning: warning, secret: core_setSecret };
+const logger = { debug: core_debug, info: info, warning: warning, notice: notice, secret: core_setSecret };
 async function run() {
     try {
         const inputs = parseInputs((name) => getInput(name), process.env);
@@ -72572,7 +73001,14 @@ async function run() {
             logger
         });
         try {
-            const result = await copyArtifact(registries, { source: inputs.source, destinations: inputs.destinations, maxArtifactSize: inputs.maxArtifactSize }, logger);
+            const result = await copyArtifact(registries, {
+                source: inputs.source,
+                destinations: inputs.destinations,
+                maxArtifactSize: inputs.maxArtifactSize,
+                annotations: inputs.annotations,
+                platforms: inputs.platforms,
+                ociMediaTypes: inputs.ociMediaTypes
+            }, logger);
             setOutputs(result);
             await writeSummary(result);
         }

@@ -8,7 +8,7 @@ import { copyArtifact } from './copy/copy-artifact.js'
 import type { Logger } from './log.js'
 import { Registries } from './registry/registries.js'
 
-const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, secret: core.setSecret }
+const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, notice: core.notice, secret: core.setSecret }
 
 export async function run(): Promise<void> {
   try {
@@ -26,7 +26,14 @@ export async function run(): Promise<void> {
     try {
       const result = await copyArtifact(
         registries,
-        { source: inputs.source, destinations: inputs.destinations, maxArtifactSize: inputs.maxArtifactSize },
+        {
+          source: inputs.source,
+          destinations: inputs.destinations,
+          maxArtifactSize: inputs.maxArtifactSize,
+          annotations: inputs.annotations,
+          platforms: inputs.platforms,
+          ociMediaTypes: inputs.ociMediaTypes
+        },
         logger
       )
       setOutputs(result)

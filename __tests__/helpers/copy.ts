@@ -1,6 +1,6 @@
 /** Runs the copy engine against test registries the way the action wires it. */
 import { StaticCredentials, type CredentialEntry, type CredentialStore } from '../../src/auth/credentials.js'
-import { copyArtifact, type CopyResult } from '../../src/copy/copy-artifact.js'
+import { copyArtifact, type CopyRequest, type CopyResult } from '../../src/copy/copy-artifact.js'
 import type { Logger } from '../../src/log.js'
 import { parseReference, withDefaultTag } from '../../src/reference.js'
 import { Registries, type TlsOptions } from '../../src/registry/registries.js'
@@ -16,11 +16,13 @@ export interface CopyOptions {
   log?: string[]
   /** Collects what the engine asks to mask. */
   secrets?: string[]
+  /** Annotations, platforms, media types: as the action passes them. */
+  transform?: Pick<CopyRequest, 'annotations' | 'platforms' | 'ociMediaTypes'>
 }
 
 export async function copy(src: string, dest: string | string[], options: CopyOptions = {}): Promise<CopyResult> {
   const record = (message: string) => options.log?.push(message)
-  const logger: Logger = { debug: record, info: record, warning: record, secret: (value) => options.secrets?.push(value) }
+  const logger: Logger = { debug: record, info: record, warning: record, notice: record, secret: (value) => options.secrets?.push(value) }
   const credentials = options.credentialStore ?? new StaticCredentials(options.credentials ?? [])
   const registries = new Registries({ credentials, plainHttp: false, logger, ...(options.tls ? { tls: options.tls } : {}) })
   try {
@@ -29,7 +31,8 @@ export async function copy(src: string, dest: string | string[], options: CopyOp
       {
         source: withDefaultTag(parseReference(src)),
         destinations: (Array.isArray(dest) ? dest : [dest]).map(parseReference),
-        maxArtifactSize: options.maxArtifactSize ?? UNLIMITED
+        maxArtifactSize: options.maxArtifactSize ?? UNLIMITED,
+        ...options.transform
       },
       logger
     )

@@ -7,6 +7,8 @@ import type { CredentialEntry } from '../auth/credentials.js'
 import { InputError, InvalidReferenceError } from '../errors.js'
 import { parseReference, withDefaultTag, type Reference } from '../reference.js'
 import { parseSize } from '../size.js'
+import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from '../annotations.js'
+import { parsePlatform, type PlatformSpec } from '../platform.js'
 
 export interface ActionInputs {
   /** Has a tag or a digest: `latest` when the input named neither. */
@@ -21,6 +23,9 @@ export interface ActionInputs {
   /** Extra PEM roots from `caCert` (the text, or the file it names). */
   caCert?: string
   insecureSkipTLSVerify: boolean
+  annotations: AnnotationRule[]
+  platforms: PlatformSpec[]
+  ociMediaTypes: boolean
   /** Values to mask in logs. */
   secrets: string[]
 }
@@ -64,8 +69,32 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
     githubToken: read('githubToken').trim(),
     ...caCert(read('caCert')),
     insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+    annotations: annotations(read('annotations')),
+    platforms: platforms(read('platforms')),
+    ociMediaTypes: parseBoolean('ociMediaTypes', read('ociMediaTypes')),
     secrets: [password, srcPassword, read('githubToken').trim()].filter((s) => s !== '')
   }
+}
+
+function annotations(text: string): AnnotationRule[] {
+  try {
+    return parseAnnotations(text)
+  } catch (error) {
+    if (error instanceof AnnotationSyntaxError) throw new InputError('annotations', error.message)
+    throw error
+  }
+}
+
+/** `os/arch[/variant]`, comma or newline separated. */
+function platforms(text: string): PlatformSpec[] {
+  return splitList(text).map(
+    (item) =>
+      parsePlatform(item) ?? fail('platforms', `"${item}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`)
+  )
+}
+
+function fail(input: string, problem: string): never {
+  throw new InputError(input, problem)
 }
 
 /** `caCert` is PEM text, or the path of a PEM file; either must hold a certificate. */

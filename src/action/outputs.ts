@@ -18,17 +18,26 @@ export async function writeSummary(result: CopyResult): Promise<void> {
   // Outside a runner (a local run) there is no summary file to write to.
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const { stats } = result
-  await core.summary
-    .addHeading('oci-push', 3)
-    .addTable([
+  const summary = core.summary.addHeading('oci-push', 3).addTable([
+    [
+      { data: 'Reference', header: true },
+      { data: 'Digest', header: true },
+      { data: 'Media type', header: true },
+      { data: 'Size', header: true }
+    ],
+    ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
+  ])
+  if (result.rewritten.length > 0) {
+    summary.addTable([
       [
-        { data: 'Reference', header: true },
-        { data: 'Digest', header: true },
-        { data: 'Media type', header: true },
-        { data: 'Size', header: true }
+        { data: 'Rewritten manifest', header: true },
+        { data: 'New digest', header: true },
+        { data: 'Media type', header: true }
       ],
-      ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
+      ...result.rewritten.map((r) => [r.from, r.to, r.mediaType])
     ])
+  }
+  await summary
     .addTable([
       [
         { data: 'Bytes uploaded', header: true },

@@ -7,11 +7,15 @@ import { SizeLimitError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { formatReference, repositoryName, sameRepository, type Reference } from '../reference.js'
 import type { Registries } from '../registry/registries.js'
-import type { Target } from '../storage.js'
+import type { Source, Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
 import { destinationName, planDestinations, type Destination } from './destinations.js'
-import { artifactSize, fetchRoot, loadGraph, type GraphNode } from './graph.js'
+import { artifactSize, configPlatform, fetchRoot, loadGraph, type GraphNode } from './graph.js'
+import { rewriteGraph, type RewriteResult, type RewrittenManifest } from './annotate.js'
+import { selectPlatforms } from './platform-filter.js'
+import type { AnnotationRule } from '../annotations.js'
+import type { PlatformSpec } from '../platform.js'
 
 export interface CopyRequest {
   /** Has a tag or a digest (or both: the digest is what is copied). */
@@ -21,6 +25,12 @@ export interface CopyRequest {
   maxArtifactSize: number
   /** Blobs in flight at once; 4 by default. */
   concurrency?: number
+  /** Annotations to add (DESIGN §4 scopes). */
+  annotations?: readonly AnnotationRule[]
+  /** Only these platforms of an index. */
+  platforms?: readonly PlatformSpec[]
+  /** Convert Docker v2 manifests and lists to OCI media types. */
+  ociMediaTypes?: boolean
 }
 
 export interface PushedReference {
@@ -38,6 +48,8 @@ export interface CopyResult {
   size: number
   /** Every destination written, in the order given. */
   pushed: PushedReference[]
+  /** Manifests written with new bytes (annotations, platforms, media types): old → new digest. */
+  rewritten: RewrittenManifest[]
   stats: CopyStats
   seconds: number
 }
@@ -45,10 +57,14 @@ export interface CopyResult {
 export async function copyArtifact(registries: Registries, request: CopyRequest, logger: Logger): Promise<CopyResult> {
   const started = Date.now()
   const source = await registries.repository(request.source, 'source')
-  const root = await fetchRoot(source, (request.source.digest ?? request.source.tag) as string)
-  logger.info(`${formatReference(request.source)} is ${root.descriptor.mediaType} ${root.descriptor.digest}`)
+  const original = await fetchRoot(source, (request.source.digest ?? request.source.tag) as string)
+  logger.info(`${formatReference(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`)
 
-  const destinations = planDestinations(request.source, request.destinations)
+  const transformed = await transform(source, original, request, logger)
+  const root = transformed?.graph.root ?? original
+  // What is pushed differs from the source's manifest: even the source's own tag must move.
+  const changed = root !== original
+  const destinations = planDestinations(request.source, request.destinations).map((d) => (changed ? { ...d, unchanged: false } : d))
   const stats = emptyStats()
   const targets = new Map<string, { reference: Reference; target: Target }>()
   for (const dest of destinations) {
@@ -58,8 +74,9 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
   }
 
   const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target)
+  const sameRepositoryTargets = [...targets.values()].filter((t) => sameRepository(request.source, t.reference)).map((t) => t.target)
   if (crossRepository.length > 0) {
-    const graph = await loadGraph(source, root)
+    const graph = transformed?.graph ?? (await loadGraph(source, original))
     checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
     for (const target of crossRepository) {
       const before = { ...stats }
@@ -71,6 +88,12 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
       )
     }
   }
+  if (transformed && changed) {
+    // The source's repository has every blob already: only the new manifests go there.
+    for (const target of sameRepositoryTargets) {
+      await copyGraph(transformed.graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats, blobsInPlace: true })
+    }
+  }
 
   const pushed: PushedReference[] = []
   for (const dest of destinations) {
@@ -79,7 +102,20 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
     pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size })
   }
   const { digest, mediaType, size } = root.descriptor
-  return { digest, mediaType, size, pushed, stats, seconds: (Date.now() - started) / 1000 }
+  return { digest, mediaType, size, pushed, rewritten: transformed?.rewritten ?? [], stats, seconds: (Date.now() - started) / 1000 }
+}
+
+/** Platforms, annotations and media types applied to the whole graph, when any is asked for. */
+async function transform(source: Source, root: GraphNode, request: CopyRequest, logger: Logger): Promise<RewriteResult | undefined> {
+  const rules = request.annotations ?? []
+  if (rules.length === 0 && !request.platforms?.length && !request.ociMediaTypes) return undefined
+  const imagePlatform = (node: GraphNode) => configPlatform(source, node)
+  let graph = await loadGraph(source, root)
+  if (request.platforms?.length) graph = await selectPlatforms(graph, request.platforms, imagePlatform)
+  const result = await rewriteGraph(graph, { rules, ociMediaTypes: request.ociMediaTypes ?? false, imagePlatform })
+  for (const notice of result.notices) logger.notice(notice)
+  for (const { from, to } of result.rewritten) logger.info(`Rewrote ${from} as ${to}`)
+  return result
 }
 
 async function writeTag(dest: Destination, target: Target, root: GraphNode, logger: Logger): Promise<void> {

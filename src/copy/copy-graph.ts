@@ -5,7 +5,8 @@
  */
 import { forEachLimit } from '../concurrency.js'
 import { DigestMismatchError } from '../digest.js'
-import { ContentError } from '../errors.js'
+import { ContentError, RegistryError } from '../errors.js'
+import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
 import { isBlobMounter, type Source, type Target } from '../storage.js'
 import { childManifests } from '../manifest.js'
@@ -30,6 +31,11 @@ export interface CopyGraphOptions {
   logger: Logger
   /** Counters to add to. */
   stats: CopyStats
+  /**
+   * The target already holds every blob (it is the source's own repository, and only manifests
+   * were rewritten): push manifests alone, without a single blob request.
+   */
+  blobsInPlace?: boolean
 }
 
 export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
@@ -40,13 +46,40 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
     options.stats.blobsSkipped += all
     return
   }
-  const needed = distributableBlobs([...missing].map((digest) => graph.nodes.get(digest) as GraphNode))
+  const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest) as GraphNode))
   options.stats.blobsSkipped += all - needed.length
   await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options))
   for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
-    await target.pushManifest(node.descriptor, node.bytes)
+    await pushManifest(target, node)
     options.stats.manifestsPushed++
   }
+}
+
+/**
+ * Pushes one manifest. Some registries (Google Artifact Registry) refuse a Docker manifest or list
+ * that carries annotations, which its spec does not define: say how to get past that.
+ */
+async function pushManifest(target: Target, node: GraphNode): Promise<void> {
+  try {
+    await target.pushManifest(node.descriptor, node.bytes)
+  } catch (error) {
+    const annotatedDocker = isDockerManifestType(node.descriptor.mediaType) && hasAnnotations(node)
+    if (error instanceof RegistryError && error.status === 400 && annotatedDocker && !error.hint) {
+      throw new RegistryError(
+        error.operation,
+        error.reference,
+        error.status,
+        error.details,
+        'this registry refuses annotations on Docker manifests: set ociMediaTypes: true'
+      )
+    }
+    throw error
+  }
+}
+
+function hasAnnotations(node: GraphNode): boolean {
+  const { manifest } = node
+  return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined)
 }
 
 /** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */

@@ -4,7 +4,8 @@
  */
 import { ContentError } from '../errors.js'
 import { digestWithAlgorithmOf, isDigest, sha256 } from '../digest.js'
-import { blobsOf, childManifests, parseManifest, type Descriptor, type Manifest } from '../manifest.js'
+import { readCapped } from '../http/client.js'
+import { blobsOf, childManifests, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type Manifest, type Platform } from '../manifest.js'
 import { baseMediaType, isDistributable, manifestKind } from '../media-types.js'
 import { showReference } from '../reference.js'
 import type { Source } from '../storage.js'
@@ -76,9 +77,46 @@ async function fetchChild(source: Source, descriptor: Descriptor): Promise<Graph
   return { descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes: fetched.bytes, manifest }
 }
 
-function checkDigest(bytes: Buffer, expected: string, where: string): void {
+function checkDigest(bytes: Buffer, expected: string, where: string, what = 'manifest'): void {
   const actual = digestWithAlgorithmOf(expected, bytes)
-  if (actual !== expected) throw new ContentError(where, `manifest has digest ${actual}, expected ${expected}`)
+  if (actual !== expected) throw new ContentError(where, `${what} has digest ${actual}, expected ${expected}`)
+}
+
+/** The platform an image's config names (`os`, `architecture`, `variant`), read and verified. */
+export async function configPlatform(source: Source, node: GraphNode): Promise<Platform | undefined> {
+  if (node.manifest.kind !== 'image') return undefined
+  const config = node.manifest.config
+  const where = showReference(source.name, config.digest)
+  if (config.size > MAX_MANIFEST_BYTES) throw new ContentError(where, `config is larger than ${MAX_MANIFEST_BYTES} bytes`)
+  const bytes = await readCapped(await source.fetchBlob(config), MAX_MANIFEST_BYTES, 'config')
+  checkDigest(bytes, config.digest, where, 'config')
+  let json: Partial<Platform>
+  try {
+    json = JSON.parse(bytes.toString('utf8')) as Partial<Platform>
+  } catch {
+    return undefined
+  }
+  if (typeof json.os !== 'string' || typeof json.architecture !== 'string') return undefined
+  return { os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' ? { variant: json.variant } : {}) }
+}
+
+/**
+ * The graph below `root`, with nodes taken from `graph` or from `extra` (manifests made by a
+ * rewrite); a child found in neither is an error of the caller.
+ */
+export function subgraph(graph: ArtifactGraph, root: GraphNode, extra: ReadonlyMap<string, GraphNode> = new Map()): ArtifactGraph {
+  const nodes = new Map<string, GraphNode>()
+  const visit = (node: GraphNode): void => {
+    if (nodes.has(node.descriptor.digest)) return
+    nodes.set(node.descriptor.digest, node)
+    for (const child of childManifests(node.manifest)) {
+      const found = extra.get(child.digest) ?? graph.nodes.get(child.digest)
+      if (!found) throw new Error(`internal: manifest ${child.digest} is not in the graph`)
+      visit(found)
+    }
+  }
+  visit(root)
+  return { root, nodes }
 }
 
 /** Manifests with every child before its parent, the root last (the order a registry accepts them). */
