@@ -425,8 +425,8 @@ describe('errors', () => {
   test('a registry that says it stored a pushed manifest under another digest fails the copy', async () => {
     destProxy.reset()
     const wrong = `sha256:${'0'.repeat(64)}`
-    destProxy.faults.editResponseHeaders = (r, headers) => {
-      if (r.method === 'PUT' && r.path.includes('/manifests/')) headers['docker-content-digest'] = wrong
+    destProxy.faults.editResponse = (r, response) => {
+      if (r.method === 'PUT' && r.path.includes('/manifests/')) response.headers['docker-content-digest'] = wrong
     }
     const error = await copy(`${a.host}/multi/app@${amd64.root.digest}`, `${destProxy.host}/rewritten/app:v1`).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ContentError)

@@ -70650,7 +70650,10 @@ class RegistryError extends Error {
     status;
     details;
     hint;
-    constructor(operation, reference, status, details, hint) {
+    retryAfterMs;
+    constructor(operation, reference, status, details, hint, 
+    /** How long the registry asked us to wait (`Retry-After`), in milliseconds. */
+    retryAfterMs) {
         const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ');
         const what = codes ? `${status} ${codes}` : `HTTP ${status}`;
         super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
@@ -70659,6 +70662,7 @@ class RegistryError extends Error {
         this.status = status;
         this.details = details;
         this.hint = hint;
+        this.retryAfterMs = retryAfterMs;
         this.name = 'RegistryError';
     }
 }
@@ -70667,12 +70671,30 @@ class ConnectionError extends Error {
     operation;
     url;
     causeMessage;
-    constructor(operation, url, causeMessage, hint) {
+    code;
+    constructor(operation, url, causeMessage, hint, 
+    /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
+    code) {
         super(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`);
         this.operation = operation;
         this.url = url;
         this.causeMessage = causeMessage;
+        this.code = code;
         this.name = 'ConnectionError';
+    }
+}
+/**
+ * Reading from the source failed while its bytes were streamed to a destination: the source's
+ * fault, named as such, not the destination's (a download cut short, a reset).
+ */
+class SourceError extends Error {
+    reference;
+    causeMessage;
+    constructor(reference, causeMessage) {
+        super(`read blob ${reference}: ${causeMessage}`);
+        this.reference = reference;
+        this.causeMessage = causeMessage;
+        this.name = 'SourceError';
     }
 }
 /** Content read from anywhere is not what it claims to be (bad JSON, wrong digest, wrong size). */
@@ -71524,211 +71546,10 @@ async function writeSummary(result) {
         .write();
 }
 
-;// CONCATENATED MODULE: ./src/concurrency.ts
-/**
- * Runs `task` for every item with at most `limit` running at once. The first failure stops new
- * tasks from starting; the ones already running are awaited, then that failure is thrown.
- */
-async function forEachLimit(items, limit, task) {
-    let next = 0;
-    let failure;
-    const worker = async () => {
-        while (!failure && next < items.length) {
-            const item = items[next++];
-            try {
-                await task(item);
-            }
-            catch (error) {
-                failure ??= { error };
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    if (failure)
-        throw failure.error;
-}
-
-;// CONCATENATED MODULE: ./src/media-types.ts
-/**
- * Media types of the manifests and blobs we meet (image-spec media-types.md, Docker image manifest
- * v2 schema 2), and what each one means for a copy.
- */
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
-const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
-const OCI_EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json';
-const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
-const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
-/** What we send as `Accept` on manifest requests: every manifest kind we copy, best first. */
-const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST, '*/*;q=0.1'].join(', ');
-const KINDS = new Map([
-    [OCI_INDEX, 'index'],
-    [DOCKER_MANIFEST_LIST, 'index'],
-    [OCI_MANIFEST, 'image'],
-    [DOCKER_MANIFEST, 'image']
-]);
-/** `index` for OCI indexes and Docker manifest lists, `image` for image manifests, else undefined. */
-function manifestKind(mediaType) {
-    return mediaType === undefined ? undefined : KINDS.get(mediaType);
-}
-function isSchema1(mediaType) {
-    return mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED;
-}
-/**
- * Foreign (Docker) and non-distributable (OCI) layers may not be pushed to other registries: the
- * manifest keeps referring to them and their bytes stay where they are.
- */
-function isDistributable(mediaType) {
-    return !(mediaType.startsWith('application/vnd.docker.image.rootfs.foreign.') ||
-        mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.'));
-}
-/** The media type without parameters (`; charset=utf-8`), lowercased; undefined for an empty header. */
-function baseMediaType(contentType) {
-    const base = contentType?.split(';')[0].trim().toLowerCase();
-    return base ? base : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/copy/media-conversion.ts
-/**
- * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
- * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
- * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
- */
-
-const OCI_OF = new Map([
-    [DOCKER_MANIFEST, OCI_MANIFEST],
-    [DOCKER_MANIFEST_LIST, OCI_INDEX],
-    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
-    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
-    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
-]);
-/** The OCI media type for a Docker one; any other type unchanged. */
-function ociMediaType(mediaType) {
-    return OCI_OF.get(mediaType) ?? mediaType;
-}
-function isDockerManifestType(mediaType) {
-    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
-}
-/**
- * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
- * descriptors of an index are converted by the caller, which knows their new digests.
- */
-function convertManifestToOci(json) {
-    if (typeof json.mediaType === 'string')
-        json.mediaType = ociMediaType(json.mediaType);
-    const config = json.config;
-    if (config && typeof config.mediaType === 'string')
-        config.mediaType = ociMediaType(config.mediaType);
-    if (Array.isArray(json.layers)) {
-        for (const layer of json.layers) {
-            if (typeof layer.mediaType === 'string')
-                layer.mediaType = ociMediaType(layer.mediaType);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/storage.ts
-function isBlobMounter(target) {
-    return typeof target.mountBlob === 'function';
-}
-
-;// CONCATENATED MODULE: ./src/manifest.ts
-/**
- * Manifests and indexes as the copy needs them: validated JSON, the descriptors they reference,
- * and the media type they are stored under. The bytes themselves are never re-serialised: a copy
- * pushes exactly what it fetched.
- */
-
-
-
-/** Hard cap for any manifest or JSON document we read (DESIGN §7; distribution's own limit is 4 MiB). */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/**
- * Parses and validates manifest bytes. `contentType` is the header they came with (or the
- * descriptor's media type), used when the JSON has no `mediaType` (umoci writes none). Throws
- * {@link ContentError} naming `where` for anything a copy could not handle safely, including
- * Docker schema 1.
- */
-function parseManifest(bytes, contentType, where) {
-    const fail = (problem) => {
-        throw new ContentError(where, problem);
-    };
-    if (bytes.length > MAX_MANIFEST_BYTES)
-        fail(`manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    let json;
-    try {
-        json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    }
-    catch {
-        fail('manifest is not valid JSON');
-    }
-    if (!isObject(json))
-        return fail('manifest is not a JSON object');
-    const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
-    const served = baseMediaType(contentType);
-    if (isSchema1(declared) || isSchema1(served) || json.schemaVersion === 1) {
-        fail('Docker schema 1 manifests are not supported; push the image again with a current Docker or convert it (skopeo copy --format v2s2)');
-    }
-    if (json.schemaVersion !== 2)
-        fail('manifest has no schemaVersion 2');
-    const mediaType = declared ?? (manifestKind(served) ? served : undefined) ?? guessMediaType(json, fail);
-    const kind = manifestKind(mediaType) ?? fail(`unsupported manifest media type "${mediaType}"`);
-    const common = {
-        mediaType,
-        ...(json.subject !== undefined ? { subject: parseDescriptor(json.subject, 'subject', fail) } : {}),
-        ...(isObject(json.annotations) ? { annotations: json.annotations } : {}),
-        ...(typeof json.artifactType === 'string' ? { artifactType: json.artifactType } : {})
-    };
-    if (kind === 'index') {
-        if (!Array.isArray(json.manifests))
-            fail('index has no "manifests" array');
-        const manifests = json.manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`, fail));
-        return { kind, ...common, manifests };
-    }
-    if (!Array.isArray(json.layers))
-        fail('manifest has no "layers" array');
-    return {
-        kind,
-        ...common,
-        config: parseDescriptor(json.config, 'config', fail),
-        layers: json.layers.map((d, i) => parseDescriptor(d, `layers[${i}]`, fail))
-    };
-}
-/** A manifest with no `mediaType` field served as generic JSON: an index has `manifests`. */
-function guessMediaType(json, fail) {
-    if (Array.isArray(json.manifests))
-        return OCI_INDEX;
-    if (isObject(json.config) && Array.isArray(json.layers))
-        return OCI_MANIFEST;
-    return fail('manifest has no mediaType and is neither an index nor an image manifest');
-}
-function parseDescriptor(value, field, fail) {
-    if (!isObject(value))
-        return fail(`${field} is not a descriptor object`);
-    const { mediaType, digest, size } = value;
-    if (typeof mediaType !== 'string' || mediaType === '')
-        fail(`${field} has no mediaType`);
-    if (typeof digest !== 'string' || !isDigest(digest))
-        fail(`${field} has no valid digest`);
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
-        fail(`${field} has no valid size`);
-    return value;
-}
-function isObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** Descriptors a manifest points to that are themselves manifests (an index's children). */
-function childManifests(manifest) {
-    return manifest.kind === 'index' ? manifest.manifests : [];
-}
-/** Blobs an image manifest points to: its config and layers as written, whatever their media types. */
-function blobsOf(manifest) {
-    return manifest.kind === 'image' ? [manifest.config, ...manifest.layers] : [];
-}
-
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var node_modules_undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./src/http/token.ts
 
 /** Client id sent with OAuth2 requests, as the spec asks. */
@@ -71958,6 +71779,81 @@ function connectionHint(code, message, url) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/http/retry.ts
+/**
+ * When and how long to wait before sending again (DESIGN §7): transient faults — a reset or
+ * refused connection, a timeout, a body cut short, 408, 429 and 5xx gateway answers — are retried
+ * with exponential backoff and full jitter, honouring `Retry-After`, within a bound on attempts
+ * and on total time. Every other failure is final at once.
+ */
+/** Five tries over at most ~75 s: a persistent fault ends the step well inside three minutes. */
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 15_000, totalMs: 75_000, retryAfterCapMs: 30_000 };
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** Socket-level codes (Node and undici) that mean "try again", not "you asked for something wrong". */
+const TRANSIENT_CODES = new Set([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'ECONNABORTED',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EAI_AGAIN',
+    'UND_ERR_SOCKET',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+    'UND_ERR_CLOSED',
+    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+]);
+function isTransientStatus(status) {
+    return TRANSIENT_STATUSES.has(status);
+}
+function isTransientCode(code) {
+    return code !== undefined && TRANSIENT_CODES.has(code);
+}
+/** `Retry-After` as milliseconds from `now`: delta seconds or an HTTP date; undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (!value)
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** Full jitter: a random wait up to base × 2^(attempt-1), capped (AWS's "Exponential Backoff and Jitter"). */
+function backoffDelay(attempt, policy, random = Math.random) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(random() * ceiling);
+}
+/**
+ * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy.
+ * `retryAfterMs` (from the registry) wins over the backoff, capped.
+ */
+function nextDelay(attempt, started, now, policy, retryAfterMs) {
+    if (attempt >= policy.attempts)
+        return undefined;
+    const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy);
+    return now + delay - started > policy.totalMs ? undefined : delay;
+}
+/** Waits `ms`, or less when `signal` aborts (then rejects with its reason). */
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted) {
+            reject(signal.reason);
+            return;
+        }
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/http/client.ts
 
 
@@ -71965,7 +71861,14 @@ function connectionHint(code, message, url) {
 
 
 
+
 const MAX_REDIRECTS = 5;
+/**
+ * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
+ * blob that can take minutes after the last byte is sent. Idle bodies are cut by the pool's
+ * `bodyTimeout` instead, so a stalled transfer still ends.
+ */
+const UPLOAD_HEADERS_TIMEOUT_MS = 15 * 60_000;
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_TOKEN_BODY = 1024 * 1024;
 class RegistryClient {
@@ -71987,28 +71890,52 @@ class RegistryClient {
      */
     async request(req) {
         await this.ping();
-        let res = await this.send(req);
-        if (res.status === 401 && !req.accept.includes(401) && canResend(req)) {
-            if (this.auth.challenged(challengesOf(res), req.scopes ?? [])) {
-                await discard(res.body);
-                res = await this.send(req);
+        return this.retrying(req, async () => {
+            let res = await this.send(req);
+            if (res.status === 401 && !req.accept.includes(401)) {
+                // Learned even when this body cannot be sent again: the caller's retry gets the new token.
+                const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? []);
+                if (fresh && canResend(req)) {
+                    await discard(res.body);
+                    res = await this.send(req);
+                }
+            }
+            if (req.accept.includes(res.status))
+                return res;
+            throw await this.failure(req, res);
+        });
+    }
+    /**
+     * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
+     * be sent again (a stream body cannot: its caller restarts from the source instead).
+     */
+    async retrying(req, attempt) {
+        const policy = this.options.retry ?? DEFAULT_RETRY;
+        const started = Date.now();
+        for (let n = 1;; n++) {
+            try {
+                return await attempt();
+            }
+            catch (error) {
+                const delay = canResend(req) && isTransientFailure(error) ? nextDelay(n, started, Date.now(), policy, retryAfterOf(error)) : undefined;
+                if (delay === undefined || req.signal?.aborted)
+                    throw error;
+                this.options.logger.info(`${error.message}; trying again in ${(delay / 1000).toFixed(1)} s (${n + 1} of ${policy.attempts})`);
+                await sleep(delay, req.signal);
             }
         }
-        if (req.accept.includes(res.status))
-            return res;
-        throw await this.failure(req, res);
     }
     /** `GET /v2/` once per client: learns the auth scheme and fails early when nothing is there. */
     ping() {
-        this.pinged ??= (async () => {
-            const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
+        const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
+        this.pinged ??= this.retrying(req, async () => {
             const res = await this.send(req);
             await discard(res.body);
             if (res.status === 401)
                 this.auth.challenged(challengesOf(res), []);
             else if (res.status !== 200)
                 throw await this.failure(req, res);
-        })();
+        });
         return this.pinged;
     }
     async send(req) {
@@ -72035,12 +71962,15 @@ class RegistryClient {
         // Another host's query may carry a signature (presigned storage URLs): only its path is logged.
         const shown = sameOrigin ? `${url.pathname}${url.search}` : `${url.origin}${url.pathname}`;
         try {
+            const streamed = req.body !== undefined && !Buffer.isBuffer(req.body);
             const res = await this.options.dispatcher.request({
                 origin: url.origin,
                 path: `${url.pathname}${url.search}`,
                 method: req.method,
                 headers,
-                body: req.body
+                body: req.body,
+                ...(req.signal ? { signal: req.signal } : {}),
+                ...(streamed ? { headersTimeout: UPLOAD_HEADERS_TIMEOUT_MS } : {})
             });
             this.options.logger.debug(`${req.method} ${shown} -> ${res.statusCode}`);
             return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href };
@@ -72090,12 +72020,13 @@ class RegistryClient {
         if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error))
             return error;
         const { code, message } = causeOf(error);
-        return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url));
+        return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url), code);
     }
     async failure(req, res) {
         const details = await readErrorDetails(res.body);
         const bearer = challengesOf(res).find((c) => c.scheme === 'bearer');
-        return new RegistryError(req.operation, req.reference, res.status, details, this.hint(res.status, details, bearer?.params.error));
+        const hint = this.hint(res.status, details, bearer?.params.error);
+        return new RegistryError(req.operation, req.reference, res.status, details, hint, parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now()));
     }
     hint(status, details, challengeError) {
         const credentials = this.options.credentials;
@@ -72117,9 +72048,20 @@ function challengesOf(res) {
 function isRedirect(status) {
     return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }
-/** Errors our own streams raise (a digest check in a request body) pass through unchanged. */
+/** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
 function isOwnError(error) {
-    return error instanceof DigestMismatchError || error instanceof ContentError;
+    return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError;
+}
+/** Worth another try: a transient status, a socket fault, or a source read cut short. */
+function isTransientFailure(error) {
+    if (error instanceof RegistryError)
+        return isTransientStatus(error.status);
+    if (error instanceof ConnectionError)
+        return isTransientCode(error.code);
+    return error instanceof SourceError;
+}
+function retryAfterOf(error) {
+    return error instanceof RegistryError ? error.retryAfterMs : undefined;
 }
 function causeOf(error) {
     // Duck-typed, not `instanceof Error`: socket and TLS errors may come from another realm.
@@ -72146,7 +72088,7 @@ async function readCapped(body, limit, what) {
         total += chunk.length;
         if (total > limit) {
             body.destroy();
-            throw new Error(`${what} is larger than ${limit} bytes`);
+            throw new ContentError(what, `larger than ${limit} bytes`);
         }
         chunks.push(chunk);
     }
@@ -72178,6 +72120,511 @@ async function readErrorDetails(body) {
     catch {
         return [];
     }
+}
+
+;// CONCATENATED MODULE: ./src/media-types.ts
+/**
+ * Media types of the manifests and blobs we meet (image-spec media-types.md, Docker image manifest
+ * v2 schema 2), and what each one means for a copy.
+ */
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
+const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
+const OCI_EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json';
+const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
+const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
+/** What we send as `Accept` on manifest requests: every manifest kind we copy, best first. */
+const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST, '*/*;q=0.1'].join(', ');
+const KINDS = new Map([
+    [OCI_INDEX, 'index'],
+    [DOCKER_MANIFEST_LIST, 'index'],
+    [OCI_MANIFEST, 'image'],
+    [DOCKER_MANIFEST, 'image']
+]);
+/** `index` for OCI indexes and Docker manifest lists, `image` for image manifests, else undefined. */
+function manifestKind(mediaType) {
+    return mediaType === undefined ? undefined : KINDS.get(mediaType);
+}
+function isSchema1(mediaType) {
+    return mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED;
+}
+/**
+ * Foreign (Docker) and non-distributable (OCI) layers may not be pushed to other registries: the
+ * manifest keeps referring to them and their bytes stay where they are.
+ */
+function isDistributable(mediaType) {
+    return !(mediaType.startsWith('application/vnd.docker.image.rootfs.foreign.') ||
+        mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.'));
+}
+/** The media type without parameters (`; charset=utf-8`), lowercased; undefined for an empty header. */
+function baseMediaType(contentType) {
+    const base = contentType?.split(';')[0].trim().toLowerCase();
+    return base ? base : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+/**
+ * Manifests and indexes as the copy needs them: validated JSON, the descriptors they reference,
+ * and the media type they are stored under. The bytes themselves are never re-serialised: a copy
+ * pushes exactly what it fetched.
+ */
+
+
+
+/** Hard cap for any manifest or JSON document we read (DESIGN §7; distribution's own limit is 4 MiB). */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Parses and validates manifest bytes. `contentType` is the header they came with (or the
+ * descriptor's media type), used when the JSON has no `mediaType` (umoci writes none). Throws
+ * {@link ContentError} naming `where` for anything a copy could not handle safely, including
+ * Docker schema 1.
+ */
+function parseManifest(bytes, contentType, where) {
+    const fail = (problem) => {
+        throw new ContentError(where, problem);
+    };
+    if (bytes.length > MAX_MANIFEST_BYTES)
+        fail(`manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    let json;
+    try {
+        json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    }
+    catch {
+        fail('manifest is not valid JSON');
+    }
+    if (!isObject(json))
+        return fail('manifest is not a JSON object');
+    const declared = typeof json.mediaType === 'string' ? json.mediaType : undefined;
+    const served = baseMediaType(contentType);
+    if (isSchema1(declared) || isSchema1(served) || json.schemaVersion === 1) {
+        fail('Docker schema 1 manifests are not supported; push the image again with a current Docker or convert it (skopeo copy --format v2s2)');
+    }
+    if (json.schemaVersion !== 2)
+        fail('manifest has no schemaVersion 2');
+    const mediaType = declared ?? (manifestKind(served) ? served : undefined) ?? guessMediaType(json, fail);
+    const kind = manifestKind(mediaType) ?? fail(`unsupported manifest media type "${mediaType}"`);
+    const common = {
+        mediaType,
+        ...(json.subject !== undefined ? { subject: parseDescriptor(json.subject, 'subject', fail) } : {}),
+        ...(isObject(json.annotations) ? { annotations: json.annotations } : {}),
+        ...(typeof json.artifactType === 'string' ? { artifactType: json.artifactType } : {})
+    };
+    if (kind === 'index') {
+        if (!Array.isArray(json.manifests))
+            fail('index has no "manifests" array');
+        const manifests = json.manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`, fail));
+        return { kind, ...common, manifests };
+    }
+    if (!Array.isArray(json.layers))
+        fail('manifest has no "layers" array');
+    return {
+        kind,
+        ...common,
+        config: parseDescriptor(json.config, 'config', fail),
+        layers: json.layers.map((d, i) => parseDescriptor(d, `layers[${i}]`, fail))
+    };
+}
+/** A manifest with no `mediaType` field served as generic JSON: an index has `manifests`. */
+function guessMediaType(json, fail) {
+    if (Array.isArray(json.manifests))
+        return OCI_INDEX;
+    if (isObject(json.config) && Array.isArray(json.layers))
+        return OCI_MANIFEST;
+    return fail('manifest has no mediaType and is neither an index nor an image manifest');
+}
+function parseDescriptor(value, field, fail) {
+    if (!isObject(value))
+        return fail(`${field} is not a descriptor object`);
+    const { mediaType, digest, size } = value;
+    if (typeof mediaType !== 'string' || mediaType === '')
+        fail(`${field} has no mediaType`);
+    if (typeof digest !== 'string' || !isDigest(digest))
+        fail(`${field} has no valid digest`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+        fail(`${field} has no valid size`);
+    return value;
+}
+function isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** Descriptors a manifest points to that are themselves manifests (an index's children). */
+function childManifests(manifest) {
+    return manifest.kind === 'index' ? manifest.manifests : [];
+}
+/** Blobs an image manifest points to: its config and layers as written, whatever their media types. */
+function blobsOf(manifest) {
+    return manifest.kind === 'image' ? [manifest.config, ...manifest.layers] : [];
+}
+
+;// CONCATENATED MODULE: ./src/registry/repository.ts
+
+
+
+
+
+
+const CANCEL_TIMEOUT_MS = 5000;
+/** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
+async function readBody(body, where) {
+    try {
+        return await readCapped(body, MAX_MANIFEST_BYTES, 'manifest');
+    }
+    catch (error) {
+        if (error instanceof ContentError)
+            throw new ContentError(where, error.problem);
+        const code = error.code;
+        throw new ConnectionError('read manifest', where, error.message, undefined, code ?? 'UND_ERR_SOCKET');
+    }
+}
+class RegistryRepository {
+    registry;
+    repository;
+    client;
+    /** `registry/repository`, for messages. */
+    name;
+    /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
+    pendingUploads = new Map();
+    /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
+    scopes;
+    constructor(registry, repository, role, client) {
+        this.registry = registry;
+        this.repository = repository;
+        this.client = client;
+        this.name = `${registry}/${repository}`;
+        this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`];
+    }
+    async fetchManifest(reference) {
+        const req = {
+            method: 'GET',
+            url: this.path('manifests', reference),
+            headers: { accept: MANIFEST_ACCEPT },
+            operation: 'fetch manifest',
+            reference: this.show(reference),
+            accept: [200]
+        };
+        // The body is read inside the retry: a manifest cut short is fetched again.
+        return this.client.retrying(req, async () => {
+            const res = await this.request(req);
+            const length = Number(headerValue(res.headers, 'content-length') ?? 0);
+            if (length > MAX_MANIFEST_BYTES) {
+                await discard(res.body);
+                throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+            }
+            const bytes = await readBody(res.body, this.show(reference));
+            return {
+                bytes,
+                contentType: headerValue(res.headers, 'content-type'),
+                claimedDigest: headerValue(res.headers, 'docker-content-digest')
+            };
+        });
+    }
+    async fetchBlob(descriptor, options = {}) {
+        const res = await this.request({
+            ...(options.signal ? { signal: options.signal } : {}),
+            method: 'GET',
+            url: this.path('blobs', descriptor.digest),
+            operation: 'fetch blob',
+            reference: this.show(descriptor.digest),
+            accept: [200],
+            followRedirects: true
+        });
+        return res.body;
+    }
+    manifestExists(descriptor) {
+        return this.exists('manifests', descriptor, 'check manifest');
+    }
+    blobExists(descriptor) {
+        return this.exists('blobs', descriptor, 'check blob');
+    }
+    async exists(kind, descriptor, operation) {
+        const res = await this.request({
+            method: 'HEAD',
+            url: this.path(kind, descriptor.digest),
+            headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
+            operation,
+            reference: this.show(descriptor.digest),
+            accept: [200, 404],
+            followRedirects: true
+        });
+        await discard(res.body);
+        return res.status === 200;
+    }
+    canMountFrom(source) {
+        return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository;
+    }
+    async mountBlob(descriptor, source, options = {}) {
+        const from = source.repository;
+        const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
+        let res;
+        try {
+            res = await this.request({
+                method: 'POST',
+                url: `/v2/${this.repository}/blobs/uploads/${query}`,
+                headers: { 'content-length': '0' },
+                operation: 'mount blob',
+                reference: this.show(descriptor.digest),
+                accept: [201, 202],
+                ...(options.signal ? { signal: options.signal } : {}),
+                // Mounting reads the other repository: the token must say so (token.md, "Scope").
+                scopes: [...this.scopes, `repository:${from}:pull`]
+            });
+        }
+        catch (error) {
+            // Some registries (Harbor) refuse a mount with 401 or 403 where others open an upload:
+            // the blob is uploaded instead, and a real permission problem shows on that upload.
+            if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
+                return false;
+            throw error;
+        }
+        await discard(res.body);
+        const location = headerValue(res.headers, 'location');
+        if (res.status === 202 && location)
+            this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href);
+        return res.status === 201;
+    }
+    /**
+     * One monolithic PUT of the whole blob (distribution-spec "Pushing a blob monolithically"),
+     * never chunks: ECR's chunked uploads drop later parts, ghcr.io refuses PATCH bodies over
+     * 4 MiB and Google Artifact Registry takes no chunks at all (PEERS "Hosted registries").
+     */
+    async pushBlob(descriptor, open, options = {}) {
+        const signal = options.signal ? { signal: options.signal } : {};
+        const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor, options));
+        this.pendingUploads.delete(descriptor.digest);
+        const url = new URL(location);
+        // A Location may carry a query of its own (`_state`): the digest is added to it.
+        url.searchParams.set('digest', descriptor.digest);
+        let source;
+        try {
+            source = await open();
+            const verifier = new VerifyingStream(descriptor);
+            source.on('error', (error) => verifier.destroy(error));
+            const res = await this.request({
+                method: 'PUT',
+                url: url.href,
+                headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+                body: source.pipe(verifier),
+                operation: 'upload blob',
+                reference: this.show(descriptor.digest),
+                accept: [201, 204],
+                ...signal
+            });
+            await discard(res.body);
+        }
+        catch (error) {
+            // Release the download too, whichever side failed first, and close the session we opened.
+            source?.destroy();
+            await this.cancelUpload(url, descriptor);
+            throw error;
+        }
+    }
+    /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
+    async cancelUpload(url, descriptor) {
+        const session = new URL(url);
+        session.searchParams.delete('digest');
+        try {
+            const res = await this.client.request({
+                method: 'DELETE',
+                url: session.href,
+                operation: 'cancel upload',
+                reference: this.show(descriptor.digest),
+                accept: [200, 202, 204, 404],
+                scopes: this.scopes,
+                signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
+            });
+            await discard(res.body);
+        }
+        catch {
+            // The registry forgets abandoned sessions by itself; this only tidies up sooner.
+        }
+    }
+    /** POST to open an upload session; the `Location` it answers is where the bytes go. */
+    async startUpload(descriptor, options) {
+        const res = await this.request({
+            ...(options.signal ? { signal: options.signal } : {}),
+            method: 'POST',
+            url: `/v2/${this.repository}/blobs/uploads/`,
+            headers: { 'content-length': '0' },
+            operation: 'start upload',
+            reference: this.show(descriptor.digest),
+            accept: [202]
+        });
+        await discard(res.body);
+        const location = headerValue(res.headers, 'location');
+        if (!location)
+            throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location');
+        return new URL(location, res.url).href;
+    }
+    async pushManifest(descriptor, bytes, tag) {
+        const reference = tag ?? descriptor.digest;
+        const res = await this.request({
+            method: 'PUT',
+            url: this.path('manifests', reference),
+            headers: { 'content-type': descriptor.mediaType },
+            body: bytes,
+            operation: 'push manifest',
+            reference: this.show(reference),
+            // 201 is what the spec says; some registries answer 200 or 202 for the same success.
+            accept: [200, 201, 202]
+        });
+        await discard(res.body);
+        const stored = headerValue(res.headers, 'docker-content-digest');
+        if (stored && stored !== descriptor.digest) {
+            throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`);
+        }
+    }
+    request(req) {
+        return this.client.request({ ...req, scopes: req.scopes ?? this.scopes });
+    }
+    path(kind, reference) {
+        return `/v2/${this.repository}/${kind}/${reference}`;
+    }
+    show(reference) {
+        return showReference(this.name, reference);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/registries.ts
+/**
+ * Opens repositories: one {@link RegistryClient} per registry and role (each with its own
+ * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
+ */
+
+
+
+
+
+
+/** Blobs in flight at once unless told otherwise. */
+const DEFAULT_CONCURRENCY = 4;
+/**
+ * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
+ * source and a PUT on the destination at once, and both may be the same origin (a refused
+ * mount): two per transfer, plus room for manifests and HEADs, so no setting can deadlock.
+ */
+function connectionsFor(concurrency) {
+    return 2 * concurrency + 2;
+}
+class Registries {
+    options;
+    agent;
+    clients = new Map();
+    constructor(options) {
+        this.options = options;
+        const tls = options.tls ?? {};
+        this.agent = new node_modules_undici/* Agent */.g6({
+            connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY),
+            keepAliveTimeout: 30_000,
+            headersTimeout: 120_000,
+            // Idle time between chunks, not a cap on a transfer: multi-GB blobs take as long as they take.
+            bodyTimeout: 300_000,
+            connect: {
+                // `ca` replaces Node's roots: keep them, and add the user's.
+                ...(tls.caCert ? { ca: [...external_node_tls_.rootCertificates, tls.caCert] } : {}),
+                ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {})
+            }
+        });
+    }
+    async repository(ref, role) {
+        return new RegistryRepository(ref.registry, ref.repository, role, await this.client(ref, role));
+    }
+    client(ref, role) {
+        const origin = registryOrigin(ref, this.options.plainHttp);
+        // `oci://` references may find other credentials (Helm's config) than plain ones on the same host.
+        const key = `${role} ${origin} ${ref.scheme === 'oci' ? 'oci' : ''}`;
+        let client = this.clients.get(key);
+        if (!client) {
+            const { logger } = this.options;
+            client = this.options.credentials.get(ref, role).then((credentials) => {
+                for (const secret of credentials ? secretsOf(credentials) : [])
+                    logger.secret(secret);
+                const retry = this.options.retry ? { retry: this.options.retry } : {};
+                return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger, ...retry });
+            });
+            this.clients.set(key, client);
+        }
+        return client;
+    }
+    /** Closes every pooled connection, so the process can exit. */
+    close() {
+        return this.agent.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/concurrency.ts
+/**
+ * Runs `task` for every item with at most `limit` running at once. The first failure stops new
+ * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
+ * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the
+ * aborting.
+ */
+async function forEachLimit(items, limit, task, onFailure = () => { }) {
+    let next = 0;
+    let failure;
+    const worker = async () => {
+        while (!failure && next < items.length) {
+            const item = items[next++];
+            try {
+                await task(item);
+            }
+            catch (error) {
+                if (!failure) {
+                    failure = { error };
+                    onFailure(error);
+                }
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    if (failure)
+        throw failure.error;
+}
+
+;// CONCATENATED MODULE: ./src/copy/media-conversion.ts
+/**
+ * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
+ * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
+ * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
+ */
+
+const OCI_OF = new Map([
+    [DOCKER_MANIFEST, OCI_MANIFEST],
+    [DOCKER_MANIFEST_LIST, OCI_INDEX],
+    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
+    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
+    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
+]);
+/** The OCI media type for a Docker one; any other type unchanged. */
+function ociMediaType(mediaType) {
+    return OCI_OF.get(mediaType) ?? mediaType;
+}
+function isDockerManifestType(mediaType) {
+    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
+}
+/**
+ * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
+ * descriptors of an index are converted by the caller, which knows their new digests.
+ */
+function convertManifestToOci(json) {
+    if (typeof json.mediaType === 'string')
+        json.mediaType = ociMediaType(json.mediaType);
+    const config = json.config;
+    if (config && typeof config.mediaType === 'string')
+        config.mediaType = ociMediaType(config.mediaType);
+    if (Array.isArray(json.layers)) {
+        for (const layer of json.layers) {
+            if (typeof layer.mediaType === 'string')
+                layer.mediaType = ociMediaType(layer.mediaType);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/storage.ts
+function isBlobMounter(target) {
+    return typeof target.mountBlob === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/copy/graph.ts
@@ -72339,6 +72786,10 @@ function artifactSize(graph) {
 
 
 
+
+
+
+
 function emptyStats() {
     return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
 }
@@ -72352,7 +72803,10 @@ async function copyGraph(graph, source, target, options) {
     }
     const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
     options.stats.blobsSkipped += all - needed.length;
-    await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options));
+    // The first blob that fails aborts every transfer still running: the step fails now, not once
+    // every other upload has finished.
+    const controller = new AbortController();
+    await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options, controller.signal), (error) => controller.abort(error));
     for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
         await pushManifest(target, node);
         options.stats.manifestsPushed++;
@@ -72396,10 +72850,10 @@ async function missingManifests(graph, target) {
     return missing;
 }
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
-async function copyBlob(blob, source, target, options) {
+async function copyBlob(blob, source, target, options, signal) {
     const { stats, logger } = options;
     if (isBlobMounter(target) && target.canMountFrom(source)) {
-        if (await target.mountBlob(blob, source)) {
+        if (await target.mountBlob(blob, source, { signal })) {
             stats.blobsMounted++;
             logger.debug(`mounted ${blob.digest}`);
             return;
@@ -72410,16 +72864,52 @@ async function copyBlob(blob, source, target, options) {
         stats.blobsSkipped++;
         return;
     }
+    const reference = showReference(source.name, blob.digest);
+    const open = async () => namedSourceErrors(await source.fetchBlob(blob, { signal }), reference);
     try {
-        await target.pushBlob(blob, () => source.fetchBlob(blob));
+        await pushWithRestarts(blob, target, open, options, signal);
     }
     catch (error) {
         if (error instanceof DigestMismatchError)
-            throw new ContentError(`${source.name}@${blob.digest}`, `blob ${error.message}`);
+            throw new ContentError(reference, `blob ${error.message}`);
         throw error;
     }
     stats.blobsUploaded++;
     stats.bytesUploaded += blob.size;
+}
+/**
+ * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
+ * way) starts over from the source in a new upload session, never resuming bytes of unknown
+ * state; within the retry policy.
+ */
+async function pushWithRestarts(blob, target, open, options, signal) {
+    const policy = options.retry ?? DEFAULT_RETRY;
+    const started = Date.now();
+    let refreshed = false;
+    for (let attempt = 1;; attempt++) {
+        try {
+            await target.pushBlob(blob, open, { signal });
+            return;
+        }
+        catch (error) {
+            // A 401 mid-push is a token that expired: the client has learned a new one; once.
+            const expired = error instanceof RegistryError && error.status === 401 && !refreshed;
+            refreshed ||= expired;
+            const retryAfter = error instanceof RegistryError ? error.retryAfterMs : undefined;
+            const delay = expired ? 0 : isTransientFailure(error) ? nextDelay(attempt, started, Date.now(), policy, retryAfter) : undefined;
+            if (delay === undefined || signal.aborted)
+                throw error;
+            options.logger.info(`${error.message}; uploading ${blob.digest} again from the source in ${(delay / 1000).toFixed(1)} s`);
+            await sleep(delay, signal);
+        }
+    }
+}
+/** The source's stream, its errors named as the source's (so they are not taken for the destination's). */
+function namedSourceErrors(stream, reference) {
+    const named = new external_node_stream_.PassThrough();
+    stream.on('error', (error) => named.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
+    named.on('close', () => stream.destroy());
+    return stream.pipe(named);
 }
 
 ;// CONCATENATED MODULE: ./src/copy/destinations.ts
@@ -72646,6 +73136,7 @@ function notices(rules, used, graph) {
 
 
 
+
 async function copyArtifact(registries, request, logger) {
     const started = Date.now();
     const source = await registries.repository(request.source, 'source');
@@ -72670,7 +73161,12 @@ async function copyArtifact(registries, request, logger) {
         checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
         for (const target of crossRepository) {
             const before = { ...stats };
-            await copyGraph(graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats });
+            await copyGraph(graph, source, target, {
+                concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+                logger,
+                stats,
+                ...retryOf(request)
+            });
             logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
                 `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
                 `${stats.blobsSkipped - before.blobsSkipped} already there`);
@@ -72679,7 +73175,13 @@ async function copyArtifact(registries, request, logger) {
     if (transformed && changed) {
         // The source's repository has every blob already: only the new manifests go there.
         for (const target of sameRepositoryTargets) {
-            await copyGraph(transformed.graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats, blobsInPlace: true });
+            await copyGraph(transformed.graph, source, target, {
+                concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+                logger,
+                stats,
+                blobsInPlace: true,
+                ...retryOf(request)
+            });
         }
     }
     const pushed = [];
@@ -72707,6 +73209,9 @@ async function transform(source, root, request, logger) {
         logger.info(`Rewrote ${from} as ${to}`);
     return result;
 }
+function retryOf(request) {
+    return request.retry ? { retry: request.retry } : {};
+}
 async function writeTag(dest, target, root, logger) {
     const name = destinationName(dest, root.descriptor.digest);
     if (dest.unchanged) {
@@ -72729,248 +73234,6 @@ function checkSizeLimit(size, limit) {
     }
     if (size > limit) {
         throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
-    }
-}
-
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var node_modules_undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./src/registry/repository.ts
-
-
-
-
-
-
-class RegistryRepository {
-    registry;
-    repository;
-    client;
-    /** `registry/repository`, for messages. */
-    name;
-    /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
-    pendingUploads = new Map();
-    /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
-    scopes;
-    constructor(registry, repository, role, client) {
-        this.registry = registry;
-        this.repository = repository;
-        this.client = client;
-        this.name = `${registry}/${repository}`;
-        this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`];
-    }
-    async fetchManifest(reference) {
-        const res = await this.request({
-            method: 'GET',
-            url: this.path('manifests', reference),
-            headers: { accept: MANIFEST_ACCEPT },
-            operation: 'fetch manifest',
-            reference: this.show(reference),
-            accept: [200]
-        });
-        const length = Number(headerValue(res.headers, 'content-length') ?? 0);
-        if (length > MAX_MANIFEST_BYTES) {
-            await discard(res.body);
-            throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-        }
-        let bytes;
-        try {
-            bytes = await readCapped(res.body, MAX_MANIFEST_BYTES, 'manifest');
-        }
-        catch (error) {
-            throw new ContentError(this.show(reference), error.message);
-        }
-        return {
-            bytes,
-            contentType: headerValue(res.headers, 'content-type'),
-            claimedDigest: headerValue(res.headers, 'docker-content-digest')
-        };
-    }
-    async fetchBlob(descriptor) {
-        const res = await this.request({
-            method: 'GET',
-            url: this.path('blobs', descriptor.digest),
-            operation: 'fetch blob',
-            reference: this.show(descriptor.digest),
-            accept: [200],
-            followRedirects: true
-        });
-        return res.body;
-    }
-    manifestExists(descriptor) {
-        return this.exists('manifests', descriptor, 'check manifest');
-    }
-    blobExists(descriptor) {
-        return this.exists('blobs', descriptor, 'check blob');
-    }
-    async exists(kind, descriptor, operation) {
-        const res = await this.request({
-            method: 'HEAD',
-            url: this.path(kind, descriptor.digest),
-            headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
-            operation,
-            reference: this.show(descriptor.digest),
-            accept: [200, 404],
-            followRedirects: true
-        });
-        await discard(res.body);
-        return res.status === 200;
-    }
-    canMountFrom(source) {
-        return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository;
-    }
-    async mountBlob(descriptor, source) {
-        const from = source.repository;
-        const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
-        let res;
-        try {
-            res = await this.request({
-                method: 'POST',
-                url: `/v2/${this.repository}/blobs/uploads/${query}`,
-                headers: { 'content-length': '0' },
-                operation: 'mount blob',
-                reference: this.show(descriptor.digest),
-                accept: [201, 202],
-                // Mounting reads the other repository: the token must say so (token.md, "Scope").
-                scopes: [...this.scopes, `repository:${from}:pull`]
-            });
-        }
-        catch (error) {
-            // Some registries (Harbor) refuse a mount with 401 or 403 where others open an upload:
-            // the blob is uploaded instead, and a real permission problem shows on that upload.
-            if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
-                return false;
-            throw error;
-        }
-        await discard(res.body);
-        const location = headerValue(res.headers, 'location');
-        if (res.status === 202 && location)
-            this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href);
-        return res.status === 201;
-    }
-    async pushBlob(descriptor, open) {
-        const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor));
-        this.pendingUploads.delete(descriptor.digest);
-        const url = new URL(location);
-        url.searchParams.set('digest', descriptor.digest);
-        const source = await open();
-        const verifier = new VerifyingStream(descriptor);
-        source.on('error', (error) => verifier.destroy(error));
-        try {
-            const res = await this.request({
-                method: 'PUT',
-                url: url.href,
-                headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-                body: source.pipe(verifier),
-                operation: 'upload blob',
-                reference: this.show(descriptor.digest),
-                accept: [201]
-            });
-            await discard(res.body);
-        }
-        catch (error) {
-            // Release the download too, whichever side failed first.
-            source.destroy();
-            throw error;
-        }
-    }
-    /** POST to open an upload session; the `Location` it answers is where the bytes go. */
-    async startUpload(descriptor) {
-        const res = await this.request({
-            method: 'POST',
-            url: `/v2/${this.repository}/blobs/uploads/`,
-            headers: { 'content-length': '0' },
-            operation: 'start upload',
-            reference: this.show(descriptor.digest),
-            accept: [202]
-        });
-        await discard(res.body);
-        const location = headerValue(res.headers, 'location');
-        if (!location)
-            throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location');
-        return new URL(location, res.url).href;
-    }
-    async pushManifest(descriptor, bytes, tag) {
-        const reference = tag ?? descriptor.digest;
-        const res = await this.request({
-            method: 'PUT',
-            url: this.path('manifests', reference),
-            headers: { 'content-type': descriptor.mediaType },
-            body: bytes,
-            operation: 'push manifest',
-            reference: this.show(reference),
-            accept: [201]
-        });
-        await discard(res.body);
-        const stored = headerValue(res.headers, 'docker-content-digest');
-        if (stored && stored !== descriptor.digest) {
-            throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`);
-        }
-    }
-    request(req) {
-        return this.client.request({ ...req, scopes: req.scopes ?? this.scopes });
-    }
-    path(kind, reference) {
-        return `/v2/${this.repository}/${kind}/${reference}`;
-    }
-    show(reference) {
-        return showReference(this.name, reference);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/registries.ts
-/**
- * Opens repositories: one {@link RegistryClient} per registry and role (each with its own
- * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
- */
-
-
-
-
-
-
-class Registries {
-    options;
-    agent;
-    clients = new Map();
-    constructor(options) {
-        this.options = options;
-        const tls = options.tls ?? {};
-        this.agent = new node_modules_undici/* Agent */.g6({
-            connections: options.connections ?? 8,
-            keepAliveTimeout: 30_000,
-            headersTimeout: 120_000,
-            bodyTimeout: 300_000,
-            connect: {
-                // `ca` replaces Node's roots: keep them, and add the user's.
-                ...(tls.caCert ? { ca: [...external_node_tls_.rootCertificates, tls.caCert] } : {}),
-                ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {})
-            }
-        });
-    }
-    async repository(ref, role) {
-        return new RegistryRepository(ref.registry, ref.repository, role, await this.client(ref, role));
-    }
-    client(ref, role) {
-        const origin = registryOrigin(ref, this.options.plainHttp);
-        // `oci://` references may find other credentials (Helm's config) than plain ones on the same host.
-        const key = `${role} ${origin} ${ref.scheme === 'oci' ? 'oci' : ''}`;
-        let client = this.clients.get(key);
-        if (!client) {
-            const { logger } = this.options;
-            client = this.options.credentials.get(ref, role).then((credentials) => {
-                for (const secret of credentials ? secretsOf(credentials) : [])
-                    logger.secret(secret);
-                return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger });
-            });
-            this.clients.set(key, client);
-        }
-        return client;
-    }
-    /** Closes every pooled connection, so the process can exit. */
-    close() {
-        return this.agent.close();
     }
 }
 

@@ -1,8 +1,15 @@
 /**
  * Runs `task` for every item with at most `limit` running at once. The first failure stops new
- * tasks from starting; the ones already running are awaited, then that failure is thrown.
+ * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
+ * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the
+ * aborting.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+  onFailure: (error: unknown) => void = () => {}
+): Promise<void> {
   let next = 0
   let failure: { error: unknown } | undefined
   const worker = async (): Promise<void> => {
@@ -11,7 +18,10 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, task: 
       try {
         await task(item)
       } catch (error) {
-        failure ??= { error }
+        if (!failure) {
+          failure = { error }
+          onFailure(error)
+        }
       }
     }
   }

@@ -39,7 +39,9 @@ export class RegistryError extends Error {
     readonly reference: string,
     readonly status: number,
     readonly details: RegistryErrorDetail[],
-    readonly hint?: string
+    readonly hint?: string,
+    /** How long the registry asked us to wait (`Retry-After`), in milliseconds. */
+    readonly retryAfterMs?: number
   ) {
     const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
     const what = codes ? `${status} ${codes}` : `HTTP ${status}`
@@ -54,10 +56,26 @@ export class ConnectionError extends Error {
     readonly operation: string,
     readonly url: string,
     readonly causeMessage: string,
-    hint?: string
+    hint?: string,
+    /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
+    readonly code?: string
   ) {
     super(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`)
     this.name = 'ConnectionError'
+  }
+}
+
+/**
+ * Reading from the source failed while its bytes were streamed to a destination: the source's
+ * fault, named as such, not the destination's (a download cut short, a reset).
+ */
+export class SourceError extends Error {
+  constructor(
+    readonly reference: string,
+    readonly causeMessage: string
+  ) {
+    super(`read blob ${reference}: ${causeMessage}`)
+    this.name = 'SourceError'
   }
 }
 

@@ -7,6 +7,11 @@
 import type { Readable } from 'node:stream'
 import type { Descriptor } from './manifest.js'
 
+/** What a transfer may be told: stop, because the copy failed elsewhere. */
+export interface TransferOptions {
+  signal?: AbortSignal
+}
+
 /** Manifest bytes as stored, with what the store says about them. */
 export interface FetchedManifest {
   bytes: Buffer
@@ -22,7 +27,7 @@ export interface Source {
   /** A manifest by tag or digest. */
   fetchManifest(reference: string): Promise<FetchedManifest>
   /** A blob's bytes as a stream; the caller verifies them. */
-  fetchBlob(descriptor: Descriptor): Promise<Readable>
+  fetchBlob(descriptor: Descriptor, options?: TransferOptions): Promise<Readable>
 }
 
 export interface Target {
@@ -31,9 +36,10 @@ export interface Target {
   blobExists(descriptor: Descriptor): Promise<boolean>
   /**
    * Stores a blob from a stream that `open` returns (called again to start over); resolves once
-   * the target has verified and stored it.
+   * the target has verified and stored it. A failed push leaves nothing behind that a later one
+   * would trip over (an open upload session is cancelled).
    */
-  pushBlob(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void>
+  pushBlob(descriptor: Descriptor, open: () => Promise<Readable>, options?: TransferOptions): Promise<void>
   /** Stores manifest bytes under their digest, or under `tag` when one is given. */
   pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void>
 }
@@ -42,7 +48,7 @@ export interface Target {
 export interface BlobMounter {
   canMountFrom(source: Source): boolean
   /** True when mounted; false when the target could not, and the blob must be pushed. */
-  mountBlob(descriptor: Descriptor, source: Source): Promise<boolean>
+  mountBlob(descriptor: Descriptor, source: Source, options?: TransferOptions): Promise<boolean>
 }
 
 export function isBlobMounter(target: Target): target is Target & BlobMounter {

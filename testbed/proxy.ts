@@ -4,7 +4,15 @@
  * registry misbehave, or behave as some do: refuse mounts, serve corrupted blobs, redirect blob
  * downloads to another host.
  */
-import { createServer, request as forward, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http'
+import {
+  createServer,
+  request as forward,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Transform } from 'node:stream'
 
@@ -33,8 +41,32 @@ export interface ProxyFaults {
   redirectBlobsTo?: string
   /** Answers a request without asking the registry when it returns a response. */
   answer?: (request: RecordedRequest) => CannedResponse | undefined
-  /** Changes the registry's response headers before they go back to the client. */
-  editResponseHeaders?: (request: RecordedRequest, headers: IncomingHttpHeaders) => void
+  /** Changes the registry's response (status, headers) before it goes back to the client. */
+  editResponse?: (request: RecordedRequest, response: { status: number; headers: IncomingHttpHeaders }) => void
+  /** Changes the path a request is forwarded with (a Location rewritten earlier, mapped back). */
+  rewritePath?: (path: string) => string
+  /** Faults applied to the requests they match, each to its first `times` matches. */
+  rules: FaultRule[]
+}
+
+/** What a fault rule does to a request it matches. */
+export type FaultAction =
+  /** Answer this status (a registry error body; `Retry-After` when given). */
+  | { status: number; retryAfter?: string }
+  /** Close the connection without an answer. */
+  | { reset: true }
+  /** Forward, then send only the first half of the response body and close the connection. */
+  | { cutBody: true }
+  /** Hold the request this long before forwarding it. */
+  | { delayMs: number }
+
+export interface FaultRule {
+  match: (request: RecordedRequest) => boolean
+  /** How many matching requests it applies to; Infinity for all. */
+  times: number
+  action: FaultAction
+  /** How many requests it has applied to so far. */
+  hits?: number
 }
 
 /** A registry error body (distribution-spec "Error Codes"). */
@@ -54,13 +86,40 @@ export interface RecordingProxy {
 
 export async function startProxy(upstreamPort: number): Promise<RecordingProxy> {
   const requests: RecordedRequest[] = []
-  const faults: ProxyFaults = { refuseMounts: false, corruptBlobs: false }
+  const faults: ProxyFaults = { refuseMounts: false, corruptBlobs: false, rules: [] }
   const server: Server = createServer((req, res) => {
-    const method = req.method ?? ''
-    let path = req.url ?? ''
+    const rule = faults.rules.find((r) => (r.hits ?? 0) < r.times && r.match(recordOf(req)))
+    if (rule) rule.hits = (rule.hits ?? 0) + 1
+    const action = rule?.action
+    if (action && 'delayMs' in action) {
+      const timer = setTimeout(() => handle(req, res, undefined, true), action.delayMs)
+      res.on('close', () => clearTimeout(timer))
+      requests.push(recordOf(req))
+      return
+    }
+    handle(req, res, action)
+  })
+  const recordOf = (req: IncomingMessage): RecordedRequest => {
     const { authorization, ...headers } = req.headers
-    const recorded: RecordedRequest = { method, path, authorization: authorization !== undefined, headers }
-    requests.push(recorded)
+    return { method: req.method ?? '', path: req.url ?? '', authorization: authorization !== undefined, headers }
+  }
+  const handle = (req: IncomingMessage, res: ServerResponse, action: FaultAction | undefined, delayed = false): void => {
+    const recorded = recordOf(req)
+    const method = recorded.method
+    let path = faults.rewritePath ? faults.rewritePath(recorded.path) : recorded.path
+    if (!delayed) requests.push(recorded)
+    if (action && 'reset' in action) {
+      req.socket.destroy()
+      return
+    }
+    if (action && 'status' in action) {
+      req.resume()
+      const canned = registryError(action.status, action.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', 'injected fault')
+      res
+        .writeHead(canned.status, { ...canned.headers, ...(action.retryAfter !== undefined ? { 'retry-after': action.retryAfter } : {}) })
+        .end(canned.body)
+      return
+    }
     const canned = faults.answer?.(recorded)
     if (canned) {
       req.resume()
@@ -75,14 +134,17 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
     const corrupt = faults.corruptBlobs && method === 'GET' && path.includes('/blobs/sha256:')
     // The Host header goes through unchanged, so the registry's Locations point back at us.
     const upstream = forward({ host: '127.0.0.1', port: upstreamPort, method, path, headers: req.headers }, (up) => {
-      faults.editResponseHeaders?.(recorded, up.headers)
-      res.writeHead(up.statusCode ?? 502, up.headers)
-      if (corrupt && up.statusCode === 200) up.pipe(flipFirstByte()).pipe(res)
+      const response = { status: up.statusCode ?? 502, headers: up.headers }
+      faults.editResponse?.(recorded, response)
+      res.writeHead(response.status, response.headers)
+      if (action && 'cutBody' in action) up.pipe(cutInHalf(Number(up.headers['content-length'] ?? 0), () => req.socket.destroy())).pipe(res)
+      else if (corrupt && up.statusCode === 200) up.pipe(flipFirstByte()).pipe(res)
       else up.pipe(res)
     })
     upstream.on('error', () => res.destroy())
+    res.on('close', () => upstream.destroy())
     req.pipe(upstream)
-  })
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
@@ -95,7 +157,9 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
       faults.corruptBlobs = false
       delete faults.redirectBlobsTo
       delete faults.answer
-      delete faults.editResponseHeaders
+      delete faults.editResponse
+      delete faults.rewritePath
+      faults.rules = []
     },
     stop: () =>
       new Promise<void>((resolve) => {
@@ -103,6 +167,24 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
         server.close(() => resolve())
       })
   }
+}
+
+/**
+ * Passes the first half of `length` bytes (half the first chunk when the length is not known),
+ * then calls `cut` (which closes the connection).
+ */
+function cutInHalf(length: number, cut: () => void): Transform {
+  let left = length > 0 ? Math.floor(length / 2) : -1
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (left === -1) left = Math.max(1, Math.floor(chunk.length / 2))
+      if (left <= 0) return done()
+      const part = chunk.subarray(0, left)
+      left -= part.length
+      done(null, part)
+      if (left <= 0) setImmediate(cut)
+    }
+  })
 }
 
 function flipFirstByte(): Transform {

@@ -3,7 +3,8 @@ import { StaticCredentials, type CredentialEntry, type CredentialStore } from '.
 import { copyArtifact, type CopyRequest, type CopyResult } from '../../src/copy/copy-artifact.js'
 import type { Logger } from '../../src/log.js'
 import { parseReference, withDefaultTag } from '../../src/reference.js'
-import { Registries, type TlsOptions } from '../../src/registry/registries.js'
+import { DEFAULT_CONCURRENCY, Registries, type TlsOptions } from '../../src/registry/registries.js'
+import type { RetryPolicy } from '../../src/http/retry.js'
 import { UNLIMITED } from '../../src/size.js'
 
 export interface CopyOptions {
@@ -18,13 +19,27 @@ export interface CopyOptions {
   secrets?: string[]
   /** Annotations, platforms, media types: as the action passes them. */
   transform?: Pick<CopyRequest, 'annotations' | 'platforms' | 'ociMediaTypes'>
+  retry?: RetryPolicy
+  concurrency?: number
 }
+
+/** Retries as the engine does them, with waits short enough for tests. */
+export const FAST_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 10, maxDelayMs: 50, totalMs: 10_000, retryAfterCapMs: 200 }
 
 export async function copy(src: string, dest: string | string[], options: CopyOptions = {}): Promise<CopyResult> {
   const record = (message: string) => options.log?.push(message)
   const logger: Logger = { debug: record, info: record, warning: record, notice: record, secret: (value) => options.secrets?.push(value) }
   const credentials = options.credentialStore ?? new StaticCredentials(options.credentials ?? [])
-  const registries = new Registries({ credentials, plainHttp: false, logger, ...(options.tls ? { tls: options.tls } : {}) })
+  const retry = options.retry ?? FAST_RETRY
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
+  const registries = new Registries({
+    credentials,
+    plainHttp: false,
+    logger,
+    retry,
+    concurrency,
+    ...(options.tls ? { tls: options.tls } : {})
+  })
   try {
     return await copyArtifact(
       registries,
@@ -32,6 +47,8 @@ export async function copy(src: string, dest: string | string[], options: CopyOp
         source: withDefaultTag(parseReference(src)),
         destinations: (Array.isArray(dest) ? dest : [dest]).map(parseReference),
         maxArtifactSize: options.maxArtifactSize ?? UNLIMITED,
+        retry,
+        concurrency,
         ...options.transform
       },
       logger

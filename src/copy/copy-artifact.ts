@@ -6,7 +6,8 @@
 import { SizeLimitError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { formatReference, repositoryName, sameRepository, type Reference } from '../reference.js'
-import type { Registries } from '../registry/registries.js'
+import { DEFAULT_CONCURRENCY, type Registries } from '../registry/registries.js'
+import type { RetryPolicy } from '../http/retry.js'
 import type { Source, Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
@@ -23,8 +24,10 @@ export interface CopyRequest {
   destinations: readonly Reference[]
   /** Bytes allowed across repositories: 0 refuses such copies, {@link UNLIMITED} allows any. */
   maxArtifactSize: number
-  /** Blobs in flight at once; 4 by default. */
+  /** Blobs in flight at once; the same setting sizes the connection pool ({@link DEFAULT_CONCURRENCY}). */
   concurrency?: number
+  /** How transient faults are retried; {@link DEFAULT_RETRY} by default. */
+  retry?: RetryPolicy
   /** Annotations to add (DESIGN §4 scopes). */
   annotations?: readonly AnnotationRule[]
   /** Only these platforms of an index. */
@@ -80,7 +83,12 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
     checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
     for (const target of crossRepository) {
       const before = { ...stats }
-      await copyGraph(graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats })
+      await copyGraph(graph, source, target, {
+        concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+        logger,
+        stats,
+        ...retryOf(request)
+      })
       logger.info(
         `Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
           `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
@@ -91,7 +99,13 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
   if (transformed && changed) {
     // The source's repository has every blob already: only the new manifests go there.
     for (const target of sameRepositoryTargets) {
-      await copyGraph(transformed.graph, source, target, { concurrency: request.concurrency ?? 4, logger, stats, blobsInPlace: true })
+      await copyGraph(transformed.graph, source, target, {
+        concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+        logger,
+        stats,
+        blobsInPlace: true,
+        ...retryOf(request)
+      })
     }
   }
 
@@ -116,6 +130,10 @@ async function transform(source: Source, root: GraphNode, request: CopyRequest, 
   for (const notice of result.notices) logger.notice(notice)
   for (const { from, to } of result.rewritten) logger.info(`Rewrote ${from} as ${to}`)
   return result
+}
+
+function retryOf(request: CopyRequest): { retry?: RetryPolicy } {
+  return request.retry ? { retry: request.retry } : {}
 }
 
 async function writeTag(dest: Destination, target: Target, root: GraphNode, logger: Logger): Promise<void> {

@@ -5,7 +5,11 @@
  */
 import { forEachLimit } from '../concurrency.js'
 import { DigestMismatchError } from '../digest.js'
-import { ContentError, RegistryError } from '../errors.js'
+import { PassThrough, type Readable } from 'node:stream'
+import { ContentError, RegistryError, SourceError } from '../errors.js'
+import { isTransientFailure } from '../http/client.js'
+import { DEFAULT_RETRY, nextDelay, sleep, type RetryPolicy } from '../http/retry.js'
+import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
 import { isBlobMounter, type Source, type Target } from '../storage.js'
@@ -36,6 +40,8 @@ export interface CopyGraphOptions {
    * were rewritten): push manifests alone, without a single blob request.
    */
   blobsInPlace?: boolean
+  /** How blob transfers that fail transiently are restarted; the default policy otherwise. */
+  retry?: RetryPolicy
 }
 
 export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
@@ -48,7 +54,15 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
   }
   const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest) as GraphNode))
   options.stats.blobsSkipped += all - needed.length
-  await forEachLimit(needed, options.concurrency, (blob) => copyBlob(blob, source, target, options))
+  // The first blob that fails aborts every transfer still running: the step fails now, not once
+  // every other upload has finished.
+  const controller = new AbortController()
+  await forEachLimit(
+    needed,
+    options.concurrency,
+    (blob) => copyBlob(blob, source, target, options, controller.signal),
+    (error) => controller.abort(error)
+  )
   for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
     await pushManifest(target, node)
     options.stats.manifestsPushed++
@@ -99,10 +113,10 @@ async function missingManifests(graph: ArtifactGraph, target: Target): Promise<S
 }
 
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
-async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
+async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
   const { stats, logger } = options
   if (isBlobMounter(target) && target.canMountFrom(source)) {
-    if (await target.mountBlob(blob, source)) {
+    if (await target.mountBlob(blob, source, { signal })) {
       stats.blobsMounted++
       logger.debug(`mounted ${blob.digest}`)
       return
@@ -112,12 +126,54 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
     stats.blobsSkipped++
     return
   }
+  const reference = showReference(source.name, blob.digest)
+  const open = async () => namedSourceErrors(await source.fetchBlob(blob, { signal }), reference)
   try {
-    await target.pushBlob(blob, () => source.fetchBlob(blob))
+    await pushWithRestarts(blob, target, open, options, signal)
   } catch (error) {
-    if (error instanceof DigestMismatchError) throw new ContentError(`${source.name}@${blob.digest}`, `blob ${error.message}`)
+    if (error instanceof DigestMismatchError) throw new ContentError(reference, `blob ${error.message}`)
     throw error
   }
   stats.blobsUploaded++
   stats.bytesUploaded += blob.size
+}
+
+/**
+ * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
+ * way) starts over from the source in a new upload session, never resuming bytes of unknown
+ * state; within the retry policy.
+ */
+async function pushWithRestarts(
+  blob: Descriptor,
+  target: Target,
+  open: () => Promise<Readable>,
+  options: CopyGraphOptions,
+  signal: AbortSignal
+): Promise<void> {
+  const policy = options.retry ?? DEFAULT_RETRY
+  const started = Date.now()
+  let refreshed = false
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await target.pushBlob(blob, open, { signal })
+      return
+    } catch (error) {
+      // A 401 mid-push is a token that expired: the client has learned a new one; once.
+      const expired: boolean = error instanceof RegistryError && error.status === 401 && !refreshed
+      refreshed ||= expired
+      const retryAfter = error instanceof RegistryError ? error.retryAfterMs : undefined
+      const delay = expired ? 0 : isTransientFailure(error) ? nextDelay(attempt, started, Date.now(), policy, retryAfter) : undefined
+      if (delay === undefined || signal.aborted) throw error
+      options.logger.info(`${(error as Error).message}; uploading ${blob.digest} again from the source in ${(delay / 1000).toFixed(1)} s`)
+      await sleep(delay, signal)
+    }
+  }
+}
+
+/** The source's stream, its errors named as the source's (so they are not taken for the destination's). */
+function namedSourceErrors(stream: Readable, reference: string): Readable {
+  const named = new PassThrough()
+  stream.on('error', (error: Error) => named.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)))
+  named.on('close', () => stream.destroy())
+  return stream.pipe(named)
 }

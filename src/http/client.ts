@@ -7,13 +7,14 @@
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { ConnectionError, ContentError, RegistryError, type RegistryErrorDetail } from '../errors.js'
+import { ConnectionError, ContentError, RegistryError, SourceError, type RegistryErrorDetail } from '../errors.js'
 import { DigestMismatchError } from '../digest.js'
 import type { Credentials, Role } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
 import { Authenticator } from './auth.js'
 import { parseChallenges } from './challenge.js'
 import { connectionHint, registryHint } from './hints.js'
+import { DEFAULT_RETRY, isTransientCode, isTransientStatus, nextDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
@@ -35,6 +36,8 @@ export interface RegistryRequest {
   followRedirects?: boolean
   /** Token scopes the request needs (`repository:app:pull`); what a Bearer token is asked for. */
   scopes?: readonly string[]
+  /** Aborts the request (and any wait before a retry): the copy failed elsewhere. */
+  signal?: AbortSignal
 }
 
 export interface RegistryResponse {
@@ -55,9 +58,16 @@ export interface RegistryClientOptions {
   credentials?: Credentials
   dispatcher: Dispatcher
   logger: Logger
+  retry?: RetryPolicy
 }
 
 const MAX_REDIRECTS = 5
+/**
+ * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
+ * blob that can take minutes after the last byte is sent. Idle bodies are cut by the pool's
+ * `bodyTimeout` instead, so a stalled transfer still ends.
+ */
+const UPLOAD_HEADERS_TIMEOUT_MS = 15 * 60_000
 const MAX_ERROR_BODY = 64 * 1024
 const MAX_TOKEN_BODY = 1024 * 1024
 
@@ -80,26 +90,52 @@ export class RegistryClient {
    */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     await this.ping()
-    let res = await this.send(req)
-    if (res.status === 401 && !req.accept.includes(401) && canResend(req)) {
-      if (this.auth.challenged(challengesOf(res), req.scopes ?? [])) {
-        await discard(res.body)
-        res = await this.send(req)
+    return this.retrying(req, async () => {
+      let res = await this.send(req)
+      if (res.status === 401 && !req.accept.includes(401)) {
+        // Learned even when this body cannot be sent again: the caller's retry gets the new token.
+        const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [])
+        if (fresh && canResend(req)) {
+          await discard(res.body)
+          res = await this.send(req)
+        }
+      }
+      if (req.accept.includes(res.status)) return res
+      throw await this.failure(req, res)
+    })
+  }
+
+  /**
+   * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
+   * be sent again (a stream body cannot: its caller restarts from the source instead).
+   */
+  async retrying<T>(req: Pick<RegistryRequest, 'operation' | 'reference' | 'body' | 'signal'>, attempt: () => Promise<T>): Promise<T> {
+    const policy = this.options.retry ?? DEFAULT_RETRY
+    const started = Date.now()
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt()
+      } catch (error) {
+        const delay =
+          canResend(req) && isTransientFailure(error) ? nextDelay(n, started, Date.now(), policy, retryAfterOf(error)) : undefined
+        if (delay === undefined || req.signal?.aborted) throw error
+        this.options.logger.info(
+          `${(error as Error).message}; trying again in ${(delay / 1000).toFixed(1)} s (${n + 1} of ${policy.attempts})`
+        )
+        await sleep(delay, req.signal)
       }
     }
-    if (req.accept.includes(res.status)) return res
-    throw await this.failure(req, res)
   }
 
   /** `GET /v2/` once per client: learns the auth scheme and fails early when nothing is there. */
   private ping(): Promise<void> {
-    this.pinged ??= (async () => {
-      const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
+    const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
+    this.pinged ??= this.retrying(req, async () => {
       const res = await this.send(req)
       await discard(res.body)
       if (res.status === 401) this.auth.challenged(challengesOf(res), [])
       else if (res.status !== 200) throw await this.failure(req, res)
-    })()
+    })
     return this.pinged
   }
 
@@ -126,12 +162,15 @@ export class RegistryClient {
     // Another host's query may carry a signature (presigned storage URLs): only its path is logged.
     const shown = sameOrigin ? `${url.pathname}${url.search}` : `${url.origin}${url.pathname}`
     try {
+      const streamed = req.body !== undefined && !Buffer.isBuffer(req.body)
       const res = await this.options.dispatcher.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: req.method,
         headers,
-        body: req.body
+        body: req.body,
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(streamed ? { headersTimeout: UPLOAD_HEADERS_TIMEOUT_MS } : {})
       })
       this.options.logger.debug(`${req.method} ${shown} -> ${res.statusCode}`)
       return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href }
@@ -180,13 +219,21 @@ export class RegistryClient {
     this.options.logger.debug(`${shown} -> ${describeCause(error)}`)
     if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error)) return error as Error
     const { code, message } = causeOf(error)
-    return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url))
+    return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url), code)
   }
 
   private async failure(req: RegistryRequest, res: RegistryResponse): Promise<RegistryError> {
     const details = await readErrorDetails(res.body)
     const bearer = challengesOf(res).find((c) => c.scheme === 'bearer')
-    return new RegistryError(req.operation, req.reference, res.status, details, this.hint(res.status, details, bearer?.params.error))
+    const hint = this.hint(res.status, details, bearer?.params.error)
+    return new RegistryError(
+      req.operation,
+      req.reference,
+      res.status,
+      details,
+      hint,
+      parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now())
+    )
   }
 
   private hint(status: number, details: RegistryErrorDetail[], challengeError?: string): string | undefined {
@@ -201,7 +248,7 @@ export class RegistryClient {
 }
 
 /** A Buffer (or no body) can be sent again after a challenge; a stream only once. */
-function canResend(req: RegistryRequest): boolean {
+function canResend(req: Pick<RegistryRequest, 'body'>): boolean {
   return req.body === undefined || Buffer.isBuffer(req.body)
 }
 
@@ -213,9 +260,20 @@ function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308
 }
 
-/** Errors our own streams raise (a digest check in a request body) pass through unchanged. */
+/** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
 function isOwnError(error: unknown): boolean {
-  return error instanceof DigestMismatchError || error instanceof ContentError
+  return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError
+}
+
+/** Worth another try: a transient status, a socket fault, or a source read cut short. */
+export function isTransientFailure(error: unknown): boolean {
+  if (error instanceof RegistryError) return isTransientStatus(error.status)
+  if (error instanceof ConnectionError) return isTransientCode(error.code)
+  return error instanceof SourceError
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof RegistryError ? error.retryAfterMs : undefined
 }
 
 function causeOf(error: unknown): { code?: string; message: string } {
@@ -245,7 +303,7 @@ export async function readCapped(body: Readable, limit: number, what: string): P
     total += (chunk as Buffer).length
     if (total > limit) {
       body.destroy()
-      throw new Error(`${what} is larger than ${limit} bytes`)
+      throw new ContentError(what, `larger than ${limit} bytes`)
     }
     chunks.push(chunk as Buffer)
   }

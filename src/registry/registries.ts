@@ -6,6 +6,7 @@ import { rootCertificates } from 'node:tls'
 import { Agent } from 'undici'
 import { secretsOf, type CredentialStore, type Role } from '../auth/credentials.js'
 import { RegistryClient } from '../http/client.js'
+import type { RetryPolicy } from '../http/retry.js'
 import type { Logger } from '../log.js'
 import { registryOrigin, type Reference } from '../reference.js'
 import { RegistryRepository } from './repository.js'
@@ -23,8 +24,21 @@ export interface RegistriesOptions {
   plainHttp: boolean
   logger: Logger
   tls?: TlsOptions
-  /** Connections per origin. */
-  connections?: number
+  /** Blob transfers in flight at once; the connection pool is sized from it. */
+  concurrency?: number
+  retry?: RetryPolicy
+}
+
+/** Blobs in flight at once unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 4
+
+/**
+ * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
+ * source and a PUT on the destination at once, and both may be the same origin (a refused
+ * mount): two per transfer, plus room for manifests and HEADs, so no setting can deadlock.
+ */
+export function connectionsFor(concurrency: number): number {
+  return 2 * concurrency + 2
 }
 
 export class Registries {
@@ -34,9 +48,10 @@ export class Registries {
   constructor(private readonly options: RegistriesOptions) {
     const tls = options.tls ?? {}
     this.agent = new Agent({
-      connections: options.connections ?? 8,
+      connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY),
       keepAliveTimeout: 30_000,
       headersTimeout: 120_000,
+      // Idle time between chunks, not a cap on a transfer: multi-GB blobs take as long as they take.
       bodyTimeout: 300_000,
       connect: {
         // `ca` replaces Node's roots: keep them, and add the user's.
@@ -59,7 +74,8 @@ export class Registries {
       const { logger } = this.options
       client = this.options.credentials.get(ref, role).then((credentials) => {
         for (const secret of credentials ? secretsOf(credentials) : []) logger.secret(secret)
-        return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger })
+        const retry = this.options.retry ? { retry: this.options.retry } : {}
+        return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger, ...retry })
       })
       this.clients.set(key, client)
     }

@@ -4,14 +4,27 @@
  * and cross-repository mount.
  */
 import type { Readable } from 'node:stream'
-import { ContentError, RegistryError } from '../errors.js'
+import { ConnectionError, ContentError, RegistryError } from '../errors.js'
 import { VerifyingStream } from '../digest.js'
 import { discard, headerValue, readCapped, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { MANIFEST_ACCEPT } from '../media-types.js'
 import { showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
-import type { BlobMounter, FetchedManifest, Source, Target } from '../storage.js'
+import type { BlobMounter, FetchedManifest, Source, Target, TransferOptions } from '../storage.js'
+
+const CANCEL_TIMEOUT_MS = 5000
+
+/** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
+async function readBody(body: Readable, where: string): Promise<Buffer> {
+  try {
+    return await readCapped(body, MAX_MANIFEST_BYTES, 'manifest')
+  } catch (error) {
+    if (error instanceof ContentError) throw new ContentError(where, error.problem)
+    const code = (error as { code?: string }).code
+    throw new ConnectionError('read manifest', where, (error as Error).message, undefined, code ?? 'UND_ERR_SOCKET')
+  }
+}
 
 export class RegistryRepository implements Source, Target, BlobMounter {
   /** `registry/repository`, for messages. */
@@ -33,34 +46,34 @@ export class RegistryRepository implements Source, Target, BlobMounter {
   }
 
   async fetchManifest(reference: string): Promise<FetchedManifest> {
-    const res = await this.request({
+    const req: RegistryRequest = {
       method: 'GET',
       url: this.path('manifests', reference),
       headers: { accept: MANIFEST_ACCEPT },
       operation: 'fetch manifest',
       reference: this.show(reference),
       accept: [200]
+    }
+    // The body is read inside the retry: a manifest cut short is fetched again.
+    return this.client.retrying(req, async () => {
+      const res = await this.request(req)
+      const length = Number(headerValue(res.headers, 'content-length') ?? 0)
+      if (length > MAX_MANIFEST_BYTES) {
+        await discard(res.body)
+        throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`)
+      }
+      const bytes = await readBody(res.body, this.show(reference))
+      return {
+        bytes,
+        contentType: headerValue(res.headers, 'content-type'),
+        claimedDigest: headerValue(res.headers, 'docker-content-digest')
+      }
     })
-    const length = Number(headerValue(res.headers, 'content-length') ?? 0)
-    if (length > MAX_MANIFEST_BYTES) {
-      await discard(res.body)
-      throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`)
-    }
-    let bytes: Buffer
-    try {
-      bytes = await readCapped(res.body, MAX_MANIFEST_BYTES, 'manifest')
-    } catch (error) {
-      throw new ContentError(this.show(reference), (error as Error).message)
-    }
-    return {
-      bytes,
-      contentType: headerValue(res.headers, 'content-type'),
-      claimedDigest: headerValue(res.headers, 'docker-content-digest')
-    }
   }
 
-  async fetchBlob(descriptor: Descriptor): Promise<Readable> {
+  async fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
     const res = await this.request({
+      ...(options.signal ? { signal: options.signal } : {}),
       method: 'GET',
       url: this.path('blobs', descriptor.digest),
       operation: 'fetch blob',
@@ -97,7 +110,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
     return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository
   }
 
-  async mountBlob(descriptor: Descriptor, source: Source): Promise<boolean> {
+  async mountBlob(descriptor: Descriptor, source: Source, options: TransferOptions = {}): Promise<boolean> {
     const from = (source as RegistryRepository).repository
     const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`
     let res: RegistryResponse
@@ -109,6 +122,7 @@ export class RegistryRepository implements Source, Target, BlobMounter {
         operation: 'mount blob',
         reference: this.show(descriptor.digest),
         accept: [201, 202],
+        ...(options.signal ? { signal: options.signal } : {}),
         // Mounting reads the other repository: the token must say so (token.md, "Scope").
         scopes: [...this.scopes, `repository:${from}:pull`]
       })
@@ -124,15 +138,23 @@ export class RegistryRepository implements Source, Target, BlobMounter {
     return res.status === 201
   }
 
-  async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void> {
-    const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor))
+  /**
+   * One monolithic PUT of the whole blob (distribution-spec "Pushing a blob monolithically"),
+   * never chunks: ECR's chunked uploads drop later parts, ghcr.io refuses PATCH bodies over
+   * 4 MiB and Google Artifact Registry takes no chunks at all (PEERS "Hosted registries").
+   */
+  async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>, options: TransferOptions = {}): Promise<void> {
+    const signal = options.signal ? { signal: options.signal } : {}
+    const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor, options))
     this.pendingUploads.delete(descriptor.digest)
     const url = new URL(location)
+    // A Location may carry a query of its own (`_state`): the digest is added to it.
     url.searchParams.set('digest', descriptor.digest)
-    const source = await open()
-    const verifier = new VerifyingStream(descriptor)
-    source.on('error', (error) => verifier.destroy(error))
+    let source: Readable | undefined
     try {
+      source = await open()
+      const verifier = new VerifyingStream(descriptor)
+      source.on('error', (error) => verifier.destroy(error))
       const res = await this.request({
         method: 'PUT',
         url: url.href,
@@ -140,19 +162,42 @@ export class RegistryRepository implements Source, Target, BlobMounter {
         body: source.pipe(verifier),
         operation: 'upload blob',
         reference: this.show(descriptor.digest),
-        accept: [201]
+        accept: [201, 204],
+        ...signal
       })
       await discard(res.body)
     } catch (error) {
-      // Release the download too, whichever side failed first.
-      source.destroy()
+      // Release the download too, whichever side failed first, and close the session we opened.
+      source?.destroy()
+      await this.cancelUpload(url, descriptor)
       throw error
     }
   }
 
+  /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
+  private async cancelUpload(url: URL, descriptor: Descriptor): Promise<void> {
+    const session = new URL(url)
+    session.searchParams.delete('digest')
+    try {
+      const res = await this.client.request({
+        method: 'DELETE',
+        url: session.href,
+        operation: 'cancel upload',
+        reference: this.show(descriptor.digest),
+        accept: [200, 202, 204, 404],
+        scopes: this.scopes,
+        signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
+      })
+      await discard(res.body)
+    } catch {
+      // The registry forgets abandoned sessions by itself; this only tidies up sooner.
+    }
+  }
+
   /** POST to open an upload session; the `Location` it answers is where the bytes go. */
-  private async startUpload(descriptor: Descriptor): Promise<string> {
+  private async startUpload(descriptor: Descriptor, options: TransferOptions): Promise<string> {
     const res = await this.request({
+      ...(options.signal ? { signal: options.signal } : {}),
       method: 'POST',
       url: `/v2/${this.repository}/blobs/uploads/`,
       headers: { 'content-length': '0' },
@@ -175,7 +220,8 @@ export class RegistryRepository implements Source, Target, BlobMounter {
       body: bytes,
       operation: 'push manifest',
       reference: this.show(reference),
-      accept: [201]
+      // 201 is what the spec says; some registries answer 200 or 202 for the same success.
+      accept: [200, 201, 202]
     })
     await discard(res.body)
     const stored = headerValue(res.headers, 'docker-content-digest')
