@@ -83,13 +83,39 @@ describe('the action as the runner runs it', () => {
     [
       'a malformed destRef',
       { srcRef: 'localhost:5000/app:v1', destRef: 'localhost:5000/App' },
-      /^::error::destRef: "localhost:5000\/App" is not a valid reference: repository names must be lowercase$/
+      /^::error::destRef: "localhost:5000\/App" is not a valid reference: repository names must be lowercase \(e\.g\. ghcr\.io\/org\/app:v1\.2\.3\)$/
     ],
     ['a missing srcRef', { destRef: 'localhost:5000/app' }, /^::error::srcRef: required/],
     [
       'a bad plainHttp',
       { srcRef: 'localhost:5000/a', destRef: 'localhost:5000/b', plainHttp: 'maybe' },
       /^::error::plainHttp: "maybe" is not a boolean; use true or false$/
+    ],
+    ['a missing destRef', { srcRef: 'localhost:5000/a' }, /^::error::destRef: required: .*e\.g\. ghcr\.io\/org\/app:latest$/],
+    [
+      'an invalid srcRef',
+      { srcRef: 'localhost:5000/a:bad tag', destRef: 'localhost:5000/b' },
+      /^::error::srcRef: "localhost:5000\/a:bad tag" is not a valid reference: .* \(e\.g\. ghcr\.io/
+    ],
+    [
+      'a bad maxArtifactSize',
+      { srcRef: 'localhost:5000/a', destRef: 'localhost:5000/b', maxArtifactSize: '1 potato' },
+      /^::error::maxArtifactSize: "1 potato" is not a size: give bytes or a number with KiB/
+    ],
+    [
+      'a bad insecureSkipTLSVerify',
+      { srcRef: 'localhost:5000/a', destRef: 'localhost:5000/b', insecureSkipTLSVerify: 'on' },
+      /^::error::insecureSkipTLSVerify: "on" is not a boolean; use true or false$/
+    ],
+    [
+      'a password without a username',
+      { srcRef: 'localhost:5000/a', destRef: 'localhost:5000/b', password: 'p-123' },
+      /^::error::username: required when password is set$/
+    ],
+    [
+      'a caCert that is no certificate',
+      { srcRef: 'localhost:5000/a', destRef: 'localhost:5000/b', caCert: '/nonexistent/ca.pem' },
+      /^::error::caCert: "\/nonexistent\/ca\.pem" is neither PEM text nor a readable file/
     ]
   ])('%s fails the step with one error line naming the input', async (_name, inputs, line) => {
     const run = await runAction(inputs)

@@ -145,6 +145,28 @@ describe('token auth (distribution auth: token)', () => {
     expect(await skopeoRaw(`${tok.host}/refreshed/app:v1`, pusher)).toBe(amd64.root.bytes.toString())
   })
 
+  test('a token that expires during a long push: the blob is uploaded again, from the source, with a new token', async () => {
+    tokens.requests.length = 0
+    tokProxy.reset()
+    let refused = 0
+    tokProxy.faults.answer = (r) => {
+      if (r.method !== 'PUT' || !r.path.includes('/blobs/uploads/') || refused > 0) return undefined
+      refused++
+      return {
+        status: 401,
+        headers: { 'www-authenticate': `Bearer realm="${tokens.realm}",service="${tokens.service}"` },
+        body: '{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}'
+      }
+    }
+    const result = await copy(`${open.host}/app@${amd64.root.digest}`, `${tokProxy.host}/expired/app:v1`, {
+      credentials: [tokenLogin(tokProxy.host, 'destination')]
+    })
+    expect(refused).toBe(1)
+    expect(result.stats.blobsUploaded).toBe(amd64.blobs.length)
+    expect(tokenRequestsFor('repository:expired/app:pull,push')).toHaveLength(2)
+    expect(await skopeoRaw(`${tok.host}/expired/app:v1`, pusher)).toBe(amd64.root.bytes.toString())
+  })
+
   test('a registry that keeps refusing a fresh token fails after one refresh', async () => {
     tokens.requests.length = 0
     tokProxy.reset()

@@ -386,7 +386,8 @@ describe('basic auth (htpasswd)', () => {
 describe('redirects', () => {
   test('a blob download redirected to another host is followed without the Authorization header', async () => {
     const front = await startProxy(secured.port)
-    const storage = await startProxy(a.port)
+    // Another loopback address: another host, as a storage service or CDN is.
+    const storage = await startProxy(a.port, '127.0.0.2')
     try {
       // The "storage host" serves the same blobs, anonymously.
       await pushFixture(a.host, 'private/app', amd64)
@@ -407,7 +408,7 @@ describe('redirects', () => {
 describe('errors', () => {
   test('a missing tag names the reference, the registry code and what to check', async () => {
     await expect(copy(`${a.host}/multi/app:nope`, `${b.host}/x/app`)).rejects.toThrow(
-      /^fetch manifest 127\.0\.0\.1:\d+\/multi\/app:nope: 404 MANIFEST_UNKNOWN: .*\(check that the tag or digest exists\)$/
+      /^fetch manifest 127\.0\.0\.1:\d+\/multi\/app:nope: 404 MANIFEST_UNKNOWN: .*\(not found: check that the tag or digest exists\)$/
     )
   })
 

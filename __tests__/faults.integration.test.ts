@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
 import { ContentError, RegistryError, SourceError } from '../src/errors.js'
+import { runAction } from '../testbed/action.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { startProxy, type RecordedRequest, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
@@ -148,6 +149,24 @@ describe('persistent faults end the copy promptly and cleanly', () => {
     dstProxy.faults.rules = [{ match: uploadStart, times: Infinity, action: { status: 403 } }]
     await failure(copy(`${src.host}/app:v1`, `${dstProxy.host}/final/app:v1`, { concurrency: 1 }))
     expect(dstProxy.requests.filter(uploadStart)).toHaveLength(1)
+  })
+})
+
+describe('several destinations', () => {
+  test('a tag refused after another was written: the error line and the summary say which was written', async () => {
+    dstProxy.faults.rules = [
+      { match: (r) => r.method === 'PUT' && r.path.endsWith('/manifests/two'), times: Infinity, action: { status: 403 } }
+    ]
+    const result = await runAction({
+      srcRef: `${src.host}/app:v1`,
+      destRef: `${dstProxy.host}/partial/app:one\n${dstProxy.host}/partial/app:two`
+    })
+    expect(result.exitCode).toBe(1)
+    const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error'))
+    expect(errors).toEqual([expect.stringMatching(new RegExp(`403 .*; written before the failure: ${dstProxy.host}/partial/app:one$`))])
+    expect(result.summary).toContain('oci-push failed')
+    expect(result.summary).toContain(`<td>${dstProxy.host}/partial/app:one</td><td>${multi.root.digest}</td>`)
+    expect(await listTags(dst.host, 'partial/app')).toEqual(['one'])
   })
 })
 

@@ -39,7 +39,8 @@ describe('registryHint', () => {
       /do not grant push access/
     ],
     ['NAME_UNKNOWN on a destination (ECR)', 404, code('NAME_UNKNOWN'), dest('r.io'), /created first/],
-    ['MANIFEST_UNKNOWN', 404, code('MANIFEST_UNKNOWN'), src('r.io'), /check that the tag or digest exists/]
+    ['MANIFEST_UNKNOWN', 404, code('MANIFEST_UNKNOWN'), src('r.io'), /^not found: check that the tag or digest exists$/],
+    ['ECR immutable tag', 400, code('TAG_INVALID'), dest('r.io', 'the username input'), /immutable/]
   ])('%s', (_name, status, details, context, hint) => {
     expect(registryHint(status, details, context)).toMatch(hint)
   })

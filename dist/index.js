@@ -71305,7 +71305,7 @@ function parseAnnotations(text) {
         };
         const eq = line.indexOf('=');
         if (eq < 0)
-            fail('expected key=value');
+            fail('expected key=value, e.g. org.opencontainers.image.title=app or index:org.opencontainers.image.version=1.2.3');
         const keyPart = line.slice(0, eq).trim();
         const value = line.slice(eq + 1).trim();
         let scope = 'manifest';
@@ -71421,7 +71421,7 @@ function caCert(text) {
 }
 function parseSource(text) {
     if (text === '')
-        throw new InputError('srcRef', 'required: the registry reference of the artifact to copy');
+        throw new InputError('srcRef', 'required: the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3');
     if (isLocalPath(text))
         throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`);
     return withDefaultTag(reference('srcRef', text));
@@ -71429,7 +71429,7 @@ function parseSource(text) {
 function parseDestinations(text) {
     const lines = splitList(text);
     if (lines.length === 0)
-        throw new InputError('destRef', 'required: one or more registry references to copy to, one per line');
+        throw new InputError('destRef', 'required: one or more registry references to copy to, one per line, e.g. ghcr.io/org/app:latest');
     return lines.map((line) => {
         if (isLocalPath(line))
             throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`);
@@ -71452,7 +71452,7 @@ function reference(input, text) {
     }
     catch (error) {
         if (error instanceof InvalidReferenceError)
-            throw new InputError(input, error.message);
+            throw new InputError(input, `${error.message} (e.g. ghcr.io/org/app:v1.2.3)`);
         throw error;
     }
 }
@@ -71501,6 +71501,22 @@ function setOutputs(result) {
     setOutput('size', String(result.size));
     // The output's contract (DESIGN §3) is these four fields per reference.
     setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))));
+}
+/** The summary of a copy that failed after writing some tags: which ones are in place. */
+async function writeFailureSummary(written) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await summary_summary
+        .addHeading('oci-push failed', 3)
+        .addRaw('Written before the failure (each complete):', true)
+        .addTable([
+        [
+            { data: 'Reference', header: true },
+            { data: 'Digest', header: true }
+        ],
+        ...written.map((p) => [p.ref, p.digest])
+    ])
+        .write();
 }
 async function writeSummary(result) {
     // Outside a runner (a local run) there is no summary file to write to.
@@ -71611,6 +71627,8 @@ class Authenticator {
     basic = false;
     bearer;
     tokens = new Map();
+    /** The value each cached token resolved to, so a refusal of an older one keeps a newer one. */
+    values = new Map();
     constructor(origin, credentials, fetchToken, now = Date.now) {
         this.origin = origin;
         this.credentials = credentials;
@@ -71620,15 +71638,20 @@ class Authenticator {
     /**
      * Takes in the challenges of a `401` for a request sent with `scopes`; true when sending it
      * again would carry something new: a first Basic header, a first token, or a fresh token in
-     * place of one the registry refused.
+     * place of one the registry refused. `sent` is the Authorization the refused request carried:
+     * a token fetched since (by a request running alongside) is kept.
      */
-    challenged(challenges, scopes) {
+    challenged(challenges, scopes, sent) {
         const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
         if (bearer) {
             const known = this.bearer !== undefined;
             this.bearer = { realm: bearer.params.realm, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
-            if (known)
-                this.tokens.delete(scopeKey(scopes));
+            const key = scopeKey(scopes);
+            const current = this.values.get(key);
+            if (known && (current === undefined || sent === `Bearer ${current}`)) {
+                this.tokens.delete(key);
+                this.values.delete(key);
+            }
             return true;
         }
         if (challenges.some((c) => c.scheme === 'basic') && this.credentials?.password && !this.basic) {
@@ -71660,6 +71683,8 @@ class Authenticator {
         if (!pending) {
             pending = this.fetchToken(tokenRequest(challenge, scopes, this.origin, this.credentials));
             this.tokens.set(key, pending);
+            const fetching = pending;
+            void fetching.then((token) => this.tokens.get(key) === fetching && this.values.set(key, token.value), () => undefined);
             // A failed fetch is not cached: the next request asks again.
             pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key));
         }
@@ -71746,10 +71771,12 @@ function registryHint(status, details, context) {
     if (status === 404 && codes.has('NAME_UNKNOWN')) {
         return context.role === 'destination'
             ? 'check the repository name; some registries (Amazon ECR) need the repository created first'
-            : 'check the repository name';
+            : 'not found: check the repository name';
     }
     if (status === 404 && codes.has('MANIFEST_UNKNOWN'))
-        return 'check that the tag or digest exists';
+        return 'not found: check that the tag or digest exists';
+    if (codes.has('TAG_INVALID'))
+        return 'the registry refuses to move this tag (immutable tags, as on Amazon ECR): push a new tag instead';
     return undefined;
 }
 const CERTIFICATE_CODES = new Set([
@@ -71894,7 +71921,7 @@ class RegistryClient {
             let res = await this.send(req);
             if (res.status === 401 && !req.accept.includes(401)) {
                 // Learned even when this body cannot be sent again: the caller's retry gets the new token.
-                const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? []);
+                const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization);
                 if (fresh && canResend(req)) {
                     await discard(res.body);
                     res = await this.send(req);
@@ -71943,6 +71970,8 @@ class RegistryClient {
         let url = new URL(req.url, this.origin);
         for (let hop = 0;; hop++) {
             const res = await this.sendOnce(req, url, authorization);
+            if (authorization)
+                res.sentAuthorization = authorization;
             const location = headerValue(res.headers, 'location');
             if (!req.followRedirects || !isRedirect(res.status) || !location)
                 return res;
@@ -72431,7 +72460,9 @@ class RegistryRepository {
                 url: session.href,
                 operation: 'cancel upload',
                 reference: this.show(descriptor.digest),
-                accept: [200, 202, 204, 404],
+                // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is
+                // accepted as it is (no token refresh for it), since the session expires anyway.
+                accept: [200, 202, 204, 401, 403, 404],
                 scopes: this.scopes,
                 signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
             });
@@ -73186,12 +73217,33 @@ async function copyArtifact(registries, request, logger) {
     }
     const pushed = [];
     for (const dest of destinations) {
-        await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
+        try {
+            await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
+        }
+        catch (error) {
+            if (pushed.length > 0 && error instanceof Error)
+                throw new PartialCopyError(error, pushed);
+            throw error;
+        }
         const { digest, mediaType, size } = root.descriptor;
         pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size });
     }
     const { digest, mediaType, size } = root.descriptor;
     return { digest, mediaType, size, pushed, rewritten: transformed?.rewritten ?? [], stats, seconds: (Date.now() - started) / 1000 };
+}
+/**
+ * Writing a tag failed after others were written (every blob and manifest was already in place,
+ * so those tags point at complete artifacts): the message says which were written.
+ */
+class PartialCopyError extends Error {
+    failure;
+    written;
+    constructor(failure, written) {
+        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
+        this.failure = failure;
+        this.written = written;
+        this.name = 'PartialCopyError';
+    }
 }
 /** Platforms, annotations and media types applied to the whole graph, when any is asked for. */
 async function transform(source, root, request, logger) {
@@ -73280,6 +73332,8 @@ async function run() {
         }
     }
     catch (error) {
+        if (error instanceof PartialCopyError)
+            await writeFailureSummary(error.written);
         setFailed(error instanceof Error ? error.message : String(error));
     }
 }

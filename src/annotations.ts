@@ -40,7 +40,7 @@ export function parseAnnotations(text: string): AnnotationRule[] {
       throw new AnnotationSyntaxError(i + 1, line, problem)
     }
     const eq = line.indexOf('=')
-    if (eq < 0) fail('expected key=value')
+    if (eq < 0) fail('expected key=value, e.g. org.opencontainers.image.title=app or index:org.opencontainers.image.version=1.2.3')
     const keyPart = line.slice(0, eq).trim()
     const value = line.slice(eq + 1).trim()
     let scope: AnnotationScope = 'manifest'

@@ -2,9 +2,9 @@
 import * as core from '@actions/core'
 import { credentialChain } from './action/credential-sources.js'
 import { parseInputs } from './action/inputs.js'
-import { setOutputs, writeSummary } from './action/outputs.js'
+import { setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
 import { secretsOf } from './auth/credentials.js'
-import { copyArtifact } from './copy/copy-artifact.js'
+import { copyArtifact, PartialCopyError } from './copy/copy-artifact.js'
 import type { Logger } from './log.js'
 import { Registries } from './registry/registries.js'
 
@@ -42,6 +42,7 @@ export async function run(): Promise<void> {
       await registries.close()
     }
   } catch (error) {
+    if (error instanceof PartialCopyError) await writeFailureSummary(error.written)
     core.setFailed(error instanceof Error ? error.message : String(error))
   }
 }

@@ -84,7 +84,8 @@ export interface RecordingProxy {
   stop(): Promise<void>
 }
 
-export async function startProxy(upstreamPort: number): Promise<RecordingProxy> {
+/** Starts a proxy to the registry on `upstreamPort`, listening on `address` (another loopback address makes another host). */
+export async function startProxy(upstreamPort: number, address = '127.0.0.1'): Promise<RecordingProxy> {
   const requests: RecordedRequest[] = []
   const faults: ProxyFaults = { refuseMounts: false, corruptBlobs: false, rules: [] }
   const server: Server = createServer((req, res) => {
@@ -145,10 +146,10 @@ export async function startProxy(upstreamPort: number): Promise<RecordingProxy> 
     res.on('close', () => upstream.destroy())
     req.pipe(upstream)
   }
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, address, resolve))
   const { port } = server.address() as AddressInfo
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     requests,
     faults,
     reset: () => {

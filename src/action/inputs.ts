@@ -122,7 +122,7 @@ function caCert(text: string): { caCert?: string } {
 }
 
 function parseSource(text: string): Reference {
-  if (text === '') throw new InputError('srcRef', 'required: the registry reference of the artifact to copy')
+  if (text === '') throw new InputError('srcRef', 'required: the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3')
   if (isLocalPath(text))
     throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
   return withDefaultTag(reference('srcRef', text))
@@ -130,7 +130,8 @@ function parseSource(text: string): Reference {
 
 function parseDestinations(text: string): Reference[] {
   const lines = splitList(text)
-  if (lines.length === 0) throw new InputError('destRef', 'required: one or more registry references to copy to, one per line')
+  if (lines.length === 0)
+    throw new InputError('destRef', 'required: one or more registry references to copy to, one per line, e.g. ghcr.io/org/app:latest')
   return lines.map((line) => {
     if (isLocalPath(line))
       throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
@@ -152,7 +153,7 @@ function reference(input: string, text: string): Reference {
   try {
     return parseReference(text)
   } catch (error) {
-    if (error instanceof InvalidReferenceError) throw new InputError(input, error.message)
+    if (error instanceof InvalidReferenceError) throw new InputError(input, `${error.message} (e.g. ghcr.io/org/app:v1.2.3)`)
     throw error
   }
 }

@@ -1,6 +1,6 @@
 /** Step outputs and the job summary, from the engine's result. */
 import * as core from '@actions/core'
-import type { CopyResult } from '../copy/copy-artifact.js'
+import type { CopyResult, PushedReference } from '../copy/copy-artifact.js'
 import { formatBytes } from '../size.js'
 
 export function setOutputs(result: CopyResult): void {
@@ -12,6 +12,22 @@ export function setOutputs(result: CopyResult): void {
   core.setOutput('size', String(result.size))
   // The output's contract (DESIGN §3) is these four fields per reference.
   core.setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))))
+}
+
+/** The summary of a copy that failed after writing some tags: which ones are in place. */
+export async function writeFailureSummary(written: readonly PushedReference[]): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary
+    .addHeading('oci-push failed', 3)
+    .addRaw('Written before the failure (each complete):', true)
+    .addTable([
+      [
+        { data: 'Reference', header: true },
+        { data: 'Digest', header: true }
+      ],
+      ...written.map((p) => [p.ref, p.digest])
+    ])
+    .write()
 }
 
 export async function writeSummary(result: CopyResult): Promise<void> {

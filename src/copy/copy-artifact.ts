@@ -111,12 +111,31 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
 
   const pushed: PushedReference[] = []
   for (const dest of destinations) {
-    await writeTag(dest, (targets.get(repositoryName(dest.reference)) as { target: Target }).target, root, logger)
+    try {
+      await writeTag(dest, (targets.get(repositoryName(dest.reference)) as { target: Target }).target, root, logger)
+    } catch (error) {
+      if (pushed.length > 0 && error instanceof Error) throw new PartialCopyError(error, pushed)
+      throw error
+    }
     const { digest, mediaType, size } = root.descriptor
     pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size })
   }
   const { digest, mediaType, size } = root.descriptor
   return { digest, mediaType, size, pushed, rewritten: transformed?.rewritten ?? [], stats, seconds: (Date.now() - started) / 1000 }
+}
+
+/**
+ * Writing a tag failed after others were written (every blob and manifest was already in place,
+ * so those tags point at complete artifacts): the message says which were written.
+ */
+export class PartialCopyError extends Error {
+  constructor(
+    readonly failure: Error,
+    readonly written: readonly PushedReference[]
+  ) {
+    super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`)
+    this.name = 'PartialCopyError'
+  }
 }
 
 /** Platforms, annotations and media types applied to the whole graph, when any is asked for. */

@@ -13,6 +13,8 @@ export class Authenticator {
   private basic = false
   private bearer: BearerChallenge | undefined
   private readonly tokens = new Map<string, Promise<Token>>()
+  /** The value each cached token resolved to, so a refusal of an older one keeps a newer one. */
+  private readonly values = new Map<string, string>()
 
   constructor(
     private readonly origin: string,
@@ -24,14 +26,20 @@ export class Authenticator {
   /**
    * Takes in the challenges of a `401` for a request sent with `scopes`; true when sending it
    * again would carry something new: a first Basic header, a first token, or a fresh token in
-   * place of one the registry refused.
+   * place of one the registry refused. `sent` is the Authorization the refused request carried:
+   * a token fetched since (by a request running alongside) is kept.
    */
-  challenged(challenges: readonly Challenge[], scopes: readonly string[]): boolean {
+  challenged(challenges: readonly Challenge[], scopes: readonly string[], sent?: string): boolean {
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm)
     if (bearer) {
       const known = this.bearer !== undefined
       this.bearer = { realm: bearer.params.realm, ...(bearer.params.service ? { service: bearer.params.service } : {}) }
-      if (known) this.tokens.delete(scopeKey(scopes))
+      const key = scopeKey(scopes)
+      const current = this.values.get(key)
+      if (known && (current === undefined || sent === `Bearer ${current}`)) {
+        this.tokens.delete(key)
+        this.values.delete(key)
+      }
       return true
     }
     if (challenges.some((c) => c.scheme === 'basic') && this.credentials?.password && !this.basic) {
@@ -62,6 +70,11 @@ export class Authenticator {
     if (!pending) {
       pending = this.fetchToken(tokenRequest(challenge, scopes, this.origin, this.credentials))
       this.tokens.set(key, pending)
+      const fetching = pending
+      void fetching.then(
+        (token) => this.tokens.get(key) === fetching && this.values.set(key, token.value),
+        () => undefined
+      )
       // A failed fetch is not cached: the next request asks again.
       pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key))
     }

@@ -46,6 +46,8 @@ export interface RegistryResponse {
   body: Dispatcher.ResponseData['body']
   /** The URL that answered, after redirects: relative Locations resolve against it. */
   url: string
+  /** The Authorization the request went with (kept here only to tell which token was refused). */
+  sentAuthorization?: string
 }
 
 export interface RegistryClientOptions {
@@ -94,7 +96,7 @@ export class RegistryClient {
       let res = await this.send(req)
       if (res.status === 401 && !req.accept.includes(401)) {
         // Learned even when this body cannot be sent again: the caller's retry gets the new token.
-        const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [])
+        const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization)
         if (fresh && canResend(req)) {
           await discard(res.body)
           res = await this.send(req)
@@ -144,6 +146,7 @@ export class RegistryClient {
     let url = new URL(req.url, this.origin)
     for (let hop = 0; ; hop++) {
       const res = await this.sendOnce(req, url, authorization)
+      if (authorization) res.sentAuthorization = authorization
       const location = headerValue(res.headers, 'location')
       if (!req.followRedirects || !isRedirect(res.status) || !location) return res
       await discard(res.body)

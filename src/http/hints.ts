@@ -54,9 +54,10 @@ export function registryHint(status: number, details: readonly RegistryErrorDeta
   if (status === 404 && codes.has('NAME_UNKNOWN')) {
     return context.role === 'destination'
       ? 'check the repository name; some registries (Amazon ECR) need the repository created first'
-      : 'check the repository name'
+      : 'not found: check the repository name'
   }
-  if (status === 404 && codes.has('MANIFEST_UNKNOWN')) return 'check that the tag or digest exists'
+  if (status === 404 && codes.has('MANIFEST_UNKNOWN')) return 'not found: check that the tag or digest exists'
+  if (codes.has('TAG_INVALID')) return 'the registry refuses to move this tag (immutable tags, as on Amazon ECR): push a new tag instead'
   return undefined
 }
 
