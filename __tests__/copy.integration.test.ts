@@ -288,6 +288,14 @@ describe('nothing half-done', () => {
     await expectBlobs(a.host, 'refused/app', arm64)
   })
 
+  test('one blob at a time through a refused mount (GET and PUT on one origin) does not deadlock', async () => {
+    proxy.reset()
+    proxy.faults.refuseMounts = true
+    const result = await copy(`${proxy.host}/multi/app:v1`, `${proxy.host}/serial/app:v1`, { concurrency: 1 })
+    expect(result.stats.blobsUploaded).toBe(new Set([...amd64.blobs, ...arm64.blobs].map((b) => b.digest)).size)
+    await expectBlobs(a.host, 'serial/app', arm64)
+  })
+
   test('a blob that does not match its digest fails the copy; no tag, no root manifest', async () => {
     proxy.reset()
     proxy.faults.corruptBlobs = true

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
+import { connectionsFor } from '../src/registry/registries.js'
 import { formatBytes, parseSize, UNLIMITED } from '../src/size.js'
 import { checkSizeLimit } from '../src/copy/copy-artifact.js'
 import { SizeLimitError } from '../src/errors.js'
@@ -56,5 +57,13 @@ describe('checkSizeLimit', () => {
     expect(() => checkSizeLimit(1024, 1024)).not.toThrow()
     expect(() => checkSizeLimit(1, 1024)).not.toThrow()
     expect(() => checkSizeLimit(Number.MAX_SAFE_INTEGER, UNLIMITED)).not.toThrow()
+  })
+})
+
+describe('connection pool', () => {
+  // A streamed copy holds a GET and a PUT at once, possibly on one origin: never fewer than
+  // two connections per transfer plus room for manifests, whatever the concurrency.
+  test.each([1, 2, 4, 16])('concurrency %i leaves room for every transfer and a manifest request', (concurrency) => {
+    expect(connectionsFor(concurrency)).toBeGreaterThanOrEqual(2 * concurrency + 1)
   })
 })
