@@ -1,10 +1,10 @@
 import { expect, test } from '@jest/globals'
 import { destinationName, planDestinations } from '../src/copy/destinations.js'
-import { parseReference } from '../src/reference.js'
+import { parseEndpoint } from '../src/endpoint.js'
 
 const D = `sha256:${'d'.repeat(64)}`
 const plan = (src: string, ...dests: string[]) =>
-  planDestinations(parseReference(src), dests.map(parseReference)).map((d) => [destinationName(d, D), d.unchanged])
+  planDestinations(parseEndpoint(src), dests.map(parseEndpoint)).map((d) => [destinationName(d, D), d.unchanged])
 
 test.each([
   ['a tag on the destination is used', 'r.io/app:v1', ['r.io/app:v2'], [['r.io/app:v2', false]]],

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { parseInputs, splitList } from '../src/action/inputs.js'
 import { InputError } from '../src/errors.js'
+import { formatEndpoint } from '../src/endpoint.js'
 
 const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
 const parse = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) => parseInputs(read(values), env)
@@ -9,8 +10,8 @@ const base = { srcRef: 'localhost:5000/app:v1', destRef: 'localhost:5000/app:v2'
 describe('parseInputs', () => {
   test('defaults: latest tag, 1 GiB limit, HTTPS unless loopback', () => {
     const inputs = parse({ srcRef: 'nginx', destRef: 'ghcr.io/org/nginx' })
-    expect(inputs.source).toEqual({ registry: 'docker.io', repository: 'library/nginx', tag: 'latest' })
-    expect(inputs.destinations).toEqual([{ registry: 'ghcr.io', repository: 'org/nginx' }])
+    expect(inputs.source).toEqual({ kind: 'registry', reference: { registry: 'docker.io', repository: 'library/nginx', tag: 'latest' } })
+    expect(inputs.destinations).toEqual([{ kind: 'registry', reference: { registry: 'ghcr.io', repository: 'org/nginx' } }])
     expect(inputs.maxArtifactSize).toBe(1024 ** 3)
     expect(inputs.plainHttp).toBe(false)
     expect(inputs.credentials).toEqual([])
@@ -18,7 +19,7 @@ describe('parseInputs', () => {
 
   test('destRef: one per line, commas too, blank lines and comments ignored', () => {
     const inputs = parse({ ...base, destRef: 'a.io/x:1\n\n  b.io/y:2 , c.io/z\n# not this\n' })
-    expect(inputs.destinations.map((d) => `${d.registry}/${d.repository}:${d.tag ?? ''}`)).toEqual(['a.io/x:1', 'b.io/y:2', 'c.io/z:'])
+    expect(inputs.destinations.map(formatEndpoint)).toEqual(['a.io/x:1', 'b.io/y:2', 'c.io/z'])
     expect(splitList('')).toEqual([])
   })
 
@@ -52,7 +53,8 @@ describe('parseInputs', () => {
     ['srcRef malformed', { ...base, srcRef: 'Bad/Ref' }, 'srcRef', /lowercase/],
     ['destRef malformed line', { ...base, destRef: 'ok.io/a\nbad ref' }, 'destRef', /not a valid/],
     ['destRef with a digest', { ...base, destRef: `a.io/b@sha256:${'a'.repeat(64)}` }, 'destRef', /names a digest/],
-    ['local layout source (later)', { ...base, srcRef: './layout' }, 'srcRef', /local path/],
+    ['a layout path with a bad digest', { ...base, srcRef: './layout@sha256:abc' }, 'srcRef', /is not a digest/],
+    ['a layout destination with a digest', { ...base, destRef: `./out@sha256:${'a'.repeat(64)}` }, 'destRef', /names a digest/],
     ['plainHttp not a boolean', { ...base, plainHttp: 'yes' }, 'plainHttp', /not a boolean/],
     ['maxArtifactSize not a size', { ...base, maxArtifactSize: 'big' }, 'maxArtifactSize', /not a size/],
     ['password without username', { ...base, password: 'p' }, 'username', /required when password/],
@@ -70,6 +72,23 @@ describe('parseInputs', () => {
     expect((error as InputError).message).toMatch(new RegExp(`^${input}: `))
     expect((error as InputError).message).toMatch(problem)
     expect((error as InputError).message).not.toContain('\n')
+  })
+
+  test('local OCI layouts: a path with a tag, a digest, or neither', () => {
+    expect(parse({ srcRef: './build/layout:v1', destRef: '/tmp/out' }).source).toEqual({
+      kind: 'layout',
+      path: './build/layout',
+      tag: 'v1'
+    })
+    expect(parse({ srcRef: `../l@sha256:${'b'.repeat(64)}`, destRef: 'r.io/a' }).source).toEqual({
+      kind: 'layout',
+      path: '../l',
+      digest: `sha256:${'b'.repeat(64)}`
+    })
+    expect(parse({ srcRef: '/abs/layout', destRef: './out:v2' })).toMatchObject({
+      source: { kind: 'layout', path: '/abs/layout' },
+      destinations: [{ kind: 'layout', path: './out', tag: 'v2' }]
+    })
   })
 
   test('TLS and token inputs: caCert as PEM text or a file, githubToken masked', async () => {

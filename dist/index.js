@@ -71199,6 +71199,77 @@ function credentialChain(entries, githubToken, env) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/endpoint.ts
+/**
+ * Where an artifact is read from or written to: a repository on a registry, or a local OCI image
+ * layout directory (image-spec image-layout.md) written `./dir:tag`, `/abs/dir@sha256:…`.
+ */
+
+
+
+
+/** Local paths start with `/`, `./` or `../`; anything else is a registry reference. */
+function isLocalPath(text) {
+    return text.startsWith('/') || text.startsWith('./') || text.startsWith('../');
+}
+/** A registry reference or a local layout path, as the inputs take them. */
+function parseEndpoint(text) {
+    const trimmed = text.trim();
+    return isLocalPath(trimmed) ? parseLayoutPath(trimmed) : { kind: 'registry', reference: parseReference(trimmed) };
+}
+const LAYOUT_TAG = /^[\w][\w.-]{0,127}$/;
+/** `dir`, `dir:tag` or `dir@sha256:…`: a `:` after the last `/` starts the tag. */
+function parseLayoutPath(text) {
+    let path = text;
+    let digest;
+    let tag;
+    const at = path.lastIndexOf('@');
+    if (at > path.lastIndexOf('/')) {
+        digest = path.slice(at + 1);
+        path = path.slice(0, at);
+        if (!isDigest(digest))
+            throw new InvalidReferenceError(text, `"${digest}" is not a digest (expected sha256: and 64 hex digits)`);
+    }
+    const colon = path.lastIndexOf(':');
+    if (colon > path.lastIndexOf('/')) {
+        tag = path.slice(colon + 1);
+        path = path.slice(0, colon);
+        if (!LAYOUT_TAG.test(tag))
+            throw new InvalidReferenceError(text, `"${tag}" is not a valid tag`);
+    }
+    if (path === '' || path === '.' || path === './')
+        throw new InvalidReferenceError(text, 'the layout directory is missing');
+    return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+function endpointTag(endpoint) {
+    return endpoint.kind === 'registry' ? endpoint.reference.tag : endpoint.tag;
+}
+function endpointDigest(endpoint) {
+    return endpoint.kind === 'registry' ? endpoint.reference.digest : endpoint.digest;
+}
+/** The same place with `tag` (or none) and no digest. */
+function atTag(endpoint, tag) {
+    if (endpoint.kind === 'registry') {
+        const { digest: _digest, tag: _tag, ...rest } = endpoint.reference;
+        return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } };
+    }
+    return { kind: 'layout', path: endpoint.path, ...(tag ? { tag } : {}) };
+}
+/** One key per store: blobs written once per key. */
+function storeKey(endpoint) {
+    return endpoint.kind === 'registry' ? repositoryName(endpoint.reference) : `layout:${(0,external_node_path_.resolve)(endpoint.path)}`;
+}
+/** `registry/repo:tag`, `registry/repo@digest`, `./dir:tag`: for outputs and messages. */
+function formatEndpoint(endpoint) {
+    if (endpoint.kind === 'registry')
+        return formatReference(endpoint.reference);
+    return `${endpoint.path}${endpoint.tag ? `:${endpoint.tag}` : ''}${endpoint.digest ? `@${endpoint.digest}` : ''}`;
+}
+/** The same place, pinned to `digest` (for a destination written by digest alone). */
+function atDigest(endpoint, digest) {
+    return endpoint.kind === 'registry' ? { kind: 'registry', reference: { ...endpoint.reference, digest } } : { ...endpoint, digest };
+}
+
 ;// CONCATENATED MODULE: ./src/size.ts
 /** Byte sizes as people write them (`1GiB`, `500MB`, `1048576`) and as we print them (`6.1 GiB`). */
 const UNITS = new Map([
@@ -71343,6 +71414,7 @@ function parseAnnotations(text) {
 
 
 
+
 const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE';
 const DEFAULT_SIZE_LIMIT = '1GiB';
 function parseInputs(read, env) {
@@ -71357,14 +71429,16 @@ function parseInputs(read, env) {
     const credentials = [];
     if (srcUsername) {
         const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' };
-        credentials.push({ registry: source.registry, role: 'source', credentials: login });
+        if (source.kind === 'registry')
+            credentials.push({ registry: source.reference.registry, role: 'source', credentials: login });
     }
     if (username) {
         const login = { username, password, origin: 'the username input' };
-        for (const registry of new Set(destinations.map((d) => d.registry))) {
+        const sourceRegistry = source.kind === 'registry' ? source.reference.registry : undefined;
+        for (const registry of new Set(destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : [])))) {
             credentials.push({ registry, role: 'destination', credentials: login });
             // username/password also read the source when it lives on a destination's registry.
-            if (!srcUsername && registry === source.registry)
+            if (!srcUsername && registry === sourceRegistry)
                 credentials.push({ registry, role: 'source', credentials: login });
         }
     }
@@ -71422,21 +71496,20 @@ function caCert(text) {
 function parseSource(text) {
     if (text === '')
         throw new InputError('srcRef', 'required: the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3');
-    if (isLocalPath(text))
-        throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`);
-    return withDefaultTag(reference('srcRef', text));
+    const source = endpoint('srcRef', text);
+    // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
+    return source.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(source.reference) } : source;
 }
 function parseDestinations(text) {
     const lines = splitList(text);
     if (lines.length === 0)
         throw new InputError('destRef', 'required: one or more registry references to copy to, one per line, e.g. ghcr.io/org/app:latest');
     return lines.map((line) => {
-        if (isLocalPath(line))
-            throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`);
-        const ref = reference('destRef', line);
-        if (ref.digest)
+        const destination = endpoint('destRef', line);
+        if (endpointDigest(destination)) {
             throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`);
-        return ref;
+        }
+        return destination;
     });
 }
 /** Newline- or comma-separated values, trimmed, empties and `#` comments dropped. */
@@ -71446,18 +71519,16 @@ function splitList(text) {
         .map((s) => s.trim())
         .filter((s) => s !== '' && !s.startsWith('#'));
 }
-function reference(input, text) {
+function endpoint(input, text) {
     try {
-        return parseReference(text);
+        return parseEndpoint(text);
     }
     catch (error) {
-        if (error instanceof InvalidReferenceError)
-            throw new InputError(input, `${error.message} (e.g. ghcr.io/org/app:v1.2.3)`);
+        if (error instanceof InvalidReferenceError) {
+            throw new InputError(input, `${error.message} (e.g. ghcr.io/org/app:v1.2.3, or ./layout:v1 for a local OCI layout)`);
+        }
         throw error;
     }
-}
-function isLocalPath(text) {
-    return text.startsWith('/') || text.startsWith('./') || text.startsWith('../');
 }
 function requirePair(userInput, user, passwordInput, password) {
     if (user && !password)
@@ -72294,7 +72365,6 @@ function blobsOf(manifest) {
 
 
 
-
 const CANCEL_TIMEOUT_MS = 5000;
 /** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
 async function readBody(body, where) {
@@ -72381,6 +72451,10 @@ class RegistryRepository {
         await discard(res.body);
         return res.status === 200;
     }
+    /** The same repository: every blob of the source is here already. */
+    sharesBlobsWith(source) {
+        return source instanceof RegistryRepository && source.registry === this.registry && source.repository === this.repository;
+    }
     canMountFrom(source) {
         return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository;
     }
@@ -72429,13 +72503,11 @@ class RegistryRepository {
         let source;
         try {
             source = await open();
-            const verifier = new VerifyingStream(descriptor);
-            source.on('error', (error) => verifier.destroy(error));
             const res = await this.request({
                 method: 'PUT',
                 url: url.href,
                 headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-                body: source.pipe(verifier),
+                body: source,
                 operation: 'upload blob',
                 reference: this.show(descriptor.digest),
                 accept: [201, 204],
@@ -72585,6 +72657,18 @@ class Registries {
     }
 }
 
+;// CONCATENATED MODULE: ./src/storage.ts
+function isBlobMounter(target) {
+    return typeof target.mountBlob === 'function';
+}
+/** Whether `target` already holds every blob `source` has (a retag in place moves none). */
+function sharesBlobs(target, source) {
+    return (typeof target.sharesBlobsWith === 'function' && target.sharesBlobsWith(source));
+}
+function isPinning(target) {
+    return typeof target.pin === 'function';
+}
+
 ;// CONCATENATED MODULE: ./src/concurrency.ts
 /**
  * Runs `task` for every item with at most `limit` running at once. The first failure stops new
@@ -72651,11 +72735,6 @@ function convertManifestToOci(json) {
                 layer.mediaType = ociMediaType(layer.mediaType);
         }
     }
-}
-
-;// CONCATENATED MODULE: ./src/storage.ts
-function isBlobMounter(target) {
-    return typeof target.mountBlob === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/copy/graph.ts
@@ -72820,7 +72899,6 @@ function artifactSize(graph) {
 
 
 
-
 function emptyStats() {
     return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
 }
@@ -72896,7 +72974,7 @@ async function copyBlob(blob, source, target, options, signal) {
         return;
     }
     const reference = showReference(source.name, blob.digest);
-    const open = async () => namedSourceErrors(await source.fetchBlob(blob, { signal }), reference);
+    const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference);
     try {
         await pushWithRestarts(blob, target, open, options, signal);
     }
@@ -72935,41 +73013,40 @@ async function pushWithRestarts(blob, target, open, options, signal) {
         }
     }
 }
-/** The source's stream, its errors named as the source's (so they are not taken for the destination's). */
-function namedSourceErrors(stream, reference) {
-    const named = new external_node_stream_.PassThrough();
-    stream.on('error', (error) => named.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
-    named.on('close', () => stream.destroy());
-    return stream.pipe(named);
+/**
+ * The source's bytes as every target gets them: size and digest verified on the way, in this one
+ * place, and the source's own errors named as the source's (not taken for the destination's).
+ */
+function verifiedSourceStream(stream, blob, reference) {
+    const verifier = new VerifyingStream(blob);
+    stream.on('error', (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
+    verifier.on('close', () => stream.destroy());
+    return stream.pipe(verifier);
 }
 
 ;// CONCATENATED MODULE: ./src/copy/destinations.ts
 /**
- * Where a copy goes: each destination reference with the tag it gets. A destination without a tag
- * keeps the source's tag; a digest-only source goes to such a destination by digest alone.
+ * Where a copy goes: each destination with the tag it gets. A destination without a tag keeps
+ * the source's tag; a digest-only source goes to such a destination by digest alone.
  */
 
 function planDestinations(source, destinations) {
     const planned = new Map();
+    const sourceTag = endpointTag(source);
     for (const dest of destinations) {
-        const tag = dest.tag ?? source.tag;
-        // The scheme stays: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
-        const reference = {
-            registry: dest.registry,
-            repository: dest.repository,
-            ...(tag ? { tag } : {}),
-            ...(dest.scheme ? { scheme: dest.scheme } : {})
-        };
-        const unchanged = sameRepository(source, dest) && source.digest === undefined && tag === source.tag;
-        const key = formatReference(reference);
+        const tag = endpointTag(dest) ?? sourceTag;
+        // atTag keeps the scheme: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
+        const endpoint = atTag(dest, tag);
+        const unchanged = storeKey(source) === storeKey(dest) && endpointDigest(source) === undefined && tag === sourceTag;
+        const key = `${storeKey(endpoint)}:${tag ?? ''}`;
         if (!planned.has(key))
-            planned.set(key, { reference, ...(tag ? { tag } : {}), unchanged });
+            planned.set(key, { endpoint, ...(tag ? { tag } : {}), unchanged });
     }
     return [...planned.values()];
 }
 /** `registry/repository:tag`, or `registry/repository@digest` for a destination written by digest. */
 function destinationName(destination, digest) {
-    return destination.tag ? formatReference(destination.reference) : formatReference({ ...destination.reference, digest });
+    return formatEndpoint(destination.tag ? destination.endpoint : atDigest(destination.endpoint, digest));
 }
 
 ;// CONCATENATED MODULE: ./src/copy/platform-filter.ts
@@ -73168,11 +73245,12 @@ function notices(rules, used, graph) {
 
 
 
-async function copyArtifact(registries, request, logger) {
+
+async function copyArtifact(opener, request, logger) {
     const started = Date.now();
-    const source = await registries.repository(request.source, 'source');
-    const original = await fetchRoot(source, (request.source.digest ?? request.source.tag));
-    logger.info(`${formatReference(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`);
+    const source = await opener.source(request.source);
+    const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '');
+    logger.info(`${formatEndpoint(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`);
     const transformed = await transform(source, original, request, logger);
     const root = transformed?.graph.root ?? original;
     // What is pushed differs from the source's manifest: even the source's own tag must move.
@@ -73181,12 +73259,13 @@ async function copyArtifact(registries, request, logger) {
     const stats = emptyStats();
     const targets = new Map();
     for (const dest of destinations) {
-        const key = repositoryName(dest.reference);
+        const key = storeKey(dest.endpoint);
         if (!targets.has(key))
-            targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') });
+            targets.set(key, await opener.target(dest.endpoint));
     }
-    const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target);
-    const sameRepositoryTargets = [...targets.values()].filter((t) => sameRepository(request.source, t.reference)).map((t) => t.target);
+    // Asked of each pair: a target that holds the source's blobs (same repository, same layout) gets manifests only.
+    const crossRepository = [...targets.values()].filter((target) => !sharesBlobs(target, source));
+    const sameRepositoryTargets = [...targets.values()].filter((target) => sharesBlobs(target, source));
     if (crossRepository.length > 0) {
         const graph = transformed?.graph ?? (await loadGraph(source, original));
         checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
@@ -73218,7 +73297,7 @@ async function copyArtifact(registries, request, logger) {
     const pushed = [];
     for (const dest of destinations) {
         try {
-            await writeTag(dest, targets.get(repositoryName(dest.reference)).target, root, logger);
+            await writeTag(dest, targets.get(storeKey(dest.endpoint)), root, logger);
         }
         catch (error) {
             if (pushed.length > 0 && error instanceof Error)
@@ -73274,6 +73353,8 @@ async function writeTag(dest, target, root, logger) {
         logger.info(`Tagged ${name}`);
     }
     else {
+        if (isPinning(target))
+            await target.pin(root.descriptor);
         logger.info(`Stored ${name}`);
     }
 }
@@ -73289,8 +73370,243 @@ function checkSizeLimit(size, limit) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/layout/entries.ts
+/**
+ * Choosing an image from the entries of a layout's `index.json` (or an archive's): by the tag in
+ * `org.opencontainers.image.ref.name`, or the only entry when no tag is given (a tagless layout
+ * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
+ * entries and says how to choose.
+ */
+
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const CONTAINERD_NAME = 'io.containerd.image.name';
+/** The name an entry carries: its ref.name, else the tag of containerd's image name. */
+function entryName(descriptor) {
+    const ref = descriptor.annotations?.[REF_NAME];
+    if (ref)
+        return ref;
+    const image = descriptor.annotations?.[CONTAINERD_NAME];
+    if (!image)
+        return undefined;
+    const colon = image.lastIndexOf(':');
+    return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
+}
+/** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
+function describeEntry(descriptor) {
+    const name = entryName(descriptor);
+    return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`;
+}
+function chooseEntry(index, tag, where) {
+    const entries = index.manifests;
+    if (tag !== undefined) {
+        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
+        if (named.length === 1)
+            return named[0];
+        if (named.length === 0) {
+            const tags = entries.map(entryName).filter((n) => n !== undefined);
+            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`);
+        }
+        throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
+    }
+    if (entries.length === 1)
+        return entries[0];
+    if (entries.length === 0)
+        throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`);
+    throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
+}
+
+;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
+/**
+ * An OCI image layout directory (image-spec image-layout.md): `oci-layout`, `index.json`, and
+ * content under `blobs/<alg>/<hex>`. Read as a source and written as a target: blobs go to a
+ * temporary name first and are renamed once complete, and `index.json` is replaced atomically, so
+ * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
+ */
+
+
+
+
+
+
+
+
+
+
+/** The annotation that names an entry of `index.json` (image-spec annotations.md). */
+const oci_layout_REF_NAME = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+class OciLayout {
+    dir;
+    name;
+    /** index.json updates, one after another. */
+    indexWrites = Promise.resolve();
+    constructor(dir) {
+        this.dir = dir;
+        this.name = dir;
+    }
+    /** A tag names an entry of `index.json`; a digest a manifest under `blobs/`; none the only entry. */
+    async fetchManifest(reference) {
+        const descriptor = reference.includes(':') ? undefined : chooseEntry(await this.index(), reference || undefined, this.name);
+        const digest = descriptor?.digest ?? reference;
+        const bytes = await this.readSmall(digest);
+        return { bytes, ...(descriptor ? { contentType: descriptor.mediaType, claimedDigest: descriptor.digest } : {}) };
+    }
+    /** The digest `reference` (a tag, or '' for the only entry) stands for. */
+    async resolve(reference) {
+        return chooseEntry(await this.index(), reference || undefined, this.name);
+    }
+    fetchBlob(descriptor, options = {}) {
+        const stream = (0,external_node_fs_namespaceObject.createReadStream)(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {});
+        return new Promise((resolve, reject) => {
+            stream.once('open', () => resolve(stream));
+            stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
+        });
+    }
+    manifestExists(descriptor) {
+        return this.has(descriptor);
+    }
+    blobExists(descriptor) {
+        return this.has(descriptor);
+    }
+    /** Same directory: every blob is there already. */
+    sharesBlobsWith(source) {
+        return source instanceof OciLayout && source.dir === this.dir;
+    }
+    async pushBlob(descriptor, open, options = {}) {
+        const final = this.blobPath(descriptor.digest);
+        const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
+        await (0,promises_.mkdir)((0,external_node_path_.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true });
+        try {
+            // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await open(), (0,external_node_fs_namespaceObject.createWriteStream)(temporary), options.signal ? { signal: options.signal } : {});
+            const written = (await (0,promises_.stat)(temporary)).size;
+            if (written !== descriptor.size)
+                throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`);
+            await (0,promises_.rename)(temporary, final);
+        }
+        finally {
+            await (0,promises_.rm)(temporary, { force: true });
+        }
+    }
+    async pushManifest(descriptor, bytes, tag) {
+        if (!(await this.has(descriptor)))
+            await this.pushBlob(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
+        if (tag !== undefined)
+            await this.updateIndex(descriptor, tag);
+    }
+    /** Lists a root written without a tag in `index.json`, so it is not garbage. */
+    async pin(descriptor) {
+        if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
+            await this.updateIndex(descriptor, undefined);
+    }
+    /** `index.json`, or an empty index for a directory that has none yet. */
+    async index() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)((0,external_node_path_.join)(this.dir, 'index.json'), 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return { schemaVersion: 2, manifests: [] };
+            throw error;
+        }
+        if (text.length > MAX_MANIFEST_BYTES)
+            throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`);
+        try {
+            const index = JSON.parse(text);
+            if (!Array.isArray(index.manifests))
+                throw new Error('no "manifests" array');
+            return index;
+        }
+        catch (error) {
+            throw new ContentError(`${this.name}/index.json`, `not a valid image index (${error.message})`);
+        }
+    }
+    updateIndex(descriptor, tag) {
+        const write = this.indexWrites.then(async () => {
+            await (0,promises_.mkdir)(this.dir, { recursive: true });
+            await (0,promises_.writeFile)((0,external_node_path_.join)(this.dir, 'oci-layout'), LAYOUT_FILE);
+            const index = await this.index();
+            const entry = {
+                mediaType: descriptor.mediaType,
+                digest: descriptor.digest,
+                size: descriptor.size,
+                ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
+            };
+            // One entry per name: the tag moves; a nameless entry is listed once.
+            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
+            const temporary = (0,external_node_path_.join)(this.dir, `index.json.${(0,external_node_crypto_.randomUUID)()}.tmp`);
+            await (0,promises_.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
+            await (0,promises_.rename)(temporary, (0,external_node_path_.join)(this.dir, 'index.json'));
+        });
+        this.indexWrites = write.catch(() => undefined);
+        return write;
+    }
+    async has(descriptor) {
+        try {
+            return (await (0,promises_.stat)(this.blobPath(descriptor.digest))).size === descriptor.size;
+        }
+        catch {
+            return false;
+        }
+    }
+    async readSmall(digest) {
+        const path = this.blobPath(digest);
+        let size;
+        try {
+            size = (await (0,promises_.stat)(path)).size;
+        }
+        catch {
+            throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
+        }
+        if (size > MAX_MANIFEST_BYTES)
+            throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+        return (0,promises_.readFile)(path);
+    }
+    blobPath(digest) {
+        const colon = digest.indexOf(':');
+        return (0,external_node_path_.join)(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/stores.ts
+/**
+ * Opens what an endpoint names: a registry repository (through {@link Registries}, with the
+ * credentials of its side) or an OCI layout directory. The copy engine sees only Source and Target.
+ */
+
+
+
+
+class Stores {
+    registries;
+    constructor(registries) {
+        this.registries = registries;
+    }
+    async source(endpoint) {
+        if (endpoint.kind === 'registry')
+            return this.registries.repository(endpoint.reference, 'source');
+        try {
+            await (0,promises_.access)((0,external_node_path_.join)(endpoint.path, 'index.json'));
+        }
+        catch {
+            throw new InputError('srcRef', `${endpoint.path} is not an OCI image layout (it has no index.json)`);
+        }
+        return new OciLayout(endpoint.path);
+    }
+    async target(endpoint) {
+        if (endpoint.kind === 'registry')
+            return this.registries.repository(endpoint.reference, 'destination');
+        return Promise.resolve(new OciLayout(endpoint.path));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 /** The action: inputs in, engine, outputs out. The one place that fails the step. */
+
 
 
 
@@ -73316,7 +73632,7 @@ async function run() {
             logger
         });
         try {
-            const result = await copyArtifact(registries, {
+            const result = await copyArtifact(new Stores(registries), {
                 source: inputs.source,
                 destinations: inputs.destinations,
                 maxArtifactSize: inputs.maxArtifactSize,

@@ -7,6 +7,7 @@ import { secretsOf } from './auth/credentials.js'
 import { copyArtifact, PartialCopyError } from './copy/copy-artifact.js'
 import type { Logger } from './log.js'
 import { Registries } from './registry/registries.js'
+import { Stores } from './stores.js'
 
 const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, notice: core.notice, secret: core.setSecret }
 
@@ -25,7 +26,7 @@ export async function run(): Promise<void> {
     })
     try {
       const result = await copyArtifact(
-        registries,
+        new Stores(registries),
         {
           source: inputs.source,
           destinations: inputs.destinations,

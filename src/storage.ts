@@ -54,3 +54,30 @@ export interface BlobMounter {
 export function isBlobMounter(target: Target): target is Target & BlobMounter {
   return typeof (target as Partial<BlobMounter>).mountBlob === 'function'
 }
+
+/** A target that holds every blob of some sources already: the same repository, the same layout. */
+export interface SharedStorage {
+  sharesBlobsWith(source: Source): boolean
+}
+
+/** Whether `target` already holds every blob `source` has (a retag in place moves none). */
+export function sharesBlobs(target: Target, source: Source): boolean {
+  return (
+    typeof (target as Partial<SharedStorage>).sharesBlobsWith === 'function' && (target as Target & SharedStorage).sharesBlobsWith(source)
+  )
+}
+
+/** A target that must record a root written without a tag (a layout lists it in index.json). */
+export interface Pinning {
+  pin(descriptor: Descriptor): Promise<void>
+}
+
+export function isPinning(target: Target): target is Target & Pinning {
+  return typeof (target as Partial<Pinning>).pin === 'function'
+}
+
+/** Opens the stores a copy reads from and writes to: registries, layouts, archives. */
+export interface Opener<E> {
+  source(endpoint: E): Promise<Source>
+  target(endpoint: E): Promise<Target>
+}

@@ -2,7 +2,9 @@
 import { StaticCredentials, type CredentialEntry, type CredentialStore } from '../../src/auth/credentials.js'
 import { copyArtifact, type CopyRequest, type CopyResult } from '../../src/copy/copy-artifact.js'
 import type { Logger } from '../../src/log.js'
-import { parseReference, withDefaultTag } from '../../src/reference.js'
+import { parseEndpoint, type Endpoint } from '../../src/endpoint.js'
+import { withDefaultTag } from '../../src/reference.js'
+import { Stores } from '../../src/stores.js'
 import { DEFAULT_CONCURRENCY, Registries, type TlsOptions } from '../../src/registry/registries.js'
 import type { RetryPolicy } from '../../src/http/retry.js'
 import { UNLIMITED } from '../../src/size.js'
@@ -42,10 +44,10 @@ export async function copy(src: string, dest: string | string[], options: CopyOp
   })
   try {
     return await copyArtifact(
-      registries,
+      new Stores(registries),
       {
-        source: withDefaultTag(parseReference(src)),
-        destinations: (Array.isArray(dest) ? dest : [dest]).map(parseReference),
+        source: withDefaultTagIfRegistry(parseEndpoint(src)),
+        destinations: (Array.isArray(dest) ? dest : [dest]).map(parseEndpoint),
         maxArtifactSize: options.maxArtifactSize ?? UNLIMITED,
         retry,
         concurrency,
@@ -56,4 +58,8 @@ export async function copy(src: string, dest: string | string[], options: CopyOp
   } finally {
     await registries.close()
   }
+}
+
+function withDefaultTagIfRegistry(endpoint: Endpoint): Endpoint {
+  return endpoint.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(endpoint.reference) } : endpoint
 }

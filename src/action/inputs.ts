@@ -5,15 +5,16 @@
 import { readFileSync } from 'node:fs'
 import type { CredentialEntry } from '../auth/credentials.js'
 import { InputError, InvalidReferenceError } from '../errors.js'
-import { parseReference, withDefaultTag, type Reference } from '../reference.js'
+import { withDefaultTag } from '../reference.js'
+import { endpointDigest, parseEndpoint, type Endpoint } from '../endpoint.js'
 import { parseSize } from '../size.js'
 import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from '../annotations.js'
 import { parsePlatform, type PlatformSpec } from '../platform.js'
 
 export interface ActionInputs {
   /** Has a tag or a digest: `latest` when the input named neither. */
-  source: Reference
-  destinations: Reference[]
+  source: Endpoint
+  destinations: Endpoint[]
   credentials: CredentialEntry[]
   /** Bytes; 0 refuses cross-repository copies; Infinity means no limit. */
   maxArtifactSize: number
@@ -49,14 +50,15 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   const credentials: CredentialEntry[] = []
   if (srcUsername) {
     const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
-    credentials.push({ registry: source.registry, role: 'source', credentials: login })
+    if (source.kind === 'registry') credentials.push({ registry: source.reference.registry, role: 'source', credentials: login })
   }
   if (username) {
     const login = { username, password, origin: 'the username input' }
-    for (const registry of new Set(destinations.map((d) => d.registry))) {
+    const sourceRegistry = source.kind === 'registry' ? source.reference.registry : undefined
+    for (const registry of new Set(destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : [])))) {
       credentials.push({ registry, role: 'destination', credentials: login })
       // username/password also read the source when it lives on a destination's registry.
-      if (!srcUsername && registry === source.registry) credentials.push({ registry, role: 'source', credentials: login })
+      if (!srcUsername && registry === sourceRegistry) credentials.push({ registry, role: 'source', credentials: login })
     }
   }
 
@@ -121,23 +123,23 @@ function caCert(text: string): { caCert?: string } {
   return { caCert: pem }
 }
 
-function parseSource(text: string): Reference {
+function parseSource(text: string): Endpoint {
   if (text === '') throw new InputError('srcRef', 'required: the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3')
-  if (isLocalPath(text))
-    throw new InputError('srcRef', `"${text}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
-  return withDefaultTag(reference('srcRef', text))
+  const source = endpoint('srcRef', text)
+  // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
+  return source.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(source.reference) } : source
 }
 
-function parseDestinations(text: string): Reference[] {
+function parseDestinations(text: string): Endpoint[] {
   const lines = splitList(text)
   if (lines.length === 0)
     throw new InputError('destRef', 'required: one or more registry references to copy to, one per line, e.g. ghcr.io/org/app:latest')
   return lines.map((line) => {
-    if (isLocalPath(line))
-      throw new InputError('destRef', `"${line}" is a local path; local OCI layouts are not supported yet, give a registry reference`)
-    const ref = reference('destRef', line)
-    if (ref.digest) throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`)
-    return ref
+    const destination = endpoint('destRef', line)
+    if (endpointDigest(destination)) {
+      throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`)
+    }
+    return destination
   })
 }
 
@@ -149,17 +151,15 @@ export function splitList(text: string): string[] {
     .filter((s) => s !== '' && !s.startsWith('#'))
 }
 
-function reference(input: string, text: string): Reference {
+function endpoint(input: string, text: string): Endpoint {
   try {
-    return parseReference(text)
+    return parseEndpoint(text)
   } catch (error) {
-    if (error instanceof InvalidReferenceError) throw new InputError(input, `${error.message} (e.g. ghcr.io/org/app:v1.2.3)`)
+    if (error instanceof InvalidReferenceError) {
+      throw new InputError(input, `${error.message} (e.g. ghcr.io/org/app:v1.2.3, or ./layout:v1 for a local OCI layout)`)
+    }
     throw error
   }
-}
-
-function isLocalPath(text: string): boolean {
-  return text.startsWith('/') || text.startsWith('./') || text.startsWith('../')
 }
 
 function requirePair(userInput: string, user: string, passwordInput: string, password: string): void {

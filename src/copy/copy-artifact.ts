@@ -5,10 +5,10 @@
  */
 import { SizeLimitError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { formatReference, repositoryName, sameRepository, type Reference } from '../reference.js'
-import { DEFAULT_CONCURRENCY, type Registries } from '../registry/registries.js'
+import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
+import { DEFAULT_CONCURRENCY } from '../registry/registries.js'
 import type { RetryPolicy } from '../http/retry.js'
-import type { Source, Target } from '../storage.js'
+import { isPinning, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
 import { destinationName, planDestinations, type Destination } from './destinations.js'
@@ -19,9 +19,12 @@ import type { AnnotationRule } from '../annotations.js'
 import type { PlatformSpec } from '../platform.js'
 
 export interface CopyRequest {
-  /** Has a tag or a digest (or both: the digest is what is copied). */
-  source: Reference
-  destinations: readonly Reference[]
+  /**
+   * A registry source has a tag or a digest (or both: the digest is what is copied); a layout
+   * without either stands for its only entry.
+   */
+  source: Endpoint
+  destinations: readonly Endpoint[]
   /** Bytes allowed across repositories: 0 refuses such copies, {@link UNLIMITED} allows any. */
   maxArtifactSize: number
   /** Blobs in flight at once; the same setting sizes the connection pool ({@link DEFAULT_CONCURRENCY}). */
@@ -57,11 +60,11 @@ export interface CopyResult {
   seconds: number
 }
 
-export async function copyArtifact(registries: Registries, request: CopyRequest, logger: Logger): Promise<CopyResult> {
+export async function copyArtifact(opener: Opener<Endpoint>, request: CopyRequest, logger: Logger): Promise<CopyResult> {
   const started = Date.now()
-  const source = await registries.repository(request.source, 'source')
-  const original = await fetchRoot(source, (request.source.digest ?? request.source.tag) as string)
-  logger.info(`${formatReference(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`)
+  const source = await opener.source(request.source)
+  const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '')
+  logger.info(`${formatEndpoint(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`)
 
   const transformed = await transform(source, original, request, logger)
   const root = transformed?.graph.root ?? original
@@ -69,15 +72,15 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
   const changed = root !== original
   const destinations = planDestinations(request.source, request.destinations).map((d) => (changed ? { ...d, unchanged: false } : d))
   const stats = emptyStats()
-  const targets = new Map<string, { reference: Reference; target: Target }>()
+  const targets = new Map<string, Target>()
   for (const dest of destinations) {
-    const key = repositoryName(dest.reference)
-    if (!targets.has(key))
-      targets.set(key, { reference: dest.reference, target: await registries.repository(dest.reference, 'destination') })
+    const key = storeKey(dest.endpoint)
+    if (!targets.has(key)) targets.set(key, await opener.target(dest.endpoint))
   }
 
-  const crossRepository = [...targets.values()].filter((t) => !sameRepository(request.source, t.reference)).map((t) => t.target)
-  const sameRepositoryTargets = [...targets.values()].filter((t) => sameRepository(request.source, t.reference)).map((t) => t.target)
+  // Asked of each pair: a target that holds the source's blobs (same repository, same layout) gets manifests only.
+  const crossRepository = [...targets.values()].filter((target) => !sharesBlobs(target, source))
+  const sameRepositoryTargets = [...targets.values()].filter((target) => sharesBlobs(target, source))
   if (crossRepository.length > 0) {
     const graph = transformed?.graph ?? (await loadGraph(source, original))
     checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
@@ -112,7 +115,7 @@ export async function copyArtifact(registries: Registries, request: CopyRequest,
   const pushed: PushedReference[] = []
   for (const dest of destinations) {
     try {
-      await writeTag(dest, (targets.get(repositoryName(dest.reference)) as { target: Target }).target, root, logger)
+      await writeTag(dest, targets.get(storeKey(dest.endpoint)) as Target, root, logger)
     } catch (error) {
       if (pushed.length > 0 && error instanceof Error) throw new PartialCopyError(error, pushed)
       throw error
@@ -163,6 +166,7 @@ async function writeTag(dest: Destination, target: Target, root: GraphNode, logg
     await target.pushManifest(root.descriptor, root.bytes, dest.tag)
     logger.info(`Tagged ${name}`)
   } else {
+    if (isPinning(target)) await target.pin(root.descriptor)
     logger.info(`Stored ${name}`)
   }
 }

@@ -4,8 +4,8 @@
  * everything below it. Tags are not written here; the caller writes them once every graph is in.
  */
 import { forEachLimit } from '../concurrency.js'
-import { DigestMismatchError } from '../digest.js'
-import { PassThrough, type Readable } from 'node:stream'
+import { DigestMismatchError, VerifyingStream } from '../digest.js'
+import type { Readable } from 'node:stream'
 import { ContentError, RegistryError, SourceError } from '../errors.js'
 import { isTransientFailure } from '../http/client.js'
 import { DEFAULT_RETRY, nextDelay, sleep, type RetryPolicy } from '../http/retry.js'
@@ -127,7 +127,7 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
     return
   }
   const reference = showReference(source.name, blob.digest)
-  const open = async () => namedSourceErrors(await source.fetchBlob(blob, { signal }), reference)
+  const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference)
   try {
     await pushWithRestarts(blob, target, open, options, signal)
   } catch (error) {
@@ -170,10 +170,13 @@ async function pushWithRestarts(
   }
 }
 
-/** The source's stream, its errors named as the source's (so they are not taken for the destination's). */
-function namedSourceErrors(stream: Readable, reference: string): Readable {
-  const named = new PassThrough()
-  stream.on('error', (error: Error) => named.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)))
-  named.on('close', () => stream.destroy())
-  return stream.pipe(named)
+/**
+ * The source's bytes as every target gets them: size and digest verified on the way, in this one
+ * place, and the source's own errors named as the source's (not taken for the destination's).
+ */
+function verifiedSourceStream(stream: Readable, blob: Descriptor, reference: string): Readable {
+  const verifier = new VerifyingStream(blob)
+  stream.on('error', (error: Error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)))
+  verifier.on('close', () => stream.destroy())
+  return stream.pipe(verifier)
 }

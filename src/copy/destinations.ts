@@ -1,36 +1,32 @@
 /**
- * Where a copy goes: each destination reference with the tag it gets. A destination without a tag
- * keeps the source's tag; a digest-only source goes to such a destination by digest alone.
+ * Where a copy goes: each destination with the tag it gets. A destination without a tag keeps
+ * the source's tag; a digest-only source goes to such a destination by digest alone.
  */
-import { formatReference, sameRepository, type Reference } from '../reference.js'
+import { atDigest, atTag, endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
 
 export interface Destination {
-  /** The repository, and the tag written there if any. */
-  reference: Reference
+  /** The store, with the tag written there if any. */
+  endpoint: Endpoint
   tag?: string
   /** The source itself under the same tag: nothing to write. */
   unchanged: boolean
 }
 
-export function planDestinations(source: Reference, destinations: readonly Reference[]): Destination[] {
+export function planDestinations(source: Endpoint, destinations: readonly Endpoint[]): Destination[] {
   const planned = new Map<string, Destination>()
+  const sourceTag = endpointTag(source)
   for (const dest of destinations) {
-    const tag = dest.tag ?? source.tag
-    // The scheme stays: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
-    const reference: Reference = {
-      registry: dest.registry,
-      repository: dest.repository,
-      ...(tag ? { tag } : {}),
-      ...(dest.scheme ? { scheme: dest.scheme } : {})
-    }
-    const unchanged = sameRepository(source, dest) && source.digest === undefined && tag === source.tag
-    const key = formatReference(reference)
-    if (!planned.has(key)) planned.set(key, { reference, ...(tag ? { tag } : {}), unchanged })
+    const tag = endpointTag(dest) ?? sourceTag
+    // atTag keeps the scheme: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
+    const endpoint = atTag(dest, tag)
+    const unchanged = storeKey(source) === storeKey(dest) && endpointDigest(source) === undefined && tag === sourceTag
+    const key = `${storeKey(endpoint)}:${tag ?? ''}`
+    if (!planned.has(key)) planned.set(key, { endpoint, ...(tag ? { tag } : {}), unchanged })
   }
   return [...planned.values()]
 }
 
 /** `registry/repository:tag`, or `registry/repository@digest` for a destination written by digest. */
 export function destinationName(destination: Destination, digest: string): string {
-  return destination.tag ? formatReference(destination.reference) : formatReference({ ...destination.reference, digest })
+  return formatEndpoint(destination.tag ? destination.endpoint : atDigest(destination.endpoint, digest))
 }

@@ -5,13 +5,12 @@
  */
 import type { Readable } from 'node:stream'
 import { ConnectionError, ContentError, RegistryError } from '../errors.js'
-import { VerifyingStream } from '../digest.js'
 import { discard, headerValue, readCapped, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { MANIFEST_ACCEPT } from '../media-types.js'
 import { showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
-import type { BlobMounter, FetchedManifest, Source, Target, TransferOptions } from '../storage.js'
+import type { BlobMounter, FetchedManifest, SharedStorage, Source, Target, TransferOptions } from '../storage.js'
 
 const CANCEL_TIMEOUT_MS = 5000
 
@@ -26,7 +25,7 @@ async function readBody(body: Readable, where: string): Promise<Buffer> {
   }
 }
 
-export class RegistryRepository implements Source, Target, BlobMounter {
+export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage {
   /** `registry/repository`, for messages. */
   readonly name: string
   /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
@@ -106,6 +105,11 @@ export class RegistryRepository implements Source, Target, BlobMounter {
     return res.status === 200
   }
 
+  /** The same repository: every blob of the source is here already. */
+  sharesBlobsWith(source: Source): boolean {
+    return source instanceof RegistryRepository && source.registry === this.registry && source.repository === this.repository
+  }
+
   canMountFrom(source: Source): boolean {
     return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository
   }
@@ -153,13 +157,11 @@ export class RegistryRepository implements Source, Target, BlobMounter {
     let source: Readable | undefined
     try {
       source = await open()
-      const verifier = new VerifyingStream(descriptor)
-      source.on('error', (error) => verifier.destroy(error))
       const res = await this.request({
         method: 'PUT',
         url: url.href,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-        body: source.pipe(verifier),
+        body: source,
         operation: 'upload blob',
         reference: this.show(descriptor.digest),
         accept: [201, 204],

@@ -1,0 +1,90 @@
+/**
+ * Where an artifact is read from or written to: a repository on a registry, or a local OCI image
+ * layout directory (image-spec image-layout.md) written `./dir:tag`, `/abs/dir@sha256:…`.
+ */
+import { resolve } from 'node:path'
+import { isDigest } from './digest.js'
+import { InvalidReferenceError } from './errors.js'
+import { formatReference, parseReference, repositoryName, type Reference } from './reference.js'
+
+export interface RegistryEndpoint {
+  kind: 'registry'
+  reference: Reference
+}
+
+export interface LayoutEndpoint {
+  kind: 'layout'
+  /** The directory as given. */
+  path: string
+  tag?: string
+  digest?: string
+}
+
+export type Endpoint = RegistryEndpoint | LayoutEndpoint
+
+/** Local paths start with `/`, `./` or `../`; anything else is a registry reference. */
+export function isLocalPath(text: string): boolean {
+  return text.startsWith('/') || text.startsWith('./') || text.startsWith('../')
+}
+
+/** A registry reference or a local layout path, as the inputs take them. */
+export function parseEndpoint(text: string): Endpoint {
+  const trimmed = text.trim()
+  return isLocalPath(trimmed) ? parseLayoutPath(trimmed) : { kind: 'registry', reference: parseReference(trimmed) }
+}
+
+const LAYOUT_TAG = /^[\w][\w.-]{0,127}$/
+
+/** `dir`, `dir:tag` or `dir@sha256:…`: a `:` after the last `/` starts the tag. */
+export function parseLayoutPath(text: string): LayoutEndpoint {
+  let path = text
+  let digest: string | undefined
+  let tag: string | undefined
+  const at = path.lastIndexOf('@')
+  if (at > path.lastIndexOf('/')) {
+    digest = path.slice(at + 1)
+    path = path.slice(0, at)
+    if (!isDigest(digest)) throw new InvalidReferenceError(text, `"${digest}" is not a digest (expected sha256: and 64 hex digits)`)
+  }
+  const colon = path.lastIndexOf(':')
+  if (colon > path.lastIndexOf('/')) {
+    tag = path.slice(colon + 1)
+    path = path.slice(0, colon)
+    if (!LAYOUT_TAG.test(tag)) throw new InvalidReferenceError(text, `"${tag}" is not a valid tag`)
+  }
+  if (path === '' || path === '.' || path === './') throw new InvalidReferenceError(text, 'the layout directory is missing')
+  return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }
+}
+
+export function endpointTag(endpoint: Endpoint): string | undefined {
+  return endpoint.kind === 'registry' ? endpoint.reference.tag : endpoint.tag
+}
+
+export function endpointDigest(endpoint: Endpoint): string | undefined {
+  return endpoint.kind === 'registry' ? endpoint.reference.digest : endpoint.digest
+}
+
+/** The same place with `tag` (or none) and no digest. */
+export function atTag(endpoint: Endpoint, tag: string | undefined): Endpoint {
+  if (endpoint.kind === 'registry') {
+    const { digest: _digest, tag: _tag, ...rest } = endpoint.reference
+    return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } }
+  }
+  return { kind: 'layout', path: endpoint.path, ...(tag ? { tag } : {}) }
+}
+
+/** One key per store: blobs written once per key. */
+export function storeKey(endpoint: Endpoint): string {
+  return endpoint.kind === 'registry' ? repositoryName(endpoint.reference) : `layout:${resolve(endpoint.path)}`
+}
+
+/** `registry/repo:tag`, `registry/repo@digest`, `./dir:tag`: for outputs and messages. */
+export function formatEndpoint(endpoint: Endpoint): string {
+  if (endpoint.kind === 'registry') return formatReference(endpoint.reference)
+  return `${endpoint.path}${endpoint.tag ? `:${endpoint.tag}` : ''}${endpoint.digest ? `@${endpoint.digest}` : ''}`
+}
+
+/** The same place, pinned to `digest` (for a destination written by digest alone). */
+export function atDigest(endpoint: Endpoint, digest: string): Endpoint {
+  return endpoint.kind === 'registry' ? { kind: 'registry', reference: { ...endpoint.reference, digest } } : { ...endpoint, digest }
+}

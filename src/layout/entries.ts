@@ -1,0 +1,60 @@
+/**
+ * Choosing an image from the entries of a layout's `index.json` (or an archive's): by the tag in
+ * `org.opencontainers.image.ref.name`, or the only entry when no tag is given (a tagless layout
+ * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
+ * entries and says how to choose.
+ */
+import { InputError } from '../errors.js'
+import type { Descriptor } from '../manifest.js'
+import { formatPlatform } from '../platform.js'
+
+export interface LayoutIndex {
+  schemaVersion: number
+  mediaType?: string
+  manifests: Descriptor[]
+  annotations?: Record<string, string>
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name'
+const CONTAINERD_NAME = 'io.containerd.image.name'
+
+/** The name an entry carries: its ref.name, else the tag of containerd's image name. */
+export function entryName(descriptor: Descriptor): string | undefined {
+  const ref = descriptor.annotations?.[REF_NAME]
+  if (ref) return ref
+  const image = descriptor.annotations?.[CONTAINERD_NAME]
+  if (!image) return undefined
+  const colon = image.lastIndexOf(':')
+  return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined
+}
+
+/** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
+export function describeEntry(descriptor: Descriptor): string {
+  const name = entryName(descriptor)
+  return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`
+}
+
+export function chooseEntry(index: LayoutIndex, tag: string | undefined, where: string): Descriptor {
+  const entries = index.manifests
+  if (tag !== undefined) {
+    const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag)
+    if (named.length === 1) return named[0]
+    if (named.length === 0) {
+      const tags = entries.map(entryName).filter((n): n is string => n !== undefined)
+      throw new InputError(
+        'srcRef',
+        `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`
+      )
+    }
+    throw new InputError(
+      'srcRef',
+      `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`
+    )
+  }
+  if (entries.length === 1) return entries[0]
+  if (entries.length === 0) throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`)
+  throw new InputError(
+    'srcRef',
+    `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`
+  )
+}

@@ -1,0 +1,158 @@
+/**
+ * An OCI image layout directory (image-spec image-layout.md): `oci-layout`, `index.json`, and
+ * content under `blobs/<alg>/<hex>`. Read as a source and written as a target: blobs go to a
+ * temporary name first and are renamed once complete, and `index.json` is replaced atomically, so
+ * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
+ */
+import { randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { algorithmOf } from '../digest.js'
+import { ContentError } from '../errors.js'
+import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
+import type { FetchedManifest, Source, Target, TransferOptions } from '../storage.js'
+import { chooseEntry, type LayoutIndex } from './entries.js'
+
+/** The annotation that names an entry of `index.json` (image-spec annotations.md). */
+export const REF_NAME = 'org.opencontainers.image.ref.name'
+const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' })
+
+export class OciLayout implements Source, Target {
+  readonly name: string
+  /** index.json updates, one after another. */
+  private indexWrites: Promise<unknown> = Promise.resolve()
+
+  constructor(readonly dir: string) {
+    this.name = dir
+  }
+
+  /** A tag names an entry of `index.json`; a digest a manifest under `blobs/`; none the only entry. */
+  async fetchManifest(reference: string): Promise<FetchedManifest> {
+    const descriptor = reference.includes(':') ? undefined : chooseEntry(await this.index(), reference || undefined, this.name)
+    const digest = descriptor?.digest ?? reference
+    const bytes = await this.readSmall(digest)
+    return { bytes, ...(descriptor ? { contentType: descriptor.mediaType, claimedDigest: descriptor.digest } : {}) }
+  }
+
+  /** The digest `reference` (a tag, or '' for the only entry) stands for. */
+  async resolve(reference: string): Promise<Descriptor> {
+    return chooseEntry(await this.index(), reference || undefined, this.name)
+  }
+
+  fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
+    const stream = createReadStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {})
+    return new Promise((resolve, reject) => {
+      stream.once('open', () => resolve(stream))
+      stream.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error)
+      )
+    })
+  }
+
+  manifestExists(descriptor: Descriptor): Promise<boolean> {
+    return this.has(descriptor)
+  }
+
+  blobExists(descriptor: Descriptor): Promise<boolean> {
+    return this.has(descriptor)
+  }
+
+  /** Same directory: every blob is there already. */
+  sharesBlobsWith(source: Source): boolean {
+    return source instanceof OciLayout && source.dir === this.dir
+  }
+
+  async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>, options: TransferOptions = {}): Promise<void> {
+    const final = this.blobPath(descriptor.digest)
+    const temporary = `${final}.${randomUUID()}.tmp`
+    await mkdir(join(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true })
+    try {
+      // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
+      await pipeline(await open(), createWriteStream(temporary), options.signal ? { signal: options.signal } : {})
+      const written = (await stat(temporary)).size
+      if (written !== descriptor.size)
+        throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`)
+      await rename(temporary, final)
+    } finally {
+      await rm(temporary, { force: true })
+    }
+  }
+
+  async pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void> {
+    if (!(await this.has(descriptor))) await this.pushBlob(descriptor, () => Promise.resolve(Readable.from([bytes])))
+    if (tag !== undefined) await this.updateIndex(descriptor, tag)
+  }
+
+  /** Lists a root written without a tag in `index.json`, so it is not garbage. */
+  async pin(descriptor: Descriptor): Promise<void> {
+    if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest)) await this.updateIndex(descriptor, undefined)
+  }
+
+  /** `index.json`, or an empty index for a directory that has none yet. */
+  async index(): Promise<LayoutIndex> {
+    let text: string
+    try {
+      text = await readFile(join(this.dir, 'index.json'), 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, manifests: [] }
+      throw error
+    }
+    if (text.length > MAX_MANIFEST_BYTES) throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`)
+    try {
+      const index = JSON.parse(text) as LayoutIndex
+      if (!Array.isArray(index.manifests)) throw new Error('no "manifests" array')
+      return index
+    } catch (error) {
+      throw new ContentError(`${this.name}/index.json`, `not a valid image index (${(error as Error).message})`)
+    }
+  }
+
+  private updateIndex(descriptor: Descriptor, tag: string | undefined): Promise<void> {
+    const write = this.indexWrites.then(async () => {
+      await mkdir(this.dir, { recursive: true })
+      await writeFile(join(this.dir, 'oci-layout'), LAYOUT_FILE)
+      const index = await this.index()
+      const entry: Descriptor = {
+        mediaType: descriptor.mediaType,
+        digest: descriptor.digest,
+        size: descriptor.size,
+        ...(tag !== undefined ? { annotations: { [REF_NAME]: tag } } : {})
+      }
+      // One entry per name: the tag moves; a nameless entry is listed once.
+      const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[REF_NAME] !== tag : d.digest !== descriptor.digest))
+      const temporary = join(this.dir, `index.json.${randomUUID()}.tmp`)
+      await writeFile(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }))
+      await rename(temporary, join(this.dir, 'index.json'))
+    })
+    this.indexWrites = write.catch(() => undefined)
+    return write
+  }
+
+  private async has(descriptor: Descriptor): Promise<boolean> {
+    try {
+      return (await stat(this.blobPath(descriptor.digest))).size === descriptor.size
+    } catch {
+      return false
+    }
+  }
+
+  private async readSmall(digest: string): Promise<Buffer> {
+    const path = this.blobPath(digest)
+    let size: number
+    try {
+      size = (await stat(path)).size
+    } catch {
+      throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout')
+    }
+    if (size > MAX_MANIFEST_BYTES) throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`)
+    return readFile(path)
+  }
+
+  private blobPath(digest: string): string {
+    const colon = digest.indexOf(':')
+    return join(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1))
+  }
+}

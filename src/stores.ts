@@ -1,0 +1,30 @@
+/**
+ * Opens what an endpoint names: a registry repository (through {@link Registries}, with the
+ * credentials of its side) or an OCI layout directory. The copy engine sees only Source and Target.
+ */
+import { access } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Endpoint } from './endpoint.js'
+import { InputError } from './errors.js'
+import { OciLayout } from './layout/oci-layout.js'
+import type { Registries } from './registry/registries.js'
+import type { Opener, Source, Target } from './storage.js'
+
+export class Stores implements Opener<Endpoint> {
+  constructor(private readonly registries: Registries) {}
+
+  async source(endpoint: Endpoint): Promise<Source> {
+    if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'source')
+    try {
+      await access(join(endpoint.path, 'index.json'))
+    } catch {
+      throw new InputError('srcRef', `${endpoint.path} is not an OCI image layout (it has no index.json)`)
+    }
+    return new OciLayout(endpoint.path)
+  }
+
+  async target(endpoint: Endpoint): Promise<Target> {
+    if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'destination')
+    return Promise.resolve(new OciLayout(endpoint.path))
+  }
+}
