@@ -83,7 +83,7 @@ describe('the action as the runner runs it', () => {
     [
       'a malformed destRef',
       { srcRef: 'localhost:5000/app:v1', destRef: 'localhost:5000/App' },
-      /^::error::destRef: "localhost:5000\/App" is not a valid reference: repository names must be lowercase \(e\.g\. ghcr\.io\/org\/app:v1\.2\.3\)$/
+      /^::error::destRef: "localhost:5000\/App" is not a valid reference: repository names must be lowercase \(e\.g\. ghcr\.io\/org\/app:v1\.2\.3, or \.\/layout:v1 for a local OCI layout\)$/
     ],
     ['a missing srcRef', { destRef: 'localhost:5000/app' }, /^::error::srcRef: required/],
     [
