@@ -20,7 +20,14 @@ export interface LayoutEndpoint {
   digest?: string
 }
 
-export type Endpoint = RegistryEndpoint | LayoutEndpoint
+/** One image of an archive (`archive` input), by its root digest: a source only. */
+export interface ArchiveEndpoint {
+  kind: 'archive'
+  path: string
+  digest: string
+}
+
+export type Endpoint = RegistryEndpoint | LayoutEndpoint | ArchiveEndpoint
 
 /** Local paths start with `/`, `./` or `../`; anything else is a registry reference. */
 export function isLocalPath(text: string): boolean {
@@ -57,6 +64,7 @@ export function parseLayoutPath(text: string): LayoutEndpoint {
 }
 
 export function endpointTag(endpoint: Endpoint): string | undefined {
+  if (endpoint.kind === 'archive') return undefined
   return endpoint.kind === 'registry' ? endpoint.reference.tag : endpoint.tag
 }
 
@@ -70,17 +78,19 @@ export function atTag(endpoint: Endpoint, tag: string | undefined): Endpoint {
     const { digest: _digest, tag: _tag, ...rest } = endpoint.reference
     return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } }
   }
+  if (endpoint.kind === 'archive') return endpoint
   return { kind: 'layout', path: endpoint.path, ...(tag ? { tag } : {}) }
 }
 
 /** One key per store: blobs written once per key. */
 export function storeKey(endpoint: Endpoint): string {
-  return endpoint.kind === 'registry' ? repositoryName(endpoint.reference) : `layout:${resolve(endpoint.path)}`
+  return endpoint.kind === 'registry' ? repositoryName(endpoint.reference) : `${endpoint.kind}:${resolve(endpoint.path)}`
 }
 
 /** `registry/repo:tag`, `registry/repo@digest`, `./dir:tag`: for outputs and messages. */
 export function formatEndpoint(endpoint: Endpoint): string {
   if (endpoint.kind === 'registry') return formatReference(endpoint.reference)
+  if (endpoint.kind === 'archive') return `${endpoint.path}@${endpoint.digest}`
   return `${endpoint.path}${endpoint.tag ? `:${endpoint.tag}` : ''}${endpoint.digest ? `@${endpoint.digest}` : ''}`
 }
 

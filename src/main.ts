@@ -2,7 +2,8 @@
 import * as core from '@actions/core'
 import { credentialChain } from './action/credential-sources.js'
 import { parseInputs } from './action/inputs.js'
-import { setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
+import { setEmptyOutputs, setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
+import { pushArchives } from './archive/push-archives.js'
 import { secretsOf } from './auth/credentials.js'
 import { copyArtifact, PartialCopyError } from './copy/copy-artifact.js'
 import type { Logger } from './log.js'
@@ -25,20 +26,26 @@ export async function run(): Promise<void> {
       logger
     })
     try {
-      const result = await copyArtifact(
-        new Stores(registries),
-        {
-          source: inputs.source,
-          destinations: inputs.destinations,
-          maxArtifactSize: inputs.maxArtifactSize,
-          annotations: inputs.annotations,
-          platforms: inputs.platforms,
-          ociMediaTypes: inputs.ociMediaTypes
-        },
-        logger
-      )
-      setOutputs(result)
-      await writeSummary(result)
+      const stores = new Stores(registries)
+      const common = {
+        maxArtifactSize: inputs.maxArtifactSize,
+        annotations: inputs.annotations,
+        platforms: inputs.platforms,
+        ociMediaTypes: inputs.ociMediaTypes
+      }
+      const result = inputs.source
+        ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
+        : await pushArchives(
+            stores,
+            { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes },
+            logger
+          )
+      if (result) {
+        setOutputs(result)
+        await writeSummary(result)
+      } else {
+        setEmptyOutputs()
+      }
     } finally {
       await registries.close()
     }

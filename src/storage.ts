@@ -76,6 +76,17 @@ export function isPinning(target: Target): target is Target & Pinning {
   return typeof (target as Partial<Pinning>).pin === 'function'
 }
 
+/** A source whose blobs are stored in an order: their positions, and whether they must be read in it. */
+export interface OrderedSource {
+  /** A gzip'd tar: blobs are read one at a time, in {@link OrderedSource.blobOrder}. */
+  readonly sequential: boolean
+  blobOrder(digest: string): number
+}
+
+export function isOrderedSource(source: Source): source is Source & OrderedSource {
+  return typeof (source as Partial<OrderedSource>).blobOrder === 'function'
+}
+
 /** Opens the stores a copy reads from and writes to: registries, layouts, archives. */
 export interface Opener<E> {
   source(endpoint: E): Promise<Source>

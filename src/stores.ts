@@ -3,7 +3,7 @@
  * credentials of its side) or an OCI layout directory. The copy engine sees only Source and Target.
  */
 import { access } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Endpoint } from './endpoint.js'
 import { InputError } from './errors.js'
 import { OciLayout } from './layout/oci-layout.js'
@@ -11,10 +11,22 @@ import type { Registries } from './registry/registries.js'
 import type { Opener, Source, Target } from './storage.js'
 
 export class Stores implements Opener<Endpoint> {
+  private readonly archives = new Map<string, Source>()
+
   constructor(private readonly registries: Registries) {}
+
+  /** An archive opened (and indexed) once, whose images are then read as sources. */
+  addArchive(path: string, source: Source): void {
+    this.archives.set(resolve(path), source)
+  }
 
   async source(endpoint: Endpoint): Promise<Source> {
     if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'source')
+    if (endpoint.kind === 'archive') {
+      const archive = this.archives.get(resolve(endpoint.path))
+      if (!archive) throw new Error(`internal: archive ${endpoint.path} was not opened`)
+      return archive
+    }
     try {
       await access(join(endpoint.path, 'index.json'))
     } catch {
@@ -25,6 +37,8 @@ export class Stores implements Opener<Endpoint> {
 
   async target(endpoint: Endpoint): Promise<Target> {
     if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'destination')
+    if (endpoint.kind === 'archive')
+      throw new InputError('destRef', `${endpoint.path} is an archive; archives are read, not written (give a layout directory)`)
     return Promise.resolve(new OciLayout(endpoint.path))
   }
 }

@@ -7,14 +7,19 @@ import type { CredentialEntry } from '../auth/credentials.js'
 import { InputError, InvalidReferenceError } from '../errors.js'
 import { withDefaultTag } from '../reference.js'
 import { endpointDigest, parseEndpoint, type Endpoint } from '../endpoint.js'
+import { parseArchiveInput, type ArchiveInput } from './archive-paths.js'
 import { parseSize } from '../size.js'
 import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from '../annotations.js'
 import { parsePlatform, type PlatformSpec } from '../platform.js'
 
 export interface ActionInputs {
-  /** Has a tag or a digest: `latest` when the input named neither. */
-  source: Endpoint
+  /** Has a tag or a digest: `latest` when the input named neither. Undefined when `archive` is given. */
+  source?: Endpoint
+  /** The `archive` input, expanded; empty when `srcRef` is given. */
+  archives: ArchiveInput[]
   destinations: Endpoint[]
+  /** `destRef` lines ending in `/` (with `archive` only): each image keeps its repository path under them. */
+  prefixes: string[]
   credentials: CredentialEntry[]
   /** Bytes; 0 refuses cross-repository copies; Infinity means no limit. */
   maxArtifactSize: number
@@ -38,8 +43,11 @@ export const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE'
 const DEFAULT_SIZE_LIMIT = '1GiB'
 
 export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
-  const source = parseSource(read('srcRef').trim())
-  const destinations = parseDestinations(read('destRef'))
+  const archives = parseArchiveInput(read('archive'))
+  const srcRef = read('srcRef').trim()
+  if (archives.length > 0 && srcRef) throw new InputError('archive', 'give either srcRef or archive, not both')
+  const source = archives.length > 0 ? undefined : parseSource(srcRef)
+  const { destinations, prefixes } = parseDestinations(read('destRef'), archives.length > 0)
   const username = read('username').trim()
   const password = read('password')
   const srcUsername = read('srcUsername').trim()
@@ -50,11 +58,11 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   const credentials: CredentialEntry[] = []
   if (srcUsername) {
     const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
-    if (source.kind === 'registry') credentials.push({ registry: source.reference.registry, role: 'source', credentials: login })
+    if (source?.kind === 'registry') credentials.push({ registry: source.reference.registry, role: 'source', credentials: login })
   }
   if (username) {
     const login = { username, password, origin: 'the username input' }
-    const sourceRegistry = source.kind === 'registry' ? source.reference.registry : undefined
+    const sourceRegistry = source?.kind === 'registry' ? source.reference.registry : undefined
     for (const registry of new Set(destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : [])))) {
       credentials.push({ registry, role: 'destination', credentials: login })
       // username/password also read the source when it lives on a destination's registry.
@@ -63,8 +71,10 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   }
 
   return {
-    source,
+    ...(source ? { source } : {}),
+    archives,
     destinations,
+    prefixes,
     credentials,
     maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
     plainHttp: parseBoolean('plainHttp', read('plainHttp')),
@@ -124,23 +134,35 @@ function caCert(text: string): { caCert?: string } {
 }
 
 function parseSource(text: string): Endpoint {
-  if (text === '') throw new InputError('srcRef', 'required: the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3')
+  if (text === '') {
+    throw new InputError('srcRef', 'required (or archive): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3')
+  }
   const source = endpoint('srcRef', text)
   // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
   return source.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(source.reference) } : source
 }
 
-function parseDestinations(text: string): Endpoint[] {
+function parseDestinations(text: string, archive: boolean): { destinations: Endpoint[]; prefixes: string[] } {
   const lines = splitList(text)
   if (lines.length === 0)
     throw new InputError('destRef', 'required: one or more registry references to copy to, one per line, e.g. ghcr.io/org/app:latest')
-  return lines.map((line) => {
+  const destinations: Endpoint[] = []
+  const prefixes: string[] = []
+  for (const line of lines) {
+    if (line.endsWith('/')) {
+      if (!archive) throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with archive only`)
+      // Checked by parsing it with a repository under it.
+      endpoint('destRef', `${line}x`)
+      prefixes.push(line)
+      continue
+    }
     const destination = endpoint('destRef', line)
     if (endpointDigest(destination)) {
       throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`)
     }
-    return destination
-  })
+    destinations.push(destination)
+  }
+  return { destinations, prefixes }
 }
 
 /** Newline- or comma-separated values, trimmed, empties and `#` comments dropped. */

@@ -14,6 +14,12 @@ export function setOutputs(result: CopyResult): void {
   core.setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))))
 }
 
+/** Nothing was pushed (archives that held no image): every output set, empty. */
+export function setEmptyOutputs(): void {
+  for (const name of ['image', 'digest', 'tag', 'mediaType', 'size']) core.setOutput(name, '')
+  core.setOutput('pushed', '[]')
+}
+
 /** The summary of a copy that failed after writing some tags: which ones are in place. */
 export async function writeFailureSummary(written: readonly PushedReference[]): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return

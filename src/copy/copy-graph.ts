@@ -12,7 +12,7 @@ import { DEFAULT_RETRY, nextDelay, sleep, type RetryPolicy } from '../http/retry
 import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
-import { isBlobMounter, type Source, type Target } from '../storage.js'
+import { isBlobMounter, isOrderedSource, type Source, type Target } from '../storage.js'
 import { childManifests } from '../manifest.js'
 import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
 import type { Logger } from '../log.js'
@@ -57,9 +57,12 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
   // The first blob that fails aborts every transfer still running: the step fails now, not once
   // every other upload has finished.
   const controller = new AbortController()
+  // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
+  const sequential = isOrderedSource(source) && source.sequential
+  if (sequential) needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest))
   await forEachLimit(
     needed,
-    options.concurrency,
+    sequential ? 1 : options.concurrency,
     (blob) => copyBlob(blob, source, target, options, controller.signal),
     (error) => controller.abort(error)
   )

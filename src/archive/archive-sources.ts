@@ -1,0 +1,213 @@
+/**
+ * The images in an archive, each readable as a {@link Source}: an OCI layout (`index.json`,
+ * `blobs/…`; also Docker ≥ 25's `docker save`) read as it is, or a legacy `docker save` /
+ * `podman save` (`manifest.json` with `RepoTags`) whose image manifests are made here, as Docker
+ * v2 schema 2 with its layers gzip'd ({@link measureCompressed}).
+ */
+import type { Readable } from 'node:stream'
+import { sha256 } from '../digest.js'
+import { ContentError } from '../errors.js'
+import { blobsOf, parseManifest, type Descriptor, type Platform } from '../manifest.js'
+import { DOCKER_MANIFEST } from '../media-types.js'
+import { entryName, type LayoutIndex } from '../layout/entries.js'
+import type { FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
+import type { ArchiveContainer } from './container.js'
+import { deterministicGzip, measureCompressed, type CompressedLayer } from './layer-compression.js'
+
+/** One image an archive holds, with the name it carries, if any. */
+export interface ArchiveImage {
+  /** `repo:tag`, `registry/repo:tag`, or a tag alone (OCI `ref.name`); undefined when unnamed. */
+  name?: string
+  /** Its root manifest, with a platform when the archive says one. */
+  descriptor: Descriptor
+}
+
+const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
+const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+
+function blobPath(digest: string): string {
+  const colon = digest.indexOf(':')
+  return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`
+}
+
+function parseJson<T>(bytes: Buffer, where: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T
+  } catch {
+    throw new ContentError(where, 'is not valid JSON')
+  }
+}
+
+/** An OCI image layout inside an archive. */
+export class ArchiveLayoutSource implements Source, OrderedSource {
+  readonly name: string
+  readonly sequential: boolean
+
+  constructor(private readonly container: ArchiveContainer) {
+    this.name = container.path
+    this.sequential = container.sequential
+  }
+
+  async images(): Promise<ArchiveImage[]> {
+    const index = parseJson<LayoutIndex>(await this.container.readSmall('index.json'), `${this.name} index.json`)
+    if (!Array.isArray(index.manifests)) throw new ContentError(`${this.name} index.json`, 'has no "manifests" array')
+    return index.manifests.map((descriptor) => {
+      const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor)
+      return { descriptor, ...(name ? { name } : {}) }
+    })
+  }
+
+  /**
+   * Manifests by digest. Before a manifest is used, every blob it names must be in the archive
+   * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
+   */
+  async fetchManifest(reference: string): Promise<FetchedManifest> {
+    const bytes = await this.container.readSmall(blobPath(reference))
+    try {
+      const manifest = parseManifest(bytes, undefined, `${this.name}@${reference}`)
+      for (const blob of blobsOf(manifest)) this.checkBlob(blob)
+    } catch (error) {
+      // A manifest without mediaType is parsed again by the graph with its descriptor's type.
+      if (!(error instanceof ContentError) || !/no mediaType|unsupported manifest/.test(error.problem)) throw error
+    }
+    return { bytes }
+  }
+
+  fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
+    this.checkBlob(descriptor)
+    return this.container.open(blobPath(descriptor.digest), options.signal)
+  }
+
+  blobOrder(digest: string): number {
+    return this.container.position(blobPath(digest))
+  }
+
+  private checkBlob(descriptor: Descriptor): void {
+    const size = this.container.size(blobPath(descriptor.digest))
+    if (size === undefined) throw new ContentError(this.name, `entry "${blobPath(descriptor.digest)}" is missing (named by a manifest)`)
+    if (size !== descriptor.size) {
+      throw new ContentError(this.name, `entry "${blobPath(descriptor.digest)}" has ${size} bytes, its descriptor says ${descriptor.size}`)
+    }
+  }
+}
+
+interface LegacyEntry {
+  Config: string
+  RepoTags?: string[] | null
+  Layers: string[]
+}
+
+interface LegacyBlob {
+  path: string
+  /** gzip it on the way (an uncompressed layer). */
+  compress: boolean
+  bytes?: Buffer
+}
+
+/** A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. */
+export class LegacyArchiveSource implements Source, OrderedSource {
+  readonly name: string
+  readonly sequential: boolean
+  private readonly manifests = new Map<string, Buffer>()
+  private readonly blobs = new Map<string, LegacyBlob>()
+  private list: ArchiveImage[] = []
+
+  private constructor(
+    private readonly container: ArchiveContainer,
+    private readonly precomputed: ReadonlyMap<string, CompressedLayer>
+  ) {
+    this.name = container.path
+    this.sequential = container.sequential
+  }
+
+  /** Reads manifest.json and every config, and measures every layer (the first pass for a plain tar). */
+  static async open(
+    container: ArchiveContainer,
+    precomputed: ReadonlyMap<string, CompressedLayer> = new Map()
+  ): Promise<LegacyArchiveSource> {
+    const source = new LegacyArchiveSource(container, precomputed)
+    const entries = parseJson<LegacyEntry[]>(await container.readSmall('manifest.json'), `${container.path} manifest.json`)
+    if (!Array.isArray(entries)) throw new ContentError(`${container.path} manifest.json`, 'is not a list of images')
+    for (const entry of entries) source.list.push(...(await source.add(entry)))
+    return source
+  }
+
+  images(): ArchiveImage[] {
+    return this.list
+  }
+
+  private async add(entry: LegacyEntry): Promise<ArchiveImage[]> {
+    const where = `${this.name} manifest.json`
+    if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
+      throw new ContentError(where, 'has an image without Config or Layers')
+    const configBytes = await this.container.readSmall(entry.Config)
+    const config = parseJson<{ os?: string; architecture?: string; variant?: string; rootfs?: { diff_ids?: string[] } }>(
+      configBytes,
+      `${this.name} ${entry.Config}`
+    )
+    const diffIds = config.rootfs?.diff_ids ?? []
+    if (diffIds.length !== entry.Layers.length) {
+      throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`)
+    }
+    const configDigest = sha256(configBytes)
+    this.blobs.set(configDigest, { path: entry.Config, compress: false, bytes: configBytes })
+    const layers: Descriptor[] = []
+    for (const [i, path] of entry.Layers.entries()) {
+      const layer = await this.measure(path)
+      if (layer.diffId !== diffIds[i]) {
+        throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`)
+      }
+      layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size })
+    }
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: DOCKER_MANIFEST,
+      config: { mediaType: DOCKER_CONFIG, digest: configDigest, size: configBytes.length },
+      layers
+    }
+    const bytes = Buffer.from(JSON.stringify(manifest))
+    const digest = sha256(bytes)
+    this.manifests.set(digest, bytes)
+    const platform: Platform | undefined =
+      config.os && config.architecture
+        ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
+        : undefined
+    const descriptor: Descriptor = { mediaType: DOCKER_MANIFEST, digest, size: bytes.length, ...(platform ? { platform } : {}) }
+    const tags = entry.RepoTags ?? []
+    return tags.length > 0 ? tags.map((name) => ({ name, descriptor })) : [{ descriptor }]
+  }
+
+  /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
+  private async measure(path: string): Promise<CompressedLayer> {
+    const known = this.precomputed.get(this.container.canonicalName(path))
+    if (known) {
+      this.blobs.set(known.digest, { path, compress: true })
+      return known
+    }
+    const stream = await this.container.open(path)
+    const layer = await measureCompressed(stream)
+    this.blobs.set(layer.digest, { path, compress: true })
+    return layer
+  }
+
+  fetchManifest(reference: string): Promise<FetchedManifest> {
+    const bytes = this.manifests.get(reference)
+    if (!bytes) return Promise.reject(new ContentError(`${this.name}@${reference}`, 'no such image in the archive'))
+    return Promise.resolve({ bytes, contentType: DOCKER_MANIFEST })
+  }
+
+  async fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
+    const blob = this.blobs.get(descriptor.digest)
+    if (!blob) throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive')
+    const stream = await this.container.open(blob.path, options.signal)
+    if (!blob.compress) return stream
+    const gzip = deterministicGzip()
+    stream.on('error', (error) => gzip.destroy(error))
+    return stream.pipe(gzip)
+  }
+
+  blobOrder(digest: string): number {
+    const blob = this.blobs.get(digest)
+    return blob ? this.container.position(blob.path) : 0
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Recognises an archive by its content, never its name: a directory with `index.json` is an OCI
+ * layout; a file starting with gzip's magic is a gzip'd tar; a file with a tar header is a tar.
+ * Inside, `index.json` makes it an OCI layout (Docker ≥ 25's `docker save` too, which also has
+ * `manifest.json`), `manifest.json` alone a legacy `docker save`.
+ */
+import { open, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { InputError } from '../errors.js'
+import { OciLayout } from '../layout/oci-layout.js'
+import { entryName } from '../layout/entries.js'
+import type { Source } from '../storage.js'
+import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage } from './archive-sources.js'
+import type { ArchiveContainer } from './container.js'
+import { GzipTarContainer } from './gzip-container.js'
+import { TarContainer } from './tar-container.js'
+
+export interface OpenedArchive {
+  path: string
+  /** `OCI layout directory`, `OCI layout tar.gz`, `docker save tar`…: for messages. */
+  kind: string
+  source: Source
+  images: ArchiveImage[]
+}
+
+export type ContainerKind = 'directory' | 'gzip' | 'tar'
+
+/** What the first bytes of a file say it is; an error naming the file and what it looks like otherwise. */
+export function detectContainer(head: Buffer, path: string): ContainerKind {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip'
+  if (head.length >= 512 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar'
+  // Old (v7) tars have no magic: a header whose checksum adds up is one.
+  if (head.length >= 512 && v7ChecksumMatches(head)) return 'tar'
+  throw new InputError('archive', `${path} is not a tar, a gzip'd tar or an OCI layout directory (${describe(head)})`)
+}
+
+function v7ChecksumMatches(block: Buffer): boolean {
+  const field = block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim()
+  if (!/^[0-7]+$/.test(field)) return false
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : block[i]
+  return parseInt(field, 8) === sum
+}
+
+function describe(head: Buffer): string {
+  if (head.length === 0) return 'it is empty'
+  if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04') return 'it is a zip file'
+  if (head[0] === 0x7b || head[0] === 0x5b) return 'it looks like JSON'
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'it is bzip2-compressed'
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'it is zstd-compressed'
+  const text = head.subarray(0, 16).toString('utf8')
+  return /^[\x20-\x7e\s]+$/.test(text) ? `it starts with "${text.trim()}"` : 'it starts with bytes of no known format'
+}
+
+export async function openArchive(path: string): Promise<OpenedArchive> {
+  let info
+  try {
+    info = await stat(path)
+  } catch {
+    throw new InputError('archive', `${path} does not exist`)
+  }
+  if (info.isDirectory()) return openLayoutDirectory(path)
+  const head = Buffer.alloc(512)
+  const handle = await open(path, 'r')
+  let read: number
+  try {
+    read = (await handle.read(head, 0, 512, 0)).bytesRead
+  } finally {
+    await handle.close()
+  }
+  const kind = detectContainer(head.subarray(0, read), path)
+  const container: ArchiveContainer = kind === 'gzip' ? await GzipTarContainer.open(path) : await TarContainer.open(path)
+  const names = new Set(container.names())
+  const packing = kind === 'gzip' ? "gzip'd tar" : 'tar'
+  if (names.has('index.json')) {
+    const source = new ArchiveLayoutSource(container)
+    return { path, kind: `OCI layout ${packing}`, source, images: await source.images() }
+  }
+  if (names.has('manifest.json')) {
+    const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map()
+    const source = await LegacyArchiveSource.open(container, precomputed)
+    return { path, kind: `docker save ${packing}`, source, images: source.images() }
+  }
+  throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`)
+}
+
+async function openLayoutDirectory(path: string): Promise<OpenedArchive> {
+  const layout = new OciLayout(path)
+  try {
+    await stat(join(path, 'index.json'))
+  } catch {
+    throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`)
+  }
+  const images = (await layout.index()).manifests.map((descriptor) => {
+    const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor)
+    return { descriptor, ...(name ? { name } : {}) }
+  })
+  return { path, kind: 'OCI layout directory', source: layout, images }
+}

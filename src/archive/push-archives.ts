@@ -1,0 +1,63 @@
+/**
+ * Pushes what archives hold: each archive opened once, its images chosen and named
+ * ({@link planArchivePushes}), each image copied by the same engine as any other source.
+ */
+import type { ArchiveInput } from '../action/archive-paths.js'
+import { copyArtifact, type CopyRequest, type CopyResult } from '../copy/copy-artifact.js'
+import { emptyStats } from '../copy/copy-graph.js'
+import type { Logger } from '../log.js'
+import type { PlatformSpec } from '../platform.js'
+import type { Stores } from '../stores.js'
+import type { Endpoint } from '../endpoint.js'
+import { openArchive } from './open-archive.js'
+import { planArchivePushes, type ArchiveDestination } from './select.js'
+
+export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinations'> {
+  archives: readonly ArchiveInput[]
+  destinations: readonly Endpoint[]
+  prefixes: readonly string[]
+  platforms?: readonly PlatformSpec[]
+}
+
+/** The results of every image, as one; undefined when the archives held no image. */
+export async function pushArchives(stores: Stores, request: ArchiveRequest, logger: Logger): Promise<CopyResult | undefined> {
+  const { archives, destinations, prefixes, ...copyOptions } = request
+  const targets: ArchiveDestination[] = [
+    ...destinations.map((endpoint) => ({ kind: 'exact' as const, endpoint })),
+    ...prefixes.map((prefix) => ({ kind: 'prefix' as const, prefix }))
+  ]
+  const results: CopyResult[] = []
+  for (const archive of archives) {
+    const opened = await openArchive(archive.path)
+    logger.info(`${archive.path}: ${opened.kind} with ${opened.images.length} image name${opened.images.length === 1 ? '' : 's'}`)
+    if (opened.images.length === 0) {
+      logger.warning(`${archive.path} holds no image; nothing was pushed from it`)
+      continue
+    }
+    stores.addArchive(archive.path, opened.source)
+    const pushes = planArchivePushes(archive.path, opened.images, {
+      ...(archive.digest ? { digest: archive.digest } : {}),
+      platforms: request.platforms ?? [],
+      destinations: targets
+    })
+    for (const push of pushes) {
+      const source: Endpoint = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest }
+      results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger))
+    }
+  }
+  return combine(results)
+}
+
+function combine(results: readonly CopyResult[]): CopyResult | undefined {
+  const [first] = results
+  if (!first) return undefined
+  const stats = emptyStats()
+  for (const { stats: s } of results) for (const key of Object.keys(stats) as Array<keyof typeof stats>) stats[key] += s[key]
+  return {
+    ...first,
+    pushed: results.flatMap((r) => r.pushed),
+    rewritten: results.flatMap((r) => r.rewritten),
+    stats,
+    seconds: results.reduce((sum, r) => sum + r.seconds, 0)
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Which images of an archive go where (DESIGN §5): `destRef` with a tag takes exactly one image;
+ * without a tag it is the repository for each image's own tag; ending in `/` it is a prefix under
+ * which each image keeps its own repository path. Pure: names in, endpoints out.
+ */
+import { atTag, endpointTag, parseEndpoint, type Endpoint } from '../endpoint.js'
+import { InputError } from '../errors.js'
+import { describeEntry } from '../layout/entries.js'
+import { matchesPlatform, type PlatformSpec } from '../platform.js'
+import type { ArchiveImage } from './archive-sources.js'
+
+export type ArchiveDestination = { kind: 'exact'; endpoint: Endpoint } | { kind: 'prefix'; prefix: string }
+
+export interface ArchivePush {
+  image: ArchiveImage
+  destinations: Endpoint[]
+}
+
+/** `registry/path:tag`, `path:tag` or a tag alone (an OCI `ref.name`), split. */
+export function splitImageName(name: string): { path?: string; tag?: string } {
+  const at = name.indexOf('@')
+  const withoutDigest = at >= 0 ? name.slice(0, at) : name
+  const slash = withoutDigest.lastIndexOf('/')
+  const colon = withoutDigest.lastIndexOf(':')
+  if (slash < 0 && colon < 0) return at >= 0 ? { path: withoutDigest } : { tag: withoutDigest }
+  const tag = colon > slash ? withoutDigest.slice(colon + 1) : undefined
+  let path = colon > slash ? withoutDigest.slice(0, colon) : withoutDigest
+  const first = path.split('/')[0]
+  // As distribution reads a name: the first component is a host when it has a `.` or `:`, or is localhost.
+  if (path.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) path = path.slice(first.length + 1)
+  return { path, ...(tag ? { tag } : {}) }
+}
+
+export function planArchivePushes(
+  archive: string,
+  images: readonly ArchiveImage[],
+  options: { digest?: string; platforms: readonly PlatformSpec[]; destinations: readonly ArchiveDestination[] }
+): ArchivePush[] {
+  let selected = images
+  if (options.digest) {
+    selected = images.filter((image) => image.descriptor.digest === options.digest)
+    if (selected.length === 0) throw new InputError('archive', `${archive} has no image ${options.digest}; it has ${list(images)}`)
+  }
+  if (options.platforms.length > 0) {
+    selected = selected.filter(
+      (image) => !image.descriptor.platform || options.platforms.some((spec) => matchesPlatform(spec, image.descriptor.platform))
+    )
+  }
+  const distinct = new Set(selected.map((image) => image.descriptor.digest))
+  const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path'
+  for (const destination of options.destinations) {
+    if (destination.kind === 'exact' && endpointTag(destination.endpoint) !== undefined && distinct.size > 1) {
+      throw new InputError(
+        'destRef',
+        `a destination with a tag takes one image, and ${archive} holds ${distinct.size}: ${list(selected)}; ${howToChoose}`
+      )
+    }
+  }
+  const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()]
+  if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
+    throw new InputError(
+      'archive',
+      `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give destRef a tag and ${howToChoose}`
+    )
+  }
+
+  const pushes = new Map<string, ArchivePush>()
+  for (const image of selected) {
+    const { path, tag } = splitImageName(image.name ?? '')
+    const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] }
+    pushes.set(image.descriptor.digest, push)
+    for (const destination of options.destinations) {
+      if (destination.kind === 'exact') {
+        push.destinations.push(endpointTag(destination.endpoint) !== undefined ? destination.endpoint : atTag(destination.endpoint, tag))
+        continue
+      }
+      if (!path) {
+        throw new InputError(
+          'destRef',
+          `${destination.prefix} is a prefix, but the image ${describeEntry(image.descriptor)} in ${archive} has no repository name to put under it`
+        )
+      }
+      push.destinations.push(parseEndpoint(`${destination.prefix}${path}${tag ? `:${tag}` : ''}`))
+    }
+  }
+  return [...pushes.values()]
+}
+
+function list(images: readonly ArchiveImage[]): string {
+  return images
+    .map((image) =>
+      describeEntry({ ...image.descriptor, annotations: { ...(image.name ? { 'org.opencontainers.image.ref.name': image.name } : {}) } })
+    )
+    .join('; ')
+}
