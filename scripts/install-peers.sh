@@ -3,11 +3,12 @@
 set -euo pipefail
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(docker-registry skopeo umoci buildah htpasswd jq openssl)
+[ ${#tools[@]} -gt 0 ] || tools=(docker-registry skopeo umoci buildah htpasswd jq openssl /usr/bin/time)
 
 package_of() {
   case "$1" in
     htpasswd) echo apache2-utils ;;
+    /usr/bin/time) echo time ;;
     *) echo "$1" ;;
   esac
 }

@@ -14,7 +14,15 @@ export interface ActionRun {
 
 export const ACTION_ENTRY = resolve('dist/index.js')
 
-export async function runAction(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+/**
+ * Runs dist/index.js with `inputs` as INPUT_* variables. `wrapper` runs it under another command
+ * (`/usr/bin/time -f %M` to measure its peak memory).
+ */
+export async function runAction(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+  wrapper: readonly string[] = []
+): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'oci-push-action-'))
   const outputFile = join(dir, 'output')
   const summaryFile = join(dir, 'summary')
@@ -23,7 +31,8 @@ export async function runAction(inputs: Record<string, string>, env: Record<stri
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('INPUT_') && !name.startsWith('GITHUB_')))
   try {
-    const child = spawn(process.execPath, [ACTION_ENTRY], {
+    const [command, ...args] = [...wrapper, process.execPath, ACTION_ENTRY]
+    const child = spawn(command, args, {
       env: { ...base, ...inputEnv, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })

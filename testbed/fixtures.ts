@@ -2,7 +2,7 @@
  * Artifacts built in memory for the tests and the demo, and a minimal pusher of its own (plain
  * fetch, monolithic uploads) so fixtures do not depend on the code under test.
  */
-import { createHash } from 'node:crypto'
+import { createCipheriv, createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 
 export interface Blob {
@@ -45,6 +45,13 @@ export function noise(seed: string, size: number): Buffer {
     block = createHash('sha256').update(block).digest()
   }
   return out
+}
+
+/** Deterministic incompressible bytes, fast enough for hundreds of MiB: AES-CTR over zeros, keyed by `seed`. */
+export function fastNoise(seed: string, size: number): Buffer {
+  const key = createHash('sha256').update(seed).digest().subarray(0, 16)
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16))
+  return Buffer.concat([cipher.update(Buffer.alloc(size)), cipher.final()])
 }
 
 export interface ImageOptions {
