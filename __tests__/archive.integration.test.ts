@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '../src/digest.js'
 import { runAction, type ActionRun } from '../testbed/action.js'
+import { buildahList } from '../testbed/buildah.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { skopeoExport, umociLayout } from '../testbed/layouts.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
@@ -21,11 +22,12 @@ const multi = index([amd64, image({ seed: 'archive-arm64', layers: 2, architectu
 const files = { ociArchive: '', dockerArchive: '', ociGz: '', dockerGz: '', umoci: '', notArchive: '' }
 
 beforeAll(async () => {
-  await requireTools(['docker-registry', 'skopeo', 'umoci'])
+  await requireTools(['docker-registry', 'skopeo', 'umoci', 'buildah'])
   registry = await startRegistry()
   dir = await mkdtemp(join(tmpdir(), 'oci-push-archive-'))
   await pushFixture(registry.host, 'seed/multi', multi, 'v1')
   await pushFixture(registry.host, 'seed/single', amd64, 'v1')
+  await pushFixture(registry.host, 'seed/arm', image({ seed: 'archive-arm-only', architecture: 'arm64' }), 'v1')
   files.ociArchive = join(dir, 'multi.oci.tar')
   files.dockerArchive = join(dir, 'single.docker.tar')
   await skopeoExport(`${registry.host}/seed/multi:v1`, `oci-archive:${files.ociArchive}:v1`)
@@ -63,6 +65,17 @@ describe('OCI layout archives', () => {
       await run('skopeo', ['inspect', '--raw', `oci-archive:${files.ociArchive}:v1`])
     )
     await skopeoPullAll(`${registry.host}/${repo}/app:v1`)
+  })
+
+  test('a multi-arch index buildah wrote to an oci-archive: every platform pushed', async () => {
+    const file = join(dir, 'buildah.oci.tar')
+    await buildahList([`${registry.host}/seed/single:v1`, `${registry.host}/seed/arm:v1`], `oci-archive:${file}:v1`, 'oci')
+    const result = await runAction({ archive: file, destRef: `${registry.host}/buildah/app:v1` })
+    expect(errors(result)).toEqual([])
+    const expected = await run('skopeo', ['inspect', '--raw', `oci-archive:${file}:v1`])
+    expect(await skopeoRaw(`${registry.host}/buildah/app:v1`)).toBe(expected)
+    expect((JSON.parse(expected) as RawManifest).manifests).toHaveLength(2)
+    await skopeoPullAll(`${registry.host}/buildah/app:v1`)
   })
 
   test('a layout directory with several tags, destRef without a tag: each image under its own tag', async () => {
