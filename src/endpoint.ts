@@ -20,14 +20,22 @@ export interface LayoutEndpoint {
   digest?: string
 }
 
-/** One image of an archive (`archive` input), by its root digest: a source only. */
+/**
+ * One artifact read from a local file the action opened itself — an image of an archive
+ * (`archive`), or what it packaged (`path`) — by its root digest: a source only.
+ */
 export interface ArchiveEndpoint {
-  kind: 'archive'
+  kind: 'archive' | 'package'
   path: string
   digest: string
 }
 
 export type Endpoint = RegistryEndpoint | LayoutEndpoint | ArchiveEndpoint
+
+/** An archive's image or a package: opened by the action, read only. */
+export function isOpenedLocally(endpoint: Endpoint): endpoint is ArchiveEndpoint {
+  return endpoint.kind === 'archive' || endpoint.kind === 'package'
+}
 
 /** Local paths start with `/`, `./` or `../`; anything else is a registry reference. */
 export function isLocalPath(text: string): boolean {
@@ -64,7 +72,7 @@ export function parseLayoutPath(text: string): LayoutEndpoint {
 }
 
 export function endpointTag(endpoint: Endpoint): string | undefined {
-  if (endpoint.kind === 'archive') return undefined
+  if (isOpenedLocally(endpoint)) return undefined
   return endpoint.kind === 'registry' ? endpoint.reference.tag : endpoint.tag
 }
 
@@ -78,7 +86,7 @@ export function atTag(endpoint: Endpoint, tag: string | undefined): Endpoint {
     const { digest: _digest, tag: _tag, ...rest } = endpoint.reference
     return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } }
   }
-  if (endpoint.kind === 'archive') return endpoint
+  if (isOpenedLocally(endpoint)) return endpoint
   return { kind: 'layout', path: endpoint.path, ...(tag ? { tag } : {}) }
 }
 
@@ -90,7 +98,7 @@ export function storeKey(endpoint: Endpoint): string {
 /** `registry/repo:tag`, `registry/repo@digest`, `./dir:tag`: for outputs and messages. */
 export function formatEndpoint(endpoint: Endpoint): string {
   if (endpoint.kind === 'registry') return formatReference(endpoint.reference)
-  if (endpoint.kind === 'archive') return `${endpoint.path}@${endpoint.digest}`
+  if (isOpenedLocally(endpoint)) return `${endpoint.path}@${endpoint.digest}`
   return `${endpoint.path}${endpoint.tag ? `:${endpoint.tag}` : ''}${endpoint.digest ? `@${endpoint.digest}` : ''}`
 }
 

@@ -1,7 +1,10 @@
 /** The action: inputs in, engine, outputs out. The one place that fails the step. */
 import * as core from '@actions/core'
 import { credentialChain } from './action/credential-sources.js'
-import { parseInputs } from './action/inputs.js'
+import { parseInputs, type ActionInputs } from './action/inputs.js'
+import { pushPackage } from './package/push-package.js'
+import type { Endpoint } from './endpoint.js'
+import { InputError } from './errors.js'
 import { setEmptyOutputs, setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
 import { pushArchives } from './archive/push-archives.js'
 import { secretsOf } from './auth/credentials.js'
@@ -11,6 +14,17 @@ import { Registries } from './registry/registries.js'
 import { Stores } from './stores.js'
 
 const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, notice: core.notice, secret: core.setSecret }
+
+/** What packaging takes from the inputs and the environment (SOURCE_DATE_EPOCH, as reproducible builds set it). */
+function packaging(inputs: ActionInputs): { artifactType?: string; subject?: Endpoint; sourceDateEpoch?: number } {
+  const epoch = process.env.SOURCE_DATE_EPOCH?.trim()
+  if (epoch && !/^\d+$/.test(epoch)) throw new InputError('SOURCE_DATE_EPOCH', `"${epoch}" is not a whole number of seconds`)
+  return {
+    ...(inputs.artifactType ? { artifactType: inputs.artifactType } : {}),
+    ...(inputs.subject ? { subject: inputs.subject } : {}),
+    ...(epoch ? { sourceDateEpoch: Number(epoch) } : {})
+  }
+}
 
 export async function run(): Promise<void> {
   try {
@@ -33,13 +47,16 @@ export async function run(): Promise<void> {
         platforms: inputs.platforms,
         ociMediaTypes: inputs.ociMediaTypes
       }
-      const result = inputs.source
-        ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
-        : await pushArchives(
-            stores,
-            { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes },
-            logger
-          )
+      for (const notice of inputs.notices) core.notice(notice)
+      const result = inputs.path
+        ? await pushPackage(stores, { ...common, path: inputs.path, destinations: inputs.destinations, ...packaging(inputs) }, logger)
+        : inputs.source
+          ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
+          : await pushArchives(
+              stores,
+              { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes },
+              logger
+            )
       if (result) {
         setOutputs(result)
         await writeSummary(result)

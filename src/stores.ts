@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { Endpoint } from './endpoint.js'
+import { isOpenedLocally, type Endpoint } from './endpoint.js'
 import { InputError } from './errors.js'
 import { OciLayout } from './layout/oci-layout.js'
 import type { Registries } from './registry/registries.js'
@@ -15,15 +15,15 @@ export class Stores implements Opener<Endpoint> {
 
   constructor(private readonly registries: Registries) {}
 
-  /** An archive opened (and indexed) once, whose images are then read as sources. */
-  addArchive(path: string, source: Source): void {
-    this.archives.set(resolve(path), source)
+  /** An archive opened (and indexed) once, or a package made, whose artifacts are then read as sources. */
+  addLocal(kind: 'archive' | 'package', path: string, source: Source): void {
+    this.archives.set(`${kind}:${resolve(path)}`, source)
   }
 
   async source(endpoint: Endpoint): Promise<Source> {
     if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'source')
-    if (endpoint.kind === 'archive') {
-      const archive = this.archives.get(resolve(endpoint.path))
+    if (isOpenedLocally(endpoint)) {
+      const archive = this.archives.get(`${endpoint.kind}:${resolve(endpoint.path)}`)
       if (!archive) throw new Error(`internal: archive ${endpoint.path} was not opened`)
       return archive
     }
@@ -37,7 +37,7 @@ export class Stores implements Opener<Endpoint> {
 
   async target(endpoint: Endpoint): Promise<Target> {
     if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'destination')
-    if (endpoint.kind === 'archive')
+    if (isOpenedLocally(endpoint))
       throw new InputError('destRef', `${endpoint.path} is an archive; archives are read, not written (give a layout directory)`)
     return Promise.resolve(new OciLayout(endpoint.path))
   }

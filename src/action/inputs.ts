@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import type { CredentialEntry } from '../auth/credentials.js'
 import { InputError, InvalidReferenceError } from '../errors.js'
 import { withDefaultTag } from '../reference.js'
-import { endpointDigest, parseEndpoint, type Endpoint } from '../endpoint.js'
+import { atTag, endpointDigest, parseEndpoint, type Endpoint } from '../endpoint.js'
 import { parseArchiveInput, type ArchiveInput } from './archive-paths.js'
 import { parseSize } from '../size.js'
 import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from '../annotations.js'
@@ -20,6 +20,15 @@ export interface ActionInputs {
   destinations: Endpoint[]
   /** `destRef` lines ending in `/` (with `archive` only): each image keeps its repository path under them. */
   prefixes: string[]
+  /** `path`: a directory, file or Helm chart to package (instead of srcRef). */
+  path?: string
+  artifactType?: string
+  /** `subject`: the manifest the packaged artifact refers to (a registry reference). */
+  subject?: Endpoint
+  /** `referrers`: also copy what refers to the source. */
+  referrers: boolean
+  /** Things said about the inputs that did not fail them (a tag's `+` written as `_`). */
+  notices: string[]
   credentials: CredentialEntry[]
   /** Bytes; 0 refuses cross-repository copies; Infinity means no limit. */
   maxArtifactSize: number
@@ -45,9 +54,21 @@ const DEFAULT_SIZE_LIMIT = '1GiB'
 export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
   const archives = parseArchiveInput(read('archive'))
   const srcRef = read('srcRef').trim()
-  if (archives.length > 0 && srcRef) throw new InputError('archive', 'give either srcRef or archive, not both')
-  const source = archives.length > 0 ? undefined : parseSource(srcRef)
-  const { destinations, prefixes } = parseDestinations(read('destRef'), archives.length > 0)
+  const path = read('path').trim()
+  const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path'].filter(Boolean)
+  if (given.length > 1) throw new InputError(path ? 'path' : 'archive', `give one of srcRef, archive and path, not ${given.join(' and ')}`)
+  const subjectText = read('subject').trim()
+  if (subjectText && !path) throw new InputError('subject', 'attaches what path packages; set path too')
+  const subject = subjectText ? parseSubject(subjectText) : undefined
+  const source = archives.length > 0 || path ? undefined : parseSource(srcRef)
+  const notices: string[] = []
+  const destRef = read('destRef')
+  const { destinations, prefixes } =
+    subject && splitList(destRef).length === 0
+      ? { destinations: [atTag(subject, undefined)], prefixes: [] }
+      : parseDestinations(path ? helmTags(destRef, notices) : destRef, archives.length > 0)
+  const artifactType = read('artifactType').trim()
+  const credentialSource = source ?? subject
   const username = read('username').trim()
   const password = read('password')
   const srcUsername = read('srcUsername').trim()
@@ -58,11 +79,12 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   const credentials: CredentialEntry[] = []
   if (srcUsername) {
     const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
-    if (source?.kind === 'registry') credentials.push({ registry: source.reference.registry, role: 'source', credentials: login })
+    if (credentialSource?.kind === 'registry')
+      credentials.push({ registry: credentialSource.reference.registry, role: 'source', credentials: login })
   }
   if (username) {
     const login = { username, password, origin: 'the username input' }
-    const sourceRegistry = source?.kind === 'registry' ? source.reference.registry : undefined
+    const sourceRegistry = credentialSource?.kind === 'registry' ? credentialSource.reference.registry : undefined
     for (const registry of new Set(destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : [])))) {
       credentials.push({ registry, role: 'destination', credentials: login })
       // username/password also read the source when it lives on a destination's registry.
@@ -73,8 +95,13 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   return {
     ...(source ? { source } : {}),
     archives,
+    ...(path ? { path } : {}),
+    ...(artifactType ? { artifactType } : {}),
+    ...(subject ? { subject } : {}),
+    referrers: parseBoolean('referrers', read('referrers')),
     destinations,
     prefixes,
+    notices,
     credentials,
     maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
     plainHttp: parseBoolean('plainHttp', read('plainHttp')),
@@ -135,11 +162,39 @@ function caCert(text: string): { caCert?: string } {
 
 function parseSource(text: string): Endpoint {
   if (text === '') {
-    throw new InputError('srcRef', 'required (or archive): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3')
+    throw new InputError(
+      'srcRef',
+      'required (or archive, or path): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3'
+    )
   }
   const source = endpoint('srcRef', text)
   // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
   return source.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(source.reference) } : source
+}
+
+/** `subject`: a registry reference, by tag or digest. */
+function parseSubject(text: string): Endpoint {
+  const subject = endpoint('subject', text)
+  if (subject.kind !== 'registry')
+    throw new InputError('subject', `"${text}" is a local path; give the registry reference of the manifest to attach to`)
+  return { kind: 'registry', reference: withDefaultTag(subject.reference) }
+}
+
+/**
+ * With `path`, a destRef tag may carry SemVer build metadata (`1.0.0+build`): OCI tags cannot hold
+ * `+`, so it is written `_`, as Helm does, and a notice says so.
+ */
+function helmTags(text: string, notices: string[]): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const match = /^(.*:)([^/:@]*\+[^/:@]*)$/.exec(line.trim())
+      if (!match) return line
+      const tag = match[2].replace(/\+/g, '_')
+      notices.push(`destRef tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`)
+      return `${match[1]}${tag}`
+    })
+    .join('\n')
 }
 
 function parseDestinations(text: string, archive: boolean): { destinations: Endpoint[]; prefixes: string[] } {

@@ -34,7 +34,7 @@ export async function pushArchives(stores: Stores, request: ArchiveRequest, logg
       logger.warning(`${archive.path} holds no image; nothing was pushed from it`)
       continue
     }
-    stores.addArchive(archive.path, opened.source)
+    stores.addLocal('archive', archive.path, opened.source)
     const pushes = planArchivePushes(archive.path, opened.images, {
       ...(archive.digest ? { digest: archive.digest } : {}),
       platforms: request.platforms ?? [],

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream'
 import { ConnectionError, ContentError, RegistryError } from '../errors.js'
 import { discard, headerValue, readCapped, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
-import { MANIFEST_ACCEPT } from '../media-types.js'
+import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
+import { indexDescriptors } from '../referrers/referrers.js'
 import { showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
 import type { BlobMounter, FetchedManifest, SharedStorage, Source, Target, TransferOptions } from '../storage.js'
@@ -81,6 +82,27 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
       followRedirects: true
     })
     return res.body
+  }
+
+  /**
+   * The referrers API (distribution-spec "Listing Referrers"): its descriptors when the registry
+   * answers 200 with an OCI index, undefined when it has no such API (404, or another type, as
+   * Harbor before 2.11 answered).
+   */
+  async listReferrers(digest: string): Promise<Descriptor[] | undefined> {
+    const res = await this.request({
+      method: 'GET',
+      url: `/v2/${this.repository}/referrers/${digest}`,
+      headers: { accept: OCI_INDEX },
+      operation: 'list referrers',
+      reference: this.show(digest),
+      accept: [200, 400, 404, 405]
+    })
+    if (res.status !== 200 || baseMediaType(headerValue(res.headers, 'content-type')) !== OCI_INDEX) {
+      await discard(res.body)
+      return undefined
+    }
+    return indexDescriptors(await readBody(res.body, this.show(digest)))
   }
 
   manifestExists(descriptor: Descriptor): Promise<boolean> {

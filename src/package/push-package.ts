@@ -1,0 +1,70 @@
+/**
+ * Packages `path` and pushes it (DESIGN §1 use case 5): to destRef, or — with `subject` and no
+ * destRef — into the subject's repository by digest, then records it as a referrer of the subject
+ * where it was pushed (the referrers API, else the tag schema index).
+ */
+import { copyArtifact, type CopyRequest, type CopyResult } from '../copy/copy-artifact.js'
+import { fetchRoot } from '../copy/graph.js'
+import { atTag, endpointDigest, endpointTag, storeKey, type Endpoint } from '../endpoint.js'
+import type { Logger } from '../log.js'
+import { recordReferrer, referrerDescriptor } from '../referrers/referrers.js'
+import type { Source, Target } from '../storage.js'
+import type { Stores } from '../stores.js'
+import { packagePath } from './package.js'
+
+export interface PackageRequest extends Omit<CopyRequest, 'source'> {
+  path: string
+  artifactType?: string
+  subject?: Endpoint
+  sourceDateEpoch?: number
+}
+
+export async function pushPackage(stores: Stores, request: PackageRequest, logger: Logger): Promise<CopyResult> {
+  const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request
+  let subjectDescriptor
+  if (subject) {
+    const store = await stores.source(subject)
+    subjectDescriptor = (await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '')).descriptor
+    logger.info(`Attaching to ${storeKey(subject)}@${subjectDescriptor.digest}`)
+  }
+  const tag = request.destinations.map(endpointTag).find((t) => t !== undefined)
+  const packaged = await packagePath(path, {
+    ...(artifactType ? { artifactType } : {}),
+    ...(tag ? { tag } : {}),
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+    ...(subjectDescriptor ? { subject: subjectDescriptor } : {})
+  })
+  for (const notice of packaged.notices) logger.notice(notice)
+  logger.info(`Packaged ${path} (${packaged.kind}) as ${packaged.root.digest}`)
+  stores.addLocal('package', path, packaged.source)
+  // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
+  const destinations = request.destinations.map((d) =>
+    endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d
+  )
+  const result = await copyArtifact(
+    stores,
+    { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations },
+    logger
+  )
+  if (subjectDescriptor) {
+    const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes
+    const listed = referrerDescriptor(manifest, packaged.root)
+    const seen = new Set<string>()
+    for (const destination of destinations) {
+      if (seen.has(storeKey(destination))) continue
+      seen.add(storeKey(destination))
+      const target = await stores.target(destination)
+      // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
+      if (!isReadable(target)) continue
+      const via = await recordReferrer(target, subjectDescriptor.digest, listed)
+      logger.info(
+        `Recorded as a referrer of ${subjectDescriptor.digest} in ${target.name} (${via === 'api' ? 'referrers API' : `tag ${subjectDescriptor.digest.replace(':', '-')}`})`
+      )
+    }
+  }
+  return result
+}
+
+function isReadable(target: Target): target is Target & Source {
+  return typeof (target as Partial<Source>).fetchManifest === 'function'
+}
