@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '../src/digest.js'
 import { runAction, type ActionRun } from '../testbed/action.js'
-import { fastNoise, image, listTags, pushFixture } from '../testbed/fixtures.js'
+import { fastNoise, image, listTags, pushFixture, referrer } from '../testbed/fixtures.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run, skopeoRaw, type RawManifest } from '../testbed/tools.js'
 
@@ -207,5 +207,38 @@ describe('bad path inputs', () => {
     expect(result.exitCode).toBe(1)
     expect(errors(result)).toHaveLength(1)
     expect(errors(result)[0]).toMatch(line)
+  })
+})
+
+describe('referrers: true on a copy', () => {
+  test('an SBOM (tag schema) and a cosign .sig tag come along to another registry', async () => {
+    const other = await startRegistry()
+    try {
+      const promoted = image({ seed: 'promote-me' })
+      await pushFixture(registry.host, 'promote', promoted, 'v1')
+      const sbomFile = join(dir, 'promote.spdx.json')
+      await writeFile(sbomFile, '{"spdxVersion":"SPDX-2.3","name":"promote"}')
+      const attached = await runAction({ path: sbomFile, artifactType: 'application/spdx+json', subject: `${registry.host}/promote:v1` })
+      expect(errors(attached)).toEqual([])
+      const signature = referrer(promoted.root, 'application/vnd.dev.cosign.simplesigning.v1+json')
+      const sigTag = `${promoted.root.digest.replace(':', '-')}.sig`
+      await pushFixture(registry.host, 'promote', signature, sigTag)
+
+      const result = await runAction({ srcRef: `${registry.host}/promote:v1`, destRef: `${other.host}/promoted:v1`, referrers: 'true' })
+      expect(errors(result)).toEqual([])
+      const index = JSON.parse(await skopeoRaw(`${other.host}/promoted:${promoted.root.digest.replace(':', '-')}`)) as {
+        manifests: Array<{ digest: string; artifactType?: string }>
+      }
+      expect(index.manifests).toEqual([expect.objectContaining({ digest: attached.outputs.digest, artifactType: 'application/spdx+json' })])
+      expect(sha256(Buffer.from(await skopeoRaw(`${other.host}/promoted@${attached.outputs.digest}`)))).toBe(attached.outputs.digest)
+      expect(await skopeoRaw(`${other.host}/promoted:${sigTag}`)).toBe(signature.root.bytes.toString())
+      expect(result.summary).toContain('Referrer copied')
+      expect(result.summary).toContain(attached.outputs.digest)
+      // Without referrers: true, none of it moves.
+      await runAction({ srcRef: `${registry.host}/promote:v1`, destRef: `${other.host}/plain:v1` })
+      expect(await listTags(other.host, 'plain')).toEqual(['v1'])
+    } finally {
+      await other.stop()
+    }
   })
 })

@@ -84428,21 +84428,6 @@ class Registries {
     }
 }
 
-;// CONCATENATED MODULE: ./src/storage.ts
-function isBlobMounter(target) {
-    return typeof target.mountBlob === 'function';
-}
-/** Whether `target` already holds every blob `source` has (a retag in place moves none). */
-function sharesBlobs(target, source) {
-    return (typeof target.sharesBlobsWith === 'function' && target.sharesBlobsWith(source));
-}
-function isPinning(target) {
-    return typeof target.pin === 'function';
-}
-function isOrderedSource(source) {
-    return typeof source.blobOrder === 'function';
-}
-
 ;// CONCATENATED MODULE: ./src/concurrency.ts
 /**
  * Runs `task` for every item with at most `limit` running at once. The first failure stops new
@@ -84509,6 +84494,21 @@ function convertManifestToOci(json) {
                 layer.mediaType = ociMediaType(layer.mediaType);
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/storage.ts
+function isBlobMounter(target) {
+    return typeof target.mountBlob === 'function';
+}
+/** Whether `target` already holds every blob `source` has (a retag in place moves none). */
+function sharesBlobs(target, source) {
+    return (typeof target.sharesBlobsWith === 'function' && target.sharesBlobsWith(source));
+}
+function isPinning(target) {
+    return typeof target.pin === 'function';
+}
+function isOrderedSource(source) {
+    return typeof source.blobOrder === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/copy/graph.ts
@@ -84802,6 +84802,57 @@ function verifiedSourceStream(stream, blob, reference) {
     return stream.pipe(verifier);
 }
 
+;// CONCATENATED MODULE: ./src/referrers/copy-referrers.ts
+/**
+ * `referrers: true`: what refers to the copied manifests (signatures, SBOMs, attestations) comes
+ * along. For the root and, in an index, each child: the referrers API or the tag schema index at
+ * the source, and cosign's older `sha256-<hex>.sig` / `.att` / `.sbom` tags. Each referrer is
+ * copied with its own graph (and its own referrers, a few levels deep), then recorded at the
+ * destination the way the destination supports.
+ */
+
+
+
+/** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
+const copy_referrers_MAX_DEPTH = 3;
+const COSIGN_SUFFIXES = ['.sig', '.att', '.sbom'];
+async function copyReferrers(source, graph, targets, options, depth = 0) {
+    const copied = [];
+    if (depth >= copy_referrers_MAX_DEPTH)
+        return copied;
+    for (const subject of graph.nodes.keys()) {
+        const { referrers } = await listReferrers(source, subject);
+        for (const referrer of referrers) {
+            const referrerGraph = await copyOne(source, referrer.digest, targets, options);
+            for (const target of targets)
+                if (isReadable(target))
+                    await recordReferrer(target, subject, referrer);
+            copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType });
+            copied.push(...(await copyReferrers(source, referrerGraph, targets, options, depth + 1)));
+        }
+        for (const suffix of COSIGN_SUFFIXES) {
+            const tag = `${referrersTag(subject)}${suffix}`;
+            const root = await fetchRoot(source, tag).catch(() => undefined);
+            if (!root)
+                continue;
+            await copyOne(source, root.descriptor.digest, targets, options);
+            for (const target of targets)
+                await target.pushManifest(root.descriptor, root.bytes, tag);
+            copied.push({ subject, digest: root.descriptor.digest, kind: `cosign ${suffix.slice(1)} tag` });
+        }
+    }
+    return copied;
+}
+async function copyOne(source, digest, targets, options) {
+    const graph = await loadGraph(source, await fetchRoot(source, digest));
+    for (const target of targets)
+        await copyGraph(graph, source, target, options);
+    return graph;
+}
+function isReadable(target) {
+    return typeof target.fetchManifest === 'function';
+}
+
 ;// CONCATENATED MODULE: ./src/copy/destinations.ts
 /**
  * Where a copy goes: each destination with the tag it gets. A destination without a tag keeps
@@ -85024,6 +85075,7 @@ function notices(rules, used, graph) {
 
 
 
+
 async function copyArtifact(opener, request, logger) {
     const started = Date.now();
     const source = await opener.source(request.source);
@@ -85060,6 +85112,17 @@ async function copyArtifact(opener, request, logger) {
                 `${stats.blobsSkipped - before.blobsSkipped} already there`);
         }
     }
+    // Referrers of the source's manifests, to every destination that is not the source's own repository.
+    const referrers = request.referrers && crossRepository.length > 0
+        ? await copyReferrers(source, transformed?.graph ?? (await loadGraph(source, original)), crossRepository, {
+            concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+            logger,
+            stats,
+            ...retryOf(request)
+        })
+        : [];
+    for (const r of referrers)
+        logger.info(`Copied referrer ${r.digest} (${r.kind}) of ${r.subject}`);
     if (transformed && changed) {
         // The source's repository has every blob already: only the new manifests go there.
         for (const target of sameRepositoryTargets) {
@@ -85086,7 +85149,16 @@ async function copyArtifact(opener, request, logger) {
         pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size });
     }
     const { digest, mediaType, size } = root.descriptor;
-    return { digest, mediaType, size, pushed, rewritten: transformed?.rewritten ?? [], stats, seconds: (Date.now() - started) / 1000 };
+    return {
+        digest,
+        mediaType,
+        size,
+        pushed,
+        rewritten: transformed?.rewritten ?? [],
+        referrers,
+        stats,
+        seconds: (Date.now() - started) / 1000
+    };
 }
 /**
  * Writing a tag failed after others were written (every blob and manifest was already in place,
@@ -85691,7 +85763,7 @@ async function pushPackage(stores, request, logger) {
             seen.add(storeKey(destination));
             const target = await stores.target(destination);
             // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
-            if (!isReadable(target))
+            if (!push_package_isReadable(target))
                 continue;
             const via = await recordReferrer(target, subjectDescriptor.digest, listed);
             logger.info(`Recorded as a referrer of ${subjectDescriptor.digest} in ${target.name} (${via === 'api' ? 'referrers API' : `tag ${subjectDescriptor.digest.replace(':', '-')}`})`);
@@ -85699,7 +85771,7 @@ async function pushPackage(stores, request, logger) {
     }
     return result;
 }
-function isReadable(target) {
+function push_package_isReadable(target) {
     return typeof target.fetchManifest === 'function';
 }
 
@@ -85753,6 +85825,16 @@ async function writeSummary(result) {
         ],
         ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
     ]);
+    if (result.referrers.length > 0) {
+        summary.addTable([
+            [
+                { data: 'Referrer copied', header: true },
+                { data: 'Kind', header: true },
+                { data: 'Refers to', header: true }
+            ],
+            ...result.referrers.map((r) => [r.digest, r.kind, r.subject])
+        ]);
+    }
     if (result.rewritten.length > 0) {
         summary.addTable([
             [
@@ -86895,6 +86977,7 @@ function combine(results) {
         ...first,
         pushed: results.flatMap((r) => r.pushed),
         rewritten: results.flatMap((r) => r.rewritten),
+        referrers: results.flatMap((r) => r.referrers),
         stats,
         seconds: results.reduce((sum, r) => sum + r.seconds, 0)
     };
@@ -86993,7 +87076,8 @@ async function run() {
                 maxArtifactSize: inputs.maxArtifactSize,
                 annotations: inputs.annotations,
                 platforms: inputs.platforms,
-                ociMediaTypes: inputs.ociMediaTypes
+                ociMediaTypes: inputs.ociMediaTypes,
+                referrers: inputs.referrers
             };
             for (const notice of inputs.notices)
                 core_notice(notice);

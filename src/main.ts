@@ -45,7 +45,8 @@ export async function run(): Promise<void> {
         maxArtifactSize: inputs.maxArtifactSize,
         annotations: inputs.annotations,
         platforms: inputs.platforms,
-        ociMediaTypes: inputs.ociMediaTypes
+        ociMediaTypes: inputs.ociMediaTypes,
+        referrers: inputs.referrers
       }
       for (const notice of inputs.notices) core.notice(notice)
       const result = inputs.path

@@ -49,6 +49,16 @@ export async function writeSummary(result: CopyResult): Promise<void> {
     ],
     ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
   ])
+  if (result.referrers.length > 0) {
+    summary.addTable([
+      [
+        { data: 'Referrer copied', header: true },
+        { data: 'Kind', header: true },
+        { data: 'Refers to', header: true }
+      ],
+      ...result.referrers.map((r) => [r.digest, r.kind, r.subject])
+    ])
+  }
   if (result.rewritten.length > 0) {
     summary.addTable([
       [

@@ -57,6 +57,7 @@ function combine(results: readonly CopyResult[]): CopyResult | undefined {
     ...first,
     pushed: results.flatMap((r) => r.pushed),
     rewritten: results.flatMap((r) => r.rewritten),
+    referrers: results.flatMap((r) => r.referrers),
     stats,
     seconds: results.reduce((sum, r) => sum + r.seconds, 0)
   }

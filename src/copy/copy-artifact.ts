@@ -8,6 +8,7 @@ import type { Logger } from '../log.js'
 import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
 import { DEFAULT_CONCURRENCY } from '../registry/registries.js'
 import type { RetryPolicy } from '../http/retry.js'
+import { copyReferrers, type CopiedReferrer } from '../referrers/copy-referrers.js'
 import { isPinning, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
@@ -37,6 +38,8 @@ export interface CopyRequest {
   platforms?: readonly PlatformSpec[]
   /** Convert Docker v2 manifests and lists to OCI media types. */
   ociMediaTypes?: boolean
+  /** Also copy what refers to the copied manifests (signatures, SBOMs, attestations). */
+  referrers?: boolean
 }
 
 export interface PushedReference {
@@ -56,6 +59,8 @@ export interface CopyResult {
   pushed: PushedReference[]
   /** Manifests written with new bytes (annotations, platforms, media types): old → new digest. */
   rewritten: RewrittenManifest[]
+  /** Referrers copied along (`referrers: true`). */
+  referrers: CopiedReferrer[]
   stats: CopyStats
   seconds: number
 }
@@ -99,6 +104,17 @@ export async function copyArtifact(opener: Opener<Endpoint>, request: CopyReques
       )
     }
   }
+  // Referrers of the source's manifests, to every destination that is not the source's own repository.
+  const referrers =
+    request.referrers && crossRepository.length > 0
+      ? await copyReferrers(source, transformed?.graph ?? (await loadGraph(source, original)), crossRepository, {
+          concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+          logger,
+          stats,
+          ...retryOf(request)
+        })
+      : []
+  for (const r of referrers) logger.info(`Copied referrer ${r.digest} (${r.kind}) of ${r.subject}`)
   if (transformed && changed) {
     // The source's repository has every blob already: only the new manifests go there.
     for (const target of sameRepositoryTargets) {
@@ -124,7 +140,16 @@ export async function copyArtifact(opener: Opener<Endpoint>, request: CopyReques
     pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size })
   }
   const { digest, mediaType, size } = root.descriptor
-  return { digest, mediaType, size, pushed, rewritten: transformed?.rewritten ?? [], stats, seconds: (Date.now() - started) / 1000 }
+  return {
+    digest,
+    mediaType,
+    size,
+    pushed,
+    rewritten: transformed?.rewritten ?? [],
+    referrers,
+    stats,
+    seconds: (Date.now() - started) / 1000
+  }
 }
 
 /**
