@@ -197,6 +197,16 @@ describe('copy across registries, byte for byte', () => {
     expect(await listTags(b.host, 'rerun/app')).toEqual(['one', 'two'])
   })
 
+  test('three repositories on one registry: blobs uploaded once, mounted into the others', async () => {
+    destProxy.reset()
+    const unique = new Set([...amd64.blobs, ...arm64.blobs].map((blob) => blob.digest)).size
+    const dests = ['fan-1', 'fan-2', 'fan-3'].map((repo) => `${destProxy.host}/${repo}/app:v1`)
+    const result = await copy(`${a.host}/multi/app:v1`, dests)
+    expect(destProxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/'))).toHaveLength(unique)
+    expect(result.stats).toMatchObject({ blobsUploaded: unique, blobsMounted: 2 * unique })
+    for (const repo of ['fan-2', 'fan-3']) await expectBlobs(b.host, `${repo}/app`, arm64)
+  })
+
   test('two destinations in different repositories: each one complete', async () => {
     const result = await copy(`${a.host}/multi/app:v1`, [`${b.host}/first-repo/app:v1`, `${b.host}/second-repo/app:v2`])
     expect(result.pushed.map((p) => p.ref)).toEqual([`${b.host}/first-repo/app:v1`, `${b.host}/second-repo/app:v2`])

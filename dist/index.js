@@ -84739,8 +84739,9 @@ async function missingManifests(graph, target) {
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob, source, target, options, signal) {
     const { stats, logger } = options;
-    if (isBlobMounter(target) && target.canMountFrom(source)) {
-        if (await target.mountBlob(blob, source, { signal })) {
+    const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source;
+    if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
+        if (await target.mountBlob(blob, mountSource, { signal })) {
             stats.blobsMounted++;
             logger.debug(`mounted ${blob.digest}`);
             return;
@@ -85099,14 +85100,19 @@ async function copyArtifact(opener, request, logger) {
     if (crossRepository.length > 0) {
         const graph = transformed?.graph ?? (await loadGraph(source, original));
         checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
+        const done = [];
         for (const target of crossRepository) {
             const before = { ...stats };
+            // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
+            const mountFrom = done.find((earlier) => isBlobMounter(target) && isSource(earlier) && target.canMountFrom(earlier));
             await copyGraph(graph, source, target, {
                 concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
                 logger,
                 stats,
-                ...retryOf(request)
+                ...retryOf(request),
+                ...(mountFrom && isSource(mountFrom) ? { mountFrom } : {})
             });
+            done.push(target);
             logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
                 `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
                 `${stats.blobsSkipped - before.blobsSkipped} already there`);
@@ -85189,6 +85195,9 @@ async function transform(source, root, request, logger) {
     for (const { from, to } of result.rewritten)
         logger.info(`Rewrote ${from} as ${to}`);
     return result;
+}
+function isSource(target) {
+    return typeof target.fetchBlob === 'function';
 }
 function retryOf(request) {
     return request.retry ? { retry: request.retry } : {};

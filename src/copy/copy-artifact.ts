@@ -9,7 +9,7 @@ import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } 
 import { DEFAULT_CONCURRENCY } from '../registry/registries.js'
 import type { RetryPolicy } from '../http/retry.js'
 import { copyReferrers, type CopiedReferrer } from '../referrers/copy-referrers.js'
-import { isPinning, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
+import { isBlobMounter, isPinning, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
 import { destinationName, planDestinations, type Destination } from './destinations.js'
@@ -89,14 +89,19 @@ export async function copyArtifact(opener: Opener<Endpoint>, request: CopyReques
   if (crossRepository.length > 0) {
     const graph = transformed?.graph ?? (await loadGraph(source, original))
     checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
+    const done: Target[] = []
     for (const target of crossRepository) {
       const before = { ...stats }
+      // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
+      const mountFrom = done.find((earlier) => isBlobMounter(target) && isSource(earlier) && target.canMountFrom(earlier))
       await copyGraph(graph, source, target, {
         concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
         logger,
         stats,
-        ...retryOf(request)
+        ...retryOf(request),
+        ...(mountFrom && isSource(mountFrom) ? { mountFrom } : {})
       })
+      done.push(target)
       logger.info(
         `Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
           `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
@@ -177,6 +182,10 @@ async function transform(source: Source, root: GraphNode, request: CopyRequest, 
   for (const notice of result.notices) logger.notice(notice)
   for (const { from, to } of result.rewritten) logger.info(`Rewrote ${from} as ${to}`)
   return result
+}
+
+function isSource(target: Target): target is Target & Source {
+  return typeof (target as Partial<Source>).fetchBlob === 'function'
 }
 
 function retryOf(request: CopyRequest): { retry?: RetryPolicy } {

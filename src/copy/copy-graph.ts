@@ -42,6 +42,11 @@ export interface CopyGraphOptions {
   blobsInPlace?: boolean
   /** How blob transfers that fail transiently are restarted; the default policy otherwise. */
   retry?: RetryPolicy
+  /**
+   * Another store holding every blob already (an earlier destination on the same registry):
+   * mounted from when the target can, so bytes cross the network once per registry.
+   */
+  mountFrom?: Source
 }
 
 export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
@@ -118,8 +123,9 @@ async function missingManifests(graph: ArtifactGraph, target: Target): Promise<S
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
   const { stats, logger } = options
-  if (isBlobMounter(target) && target.canMountFrom(source)) {
-    if (await target.mountBlob(blob, source, { signal })) {
+  const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source
+  if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
+    if (await target.mountBlob(blob, mountSource, { signal })) {
       stats.blobsMounted++
       logger.debug(`mounted ${blob.digest}`)
       return
