@@ -114,7 +114,7 @@ describe('refused with the entry named', () => {
     const path = await tarball('corrupted.tar', corrupted)
     const result = await runAction({ archive: path, destRef: `${registry.host}/corrupted/app:v1` })
     expect(result.exitCode).toBe(1)
-    expect(result.stdout).toMatch(new RegExp(`::error::.*@${img.blobs[2].digest}: blob content has digest sha256:`))
+    expect(result.stdout).toMatch(new RegExp(`::error::.*@${img.blobs[2].digest}: blob content does not match its digest`))
     expect(await listTags(registry.host, 'corrupted/app')).toEqual([])
   })
 

@@ -127,3 +127,19 @@ describe('recognising archives and their entries', () => {
     })
   })
 })
+
+describe('layer compression level', () => {
+  test('incompressible bytes are stored (level 0), text is deflated (level 6), decided by content alone', async () => {
+    const { chooseLevel, measureCompressed } = await import('../src/archive/layer-compression.js')
+    const { fastNoise } = await import('../testbed/fixtures.js')
+    const { Readable } = await import('node:stream')
+    expect(chooseLevel(fastNoise('level', 1024 * 1024))).toBe(0)
+    expect(chooseLevel(Buffer.from('hello layer\n'.repeat(100_000)))).toBe(6)
+    const noise = fastNoise('level-2', 3 * 1024 * 1024)
+    const first = await measureCompressed(Readable.from([noise.subarray(0, 100), noise.subarray(100)]))
+    const second = await measureCompressed(Readable.from([noise]))
+    expect(second).toEqual(first)
+    expect(first.level).toBe(0)
+    expect(first.size).toBeGreaterThan(noise.length)
+  })
+})

@@ -311,7 +311,7 @@ describe('nothing half-done', () => {
     proxy.faults.corruptBlobs = true
     const error = await copy(`${proxy.host}/multi/app:v1`, `${b.host}/corrupt/app:v1`).catch((e: unknown) => e)
     expect((error as Error).message).toMatch(
-      /^127\.0\.0\.1:\d+\/multi\/app@sha256:[0-9a-f]{64}: blob content has digest sha256:[0-9a-f]{64}, expected sha256:/
+      /^127\.0\.0\.1:\d+\/multi\/app@sha256:[0-9a-f]{64}: blob content does not match its digest \(127\.0\.0\.1:\d+\/corrupt\/app refused it: DIGEST_INVALID\)$/
     )
     expect(await listTags(b.host, 'corrupt/app')).toEqual([])
     await expect(skopeoRaw(`${b.host}/corrupt/app@${ociIndex.root.digest}`)).rejects.toThrow()

@@ -130,3 +130,14 @@ describe('the action', () => {
     ])
   })
 })
+
+describe('a layout target hashes what the registry would', () => {
+  test('corrupted bytes on the way to a layout are refused by our own check, nothing written under the digest', async () => {
+    proxy.reset()
+    proxy.faults.corruptBlobs = true
+    const out = join(dir, 'corrupt-export')
+    const error = await copy(`${proxy.host}/multi/app:v1`, `${out}:v1`).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/@sha256:[0-9a-f]{64}: blob content has digest sha256:[0-9a-f]{64}, expected sha256:/)
+    await expect(readFile(join(out, 'index.json'))).rejects.toThrow()
+  })
+})

@@ -82526,12 +82526,13 @@ class DigestMismatchError extends Error {
  */
 class VerifyingStream extends external_node_stream_.Transform {
     expected;
+    /** Undefined when only the size is checked (the receiver checks the digest itself). */
     hash;
     count = 0;
-    constructor(expected) {
+    constructor(expected, options = { digest: true }) {
         super();
         this.expected = expected;
-        this.hash = (0,external_node_crypto_.createHash)(algorithmOf(expected.digest));
+        this.hash = options.digest ? (0,external_node_crypto_.createHash)(algorithmOf(expected.digest)) : undefined;
     }
     _transform(chunk, _encoding, callback) {
         this.count += chunk.length;
@@ -82539,11 +82540,11 @@ class VerifyingStream extends external_node_stream_.Transform {
             callback(new DigestMismatchError(this.expected, { size: this.count }));
             return;
         }
-        this.hash.update(chunk);
+        this.hash?.update(chunk);
         callback(null, chunk);
     }
     _flush(callback) {
-        const digest = `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}`;
+        const digest = this.hash ? `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}` : this.expected.digest;
         if (this.count !== this.expected.size || digest !== this.expected.digest) {
             callback(new DigestMismatchError(this.expected, { digest, size: this.count }));
             return;
@@ -84135,6 +84136,8 @@ class RegistryRepository {
     client;
     /** `registry/repository`, for messages. */
     name;
+    /** The registry checks each blob against the `?digest=` of its PUT (distribution-spec) and refuses a mismatch. */
+    verifiesDigests = true;
     /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
     pendingUploads = new Map();
     /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
@@ -84372,8 +84375,12 @@ class RegistryRepository {
 
 
 
-/** Blobs in flight at once unless told otherwise. */
-const DEFAULT_CONCURRENCY = 4;
+/**
+ * Blobs in flight at once unless told otherwise. Over a distant link each small blob costs round
+ * trips (HEAD, POST, PUT) more than bytes, so several at once matter; for one large blob they make
+ * no difference (docs/performance.md).
+ */
+const DEFAULT_CONCURRENCY = 8;
 /**
  * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
  * source and a PUT on the destination at once, and both may be the same origin (a refused
@@ -84509,6 +84516,9 @@ function isPinning(target) {
 }
 function isOrderedSource(source) {
     return typeof source.blobOrder === 'function';
+}
+function verifiesDigests(target) {
+    return target.verifiesDigests === true;
 }
 
 ;// CONCATENATED MODULE: ./src/copy/graph.ts
@@ -84694,10 +84704,26 @@ async function copyGraph(graph, source, target, options) {
     if (sequential)
         needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest));
     await forEachLimit(needed, sequential ? 1 : options.concurrency, (blob) => copyBlob(blob, source, target, options, controller.signal), (error) => controller.abort(error));
-    for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
-        await pushManifest(target, node);
-        options.stats.manifestsPushed++;
+    // Children before parents, and the manifests of one level at once: over a slow link the round
+    // trips of an index's children overlap instead of adding up.
+    for (const level of manifestLevels(graph, missing)) {
+        await forEachLimit(level, options.concurrency, async (node) => {
+            await pushManifest(target, node);
+            options.stats.manifestsPushed++;
+        });
     }
+}
+/** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
+function manifestLevels(graph, missing) {
+    const ordered = manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest));
+    const level = new Map();
+    const waves = [];
+    for (const node of ordered) {
+        const depth = Math.max(-1, ...childManifests(node.manifest).map((d) => level.get(d.digest) ?? -1)) + 1;
+        level.set(node.descriptor.digest, depth);
+        (waves[depth] ??= []).push(node);
+    }
+    return waves.filter((wave) => wave.length > 0);
 }
 /**
  * Pushes one manifest. Some registries (Google Artifact Registry) refuse a Docker manifest or list
@@ -84753,13 +84779,18 @@ async function copyBlob(blob, source, target, options, signal) {
         return;
     }
     const reference = showReference(source.name, blob.digest);
-    const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference);
+    const hash = !verifiesDigests(target);
+    const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash);
     try {
         await pushWithRestarts(blob, target, open, options, signal);
     }
     catch (error) {
         if (error instanceof DigestMismatchError)
             throw new ContentError(reference, `blob ${error.message}`);
+        // The registry hashed the bytes and refused them: the source's blob is not what its digest says.
+        if (error instanceof RegistryError && error.details.some((d) => d.code === 'DIGEST_INVALID')) {
+            throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`);
+        }
         throw error;
     }
     stats.blobsUploaded++;
@@ -84793,11 +84824,12 @@ async function pushWithRestarts(blob, target, open, options, signal) {
     }
 }
 /**
- * The source's bytes as every target gets them: size and digest verified on the way, in this one
- * place, and the source's own errors named as the source's (not taken for the destination's).
+ * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
+ * verified on the way, in this one place, and the source's own errors named as the source's (not taken for the destination's).
  */
-function verifiedSourceStream(stream, blob, reference) {
-    const verifier = new VerifyingStream(blob);
+function verifiedSourceStream(stream, blob, reference, hash) {
+    // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
+    const verifier = new VerifyingStream(blob, { digest: hash });
     stream.on('error', (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
     verifier.on('close', () => stream.destroy());
     return stream.pipe(verifier);
@@ -85375,33 +85407,139 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 ;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
 /**
  * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
- * deterministic — fixed level, and Node's zlib writes no name and mtime 0 — so the same layer
- * gives the same digest on every run, and a re-run pushes nothing new. The digest must be known
- * before the upload (it goes in the PUT's query), so a layer is compressed twice: once to measure
- * (nothing stored), once on its way up.
+ * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
+ * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
+ * new. The digest must be known before the upload (it goes in the PUT's query), so a layer is
+ * compressed twice: once to measure (nothing stored), once on its way up.
  */
 
 
 
-
+/** zlib's default trade-off, for layers that compress. */
 const LEVEL = 6;
-function deterministicGzip() {
-    return (0,external_node_zlib_.createGzip)({ level: LEVEL });
+/** The first bytes judge how well a layer compresses. */
+const SAMPLE = 1024 * 1024;
+/**
+ * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
+ * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
+ */
+function chooseLevel(sample) {
+    if (sample.length === 0)
+        return LEVEL;
+    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
 }
-/** Compresses `layer` without keeping anything: the digests and size it will have. */
+function deterministicGzip(level = LEVEL) {
+    return (0,external_node_zlib_.createGzip)({ level });
+}
+/**
+ * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
+ * feeding it pieces of one fixed size makes both passes give the same bytes.
+ */
+const PIECE = 64 * 1024;
+/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
+class Pieces extends external_node_stream_.Transform {
+    held = [];
+    heldSize = 0;
+    _transform(chunk, _encoding, done) {
+        for (const piece of this.cut(chunk))
+            this.push(piece);
+        done();
+    }
+    _flush(done) {
+        if (this.heldSize > 0)
+            this.push(Buffer.concat(this.held));
+        done();
+    }
+    /** The whole pieces `chunk` completes; the rest is held. */
+    cut(chunk) {
+        this.held.push(chunk);
+        this.heldSize += chunk.length;
+        const out = [];
+        if (this.heldSize < PIECE)
+            return out;
+        let all = Buffer.concat(this.held);
+        while (all.length >= PIECE) {
+            out.push(all.subarray(0, PIECE));
+            all = all.subarray(PIECE);
+        }
+        this.held = all.length > 0 ? [all] : [];
+        this.heldSize = all.length;
+        return out;
+    }
+    /** What is left, for callers feeding by hand. */
+    remainder() {
+        const rest = Buffer.concat(this.held);
+        this.held = [];
+        this.heldSize = 0;
+        return rest;
+    }
+}
+/** The upload pass: the layer cut into pieces and gzip'd at the level it was measured with. */
+function compressLayer(layer, level) {
+    const pieces = new Pieces();
+    const gzip = deterministicGzip(level);
+    layer.on('error', (error) => gzip.destroy(error));
+    pieces.on('error', (error) => gzip.destroy(error));
+    return layer.pipe(pieces).pipe(gzip);
+}
+/** Compresses `layer` without keeping anything: the digests, size and level it will have. */
 async function measureCompressed(layer) {
     const raw = (0,external_node_crypto_.createHash)('sha256');
     const compressed = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
-    layer.on('data', (chunk) => raw.update(chunk));
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(layer, deterministicGzip(), new external_node_stream_.Writable({
-        write(chunk, _encoding, done) {
+    let gzip;
+    let level = LEVEL;
+    let sample = [];
+    let sampled = 0;
+    const pieces = new Pieces();
+    const feed = async (chunk) => {
+        for (const piece of pieces.cut(chunk))
+            await write(gzip, piece);
+    };
+    const start = async (first) => {
+        level = chooseLevel(first);
+        gzip = deterministicGzip(level);
+        gzip.on('data', (chunk) => {
             compressed.update(chunk);
             size += chunk.length;
-            done();
+        });
+        await feed(first);
+    };
+    for await (const chunk of layer) {
+        raw.update(chunk);
+        if (gzip) {
+            await feed(chunk);
+            continue;
         }
-    }));
-    return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}` };
+        sample.push(chunk);
+        sampled += chunk.length;
+        if (sampled >= SAMPLE) {
+            await start(Buffer.concat(sample));
+            sample = [];
+        }
+    }
+    if (!gzip)
+        await start(Buffer.concat(sample));
+    const done = gzip;
+    const rest = pieces.remainder();
+    if (rest.length > 0)
+        await write(done, rest);
+    await new Promise((resolve, reject) => {
+        done.once('end', resolve);
+        done.once('error', reject);
+        done.end();
+    });
+    return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level };
+}
+function write(gzip, chunk) {
+    return new Promise((resolve, reject) => {
+        if (gzip.write(chunk))
+            resolve();
+        else {
+            gzip.once('drain', resolve);
+            gzip.once('error', reject);
+        }
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/package/tree.ts
@@ -86187,7 +86325,7 @@ class LegacyArchiveSource {
             throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`);
         }
         const configDigest = sha256(configBytes);
-        this.blobs.set(configDigest, { path: entry.Config, compress: false, bytes: configBytes });
+        this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes });
         const layers = [];
         for (const [i, path] of entry.Layers.entries()) {
             const layer = await this.measure(path);
@@ -86215,13 +86353,8 @@ class LegacyArchiveSource {
     /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
     async measure(path) {
         const known = this.precomputed.get(this.container.canonicalName(path));
-        if (known) {
-            this.blobs.set(known.digest, { path, compress: true });
-            return known;
-        }
-        const stream = await this.container.open(path);
-        const layer = await measureCompressed(stream);
-        this.blobs.set(layer.digest, { path, compress: true });
+        const layer = known ?? (await measureCompressed(await this.container.open(path)));
+        this.blobs.set(layer.digest, { path, level: layer.level });
         return layer;
     }
     fetchManifest(reference) {
@@ -86235,11 +86368,7 @@ class LegacyArchiveSource {
         if (!blob)
             throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive');
         const stream = await this.container.open(blob.path, options.signal);
-        if (!blob.compress)
-            return stream;
-        const gzip = deterministicGzip();
-        stream.on('error', (error) => gzip.destroy(error));
-        return stream.pipe(gzip);
+        return blob.level === undefined ? stream : compressLayer(stream, blob.level);
     }
     blobOrder(digest) {
         const blob = this.blobs.get(digest);

@@ -46,12 +46,16 @@ export class DigestMismatchError extends Error {
  * than the descriptor's size, or when at the end the size or digest differ. Nothing is buffered.
  */
 export class VerifyingStream extends Transform {
-  private readonly hash: Hash
+  /** Undefined when only the size is checked (the receiver checks the digest itself). */
+  private readonly hash: Hash | undefined
   private count = 0
 
-  constructor(private readonly expected: { digest: string; size: number }) {
+  constructor(
+    private readonly expected: { digest: string; size: number },
+    options: { digest: boolean } = { digest: true }
+  ) {
     super()
-    this.hash = createHash(algorithmOf(expected.digest))
+    this.hash = options.digest ? createHash(algorithmOf(expected.digest)) : undefined
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -60,12 +64,12 @@ export class VerifyingStream extends Transform {
       callback(new DigestMismatchError(this.expected, { size: this.count }))
       return
     }
-    this.hash.update(chunk)
+    this.hash?.update(chunk)
     callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    const digest = `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}`
+    const digest = this.hash ? `${algorithmOf(this.expected.digest)}:${this.hash.digest('hex')}` : this.expected.digest
     if (this.count !== this.expected.size || digest !== this.expected.digest) {
       callback(new DigestMismatchError(this.expected, { digest, size: this.count }))
       return

@@ -92,3 +92,15 @@ export interface Opener<E> {
   source(endpoint: E): Promise<Source>
   target(endpoint: E): Promise<Target>
 }
+
+/**
+ * A target that checks every blob's digest itself and refuses a mismatch before storing it (a
+ * registry, given `?digest=`): the copy then checks sizes only and spends no CPU hashing twice.
+ */
+export interface VerifyingTarget {
+  readonly verifiesDigests: true
+}
+
+export function verifiesDigests(target: Target): boolean {
+  return (target as Partial<VerifyingTarget>).verifiesDigests === true
+}

@@ -12,7 +12,7 @@ import { DOCKER_MANIFEST } from '../media-types.js'
 import { entryName, type LayoutIndex } from '../layout/entries.js'
 import type { FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
 import type { ArchiveContainer } from './container.js'
-import { deterministicGzip, measureCompressed, type CompressedLayer } from './layer-compression.js'
+import { compressLayer, measureCompressed, type CompressedLayer } from './layer-compression.js'
 
 /** One image an archive holds, with the name it carries, if any. */
 export interface ArchiveImage {
@@ -99,8 +99,8 @@ interface LegacyEntry {
 
 interface LegacyBlob {
   path: string
-  /** gzip it on the way (an uncompressed layer). */
-  compress: boolean
+  /** gzip it on the way (an uncompressed layer), at this level. */
+  level?: number
   bytes?: Buffer
 }
 
@@ -150,7 +150,7 @@ export class LegacyArchiveSource implements Source, OrderedSource {
       throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`)
     }
     const configDigest = sha256(configBytes)
-    this.blobs.set(configDigest, { path: entry.Config, compress: false, bytes: configBytes })
+    this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes })
     const layers: Descriptor[] = []
     for (const [i, path] of entry.Layers.entries()) {
       const layer = await this.measure(path)
@@ -180,13 +180,8 @@ export class LegacyArchiveSource implements Source, OrderedSource {
   /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
   private async measure(path: string): Promise<CompressedLayer> {
     const known = this.precomputed.get(this.container.canonicalName(path))
-    if (known) {
-      this.blobs.set(known.digest, { path, compress: true })
-      return known
-    }
-    const stream = await this.container.open(path)
-    const layer = await measureCompressed(stream)
-    this.blobs.set(layer.digest, { path, compress: true })
+    const layer = known ?? (await measureCompressed(await this.container.open(path)))
+    this.blobs.set(layer.digest, { path, level: layer.level })
     return layer
   }
 
@@ -200,10 +195,7 @@ export class LegacyArchiveSource implements Source, OrderedSource {
     const blob = this.blobs.get(descriptor.digest)
     if (!blob) throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive')
     const stream = await this.container.open(blob.path, options.signal)
-    if (!blob.compress) return stream
-    const gzip = deterministicGzip()
-    stream.on('error', (error) => gzip.destroy(error))
-    return stream.pipe(gzip)
+    return blob.level === undefined ? stream : compressLayer(stream, blob.level)
   }
 
   blobOrder(digest: string): number {

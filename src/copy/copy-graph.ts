@@ -12,7 +12,7 @@ import { DEFAULT_RETRY, nextDelay, sleep, type RetryPolicy } from '../http/retry
 import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
-import { isBlobMounter, isOrderedSource, type Source, type Target } from '../storage.js'
+import { isBlobMounter, isOrderedSource, verifiesDigests, type Source, type Target } from '../storage.js'
 import { childManifests } from '../manifest.js'
 import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
 import type { Logger } from '../log.js'
@@ -71,10 +71,27 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
     (blob) => copyBlob(blob, source, target, options, controller.signal),
     (error) => controller.abort(error)
   )
-  for (const node of manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))) {
-    await pushManifest(target, node)
-    options.stats.manifestsPushed++
+  // Children before parents, and the manifests of one level at once: over a slow link the round
+  // trips of an index's children overlap instead of adding up.
+  for (const level of manifestLevels(graph, missing)) {
+    await forEachLimit(level, options.concurrency, async (node) => {
+      await pushManifest(target, node)
+      options.stats.manifestsPushed++
+    })
   }
+}
+
+/** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
+function manifestLevels(graph: ArtifactGraph, missing: ReadonlySet<string>): GraphNode[][] {
+  const ordered = manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest))
+  const level = new Map<string, number>()
+  const waves: GraphNode[][] = []
+  for (const node of ordered) {
+    const depth = Math.max(-1, ...childManifests(node.manifest).map((d) => level.get(d.digest) ?? -1)) + 1
+    level.set(node.descriptor.digest, depth)
+    ;(waves[depth] ??= []).push(node)
+  }
+  return waves.filter((wave) => wave.length > 0)
 }
 
 /**
@@ -136,11 +153,16 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
     return
   }
   const reference = showReference(source.name, blob.digest)
-  const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference)
+  const hash = !verifiesDigests(target)
+  const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash)
   try {
     await pushWithRestarts(blob, target, open, options, signal)
   } catch (error) {
     if (error instanceof DigestMismatchError) throw new ContentError(reference, `blob ${error.message}`)
+    // The registry hashed the bytes and refused them: the source's blob is not what its digest says.
+    if (error instanceof RegistryError && error.details.some((d) => d.code === 'DIGEST_INVALID')) {
+      throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`)
+    }
     throw error
   }
   stats.blobsUploaded++
@@ -180,11 +202,12 @@ async function pushWithRestarts(
 }
 
 /**
- * The source's bytes as every target gets them: size and digest verified on the way, in this one
- * place, and the source's own errors named as the source's (not taken for the destination's).
+ * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
+ * verified on the way, in this one place, and the source's own errors named as the source's (not taken for the destination's).
  */
-function verifiedSourceStream(stream: Readable, blob: Descriptor, reference: string): Readable {
-  const verifier = new VerifyingStream(blob)
+function verifiedSourceStream(stream: Readable, blob: Descriptor, reference: string, hash: boolean): Readable {
+  // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
+  const verifier = new VerifyingStream(blob, { digest: hash })
   stream.on('error', (error: Error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)))
   verifier.on('close', () => stream.destroy())
   return stream.pipe(verifier)

@@ -29,8 +29,12 @@ export interface RegistriesOptions {
   retry?: RetryPolicy
 }
 
-/** Blobs in flight at once unless told otherwise. */
-export const DEFAULT_CONCURRENCY = 4
+/**
+ * Blobs in flight at once unless told otherwise. Over a distant link each small blob costs round
+ * trips (HEAD, POST, PUT) more than bytes, so several at once matter; for one large blob they make
+ * no difference (docs/performance.md).
+ */
+export const DEFAULT_CONCURRENCY = 8
 
 /**
  * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the

@@ -11,7 +11,7 @@ import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
 import { indexDescriptors } from '../referrers/referrers.js'
 import { showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
-import type { BlobMounter, FetchedManifest, SharedStorage, Source, Target, TransferOptions } from '../storage.js'
+import type { BlobMounter, FetchedManifest, SharedStorage, Source, Target, TransferOptions, VerifyingTarget } from '../storage.js'
 
 const CANCEL_TIMEOUT_MS = 5000
 
@@ -26,9 +26,11 @@ async function readBody(body: Readable, where: string): Promise<Buffer> {
   }
 }
 
-export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage {
+export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget {
   /** `registry/repository`, for messages. */
   readonly name: string
+  /** The registry checks each blob against the `?digest=` of its PUT (distribution-spec) and refuses a mismatch. */
+  readonly verifiesDigests = true
   /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
   private readonly pendingUploads = new Map<string, string>()
 
