@@ -17,6 +17,8 @@ const MiB = 1024 * 1024
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const LATENCY_MS = 30
 const ACTION = resolve('dist/index.js')
+/** BENCH_SCENARIOS=1,3 runs only those (all by default). */
+const ONLY = new Set((process.env.BENCH_SCENARIOS ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim()))
 
 interface Sample {
   seconds: number
@@ -111,6 +113,7 @@ async function compare(
   skopeoRun: (round: number) => Promise<Sample>
 ): Promise<Row> {
   const row: Row = { scenario, ours: [], skopeo: [], targets: [] }
+  if (!ONLY.has(scenario.split(' ')[0])) return row
   for (let round = 0; round < rounds; round++) {
     if (round % 2 === 0) {
       row.ours.push(await oursRun(round))
@@ -212,7 +215,8 @@ async function main(): Promise<void> {
         ])
     )
     const bound: Sample[] = []
-    for (let r = 0; r < ROUNDS; r++) bound.push(await relay(open.host, `s1/relay-${r}`, open.host, big.blobs.slice(1)))
+    for (let r = 0; r < (ONLY.has('1') ? ROUNDS : 0); r++)
+      bound.push(await relay(open.host, `s1/relay-${r}`, open.host, big.blobs.slice(1)))
     s1.bound = bound
     const boundRatio = median(s1.ours.map((s) => s.seconds)) / median(bound.map((s) => s.seconds))
     s1.targets = [
@@ -349,7 +353,7 @@ function report(): void {
   console.log(
     '---------------------------------------|--------------------------|------------------------|-------|-----------------------|--------'
   )
-  for (const row of rows) {
+  for (const row of rows.filter((r) => r.ours.length > 0)) {
     const rss = `${median(row.ours.map((s) => s.rssMiB)).toFixed(0)} / ${median(row.skopeo.map((s) => s.rssMiB)).toFixed(0)}`
     const targets = row.targets.map(([name, met]) => `${met ? 'met' : 'MISSED'}: ${name}`).join('; ')
     console.log(

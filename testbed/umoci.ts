@@ -4,25 +4,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from './tools.js'
 
-/**
- * Builds an image of `layers` layers with umoci and pushes it with skopeo to
- * `host/repository:tag` on a plain-HTTP registry.
- */
-export async function pushUmociImage(host: string, repository: string, tag: string, layers: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'oci-push-umoci-'))
-  try {
-    const layout = join(dir, 'layout')
-    await run('umoci', ['init', '--layout', layout])
-    await run('umoci', ['new', '--image', `${layout}:${tag}`])
+/** A umoci layout at `dir` with one image per tag, each of `layers` layers of its own. */
+export async function umociLayout(dir: string, tags: readonly string[], layers = 1): Promise<void> {
+  await run('umoci', ['init', '--layout', dir])
+  for (const tag of tags) {
+    await run('umoci', ['new', '--image', `${dir}:${tag}`])
     for (let i = 0; i < layers; i++) {
-      const file = join(dir, `file${i}.txt`)
-      await writeFile(file, `layer ${i} of ${repository}:${tag}\n`.repeat(100 * (i + 1)))
-      await run('umoci', ['insert', '--image', `${layout}:${tag}`, file, `/data/file${i}.txt`])
+      const file = `${dir}.${tag}.${i}.txt`
+      await writeFile(file, `layer ${i} of ${tag}\n`.repeat(100 * (i + 1)))
+      await run('umoci', ['insert', '--image', `${dir}:${tag}`, file, `/data/${tag}-${i}.txt`])
     }
     await run('umoci', [
       'config',
       '--image',
-      `${layout}:${tag}`,
+      `${dir}:${tag}`,
       '--os',
       'linux',
       '--architecture',
@@ -30,6 +25,15 @@ export async function pushUmociImage(host: string, repository: string, tag: stri
       '--created',
       '2024-01-01T00:00:00Z'
     ])
+  }
+}
+
+/** Builds an image of `layers` layers with umoci and pushes it with skopeo to `host/repository:tag` (plain HTTP). */
+export async function pushUmociImage(host: string, repository: string, tag: string, layers: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'oci-push-umoci-'))
+  try {
+    const layout = join(dir, 'layout')
+    await umociLayout(layout, [tag], layers)
     await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`])
   } finally {
     await rm(dir, { recursive: true, force: true })
