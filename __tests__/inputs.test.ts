@@ -125,6 +125,12 @@ describe('parseInputs', () => {
     expect(() => parse(values)).toThrow(message)
   })
 
+  test('SOURCE_DATE_EPOCH: seconds, or an error naming it', () => {
+    expect(parse(base, { SOURCE_DATE_EPOCH: '1700000000' }).sourceDateEpoch).toBe(1700000000)
+    expect(parse(base).sourceDateEpoch).toBeUndefined()
+    expect(() => parse(base, { SOURCE_DATE_EPOCH: 'yesterday' })).toThrow(/^SOURCE_DATE_EPOCH: "yesterday" is not a whole number/)
+  })
+
   test('a malformed environment limit names the variable', () => {
     expect(() => parse(base, { MAX_OCI_PUSH_ARTIFACT_SIZE: 'lots' })).toThrow(/^MAX_OCI_PUSH_ARTIFACT_SIZE: "lots" is not a size/)
   })

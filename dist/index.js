@@ -83160,6 +83160,7 @@ function parseInputs(read, env) {
         ...(artifactType ? { artifactType } : {}),
         ...(subject ? { subject } : {}),
         referrers: parseBoolean('referrers', read('referrers')),
+        ...sourceDateEpoch(env),
         destinations,
         prefixes,
         notices,
@@ -83218,6 +83219,14 @@ function parseSource(text) {
     const source = endpoint('srcRef', text);
     // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
     return source.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(source.reference) } : source;
+}
+function sourceDateEpoch(env) {
+    const epoch = env.SOURCE_DATE_EPOCH?.trim();
+    if (!epoch)
+        return {};
+    if (!/^\d+$/.test(epoch))
+        throw new InputError('SOURCE_DATE_EPOCH', `"${epoch}" is not a whole number of seconds since 1970`);
+    return { sourceDateEpoch: Number(epoch) };
 }
 /** `subject`: a registry reference, by tag or digest. */
 function parseSubject(text) {
@@ -87179,17 +87188,14 @@ class Stores {
 
 
 
-
 const logger = { debug: core_debug, info: info, warning: warning, notice: core_notice, secret: core_setSecret };
-/** What packaging takes from the inputs and the environment (SOURCE_DATE_EPOCH, as reproducible builds set it). */
+/** The packaging inputs that were given. */
 function packaging(inputs) {
-    const epoch = process.env.SOURCE_DATE_EPOCH?.trim();
-    if (epoch && !/^\d+$/.test(epoch))
-        throw new InputError('SOURCE_DATE_EPOCH', `"${epoch}" is not a whole number of seconds`);
+    const { artifactType, subject, sourceDateEpoch } = inputs;
     return {
-        ...(inputs.artifactType ? { artifactType: inputs.artifactType } : {}),
-        ...(inputs.subject ? { subject: inputs.subject } : {}),
-        ...(epoch ? { sourceDateEpoch: Number(epoch) } : {})
+        ...(artifactType ? { artifactType } : {}),
+        ...(subject ? { subject } : {}),
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {})
     };
 }
 async function run() {
@@ -87220,7 +87226,7 @@ async function run() {
             for (const notice of inputs.notices)
                 core_notice(notice);
             const result = inputs.path
-                ? await pushPackage(stores, { ...common, path: inputs.path, destinations: inputs.destinations, ...packaging(inputs) }, logger)
+                ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, logger)
                 : inputs.source
                     ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
                     : await pushArchives(stores, { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes }, logger);

@@ -4,7 +4,6 @@ import { credentialChain } from './action/credential-sources.js'
 import { parseInputs, type ActionInputs } from './action/inputs.js'
 import { pushPackage } from './package/push-package.js'
 import type { Endpoint } from './endpoint.js'
-import { InputError } from './errors.js'
 import { setEmptyOutputs, setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
 import { pushArchives } from './archive/push-archives.js'
 import { secretsOf } from './auth/credentials.js'
@@ -15,14 +14,13 @@ import { Stores } from './stores.js'
 
 const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, notice: core.notice, secret: core.setSecret }
 
-/** What packaging takes from the inputs and the environment (SOURCE_DATE_EPOCH, as reproducible builds set it). */
+/** The packaging inputs that were given. */
 function packaging(inputs: ActionInputs): { artifactType?: string; subject?: Endpoint; sourceDateEpoch?: number } {
-  const epoch = process.env.SOURCE_DATE_EPOCH?.trim()
-  if (epoch && !/^\d+$/.test(epoch)) throw new InputError('SOURCE_DATE_EPOCH', `"${epoch}" is not a whole number of seconds`)
+  const { artifactType, subject, sourceDateEpoch } = inputs
   return {
-    ...(inputs.artifactType ? { artifactType: inputs.artifactType } : {}),
-    ...(inputs.subject ? { subject: inputs.subject } : {}),
-    ...(epoch ? { sourceDateEpoch: Number(epoch) } : {})
+    ...(artifactType ? { artifactType } : {}),
+    ...(subject ? { subject } : {}),
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {})
   }
 }
 
@@ -50,7 +48,7 @@ export async function run(): Promise<void> {
       }
       for (const notice of inputs.notices) core.notice(notice)
       const result = inputs.path
-        ? await pushPackage(stores, { ...common, path: inputs.path, destinations: inputs.destinations, ...packaging(inputs) }, logger)
+        ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, logger)
         : inputs.source
           ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
           : await pushArchives(

@@ -27,6 +27,8 @@ export interface ActionInputs {
   subject?: Endpoint
   /** `referrers`: also copy what refers to the source. */
   referrers: boolean
+  /** SOURCE_DATE_EPOCH (reproducible builds set it): the mtime of packaged files. */
+  sourceDateEpoch?: number
   /** Things said about the inputs that did not fail them (a tag's `+` written as `_`). */
   notices: string[]
   credentials: CredentialEntry[]
@@ -99,6 +101,7 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
     ...(artifactType ? { artifactType } : {}),
     ...(subject ? { subject } : {}),
     referrers: parseBoolean('referrers', read('referrers')),
+    ...sourceDateEpoch(env),
     destinations,
     prefixes,
     notices,
@@ -170,6 +173,13 @@ function parseSource(text: string): Endpoint {
   const source = endpoint('srcRef', text)
   // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
   return source.kind === 'registry' ? { kind: 'registry', reference: withDefaultTag(source.reference) } : source
+}
+
+function sourceDateEpoch(env: NodeJS.ProcessEnv): { sourceDateEpoch?: number } {
+  const epoch = env.SOURCE_DATE_EPOCH?.trim()
+  if (!epoch) return {}
+  if (!/^\d+$/.test(epoch)) throw new InputError('SOURCE_DATE_EPOCH', `"${epoch}" is not a whole number of seconds since 1970`)
+  return { sourceDateEpoch: Number(epoch) }
 }
 
 /** `subject`: a registry reference, by tag or digest. */
