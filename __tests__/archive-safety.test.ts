@@ -146,6 +146,17 @@ describe('choosing what to push', () => {
     expect(await skopeoRaw(`${registry.host}/tagless/app:v1`)).toBe(img.root.bytes.toString())
   })
 
+  test('a Docker ≥ 25 docker save (an OCI layout with manifest.json beside) is read as the OCI layout: byte for byte', async () => {
+    const dockerManifest = [
+      { Config: blobName(img.blobs[0].digest), RepoTags: ['app:v1'], Layers: img.blobs.slice(1).map((b) => blobName(b.digest)) }
+    ]
+    const path = await tarball('docker25.tar', [...layoutItems(img, 'v1'), { name: 'manifest.json', body: JSON.stringify(dockerManifest) }])
+    const result = await runAction({ archive: path, destRef: `${registry.host}/docker25/app` })
+    expect(result.stdout.split('\n').filter((l) => l.startsWith('::error'))).toEqual([])
+    expect(result.outputs.digest).toBe(img.root.digest)
+    expect(await skopeoRaw(`${registry.host}/docker25/app:v1`)).toBe(img.root.bytes.toString())
+  })
+
   test('an archive holding no image: a warning, nothing pushed, success', async () => {
     const path = await tarball('empty.tar', [
       { name: 'oci-layout', body: '{"imageLayoutVersion":"1.0.0"}' },
