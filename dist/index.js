@@ -84473,6 +84473,8 @@ async function forEachLimit(items, limit, task, onFailure = () => { }) {
         throw failure.error;
 }
 
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: ./src/copy/media-conversion.ts
 /**
  * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
@@ -84692,6 +84694,7 @@ function artifactSize(graph) {
 
 
 
+
 function emptyStats() {
     return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
 }
@@ -84708,6 +84711,8 @@ async function copyGraph(graph, source, target, options) {
     // The first blob that fails aborts every transfer still running: the step fails now, not once
     // every other upload has finished.
     const controller = new AbortController();
+    // Every transfer in flight listens on it (a download and an upload each, and retry waits).
+    (0,external_node_events_.setMaxListeners)(8 * options.concurrency + 16, controller.signal);
     // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
     const sequential = isOrderedSource(source) && source.sequential;
     if (sequential)

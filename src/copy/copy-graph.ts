@@ -5,6 +5,7 @@
  */
 import { forEachLimit } from '../concurrency.js'
 import { DigestMismatchError, VerifyingStream } from '../digest.js'
+import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
 import { ContentError, RegistryError, SourceError } from '../errors.js'
 import { isTransientFailure } from '../http/client.js'
@@ -62,6 +63,8 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
   // The first blob that fails aborts every transfer still running: the step fails now, not once
   // every other upload has finished.
   const controller = new AbortController()
+  // Every transfer in flight listens on it (a download and an upload each, and retry waits).
+  setMaxListeners(8 * options.concurrency + 16, controller.signal)
   // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
   const sequential = isOrderedSource(source) && source.sequential
   if (sequential) needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest))
