@@ -81,6 +81,21 @@ const tokenLogin = (registry: string, role: 'source' | 'destination') => ({
 const errorLines = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('::error'))
 const tokenRequestsFor = (scope: string) => tokens.requests.filter((r) => r.scopes.includes(scope))
 
+/** Makes the token registry's proxy answer the first PUT to a path containing `part` with a 401, as an expired token gets. */
+function refuseOnce(part: string): { count: number } {
+  const refusal = { count: 0 }
+  tokProxy.faults.answer = (r) => {
+    if (r.method !== 'PUT' || !r.path.includes(part) || refusal.count > 0) return undefined
+    refusal.count++
+    return {
+      status: 401,
+      headers: { 'www-authenticate': `Bearer realm="${tokens.realm}",service="${tokens.service}"` },
+      body: '{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}'
+    }
+  }
+  return refusal
+}
+
 /** A Docker config directory holding `config` as config.json, as docker/login-action leaves it. */
 async function dockerConfig(name: string, config: unknown): Promise<string> {
   const dir = join(scratch, name)
@@ -127,20 +142,11 @@ describe('token auth (distribution auth: token)', () => {
   test('a 401 on a cached token fetches a new token once and goes on', async () => {
     tokens.requests.length = 0
     tokProxy.reset()
-    let refused = 0
-    tokProxy.faults.answer = (r) => {
-      if (r.method !== 'PUT' || !r.path.includes('/manifests/') || refused > 0) return undefined
-      refused++
-      return {
-        status: 401,
-        headers: { 'www-authenticate': `Bearer realm="${tokens.realm}",service="${tokens.service}"` },
-        body: '{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}'
-      }
-    }
+    const refusal = refuseOnce('/manifests/')
     await copy(`${open.host}/app@${amd64.root.digest}`, `${tokProxy.host}/refreshed/app:v1`, {
       credentials: [tokenLogin(tokProxy.host, 'destination')]
     })
-    expect(refused).toBe(1)
+    expect(refusal.count).toBe(1)
     expect(tokenRequestsFor('repository:refreshed/app:pull,push')).toHaveLength(2)
     expect(await skopeoRaw(`${tok.host}/refreshed/app:v1`, pusher)).toBe(amd64.root.bytes.toString())
   })
@@ -148,20 +154,11 @@ describe('token auth (distribution auth: token)', () => {
   test('a token that expires during a long push: the blob is uploaded again, from the source, with a new token', async () => {
     tokens.requests.length = 0
     tokProxy.reset()
-    let refused = 0
-    tokProxy.faults.answer = (r) => {
-      if (r.method !== 'PUT' || !r.path.includes('/blobs/uploads/') || refused > 0) return undefined
-      refused++
-      return {
-        status: 401,
-        headers: { 'www-authenticate': `Bearer realm="${tokens.realm}",service="${tokens.service}"` },
-        body: '{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}'
-      }
-    }
+    const refusal = refuseOnce('/blobs/uploads/')
     const result = await copy(`${open.host}/app@${amd64.root.digest}`, `${tokProxy.host}/expired/app:v1`, {
       credentials: [tokenLogin(tokProxy.host, 'destination')]
     })
-    expect(refused).toBe(1)
+    expect(refusal.count).toBe(1)
     expect(result.stats.blobsUploaded).toBe(amd64.blobs.length)
     expect(tokenRequestsFor('repository:expired/app:pull,push')).toHaveLength(2)
     expect(await skopeoRaw(`${tok.host}/expired/app:v1`, pusher)).toBe(amd64.root.bytes.toString())

@@ -59,10 +59,11 @@ function skopeo(...commands: string[][]): Promise<Sample> {
   return measure(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script])
 }
 
-const copyArgs = (src: string, dest: string, all = false) => [
+const copyArgs = (src: string, dest: string, all = false, destCreds?: string) => [
   'copy',
   '--quiet',
   ...(all ? ['--all'] : []),
+  ...(destCreds ? ['--dest-creds', destCreds] : []),
   '--src-tls-verify=false',
   '--dest-tls-verify=false',
   src,
@@ -202,17 +203,7 @@ async function main(): Promise<void> {
           password: login.password,
           maxArtifactSize: '-1'
         }),
-      (r) =>
-        skopeo([
-          'copy',
-          '--quiet',
-          '--src-tls-verify=false',
-          '--dest-tls-verify=false',
-          '--dest-creds',
-          creds,
-          `docker://${open.host}/bench/big:v1`,
-          `docker://${secured.host}/s1/skopeo-${r}:v1`
-        ])
+      (r) => skopeo(copyArgs(`docker://${open.host}/bench/big:v1`, `docker://${secured.host}/s1/skopeo-${r}:v1`, false, creds))
     )
     const bound: Sample[] = []
     for (let r = 0; r < (ONLY.has('1') ? ROUNDS : 0); r++)
@@ -236,12 +227,7 @@ async function main(): Promise<void> {
           username: login.username,
           password: login.password
         }),
-      (r) =>
-        skopeo([
-          ...copyArgs(`docker://${slowOpen.host}/bench/multi:v1`, `docker://${slowSecured.host}/s2/skopeo-${r}:v1`, true),
-          '--dest-creds',
-          creds
-        ])
+      (r) => skopeo(copyArgs(`docker://${slowOpen.host}/bench/multi:v1`, `docker://${slowSecured.host}/s2/skopeo-${r}:v1`, true, creds))
     )
     s2.targets = [['≤ 0.5× skopeo', ratio(s2) <= 0.5]]
 
@@ -322,16 +308,9 @@ async function main(): Promise<void> {
       },
       (r) =>
         skopeo(
-          ...[1, 2, 3].map((n) => [
-            'copy',
-            '--quiet',
-            '--src-tls-verify=false',
-            '--dest-tls-verify=false',
-            '--dest-creds',
-            creds,
-            `docker://${open.host}/bench/big:v1`,
-            `docker://${secured.host}/s7/skopeo-${r}-${n}:v1`
-          ])
+          ...[1, 2, 3].map((n) =>
+            copyArgs(`docker://${open.host}/bench/big:v1`, `docker://${secured.host}/s7/skopeo-${r}-${n}:v1`, false, creds)
+          )
         )
     )
     s7.targets = [['blob bytes uploaded once per registry', uploadedOnce]]
