@@ -83489,6 +83489,23 @@ function parseChallenges(header) {
     return challenges;
 }
 
+;// CONCATENATED MODULE: ./src/streams.ts
+
+/** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */
+async function readCapped(body, limit, what) {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of body) {
+        total += chunk.length;
+        if (total > limit) {
+            body.destroy();
+            throw new ContentError(what, `larger than ${limit} bytes`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+
 ;// CONCATENATED MODULE: ./src/http/hints.ts
 
 const hints_GHCR = 'ghcr.io';
@@ -83642,6 +83659,7 @@ function sleep(ms, signal) {
 }
 
 ;// CONCATENATED MODULE: ./src/http/client.ts
+
 
 
 
@@ -83868,20 +83886,6 @@ function describeCause(error) {
 function headerValue(headers, name) {
     const value = headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
-}
-/** Reads a response body up to `limit` bytes; more than that is an error, not a truncation. */
-async function readCapped(body, limit, what) {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of body) {
-        total += chunk.length;
-        if (total > limit) {
-            body.destroy();
-            throw new ContentError(what, `larger than ${limit} bytes`);
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
 }
 /** Drops a body we do not need, so its connection goes back to the pool. */
 async function discard(body) {
@@ -84120,6 +84124,7 @@ async function recordReferrer(store, subject, referrer) {
 }
 
 ;// CONCATENATED MODULE: ./src/registry/repository.ts
+
 
 
 
@@ -84518,6 +84523,10 @@ function convertManifestToOci(json) {
 function isBlobMounter(target) {
     return typeof target.mountBlob === 'function';
 }
+/** A target that can be read as well (a registry repository, a layout): for read-modify-write and mounting from it. */
+function isReadable(target) {
+    return typeof target.fetchManifest === 'function' && typeof target.fetchBlob === 'function';
+}
 /** Whether `target` already holds every blob `source` has (a retag in place moves none). */
 function sharesBlobs(target, source) {
     return (typeof target.sharesBlobsWith === 'function' && target.sharesBlobsWith(source));
@@ -84860,6 +84869,7 @@ function verifiedSourceStream(stream, blob, reference, hash) {
 
 
 
+
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const copy_referrers_MAX_DEPTH = 3;
 const COSIGN_SUFFIXES = ['.sig', '.att', '.sbom'];
@@ -84895,9 +84905,6 @@ async function copyOne(source, digest, targets, options) {
     for (const target of targets)
         await copyGraph(graph, source, target, options);
     return graph;
-}
-function isReadable(target) {
-    return typeof target.fetchManifest === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/copy/destinations.ts
@@ -85150,13 +85157,13 @@ async function copyArtifact(opener, request, logger) {
         for (const target of crossRepository) {
             const before = { ...stats };
             // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
-            const mountFrom = done.find((earlier) => isBlobMounter(target) && isSource(earlier) && target.canMountFrom(earlier));
+            const mountFrom = done.find((earlier) => isBlobMounter(target) && isReadable(earlier) && target.canMountFrom(earlier));
             await copyGraph(graph, source, target, {
                 concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
                 logger,
                 stats,
                 ...retryOf(request),
-                ...(mountFrom && isSource(mountFrom) ? { mountFrom } : {})
+                ...(mountFrom && isReadable(mountFrom) ? { mountFrom } : {})
             });
             done.push(target);
             logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
@@ -85241,9 +85248,6 @@ async function transform(source, root, request, logger) {
     for (const { from, to } of result.rewritten)
         logger.info(`Rewrote ${from} as ${to}`);
     return result;
-}
-function isSource(target) {
-    return typeof target.fetchBlob === 'function';
 }
 function retryOf(request) {
     return request.retry ? { retry: request.retry } : {};
@@ -85892,6 +85896,7 @@ async function pushPackagedChart(path, chart, options) {
 
 
 
+
 async function pushPackage(stores, request, logger) {
     const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request;
     let subjectDescriptor;
@@ -85924,16 +85929,13 @@ async function pushPackage(stores, request, logger) {
             seen.add(storeKey(destination));
             const target = await stores.target(destination);
             // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
-            if (!push_package_isReadable(target))
+            if (!isReadable(target))
                 continue;
             const via = await recordReferrer(target, subjectDescriptor.digest, listed);
             logger.info(`Recorded as a referrer of ${subjectDescriptor.digest} in ${target.name} (${via === 'api' ? 'referrers API' : `tag ${subjectDescriptor.digest.replace(':', '-')}`})`);
         }
     }
     return result;
-}
-function push_package_isReadable(target) {
-    return typeof target.fetchManifest === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/action/outputs.ts

@@ -55,6 +55,11 @@ export function isBlobMounter(target: Target): target is Target & BlobMounter {
   return typeof (target as Partial<BlobMounter>).mountBlob === 'function'
 }
 
+/** A target that can be read as well (a registry repository, a layout): for read-modify-write and mounting from it. */
+export function isReadable(target: Target): target is Target & Source {
+  return typeof (target as Partial<Source>).fetchManifest === 'function' && typeof (target as Partial<Source>).fetchBlob === 'function'
+}
+
 /** A target that holds every blob of some sources already: the same repository, the same layout. */
 export interface SharedStorage {
   sharesBlobsWith(source: Source): boolean

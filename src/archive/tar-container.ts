@@ -1,7 +1,7 @@
 /** A plain tar file as an {@link ArchiveContainer}: indexed once, every file a byte range. */
 import type { Readable } from 'node:stream'
 import { ContentError } from '../errors.js'
-import { readCapped } from '../http/client.js'
+import { readCapped } from '../streams.js'
 import { MAX_JSON_BYTES, type ArchiveContainer } from './container.js'
 import { indexTarFile, type TarFile } from './tar-file.js'
 import type { TarEntry } from './tar-entries.js'

@@ -9,7 +9,7 @@ import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } 
 import { DEFAULT_CONCURRENCY } from '../registry/registries.js'
 import type { RetryPolicy } from '../http/retry.js'
 import { copyReferrers, type CopiedReferrer } from '../referrers/copy-referrers.js'
-import { isBlobMounter, isPinning, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
+import { isBlobMounter, isPinning, isReadable, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { copyGraph, emptyStats, type CopyStats } from './copy-graph.js'
 import { destinationName, planDestinations, type Destination } from './destinations.js'
@@ -93,13 +93,13 @@ export async function copyArtifact(opener: Opener<Endpoint>, request: CopyReques
     for (const target of crossRepository) {
       const before = { ...stats }
       // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
-      const mountFrom = done.find((earlier) => isBlobMounter(target) && isSource(earlier) && target.canMountFrom(earlier))
+      const mountFrom = done.find((earlier) => isBlobMounter(target) && isReadable(earlier) && target.canMountFrom(earlier))
       await copyGraph(graph, source, target, {
         concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
         logger,
         stats,
         ...retryOf(request),
-        ...(mountFrom && isSource(mountFrom) ? { mountFrom } : {})
+        ...(mountFrom && isReadable(mountFrom) ? { mountFrom } : {})
       })
       done.push(target)
       logger.info(
@@ -182,10 +182,6 @@ async function transform(source: Source, root: GraphNode, request: CopyRequest, 
   for (const notice of result.notices) logger.notice(notice)
   for (const { from, to } of result.rewritten) logger.info(`Rewrote ${from} as ${to}`)
   return result
-}
-
-function isSource(target: Target): target is Target & Source {
-  return typeof (target as Partial<Source>).fetchBlob === 'function'
 }
 
 function retryOf(request: CopyRequest): { retry?: RetryPolicy } {

@@ -4,7 +4,7 @@
  */
 import { ContentError } from '../errors.js'
 import { digestWithAlgorithmOf, isDigest, sha256 } from '../digest.js'
-import { readCapped } from '../http/client.js'
+import { readCapped } from '../streams.js'
 import { blobsOf, childManifests, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type Manifest, type Platform } from '../manifest.js'
 import { baseMediaType, isDistributable, manifestKind } from '../media-types.js'
 import { showReference } from '../reference.js'

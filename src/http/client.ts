@@ -13,6 +13,7 @@ import type { Credentials, Role } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
 import { Authenticator } from './auth.js'
 import { parseChallenges } from './challenge.js'
+import { readCapped } from '../streams.js'
 import { connectionHint, registryHint } from './hints.js'
 import { DEFAULT_RETRY, isTransientCode, isTransientStatus, nextDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
@@ -296,21 +297,6 @@ function describeCause(error: unknown): string {
 export function headerValue(headers: RegistryResponse['headers'], name: string): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value.join(', ') : value
-}
-
-/** Reads a response body up to `limit` bytes; more than that is an error, not a truncation. */
-export async function readCapped(body: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let total = 0
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length
-    if (total > limit) {
-      body.destroy()
-      throw new ContentError(what, `larger than ${limit} bytes`)
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }
 
 /** Drops a body we do not need, so its connection goes back to the pool. */

@@ -8,7 +8,7 @@ import { fetchRoot } from '../copy/graph.js'
 import { atTag, endpointDigest, endpointTag, storeKey, type Endpoint } from '../endpoint.js'
 import type { Logger } from '../log.js'
 import { recordReferrer, referrerDescriptor } from '../referrers/referrers.js'
-import type { Source, Target } from '../storage.js'
+import { isReadable } from '../storage.js'
 import type { Stores } from '../stores.js'
 import { packagePath } from './package.js'
 
@@ -63,8 +63,4 @@ export async function pushPackage(stores: Stores, request: PackageRequest, logge
     }
   }
   return result
-}
-
-function isReadable(target: Target): target is Target & Source {
-  return typeof (target as Partial<Source>).fetchManifest === 'function'
 }

@@ -7,7 +7,7 @@
  */
 import { copyGraph, type CopyGraphOptions } from '../copy/copy-graph.js'
 import { fetchRoot, loadGraph, type ArtifactGraph } from '../copy/graph.js'
-import type { Source, Target } from '../storage.js'
+import { isReadable, type Source, type Target } from '../storage.js'
 import { listReferrers, recordReferrer, referrersTag } from './referrers.js'
 
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
@@ -54,8 +54,4 @@ async function copyOne(source: Source, digest: string, targets: readonly Target[
   const graph = await loadGraph(source, await fetchRoot(source, digest))
   for (const target of targets) await copyGraph(graph, source, target, options)
   return graph
-}
-
-function isReadable(target: Target): target is Target & Source {
-  return typeof (target as Partial<Source>).fetchManifest === 'function'
 }

@@ -5,7 +5,8 @@
  */
 import type { Readable } from 'node:stream'
 import { ConnectionError, ContentError, RegistryError } from '../errors.js'
-import { discard, headerValue, readCapped, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
+import { readCapped } from '../streams.js'
+import { discard, headerValue, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
 import { indexDescriptors } from '../referrers/referrers.js'
