@@ -3,17 +3,21 @@
  * entry's name, before anything is pushed. And tagless, empty and gzip-bomb cases.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { FIRST_PASS_LIMITS, GzipTarContainer } from '../src/archive/gzip-container.js'
 import { openArchive } from '../src/archive/open-archive.js'
+import { sha256 } from '../src/digest.js'
 import { ContentError, InputError } from '../src/errors.js'
+import { parsePlatform } from '../src/platform.js'
 import { runAction } from '../testbed/action.js'
-import { image, listTags, type Fixture } from '../testbed/fixtures.js'
+import { fastNoise, image, listTags, type Fixture } from '../testbed/fixtures.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { writeTar, type TarItem } from '../testbed/tarballs.js'
 import { requireTools, skopeoRaw } from '../testbed/tools.js'
+import { pushArchive } from './helpers/archive-push.js'
 
 let dir: string
 let registry: TestRegistry
@@ -138,6 +142,141 @@ describe('refused with the entry named', () => {
   })
 })
 
+describe('index.json digests are checked before they become file names', () => {
+  /** From `blobs/sha256/` inside the layout, this leads to `outside.json` beside it. */
+  const CRAFTED = 'sha256:../../../outside.json'
+  const craftedIndex = (digest: string, mediaType = img.root.mediaType, size = img.root.size) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType, digest, size, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }]
+    })
+  const refused = new RegExp(
+    `index\\.json: manifests\\[0\\] has digest "sha256:\\.\\./\\.\\./\\.\\./outside\\.json", which is not algorithm:hex`
+  )
+
+  beforeAll(async () => {
+    // A readable, valid manifest (whose blobs the layouts hold) where the crafted digest leads:
+    // were it ever opened, it would be pushed, and the error below would not be the digest's.
+    await writeFile(join(dir, 'outside.json'), img.root.bytes)
+  })
+
+  test.each([
+    ['a layout directory', 'dir'],
+    ['a layout tar', 'tar'],
+    ["a layout tar, gzip'd", 'gz']
+  ])('%s: refused naming index.json, the file it points at never read, nothing pushed', async (_name, kind) => {
+    const items = layoutItems(img, 'v1').map((item) => (item.name === 'index.json' ? { ...item, body: craftedIndex(CRAFTED) } : item))
+    let path: string
+    if (kind === 'dir') {
+      path = join(dir, 'crafted-dir')
+      for (const item of items) {
+        await mkdir(dirname(join(path, item.name)), { recursive: true })
+        await writeFile(join(path, item.name), item.body as string | Buffer)
+      }
+    } else {
+      path = await tarball(`crafted.${kind}`, items, kind === 'gz')
+    }
+    const error = await pushArchive(path, `${registry.host}/crafted-${kind}/app`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ContentError)
+    expect((error as Error).message).toMatch(refused)
+    expect((error as ContentError).reference).toBe(kind === 'dir' ? `${path}/index.json` : `${path} index.json`)
+    expect(await listTags(registry.host, `crafted-${kind}/app`)).toEqual([])
+  })
+
+  test("an index's child with such a digest, read from a blob: refused by the manifest's own check", async () => {
+    const child = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ mediaType: img.root.mediaType, digest: CRAFTED, size: img.root.size }]
+    })
+    const childDigest = sha256(Buffer.from(child))
+    const items = [
+      ...layoutItems(img).filter((item) => item.name !== 'index.json'),
+      { name: 'index.json', body: craftedIndex(childDigest, 'application/vnd.oci.image.index.v1+json', child.length) },
+      { name: blobName(childDigest), body: child }
+    ]
+    const path = await tarball('crafted-nested.tar', items)
+    const error = await pushArchive(path, `${registry.host}/crafted-nested/app`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ContentError)
+    expect((error as Error).message).toMatch(/manifests\[0\] has no valid digest/)
+    expect(await listTags(registry.host, 'crafted-nested/app')).toEqual([])
+  })
+})
+
+describe("the gzip'd tar's first pass", () => {
+  test("JSON-looking entries past 64 MiB in all: the gzip'd tar is refused; the plain tar, read in place, is not", async () => {
+    // 1040 files of 64 KiB: more than 64 MiB held whole if each were kept.
+    const notes = Array.from({ length: 1040 }, (_, i) => ({
+      name: `notes/${i}.json`,
+      body: JSON.stringify({ i, text: 'x'.repeat(64 * 1024) })
+    }))
+    const items = [...layoutItems(img, 'v1'), ...notes]
+    const gz = await tarball('many-json.gz', items, true)
+    await expect(openArchive(gz)).rejects.toThrow(
+      /many-json\.gz: holds more than 64\.0 MiB of JSON files \(at "notes\/\d+\.json"\); gunzip it and give the plain tar, which is read in place$/
+    )
+    const plain = await tarball('many-json.tar', items)
+    expect((await openArchive(plain)).images).toHaveLength(1)
+  })
+
+  test('more entries than the index takes: refused, as a plain tar with more is', async () => {
+    const items = [...layoutItems(img, 'v1'), ...Array.from({ length: 10 }, (_, i) => ({ name: `n/${i}.json`, body: '{}' }))]
+    const gz = await tarball('many-entries.gz', items, true)
+    await expect(GzipTarContainer.open(gz, { ...FIRST_PASS_LIMITS, entries: 10 })).rejects.toThrow(
+      new ContentError(gz, 'has more than 10 entries')
+    )
+    expect((await GzipTarContainer.open(gz, { ...FIRST_PASS_LIMITS, entries: items.length })).names()).toHaveLength(items.length)
+  })
+
+  test("an OCI layout's uncompressed layers are not deflated to be measured; a legacy docker save's are", async () => {
+    // A Docker ≥ 25 docker save: an OCI layout (uncompressed layers under blobs/) with manifest.json beside it.
+    const layer = Buffer.concat([Buffer.from('etc/hostname\0'), fastNoise('uncompressed-layer', 256 * 1024)])
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } })
+    )
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }]
+      })
+    )
+    const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }
+    const oci = await tarball(
+      'docker25-uncompressed.gz',
+      [
+        { name: 'oci-layout', body: '{"imageLayoutVersion":"1.0.0"}' },
+        ...[layer, config, manifest].map((body) => ({ name: blobName(sha256(body)), body })),
+        {
+          name: 'index.json',
+          body: JSON.stringify({ schemaVersion: 2, manifests: [{ ...entry, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] })
+        },
+        {
+          name: 'manifest.json',
+          body: JSON.stringify([{ Config: blobName(sha256(config)), RepoTags: ['app:v1'], Layers: [blobName(sha256(layer))] }])
+        }
+      ],
+      true
+    )
+    expect([...(await GzipTarContainer.open(oci)).compressed.keys()]).toEqual([])
+    const result = await pushArchive(oci, `${registry.host}/docker25-gz/app`)
+    expect(result?.digest).toBe(entry.digest)
+    expect(await skopeoRaw(`${registry.host}/docker25-gz/app:v1`)).toBe(manifest.toString())
+
+    const legacy = await tarball(
+      'legacy.gz',
+      [
+        { name: 'abc/layer.tar', body: layer },
+        { name: 'config.json', body: config },
+        { name: 'manifest.json', body: JSON.stringify([{ Config: 'config.json', RepoTags: ['app:v1'], Layers: ['abc/layer.tar'] }]) }
+      ],
+      true
+    )
+    expect([...(await GzipTarContainer.open(legacy)).compressed.keys()]).toEqual(['abc/layer.tar'])
+  })
+})
+
 describe('choosing what to push', () => {
   test('a tagless layout tarball with one entry needs no tag; destRef gives it one', async () => {
     const path = await tarball('tagless.tar', layoutItems(img))
@@ -167,6 +306,51 @@ describe('choosing what to push', () => {
     expect(result.stdout).toContain(`::warning::${path} holds no image; nothing was pushed from it`)
     expect(result.outputs.pushed).toBe('[]')
     expect(await listTags(registry.host, 'empty/app')).toEqual([])
+  })
+
+  test('platforms matching no image of a docker save: an error naming platforms and what the archive holds, nothing pushed', async () => {
+    const layer = Buffer.concat([Buffer.from('etc/hostname\0'), fastNoise('platform-layer', 4096)])
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } })
+    )
+    const path = await tarball('amd64-only.tar', [
+      { name: 'abc/layer.tar', body: layer },
+      { name: 'config.json', body: config },
+      { name: 'manifest.json', body: JSON.stringify([{ Config: 'config.json', RepoTags: ['team/app:v1'], Layers: ['abc/layer.tar'] }]) }
+    ])
+    const error = await pushArchive(path, `${registry.host}/no-platform/app`, { platforms: [parsePlatform('linux/arm64')!] }).catch(
+      (e: unknown) => e
+    )
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^platforms: linux/arm64 matches no image in ${path}; it holds sha256:[0-9a-f]{64} application/vnd\\.docker\\.distribution\\.manifest\\.v2\\+json linux/amd64 \\(team/app:v1\\); give platforms that are there$`
+      )
+    )
+    expect(await listTags(registry.host, 'no-platform/app')).toEqual([])
+  })
+
+  test('a manifest without mediaType (as umoci writes) in a layout tar: its blobs checked, pushed byte for byte', async () => {
+    const json = JSON.parse(img.root.bytes.toString()) as Record<string, unknown>
+    delete json.mediaType
+    const manifest = Buffer.from(JSON.stringify(json))
+    const entry = { mediaType: img.root.mediaType, digest: sha256(manifest), size: manifest.length }
+    const items = [
+      ...layoutItems(img).filter((item) => item.name !== 'index.json' && item.name !== blobName(img.root.digest)),
+      { name: 'index.json', body: JSON.stringify({ schemaVersion: 2, manifests: [entry] }) },
+      { name: blobName(entry.digest), body: manifest }
+    ]
+    const whole = await tarball('no-media-type.tar', items)
+    expect((await pushArchive(whole, `${registry.host}/no-media-type/app:v1`))?.digest).toBe(entry.digest)
+    expect(await skopeoRaw(`${registry.host}/no-media-type/app:v1`)).toBe(manifest.toString())
+    const missing = await tarball(
+      'no-media-type-missing.tar',
+      items.filter((item) => item.name !== blobName(img.blobs[1].digest))
+    )
+    await expect(pushArchive(missing, `${registry.host}/no-media-type-missing/app:v1`)).rejects.toThrow(
+      `entry "${blobName(img.blobs[1].digest)}" is missing (named by a manifest)`
+    )
+    expect(await listTags(registry.host, 'no-media-type-missing/app')).toEqual([])
   })
 
   test('@sha256:… on the path picks one image', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
+import { isLayoutBlob } from '../src/archive/gzip-container.js'
 import { detectContainer } from '../src/archive/open-archive.js'
 import { planArchivePushes, splitImageName, type ArchiveDestination } from '../src/archive/select.js'
 import { parsePax } from '../src/archive/tar-file.js'
@@ -84,6 +85,38 @@ describe('planArchivePushes', () => {
   })
 })
 
+describe('platforms that match no image of an archive', () => {
+  test.each([
+    [
+      'one image with a platform',
+      [img(D('a'), 'app:v1', 'amd64')],
+      ['linux/arm64'],
+      `platforms: linux/arm64 matches no image in a.tar; it holds ${D('a')} application/vnd.oci.image.manifest.v1+json linux/amd64 (app:v1); give platforms that are there`
+    ],
+    [
+      'several images, several platforms: each image listed with its name',
+      [img(D('a'), 'app:v1', 'amd64'), img(D('b'), 'app:v2', 'arm64')],
+      ['linux/s390x', 'linux/ppc64le'],
+      `platforms: linux/s390x, linux/ppc64le match no image in a.tar; it holds ${D('a')} application/vnd.oci.image.manifest.v1+json linux/amd64 (app:v1); ${D('b')} application/vnd.oci.image.manifest.v1+json linux/arm64 (app:v2); give platforms that are there`
+    ]
+  ])('%s: an error naming platforms and listing what is there', (_name, images, platforms, message) => {
+    const error = (() => {
+      try {
+        plan(images, [exact('r.io/x')], { platforms })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as InputError).input).toBe('platforms')
+    expect((error as Error).message).toBe(message)
+  })
+
+  test('an entry without a platform (an index) is kept: the copy filters inside it', () => {
+    expect(plan([img(D('a'), 'app:v1')], [exact('r.io/x')], { platforms: ['linux/s390x'] })).toEqual([[D('a'), ['r.io/x:v1']]])
+  })
+})
+
 describe('recognising archives and their entries', () => {
   const tarHeader = () => {
     const block = Buffer.alloc(512)
@@ -112,6 +145,17 @@ describe('recognising archives and their entries', () => {
     expect(() => normaliseName('x/../../y', 'a')).toThrow(/points outside/)
     expect(linkTarget({ name: 'id/layer.tar', type: 'symlink' }, '../abc.tar', 'a')).toBe('abc.tar')
     expect(() => linkTarget({ name: 'id/layer.tar', type: 'symlink' }, '../../abc.tar', 'a')).toThrow(/points outside/)
+  })
+
+  test.each([
+    ['blobs/sha256/0123abcd', true],
+    ['blobs/sha512/ff', true],
+    ['abc123/layer.tar', false],
+    ['0123abcd.tar', false],
+    ['blobs/sha256', false],
+    ['blobs/sha256/x/layer.tar', false]
+  ])('%s is OCI layout content (pushed as it is, never measured): %s', (name, expected) => {
+    expect(isLayoutBlob(name)).toBe(expected)
   })
 
   test('pax records', () => {

@@ -4,11 +4,12 @@
  * persistent ones end the copy promptly and cleanly, and what hosted registries do differently
  * from CNCF distribution (Location forms, PUT statuses) is handled.
  */
+import { createServer } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
-import { ContentError, RegistryError, SourceError } from '../src/errors.js'
+import { ConnectionError, ContentError, RegistryError, SourceError } from '../src/errors.js'
 import { runAction } from '../testbed/action.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
-import { startProxy, type RecordedRequest, type RecordingProxy } from '../testbed/proxy.js'
+import { registryError, startProxy, type RecordedRequest, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, skopeoPullAll, skopeoRaw } from '../testbed/tools.js'
 import { copy, FAST_RETRY } from './helpers/copy.js'
@@ -43,9 +44,18 @@ const blobGet = (r: RecordedRequest) => r.method === 'GET' && r.path.includes('/
 const blobPut = (r: RecordedRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/')
 const uploadStart = (r: RecordedRequest) => r.method === 'POST' && r.path.includes('/blobs/uploads/')
 const manifestGet = (r: RecordedRequest) => r.method === 'GET' && r.path.includes('/manifests/')
+const mountRequest = (r: RecordedRequest) => r.method === 'POST' && r.path.includes('mount=')
 /** A blob upload (PUT) of `digest`, however the client encoded the digest in the query. */
 const uploadOf = (digest: string) => (r: RecordedRequest) =>
   blobPut(r) && (r.path.includes(digest) || r.path.includes(digest.replace(':', '%3A')))
+/** A loopback port nothing listens on (any more). */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
 const failure = (promise: Promise<unknown>) =>
   promise.then(
     () => undefined,
@@ -83,6 +93,62 @@ describe('transient faults are retried', () => {
       retry: { ...FAST_RETRY, retryAfterCapMs: 400 }
     })
     expect(Date.now() - started).toBeGreaterThanOrEqual(400)
+  })
+  test('an upload that breaks after longer than the time budget is restarted from the source', async () => {
+    const victim = amd64.blobs[1].digest
+    // The first upload of the blob is held past the whole budget, then a gateway gives up on it.
+    dstProxy.faults.rules = [{ match: uploadOf(victim), times: 1, action: { delayMs: 300 } }]
+    let cut = 0
+    dstProxy.faults.answer = (r) => (uploadOf(victim)(r) && cut++ === 0 ? registryError(504, 'UNAVAILABLE', 'gateway timeout') : undefined)
+    const log: string[] = []
+    const result = await copy(`${src.host}/app@${amd64.root.digest}`, `${dstProxy.host}/budget/app:v1`, {
+      log,
+      retry: { ...FAST_RETRY, totalMs: 100 }
+    })
+    expect(result.digest).toBe(amd64.root.digest)
+    expect(dstProxy.requests.filter(uploadOf(victim))).toHaveLength(2)
+    expect(log.filter((line) => line.includes(`uploading ${victim} again from the source`))).toHaveLength(1)
+    await skopeoPullAll(`${dst.host}/budget/app:v1`)
+  })
+})
+
+describe('one layer of retries', () => {
+  const retried = (line: string) => line.includes('trying again') || line.includes('again from the source')
+
+  test('a manifest GET answered 503 every time is sent `attempts` times, not attempts squared', async () => {
+    srcProxy.faults.rules = [{ match: manifestGet, times: Infinity, action: { status: 503 } }]
+    const log: string[] = []
+    const error = await failure(copy(`${srcProxy.host}/app:v1`, `${dst.host}/layers/app:v1`, { log }))
+    expect((error as RegistryError).status).toBe(503)
+    expect(srcProxy.requests.filter(manifestGet)).toHaveLength(FAST_RETRY.attempts)
+    expect(log.filter(retried)).toEqual(
+      Array.from({ length: FAST_RETRY.attempts - 1 }, (_, i) => expect.stringContaining(`(${i + 2} of ${FAST_RETRY.attempts})`))
+    )
+  })
+
+  test.each([
+    ['the POST that opens an upload', 'destination', uploadStart],
+    ["the source's blob GET", 'source', blobGet]
+  ] as const)('%s answered 503 every time is sent `attempts` times, not restarted with the upload', async (_name, side, match) => {
+    const proxy = side === 'source' ? srcProxy : dstProxy
+    proxy.faults.rules = [{ match, times: Infinity, action: { status: 503 } }]
+    const from = side === 'source' ? srcProxy.host : src.host
+    const to = side === 'source' ? dst.host : dstProxy.host
+    const error = await failure(copy(`${from}/app:v1`, `${to}/layers-${side}/app:v1`, { concurrency: 1 }))
+    expect((error as RegistryError).status).toBe(503)
+    expect(proxy.requests.filter(match)).toHaveLength(FAST_RETRY.attempts)
+  })
+
+  test('an unreachable host is tried `attempts` times in all, in one round', async () => {
+    const port = await closedPort()
+    const log: string[] = []
+    const error = await failure(copy(`127.0.0.1:${port}/app:v1`, `${dst.host}/unreachable/app:v1`, { log }))
+    expect(error).toBeInstanceOf(ConnectionError)
+    // Each connection that failed is logged (at debug level) once.
+    expect(log.filter((line) => line.startsWith('GET ') && line.includes('ECONNREFUSED'))).toHaveLength(FAST_RETRY.attempts)
+    expect(log.filter(retried)).toEqual(
+      Array.from({ length: FAST_RETRY.attempts - 1 }, (_, i) => expect.stringContaining(`(${i + 2} of ${FAST_RETRY.attempts})`))
+    )
   })
 })
 
@@ -197,6 +263,24 @@ describe('what hosted registries do', () => {
     if (form(new URL('http://x/v2/')).startsWith('/artifacts-uploads'))
       expect(puts.every((r) => r.path.startsWith('/artifacts-uploads/'))).toBe(true)
     expect(await skopeoRaw(`${dst.host}/location-${repo}/app:v1`)).toBe(multi.root.bytes.toString())
+  })
+
+  test.each([
+    ['400 (Harbor)', 400, 'UNSUPPORTED'],
+    ['404', 404, 'BLOB_UNKNOWN']
+  ])('a mount refused with %s falls back to an upload, and is asked for once per source repository', async (_name, status, code) => {
+    const from = `mount-${status}/base`
+    await pushFixture(dst.host, from, multi, 'v1')
+    dstProxy.faults.answer = (r) => (mountRequest(r) ? registryError(status, code, 'mount refused') : undefined)
+    const dests = [`${dstProxy.host}/mount-${status}/one:v1`, `${dstProxy.host}/mount-${status}/two:v1`]
+    const result = await copy(`${dstProxy.host}/${from}:v1`, dests)
+    expect(result.stats.blobsMounted).toBe(0)
+    for (const dest of ['one', 'two']) expect(await skopeoRaw(`${dst.host}/mount-${status}/${dest}:v1`)).toBe(multi.root.bytes.toString())
+    // The first destination mounts from the source's repository, the second from the first: one
+    // refused mount each, then every other blob goes straight to an upload.
+    const mounts = dstProxy.requests.filter(mountRequest)
+    expect(mounts.map((r) => new URL(r.path, 'http://x').searchParams.get('from'))).toEqual([from, `mount-${status}/one`])
+    expect(dstProxy.requests.filter(blobPut)).toHaveLength(2 * blobCount)
   })
 
   test('blob PUT answered 204, manifest PUT 200 and 202, no Docker-Content-Digest: all accepted', async () => {

@@ -7,9 +7,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '../src/digest.js'
-import { InputError } from '../src/errors.js'
+import { ContentError, InputError } from '../src/errors.js'
 import { runAction } from '../testbed/action.js'
-import { image, index, pushFixture } from '../testbed/fixtures.js'
+import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { umociLayout } from '../testbed/umoci.js'
 import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
@@ -101,6 +101,23 @@ describe('a layout as the source', () => {
     await expect(copy(`${join(dir, 'umoci')}:v9`, `${registry.host}/nope/app:v9`)).rejects.toThrow(
       /has no image tagged "v9"; it has v1, v2/
     )
+  })
+
+  test('an index.json entry whose digest is a path: refused naming index.json, the file it leads to never read', async () => {
+    const crafted = join(dir, 'crafted')
+    await copy(`${registry.host}/multi/app@${amd64.root.digest}`, `${crafted}:v1`)
+    // From blobs/sha256/, this digest leads to a valid manifest beside the layout: read, it would be pushed.
+    await writeFile(join(dir, 'outside.json'), amd64.root.bytes)
+    const indexFile = join(crafted, 'index.json')
+    const indexJson = JSON.parse(await readFile(indexFile, 'utf8')) as { manifests: Array<{ digest: string }> }
+    indexJson.manifests[0].digest = 'sha256:../../../outside.json'
+    await writeFile(indexFile, JSON.stringify(indexJson))
+    const error = await copy(`${crafted}:v1`, `${registry.host}/crafted/app:v1`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ContentError)
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${indexFile}: manifests\\[0\\] has digest "sha256:\\.\\./\\.\\./\\.\\./outside\\.json", which is not algorithm:hex`)
+    )
+    expect(await listTags(registry.host, 'crafted/app')).toEqual([])
   })
 
   test('a layout retagged in place: manifests only, no blob written again', async () => {

@@ -4,9 +4,10 @@
  * source on disk.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { sha256 } from '../src/digest.js'
 import { runAction, type ActionRun } from '../testbed/action.js'
 import { fastNoise, image, listTags, pushFixture, referrer } from '../testbed/fixtures.js'
@@ -30,12 +31,13 @@ beforeAll(async () => {
   await writeFile(join(tree, 'run.sh'), '#!/bin/sh\necho hi\n')
   await chmod(join(tree, 'run.sh'), 0o755)
   await writeFile(join(tree, 'blob.bin'), fastNoise('package-binary', 200 * 1024))
+  await symlink('config/nested/app.yaml', join(tree, 'app.yaml'))
   // A chart, with a .helmignore.
   const chart = join(dir, 'mychart')
   await mkdir(join(chart, 'templates'), { recursive: true })
   await writeFile(
     join(chart, 'Chart.yaml'),
-    '# my chart\napiVersion: v2\nname: mychart\ndescription: A test chart\nversion: 0.1.0\nappVersion: "1.16"\n'
+    '# my chart\napiVersion: v2\nname: mychart\ndescription: A test chart\nversion: 0.1.0\nappVersion: 1.16\nkeywords: [web, 2024]\n'
   )
   await writeFile(join(chart, 'values.yaml'), 'image: nginx\n')
   await writeFile(join(chart, 'templates', 'deployment.yaml'), 'kind: Deployment\n')
@@ -62,22 +64,52 @@ async function pullLayer(repo: string, ref: string): Promise<{ manifest: RawMani
   return { manifest, unpacked, layer }
 }
 
+/** Where a tar's end-of-archive blocks begin: each entry is a 512-byte header, then its data in 512-byte blocks. */
+function endOfArchive(tar: Buffer): number {
+  let offset = 0
+  while (offset < tar.length && tar.subarray(offset, offset + 512).some((byte) => byte !== 0)) {
+    const size = parseInt(
+      tar
+        .subarray(offset + 124, offset + 136)
+        .toString('latin1')
+        .replace(/\0.*$/, '')
+        .trim(),
+      8
+    )
+    offset += 512 + Math.ceil(size / 512) * 512
+  }
+  return offset
+}
+
 describe('a directory', () => {
-  test('packaged reproducibly: pulled back it is the same tree, and a touch changes nothing', async () => {
+  test('packaged as oras packs a directory, reproducibly: entries under bundle/, unpack and digest annotations', async () => {
     const inputs = { path: join(dir, 'bundle'), artifactType: 'application/vnd.example.bundle.v1', destRef: `${registry.host}/bundle:v1` }
     const first = await runAction(inputs)
     expect(errors(first)).toEqual([])
     const { manifest, unpacked, layer } = await pullLayer('bundle', 'v1')
     expect(manifest.config?.mediaType).toBe('application/vnd.oci.empty.v1+json')
     expect((manifest as { artifactType?: string }).artifactType).toBe('application/vnd.example.bundle.v1')
-    expect(manifest.layers?.[0]).toMatchObject({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      size: layer.length,
-      annotations: { 'org.opencontainers.image.title': 'bundle' }
-    })
-    await run('diff', ['-r', join(dir, 'bundle'), unpacked])
-    const listing = await run('tar', ['-tvzf', join(unpacked, '..', `${manifest.layers?.[0].digest.slice(7)}.tgz`)])
-    expect(listing).toMatch(/-rwxr-xr-x 0\/0 .* run\.sh/)
+    expect(manifest.layers?.[0]).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: layer.length })
+    // What oras-go's file store reads: the title names the directory, unpack says to untar it, and
+    // the digest is checked against the uncompressed tar as it is unpacked. Keys sorted, as oras writes them.
+    const annotations = (manifest.layers?.[0] as { annotations?: Record<string, string> }).annotations ?? {}
+    expect(Object.entries(annotations)).toEqual([
+      ['io.deis.oras.content.digest', sha256(gunzipSync(layer))],
+      ['io.deis.oras.content.unpack', 'true'],
+      ['org.opencontainers.image.title', 'bundle']
+    ])
+    // oras hashes what Go's tar reader reads, which stops at the two zero blocks ending the archive.
+    const tar = gunzipSync(layer)
+    expect(tar.length).toBe(endOfArchive(tar) + 1024)
+    const tgz = join(unpacked, '..', `${manifest.layers?.[0].digest.slice(7)}.tgz`)
+    const names = (await run('tar', ['-tzf', tgz])).trim().split('\n')
+    expect(names[0]).toBe('bundle/')
+    expect(names.filter((name) => !name.startsWith('bundle/'))).toEqual([])
+    expect(names).toEqual(expect.arrayContaining(['bundle/config/', 'bundle/config/nested/app.yaml', 'bundle/run.sh', 'bundle/app.yaml']))
+    await run('diff', ['-r', join(dir, 'bundle'), join(unpacked, 'bundle')])
+    expect(await readlink(join(unpacked, 'bundle', 'app.yaml'))).toBe('config/nested/app.yaml')
+    const listing = await run('tar', ['-tvzf', tgz])
+    expect(listing).toMatch(/-rwxr-xr-x 0\/0 .* bundle\/run\.sh/)
     expect(listing).toMatch(/1970-01-01/)
     await utimes(join(dir, 'bundle', 'empty'), new Date(), new Date())
     const second = await runAction({ ...inputs, destRef: `${registry.host}/bundle:v2` })
@@ -113,12 +145,52 @@ describe('Helm charts', () => {
       'org.opencontainers.image.version': '1.0.0+build.5',
       'org.opencontainers.image.description': 'A test chart'
     })
-    const config = await fetch(`http://${registry.host}/v2/charts/mychart/blobs/${manifest.config?.digest}`).then((r) => r.json())
-    expect(config).toEqual({ name: 'mychart', version: '1.0.0+build.5', description: 'A test chart', apiVersion: 'v2', appVersion: '1.16' })
+    // Typed as Helm's chart.Metadata, which helm pull decodes it into: appVersion: 1.16 is a string.
+    const config = await fetch(`http://${registry.host}/v2/charts/mychart/blobs/${manifest.config?.digest}`).then((r) => r.text())
+    expect(config).toBe(
+      '{"name":"mychart","version":"1.0.0+build.5","description":"A test chart","keywords":["web","2024"],"apiVersion":"v2","appVersion":"1.16"}'
+    )
     expect(await readFile(join(unpacked, 'mychart', 'Chart.yaml'), 'utf8')).toMatch(/^version: 1\.0\.0\+build\.5$/m)
     expect(await readFile(join(unpacked, 'mychart', 'values.yaml'), 'utf8')).toBe('image: nginx\n')
     await expect(readFile(join(unpacked, 'mychart', 'notes.bak'))).rejects.toThrow()
     expect(await readFile(join(dir, 'mychart', 'Chart.yaml'), 'utf8')).toBe(before)
+  })
+
+  test('links in a chart are packaged as the files they point to, as helm package does', async () => {
+    const chart = join(dir, 'linkchart')
+    await mkdir(join(chart, 'files', 'crds'), { recursive: true })
+    await mkdir(join(chart, 'templates'))
+    await writeFile(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: linkchart\nversion: 1.0.0\n')
+    await writeFile(join(chart, 'files', 'cm.yaml'), 'kind: ConfigMap\n')
+    await writeFile(join(chart, 'files', 'crds', 'crd.yaml'), 'kind: CustomResourceDefinition\n')
+    await symlink('../files/cm.yaml', join(chart, 'templates', 'cm.yaml'))
+    await symlink('files/crds', join(chart, 'crds'))
+    const result = await runAction({ path: chart, destRef: `${registry.host}/charts/linkchart` })
+    expect(errors(result)).toEqual([])
+    const { manifest, unpacked } = await pullLayer('charts/linkchart', '1.0.0')
+    const listing = await run('tar', ['-tvzf', join(unpacked, '..', `${manifest.layers?.[0].digest.slice(7)}.tgz`)])
+    expect(listing.split('\n').filter((line) => line.startsWith('l'))).toEqual([])
+    expect(await readFile(join(unpacked, 'linkchart', 'templates', 'cm.yaml'), 'utf8')).toBe('kind: ConfigMap\n')
+    expect(await readFile(join(unpacked, 'linkchart', 'crds', 'crd.yaml'), 'utf8')).toBe('kind: CustomResourceDefinition\n')
+
+    await writeFile(join(dir, 'outside.yaml'), 'kind: Secret\n')
+    await symlink('../../outside.yaml', join(chart, 'templates', 'escape.yaml'))
+    const escaping = await runAction({ path: chart, destRef: `${registry.host}/charts/linkchart` })
+    expect(errors(escaping)).toEqual([
+      expect.stringMatching(/^::error::path: templates\/escape\.yaml is a symlink to \.\.\/\.\.\/outside\.yaml, outside the chart/)
+    ])
+  })
+
+  test.each([
+    ['latest', (host: string) => `${host}/charts/mychart:latest`],
+    ['main, on the second destination', (host: string) => `${host}/charts/mychart:0.1.0\n${host}/charts/other:main`]
+  ])('a tag that is no chart version (%s): an error naming destRef, nothing pushed', async (_name, destRef) => {
+    const result = await runAction({ path: join(dir, 'mychart'), destRef: destRef(registry.host) })
+    expect(result.exitCode).toBe(1)
+    expect(errors(result)).toEqual([
+      expect.stringMatching(/^::error::destRef: the tag (latest|main) is not a chart version: Helm needs SemVer 2/)
+    ])
+    expect(await listTags(registry.host, 'charts/other')).toEqual([])
   })
 
   test('no tag: the chart version is the tag', async () => {

@@ -3,7 +3,18 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chartConfig, chartTag, helmIgnore, parseChartYaml, versionOfTag, withVersion } from '../src/package/helm.js'
+import { InputError } from '../src/errors.js'
+import {
+  chartConfig,
+  chartTag,
+  chartVersion,
+  helmIgnore,
+  isChartVersion,
+  isStrictVersion,
+  parseChartYaml,
+  versionOfTag,
+  withVersion
+} from '../src/package/helm.js'
 import { walkTree } from '../src/package/tree.js'
 
 describe('.helmignore', () => {
@@ -43,6 +54,68 @@ describe('Chart.yaml', () => {
     expect(() => parseChartYaml(body, 'Chart.yaml')).toThrow(problem)
   })
 
+  const config = (yaml: string) => {
+    const chart = parseChartYaml(yaml, 'Chart.yaml')
+    return chartConfig(chart, chart.version).toString()
+  }
+
+  // What helm pull decodes into chart.Metadata: strings where the struct has strings.
+  test.each([
+    ['appVersion: 1.16 is the string "1.16"', 'appVersion: 1.16', '"appVersion":"1.16"'],
+    ['appVersion: 1.10 keeps its zero', 'appVersion: 1.10', '"appVersion":"1.10"'],
+    ['appVersion: 2 and icon: 3 are strings', 'icon: 3\nappVersion: 2', '"icon":"3","appVersion":"2"'],
+    ['a quoted string stays itself', 'appVersion: "1.0"', '"appVersion":"1.0"'],
+    ['keywords with a number and a boolean', 'keywords: [web, 2024, true]', '"keywords":["web","2024","true"]'],
+    ['keywords with a null', 'keywords: [web, ~]', '"keywords":["web",""]'],
+    [
+      'a maintainer with a numeric name',
+      'maintainers:\n  - name: 1234\n    email: a@b.example',
+      '"maintainers":[{"name":"1234","email":"a@b.example"}]'
+    ],
+    ['deprecated: true stays a boolean', 'deprecated: true', '"deprecated":true'],
+    ['deprecated: yes is true, as YAML 1.1 reads it for Helm', 'deprecated: yes', '"deprecated":true'],
+    ['deprecated: false is left out, as omitempty does', 'deprecated: false', ''],
+    [
+      'tags, condition and type are strings',
+      'tags: 1\ncondition: true\ntype: application',
+      '"condition":"true","tags":"1","type":"application"'
+    ],
+    ['annotations: string values, keys sorted', 'annotations:\n  b: 2\n  a: on\n  "10": x', '"annotations":{"10":"x","a":"on","b":"2"}'],
+    ['kubeVersion escaped as Go escapes > and <', 'kubeVersion: ">=1.20 <2"', '"kubeVersion":"\\u003e=1.20 \\u003c2"'],
+    ['description cleaned as Helm cleans it', 'description: |\n  one\n  two\n', '"description":"one two "'],
+    [
+      'dependency enabled: false left out, its strings strings, import-values as JSON',
+      'dependencies:\n  - alias: db2\n    enabled: false\n    import-values: [{parent: p, child: 1}, data]\n    tags: [1, front]\n    repository: oci://r.example/charts\n    version: 1.2\n    name: db',
+      '"dependencies":[{"name":"db","version":"1.2","repository":"oci://r.example/charts","tags":["1","front"],"import-values":[{"child":1,"parent":"p"},"data"],"alias":"db2"}]'
+    ],
+    [
+      'a dependency enabled: true',
+      'dependencies:\n  - {name: db, enabled: true}',
+      '"dependencies":[{"name":"db","repository":"","enabled":true}]'
+    ],
+    ['fields in struct order, unknown ones dropped', 'type: library\nengine: gotpl\napiVersion: v2', '"apiVersion":"v2","type":"library"']
+  ])('%s', (_name, body, fields) => {
+    expect(config(`name: app\nversion: 1.10.0\n${body}\n`)).toBe(`{"name":"app","version":"1.10.0"${fields ? `,${fields}` : ''}}`)
+  })
+
+  test.each([
+    ['keywords not a list', 'keywords: web', /^path: Chart\.yaml: keywords is "web", where Helm's chart metadata needs a list$/],
+    [
+      'a quoted boolean',
+      'deprecated: "true"',
+      /^path: Chart\.yaml: deprecated is "true", where Helm's chart metadata needs true or false$/
+    ],
+    ['an empty maintainer', 'maintainers: [~]', /^path: Chart\.yaml: maintainers\[0\] is empty/],
+    [
+      'a list as annotation value',
+      'annotations: {a: [1]}',
+      /^path: Chart\.yaml: annotations\.a is a list, where Helm's chart metadata needs a string$/
+    ],
+    ['a mapping as home', 'home: {a: b}', /^path: Chart\.yaml: home is a mapping/]
+  ])('%s: an error naming path, as Helm could not read it', (_name, body, problem) => {
+    expect(() => parseChartYaml(`name: app\nversion: 1.0.0\n${body}\n`, 'Chart.yaml')).toThrow(problem)
+  })
+
   test('SemVer build metadata: + in a version is _ in a tag, and back', () => {
     expect(chartTag('1.0.0+build.5')).toBe('1.0.0_build.5')
     expect(versionOfTag('1.0.0_build.5')).toBe('1.0.0+build.5')
@@ -72,5 +145,112 @@ describe('walking a tree', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("a chart's symlinks", () => {
+  test('followed as helm package follows them: a link to a file is the file, a link to a directory its contents', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-push-links-'))
+    try {
+      const chart = join(dir, 'chart')
+      await mkdir(join(chart, 'files'), { recursive: true })
+      await mkdir(join(chart, 'templates'))
+      await writeFile(join(chart, 'files', 'data.txt'), 'shared data\n')
+      await writeFile(join(chart, 'templates', 'real.yaml'), 'kind: ConfigMap\n')
+      await symlink('files/data.txt', join(chart, 'values.yaml'))
+      await symlink('../files', join(chart, 'templates', 'shared'))
+      // Kept as links where links are kept (a plain directory).
+      expect((await walkTree(chart)).find((e) => e.path === 'values.yaml')).toMatchObject({ type: 'symlink', linkname: 'files/data.txt' })
+      await symlink(join(chart, 'files', 'data.txt'), join(chart, 'absolute-inside'))
+      const entries = await walkTree(chart, helmIgnore(''), 'follow')
+      expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([
+        ['absolute-inside', 'file', 12],
+        ['files', 'directory', 0],
+        ['files/data.txt', 'file', 12],
+        ['templates', 'directory', 0],
+        ['templates/real.yaml', 'file', 16],
+        ['templates/shared', 'directory', 0],
+        ['templates/shared/data.txt', 'file', 12],
+        ['values.yaml', 'file', 12]
+      ])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test.each([
+    [
+      'escapes the chart',
+      '../secret.txt',
+      /^path: escape is a symlink to \.\.\/secret\.txt, outside the chart; a chart packages only what is inside its directory$/
+    ],
+    ['dangles', 'nowhere.txt', /^path: escape is a symlink to nowhere\.txt, which does not exist; helm package follows links/],
+    ['loops back to the chart itself', '.', /^path: escape is a symlink to a directory that holds it; a chart cannot hold a loop$/]
+  ])('a link that %s: an error naming path', async (_name, target, problem) => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-push-links-'))
+    try {
+      await mkdir(join(dir, 'chart'))
+      await writeFile(join(dir, 'secret.txt'), 'not in the chart\n')
+      await symlink(target, join(dir, 'chart', 'escape'))
+      await expect(walkTree(join(dir, 'chart'), helmIgnore(''), 'follow')).rejects.toThrow(problem)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('chart versions, as Helm reads them (Masterminds semver NewVersion)', () => {
+  test.each([
+    ['1.2.3', true, true],
+    ['1.2.3-rc.1', true, true],
+    ['1.2.3+build.5', true, true],
+    ['0.0.0-alpha-1.x', true, true],
+    ['v1.2.3', true, false],
+    ['1.2', true, false],
+    ['1', true, false],
+    ['01.2.3', true, false],
+    ['latest', false, false],
+    ['main', false, false],
+    ['', false, false],
+    ['V1.2.3', false, false],
+    ['1.2.3.4', false, false],
+    ['1.2.3-01', false, false],
+    ['1.2.3+', false, false],
+    ['18446744073709551616.0.0', false, false]
+  ])('%s: Helm accepts it %s, strict SemVer 2 %s', (version, helm, strict) => {
+    expect(isChartVersion(version)).toBe(helm)
+    expect(isStrictVersion(version)).toBe(strict)
+  })
+
+  const chart = (version: string) => parseChartYaml(`name: app\nversion: ${version}\n`, 'mychart/Chart.yaml')
+
+  test.each(['latest', 'main', 'v1.2.3.4'])('a destRef tag %s is an error naming destRef', (tag) => {
+    const error = (() => {
+      try {
+        chartVersion(chart('1.0.0'), tag)
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(InputError)
+    expect(error).toMatchObject({ input: 'destRef' })
+    expect((error as Error).message).toMatch(
+      new RegExp(`^destRef: the tag ${tag.replace(/\./g, '\\.')} is not a chart version: Helm needs SemVer 2`)
+    )
+  })
+
+  test("no tag: Chart.yaml's version must be one, else an error naming path", () => {
+    expect(() => chartVersion(chart('latest'), undefined)).toThrow(
+      /^path: mychart\/Chart\.yaml: version latest is not SemVer 2, which Helm requires of a chart/
+    )
+    expect(chartVersion(chart('1.0.0'), undefined)).toEqual({ version: '1.0.0', notices: [] })
+  })
+
+  test('_ in a tag stands for +; a lenient version is taken with a notice', () => {
+    expect(chartVersion(chart('1.0.0'), '1.0.0_build.5')).toEqual({
+      version: '1.0.0+build.5',
+      notices: ['tag 1.0.0_build.5 stands for chart version 1.0.0+build.5, as Helm writes + in tags']
+    })
+    expect(chartVersion(chart('1.0.0'), 'v1.2').notices).toEqual([expect.stringMatching(/^chart version v1\.2 is not strict SemVer 2/)])
   })
 })

@@ -1,10 +1,21 @@
 /** Referrers found and recorded, against stores built from the distribution-spec's examples. */
 import { describe, expect, test } from '@jest/globals'
 import { sha256 } from '../src/digest.js'
+import { ContentError, RegistryError } from '../src/errors.js'
 import type { Descriptor } from '../src/manifest.js'
-import { listReferrers, recordReferrer, referrerDescriptor, referrersTag } from '../src/referrers/referrers.js'
+import {
+  listReferrers,
+  parseReferrersIndex,
+  recordReferrer,
+  referrerDescriptor,
+  ReferrersLookupError,
+  referrersTag
+} from '../src/referrers/referrers.js'
+import { nextLink } from '../src/registry/repository.js'
+import type { FetchedManifest } from '../src/storage.js'
 import { MemoryStore } from './helpers/memory-store.js'
 
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const subject = `sha256:${'a'.repeat(64)}`
 const sbom: Descriptor = {
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -19,8 +30,21 @@ const signature: Descriptor = {
   artifactType: 'application/vnd.example.signature.v1'
 }
 
+/** A memory store whose missing manifests are answered as a registry answers them: 404 MANIFEST_UNKNOWN. */
+class RegistryLikeStore extends MemoryStore {
+  override async fetchManifest(reference: string): Promise<FetchedManifest> {
+    try {
+      return await super.fetchManifest(reference)
+    } catch {
+      throw new RegistryError('fetch manifest', `${this.name}:${reference}`, 404, [
+        { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }
+      ])
+    }
+  }
+}
+
 /** A memory store that answers the referrers API, as a registry with the API does. */
-class ApiStore extends MemoryStore {
+class ApiStore extends RegistryLikeStore {
   constructor(private readonly answer: Descriptor[] | undefined) {
     super('api')
   }
@@ -29,6 +53,23 @@ class ApiStore extends MemoryStore {
   }
 }
 
+/** A store whose every manifest lookup fails with `error`. */
+class FailingStore extends MemoryStore {
+  constructor(private readonly error: Error) {
+    super('failing')
+  }
+  override fetchManifest(): Promise<FetchedManifest> {
+    return Promise.reject(this.error)
+  }
+}
+
+function tagIndex(store: MemoryStore, bytes: Buffer): void {
+  store.manifests.set(sha256(bytes), { bytes, mediaType: OCI_INDEX })
+  store.tags.set(referrersTag(subject), sha256(bytes))
+}
+
+const indexOf = (manifests: unknown[]) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }))
+
 describe('listReferrers', () => {
   test('a registry with the API: its answer, not the tag', async () => {
     expect(await listReferrers(new ApiStore([sbom, signature]), subject)).toEqual({ via: 'api', referrers: [sbom, signature] })
@@ -36,11 +77,92 @@ describe('listReferrers', () => {
 
   test('no API (404, or a non-index answer): the sha256-<hex> tag schema index', async () => {
     const store = new ApiStore(undefined)
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [sbom] }))
-    store.manifests.set(sha256(index), { bytes: index, mediaType: 'application/vnd.oci.image.index.v1+json' })
-    store.tags.set(referrersTag(subject), sha256(index))
+    tagIndex(store, indexOf([sbom]))
     expect(await listReferrers(store, subject)).toEqual({ via: 'tag', referrers: [sbom] })
-    expect(await listReferrers(new MemoryStore('none'), subject)).toEqual({ via: 'tag', referrers: [] })
+    expect(await listReferrers(new RegistryLikeStore('none'), subject)).toEqual({ via: 'tag', referrers: [] })
+  })
+
+  test.each([
+    ['a 500 after retries', new RegistryError('fetch manifest', 'r/app:sha256-a', 500, [{ code: 'UNAVAILABLE', message: 'down' }])],
+    ['a 401', new RegistryError('fetch manifest', 'r/app:sha256-a', 401, [{ code: 'UNAUTHORIZED', message: 'authentication required' }])],
+    ['a 403', new RegistryError('fetch manifest', 'r/app:sha256-a', 403, [{ code: 'DENIED', message: 'denied' }])],
+    ['any other error', new Error('socket hang up')]
+  ])('only "not found" is quiet: %s fails the lookup, naming the subject and the tag', async (_name, error) => {
+    const lookup = listReferrers(new FailingStore(error), subject)
+    await expect(lookup).rejects.toBeInstanceOf(ReferrersLookupError)
+    await expect(lookup).rejects.toThrow(
+      `look up referrers of failing@${subject} in the tag schema index ${referrersTag(subject)}: ${error.message}`
+    )
+  })
+
+  test.each([
+    ['not JSON', Buffer.from('{"schemaVersion": 2, "manif'), 'manifest is not valid JSON'],
+    ['a descriptor with a bad digest', indexOf([{ ...sbom, digest: 'sha256:xyz' }]), 'manifests[0] has no valid digest'],
+    [
+      'an image manifest, not an index',
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: sbom.mediaType, config: sbom, layers: [] })),
+      'not an image index'
+    ]
+  ])('a tag schema index that is %s fails, naming it and the subject', async (_name, bytes, problem) => {
+    const store = new RegistryLikeStore('r/app')
+    tagIndex(store, bytes)
+    const lookup = listReferrers(store, subject)
+    await expect(lookup).rejects.toBeInstanceOf(ReferrersLookupError)
+    await expect(lookup).rejects.toThrow(`look up referrers of r/app@${subject} in the tag schema index ${referrersTag(subject)}: `)
+    await expect(lookup).rejects.toThrow(problem)
+  })
+})
+
+describe('parseReferrersIndex: every descriptor checked before use', () => {
+  test('a valid index: its descriptors, unknown fields kept', () => {
+    const extra = { ...sbom, annotations: { 'org.example': 'x' }, 'x-unknown': true }
+    expect(parseReferrersIndex(indexOf([extra, signature]), OCI_INDEX, 'answer')).toEqual([extra, signature])
+    expect(parseReferrersIndex(indexOf([]), OCI_INDEX, 'answer')).toEqual([])
+  })
+
+  test.each([
+    ['no digest', { ...sbom, digest: undefined }, 'manifests[0] has no valid digest'],
+    ['a digest without algorithm', { ...sbom, digest: 'b'.repeat(64) }, 'manifests[0] has no valid digest'],
+    ['a negative size', { ...sbom, size: -1 }, 'manifests[0] has no valid size'],
+    ['a fractional size', { ...sbom, size: 1.5 }, 'manifests[0] has no valid size'],
+    ['a size beyond safe integers', { ...sbom, size: 2 ** 53 }, 'manifests[0] has no valid size'],
+    ['a size given as a string', { ...sbom, size: '1234' }, 'manifests[0] has no valid size'],
+    ['a media type without subtype', { ...sbom, mediaType: 'sbom' }, 'manifests[0] has no valid mediaType'],
+    ['a media type with parameters', { ...sbom, mediaType: 'application/json; charset=utf-8' }, 'manifests[0] has no valid mediaType'],
+    ['an artifactType that is a number', { ...sbom, artifactType: 7 }, 'manifests[0] has an artifactType that is not a media type'],
+    ['a descriptor that is a string', 'sha256:abc', 'manifests[0] is not a descriptor object']
+  ])('%s: a ContentError naming the index', (_name, descriptor, problem) => {
+    const parse = () => parseReferrersIndex(indexOf([descriptor]), OCI_INDEX, 'the answer')
+    expect(parse).toThrow(ContentError)
+    expect(parse).toThrow(`the answer: ${problem}`)
+  })
+})
+
+describe('referrersTag (distribution-spec "Referrers Tag Schema")', () => {
+  test.each([
+    [`sha256:${'a'.repeat(64)}`, `sha256-${'a'.repeat(64)}`],
+    [`sha512:${'0123456789abcdef'.repeat(8)}`, `sha512-${'0123456789abcdef'.repeat(4)}`],
+    [
+      'test+algorithm+using+algorithm+separators+and+lots+of+characters+to+excercise+overall+truncation:alsoSome=InTheEncodedSectionToShowHyphenReplacementAndLotsAndLotsOfCharactersToExcerciseEncodedTruncation',
+      'test-algorithm-using-algorithm-s-alsoSome-InTheEncodedSectionToShowHyphenReplacementAndLotsAndLot'
+    ]
+  ])('%s is tagged %s', (digest, tag) => {
+    expect(referrersTag(digest)).toBe(tag)
+  })
+})
+
+describe('nextLink: the Link header of a paged answer', () => {
+  const base = 'https://r.example/v2/app/referrers/sha256:aa'
+  test.each([
+    ['none', undefined, undefined],
+    ['a relative link', '</v2/app/referrers/sha256:aa?last=x>; rel="next"', 'https://r.example/v2/app/referrers/sha256:aa?last=x'],
+    ['an absolute link', '<https://other.example/page2>; rel="next"', 'https://other.example/page2'],
+    ['rel unquoted', '<page2>; rel=next', 'https://r.example/v2/app/referrers/page2'],
+    ['several links, next second', '</first>; rel="first", </n?p=2>; rel="next"', 'https://r.example/n?p=2'],
+    ['rel with several relations', '</n>; title="x"; rel="prefetch next"', 'https://r.example/n'],
+    ['only a prev link', '</p>; rel="prev"', undefined]
+  ])('%s', (_name, header, next) => {
+    expect(nextLink(header, base)).toBe(next)
   })
 })
 
@@ -52,7 +174,7 @@ describe('recordReferrer', () => {
   })
 
   test('the tag schema: entries kept, the new one added once', async () => {
-    const store = new MemoryStore('tags')
+    const store = new RegistryLikeStore('tags')
     await recordReferrer(store, subject, sbom)
     await recordReferrer(store, subject, signature)
     await recordReferrer(store, subject, sbom)
@@ -62,6 +184,12 @@ describe('recordReferrer', () => {
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [sbom, signature]
     })
+  })
+
+  test('a destination whose tag schema index cannot be read is not overwritten: the step fails', async () => {
+    const store = new FailingStore(new RegistryError('fetch manifest', 'r/app:sha256-a', 503, []))
+    await expect(recordReferrer(store, subject, sbom)).rejects.toBeInstanceOf(ReferrersLookupError)
+    expect(store.calls.filter((c) => c.startsWith('pushManifest'))).toEqual([])
   })
 
   test("a referrer is listed with its artifactType, else its config's media type, and its annotations", () => {

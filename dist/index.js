@@ -73317,14 +73317,14 @@ __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
+exports.Vj = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
 exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -83027,13 +83027,71 @@ function formatPlatform(platform) {
         return 'unknown';
     return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }
-/** Whether `platform` is what `spec` asks for; a spec without a variant accepts any variant. */
+/**
+ * Architectures and variants as containerd normalises them (`platforms` package, database.go):
+ * `aarch64` is `arm64` and arm64's default variant `v8` is the same as none; `arm` without a
+ * variant is `arm/v7`; `amd64/v1` is `amd64`; `x86_64` is `amd64`, `i386` is `386`.
+ */
+function normalizePlatform(platform) {
+    const os = (platform.os ?? '').toLowerCase();
+    let architecture = (platform.architecture ?? '').toLowerCase();
+    let variant = (platform.variant ?? '').toLowerCase();
+    switch (architecture) {
+        case 'i386':
+            architecture = '386';
+            variant = '';
+            break;
+        case 'x86_64':
+        case 'x86-64':
+        case 'amd64':
+            architecture = 'amd64';
+            if (variant === 'v1')
+                variant = '';
+            break;
+        case 'aarch64':
+        case 'arm64':
+            architecture = 'arm64';
+            if (['8', 'v8', 'v8.0'].includes(variant))
+                variant = '';
+            else if (['9', '9.0', 'v9.0'].includes(variant))
+                variant = 'v9';
+            break;
+        case 'armhf':
+            architecture = 'arm';
+            variant = 'v7';
+            break;
+        case 'armel':
+            architecture = 'arm';
+            variant = 'v6';
+            break;
+        case 'arm':
+            if (variant === '' || variant === '7')
+                variant = 'v7';
+            else if (['5', '6', '8'].includes(variant))
+                variant = `v${variant}`;
+            break;
+    }
+    return { os: os === 'macos' ? 'darwin' : os, architecture, variant };
+}
+/**
+ * Whether `platform` is what `spec` asks for, after containerd's normalisation (`linux/arm64/v8`
+ * is `linux/arm64`). A spec without a variant accepts any variant of its architecture; see
+ * {@link isDefaultVariant} for choosing among several.
+ */
 function matchesPlatform(spec, platform) {
     if (!platform)
         return false;
-    if (platform.os !== spec.os || platform.architecture !== spec.architecture)
+    const want = normalizePlatform(spec);
+    const have = normalizePlatform(platform);
+    if (have.os !== want.os || have.architecture !== want.architecture)
         return false;
-    return spec.variant === undefined || platform.variant === spec.variant;
+    return spec.variant === undefined || have.variant === want.variant;
+}
+/** Whether `platform` has its architecture's default variant (`arm/v7`, `arm64/v8`, `amd64/v1`). */
+function isDefaultVariant(platform) {
+    if (!platform)
+        return false;
+    return normalizePlatform(platform).variant === normalizePlatform({ ...platform, variant: '' }).variant;
 }
 
 ;// CONCATENATED MODULE: ./src/annotations.ts
@@ -83588,9 +83646,10 @@ function connectionHint(code, message, url) {
  * When and how long to wait before sending again (DESIGN §7): transient faults — a reset or
  * refused connection, a timeout, a body cut short, 408, 429 and 5xx gateway answers — are retried
  * with exponential backoff and full jitter, honouring `Retry-After`, within a bound on attempts
- * and on total time. Every other failure is final at once.
+ * and on time spent waiting. Every other failure is final at once. Each operation is retried by
+ * one caller of {@link withRetries}, never by two nested ones: five tries mean five, not 5 × 5.
  */
-/** Five tries over at most ~75 s: a persistent fault ends the step well inside three minutes. */
+/** Five tries, at most ~75 s of waiting: a persistent fault ends the step well inside three minutes. */
 const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 15_000, totalMs: 75_000, retryAfterCapMs: 30_000 };
 const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** Socket-level codes (Node and undici) that mean "try again", not "you asked for something wrong". */
@@ -83630,14 +83689,41 @@ function backoffDelay(attempt, policy, random = Math.random) {
     return Math.round(random() * ceiling);
 }
 /**
- * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy.
- * `retryAfterMs` (from the registry) wins over the backoff, capped.
+ * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy:
+ * `spentMs` is the time counted against `totalMs` so far. `retryAfterMs` (from the registry) wins
+ * over the backoff, capped.
  */
-function nextDelay(attempt, started, now, policy, retryAfterMs) {
+function nextDelay(attempt, spentMs, policy, retryAfterMs, random = Math.random) {
     if (attempt >= policy.attempts)
         return undefined;
-    const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy);
-    return now + delay - started > policy.totalMs ? undefined : delay;
+    const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy, random);
+    return spentMs + delay > policy.totalMs ? undefined : delay;
+}
+const REAL_CLOCK = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal), random: () => Math.random() };
+/** Runs `run`, and again after each failure the rule finds worth it, as long as the policy allows. */
+async function withRetries(run, rule, clock = REAL_CLOCK) {
+    let spent = 0;
+    for (let attempt = 1;; attempt++) {
+        const started = clock.now();
+        try {
+            return await run();
+        }
+        catch (error) {
+            if (rule.countTries)
+                spent += clock.now() - started;
+            const retry = rule.retryable(error) && !rule.signal?.aborted;
+            const delay = retry ? nextDelay(attempt, spent, rule.policy, rule.retryAfterMs?.(error), () => clock.random()) : undefined;
+            if (delay === undefined)
+                throw error;
+            rule.onRetry(error, delay, attempt + 1);
+            await clock.sleep(delay, rule.signal);
+            spent += delay;
+        }
+    }
+}
+/** When the next try comes, as logged: `in 1.2 s (2 of 5)`. */
+function nextTryText(delayMs, next, policy) {
+    return `in ${(delayMs / 1000).toFixed(1)} s (${next} of ${policy.attempts})`;
 }
 /** Waits `ms`, or less when `signal` aborts (then rejects with its reason). */
 function sleep(ms, signal) {
@@ -83691,55 +83777,77 @@ class RegistryClient {
     }
     /**
      * Sends a request and returns the response when its status is in `accept`; the caller must read
-     * or discard the body. Any other status throws, with the registry's error codes.
+     * or discard the body. Any other status throws, with the registry's error codes. Transient
+     * faults are retried here, the one place a request is retried.
      */
-    async request(req) {
+    request(req) {
+        return this.requestAndRead(req, (res) => Promise.resolve(res));
+    }
+    /**
+     * As {@link request}, with the response's body read by `read` inside each try: a body that
+     * breaks on the way (a manifest cut short) is asked for again.
+     */
+    requestAndRead(req, read) {
+        return this.retrying(req, async () => read(await this.exchange(req)));
+    }
+    /** One try: the ping (until one succeeds), the request, and a second send after a fresh challenge. */
+    async exchange(req) {
         await this.ping();
-        return this.retrying(req, async () => {
-            let res = await this.send(req);
-            if (res.status === 401 && !req.accept.includes(401)) {
-                // Learned even when this body cannot be sent again: the caller's retry gets the new token.
-                const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization);
-                if (fresh && canResend(req)) {
-                    await discard(res.body);
-                    res = await this.send(req);
-                }
+        let res = await this.send(req);
+        if (res.status === 401 && !req.accept.includes(401)) {
+            // Learned even when this body cannot be sent again: the caller's restart gets the new token.
+            const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization);
+            if (fresh && canResend(req)) {
+                await discard(res.body);
+                res = await this.send(req);
             }
-            if (req.accept.includes(res.status))
-                return res;
-            throw await this.failure(req, res);
-        });
+        }
+        if (req.accept.includes(res.status))
+            return res;
+        throw await this.failure(req, res);
     }
     /**
      * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
-     * be sent again (a stream body cannot: its caller restarts from the source instead).
+     * be sent again. A stream body cannot: its caller starts over from the source instead, and only
+     * then; what failed here after its tries is marked so no caller tries it again ({@link wasRetried}).
      */
     async retrying(req, attempt) {
         const policy = this.options.retry ?? DEFAULT_RETRY;
-        const started = Date.now();
-        for (let n = 1;; n++) {
-            try {
-                return await attempt();
-            }
-            catch (error) {
-                const delay = canResend(req) && isTransientFailure(error) ? nextDelay(n, started, Date.now(), policy, retryAfterOf(error)) : undefined;
-                if (delay === undefined || req.signal?.aborted)
-                    throw error;
-                this.options.logger.info(`${error.message}; trying again in ${(delay / 1000).toFixed(1)} s (${n + 1} of ${policy.attempts})`);
-                await sleep(delay, req.signal);
-            }
+        const resendable = canResend(req);
+        try {
+            return await withRetries(attempt, {
+                policy,
+                retryable: (error) => resendable && isTransientFailure(error),
+                retryAfterMs: retryAfterOf,
+                onRetry: (error, delay, next) => this.options.logger.info(`${error.message}; trying again ${nextTryText(delay, next, policy)}`),
+                countTries: true,
+                ...(req.signal ? { signal: req.signal } : {})
+            });
+        }
+        catch (error) {
+            if (resendable && typeof error === 'object' && error !== null)
+                retried.add(error);
+            throw error;
         }
     }
-    /** `GET /v2/` once per client: learns the auth scheme and fails early when nothing is there. */
+    /**
+     * `GET /v2/` before the first request: learns the auth scheme and fails early when nothing is
+     * there. Part of the try of the request that needs it, never retried on its own; a transient
+     * failure is forgotten, so the request's next try pings again.
+     */
     ping() {
         const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
-        this.pinged ??= this.retrying(req, async () => {
+        this.pinged ??= (async () => {
             const res = await this.send(req);
             await discard(res.body);
             if (res.status === 401)
                 this.auth.challenged(challengesOf(res), []);
             else if (res.status !== 200)
                 throw await this.failure(req, res);
+        })().catch((error) => {
+            if (isTransientFailure(error))
+                this.pinged = undefined;
+            throw error;
         });
         return this.pinged;
     }
@@ -83859,6 +83967,15 @@ function isRedirect(status) {
 function isOwnError(error) {
     return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError;
 }
+/** Failures of requests {@link RegistryClient} has already retried as its policy allows. */
+const retried = new WeakSet();
+/**
+ * Whether `error` is the end of a request the client already retried (or found not worth
+ * retrying): a caller that restarts whole operations must not try it again, or the tries multiply.
+ */
+function wasRetried(error) {
+    return typeof error === 'object' && error !== null && retried.has(error);
+}
 /** Worth another try: a transient status, a socket fault, or a source read cut short. */
 function isTransientFailure(error) {
     if (error instanceof RegistryError)
@@ -83951,6 +84068,11 @@ function isSchema1(mediaType) {
 function isDistributable(mediaType) {
     return !(mediaType.startsWith('application/vnd.docker.image.rootfs.foreign.') ||
         mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.'));
+}
+/** RFC 6838 `type/subtype` (restricted names, no parameters): what image-spec asks of a descriptor's `mediaType` and `artifactType`. */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+function isMediaType(text) {
+    return MEDIA_TYPE.test(text);
 }
 /** The media type without parameters (`; charset=utf-8`), lowercased; undefined for an empty header. */
 function baseMediaType(contentType) {
@@ -84052,6 +84174,377 @@ function blobsOf(manifest) {
     return manifest.kind === 'image' ? [manifest.config, ...manifest.layers] : [];
 }
 
+;// CONCATENATED MODULE: ./src/copy/graph.ts
+/**
+ * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
+ * before a single blob moves, so the size limit and the copy plan come from manifests alone.
+ */
+
+
+
+
+
+
+/** Nested indexes deeper than this are refused: no real artifact comes close. */
+const MAX_DEPTH = 8;
+/** Manifests in one graph, bounding the walk whatever the source serves. */
+const MAX_MANIFESTS = 10_000;
+/**
+ * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
+ * the digest the source claims.
+ */
+async function fetchRoot(source, reference) {
+    const where = showReference(source.name, reference);
+    const fetched = await source.fetchManifest(reference);
+    // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
+    // store's claim must agree (hashed again only when it names another value or algorithm).
+    const digest = isDigest(reference) ? reference : sha256(fetched.bytes);
+    if (isDigest(reference))
+        checkDigest(fetched.bytes, digest, where);
+    const claimed = fetched.claimedDigest;
+    if (claimed && isDigest(claimed) && claimed !== digest)
+        checkDigest(fetched.bytes, claimed, where);
+    const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
+    return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
+}
+/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
+async function loadGraph(source, root) {
+    const nodes = new Map([[root.descriptor.digest, root]]);
+    const visit = async (node, depth) => {
+        const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest));
+        if (children.length > 0 && depth >= MAX_DEPTH) {
+            throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`);
+        }
+        const fetched = await Promise.all(children.map((child) => fetchChild(source, child)));
+        for (const child of fetched) {
+            if (nodes.size >= MAX_MANIFESTS)
+                throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`);
+            nodes.set(child.descriptor.digest, child);
+        }
+        for (const child of fetched)
+            await visit(child, depth + 1);
+    };
+    await visit(root, 0);
+    return { root, nodes };
+}
+async function fetchChild(source, descriptor) {
+    const where = showReference(source.name, descriptor.digest);
+    const fetched = await source.fetchManifest(descriptor.digest);
+    if (fetched.bytes.length !== descriptor.size) {
+        throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`);
+    }
+    checkDigest(fetched.bytes, descriptor.digest, where);
+    // The index's descriptor names the child's media type when neither its JSON nor its store does.
+    const served = manifestKind(baseMediaType(fetched.contentType)) ? fetched.contentType : descriptor.mediaType;
+    const manifest = parseManifest(fetched.bytes, served, where);
+    return { descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes: fetched.bytes, manifest };
+}
+function checkDigest(bytes, expected, where, what = 'manifest') {
+    const actual = digestWithAlgorithmOf(expected, bytes);
+    if (actual !== expected)
+        throw new ContentError(where, `${what} has digest ${actual}, expected ${expected}`);
+}
+/** The platform an image's config names (`os`, `architecture`, `variant`), read and verified. */
+async function configPlatform(source, node) {
+    if (node.manifest.kind !== 'image')
+        return undefined;
+    const config = node.manifest.config;
+    const where = showReference(source.name, config.digest);
+    if (config.size > MAX_MANIFEST_BYTES)
+        throw new ContentError(where, `config is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    const bytes = await readCapped(await source.fetchBlob(config), MAX_MANIFEST_BYTES, 'config');
+    checkDigest(bytes, config.digest, where, 'config');
+    let json;
+    try {
+        json = JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof json.os !== 'string' || typeof json.architecture !== 'string')
+        return undefined;
+    return { os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' ? { variant: json.variant } : {}) };
+}
+/**
+ * The graph below `root`, with nodes taken from `graph` or from `extra` (manifests made by a
+ * rewrite); a child found in neither is an error of the caller.
+ */
+function subgraph(graph, root, extra = new Map()) {
+    const nodes = new Map();
+    const visit = (node) => {
+        if (nodes.has(node.descriptor.digest))
+            return;
+        nodes.set(node.descriptor.digest, node);
+        for (const child of childManifests(node.manifest)) {
+            const found = extra.get(child.digest) ?? graph.nodes.get(child.digest);
+            if (!found)
+                throw new Error(`internal: manifest ${child.digest} is not in the graph`);
+            visit(found);
+        }
+    };
+    visit(root);
+    return { root, nodes };
+}
+/** Manifests with every child before its parent, the root last (the order a registry accepts them). */
+function manifestsChildrenFirst(graph, include = () => true) {
+    const ordered = [];
+    const seen = new Set();
+    const visit = (node) => {
+        if (seen.has(node.descriptor.digest))
+            return;
+        seen.add(node.descriptor.digest);
+        for (const child of childManifests(node.manifest)) {
+            const childNode = graph.nodes.get(child.digest);
+            if (childNode)
+                visit(childNode);
+        }
+        if (include(node))
+            ordered.push(node);
+    };
+    visit(graph.root);
+    return ordered;
+}
+/** Blobs the given manifests reference that may be copied, each digest once. */
+function distributableBlobs(nodes) {
+    const blobs = new Map();
+    for (const node of nodes) {
+        for (const blob of blobsOf(node.manifest)) {
+            if (isDistributable(blob.mediaType) && !blobs.has(blob.digest))
+                blobs.set(blob.digest, blob);
+        }
+    }
+    return [...blobs.values()];
+}
+/** Bytes a cross-repository copy would move at most: every distributable blob once. */
+function artifactSize(graph) {
+    return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0);
+}
+
+;// CONCATENATED MODULE: ./src/layout/entries.ts
+/**
+ * Choosing an image from the entries of a layout's `index.json` (or an archive's): by the tag in
+ * `org.opencontainers.image.ref.name`, or the only entry when no tag is given (a tagless layout
+ * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
+ * entries and says how to choose.
+ */
+
+
+
+/**
+ * Parses an `index.json` (of a layout directory or an archive; `where` names it) and checks each
+ * entry's digest is `algorithm:hex` before anything turns it into a file name
+ * (`blobs/<alg>/<hex>`, image-spec image-layout.md): `sha256:../../etc/passwd` is refused here,
+ * never opened. Digests inside manifests are checked as the manifests are parsed.
+ */
+function parseLayoutIndex(text, where) {
+    let index;
+    try {
+        index = JSON.parse(text);
+    }
+    catch {
+        throw new ContentError(where, 'is not valid JSON');
+    }
+    const manifests = index?.manifests;
+    if (!Array.isArray(manifests))
+        throw new ContentError(where, 'is not an image index (it has no "manifests" array)');
+    manifests.forEach((entry, i) => {
+        const digest = entry?.digest;
+        if (digest === undefined)
+            throw new ContentError(where, `manifests[${i}] has no digest`);
+        if (typeof digest !== 'string' || !isDigest(digest)) {
+            throw new ContentError(where, `manifests[${i}] has digest ${JSON.stringify(digest)}, which is not algorithm:hex (sha256: and 64 hex digits); the file is damaged or crafted`);
+        }
+    });
+    return index;
+}
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const CONTAINERD_NAME = 'io.containerd.image.name';
+/** The name an entry carries: its ref.name, else the tag of containerd's image name. */
+function entryName(descriptor) {
+    const ref = descriptor.annotations?.[REF_NAME];
+    if (ref)
+        return ref;
+    const image = descriptor.annotations?.[CONTAINERD_NAME];
+    if (!image)
+        return undefined;
+    const colon = image.lastIndexOf(':');
+    return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
+}
+/** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
+function describeEntry(descriptor) {
+    const name = entryName(descriptor);
+    return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`;
+}
+function chooseEntry(index, tag, where) {
+    const entries = index.manifests;
+    if (tag !== undefined) {
+        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
+        if (named.length === 1)
+            return named[0];
+        if (named.length === 0) {
+            const tags = entries.map(entryName).filter((n) => n !== undefined);
+            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`);
+        }
+        throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
+    }
+    if (entries.length === 1)
+        return entries[0];
+    if (entries.length === 0)
+        throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`);
+    throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
+/**
+ * An OCI image layout directory (image-spec image-layout.md): `oci-layout`, `index.json`, and
+ * content under `blobs/<alg>/<hex>`. Read as a source and written as a target: blobs go to a
+ * temporary name first and are renamed once complete, and `index.json` is replaced atomically, so
+ * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
+ */
+
+
+
+
+
+
+
+
+
+
+/** The annotation that names an entry of `index.json` (image-spec annotations.md). */
+const oci_layout_REF_NAME = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+class OciLayout {
+    dir;
+    name;
+    /** index.json updates, one after another. */
+    indexWrites = Promise.resolve();
+    constructor(dir) {
+        this.dir = dir;
+        this.name = dir;
+    }
+    /** A tag names an entry of `index.json`; a digest a manifest under `blobs/`; none the only entry. */
+    async fetchManifest(reference) {
+        const descriptor = reference.includes(':') ? undefined : chooseEntry(await this.index(), reference || undefined, this.name);
+        const digest = descriptor?.digest ?? reference;
+        const bytes = await this.readSmall(digest);
+        return { bytes, ...(descriptor ? { contentType: descriptor.mediaType, claimedDigest: descriptor.digest } : {}) };
+    }
+    /** The digest `reference` (a tag, or '' for the only entry) stands for. */
+    async resolve(reference) {
+        return chooseEntry(await this.index(), reference || undefined, this.name);
+    }
+    fetchBlob(descriptor, options = {}) {
+        return new Promise((resolve, reject) => {
+            const stream = (0,external_node_fs_namespaceObject.createReadStream)(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {});
+            stream.once('open', () => resolve(stream));
+            stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
+        });
+    }
+    manifestExists(descriptor) {
+        return this.has(descriptor);
+    }
+    blobExists(descriptor) {
+        return this.has(descriptor);
+    }
+    /** Same directory: every blob is there already. */
+    sharesBlobsWith(source) {
+        return source instanceof OciLayout && source.dir === this.dir;
+    }
+    async pushBlob(descriptor, open, options = {}) {
+        const final = this.blobPath(descriptor.digest);
+        const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
+        await (0,promises_.mkdir)((0,external_node_path_.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true });
+        try {
+            // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await open(), (0,external_node_fs_namespaceObject.createWriteStream)(temporary), options.signal ? { signal: options.signal } : {});
+            const written = (await (0,promises_.stat)(temporary)).size;
+            if (written !== descriptor.size)
+                throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`);
+            await (0,promises_.rename)(temporary, final);
+        }
+        finally {
+            await (0,promises_.rm)(temporary, { force: true });
+        }
+    }
+    async pushManifest(descriptor, bytes, tag) {
+        if (!(await this.has(descriptor)))
+            await this.pushBlob(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
+        if (tag !== undefined)
+            await this.updateIndex(descriptor, tag);
+    }
+    /** Lists a root written without a tag in `index.json`, so it is not garbage. */
+    async pin(descriptor) {
+        if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
+            await this.updateIndex(descriptor, undefined);
+    }
+    /** `index.json`, or an empty index for a directory that has none yet. */
+    async index() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)((0,external_node_path_.join)(this.dir, 'index.json'), 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return { schemaVersion: 2, manifests: [] };
+            throw error;
+        }
+        if (text.length > MAX_MANIFEST_BYTES)
+            throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`);
+        return parseLayoutIndex(text, `${this.name}/index.json`);
+    }
+    updateIndex(descriptor, tag) {
+        const write = this.indexWrites.then(async () => {
+            await (0,promises_.mkdir)(this.dir, { recursive: true });
+            await (0,promises_.writeFile)((0,external_node_path_.join)(this.dir, 'oci-layout'), LAYOUT_FILE);
+            const index = await this.index();
+            const entry = {
+                mediaType: descriptor.mediaType,
+                digest: descriptor.digest,
+                size: descriptor.size,
+                ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
+            };
+            // One entry per name: the tag moves; a nameless entry is listed once.
+            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
+            const temporary = (0,external_node_path_.join)(this.dir, `index.json.${(0,external_node_crypto_.randomUUID)()}.tmp`);
+            await (0,promises_.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
+            await (0,promises_.rename)(temporary, (0,external_node_path_.join)(this.dir, 'index.json'));
+        });
+        this.indexWrites = write.catch(() => undefined);
+        return write;
+    }
+    async has(descriptor) {
+        try {
+            return (await (0,promises_.stat)(this.blobPath(descriptor.digest))).size === descriptor.size;
+        }
+        catch {
+            return false;
+        }
+    }
+    async readSmall(digest) {
+        const path = this.blobPath(digest);
+        let size;
+        try {
+            size = (await (0,promises_.stat)(path)).size;
+        }
+        catch {
+            throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
+        }
+        if (size > MAX_MANIFEST_BYTES)
+            throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+        return (0,promises_.readFile)(path);
+    }
+    /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
+    blobPath(digest) {
+        if (!isDigest(digest))
+            throw new ContentError(`${this.name}@${digest}`, 'is not a digest (algorithm:hex)');
+        const colon = digest.indexOf(':');
+        return (0,external_node_path_.join)(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/referrers/referrers.ts
 /**
  * OCI 1.1 referrers (distribution-spec "Listing Referrers", and its tag schema fallback). Whether a
@@ -84059,25 +84552,77 @@ function blobsOf(manifest) {
  * answering 200 with the OCI index media type. An `OCI-Subject` header alone is not trusted (ECR
  * has sent one without a working API). Without the API, referrers are listed in an index tagged
  * `<alg>-<hex>` of the subject digest, kept read-modify-write.
+ *
+ * Only "there are none" is quiet: no tag schema index (404, or no such entry in a layout), or an
+ * empty list. Any other failure of a lookup — a refusal, a 5xx after retries, an index that is
+ * not valid — is a {@link ReferrersLookupError}, so a referrer is never lost in silence.
  */
+
+
+
+
+
+
 
 
 function hasReferrersApi(store) {
     return typeof store.listReferrers === 'function';
 }
-/** The tag schema's tag for a subject: `sha256-<hex>`. */
-function referrersTag(subject) {
-    return subject.replace(':', '-');
+/**
+ * Stores where referrers can live: a registry repository (API or tag schema) and an OCI layout
+ * (tag schema). An archive or a packaged path has no tags to look them up by.
+ */
+function holdsReferrers(store) {
+    return hasReferrersApi(store) || store instanceof OciLayout;
 }
-/** Parses an index body for its descriptors; [] for anything that is not one. */
-function indexDescriptors(bytes) {
-    try {
-        const json = JSON.parse(bytes.toString('utf8'));
-        return Array.isArray(json.manifests) ? json.manifests : [];
+/** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
+class ReferrersLookupError extends Error {
+    store;
+    subject;
+    lookup;
+    failure;
+    constructor(store, subject, 
+    /** Where they were looked up: `the referrers API`, `the tag schema index sha256-…`. */
+    lookup, failure) {
+        super(`look up referrers of ${store}@${subject} in ${lookup}: ${failure.message}`);
+        this.store = store;
+        this.subject = subject;
+        this.lookup = lookup;
+        this.failure = failure;
+        this.name = 'ReferrersLookupError';
     }
-    catch {
-        return [];
-    }
+}
+/**
+ * The tag schema's tag for a subject (distribution-spec "Referrers Tag Schema"): the algorithm
+ * truncated to 32 characters, `-`, the encoded part truncated to 64, any character a tag cannot
+ * hold replaced by `-`. `sha256:<hex>` is `sha256-<hex>`; a sha512 digest keeps 64 hex digits.
+ */
+function referrersTag(subject) {
+    const colon = subject.indexOf(':');
+    const tag = `${subject.slice(0, colon).slice(0, 32)}-${subject.slice(colon + 1).slice(0, 64)}`;
+    return tag.replace(/[^a-zA-Z0-9._-]/g, '-');
+}
+/**
+ * The descriptors of a referrers index (an API answer, or the tag schema's index), each checked
+ * before use (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer (both by
+ * {@link parseManifest}), media type and artifactType `type/subtype`. Anything else is a
+ * {@link ContentError} naming `where`.
+ */
+function parseReferrersIndex(bytes, contentType, where) {
+    return referrersOf(parseManifest(bytes, contentType ?? OCI_INDEX, where), where);
+}
+function referrersOf(manifest, where) {
+    if (manifest.kind !== 'index')
+        throw new ContentError(where, `is ${manifest.mediaType}, not an image index`);
+    manifest.manifests.forEach((d, i) => {
+        if (!isMediaType(d.mediaType))
+            throw new ContentError(where, `manifests[${i}] has no valid mediaType`);
+        const artifactType = d.artifactType;
+        if (artifactType !== undefined && (typeof artifactType !== 'string' || !isMediaType(artifactType))) {
+            throw new ContentError(where, `manifests[${i}] has an artifactType that is not a media type`);
+        }
+    });
+    return manifest.manifests;
 }
 /** A referrer's descriptor as the index lists it: media type, digest, size, artifactType, annotations. */
 function referrerDescriptor(manifest, descriptor) {
@@ -84092,18 +84637,47 @@ function referrerDescriptor(manifest, descriptor) {
         ...(json.annotations ? { annotations: json.annotations } : {})
     };
 }
+/**
+ * `fetch()` of what `tag` names, or undefined when the store says there is no such tag: a
+ * registry's 404 (MANIFEST_UNKNOWN, or NAME_UNKNOWN for a repository never written), a layout
+ * whose index.json has no entry of that name. Any other failure is thrown.
+ */
+async function ifTagged(store, tag, fetch) {
+    if (store instanceof OciLayout) {
+        // A layout names its tags in index.json: asked there, with no error to interpret.
+        if (!(await store.index()).manifests.some((d) => entryName(d) === tag))
+            return undefined;
+        return fetch();
+    }
+    try {
+        return await fetch();
+    }
+    catch (error) {
+        if (error instanceof RegistryError && error.status === 404)
+            return undefined;
+        throw error;
+    }
+}
 /** The referrers of `subject` in a store: its API, else the tag schema index (none when absent). */
 async function listReferrers(store, subject) {
     if (hasReferrersApi(store)) {
-        const fromApi = await store.listReferrers(subject);
+        const fromApi = await lookup(store, subject, 'the referrers API', () => store.listReferrers(subject));
         if (fromApi)
             return { via: 'api', referrers: fromApi };
     }
+    const tag = referrersTag(subject);
+    const referrers = await lookup(store, subject, `the tag schema index ${tag}`, async () => {
+        const index = await ifTagged(store, tag, () => fetchRoot(store, tag));
+        return index ? referrersOf(index.manifest, showReference(store.name, tag)) : [];
+    });
+    return { via: 'tag', referrers };
+}
+async function lookup(store, subject, where, look) {
     try {
-        return { via: 'tag', referrers: indexDescriptors((await store.fetchManifest(referrersTag(subject))).bytes) };
+        return await look();
     }
-    catch {
-        return { via: 'tag', referrers: [] };
+    catch (error) {
+        throw new ReferrersLookupError(store.name, subject, where, error);
     }
 }
 /**
@@ -84132,6 +84706,25 @@ async function recordReferrer(store, subject, referrer) {
 
 
 const CANCEL_TIMEOUT_MS = 5000;
+/** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
+const MAX_REFERRERS_PAGES = 100;
+/** Statuses some registries refuse a mount with, instead of opening an upload (202). */
+const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
+/**
+ * Whether mounting from each repository may work, per client — one registry as one set of
+ * credentials sees it — so every repository object on it shares what was learned: all blobs of a
+ * copy and later destinations on the same registry. Separate copies have separate clients. Only
+ * error refusals are kept: a 202 opened the upload the blob needs anyway, so trying costs nothing.
+ */
+const mountVerdicts = new WeakMap();
+function mountVerdictsOf(client) {
+    let verdicts = mountVerdicts.get(client);
+    if (!verdicts) {
+        verdicts = new Map();
+        mountVerdicts.set(client, verdicts);
+    }
+    return verdicts;
+}
 /** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
 async function readBody(body, where) {
     try {
@@ -84143,6 +84736,20 @@ async function readBody(body, where) {
         const code = error.code;
         throw new ConnectionError('read manifest', where, error.message, undefined, code ?? 'UND_ERR_SOCKET');
     }
+}
+/**
+ * The `rel="next"` target of a `Link` header (RFC 8288: `<url>; rel="next"`, several links
+ * separated by commas, `rel` a space-separated list), resolved against the URL that answered,
+ * since registries send relative links (PEERS "Everywhere"); undefined on the last page.
+ */
+function nextLink(header, base) {
+    for (const [, target, params] of (header ?? '').matchAll(/<([^>]*)>([^,]*)/g)) {
+        const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]+))/i.exec(params);
+        const relations = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
+        if (relations.includes('next'))
+            return new URL(target, base).href;
+    }
+    return undefined;
 }
 class RegistryRepository {
     registry;
@@ -84172,9 +84779,8 @@ class RegistryRepository {
             reference: this.show(reference),
             accept: [200]
         };
-        // The body is read inside the retry: a manifest cut short is fetched again.
-        return this.client.retrying(req, async () => {
-            const res = await this.request(req);
+        // The body is read inside each try: a manifest cut short is fetched again.
+        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
             const length = Number(headerValue(res.headers, 'content-length') ?? 0);
             if (length > MAX_MANIFEST_BYTES) {
                 await discard(res.body);
@@ -84203,22 +84809,49 @@ class RegistryRepository {
     /**
      * The referrers API (distribution-spec "Listing Referrers"): its descriptors when the registry
      * answers 200 with an OCI index, undefined when it has no such API (404, or another type, as
-     * Harbor before 2.11 answered).
+     * Harbor before 2.11 answered). Pages linked by `Link: <url>; rel="next"` are followed, at most
+     * {@link MAX_REFERRERS_PAGES}. No `artifactType` filter is asked for, so `OCI-Filters-Applied`
+     * has nothing to tell us.
      */
     async listReferrers(digest) {
-        const res = await this.request({
+        const referrers = [];
+        let url = `/v2/${this.repository}/referrers/${digest}`;
+        for (let page = 1; url !== undefined; page++) {
+            if (page > MAX_REFERRERS_PAGES) {
+                throw new ContentError(`page ${MAX_REFERRERS_PAGES} of the answer`, `links to another (Link rel="next"); more than ${MAX_REFERRERS_PAGES} pages are not followed`);
+            }
+            const answer = await this.referrersPage(url, digest, page);
+            if (!answer)
+                return undefined;
+            referrers.push(...answer.referrers);
+            url = answer.next;
+        }
+        return referrers;
+    }
+    /** One page of a referrers answer, read inside the retry; undefined when the first shows there is no API. */
+    referrersPage(url, digest, page) {
+        const req = {
             method: 'GET',
-            url: `/v2/${this.repository}/referrers/${digest}`,
+            url,
             headers: { accept: OCI_INDEX },
             operation: 'list referrers',
             reference: this.show(digest),
-            accept: [200, 400, 404, 405]
+            // Only the first answer says whether there is an API; a page it links to must be there.
+            accept: page === 1 ? [200, 400, 404, 405] : [200]
+        };
+        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
+            const contentType = baseMediaType(headerValue(res.headers, 'content-type'));
+            if (res.status !== 200 || contentType !== OCI_INDEX) {
+                await discard(res.body);
+                if (page === 1)
+                    return undefined;
+                throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`);
+            }
+            const where = `page ${page} of the answer`;
+            const referrers = parseReferrersIndex(await readBody(res.body, where), OCI_INDEX, where);
+            const next = nextLink(headerValue(res.headers, 'link'), res.url);
+            return next === undefined ? { referrers } : { referrers, next };
         });
-        if (res.status !== 200 || baseMediaType(headerValue(res.headers, 'content-type')) !== OCI_INDEX) {
-            await discard(res.body);
-            return undefined;
-        }
-        return indexDescriptors(await readBody(res.body, this.show(digest)));
     }
     manifestExists(descriptor) {
         return this.exists('manifests', descriptor, 'check manifest');
@@ -84246,8 +84879,32 @@ class RegistryRepository {
     canMountFrom(source) {
         return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository;
     }
+    /**
+     * Mounts from another repository of this registry (distribution-spec "Mounting a blob from
+     * another repository"). A refusal the registry answers as an error costs a round trip, so it is
+     * remembered for the source repository: the first blob finds out, the others wait for its answer
+     * and, when refused, go straight to an upload.
+     */
     async mountBlob(descriptor, source, options = {}) {
         const from = source.repository;
+        const verdicts = mountVerdictsOf(this.client);
+        const earlier = verdicts.get(from);
+        if (earlier !== undefined && !(await earlier))
+            return false;
+        const outcome = this.tryMount(descriptor, from, options);
+        if (earlier === undefined) {
+            verdicts.set(from, outcome.then((result) => result !== 'refused', () => {
+                // Neither mounted nor refused (the request failed): the next blob asks for itself.
+                verdicts.delete(from);
+                return true;
+            }));
+        }
+        const result = await outcome;
+        if (result === 'refused')
+            verdicts.set(from, Promise.resolve(false));
+        return result === 'mounted';
+    }
+    async tryMount(descriptor, from, options) {
         const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
         let res;
         try {
@@ -84264,17 +84921,18 @@ class RegistryRepository {
             });
         }
         catch (error) {
-            // Some registries (Harbor) refuse a mount with 401 or 403 where others open an upload:
-            // the blob is uploaded instead, and a real permission problem shows on that upload.
-            if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
-                return false;
+            // Where others open an upload (202), some registries refuse a mount with an error: Harbor
+            // with 400, 401 or 403, others with 404. The blob is uploaded instead, and a real problem
+            // (permissions, a repository that must be created first) shows on that upload.
+            if (error instanceof RegistryError && MOUNT_REFUSALS.has(error.status))
+                return 'refused';
             throw error;
         }
         await discard(res.body);
         const location = headerValue(res.headers, 'location');
         if (res.status === 202 && location)
             this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href);
-        return res.status === 201;
+        return res.status === 201 ? 'mounted' : 'upload';
     }
     /**
      * One monolithic PUT of the whole blob (distribution-spec "Pushing a blob monolithically"),
@@ -84541,152 +85199,6 @@ function verifiesDigests(target) {
     return target.verifiesDigests === true;
 }
 
-;// CONCATENATED MODULE: ./src/copy/graph.ts
-/**
- * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
- * before a single blob moves, so the size limit and the copy plan come from manifests alone.
- */
-
-
-
-
-
-
-/** Nested indexes deeper than this are refused: no real artifact comes close. */
-const MAX_DEPTH = 8;
-/** Manifests in one graph, bounding the walk whatever the source serves. */
-const MAX_MANIFESTS = 10_000;
-/**
- * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
- * the digest the source claims.
- */
-async function fetchRoot(source, reference) {
-    const where = showReference(source.name, reference);
-    const fetched = await source.fetchManifest(reference);
-    // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
-    // store's claim must agree (hashed again only when it names another value or algorithm).
-    const digest = isDigest(reference) ? reference : sha256(fetched.bytes);
-    if (isDigest(reference))
-        checkDigest(fetched.bytes, digest, where);
-    const claimed = fetched.claimedDigest;
-    if (claimed && isDigest(claimed) && claimed !== digest)
-        checkDigest(fetched.bytes, claimed, where);
-    const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
-    return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
-}
-/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
-async function loadGraph(source, root) {
-    const nodes = new Map([[root.descriptor.digest, root]]);
-    const visit = async (node, depth) => {
-        const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest));
-        if (children.length > 0 && depth >= MAX_DEPTH) {
-            throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`);
-        }
-        const fetched = await Promise.all(children.map((child) => fetchChild(source, child)));
-        for (const child of fetched) {
-            if (nodes.size >= MAX_MANIFESTS)
-                throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`);
-            nodes.set(child.descriptor.digest, child);
-        }
-        for (const child of fetched)
-            await visit(child, depth + 1);
-    };
-    await visit(root, 0);
-    return { root, nodes };
-}
-async function fetchChild(source, descriptor) {
-    const where = showReference(source.name, descriptor.digest);
-    const fetched = await source.fetchManifest(descriptor.digest);
-    if (fetched.bytes.length !== descriptor.size) {
-        throw new ContentError(where, `manifest has ${fetched.bytes.length} bytes, its descriptor says ${descriptor.size}`);
-    }
-    checkDigest(fetched.bytes, descriptor.digest, where);
-    // The index's descriptor names the child's media type when neither its JSON nor its store does.
-    const served = manifestKind(baseMediaType(fetched.contentType)) ? fetched.contentType : descriptor.mediaType;
-    const manifest = parseManifest(fetched.bytes, served, where);
-    return { descriptor: { mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size }, bytes: fetched.bytes, manifest };
-}
-function checkDigest(bytes, expected, where, what = 'manifest') {
-    const actual = digestWithAlgorithmOf(expected, bytes);
-    if (actual !== expected)
-        throw new ContentError(where, `${what} has digest ${actual}, expected ${expected}`);
-}
-/** The platform an image's config names (`os`, `architecture`, `variant`), read and verified. */
-async function configPlatform(source, node) {
-    if (node.manifest.kind !== 'image')
-        return undefined;
-    const config = node.manifest.config;
-    const where = showReference(source.name, config.digest);
-    if (config.size > MAX_MANIFEST_BYTES)
-        throw new ContentError(where, `config is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    const bytes = await readCapped(await source.fetchBlob(config), MAX_MANIFEST_BYTES, 'config');
-    checkDigest(bytes, config.digest, where, 'config');
-    let json;
-    try {
-        json = JSON.parse(bytes.toString('utf8'));
-    }
-    catch {
-        return undefined;
-    }
-    if (typeof json.os !== 'string' || typeof json.architecture !== 'string')
-        return undefined;
-    return { os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' ? { variant: json.variant } : {}) };
-}
-/**
- * The graph below `root`, with nodes taken from `graph` or from `extra` (manifests made by a
- * rewrite); a child found in neither is an error of the caller.
- */
-function subgraph(graph, root, extra = new Map()) {
-    const nodes = new Map();
-    const visit = (node) => {
-        if (nodes.has(node.descriptor.digest))
-            return;
-        nodes.set(node.descriptor.digest, node);
-        for (const child of childManifests(node.manifest)) {
-            const found = extra.get(child.digest) ?? graph.nodes.get(child.digest);
-            if (!found)
-                throw new Error(`internal: manifest ${child.digest} is not in the graph`);
-            visit(found);
-        }
-    };
-    visit(root);
-    return { root, nodes };
-}
-/** Manifests with every child before its parent, the root last (the order a registry accepts them). */
-function manifestsChildrenFirst(graph, include = () => true) {
-    const ordered = [];
-    const seen = new Set();
-    const visit = (node) => {
-        if (seen.has(node.descriptor.digest))
-            return;
-        seen.add(node.descriptor.digest);
-        for (const child of childManifests(node.manifest)) {
-            const childNode = graph.nodes.get(child.digest);
-            if (childNode)
-                visit(childNode);
-        }
-        if (include(node))
-            ordered.push(node);
-    };
-    visit(graph.root);
-    return ordered;
-}
-/** Blobs the given manifests reference that may be copied, each digest once. */
-function distributableBlobs(nodes) {
-    const blobs = new Map();
-    for (const node of nodes) {
-        for (const blob of blobsOf(node.manifest)) {
-            if (isDistributable(blob.mediaType) && !blobs.has(blob.digest))
-                blobs.set(blob.digest, blob);
-        }
-    }
-    return [...blobs.values()];
-}
-/** Bytes a cross-repository copy would move at most: every distributable blob once. */
-function artifactSize(graph) {
-    return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0);
-}
-
 ;// CONCATENATED MODULE: ./src/copy/copy-graph.ts
 /**
  * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
@@ -84822,29 +85334,30 @@ async function copyBlob(blob, source, target, options, signal) {
 /**
  * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
  * way) starts over from the source in a new upload session, never resuming bytes of unknown
- * state; within the retry policy.
+ * state; within the retry policy. The time a try spent streaming does not count against the
+ * policy's time budget, only the waits do. A request the client has already retried (the upload's
+ * POST, the source's GET) is not tried again here: each operation is retried in one place.
  */
 async function pushWithRestarts(blob, target, open, options, signal) {
     const policy = options.retry ?? DEFAULT_RETRY;
-    const started = Date.now();
     let refreshed = false;
-    for (let attempt = 1;; attempt++) {
-        try {
-            await target.pushBlob(blob, open, { signal });
-            return;
-        }
-        catch (error) {
-            // A 401 mid-push is a token that expired: the client has learned a new one; once.
-            const expired = error instanceof RegistryError && error.status === 401 && !refreshed;
-            refreshed ||= expired;
-            const retryAfter = error instanceof RegistryError ? error.retryAfterMs : undefined;
-            const delay = expired ? 0 : isTransientFailure(error) ? nextDelay(attempt, started, Date.now(), policy, retryAfter) : undefined;
-            if (delay === undefined || signal.aborted)
-                throw error;
-            options.logger.info(`${error.message}; uploading ${blob.digest} again from the source in ${(delay / 1000).toFixed(1)} s`);
-            await sleep(delay, signal);
-        }
-    }
+    // A 401 mid-push is a token that expired: the client has learned a new one; once, at once.
+    const expired = (error) => error instanceof RegistryError && error.status === 401 && !wasRetried(error);
+    await withRetries(() => target.pushBlob(blob, open, { signal }), {
+        policy,
+        retryable: (error) => {
+            if (!expired(error))
+                return isTransientFailure(error) && !wasRetried(error);
+            if (refreshed)
+                return false;
+            refreshed = true;
+            return true;
+        },
+        retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
+        onRetry: (error, delay, next) => options.logger.info(`${error.message}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
+        countTries: false,
+        signal
+    });
 }
 /**
  * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
@@ -84859,13 +85372,6 @@ function verifiedSourceStream(stream, blob, reference, hash) {
 }
 
 ;// CONCATENATED MODULE: ./src/referrers/copy-referrers.ts
-/**
- * `referrers: true`: what refers to the copied manifests (signatures, SBOMs, attestations) comes
- * along. For the root and, in an index, each child: the referrers API or the tag schema index at
- * the source, and cosign's older `sha256-<hex>.sig` / `.att` / `.sbom` tags. Each referrer is
- * copied with its own graph (and its own referrers, a few levels deep), then recorded at the
- * destination the way the destination supports.
- */
 
 
 
@@ -84873,11 +85379,32 @@ function verifiedSourceStream(stream, blob, reference, hash) {
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const copy_referrers_MAX_DEPTH = 3;
 const COSIGN_SUFFIXES = ['.sig', '.att', '.sbom'];
-async function copyReferrers(source, graph, targets, options, depth = 0) {
+/**
+ * Copies the referrers of `graph`'s manifests from `source` to `targets`. `rewritten` lists the
+ * manifests of `graph` that were given new bytes (old → new digest): their referrers are counted,
+ * not copied.
+ */
+async function copyReferrers(source, graph, targets, options, rewritten = []) {
+    if (!holdsReferrers(source)) {
+        options.logger.notice(`referrers: ${source.name} is not a registry or an OCI layout directory and holds no referrers; none copied`);
+        return [];
+    }
+    const made = new Set(rewritten.map((r) => r.to));
+    const kept = [...graph.nodes.keys()].filter((digest) => !made.has(digest));
+    for (const { from, to } of rewritten) {
+        const left = await countReferrers(source, from);
+        if (left > 0) {
+            options.logger.notice(`Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but was pushed rewritten as ${to} ` +
+                `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`);
+        }
+    }
+    return copyReferrersOf(source, kept, targets, options, 0);
+}
+async function copyReferrersOf(source, subjects, targets, options, depth) {
     const copied = [];
     if (depth >= copy_referrers_MAX_DEPTH)
         return copied;
-    for (const subject of graph.nodes.keys()) {
+    for (const subject of subjects) {
         const { referrers } = await listReferrers(source, subject);
         for (const referrer of referrers) {
             const referrerGraph = await copyOne(source, referrer.digest, targets, options);
@@ -84885,11 +85412,11 @@ async function copyReferrers(source, graph, targets, options, depth = 0) {
                 if (isReadable(target))
                     await recordReferrer(target, subject, referrer);
             copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType });
-            copied.push(...(await copyReferrers(source, referrerGraph, targets, options, depth + 1)));
+            copied.push(...(await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1)));
         }
         for (const suffix of COSIGN_SUFFIXES) {
             const tag = `${referrersTag(subject)}${suffix}`;
-            const root = await fetchRoot(source, tag).catch(() => undefined);
+            const root = await cosignRoot(source, subject, tag);
             if (!root)
                 continue;
             await copyOne(source, root.descriptor.digest, targets, options);
@@ -84899,6 +85426,23 @@ async function copyReferrers(source, graph, targets, options, depth = 0) {
         }
     }
     return copied;
+}
+/** What cosign tagged `tag` for `subject`, or undefined when there is no such tag. */
+async function cosignRoot(source, subject, tag) {
+    try {
+        return await ifTagged(source, tag, () => fetchRoot(source, tag));
+    }
+    catch (error) {
+        throw new ReferrersLookupError(source.name, subject, `the cosign tag ${tag}`, error);
+    }
+}
+/** Referrers of `subject` at the source: listed (API or tag schema) and cosign-tagged. */
+async function countReferrers(source, subject) {
+    let count = (await listReferrers(source, subject)).referrers.length;
+    for (const suffix of COSIGN_SUFFIXES)
+        if (await cosignRoot(source, subject, `${referrersTag(subject)}${suffix}`))
+            count++;
+    return count;
 }
 async function copyOne(source, digest, targets, options) {
     const graph = await loadGraph(source, await fetchRoot(source, digest));
@@ -84935,10 +85479,11 @@ function destinationName(destination, digest) {
 ;// CONCATENATED MODULE: ./src/copy/platform-filter.ts
 /**
  * The `platforms` input applied to a graph: one platform selects that image manifest as it is
- * (its own bytes and digest); several make a new OCI index holding only those descriptors, with
- * the source index's annotations. Attestation manifests of a selected image come along.
+ * (its own bytes and digest); several make a new index of the source's media type holding only
+ * those descriptors, in the source's order, with every other field of the source index kept.
+ * Attestation manifests of a selected image come along. Platforms match as containerd
+ * normalises them (`linux/arm64/v8` is `linux/arm64`).
  */
-
 
 
 
@@ -84964,24 +85509,22 @@ async function selectPlatforms(graph, specs, imagePlatform) {
         }
         return graph;
     }
-    const images = childManifests(root.manifest).filter((d) => !isAttestation(d));
-    const selected = specs.map((spec) => pick(images, spec));
-    const unique = [...new Map(selected.map((d) => [d.digest, d])).values()];
-    if (unique.length === 1)
-        return subgraph(graph, graph.nodes.get(unique[0].digest));
-    const digests = new Set(unique.map((d) => d.digest));
-    const attestations = childManifests(root.manifest).filter((d) => isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? ''));
-    const json = {
-        schemaVersion: 2,
-        mediaType: OCI_INDEX,
-        manifests: [...unique, ...attestations],
-        ...(root.manifest.annotations ? { annotations: root.manifest.annotations } : {})
-    };
+    const children = childManifests(root.manifest);
+    const images = children.filter((d) => !isAttestation(d));
+    const digests = new Set(specs.map((spec) => pick(images, spec).digest));
+    if (digests.size === 1)
+        return subgraph(graph, graph.nodes.get([...digests][0]));
+    // The source's descriptors in the source's order, so the order of `platforms` does not change
+    // the digest; attestations of kept images stay beside them.
+    const kept = children.map((d) => digests.has(d.digest) || (isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? '')));
+    const json = JSON.parse(root.bytes.toString('utf8'));
+    json.manifests = json.manifests.filter((_, i) => kept[i]);
     const bytes = Buffer.from(JSON.stringify(json));
+    const { mediaType } = root.descriptor;
     const newRoot = {
-        descriptor: { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length },
+        descriptor: { mediaType, digest: sha256(bytes), size: bytes.length },
         bytes,
-        manifest: parseManifest(bytes, OCI_INDEX, 'the selected platforms')
+        manifest: parseManifest(bytes, mediaType, 'the selected platforms')
     };
     return subgraph(graph, newRoot);
 }
@@ -84991,6 +85534,10 @@ function pick(images, spec) {
     const available = images.map((d) => formatPlatform(d.platform)).join(', ');
     if (matches.length === 0)
         throw new InputError('platforms', `${formatPlatform(spec)} is not in the source; it has ${available}`);
+    // Several variants and none asked for: the architecture's default (`arm` is `arm/v7`), as containerd picks.
+    const preferred = spec.variant === undefined ? matches.filter((d) => isDefaultVariant(d.platform)) : [];
+    if (preferred.length === 1)
+        return preferred[0];
     if (matches.length > 1) {
         throw new InputError('platforms', `${formatPlatform(spec)} matches ${matches.map((d) => formatPlatform(d.platform)).join(' and ')}; add the variant`);
     }
@@ -85002,8 +85549,11 @@ function pick(images, spec) {
  * Annotations (DESIGN §4) and OCI media types applied to a graph. A changed manifest is new
  * bytes with a new digest and size; every index above it gets its descriptor rewritten (and
  * attestation manifests' `vnd.docker.reference.digest`), up to the root. Blobs never change.
- * Manifests nothing applies to keep their original bytes; key order follows the original JSON
- * with new keys appended in input order, so the same inputs give the same digests every run.
+ * A manifest is re-serialised (compact JSON) only when its JSON really changes: a rule adds or
+ * replaces a value, a media type is converted, or a child descriptor changed. Every other
+ * manifest keeps its original bytes (DESIGN §4 "byte exact": BuildKit's indentation, the trailing
+ * newline of Go's encoder). Key order follows the original JSON with new keys appended in input
+ * order, so the same inputs give the same digests every run.
  */
 
 
@@ -85024,7 +85574,7 @@ async function rewriteGraph(graph, options) {
             if (isAttestation(d))
                 attestations.add(d.digest);
     for (const node of manifestsChildrenFirst(graph)) {
-        const json = JSON.parse(node.bytes.toString('utf8'));
+        const json = parseJson(node.bytes);
         const isRoot = node === graph.root;
         if (options.ociMediaTypes && isDockerManifestType(node.descriptor.mediaType))
             convertManifestToOci(json);
@@ -85050,9 +85600,10 @@ async function rewriteGraph(graph, options) {
             if (isRoot)
                 annotate(json, applicable(rules, 'index', undefined, used));
         }
-        const bytes = Buffer.from(JSON.stringify(json));
-        if (bytes.equals(node.bytes))
+        // Nothing applied: the original bytes go out untouched, indentation and trailing newline included.
+        if (sameJson(json, parseJson(node.bytes)))
             continue;
+        const bytes = Buffer.from(JSON.stringify(json));
         const mediaType = typeof json.mediaType === 'string' ? json.mediaType : node.descriptor.mediaType;
         const manifest = parseManifest(bytes, mediaType, `${node.descriptor.digest} rewritten`);
         const next = { descriptor: { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length }, bytes, manifest };
@@ -85062,6 +85613,13 @@ async function rewriteGraph(graph, options) {
     const root = replaced.get(graph.root.descriptor.digest) ?? graph.root;
     const extra = new Map([...replaced.values()].map((n) => [n.descriptor.digest, n]));
     return { graph: subgraph(graph, root, extra), rewritten, notices: notices(rules, used, graph) };
+}
+function parseJson(bytes) {
+    return JSON.parse(bytes.toString('utf8'));
+}
+/** Two parses of JSON whose keys keep their order: equal values serialise alike. */
+function sameJson(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
 }
 /** The annotations of `rules` in `scope` that apply to something of `platform`; marks them used. */
 function applicable(rules, scope, platform, used) {
@@ -85152,7 +85710,8 @@ async function copyArtifact(opener, request, logger) {
     const sameRepositoryTargets = [...targets.values()].filter((target) => sharesBlobs(target, source));
     if (crossRepository.length > 0) {
         const graph = transformed?.graph ?? (await loadGraph(source, original));
-        checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
+        if (sizeLimitApplies(request.source, destinations))
+            checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
         const done = [];
         for (const target of crossRepository) {
             const before = { ...stats };
@@ -85171,14 +85730,10 @@ async function copyArtifact(opener, request, logger) {
                 `${stats.blobsSkipped - before.blobsSkipped} already there`);
         }
     }
-    // Referrers of the source's manifests, to every destination that is not the source's own repository.
+    // Referrers of the source's manifests, to every destination that is not the source's own
+    // repository; those of rewritten manifests name digests that are not pushed, and are counted.
     const referrers = request.referrers && crossRepository.length > 0
-        ? await copyReferrers(source, transformed?.graph ?? (await loadGraph(source, original)), crossRepository, {
-            concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
-            logger,
-            stats,
-            ...retryOf(request)
-        })
+        ? await copyReferrers(source, transformed?.graph ?? (await loadGraph(source, original)), crossRepository, { concurrency: request.concurrency ?? DEFAULT_CONCURRENCY, logger, stats, ...retryOf(request) }, transformed?.rewritten ?? [])
         : [];
     for (const r of referrers)
         logger.info(`Copied referrer ${r.digest} (${r.kind}) of ${r.subject}`);
@@ -85267,6 +85822,13 @@ async function writeTag(dest, target, root, logger) {
         logger.info(`Stored ${name}`);
     }
 }
+/**
+ * DESIGN §2: `maxArtifactSize` guards copies from one registry repository to another. Archives,
+ * packaged paths and layouts, read or written, are the user's own files: not limited by it.
+ */
+function sizeLimitApplies(source, destinations) {
+    return source.kind === 'registry' && destinations.some((d) => d.endpoint.kind === 'registry' && storeKey(d.endpoint) !== storeKey(source));
+}
 /** Refuses a cross-repository copy over the limit, in human units, before any byte moves. */
 function checkSizeLimit(size, limit) {
     if (limit === UNLIMITED)
@@ -85279,41 +85841,204 @@ function checkSizeLimit(size, limit) {
     }
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __nccwpck_require__(6118);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/package/helm-config.ts
+/**
+ * A chart's metadata typed as Helm types it. Helm's registry client pushes `json.Marshal` of its
+ * `chart.Metadata` as the config blob, and `helm pull` decodes that blob back into the same struct
+ * (helm pkg/chart/v2 metadata.go, dependency.go; pkg/registry/client.go): a JSON number where the
+ * struct has a string fails the pull. So every string field is written as a string, from the
+ * scalar's own text (`appVersion: 1.10` → "1.10", not 1.1), booleans only where the struct has a
+ * bool, and the rest as JSON values — in the struct's field order, zero values left out as
+ * `omitempty` leaves them out, map keys sorted, strings cleaned as Helm's Validate cleans them.
+ */
+
+
+const METADATA = [
+    { key: 'name', type: 'string', sanitized: true },
+    { key: 'home', type: 'string', sanitized: true },
+    { key: 'sources', type: 'strings', sanitized: true },
+    { key: 'version', type: 'string' },
+    { key: 'description', type: 'string', sanitized: true },
+    { key: 'keywords', type: 'strings', sanitized: true },
+    { key: 'maintainers', type: 'maintainers' },
+    { key: 'icon', type: 'string', sanitized: true },
+    { key: 'apiVersion', type: 'string' },
+    { key: 'condition', type: 'string', sanitized: true },
+    { key: 'tags', type: 'string', sanitized: true },
+    { key: 'appVersion', type: 'string', sanitized: true },
+    { key: 'deprecated', type: 'bool' },
+    { key: 'annotations', type: 'stringMap' },
+    { key: 'kubeVersion', type: 'string', sanitized: true },
+    { key: 'dependencies', type: 'dependencies' },
+    { key: 'type', type: 'string' }
+];
+const MAINTAINER = [
+    { key: 'name', type: 'string', sanitized: true },
+    { key: 'email', type: 'string', sanitized: true },
+    { key: 'url', type: 'string', sanitized: true }
+];
+const DEPENDENCY = [
+    { key: 'name', type: 'string', sanitized: true, always: true },
+    { key: 'version', type: 'string', sanitized: true },
+    { key: 'repository', type: 'string', sanitized: true, always: true },
+    { key: 'condition', type: 'string', sanitized: true },
+    { key: 'tags', type: 'strings', sanitized: true },
+    { key: 'enabled', type: 'bool' },
+    { key: 'import-values', type: 'values' },
+    { key: 'alias', type: 'string' }
+];
+/** Chart.yaml's mapping as Helm's `chart.Metadata`; a value Helm cannot decode is an error naming `path`. */
+function readMetadata(document, where) {
+    return new MetadataReader(document, where).struct(document.contents, METADATA, '');
+}
+/** A struct as Go's encoding/json writes it: no spaces, `<`, `>`, `&`, U+2028, U+2029 escaped. */
+function marshal(value) {
+    if (value instanceof Map) {
+        return `{${[...value].map(([key, item]) => `${marshal(key)}:${marshal(item)}`).join(',')}}`;
+    }
+    if (Array.isArray(value))
+        return `[${value.map(marshal).join(',')}]`;
+    return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+/** Helm's sanitizeString: whitespace becomes a space, characters that do not print are dropped. */
+function sanitize(text) {
+    return text.replace(/\p{White_Space}/gu, ' ').replace(/[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu, '');
+}
+/** go-yaml v2 (YAML 1.1, which Helm's sigs.k8s.io/yaml reads with) resolves these plain scalars as booleans. */
+const YAML11_TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
+const YAML11_FALSE = new Set(['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
+/** Go's map keys are sorted by their UTF-8 bytes. */
+const byBytes = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+class MetadataReader {
+    document;
+    where;
+    constructor(document, where) {
+        this.document = document;
+        this.where = where;
+    }
+    struct(node, fields, at) {
+        if (!(0,dist/* isMap */.jh)(node))
+            throw this.wrong(at || 'the document', node, 'a mapping');
+        const out = new Map();
+        for (const field of fields) {
+            const value = this.value(node.get(field.key, true), field, at ? `${at}.${field.key}` : field.key);
+            if (value !== undefined)
+                out.set(field.key, value);
+            else if (field.always)
+                out.set(field.key, '');
+        }
+        return out;
+    }
+    /** The field's value, or undefined where Go's `omitempty` leaves it out (a zero value). */
+    value(found, field, at) {
+        const node = this.resolve(found);
+        if (node === undefined)
+            return undefined;
+        switch (field.type) {
+            case 'string': {
+                const text = this.text(node, at, field.sanitized);
+                return text === '' ? undefined : text;
+            }
+            case 'strings':
+                return nonEmpty(this.items(node, at).map((item, i) => this.text(item, `${at}[${i}]`, field.sanitized)));
+            case 'bool':
+                return this.bool(node, at) || undefined;
+            case 'stringMap':
+                return this.stringMap(node, at);
+            case 'values':
+                return nonEmpty(this.items(node, at).map((item, i) => this.plain(item, `${at}[${i}]`)));
+            case 'maintainers':
+            case 'dependencies': {
+                const fields = field.type === 'maintainers' ? MAINTAINER : DEPENDENCY;
+                return nonEmpty(this.items(node, at).map((item, i) => {
+                    if (item === undefined)
+                        throw new InputError('path', `${this.where}: ${at}[${i}] is empty; Helm refuses empty ${field.key}`);
+                    return this.struct(item, fields, `${at}[${i}]`);
+                }));
+            }
+        }
+    }
+    /** Aliases followed; a null scalar is no value at all, as JSON null leaves a Go field at zero. */
+    resolve(node) {
+        const target = (0,dist/* isAlias */.Vj)(node) ? node.resolve(this.document) : node;
+        if (target === undefined || target === null || ((0,dist/* isScalar */.jn)(target) && target.value === null))
+            return undefined;
+        return target;
+    }
+    /** A scalar's text as written: `1.10` stays "1.10", `true` is "true". */
+    text(node, at, sanitized = false) {
+        if (node === undefined)
+            return '';
+        if (!(0,dist/* isScalar */.jn)(node))
+            throw this.wrong(at, node, 'a string');
+        const text = node.source ?? String(node.value);
+        return sanitized ? sanitize(text) : text;
+    }
+    bool(node, at) {
+        if ((0,dist/* isScalar */.jn)(node)) {
+            if (typeof node.value === 'boolean')
+                return node.value;
+            if (node.type === 'PLAIN' && YAML11_TRUE.has(String(node.source)))
+                return true;
+            if (node.type === 'PLAIN' && YAML11_FALSE.has(String(node.source)))
+                return false;
+        }
+        throw this.wrong(at, node, 'true or false');
+    }
+    items(node, at) {
+        if (!(0,dist/* isSeq */.oP)(node))
+            throw this.wrong(at, node, 'a list');
+        return node.items.map((item) => this.resolve(item));
+    }
+    stringMap(node, at) {
+        if (!(0,dist/* isMap */.jh)(node))
+            throw this.wrong(at, node, 'a mapping of strings');
+        const entries = node.items.map((pair) => {
+            const key = this.text(this.resolve(pair.key), `${at} key`);
+            return [key, this.text(this.resolve(pair.value), `${at}.${key}`)];
+        });
+        return entries.length > 0 ? new Map(entries.sort(([a], [b]) => byBytes(a, b))) : undefined;
+    }
+    /** A value Helm keeps as `interface{}`: its JSON value, maps with sorted keys. */
+    plain(node, at) {
+        if (node === undefined)
+            return null;
+        if ((0,dist/* isSeq */.oP)(node))
+            return node.items.map((item, i) => this.plain(this.resolve(item), `${at}[${i}]`));
+        if ((0,dist/* isMap */.jh)(node)) {
+            const entries = node.items.map((pair) => {
+                const key = this.text(this.resolve(pair.key), `${at} key`);
+                return [key, this.plain(this.resolve(pair.value), `${at}.${key}`)];
+            });
+            return new Map(entries.sort(([a], [b]) => byBytes(a, b)));
+        }
+        if (!(0,dist/* isScalar */.jn)(node))
+            throw this.wrong(at, node, 'a value');
+        if (typeof node.value === 'number' && !Number.isFinite(node.value))
+            throw this.wrong(at, node, 'a finite number');
+        return typeof node.value === 'bigint' ? Number(node.value) : node.value;
+    }
+    wrong(at, node, expected) {
+        const found = (0,dist/* isMap */.jh)(node) ? 'a mapping' : (0,dist/* isSeq */.oP)(node) ? 'a list' : (0,dist/* isScalar */.jn)(node) ? `"${String(node.source ?? node.value)}"` : 'empty';
+        return new InputError('path', `${this.where}: ${at} is ${found}, where Helm's chart metadata needs ${expected}`);
+    }
+}
+function nonEmpty(list) {
+    return list.length > 0 ? list : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/package/helm.ts
 /**
  * Helm charts as `helm package` and `helm push` make them (Helm docs, "Use OCI-based registries";
  * PEERS): `Chart.yaml` read with a real YAML parser, `.helmignore` rules as Helm's ignore package
- * reads them, the config as the chart metadata in JSON, and SemVer build metadata (`+`) written
- * as `_` in the tag.
+ * reads them, the config as the chart metadata typed as Helm's struct (helm-config.ts), versions
+ * checked as Helm checks them, and SemVer build metadata (`+`) written as `_` in the tag.
  */
 
 
-/** Chart metadata fields in the order Helm's Metadata struct marshals them. */
-const METADATA_FIELDS = [
-    'name',
-    'home',
-    'sources',
-    'version',
-    'description',
-    'keywords',
-    'maintainers',
-    'icon',
-    'apiVersion',
-    'condition',
-    'tags',
-    'appVersion',
-    'deprecated',
-    'annotations',
-    'kubeVersion',
-    'dependencies',
-    'type'
-];
+
 /** Parses Chart.yaml; name and version are required, as Helm requires them. */
 function parseChartYaml(text, where) {
     const document = (0,dist/* parseDocument */.Tp)(text);
@@ -85321,33 +86046,22 @@ function parseChartYaml(text, where) {
         throw new InputError('path', `${where} is not valid YAML: ${document.errors[0].message.split('\n')[0]}`);
     if (!(0,dist/* isMap */.jh)(document.contents))
         throw new InputError('path', `${where} is not a YAML mapping`);
-    // Scalars as written: `version: 1.10` stays "1.10", not the number 1.1.
-    const text_ = (key) => {
-        const node = document.get(key, true);
-        if (node === undefined || node === null)
-            return undefined;
-        return (0,dist/* isScalar */.jn)(node) ? String(node.source ?? node.value) : undefined;
-    };
-    const name = text_('name');
-    const version = text_('version');
+    const metadata = readMetadata(document, where);
+    const field = (key) => metadata.get(key);
+    const name = field('name');
+    const version = field('version');
     if (!name)
         throw new InputError('path', `${where} has no name`);
     if (!version)
         throw new InputError('path', `${where} has no version`);
-    const description = text_('description');
-    return { document, name, version, ...(description ? { description } : {}) };
+    const description = field('description');
+    return { document, metadata, name, version, where, ...(description?.trim() ? { description } : {}) };
 }
-/** The chart's metadata as the JSON config Helm pushes: its fields, in Helm's order, `version` as given. */
+/** The config blob Helm pushes: the chart's metadata with `version` as given, typed as Helm's struct. */
 function chartConfig(chart, version) {
-    const values = chart.document.toJS();
-    const config = {};
-    for (const field of METADATA_FIELDS) {
-        const value = field === 'version' ? version : field === 'name' ? chart.name : values[field];
-        if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0))
-            continue;
-        config[field] = value;
-    }
-    return Buffer.from(JSON.stringify(config));
+    const metadata = new Map(chart.metadata);
+    metadata.set('version', version);
+    return Buffer.from(marshal(metadata));
 }
 /** Chart.yaml with `version` set: written into the package only, the file on disk untouched. */
 function withVersion(chart, version) {
@@ -85362,6 +86076,56 @@ function chartTag(version) {
 /** A tag given with `_` for `+`, read back as the version it stands for. */
 function versionOfTag(tag) {
     return tag.replace(/_/g, '+');
+}
+/**
+ * A chart version as Helm checks it: Masterminds semver v3 `NewVersion`, which Helm's chart
+ * validation, `helm package` and `helm pull --version` use. It is SemVer 2 with a leading `v` and
+ * a missing minor or patch allowed (`v1.2.3`, `1.2`); each number fits 64 bits; a numeric
+ * pre-release identifier has no leading zero.
+ */
+const HELM_VERSION = /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+/** SemVer 2 itself (semver.org), Masterminds' `StrictNewVersion`: what Helm lists when it picks the newest tag. */
+const STRICT_VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+const MAX_UINT64 = 2n ** 64n - 1n;
+function fits(numbers) {
+    return numbers.every((n) => n === undefined || BigInt(n.replace('.', '')) <= MAX_UINT64);
+}
+function isChartVersion(version) {
+    const match = HELM_VERSION.exec(version);
+    if (!match || !fits(match.slice(1, 4)))
+        return false;
+    return !(match[4] ?? '').split('.').some((part) => /^0[0-9]+$/.test(part));
+}
+/** SemVer 2 exactly: `1.2.3`, no `v`, all three numbers. */
+function isStrictVersion(version) {
+    const match = STRICT_VERSION.exec(version);
+    return match !== null && fits(match.slice(1, 4));
+}
+/**
+ * The version a chart is pushed with: the tag destRef gives (`_` read as `+`), else Chart.yaml's.
+ * Either must be a version Helm accepts; a tag such as `latest` is an error, not a chart whose
+ * version is `latest`.
+ */
+function chartVersion(chart, tag) {
+    const version = tag === undefined ? chart.version : versionOfTag(tag);
+    if (tag !== undefined)
+        requireChartTag(tag);
+    else if (!isChartVersion(version)) {
+        throw new InputError('path', `${chart.where}: version ${version} is not SemVer 2, which Helm requires of a chart (e.g. 1.2.3, 1.2.3-rc.1); fix it, or give destRef a version tag`);
+    }
+    const notices = [];
+    if (tag?.includes('_'))
+        notices.push(`tag ${tag} stands for chart version ${version}, as Helm writes + in tags`);
+    if (!isStrictVersion(version)) {
+        notices.push(`chart version ${version} is not strict SemVer 2 (MAJOR.MINOR.PATCH): helm pull finds it by this version, but skips it when it picks the newest`);
+    }
+    return { version, notices };
+}
+/** A destRef tag a chart can be pushed under: its version, SemVer 2 as Helm reads it (`_` for `+`). */
+function requireChartTag(tag) {
+    if (isChartVersion(versionOfTag(tag)))
+        return;
+    throw new InputError('destRef', `the tag ${tag} is not a chart version: Helm needs SemVer 2 (e.g. 1.2.3, 1.2.3-rc.1, 1.2.3_build.5 for 1.2.3+build.5); give the version as tag, or no tag to use Chart.yaml's`);
 }
 /**
  * `.helmignore` as Helm reads it: one pattern per line, `#` comments, `!` negates, a trailing `/`
@@ -85420,8 +86184,10 @@ function globToRegex(pattern) {
     return new RegExp(`^${out}$`);
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
 /**
  * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
@@ -85430,6 +86196,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
  * new. The digest must be known before the upload (it goes in the PUT's query), so a layer is
  * compressed twice: once to measure (nothing stored), once on its way up.
  */
+
 
 
 
@@ -85542,30 +86309,29 @@ async function measureCompressed(layer) {
     const rest = pieces.remainder();
     if (rest.length > 0)
         await write(done, rest);
-    await new Promise((resolve, reject) => {
-        done.once('end', resolve);
-        done.once('error', reject);
-        done.end();
-    });
+    const ended = (0,external_node_events_.once)(done, 'end');
+    done.end();
+    await ended;
     return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level };
 }
-function write(gzip, chunk) {
-    return new Promise((resolve, reject) => {
-        if (gzip.write(chunk))
-            resolve();
-        else {
-            gzip.once('drain', resolve);
-            gzip.once('error', reject);
-        }
-    });
+/**
+ * Writes a piece and waits out zlib's backpressure. `events.once` removes both its listeners
+ * (`drain`, `error`) whichever fires: a layer waits thousands of times, and a listener left per
+ * wait would pile up on the stream (Node's MaxListenersExceededWarning).
+ */
+async function write(gzip, chunk) {
+    if (!gzip.write(chunk))
+        await (0,external_node_events_.once)(gzip, 'drain');
 }
 
 ;// CONCATENATED MODULE: ./src/package/tree.ts
 /**
- * A directory tree as a reproducible tar.gz: entries sorted, mtimes set to SOURCE_DATE_EPOCH (else
+ * A directory tree as a reproducible tar: entries sorted, mtimes set to SOURCE_DATE_EPOCH (else
  * 0), owner 0:0 with no names, modes 0644/0755, deterministic gzip — the same tree gives the same
- * digest on every machine and every run. Symlinks inside the tree are kept; those pointing out of
- * it, and special files, are refused with their name.
+ * digest on every machine and every run. Special files are refused with their name. Symlinks are
+ * either kept as links (those pointing out of the tree refused), or followed as `helm package`
+ * follows them (Helm's sympath walk): a link to a file is that file, a link to a directory its
+ * contents; a link that dangles, leaves the tree or loops back into its own ancestors is refused.
  */
 
 
@@ -85576,89 +86342,137 @@ function write(gzip, chunk) {
 
 
 /** Every entry below `root`, sorted by path; refuses what a package cannot hold. */
-async function walkTree(root, ignore = () => false) {
+async function walkTree(root, ignore = () => false, links = 'keep') {
+    const top = await (0,promises_.realpath)(root);
     const entries = [];
-    const visit = async (relative) => {
-        const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, relative))).sort();
-        for (const name of names) {
+    /** `directory` is the real path listed; `ancestors` the real paths of the directories being walked. */
+    const visit = async (relative, directory, ancestors) => {
+        for (const name of (await (0,promises_.readdir)(directory)).sort()) {
             const path = relative ? `${relative}/${name}` : name;
-            const absolute = (0,external_node_path_.join)(root, path);
-            const info = await (0,promises_.lstat)(absolute);
+            let source = (0,external_node_path_.join)(directory, name);
+            let info = await (0,promises_.lstat)(source);
+            if (info.isSymbolicLink() && links === 'follow')
+                ({ source, info } = await follow(top, path, source));
             if (ignore(path, info.isDirectory()))
                 continue;
             if (info.isDirectory()) {
-                entries.push({ path, type: 'directory', mode: 0o755, size: 0, source: absolute });
-                await visit(path);
+                if (ancestors.includes(source)) {
+                    throw new InputError('path', `${path} is a symlink to a directory that holds it; a chart cannot hold a loop`);
+                }
+                entries.push({ path, type: 'directory', mode: 0o755, size: 0, source });
+                await visit(path, source, [...ancestors, source]);
             }
             else if (info.isFile()) {
-                entries.push({ path, type: 'file', mode: info.mode & 0o111 ? 0o755 : 0o644, size: info.size, source: absolute });
+                entries.push({ path, type: 'file', mode: info.mode & 0o111 ? 0o755 : 0o644, size: info.size, source });
             }
             else if (info.isSymbolicLink()) {
-                const target = await (0,promises_.readlink)(absolute);
-                const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(path), target));
-                if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
-                    throw new InputError('path', `${path} is a symlink to ${target}, outside the directory; a package keeps only links inside it`);
-                }
-                entries.push({ path, type: 'symlink', mode: 0o777, size: 0, source: absolute, linkname: target });
+                entries.push(await keptLink(path, source));
             }
             else {
                 throw new InputError('path', `${path} is a special file (socket, FIFO or device); a package holds files, directories and links only`);
             }
         }
     };
-    await visit('');
+    await visit('', top, [top]);
     return entries;
 }
-/** The tree as a gzip'd tar stream, made again the same way each time it is called. */
-function tarGzip(entries, options) {
+/** A link kept as a link: its target must stay inside the tree, where `oras pull` also checks it. */
+async function keptLink(path, source) {
+    const target = await (0,promises_.readlink)(source);
+    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(path), target));
+    if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
+        throw new InputError('path', `${path} is a symlink to ${target}, outside the directory; a package keeps only links inside it`);
+    }
+    return { path, type: 'symlink', mode: 0o777, size: 0, source, linkname: target };
+}
+/** Where a link inside a chart leads (its real path) and what is there. */
+async function follow(top, path, link) {
+    const target = await (0,promises_.readlink)(link);
+    let source;
+    try {
+        source = await (0,promises_.realpath)(link);
+    }
+    catch {
+        throw new InputError('path', `${path} is a symlink to ${target}, which does not exist; helm package follows links, so it must lead to a file or directory in the chart`);
+    }
+    const inside = (0,external_node_path_.relative)(top, source);
+    if (inside === '..' || inside.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(inside)) {
+        throw new InputError('path', `${path} is a symlink to ${target}, outside the chart; a chart packages only what is inside its directory`);
+    }
+    return { source, info: await (0,promises_.stat)(source) };
+}
+/** The tree as a tar stream, made again the same way each time it is called. */
+function tarStream(entries, options) {
     const tar = (0,tar_stream.pack)();
-    const out = new external_node_stream_.PassThrough();
+    const prefix = options.prefix ?? '';
     const ordered = [
         ...(options.first ?? []).flatMap((p) => entries.filter((e) => e.path === p)),
         ...entries.filter((e) => !options.first?.includes(e.path))
     ];
+    const header = (name, entry, size) => ({
+        name,
+        type: entry.type,
+        mode: entry.mode,
+        mtime: new Date(options.mtime * 1000),
+        uid: 0,
+        gid: 0,
+        uname: '',
+        gname: '',
+        size,
+        ...(entry.linkname !== undefined ? { linkname: entry.linkname } : {})
+    });
     const write = async () => {
+        if (options.prefixEntry && prefix)
+            await add(tar, header(prefix, { type: 'directory', mode: 0o755 }, 0));
         for (const entry of ordered) {
-            const name = `${options.prefix ?? ''}${entry.path}${entry.type === 'directory' ? '/' : ''}`;
+            const name = `${prefix}${entry.path}${entry.type === 'directory' ? '/' : ''}`;
             const replaced = options.replace?.get(entry.path);
-            const header = {
-                name,
-                type: entry.type,
-                mode: entry.mode,
-                mtime: new Date(options.mtime * 1000),
-                uid: 0,
-                gid: 0,
-                uname: '',
-                gname: '',
-                size: entry.type === 'file' ? (replaced?.length ?? entry.size) : 0,
-                ...(entry.linkname !== undefined ? { linkname: entry.linkname } : {})
-            };
-            if (entry.type !== 'file') {
-                await new Promise((resolve, reject) => tar.entry(header, (error) => (error ? reject(error) : resolve())));
-            }
-            else if (replaced) {
-                await new Promise((resolve, reject) => tar.entry(header, replaced, (error) => (error ? reject(error) : resolve())));
-            }
-            else {
-                await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(entry.source), tar.entry(header));
-            }
+            if (entry.type !== 'file')
+                await add(tar, header(name, entry, 0));
+            else if (replaced)
+                await add(tar, header(name, entry, replaced.length), replaced);
+            else
+                await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(entry.source), tar.entry(header(name, entry, entry.size)));
         }
         tar.finalize();
     };
+    // tar-stream's streams are streamx streams: handed on as a Node stream, errors included.
+    const out = new external_node_stream_.PassThrough();
     write().catch((error) => out.destroy(error));
     tar.on('error', (error) => out.destroy(error));
+    return tar.pipe(out);
+}
+function add(tar, header, body) {
+    return new Promise((resolve, reject) => {
+        const done = (error) => (error ? reject(error) : resolve());
+        if (body)
+            tar.entry(header, body, done);
+        else
+            tar.entry(header, done);
+    });
+}
+/** The tree as a gzip'd tar stream, made again the same way each time it is called. */
+function tarGzip(entries, options) {
+    return gzipped(tarStream(entries, options));
+}
+/** A stream gzip'd deterministically; an error on either side ends the result with it. */
+function gzipped(stream) {
+    const out = new external_node_stream_.PassThrough();
     const gzip = deterministicGzip();
+    stream.on('error', (error) => out.destroy(error));
     gzip.on('error', (error) => out.destroy(error));
-    return tar.pipe(gzip).pipe(out);
+    return stream.pipe(gzip).pipe(out);
 }
 
 ;// CONCATENATED MODULE: ./src/package/package.ts
 /**
  * `path`: what is on disk made into an OCI artifact (DESIGN §1 use case 5), recognised by content:
  * a Helm chart directory (it holds Chart.yaml), a packaged chart (a gzip'd tar with
- * `<name>/Chart.yaml`), any other directory (one reproducible tar.gz layer), or a single file
- * (one layer of its bytes). The result is a {@link Source} the copy engine pushes like any other.
+ * `<name>/Chart.yaml`), any other directory (one reproducible tar.gz layer that `oras pull`
+ * unpacks), or a single file (one layer of its bytes). The result is a {@link Source} the copy engine pushes like any other.
  */
+
+
 
 
 
@@ -85673,9 +86487,10 @@ function tarGzip(entries, options) {
 
 
 const TITLE = 'org.opencontainers.image.title';
+/** oras-go content/file: the sha256 of a directory layer's uncompressed tar, and the mark to unpack it. */
+const ORAS_DIGEST = 'io.deis.oras.content.digest';
+const ORAS_UNPACK = 'io.deis.oras.content.unpack';
 const EMPTY_JSON = Buffer.from('{}');
-/** RFC 6838 `type/subtype`, as artifactType must be (image-spec manifest.md). */
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 /** What a package holds: its manifest and blobs, made again on each read (never stored). */
 class PackagedSource {
     name;
@@ -85731,7 +86546,7 @@ function requireArtifactType(options, what) {
     const type = options.artifactType?.trim();
     if (!type)
         throw new InputError('artifactType', `required to package ${what}: a media type such as application/vnd.example.config.v1+tar`);
-    if (!MEDIA_TYPE.test(type))
+    if (!isMediaType(type))
         throw new InputError('artifactType', `"${type}" is not a media type (type/subtype, e.g. application/vnd.example.sbom.v1+json)`);
     return type;
 }
@@ -85757,20 +86572,50 @@ async function measure(open) {
     }
     return { digest: `sha256:${hash.digest('hex')}`, size };
 }
+/** Digest and size of a tar made by `tar`, gzip'd as it is pushed, and the digest of the tar itself. */
+async function measureTarGzip(tar) {
+    const tarHash = (0,external_node_crypto_.createHash)('sha256');
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    const tap = new external_node_stream_.Transform({
+        transform(chunk, _encoding, done) {
+            tarHash.update(chunk);
+            done(null, chunk);
+        }
+    });
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(tar(), tap, deterministicGzip(), async (gzip) => {
+        for await (const chunk of gzip) {
+            hash.update(chunk);
+            size += chunk.length;
+        }
+    });
+    return { digest: `sha256:${hash.digest('hex')}`, size, tarDigest: `sha256:${tarHash.digest('hex')}` };
+}
 function emptyConfig(source) {
     const descriptor = { mediaType: OCI_EMPTY_CONFIG, digest: sha256(EMPTY_JSON), size: EMPTY_JSON.length };
     source.addBlob({ descriptor, bytes: EMPTY_JSON });
     return descriptor;
 }
+/**
+ * A directory as `oras push` packs one (oras-go content/file), so that `oras pull` unpacks it back
+ * into `<name>/`: a tar.gz layer whose entries sit under `<name>/` (the directory itself first),
+ * titled `<name>`, marked for unpacking, with the sha256 of the uncompressed tar that oras checks
+ * while it unpacks. Annotation keys sorted, as oras writes them from a Go map.
+ */
 async function packageDirectory(path, mtime, options) {
     const artifactType = requireArtifactType(options, 'a directory');
+    const name = (0,external_node_path_.basename)((0,external_node_path_.resolve)(path));
+    if (!name)
+        throw new InputError('path', `${path} is the root directory; give the directory to package`);
     const entries = await walkTree(path);
     const source = new PackagedSource(path);
-    const open = () => tarGzip(entries, { mtime });
+    const tar = () => tarStream(entries, { mtime, prefix: `${name}/`, prefixEntry: true });
+    const open = () => gzipped(tar());
+    const { tarDigest, ...measured } = await measureTarGzip(tar);
     const layer = {
         mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        ...(await measure(open)),
-        annotations: { [TITLE]: (0,external_node_path_.basename)(path) }
+        ...measured,
+        annotations: { [ORAS_DIGEST]: tarDigest, [ORAS_UNPACK]: 'true', [TITLE]: name }
     };
     source.addBlob({ descriptor: layer, open });
     const root = source.addManifest(manifestOf(emptyConfig(source), layer, { artifactType, ...subjectOf(options) }));
@@ -85803,19 +86648,11 @@ async function isJsonFile(path, size) {
 function subjectOf(options) {
     return options.subject ? { subject: options.subject } : {};
 }
-/** The version a tag asks for, and the tag a version gets. */
-function chartVersion(chart, tag) {
-    if (tag === undefined)
-        return { version: chart.version, notices: [] };
-    return {
-        version: versionOfTag(tag),
-        notices: tag.includes('_') ? [`tag ${tag} stands for chart version ${versionOfTag(tag)}, as Helm writes + in tags`] : []
-    };
-}
 async function packageChartDirectory(path, chart, mtime, options) {
-    const ignoreText = await (0,promises_.readFile)((0,external_node_path_.join)(path, '.helmignore'), 'utf8').catch(() => '');
-    const entries = await walkTree(path, helmIgnore(ignoreText));
     const { version, notices } = chartVersion(chart, options.tag);
+    const ignoreText = await (0,promises_.readFile)((0,external_node_path_.join)(path, '.helmignore'), 'utf8').catch(() => '');
+    // Links are followed, as helm package follows them: the chart holds what they point to.
+    const entries = await walkTree(path, helmIgnore(ignoreText), 'follow');
     const replace = new Map();
     if (version !== chart.version)
         replace.set('Chart.yaml', withVersion(chart, version));
@@ -85876,12 +86713,13 @@ async function packagedChart(path) {
     return undefined;
 }
 async function pushPackagedChart(path, chart, options) {
-    if (options.tag !== undefined && versionOfTag(options.tag) !== chart.version) {
+    const { version, notices } = chartVersion(chart, options.tag);
+    if (version !== chart.version) {
         throw new InputError('destRef', `the tag ${options.tag} differs from the packaged chart's version ${chart.version}; Helm needs them equal (package it again, or give the chart directory as path)`);
     }
     const source = new PackagedSource(path);
     const open = () => (0,external_node_fs_namespaceObject.createReadStream)(path);
-    const packaged = chartArtifact(source, chart, chart.version, { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }, open, [], options);
+    const packaged = chartArtifact(source, chart, version, { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }, open, notices, options);
     return { ...packaged, kind: 'packaged Helm chart' };
 }
 
@@ -85891,6 +86729,8 @@ async function pushPackagedChart(path, chart, options) {
  * destRef — into the subject's repository by digest, then records it as a referrer of the subject
  * where it was pushed (the referrers API, else the tag schema index).
  */
+
+
 
 
 
@@ -85912,6 +86752,8 @@ async function pushPackage(stores, request, logger) {
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         ...(subjectDescriptor ? { subject: subjectDescriptor } : {})
     });
+    if (packaged.tag)
+        requireOneVersion(request.destinations, packaged.tag);
     for (const notice of packaged.notices)
         logger.notice(notice);
     logger.info(`Packaged ${path} (${packaged.kind}) as ${packaged.root.digest}`);
@@ -85936,6 +86778,15 @@ async function pushPackage(stores, request, logger) {
         }
     }
     return result;
+}
+/** A chart holds one version, and Helm pushes it under that version only: every tag must be it. */
+function requireOneVersion(destinations, chartTag) {
+    for (const tag of destinations.map(endpointTag)) {
+        if (tag === undefined || tag === chartTag)
+            continue;
+        requireChartTag(tag);
+        throw new InputError('destRef', `the tag ${tag} differs from the chart version ${chartTag}; a chart is pushed under its own version only`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/action/outputs.ts
@@ -86028,206 +86879,6 @@ async function writeSummary(result) {
         .write();
 }
 
-;// CONCATENATED MODULE: ./src/layout/entries.ts
-/**
- * Choosing an image from the entries of a layout's `index.json` (or an archive's): by the tag in
- * `org.opencontainers.image.ref.name`, or the only entry when no tag is given (a tagless layout
- * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
- * entries and says how to choose.
- */
-
-
-const REF_NAME = 'org.opencontainers.image.ref.name';
-const CONTAINERD_NAME = 'io.containerd.image.name';
-/** The name an entry carries: its ref.name, else the tag of containerd's image name. */
-function entryName(descriptor) {
-    const ref = descriptor.annotations?.[REF_NAME];
-    if (ref)
-        return ref;
-    const image = descriptor.annotations?.[CONTAINERD_NAME];
-    if (!image)
-        return undefined;
-    const colon = image.lastIndexOf(':');
-    return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
-}
-/** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
-function describeEntry(descriptor) {
-    const name = entryName(descriptor);
-    return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`;
-}
-function chooseEntry(index, tag, where) {
-    const entries = index.manifests;
-    if (tag !== undefined) {
-        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
-        if (named.length === 1)
-            return named[0];
-        if (named.length === 0) {
-            const tags = entries.map(entryName).filter((n) => n !== undefined);
-            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`);
-        }
-        throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
-    }
-    if (entries.length === 1)
-        return entries[0];
-    if (entries.length === 0)
-        throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`);
-    throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
-}
-
-;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
-/**
- * An OCI image layout directory (image-spec image-layout.md): `oci-layout`, `index.json`, and
- * content under `blobs/<alg>/<hex>`. Read as a source and written as a target: blobs go to a
- * temporary name first and are renamed once complete, and `index.json` is replaced atomically, so
- * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
- */
-
-
-
-
-
-
-
-
-
-
-/** The annotation that names an entry of `index.json` (image-spec annotations.md). */
-const oci_layout_REF_NAME = 'org.opencontainers.image.ref.name';
-const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
-class OciLayout {
-    dir;
-    name;
-    /** index.json updates, one after another. */
-    indexWrites = Promise.resolve();
-    constructor(dir) {
-        this.dir = dir;
-        this.name = dir;
-    }
-    /** A tag names an entry of `index.json`; a digest a manifest under `blobs/`; none the only entry. */
-    async fetchManifest(reference) {
-        const descriptor = reference.includes(':') ? undefined : chooseEntry(await this.index(), reference || undefined, this.name);
-        const digest = descriptor?.digest ?? reference;
-        const bytes = await this.readSmall(digest);
-        return { bytes, ...(descriptor ? { contentType: descriptor.mediaType, claimedDigest: descriptor.digest } : {}) };
-    }
-    /** The digest `reference` (a tag, or '' for the only entry) stands for. */
-    async resolve(reference) {
-        return chooseEntry(await this.index(), reference || undefined, this.name);
-    }
-    fetchBlob(descriptor, options = {}) {
-        const stream = (0,external_node_fs_namespaceObject.createReadStream)(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {});
-        return new Promise((resolve, reject) => {
-            stream.once('open', () => resolve(stream));
-            stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
-        });
-    }
-    manifestExists(descriptor) {
-        return this.has(descriptor);
-    }
-    blobExists(descriptor) {
-        return this.has(descriptor);
-    }
-    /** Same directory: every blob is there already. */
-    sharesBlobsWith(source) {
-        return source instanceof OciLayout && source.dir === this.dir;
-    }
-    async pushBlob(descriptor, open, options = {}) {
-        const final = this.blobPath(descriptor.digest);
-        const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
-        await (0,promises_.mkdir)((0,external_node_path_.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true });
-        try {
-            // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await open(), (0,external_node_fs_namespaceObject.createWriteStream)(temporary), options.signal ? { signal: options.signal } : {});
-            const written = (await (0,promises_.stat)(temporary)).size;
-            if (written !== descriptor.size)
-                throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`);
-            await (0,promises_.rename)(temporary, final);
-        }
-        finally {
-            await (0,promises_.rm)(temporary, { force: true });
-        }
-    }
-    async pushManifest(descriptor, bytes, tag) {
-        if (!(await this.has(descriptor)))
-            await this.pushBlob(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
-        if (tag !== undefined)
-            await this.updateIndex(descriptor, tag);
-    }
-    /** Lists a root written without a tag in `index.json`, so it is not garbage. */
-    async pin(descriptor) {
-        if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
-            await this.updateIndex(descriptor, undefined);
-    }
-    /** `index.json`, or an empty index for a directory that has none yet. */
-    async index() {
-        let text;
-        try {
-            text = await (0,promises_.readFile)((0,external_node_path_.join)(this.dir, 'index.json'), 'utf8');
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return { schemaVersion: 2, manifests: [] };
-            throw error;
-        }
-        if (text.length > MAX_MANIFEST_BYTES)
-            throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`);
-        try {
-            const index = JSON.parse(text);
-            if (!Array.isArray(index.manifests))
-                throw new Error('no "manifests" array');
-            return index;
-        }
-        catch (error) {
-            throw new ContentError(`${this.name}/index.json`, `not a valid image index (${error.message})`);
-        }
-    }
-    updateIndex(descriptor, tag) {
-        const write = this.indexWrites.then(async () => {
-            await (0,promises_.mkdir)(this.dir, { recursive: true });
-            await (0,promises_.writeFile)((0,external_node_path_.join)(this.dir, 'oci-layout'), LAYOUT_FILE);
-            const index = await this.index();
-            const entry = {
-                mediaType: descriptor.mediaType,
-                digest: descriptor.digest,
-                size: descriptor.size,
-                ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
-            };
-            // One entry per name: the tag moves; a nameless entry is listed once.
-            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
-            const temporary = (0,external_node_path_.join)(this.dir, `index.json.${(0,external_node_crypto_.randomUUID)()}.tmp`);
-            await (0,promises_.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
-            await (0,promises_.rename)(temporary, (0,external_node_path_.join)(this.dir, 'index.json'));
-        });
-        this.indexWrites = write.catch(() => undefined);
-        return write;
-    }
-    async has(descriptor) {
-        try {
-            return (await (0,promises_.stat)(this.blobPath(descriptor.digest))).size === descriptor.size;
-        }
-        catch {
-            return false;
-        }
-    }
-    async readSmall(digest) {
-        const path = this.blobPath(digest);
-        let size;
-        try {
-            size = (await (0,promises_.stat)(path)).size;
-        }
-        catch {
-            throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
-        }
-        if (size > MAX_MANIFEST_BYTES)
-            throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-        return (0,promises_.readFile)(path);
-    }
-    blobPath(digest) {
-        const colon = digest.indexOf(':');
-        return (0,external_node_path_.join)(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1));
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/archive/archive-sources.ts
 
 
@@ -86237,11 +86888,14 @@ class OciLayout {
 
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-function blobPath(digest) {
+/** `blobs/<alg>/<hex>` (image-spec image-layout.md); a digest that is not one never becomes a name. */
+function blobPath(digest, where) {
+    if (!isDigest(digest))
+        throw new ContentError(where, `"${digest}" is not a digest (algorithm:hex)`);
     const colon = digest.indexOf(':');
     return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
 }
-function parseJson(bytes, where) {
+function archive_sources_parseJson(bytes, where) {
     try {
         return JSON.parse(bytes.toString('utf8'));
     }
@@ -86260,9 +86914,7 @@ class ArchiveLayoutSource {
         this.sequential = container.sequential;
     }
     async images() {
-        const index = parseJson(await this.container.readSmall('index.json'), `${this.name} index.json`);
-        if (!Array.isArray(index.manifests))
-            throw new ContentError(`${this.name} index.json`, 'has no "manifests" array');
+        const index = parseLayoutIndex((await this.container.readSmall('index.json')).toString('utf8'), `${this.name} index.json`);
         return index.manifests.map((descriptor) => {
             const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor);
             return { descriptor, ...(name ? { name } : {}) };
@@ -86273,33 +86925,44 @@ class ArchiveLayoutSource {
      * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
      */
     async fetchManifest(reference) {
-        const bytes = await this.container.readSmall(blobPath(reference));
-        try {
-            const manifest = parseManifest(bytes, undefined, `${this.name}@${reference}`);
-            for (const blob of blobsOf(manifest))
-                this.checkBlob(blob);
-        }
-        catch (error) {
-            // A manifest without mediaType is parsed again by the graph with its descriptor's type.
-            if (!(error instanceof ContentError) || !/no mediaType|unsupported manifest/.test(error.problem))
-                throw error;
-        }
+        const bytes = await this.container.readSmall(blobPath(reference, `${this.name}@${reference}`));
+        for (const blob of blobsNamed(bytes))
+            this.checkBlob(blob);
         return { bytes };
     }
     fetchBlob(descriptor, options = {}) {
         this.checkBlob(descriptor);
-        return this.container.open(blobPath(descriptor.digest), options.signal);
+        return this.container.open(this.blobPath(descriptor.digest), options.signal);
     }
     blobOrder(digest) {
-        return this.container.position(blobPath(digest));
+        return this.container.position(this.blobPath(digest));
+    }
+    blobPath(digest) {
+        return blobPath(digest, `${this.name}@${digest}`);
     }
     checkBlob(descriptor) {
-        const size = this.container.size(blobPath(descriptor.digest));
+        const path = this.blobPath(descriptor.digest);
+        const size = this.container.size(path);
         if (size === undefined)
-            throw new ContentError(this.name, `entry "${blobPath(descriptor.digest)}" is missing (named by a manifest)`);
+            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
         if (size !== descriptor.size) {
-            throw new ContentError(this.name, `entry "${blobPath(descriptor.digest)}" has ${size} bytes, its descriptor says ${descriptor.size}`);
+            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
         }
+    }
+}
+/**
+ * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
+ * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
+ * them with their descriptor's media type and says what is wrong with them.
+ */
+function blobsNamed(bytes) {
+    try {
+        return blobsOf(parseManifest(bytes, undefined, 'a manifest'));
+    }
+    catch (error) {
+        if (error instanceof ContentError)
+            return [];
+        throw error;
     }
 }
 /** A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. */
@@ -86320,7 +86983,7 @@ class LegacyArchiveSource {
     /** Reads manifest.json and every config, and measures every layer (the first pass for a plain tar). */
     static async open(container, precomputed = new Map()) {
         const source = new LegacyArchiveSource(container, precomputed);
-        const entries = parseJson(await container.readSmall('manifest.json'), `${container.path} manifest.json`);
+        const entries = archive_sources_parseJson(await container.readSmall('manifest.json'), `${container.path} manifest.json`);
         if (!Array.isArray(entries))
             throw new ContentError(`${container.path} manifest.json`, 'is not a list of images');
         for (const entry of entries)
@@ -86335,7 +86998,7 @@ class LegacyArchiveSource {
         if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
             throw new ContentError(where, 'has an image without Config or Layers');
         const configBytes = await this.container.readSmall(entry.Config);
-        const config = parseJson(configBytes, `${this.name} ${entry.Config}`);
+        const config = archive_sources_parseJson(configBytes, `${this.name} ${entry.Config}`);
         const diffIds = config.rootfs?.diff_ids ?? [];
         if (diffIds.length !== entry.Layers.length) {
             throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`);
@@ -86404,6 +87067,8 @@ const MAX_JSON_BYTES = 4 * 1024 * 1024;
  */
 
 
+/** Bounds an archive's index whatever the archive says, plain or gzip'd: no image archive comes close. */
+const MAX_ENTRIES = 200_000;
 /** Tar typeflags (POSIX ustar, GNU) we accept, and what they are. */
 function entryType(flag, name, archive) {
     switch (flag) {
@@ -86484,11 +87149,13 @@ class EntryTable {
 /**
  * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
  * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
- * (manifests, configs, index.json, manifest.json) and hashes what legacy layers will become once
- * compressed (their digest must be known before their upload starts); the second streams the
- * blobs to their destination in the order they are stored. A retry of a blob already passed
- * starts the stream again from the top.
+ * (manifests, configs, index.json, manifest.json) and hashes what the files a legacy docker save
+ * uses as layers will become once compressed (their digest must be known before their upload
+ * starts); the second streams the blobs to their destination in the order they are stored. A
+ * retry of a blob already passed starts the stream again from the top. The first pass is bounded
+ * as the plain tar's index is: so many entries, so many bytes of JSON kept.
  */
+
 
 
 
@@ -86517,41 +87184,21 @@ class GzipTarContainer {
         this.compressed = compressed;
     }
     /** The first pass. */
-    static async open(path) {
-        const entries = new EntryTable(path);
-        const small = new Map();
-        const compressed = new Map();
-        const compressedSize = (await (0,promises_.stat)(path)).size;
-        const scan = startScan(path, compressedSize);
+    static async open(path, limits = FIRST_PASS_LIMITS) {
+        const pass = new FirstPass(path, limits);
+        const scan = startScan(path, (await (0,promises_.stat)(path)).size);
         try {
             for (let position = 0;; position++) {
                 const next = await scan.entries.next();
                 if (next.done)
                     break;
-                const stream = next.value;
-                const entry = toEntry(stream.header, position, path);
-                if (!entry) {
-                    stream.resume();
-                    continue;
-                }
-                entries.add(entry);
-                if (entry.type !== 'file') {
-                    stream.resume();
-                    continue;
-                }
-                const kind = await firstBytesKind(stream, entry.size);
-                if (kind === 'json' && entry.size <= MAX_JSON_BYTES)
-                    small.set(entry.name, await collect(stream));
-                else if (kind === 'plain')
-                    compressed.set(entry.name, await measureCompressed(stream));
-                else
-                    await drain(stream);
+                await pass.read(next.value, position);
             }
         }
         finally {
             scan.close();
         }
-        return new GzipTarContainer(path, entries, small, compressed);
+        return new GzipTarContainer(path, pass.entries, pass.small, pass.compressed);
     }
     names() {
         return [...this.entries.names()];
@@ -86601,6 +87248,53 @@ class GzipTarContainer {
         if (!entry)
             throw new ContentError(this.path, `entry "${name}" is missing`);
         return entry;
+    }
+}
+/** Thousands of images' manifests and configs fit in 64 MiB many times over. */
+const FIRST_PASS_LIMITS = { entries: MAX_ENTRIES, keptJsonBytes: 64 * 1024 * 1024 };
+/**
+ * Content an OCI layout stores by digest (`blobs/<alg>/<encoded>`, image-spec image-layout.md):
+ * pushed as it is, never gzip'd by us, so not measured. A legacy docker save keeps its layers
+ * elsewhere (`<id>/layer.tar`, `<hex>.tar`); one that did not would have them measured when read.
+ */
+function isLayoutBlob(name) {
+    return /^blobs\/[^/]+\/[^/]+$/.test(name);
+}
+/** The first pass, entry by entry: the index, the JSON files, what legacy layers measure. */
+class FirstPass {
+    path;
+    limits;
+    entries;
+    small = new Map();
+    compressed = new Map();
+    keptBytes = 0;
+    constructor(path, limits) {
+        this.path = path;
+        this.limits = limits;
+        this.entries = new EntryTable(path);
+    }
+    async read(stream, position) {
+        if (position >= this.limits.entries)
+            throw new ContentError(this.path, `has more than ${this.limits.entries} entries`);
+        const entry = toEntry(stream.header, position, this.path);
+        if (entry)
+            this.entries.add(entry);
+        if (entry?.type !== 'file')
+            return drain(stream);
+        const kind = await firstBytesKind(stream, entry.size);
+        if (kind === 'json' && entry.size <= MAX_JSON_BYTES)
+            return this.keep(entry, stream);
+        if (kind === 'plain' && !isLayoutBlob(entry.name))
+            this.compressed.set(entry.name, await measureCompressed(stream));
+        else
+            await drain(stream);
+    }
+    async keep(entry, stream) {
+        this.keptBytes += entry.size;
+        if (this.keptBytes > this.limits.keptJsonBytes) {
+            throw new ContentError(this.path, `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`);
+        }
+        this.small.set(entry.name, await collect(stream));
     }
 }
 /** A pass over the archive. `compressedSize` bounds how far the stream may expand (a gzip bomb). */
@@ -86732,8 +87426,6 @@ async function drain(stream) {
 
 
 const BLOCK = 512;
-/** Bounds the index whatever the archive says: no image archive comes close. */
-const MAX_ENTRIES = 200_000;
 /** pax and GNU long-name headers are small; a larger one is not an honest archive. */
 const MAX_META = 1024 * 1024;
 /** Parses one 512-byte ustar header; undefined for an all-zero block (the end of the archive). */
@@ -87048,9 +87740,8 @@ function planArchivePushes(archive, images, options) {
         if (selected.length === 0)
             throw new InputError('archive', `${archive} has no image ${options.digest}; it has ${list(images)}`);
     }
-    if (options.platforms.length > 0) {
-        selected = selected.filter((image) => !image.descriptor.platform || options.platforms.some((spec) => matchesPlatform(spec, image.descriptor.platform)));
-    }
+    if (options.platforms.length > 0)
+        selected = byPlatform(archive, selected, options.platforms);
     const distinct = new Set(selected.map((image) => image.descriptor.digest));
     const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path';
     for (const destination of options.destinations) {
@@ -87079,6 +87770,18 @@ function planArchivePushes(archive, images, options) {
         }
     }
     return [...pushes.values()];
+}
+/**
+ * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
+ * copy filters inside it. A filter that keeps nothing is an error listing what is there, as for a
+ * registry source: pushing nothing would look like success.
+ */
+function byPlatform(archive, images, specs) {
+    const kept = images.filter((image) => !image.descriptor.platform || specs.some((spec) => matchesPlatform(spec, image.descriptor.platform)));
+    if (kept.length > 0)
+        return kept;
+    const asked = specs.map(formatPlatform).join(', ');
+    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`);
 }
 function list(images) {
     return images

@@ -46,6 +46,13 @@ export function isDistributable(mediaType: string): boolean {
   )
 }
 
+/** RFC 6838 `type/subtype` (restricted names, no parameters): what image-spec asks of a descriptor's `mediaType` and `artifactType`. */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/
+
+export function isMediaType(text: string): boolean {
+  return MEDIA_TYPE.test(text)
+}
+
 /** The media type without parameters (`; charset=utf-8`), lowercased; undefined for an empty header. */
 export function baseMediaType(contentType: string | undefined): string | undefined {
   const base = contentType?.split(';')[0].trim().toLowerCase()

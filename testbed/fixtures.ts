@@ -32,8 +32,18 @@ export function descriptor(blob: Blob, extra: Record<string, unknown> = {}): Rec
   return { mediaType: blob.mediaType, digest: blob.digest, size: blob.size, ...extra }
 }
 
-function json(value: unknown): Buffer {
-  return Buffer.from(JSON.stringify(value))
+/**
+ * How a tool writes its JSON: compact (our own code, crane), `indented` as BuildKit and `docker
+ * push` do (Go's `json.MarshalIndent` with three spaces), or `newline`-terminated as Go's
+ * `json.Encoder` and umoci do.
+ */
+export type JsonFormat = 'compact' | 'indented' | 'newline'
+
+export const JSON_FORMATS: readonly JsonFormat[] = ['compact', 'indented', 'newline']
+
+function json(value: unknown, format: JsonFormat = 'compact'): Buffer {
+  if (format === 'indented') return Buffer.from(JSON.stringify(value, null, 3))
+  return Buffer.from(JSON.stringify(value) + (format === 'newline' ? '\n' : ''))
 }
 
 /** Deterministic bytes that do not compress: a hash chain from `seed`. */
@@ -62,39 +72,50 @@ export interface ImageOptions {
   architecture?: string
   variant?: string
   docker?: boolean
+  /** How the manifest and config are written. */
+  format?: JsonFormat
 }
 
 /** An image with real gzip layers and a config whose diff_ids match them. */
 export function image(options: ImageOptions): Fixture {
-  const { seed, layers = 2, layerSize = 1024, os = 'linux', architecture = 'amd64', variant, docker = false } = options
+  const { seed, layers = 2, layerSize = 1024, os = 'linux', architecture = 'amd64', variant, docker = false, format } = options
   const layerType = docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip'
   const raw = Array.from({ length: layers }, (_, i) => noise(`${seed}/layer${i}`, layerSize))
   const layerBlobs = raw.map((bytes) => makeBlob(layerType, gzipSync(bytes)))
   const config = makeBlob(
     docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json',
-    json({
-      created: '2024-01-01T00:00:00Z',
-      architecture,
-      os,
-      ...(variant ? { variant } : {}),
-      config: { Labels: { seed } },
-      rootfs: { type: 'layers', diff_ids: raw.map(sha256) }
-    })
+    json(
+      {
+        created: '2024-01-01T00:00:00Z',
+        architecture,
+        os,
+        ...(variant ? { variant } : {}),
+        config: { Labels: { seed } },
+        rootfs: { type: 'layers', diff_ids: raw.map(sha256) }
+      },
+      format
+    )
   )
   const root = makeBlob(
     docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
-    json({
-      schemaVersion: 2,
-      mediaType: docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
-      config: descriptor(config),
-      layers: layerBlobs.map((l) => descriptor(l))
-    })
+    json(
+      {
+        schemaVersion: 2,
+        mediaType: docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json',
+        config: descriptor(config),
+        layers: layerBlobs.map((l) => descriptor(l))
+      },
+      format
+    )
   )
   return { root, children: [], blobs: [config, ...layerBlobs] }
 }
 
 /** An OCI index (or Docker manifest list) over images, each with its platform, or over indexes. */
-export function index(images: Fixture[], options: { docker?: boolean; annotations?: Record<string, string> } = {}): Fixture {
+export function index(
+  images: Fixture[],
+  options: { docker?: boolean; annotations?: Record<string, string>; format?: JsonFormat } = {}
+): Fixture {
   const mediaType = options.docker ? 'application/vnd.docker.distribution.manifest.list.v2+json' : 'application/vnd.oci.image.index.v1+json'
   const manifests = images.map((img) => {
     // A nested index has no platform of its own.
@@ -105,7 +126,7 @@ export function index(images: Fixture[], options: { docker?: boolean; annotation
   })
   const root = makeBlob(
     mediaType,
-    json({ schemaVersion: 2, mediaType, manifests, ...(options.annotations ? { annotations: options.annotations } : {}) })
+    json({ schemaVersion: 2, mediaType, manifests, ...(options.annotations ? { annotations: options.annotations } : {}) }, options.format)
   )
   return {
     root,

@@ -19,8 +19,8 @@ export interface CopyOptions {
   log?: string[]
   /** Collects what the engine asks to mask. */
   secrets?: string[]
-  /** Annotations, platforms, media types: as the action passes them. */
-  transform?: Pick<CopyRequest, 'annotations' | 'platforms' | 'ociMediaTypes'>
+  /** Annotations, platforms, media types, referrers: as the action passes them. */
+  transform?: Pick<CopyRequest, 'annotations' | 'platforms' | 'ociMediaTypes' | 'referrers'>
   retry?: RetryPolicy
   concurrency?: number
 }

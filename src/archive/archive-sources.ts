@@ -5,11 +5,11 @@
  * v2 schema 2 with its layers gzip'd ({@link measureCompressed}).
  */
 import type { Readable } from 'node:stream'
-import { sha256 } from '../digest.js'
+import { isDigest, sha256 } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { blobsOf, parseManifest, type Descriptor, type Platform } from '../manifest.js'
 import { DOCKER_MANIFEST } from '../media-types.js'
-import { entryName, type LayoutIndex } from '../layout/entries.js'
+import { entryName, parseLayoutIndex } from '../layout/entries.js'
 import type { FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
 import type { ArchiveContainer } from './container.js'
 import { compressLayer, measureCompressed, type CompressedLayer } from './layer-compression.js'
@@ -25,7 +25,9 @@ export interface ArchiveImage {
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
 
-function blobPath(digest: string): string {
+/** `blobs/<alg>/<hex>` (image-spec image-layout.md); a digest that is not one never becomes a name. */
+function blobPath(digest: string, where: string): string {
+  if (!isDigest(digest)) throw new ContentError(where, `"${digest}" is not a digest (algorithm:hex)`)
   const colon = digest.indexOf(':')
   return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`
 }
@@ -49,8 +51,7 @@ export class ArchiveLayoutSource implements Source, OrderedSource {
   }
 
   async images(): Promise<ArchiveImage[]> {
-    const index = parseJson<LayoutIndex>(await this.container.readSmall('index.json'), `${this.name} index.json`)
-    if (!Array.isArray(index.manifests)) throw new ContentError(`${this.name} index.json`, 'has no "manifests" array')
+    const index = parseLayoutIndex((await this.container.readSmall('index.json')).toString('utf8'), `${this.name} index.json`)
     return index.manifests.map((descriptor) => {
       const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor)
       return { descriptor, ...(name ? { name } : {}) }
@@ -62,32 +63,45 @@ export class ArchiveLayoutSource implements Source, OrderedSource {
    * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
    */
   async fetchManifest(reference: string): Promise<FetchedManifest> {
-    const bytes = await this.container.readSmall(blobPath(reference))
-    try {
-      const manifest = parseManifest(bytes, undefined, `${this.name}@${reference}`)
-      for (const blob of blobsOf(manifest)) this.checkBlob(blob)
-    } catch (error) {
-      // A manifest without mediaType is parsed again by the graph with its descriptor's type.
-      if (!(error instanceof ContentError) || !/no mediaType|unsupported manifest/.test(error.problem)) throw error
-    }
+    const bytes = await this.container.readSmall(blobPath(reference, `${this.name}@${reference}`))
+    for (const blob of blobsNamed(bytes)) this.checkBlob(blob)
     return { bytes }
   }
 
   fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
     this.checkBlob(descriptor)
-    return this.container.open(blobPath(descriptor.digest), options.signal)
+    return this.container.open(this.blobPath(descriptor.digest), options.signal)
   }
 
   blobOrder(digest: string): number {
-    return this.container.position(blobPath(digest))
+    return this.container.position(this.blobPath(digest))
+  }
+
+  private blobPath(digest: string): string {
+    return blobPath(digest, `${this.name}@${digest}`)
   }
 
   private checkBlob(descriptor: Descriptor): void {
-    const size = this.container.size(blobPath(descriptor.digest))
-    if (size === undefined) throw new ContentError(this.name, `entry "${blobPath(descriptor.digest)}" is missing (named by a manifest)`)
+    const path = this.blobPath(descriptor.digest)
+    const size = this.container.size(path)
+    if (size === undefined) throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`)
     if (size !== descriptor.size) {
-      throw new ContentError(this.name, `entry "${blobPath(descriptor.digest)}" has ${size} bytes, its descriptor says ${descriptor.size}`)
+      throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`)
     }
+  }
+}
+
+/**
+ * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
+ * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
+ * them with their descriptor's media type and says what is wrong with them.
+ */
+function blobsNamed(bytes: Buffer): Descriptor[] {
+  try {
+    return blobsOf(parseManifest(bytes, undefined, 'a manifest'))
+  } catch (error) {
+    if (error instanceof ContentError) return []
+    throw error
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
  * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
- * (manifests, configs, index.json, manifest.json) and hashes what legacy layers will become once
- * compressed (their digest must be known before their upload starts); the second streams the
- * blobs to their destination in the order they are stored. A retry of a blob already passed
- * starts the stream again from the top.
+ * (manifests, configs, index.json, manifest.json) and hashes what the files a legacy docker save
+ * uses as layers will become once compressed (their digest must be known before their upload
+ * starts); the second streams the blobs to their destination in the order they are stored. A
+ * retry of a blob already passed starts the stream again from the top. The first pass is bounded
+ * as the plain tar's index is: so many entries, so many bytes of JSON kept.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -12,9 +13,10 @@ import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { extract, type Header } from 'tar-stream'
 import { ContentError } from '../errors.js'
+import { formatBytes } from '../size.js'
 import { MAX_JSON_BYTES, type ArchiveContainer } from './container.js'
 import { measureCompressed, type CompressedLayer } from './layer-compression.js'
-import { EntryTable, entryType, linkTarget, normaliseName, type TarEntry } from './tar-entries.js'
+import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
 
 /** Room for headers and padding beyond the declared sizes, per entry and in all. */
 const HEADER_ALLOWANCE = 3 * 512
@@ -40,36 +42,19 @@ export class GzipTarContainer implements ArchiveContainer {
   ) {}
 
   /** The first pass. */
-  static async open(path: string): Promise<GzipTarContainer> {
-    const entries = new EntryTable(path)
-    const small = new Map<string, Buffer>()
-    const compressed = new Map<string, CompressedLayer>()
-    const compressedSize = (await stat(path)).size
-    const scan = startScan(path, compressedSize)
+  static async open(path: string, limits: FirstPassLimits = FIRST_PASS_LIMITS): Promise<GzipTarContainer> {
+    const pass = new FirstPass(path, limits)
+    const scan = startScan(path, (await stat(path)).size)
     try {
       for (let position = 0; ; position++) {
         const next = await scan.entries.next()
         if (next.done) break
-        const stream = next.value
-        const entry = toEntry(stream.header, position, path)
-        if (!entry) {
-          stream.resume()
-          continue
-        }
-        entries.add(entry)
-        if (entry.type !== 'file') {
-          stream.resume()
-          continue
-        }
-        const kind = await firstBytesKind(stream, entry.size)
-        if (kind === 'json' && entry.size <= MAX_JSON_BYTES) small.set(entry.name, await collect(stream))
-        else if (kind === 'plain') compressed.set(entry.name, await measureCompressed(stream))
-        else await drain(stream)
+        await pass.read(next.value, position)
       }
     } finally {
       scan.close()
     }
-    return new GzipTarContainer(path, entries, small, compressed)
+    return new GzipTarContainer(path, pass.entries, pass.small, pass.compressed)
   }
 
   names(): string[] {
@@ -121,6 +106,63 @@ export class GzipTarContainer implements ArchiveContainer {
     const entry = this.entries.file(name)
     if (!entry) throw new ContentError(this.path, `entry "${name}" is missing`)
     return entry
+  }
+}
+
+/** What the first pass holds at most. */
+export interface FirstPassLimits {
+  /** Entries in the index: the plain tar's bound. */
+  entries: number
+  /** JSON files kept whole, in all (each is at most {@link MAX_JSON_BYTES}). */
+  keptJsonBytes: number
+}
+
+/** Thousands of images' manifests and configs fit in 64 MiB many times over. */
+export const FIRST_PASS_LIMITS: FirstPassLimits = { entries: MAX_ENTRIES, keptJsonBytes: 64 * 1024 * 1024 }
+
+/**
+ * Content an OCI layout stores by digest (`blobs/<alg>/<encoded>`, image-spec image-layout.md):
+ * pushed as it is, never gzip'd by us, so not measured. A legacy docker save keeps its layers
+ * elsewhere (`<id>/layer.tar`, `<hex>.tar`); one that did not would have them measured when read.
+ */
+export function isLayoutBlob(name: string): boolean {
+  return /^blobs\/[^/]+\/[^/]+$/.test(name)
+}
+
+/** The first pass, entry by entry: the index, the JSON files, what legacy layers measure. */
+class FirstPass {
+  readonly entries: EntryTable
+  readonly small = new Map<string, Buffer>()
+  readonly compressed = new Map<string, CompressedLayer>()
+  private keptBytes = 0
+
+  constructor(
+    private readonly path: string,
+    private readonly limits: FirstPassLimits
+  ) {
+    this.entries = new EntryTable(path)
+  }
+
+  async read(stream: Readable & { header: Header }, position: number): Promise<void> {
+    if (position >= this.limits.entries) throw new ContentError(this.path, `has more than ${this.limits.entries} entries`)
+    const entry = toEntry(stream.header, position, this.path)
+    if (entry) this.entries.add(entry)
+    if (entry?.type !== 'file') return drain(stream)
+    const kind = await firstBytesKind(stream, entry.size)
+    if (kind === 'json' && entry.size <= MAX_JSON_BYTES) return this.keep(entry, stream)
+    if (kind === 'plain' && !isLayoutBlob(entry.name)) this.compressed.set(entry.name, await measureCompressed(stream))
+    else await drain(stream)
+  }
+
+  private async keep(entry: TarEntry, stream: Readable): Promise<void> {
+    this.keptBytes += entry.size
+    if (this.keptBytes > this.limits.keptJsonBytes) {
+      throw new ContentError(
+        this.path,
+        `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`
+      )
+    }
+    this.small.set(entry.name, await collect(stream))
   }
 }
 

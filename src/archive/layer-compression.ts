@@ -6,6 +6,7 @@
  * compressed twice: once to measure (nothing stored), once on its way up.
  */
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { createGzip, deflateRawSync, type Gzip } from 'node:zlib'
 
@@ -131,20 +132,17 @@ export async function measureCompressed(layer: Readable): Promise<CompressedLaye
   const done = gzip as Gzip
   const rest = pieces.remainder()
   if (rest.length > 0) await write(done, rest)
-  await new Promise<void>((resolve, reject) => {
-    done.once('end', resolve)
-    done.once('error', reject)
-    done.end()
-  })
+  const ended = once(done, 'end')
+  done.end()
+  await ended
   return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level }
 }
 
-function write(gzip: Gzip, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (gzip.write(chunk)) resolve()
-    else {
-      gzip.once('drain', resolve)
-      gzip.once('error', reject)
-    }
-  })
+/**
+ * Writes a piece and waits out zlib's backpressure. `events.once` removes both its listeners
+ * (`drain`, `error`) whichever fires: a layer waits thousands of times, and a listener left per
+ * wait would pile up on the stream (Node's MaxListenersExceededWarning).
+ */
+async function write(gzip: Gzip, chunk: Buffer): Promise<void> {
+  if (!gzip.write(chunk)) await once(gzip, 'drain')
 }

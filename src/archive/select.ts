@@ -6,7 +6,7 @@
 import { atTag, endpointTag, parseEndpoint, type Endpoint } from '../endpoint.js'
 import { InputError } from '../errors.js'
 import { describeEntry } from '../layout/entries.js'
-import { matchesPlatform, type PlatformSpec } from '../platform.js'
+import { formatPlatform, matchesPlatform, type PlatformSpec } from '../platform.js'
 import type { ArchiveImage } from './archive-sources.js'
 
 export type ArchiveDestination = { kind: 'exact'; endpoint: Endpoint } | { kind: 'prefix'; prefix: string }
@@ -41,11 +41,7 @@ export function planArchivePushes(
     selected = images.filter((image) => image.descriptor.digest === options.digest)
     if (selected.length === 0) throw new InputError('archive', `${archive} has no image ${options.digest}; it has ${list(images)}`)
   }
-  if (options.platforms.length > 0) {
-    selected = selected.filter(
-      (image) => !image.descriptor.platform || options.platforms.some((spec) => matchesPlatform(spec, image.descriptor.platform))
-    )
-  }
+  if (options.platforms.length > 0) selected = byPlatform(archive, selected, options.platforms)
   const distinct = new Set(selected.map((image) => image.descriptor.digest))
   const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path'
   for (const destination of options.destinations) {
@@ -84,6 +80,23 @@ export function planArchivePushes(
     }
   }
   return [...pushes.values()]
+}
+
+/**
+ * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
+ * copy filters inside it. A filter that keeps nothing is an error listing what is there, as for a
+ * registry source: pushing nothing would look like success.
+ */
+function byPlatform(archive: string, images: readonly ArchiveImage[], specs: readonly PlatformSpec[]): readonly ArchiveImage[] {
+  const kept = images.filter(
+    (image) => !image.descriptor.platform || specs.some((spec) => matchesPlatform(spec, image.descriptor.platform))
+  )
+  if (kept.length > 0) return kept
+  const asked = specs.map(formatPlatform).join(', ')
+  throw new InputError(
+    'platforms',
+    `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`
+  )
 }
 
 function list(images: readonly ArchiveImage[]): string {

@@ -6,6 +6,9 @@
 import { posix } from 'node:path'
 import { ContentError } from '../errors.js'
 
+/** Bounds an archive's index whatever the archive says, plain or gzip'd: no image archive comes close. */
+export const MAX_ENTRIES = 200_000
+
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink'
 
 export interface TarEntry {

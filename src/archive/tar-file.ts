@@ -7,11 +7,9 @@ import { createReadStream } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { ContentError } from '../errors.js'
-import { EntryTable, entryType, linkTarget, normaliseName, type TarEntry } from './tar-entries.js'
+import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
 
 const BLOCK = 512
-/** Bounds the index whatever the archive says: no image archive comes close. */
-const MAX_ENTRIES = 200_000
 /** pax and GNU long-name headers are small; a larger one is not an honest archive. */
 const MAX_META = 1024 * 1024
 

@@ -2,8 +2,11 @@
  * Annotations (DESIGN §4) and OCI media types applied to a graph. A changed manifest is new
  * bytes with a new digest and size; every index above it gets its descriptor rewritten (and
  * attestation manifests' `vnd.docker.reference.digest`), up to the root. Blobs never change.
- * Manifests nothing applies to keep their original bytes; key order follows the original JSON
- * with new keys appended in input order, so the same inputs give the same digests every run.
+ * A manifest is re-serialised (compact JSON) only when its JSON really changes: a rule adds or
+ * replaces a value, a media type is converted, or a child descriptor changed. Every other
+ * manifest keeps its original bytes (DESIGN §4 "byte exact": BuildKit's indentation, the trailing
+ * newline of Go's encoder). Key order follows the original JSON with new keys appended in input
+ * order, so the same inputs give the same digests every run.
  */
 import { sha256 } from '../digest.js'
 import type { AnnotationRule } from '../annotations.js'
@@ -48,7 +51,7 @@ export async function rewriteGraph(graph: ArtifactGraph, options: RewriteOptions
   for (const node of graph.nodes.values()) for (const d of childManifests(node.manifest)) if (isAttestation(d)) attestations.add(d.digest)
 
   for (const node of manifestsChildrenFirst(graph)) {
-    const json = JSON.parse(node.bytes.toString('utf8')) as Json
+    const json = parseJson(node.bytes)
     const isRoot = node === graph.root
     if (options.ociMediaTypes && isDockerManifestType(node.descriptor.mediaType)) convertManifestToOci(json)
     if (node.manifest.kind === 'image') {
@@ -69,8 +72,9 @@ export async function rewriteGraph(graph: ArtifactGraph, options: RewriteOptions
       }
       if (isRoot) annotate(json, applicable(rules, 'index', undefined, used))
     }
+    // Nothing applied: the original bytes go out untouched, indentation and trailing newline included.
+    if (sameJson(json, parseJson(node.bytes))) continue
     const bytes = Buffer.from(JSON.stringify(json))
-    if (bytes.equals(node.bytes)) continue
     const mediaType = typeof json.mediaType === 'string' ? json.mediaType : node.descriptor.mediaType
     const manifest = parseManifest(bytes, mediaType, `${node.descriptor.digest} rewritten`)
     const next: GraphNode = { descriptor: { mediaType: manifest.mediaType, digest: sha256(bytes), size: bytes.length }, bytes, manifest }
@@ -81,6 +85,15 @@ export async function rewriteGraph(graph: ArtifactGraph, options: RewriteOptions
   const root = replaced.get(graph.root.descriptor.digest) ?? graph.root
   const extra = new Map([...replaced.values()].map((n) => [n.descriptor.digest, n]))
   return { graph: subgraph(graph, root, extra), rewritten, notices: notices(rules, used, graph) }
+}
+
+function parseJson(bytes: Buffer): Json {
+  return JSON.parse(bytes.toString('utf8')) as Json
+}
+
+/** Two parses of JSON whose keys keep their order: equal values serialise alike. */
+function sameJson(a: Json, b: Json): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
 }
 
 /** The annotations of `rules` in `scope` that apply to something of `platform`; marks them used. */

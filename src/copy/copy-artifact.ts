@@ -26,7 +26,7 @@ export interface CopyRequest {
    */
   source: Endpoint
   destinations: readonly Endpoint[]
-  /** Bytes allowed across repositories: 0 refuses such copies, {@link UNLIMITED} allows any. */
+  /** Bytes allowed from one registry repository to another ({@link sizeLimitApplies}): 0 refuses such copies, {@link UNLIMITED} allows any. */
   maxArtifactSize: number
   /** Blobs in flight at once; the same setting sizes the connection pool ({@link DEFAULT_CONCURRENCY}). */
   concurrency?: number
@@ -88,7 +88,7 @@ export async function copyArtifact(opener: Opener<Endpoint>, request: CopyReques
   const sameRepositoryTargets = [...targets.values()].filter((target) => sharesBlobs(target, source))
   if (crossRepository.length > 0) {
     const graph = transformed?.graph ?? (await loadGraph(source, original))
-    checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
+    if (sizeLimitApplies(request.source, destinations)) checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
     const done: Target[] = []
     for (const target of crossRepository) {
       const before = { ...stats }
@@ -109,15 +109,17 @@ export async function copyArtifact(opener: Opener<Endpoint>, request: CopyReques
       )
     }
   }
-  // Referrers of the source's manifests, to every destination that is not the source's own repository.
+  // Referrers of the source's manifests, to every destination that is not the source's own
+  // repository; those of rewritten manifests name digests that are not pushed, and are counted.
   const referrers =
     request.referrers && crossRepository.length > 0
-      ? await copyReferrers(source, transformed?.graph ?? (await loadGraph(source, original)), crossRepository, {
-          concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
-          logger,
-          stats,
-          ...retryOf(request)
-        })
+      ? await copyReferrers(
+          source,
+          transformed?.graph ?? (await loadGraph(source, original)),
+          crossRepository,
+          { concurrency: request.concurrency ?? DEFAULT_CONCURRENCY, logger, stats, ...retryOf(request) },
+          transformed?.rewritten ?? []
+        )
       : []
   for (const r of referrers) logger.info(`Copied referrer ${r.digest} (${r.kind}) of ${r.subject}`)
   if (transformed && changed) {
@@ -199,6 +201,14 @@ async function writeTag(dest: Destination, target: Target, root: GraphNode, logg
     if (isPinning(target)) await target.pin(root.descriptor)
     logger.info(`Stored ${name}`)
   }
+}
+
+/**
+ * DESIGN §2: `maxArtifactSize` guards copies from one registry repository to another. Archives,
+ * packaged paths and layouts, read or written, are the user's own files: not limited by it.
+ */
+export function sizeLimitApplies(source: Endpoint, destinations: readonly Destination[]): boolean {
+  return source.kind === 'registry' && destinations.some((d) => d.endpoint.kind === 'registry' && storeKey(d.endpoint) !== storeKey(source))
 }
 
 /** Refuses a cross-repository copy over the limit, in human units, before any byte moves. */

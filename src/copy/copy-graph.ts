@@ -8,8 +8,8 @@ import { DigestMismatchError, VerifyingStream } from '../digest.js'
 import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
 import { ContentError, RegistryError, SourceError } from '../errors.js'
-import { isTransientFailure } from '../http/client.js'
-import { DEFAULT_RETRY, nextDelay, sleep, type RetryPolicy } from '../http/retry.js'
+import { isTransientFailure, wasRetried } from '../http/client.js'
+import { DEFAULT_RETRY, nextTryText, withRetries, type RetryPolicy } from '../http/retry.js'
 import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
@@ -175,7 +175,9 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
 /**
  * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
  * way) starts over from the source in a new upload session, never resuming bytes of unknown
- * state; within the retry policy.
+ * state; within the retry policy. The time a try spent streaming does not count against the
+ * policy's time budget, only the waits do. A request the client has already retried (the upload's
+ * POST, the source's GET) is not tried again here: each operation is retried in one place.
  */
 async function pushWithRestarts(
   blob: Descriptor,
@@ -185,23 +187,25 @@ async function pushWithRestarts(
   signal: AbortSignal
 ): Promise<void> {
   const policy = options.retry ?? DEFAULT_RETRY
-  const started = Date.now()
   let refreshed = false
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await target.pushBlob(blob, open, { signal })
-      return
-    } catch (error) {
-      // A 401 mid-push is a token that expired: the client has learned a new one; once.
-      const expired: boolean = error instanceof RegistryError && error.status === 401 && !refreshed
-      refreshed ||= expired
-      const retryAfter = error instanceof RegistryError ? error.retryAfterMs : undefined
-      const delay = expired ? 0 : isTransientFailure(error) ? nextDelay(attempt, started, Date.now(), policy, retryAfter) : undefined
-      if (delay === undefined || signal.aborted) throw error
-      options.logger.info(`${(error as Error).message}; uploading ${blob.digest} again from the source in ${(delay / 1000).toFixed(1)} s`)
-      await sleep(delay, signal)
-    }
-  }
+  // A 401 mid-push is a token that expired: the client has learned a new one; once, at once.
+  const expired = (error: unknown) => error instanceof RegistryError && error.status === 401 && !wasRetried(error)
+  await withRetries(() => target.pushBlob(blob, open, { signal }), {
+    policy,
+    retryable: (error) => {
+      if (!expired(error)) return isTransientFailure(error) && !wasRetried(error)
+      if (refreshed) return false
+      refreshed = true
+      return true
+    },
+    retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
+    onRetry: (error, delay, next) =>
+      options.logger.info(
+        `${(error as Error).message}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`
+      ),
+    countTries: false,
+    signal
+  })
 }
 
 /**

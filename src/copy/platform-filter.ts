@@ -1,13 +1,14 @@
 /**
  * The `platforms` input applied to a graph: one platform selects that image manifest as it is
- * (its own bytes and digest); several make a new OCI index holding only those descriptors, with
- * the source index's annotations. Attestation manifests of a selected image come along.
+ * (its own bytes and digest); several make a new index of the source's media type holding only
+ * those descriptors, in the source's order, with every other field of the source index kept.
+ * Attestation manifests of a selected image come along. Platforms match as containerd
+ * normalises them (`linux/arm64/v8` is `linux/arm64`).
  */
 import { sha256 } from '../digest.js'
 import { InputError } from '../errors.js'
 import { childManifests, parseManifest, type Descriptor, type Platform } from '../manifest.js'
-import { OCI_INDEX } from '../media-types.js'
-import { formatPlatform, matchesPlatform, type PlatformSpec } from '../platform.js'
+import { formatPlatform, isDefaultVariant, matchesPlatform, type PlatformSpec } from '../platform.js'
 import { subgraph, type ArtifactGraph, type GraphNode } from './graph.js'
 
 /** Docker/BuildKit mark attestation manifests in an index with these descriptor annotations. */
@@ -39,24 +40,22 @@ export async function selectPlatforms(
     }
     return graph
   }
-  const images = childManifests(root.manifest).filter((d) => !isAttestation(d))
-  const selected = specs.map((spec) => pick(images, spec))
-  const unique = [...new Map(selected.map((d) => [d.digest, d])).values()]
-  if (unique.length === 1) return subgraph(graph, graph.nodes.get(unique[0].digest) as GraphNode)
+  const children = childManifests(root.manifest)
+  const images = children.filter((d) => !isAttestation(d))
+  const digests = new Set(specs.map((spec) => pick(images, spec).digest))
+  if (digests.size === 1) return subgraph(graph, graph.nodes.get([...digests][0]) as GraphNode)
 
-  const digests = new Set(unique.map((d) => d.digest))
-  const attestations = childManifests(root.manifest).filter((d) => isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? ''))
-  const json = {
-    schemaVersion: 2,
-    mediaType: OCI_INDEX,
-    manifests: [...unique, ...attestations],
-    ...(root.manifest.annotations ? { annotations: root.manifest.annotations } : {})
-  }
+  // The source's descriptors in the source's order, so the order of `platforms` does not change
+  // the digest; attestations of kept images stay beside them.
+  const kept = children.map((d) => digests.has(d.digest) || (isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? '')))
+  const json = JSON.parse(root.bytes.toString('utf8')) as { manifests: unknown[] }
+  json.manifests = json.manifests.filter((_, i) => kept[i])
   const bytes = Buffer.from(JSON.stringify(json))
+  const { mediaType } = root.descriptor
   const newRoot: GraphNode = {
-    descriptor: { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length },
+    descriptor: { mediaType, digest: sha256(bytes), size: bytes.length },
     bytes,
-    manifest: parseManifest(bytes, OCI_INDEX, 'the selected platforms')
+    manifest: parseManifest(bytes, mediaType, 'the selected platforms')
   }
   return subgraph(graph, newRoot)
 }
@@ -66,6 +65,9 @@ function pick(images: readonly Descriptor[], spec: PlatformSpec): Descriptor {
   const matches = images.filter((d) => matchesPlatform(spec, d.platform))
   const available = images.map((d) => formatPlatform(d.platform)).join(', ')
   if (matches.length === 0) throw new InputError('platforms', `${formatPlatform(spec)} is not in the source; it has ${available}`)
+  // Several variants and none asked for: the architecture's default (`arm` is `arm/v7`), as containerd picks.
+  const preferred = spec.variant === undefined ? matches.filter((d) => isDefaultVariant(d.platform)) : []
+  if (preferred.length === 1) return preferred[0]
   if (matches.length > 1) {
     throw new InputError(
       'platforms',

@@ -3,7 +3,8 @@
  * set of credentials: it pings `/v2/` once, answers `401` challenges (Basic, or Bearer tokens per
  * scope set through {@link Authenticator}), follows redirects without leaking the Authorization
  * header to other hosts, turns refusals into {@link RegistryError}s with a hint, and logs every
- * request at debug level without secrets. Retries belong here too.
+ * request at debug level without secrets. Each request is retried here and nowhere else (a
+ * streamed upload, which cannot be sent again, is restarted by its caller instead).
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
@@ -15,7 +16,7 @@ import { Authenticator } from './auth.js'
 import { parseChallenges } from './challenge.js'
 import { readCapped } from '../streams.js'
 import { connectionHint, registryHint } from './hints.js'
-import { DEFAULT_RETRY, isTransientCode, isTransientStatus, nextDelay, parseRetryAfter, sleep, type RetryPolicy } from './retry.js'
+import { DEFAULT_RETRY, isTransientCode, isTransientStatus, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from './retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
@@ -89,55 +90,76 @@ export class RegistryClient {
 
   /**
    * Sends a request and returns the response when its status is in `accept`; the caller must read
-   * or discard the body. Any other status throws, with the registry's error codes.
+   * or discard the body. Any other status throws, with the registry's error codes. Transient
+   * faults are retried here, the one place a request is retried.
    */
-  async request(req: RegistryRequest): Promise<RegistryResponse> {
+  request(req: RegistryRequest): Promise<RegistryResponse> {
+    return this.requestAndRead(req, (res) => Promise.resolve(res))
+  }
+
+  /**
+   * As {@link request}, with the response's body read by `read` inside each try: a body that
+   * breaks on the way (a manifest cut short) is asked for again.
+   */
+  requestAndRead<T>(req: RegistryRequest, read: (res: RegistryResponse) => Promise<T>): Promise<T> {
+    return this.retrying(req, async () => read(await this.exchange(req)))
+  }
+
+  /** One try: the ping (until one succeeds), the request, and a second send after a fresh challenge. */
+  private async exchange(req: RegistryRequest): Promise<RegistryResponse> {
     await this.ping()
-    return this.retrying(req, async () => {
-      let res = await this.send(req)
-      if (res.status === 401 && !req.accept.includes(401)) {
-        // Learned even when this body cannot be sent again: the caller's retry gets the new token.
-        const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization)
-        if (fresh && canResend(req)) {
-          await discard(res.body)
-          res = await this.send(req)
-        }
+    let res = await this.send(req)
+    if (res.status === 401 && !req.accept.includes(401)) {
+      // Learned even when this body cannot be sent again: the caller's restart gets the new token.
+      const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization)
+      if (fresh && canResend(req)) {
+        await discard(res.body)
+        res = await this.send(req)
       }
-      if (req.accept.includes(res.status)) return res
-      throw await this.failure(req, res)
-    })
+    }
+    if (req.accept.includes(res.status)) return res
+    throw await this.failure(req, res)
   }
 
   /**
    * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
-   * be sent again (a stream body cannot: its caller restarts from the source instead).
+   * be sent again. A stream body cannot: its caller starts over from the source instead, and only
+   * then; what failed here after its tries is marked so no caller tries it again ({@link wasRetried}).
    */
-  async retrying<T>(req: Pick<RegistryRequest, 'operation' | 'reference' | 'body' | 'signal'>, attempt: () => Promise<T>): Promise<T> {
+  private async retrying<T>(req: RegistryRequest, attempt: () => Promise<T>): Promise<T> {
     const policy = this.options.retry ?? DEFAULT_RETRY
-    const started = Date.now()
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt()
-      } catch (error) {
-        const delay =
-          canResend(req) && isTransientFailure(error) ? nextDelay(n, started, Date.now(), policy, retryAfterOf(error)) : undefined
-        if (delay === undefined || req.signal?.aborted) throw error
-        this.options.logger.info(
-          `${(error as Error).message}; trying again in ${(delay / 1000).toFixed(1)} s (${n + 1} of ${policy.attempts})`
-        )
-        await sleep(delay, req.signal)
-      }
+    const resendable = canResend(req)
+    try {
+      return await withRetries(attempt, {
+        policy,
+        retryable: (error) => resendable && isTransientFailure(error),
+        retryAfterMs: retryAfterOf,
+        onRetry: (error, delay, next) =>
+          this.options.logger.info(`${(error as Error).message}; trying again ${nextTryText(delay, next, policy)}`),
+        countTries: true,
+        ...(req.signal ? { signal: req.signal } : {})
+      })
+    } catch (error) {
+      if (resendable && typeof error === 'object' && error !== null) retried.add(error)
+      throw error
     }
   }
 
-  /** `GET /v2/` once per client: learns the auth scheme and fails early when nothing is there. */
+  /**
+   * `GET /v2/` before the first request: learns the auth scheme and fails early when nothing is
+   * there. Part of the try of the request that needs it, never retried on its own; a transient
+   * failure is forgotten, so the request's next try pings again.
+   */
   private ping(): Promise<void> {
     const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
-    this.pinged ??= this.retrying(req, async () => {
+    this.pinged ??= (async () => {
       const res = await this.send(req)
       await discard(res.body)
       if (res.status === 401) this.auth.challenged(challengesOf(res), [])
       else if (res.status !== 200) throw await this.failure(req, res)
+    })().catch((error: unknown) => {
+      if (isTransientFailure(error)) this.pinged = undefined
+      throw error
     })
     return this.pinged
   }
@@ -267,6 +289,17 @@ function isRedirect(status: number): boolean {
 /** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
 function isOwnError(error: unknown): boolean {
   return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError
+}
+
+/** Failures of requests {@link RegistryClient} has already retried as its policy allows. */
+const retried = new WeakSet<object>()
+
+/**
+ * Whether `error` is the end of a request the client already retried (or found not worth
+ * retrying): a caller that restarts whole operations must not try it again, or the tries multiply.
+ */
+export function wasRetried(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && retried.has(error)
 }
 
 /** Worth another try: a transient status, a socket fault, or a source read cut short. */

@@ -2,7 +2,8 @@
  * When and how long to wait before sending again (DESIGN §7): transient faults — a reset or
  * refused connection, a timeout, a body cut short, 408, 429 and 5xx gateway answers — are retried
  * with exponential backoff and full jitter, honouring `Retry-After`, within a bound on attempts
- * and on total time. Every other failure is final at once.
+ * and on time spent waiting. Every other failure is final at once. Each operation is retried by
+ * one caller of {@link withRetries}, never by two nested ones: five tries mean five, not 5 × 5.
  */
 
 export interface RetryPolicy {
@@ -11,13 +12,17 @@ export interface RetryPolicy {
   /** The first backoff; each further one doubles, up to `maxDelayMs`. */
   baseDelayMs: number
   maxDelayMs: number
-  /** No retry starts once this much time has gone since the first try. */
+  /**
+   * No retry starts once this much time has gone on waiting: the backoff sleeps, and the time a
+   * request took to be answered. The time a blob takes to stream is not counted: an upload that
+   * breaks after minutes is started again all the same, within `attempts`.
+   */
   totalMs: number
   /** A registry's `Retry-After` is honoured up to this. */
   retryAfterCapMs: number
 }
 
-/** Five tries over at most ~75 s: a persistent fault ends the step well inside three minutes. */
+/** Five tries, at most ~75 s of waiting: a persistent fault ends the step well inside three minutes. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 15_000, totalMs: 75_000, retryAfterCapMs: 30_000 }
 
 const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
@@ -62,13 +67,71 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 }
 
 /**
- * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy.
- * `retryAfterMs` (from the registry) wins over the backoff, capped.
+ * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy:
+ * `spentMs` is the time counted against `totalMs` so far. `retryAfterMs` (from the registry) wins
+ * over the backoff, capped.
  */
-export function nextDelay(attempt: number, started: number, now: number, policy: RetryPolicy, retryAfterMs?: number): number | undefined {
+export function nextDelay(
+  attempt: number,
+  spentMs: number,
+  policy: RetryPolicy,
+  retryAfterMs?: number,
+  random: () => number = Math.random
+): number | undefined {
   if (attempt >= policy.attempts) return undefined
-  const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy)
-  return now + delay - started > policy.totalMs ? undefined : delay
+  const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy, random)
+  return spentMs + delay > policy.totalMs ? undefined : delay
+}
+
+/** How one operation meets its failures. */
+export interface RetryRule {
+  policy: RetryPolicy
+  /** Whether `error` is worth another try. */
+  retryable(error: unknown): boolean
+  /** The wait `error` asks for (a registry's `Retry-After`); undefined for the backoff. */
+  retryAfterMs?(error: unknown): number | undefined
+  /** Told before each wait: what failed, the wait, and which try comes next (of `policy.attempts`). */
+  onRetry(error: unknown, delayMs: number, next: number): void
+  /**
+   * Whether a try's own duration counts against `totalMs`. A request's time to its answer does
+   * (a registry that hangs is not waited on for ever); a try that streams a blob does not.
+   */
+  countTries: boolean
+  /** Ends the waiting (and the retries): the operation was given up elsewhere. */
+  signal?: AbortSignal
+}
+
+/** Time and chance, injected by tests. */
+export interface RetryClock {
+  now(): number
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  random(): number
+}
+
+const REAL_CLOCK: RetryClock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal), random: () => Math.random() }
+
+/** Runs `run`, and again after each failure the rule finds worth it, as long as the policy allows. */
+export async function withRetries<T>(run: () => Promise<T>, rule: RetryRule, clock: RetryClock = REAL_CLOCK): Promise<T> {
+  let spent = 0
+  for (let attempt = 1; ; attempt++) {
+    const started = clock.now()
+    try {
+      return await run()
+    } catch (error) {
+      if (rule.countTries) spent += clock.now() - started
+      const retry = rule.retryable(error) && !rule.signal?.aborted
+      const delay = retry ? nextDelay(attempt, spent, rule.policy, rule.retryAfterMs?.(error), () => clock.random()) : undefined
+      if (delay === undefined) throw error
+      rule.onRetry(error, delay, attempt + 1)
+      await clock.sleep(delay, rule.signal)
+      spent += delay
+    }
+  }
+}
+
+/** When the next try comes, as logged: `in 1.2 s (2 of 5)`. */
+export function nextTryText(delayMs: number, next: number, policy: RetryPolicy): string {
+  return `in ${(delayMs / 1000).toFixed(1)} s (${next} of ${policy.attempts})`
 }
 
 /** Waits `ms`, or less when `signal` aborts (then rejects with its reason). */

@@ -4,7 +4,8 @@
  * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
  * entries and says how to choose.
  */
-import { InputError } from '../errors.js'
+import { isDigest } from '../digest.js'
+import { ContentError, InputError } from '../errors.js'
 import type { Descriptor } from '../manifest.js'
 import { formatPlatform } from '../platform.js'
 
@@ -13,6 +14,34 @@ export interface LayoutIndex {
   mediaType?: string
   manifests: Descriptor[]
   annotations?: Record<string, string>
+}
+
+/**
+ * Parses an `index.json` (of a layout directory or an archive; `where` names it) and checks each
+ * entry's digest is `algorithm:hex` before anything turns it into a file name
+ * (`blobs/<alg>/<hex>`, image-spec image-layout.md): `sha256:../../etc/passwd` is refused here,
+ * never opened. Digests inside manifests are checked as the manifests are parsed.
+ */
+export function parseLayoutIndex(text: string, where: string): LayoutIndex {
+  let index: unknown
+  try {
+    index = JSON.parse(text)
+  } catch {
+    throw new ContentError(where, 'is not valid JSON')
+  }
+  const manifests = (index as Partial<LayoutIndex> | null)?.manifests
+  if (!Array.isArray(manifests)) throw new ContentError(where, 'is not an image index (it has no "manifests" array)')
+  manifests.forEach((entry: Partial<Descriptor> | null, i) => {
+    const digest = entry?.digest
+    if (digest === undefined) throw new ContentError(where, `manifests[${i}] has no digest`)
+    if (typeof digest !== 'string' || !isDigest(digest)) {
+      throw new ContentError(
+        where,
+        `manifests[${i}] has digest ${JSON.stringify(digest)}, which is not algorithm:hex (sha256: and 64 hex digits); the file is damaged or crafted`
+      )
+    }
+  })
+  return index as LayoutIndex
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name'

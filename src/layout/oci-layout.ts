@@ -10,11 +10,11 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { algorithmOf } from '../digest.js'
+import { algorithmOf, isDigest } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import type { FetchedManifest, Source, Target, TransferOptions } from '../storage.js'
-import { chooseEntry, type LayoutIndex } from './entries.js'
+import { chooseEntry, parseLayoutIndex, type LayoutIndex } from './entries.js'
 
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
 export const REF_NAME = 'org.opencontainers.image.ref.name'
@@ -43,8 +43,8 @@ export class OciLayout implements Source, Target {
   }
 
   fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
-    const stream = createReadStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {})
     return new Promise((resolve, reject) => {
+      const stream = createReadStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {})
       stream.once('open', () => resolve(stream))
       stream.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error)
@@ -101,13 +101,7 @@ export class OciLayout implements Source, Target {
       throw error
     }
     if (text.length > MAX_MANIFEST_BYTES) throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`)
-    try {
-      const index = JSON.parse(text) as LayoutIndex
-      if (!Array.isArray(index.manifests)) throw new Error('no "manifests" array')
-      return index
-    } catch (error) {
-      throw new ContentError(`${this.name}/index.json`, `not a valid image index (${(error as Error).message})`)
-    }
+    return parseLayoutIndex(text, `${this.name}/index.json`)
   }
 
   private updateIndex(descriptor: Descriptor, tag: string | undefined): Promise<void> {
@@ -151,7 +145,9 @@ export class OciLayout implements Source, Target {
     return readFile(path)
   }
 
+  /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
   private blobPath(digest: string): string {
+    if (!isDigest(digest)) throw new ContentError(`${this.name}@${digest}`, 'is not a digest (algorithm:hex)')
     const colon = digest.indexOf(':')
     return join(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1))
   }

@@ -1,39 +1,23 @@
 /**
  * Helm charts as `helm package` and `helm push` make them (Helm docs, "Use OCI-based registries";
  * PEERS): `Chart.yaml` read with a real YAML parser, `.helmignore` rules as Helm's ignore package
- * reads them, the config as the chart metadata in JSON, and SemVer build metadata (`+`) written
- * as `_` in the tag.
+ * reads them, the config as the chart metadata typed as Helm's struct (helm-config.ts), versions
+ * checked as Helm checks them, and SemVer build metadata (`+`) written as `_` in the tag.
  */
-import { isMap, isScalar, parseDocument, type Document } from 'yaml'
+import { isMap, parseDocument, type Document } from 'yaml'
 import { InputError } from '../errors.js'
+import { marshal, readMetadata, type Metadata } from './helm-config.js'
 import type { Ignore } from './tree.js'
-
-/** Chart metadata fields in the order Helm's Metadata struct marshals them. */
-const METADATA_FIELDS = [
-  'name',
-  'home',
-  'sources',
-  'version',
-  'description',
-  'keywords',
-  'maintainers',
-  'icon',
-  'apiVersion',
-  'condition',
-  'tags',
-  'appVersion',
-  'deprecated',
-  'annotations',
-  'kubeVersion',
-  'dependencies',
-  'type'
-] as const
 
 export interface ChartFile {
   document: Document
+  /** Chart.yaml as Helm's `chart.Metadata` holds it. */
+  metadata: Metadata
   name: string
   version: string
   description?: string
+  /** Where Chart.yaml was read, for errors. */
+  where: string
 }
 
 /** Parses Chart.yaml; name and version are required, as Helm requires them. */
@@ -41,30 +25,21 @@ export function parseChartYaml(text: string, where: string): ChartFile {
   const document = parseDocument(text)
   if (document.errors.length > 0) throw new InputError('path', `${where} is not valid YAML: ${document.errors[0].message.split('\n')[0]}`)
   if (!isMap(document.contents)) throw new InputError('path', `${where} is not a YAML mapping`)
-  // Scalars as written: `version: 1.10` stays "1.10", not the number 1.1.
-  const text_ = (key: string): string | undefined => {
-    const node = document.get(key, true)
-    if (node === undefined || node === null) return undefined
-    return isScalar(node) ? String(node.source ?? node.value) : undefined
-  }
-  const name = text_('name')
-  const version = text_('version')
+  const metadata = readMetadata(document, where)
+  const field = (key: string) => metadata.get(key) as string | undefined
+  const name = field('name')
+  const version = field('version')
   if (!name) throw new InputError('path', `${where} has no name`)
   if (!version) throw new InputError('path', `${where} has no version`)
-  const description = text_('description')
-  return { document, name, version, ...(description ? { description } : {}) }
+  const description = field('description')
+  return { document, metadata, name, version, where, ...(description?.trim() ? { description } : {}) }
 }
 
-/** The chart's metadata as the JSON config Helm pushes: its fields, in Helm's order, `version` as given. */
+/** The config blob Helm pushes: the chart's metadata with `version` as given, typed as Helm's struct. */
 export function chartConfig(chart: ChartFile, version: string): Buffer {
-  const values = chart.document.toJS() as Record<string, unknown>
-  const config: Record<string, unknown> = {}
-  for (const field of METADATA_FIELDS) {
-    const value = field === 'version' ? version : field === 'name' ? chart.name : values[field]
-    if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) continue
-    config[field] = value
-  }
-  return Buffer.from(JSON.stringify(config))
+  const metadata = new Map(chart.metadata)
+  metadata.set('version', version)
+  return Buffer.from(marshal(metadata))
 }
 
 /** Chart.yaml with `version` set: written into the package only, the file on disk untouched. */
@@ -82,6 +57,67 @@ export function chartTag(version: string): string {
 /** A tag given with `_` for `+`, read back as the version it stands for. */
 export function versionOfTag(tag: string): string {
   return tag.replace(/_/g, '+')
+}
+
+/**
+ * A chart version as Helm checks it: Masterminds semver v3 `NewVersion`, which Helm's chart
+ * validation, `helm package` and `helm pull --version` use. It is SemVer 2 with a leading `v` and
+ * a missing minor or patch allowed (`v1.2.3`, `1.2`); each number fits 64 bits; a numeric
+ * pre-release identifier has no leading zero.
+ */
+const HELM_VERSION = /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/
+/** SemVer 2 itself (semver.org), Masterminds' `StrictNewVersion`: what Helm lists when it picks the newest tag. */
+const STRICT_VERSION =
+  /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/
+const MAX_UINT64 = 2n ** 64n - 1n
+
+function fits(numbers: Array<string | undefined>): boolean {
+  return numbers.every((n) => n === undefined || BigInt(n.replace('.', '')) <= MAX_UINT64)
+}
+
+export function isChartVersion(version: string): boolean {
+  const match = HELM_VERSION.exec(version)
+  if (!match || !fits(match.slice(1, 4))) return false
+  return !(match[4] ?? '').split('.').some((part) => /^0[0-9]+$/.test(part))
+}
+
+/** SemVer 2 exactly: `1.2.3`, no `v`, all three numbers. */
+export function isStrictVersion(version: string): boolean {
+  const match = STRICT_VERSION.exec(version)
+  return match !== null && fits(match.slice(1, 4))
+}
+
+/**
+ * The version a chart is pushed with: the tag destRef gives (`_` read as `+`), else Chart.yaml's.
+ * Either must be a version Helm accepts; a tag such as `latest` is an error, not a chart whose
+ * version is `latest`.
+ */
+export function chartVersion(chart: ChartFile, tag: string | undefined): { version: string; notices: string[] } {
+  const version = tag === undefined ? chart.version : versionOfTag(tag)
+  if (tag !== undefined) requireChartTag(tag)
+  else if (!isChartVersion(version)) {
+    throw new InputError(
+      'path',
+      `${chart.where}: version ${version} is not SemVer 2, which Helm requires of a chart (e.g. 1.2.3, 1.2.3-rc.1); fix it, or give destRef a version tag`
+    )
+  }
+  const notices: string[] = []
+  if (tag?.includes('_')) notices.push(`tag ${tag} stands for chart version ${version}, as Helm writes + in tags`)
+  if (!isStrictVersion(version)) {
+    notices.push(
+      `chart version ${version} is not strict SemVer 2 (MAJOR.MINOR.PATCH): helm pull finds it by this version, but skips it when it picks the newest`
+    )
+  }
+  return { version, notices }
+}
+
+/** A destRef tag a chart can be pushed under: its version, SemVer 2 as Helm reads it (`_` for `+`). */
+export function requireChartTag(tag: string): void {
+  if (isChartVersion(versionOfTag(tag))) return
+  throw new InputError(
+    'destRef',
+    `the tag ${tag} is not a chart version: Helm needs SemVer 2 (e.g. 1.2.3, 1.2.3-rc.1, 1.2.3_build.5 for 1.2.3+build.5); give the version as tag, or no tag to use Chart.yaml's`
+  )
 }
 
 /**

@@ -1,23 +1,25 @@
 /**
  * `path`: what is on disk made into an OCI artifact (DESIGN §1 use case 5), recognised by content:
  * a Helm chart directory (it holds Chart.yaml), a packaged chart (a gzip'd tar with
- * `<name>/Chart.yaml`), any other directory (one reproducible tar.gz layer), or a single file
- * (one layer of its bytes). The result is a {@link Source} the copy engine pushes like any other.
+ * `<name>/Chart.yaml`), any other directory (one reproducible tar.gz layer that `oras pull`
+ * unpacks), or a single file (one layer of its bytes). The result is a {@link Source} the copy engine pushes like any other.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open, readFile, stat } from 'node:fs/promises'
-import { basename, join } from 'node:path'
-import { Readable } from 'node:stream'
+import { basename, join, resolve } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { extract } from 'tar-stream'
+import { deterministicGzip } from '../archive/layer-compression.js'
 import { sha256 } from '../digest.js'
 import { InputError } from '../errors.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
-import { HELM_CHART_LAYER, HELM_CONFIG, OCI_EMPTY_CONFIG, OCI_MANIFEST } from '../media-types.js'
+import { HELM_CHART_LAYER, HELM_CONFIG, isMediaType, OCI_EMPTY_CONFIG, OCI_MANIFEST } from '../media-types.js'
 import type { FetchedManifest, Source } from '../storage.js'
-import { chartConfig, chartTag, helmIgnore, parseChartYaml, versionOfTag, withVersion, type ChartFile } from './helm.js'
-import { tarGzip, walkTree } from './tree.js'
+import { chartConfig, chartTag, chartVersion, helmIgnore, parseChartYaml, withVersion, type ChartFile } from './helm.js'
+import { gzipped, tarGzip, tarStream, walkTree } from './tree.js'
 
 export type PackageKind = 'Helm chart directory' | 'packaged Helm chart' | 'directory' | 'file'
 
@@ -42,9 +44,10 @@ export interface Packaged {
 }
 
 const TITLE = 'org.opencontainers.image.title'
+/** oras-go content/file: the sha256 of a directory layer's uncompressed tar, and the mark to unpack it. */
+const ORAS_DIGEST = 'io.deis.oras.content.digest'
+const ORAS_UNPACK = 'io.deis.oras.content.unpack'
 const EMPTY_JSON = Buffer.from('{}')
-/** RFC 6838 `type/subtype`, as artifactType must be (image-spec manifest.md). */
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/
 
 interface Blob {
   descriptor: Descriptor
@@ -104,7 +107,7 @@ export async function packagePath(path: string, options: PackageOptions): Promis
 function requireArtifactType(options: PackageOptions, what: string): string {
   const type = options.artifactType?.trim()
   if (!type) throw new InputError('artifactType', `required to package ${what}: a media type such as application/vnd.example.config.v1+tar`)
-  if (!MEDIA_TYPE.test(type))
+  if (!isMediaType(type))
     throw new InputError('artifactType', `"${type}" is not a media type (type/subtype, e.g. application/vnd.example.sbom.v1+json)`)
   return type
 }
@@ -139,21 +142,51 @@ async function measure(open: () => Readable): Promise<{ digest: string; size: nu
   return { digest: `sha256:${hash.digest('hex')}`, size }
 }
 
+/** Digest and size of a tar made by `tar`, gzip'd as it is pushed, and the digest of the tar itself. */
+async function measureTarGzip(tar: () => Readable): Promise<{ digest: string; size: number; tarDigest: string }> {
+  const tarHash = createHash('sha256')
+  const hash = createHash('sha256')
+  let size = 0
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      tarHash.update(chunk)
+      done(null, chunk)
+    }
+  })
+  await pipeline(tar(), tap, deterministicGzip(), async (gzip: AsyncIterable<Buffer>) => {
+    for await (const chunk of gzip) {
+      hash.update(chunk)
+      size += chunk.length
+    }
+  })
+  return { digest: `sha256:${hash.digest('hex')}`, size, tarDigest: `sha256:${tarHash.digest('hex')}` }
+}
+
 function emptyConfig(source: PackagedSource): Descriptor {
   const descriptor = { mediaType: OCI_EMPTY_CONFIG, digest: sha256(EMPTY_JSON), size: EMPTY_JSON.length }
   source.addBlob({ descriptor, bytes: EMPTY_JSON })
   return descriptor
 }
 
+/**
+ * A directory as `oras push` packs one (oras-go content/file), so that `oras pull` unpacks it back
+ * into `<name>/`: a tar.gz layer whose entries sit under `<name>/` (the directory itself first),
+ * titled `<name>`, marked for unpacking, with the sha256 of the uncompressed tar that oras checks
+ * while it unpacks. Annotation keys sorted, as oras writes them from a Go map.
+ */
 async function packageDirectory(path: string, mtime: number, options: PackageOptions): Promise<Packaged> {
   const artifactType = requireArtifactType(options, 'a directory')
+  const name = basename(resolve(path))
+  if (!name) throw new InputError('path', `${path} is the root directory; give the directory to package`)
   const entries = await walkTree(path)
   const source = new PackagedSource(path)
-  const open = () => tarGzip(entries, { mtime })
+  const tar = () => tarStream(entries, { mtime, prefix: `${name}/`, prefixEntry: true })
+  const open = () => gzipped(tar())
+  const { tarDigest, ...measured } = await measureTarGzip(tar)
   const layer: Descriptor = {
     mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    ...(await measure(open)),
-    annotations: { [TITLE]: basename(path) }
+    ...measured,
+    annotations: { [ORAS_DIGEST]: tarDigest, [ORAS_UNPACK]: 'true', [TITLE]: name }
   }
   source.addBlob({ descriptor: layer, open })
   const root = source.addManifest(manifestOf(emptyConfig(source), layer, { artifactType, ...subjectOf(options) }))
@@ -188,19 +221,11 @@ function subjectOf(options: PackageOptions): { subject?: Descriptor } {
   return options.subject ? { subject: options.subject } : {}
 }
 
-/** The version a tag asks for, and the tag a version gets. */
-function chartVersion(chart: ChartFile, tag: string | undefined): { version: string; notices: string[] } {
-  if (tag === undefined) return { version: chart.version, notices: [] }
-  return {
-    version: versionOfTag(tag),
-    notices: tag.includes('_') ? [`tag ${tag} stands for chart version ${versionOfTag(tag)}, as Helm writes + in tags`] : []
-  }
-}
-
 async function packageChartDirectory(path: string, chart: ChartFile, mtime: number, options: PackageOptions): Promise<Packaged> {
-  const ignoreText = await readFile(join(path, '.helmignore'), 'utf8').catch(() => '')
-  const entries = await walkTree(path, helmIgnore(ignoreText))
   const { version, notices } = chartVersion(chart, options.tag)
+  const ignoreText = await readFile(join(path, '.helmignore'), 'utf8').catch(() => '')
+  // Links are followed, as helm package follows them: the chart holds what they point to.
+  const entries = await walkTree(path, helmIgnore(ignoreText), 'follow')
   const replace = new Map<string, Buffer>()
   if (version !== chart.version) replace.set('Chart.yaml', withVersion(chart, version))
   const source = new PackagedSource(path)
@@ -265,7 +290,8 @@ async function packagedChart(path: string): Promise<ChartFile | undefined> {
 }
 
 async function pushPackagedChart(path: string, chart: ChartFile, options: PackageOptions): Promise<Packaged> {
-  if (options.tag !== undefined && versionOfTag(options.tag) !== chart.version) {
+  const { version, notices } = chartVersion(chart, options.tag)
+  if (version !== chart.version) {
     throw new InputError(
       'destRef',
       `the tag ${options.tag} differs from the packaged chart's version ${chart.version}; Helm needs them equal (package it again, or give the chart directory as path)`
@@ -273,6 +299,6 @@ async function pushPackagedChart(path: string, chart: ChartFile, options: Packag
   }
   const source = new PackagedSource(path)
   const open = () => createReadStream(path)
-  const packaged = chartArtifact(source, chart, chart.version, { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }, open, [], options)
+  const packaged = chartArtifact(source, chart, version, { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }, open, notices, options)
   return { ...packaged, kind: 'packaged Helm chart' }
 }

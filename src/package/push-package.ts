@@ -6,10 +6,12 @@
 import { copyArtifact, type CopyRequest, type CopyResult } from '../copy/copy-artifact.js'
 import { fetchRoot } from '../copy/graph.js'
 import { atTag, endpointDigest, endpointTag, storeKey, type Endpoint } from '../endpoint.js'
+import { InputError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { recordReferrer, referrerDescriptor } from '../referrers/referrers.js'
 import { isReadable } from '../storage.js'
 import type { Stores } from '../stores.js'
+import { requireChartTag } from './helm.js'
 import { packagePath } from './package.js'
 
 export interface PackageRequest extends Omit<CopyRequest, 'source'> {
@@ -34,6 +36,7 @@ export async function pushPackage(stores: Stores, request: PackageRequest, logge
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
     ...(subjectDescriptor ? { subject: subjectDescriptor } : {})
   })
+  if (packaged.tag) requireOneVersion(request.destinations, packaged.tag)
   for (const notice of packaged.notices) logger.notice(notice)
   logger.info(`Packaged ${path} (${packaged.kind}) as ${packaged.root.digest}`)
   stores.addLocal('package', path, packaged.source)
@@ -63,4 +66,16 @@ export async function pushPackage(stores: Stores, request: PackageRequest, logge
     }
   }
   return result
+}
+
+/** A chart holds one version, and Helm pushes it under that version only: every tag must be it. */
+function requireOneVersion(destinations: readonly Endpoint[], chartTag: string): void {
+  for (const tag of destinations.map(endpointTag)) {
+    if (tag === undefined || tag === chartTag) continue
+    requireChartTag(tag)
+    throw new InputError(
+      'destRef',
+      `the tag ${tag} differs from the chart version ${chartTag}; a chart is pushed under its own version only`
+    )
+  }
 }

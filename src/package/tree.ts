@@ -1,15 +1,18 @@
 /**
- * A directory tree as a reproducible tar.gz: entries sorted, mtimes set to SOURCE_DATE_EPOCH (else
+ * A directory tree as a reproducible tar: entries sorted, mtimes set to SOURCE_DATE_EPOCH (else
  * 0), owner 0:0 with no names, modes 0644/0755, deterministic gzip — the same tree gives the same
- * digest on every machine and every run. Symlinks inside the tree are kept; those pointing out of
- * it, and special files, are refused with their name.
+ * digest on every machine and every run. Special files are refused with their name. Symlinks are
+ * either kept as links (those pointing out of the tree refused), or followed as `helm package`
+ * follows them (Helm's sympath walk): a link to a file is that file, a link to a directory its
+ * contents; a link that dangles, leaves the tree or loops back into its own ancestors is refused.
  */
 import { createReadStream } from 'node:fs'
-import { lstat, readdir, readlink } from 'node:fs/promises'
-import { join, posix } from 'node:path'
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { isAbsolute, join, posix, relative as relativePath, sep } from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { pack, type Header } from 'tar-stream'
+import { pack, type Header, type Pack } from 'tar-stream'
 import { InputError } from '../errors.js'
 import { deterministicGzip } from '../archive/layer-compression.js'
 
@@ -28,28 +31,31 @@ export interface TreeEntry {
 /** Decides whether a relative path (a directory when `directory`) is left out. */
 export type Ignore = (path: string, directory: boolean) => boolean
 
+/** What to do with a symlink: keep it as a link, or package what it points to. */
+export type Links = 'keep' | 'follow'
+
 /** Every entry below `root`, sorted by path; refuses what a package cannot hold. */
-export async function walkTree(root: string, ignore: Ignore = () => false): Promise<TreeEntry[]> {
+export async function walkTree(root: string, ignore: Ignore = () => false, links: Links = 'keep'): Promise<TreeEntry[]> {
+  const top = await realpath(root)
   const entries: TreeEntry[] = []
-  const visit = async (relative: string): Promise<void> => {
-    const names = (await readdir(join(root, relative))).sort()
-    for (const name of names) {
+  /** `directory` is the real path listed; `ancestors` the real paths of the directories being walked. */
+  const visit = async (relative: string, directory: string, ancestors: readonly string[]): Promise<void> => {
+    for (const name of (await readdir(directory)).sort()) {
       const path = relative ? `${relative}/${name}` : name
-      const absolute = join(root, path)
-      const info = await lstat(absolute)
+      let source = join(directory, name)
+      let info = await lstat(source)
+      if (info.isSymbolicLink() && links === 'follow') ({ source, info } = await follow(top, path, source))
       if (ignore(path, info.isDirectory())) continue
       if (info.isDirectory()) {
-        entries.push({ path, type: 'directory', mode: 0o755, size: 0, source: absolute })
-        await visit(path)
-      } else if (info.isFile()) {
-        entries.push({ path, type: 'file', mode: info.mode & 0o111 ? 0o755 : 0o644, size: info.size, source: absolute })
-      } else if (info.isSymbolicLink()) {
-        const target = await readlink(absolute)
-        const resolved = posix.normalize(posix.join(posix.dirname(path), target))
-        if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
-          throw new InputError('path', `${path} is a symlink to ${target}, outside the directory; a package keeps only links inside it`)
+        if (ancestors.includes(source)) {
+          throw new InputError('path', `${path} is a symlink to a directory that holds it; a chart cannot hold a loop`)
         }
-        entries.push({ path, type: 'symlink', mode: 0o777, size: 0, source: absolute, linkname: target })
+        entries.push({ path, type: 'directory', mode: 0o755, size: 0, source })
+        await visit(path, source, [...ancestors, source])
+      } else if (info.isFile()) {
+        entries.push({ path, type: 'file', mode: info.mode & 0o111 ? 0o755 : 0o644, size: info.size, source })
+      } else if (info.isSymbolicLink()) {
+        entries.push(await keptLink(path, source))
       } else {
         throw new InputError(
           'path',
@@ -58,13 +64,44 @@ export async function walkTree(root: string, ignore: Ignore = () => false): Prom
       }
     }
   }
-  await visit('')
+  await visit('', top, [top])
   return entries
 }
 
+/** A link kept as a link: its target must stay inside the tree, where `oras pull` also checks it. */
+async function keptLink(path: string, source: string): Promise<TreeEntry> {
+  const target = await readlink(source)
+  const resolved = posix.normalize(posix.join(posix.dirname(path), target))
+  if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
+    throw new InputError('path', `${path} is a symlink to ${target}, outside the directory; a package keeps only links inside it`)
+  }
+  return { path, type: 'symlink', mode: 0o777, size: 0, source, linkname: target }
+}
+
+/** Where a link inside a chart leads (its real path) and what is there. */
+async function follow(top: string, path: string, link: string): Promise<{ source: string; info: Stats }> {
+  const target = await readlink(link)
+  let source: string
+  try {
+    source = await realpath(link)
+  } catch {
+    throw new InputError(
+      'path',
+      `${path} is a symlink to ${target}, which does not exist; helm package follows links, so it must lead to a file or directory in the chart`
+    )
+  }
+  const inside = relativePath(top, source)
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new InputError('path', `${path} is a symlink to ${target}, outside the chart; a chart packages only what is inside its directory`)
+  }
+  return { source, info: await stat(source) }
+}
+
 export interface TarOptions {
-  /** Put under this directory in the archive (`mychart/`), as `helm package` does. */
+  /** Put under this directory in the archive (`mychart/`), as `helm package` and oras do. */
   prefix?: string
+  /** Write the prefix directory itself as the first entry, as oras does. */
+  prefixEntry?: boolean
   /** Seconds since the epoch for every entry. */
   mtime: number
   /** Files whose bytes are given here instead of read from disk (a rewritten Chart.yaml). */
@@ -73,43 +110,63 @@ export interface TarOptions {
   first?: readonly string[]
 }
 
-/** The tree as a gzip'd tar stream, made again the same way each time it is called. */
-export function tarGzip(entries: readonly TreeEntry[], options: TarOptions): Readable {
+/** The tree as a tar stream, made again the same way each time it is called. */
+export function tarStream(entries: readonly TreeEntry[], options: TarOptions): Readable {
   const tar = pack()
-  const out = new PassThrough()
+  const prefix = options.prefix ?? ''
   const ordered = [
     ...(options.first ?? []).flatMap((p) => entries.filter((e) => e.path === p)),
     ...entries.filter((e) => !options.first?.includes(e.path))
   ]
+  const header = (name: string, entry: Pick<TreeEntry, 'type' | 'mode' | 'linkname'>, size: number): Header =>
+    ({
+      name,
+      type: entry.type,
+      mode: entry.mode,
+      mtime: new Date(options.mtime * 1000),
+      uid: 0,
+      gid: 0,
+      uname: '',
+      gname: '',
+      size,
+      ...(entry.linkname !== undefined ? { linkname: entry.linkname } : {})
+    }) as Header
   const write = async () => {
+    if (options.prefixEntry && prefix) await add(tar, header(prefix, { type: 'directory', mode: 0o755 }, 0))
     for (const entry of ordered) {
-      const name = `${options.prefix ?? ''}${entry.path}${entry.type === 'directory' ? '/' : ''}`
+      const name = `${prefix}${entry.path}${entry.type === 'directory' ? '/' : ''}`
       const replaced = options.replace?.get(entry.path)
-      const header = {
-        name,
-        type: entry.type,
-        mode: entry.mode,
-        mtime: new Date(options.mtime * 1000),
-        uid: 0,
-        gid: 0,
-        uname: '',
-        gname: '',
-        size: entry.type === 'file' ? (replaced?.length ?? entry.size) : 0,
-        ...(entry.linkname !== undefined ? { linkname: entry.linkname } : {})
-      } as Header
-      if (entry.type !== 'file') {
-        await new Promise<void>((resolve, reject) => tar.entry(header, (error) => (error ? reject(error) : resolve())))
-      } else if (replaced) {
-        await new Promise<void>((resolve, reject) => tar.entry(header, replaced, (error) => (error ? reject(error) : resolve())))
-      } else {
-        await pipeline(createReadStream(entry.source), tar.entry(header))
-      }
+      if (entry.type !== 'file') await add(tar, header(name, entry, 0))
+      else if (replaced) await add(tar, header(name, entry, replaced.length), replaced)
+      else await pipeline(createReadStream(entry.source), tar.entry(header(name, entry, entry.size)))
     }
     tar.finalize()
   }
+  // tar-stream's streams are streamx streams: handed on as a Node stream, errors included.
+  const out = new PassThrough()
   write().catch((error: Error) => out.destroy(error))
   tar.on('error', (error) => out.destroy(error))
+  return tar.pipe(out)
+}
+
+function add(tar: Pack, header: Header, body?: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error | null) => (error ? reject(error) : resolve())
+    if (body) tar.entry(header, body, done)
+    else tar.entry(header, done)
+  })
+}
+
+/** The tree as a gzip'd tar stream, made again the same way each time it is called. */
+export function tarGzip(entries: readonly TreeEntry[], options: TarOptions): Readable {
+  return gzipped(tarStream(entries, options))
+}
+
+/** A stream gzip'd deterministically; an error on either side ends the result with it. */
+export function gzipped(stream: Readable): Readable {
+  const out = new PassThrough()
   const gzip = deterministicGzip()
+  stream.on('error', (error) => out.destroy(error))
   gzip.on('error', (error) => out.destroy(error))
-  return tar.pipe(gzip).pipe(out)
+  return stream.pipe(gzip).pipe(out)
 }

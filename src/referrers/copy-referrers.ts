@@ -1,14 +1,18 @@
 /**
  * `referrers: true`: what refers to the copied manifests (signatures, SBOMs, attestations) comes
- * along. For the root and, in an index, each child: the referrers API or the tag schema index at
- * the source, and cosign's older `sha256-<hex>.sig` / `.att` / `.sbom` tags. Each referrer is
- * copied with its own graph (and its own referrers, a few levels deep), then recorded at the
- * destination the way the destination supports.
+ * along. For every manifest pushed with the source's own bytes (the root and, in an index, each
+ * child): the referrers API or the tag schema index at the source, and cosign's older
+ * `sha256-<hex>.sig` / `.att` / `.sbom` tags. Each referrer is copied with its own graph (and its
+ * own referrers, a few levels deep), then recorded at the destination the way the destination
+ * supports. A manifest pushed with new bytes (annotations, platforms, media types) has a new
+ * digest that nothing refers to: its source referrers name the old digest and stay behind, and a
+ * notice counts them. Any lookup that fails for another reason than "none exist" fails the copy.
  */
+import type { RewrittenManifest } from '../copy/annotate.js'
 import { copyGraph, type CopyGraphOptions } from '../copy/copy-graph.js'
-import { fetchRoot, loadGraph, type ArtifactGraph } from '../copy/graph.js'
+import { fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from '../copy/graph.js'
 import { isReadable, type Source, type Target } from '../storage.js'
-import { listReferrers, recordReferrer, referrersTag } from './referrers.js'
+import { holdsReferrers, ifTagged, listReferrers, recordReferrer, ReferrersLookupError, referrersTag } from './referrers.js'
 
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const MAX_DEPTH = 3
@@ -21,26 +25,56 @@ export interface CopiedReferrer {
   kind: string
 }
 
+/**
+ * Copies the referrers of `graph`'s manifests from `source` to `targets`. `rewritten` lists the
+ * manifests of `graph` that were given new bytes (old → new digest): their referrers are counted,
+ * not copied.
+ */
 export async function copyReferrers(
   source: Source,
   graph: ArtifactGraph,
   targets: readonly Target[],
   options: CopyGraphOptions,
-  depth = 0
+  rewritten: readonly Pick<RewrittenManifest, 'from' | 'to'>[] = []
+): Promise<CopiedReferrer[]> {
+  if (!holdsReferrers(source)) {
+    options.logger.notice(`referrers: ${source.name} is not a registry or an OCI layout directory and holds no referrers; none copied`)
+    return []
+  }
+  const made = new Set(rewritten.map((r) => r.to))
+  const kept = [...graph.nodes.keys()].filter((digest) => !made.has(digest))
+  for (const { from, to } of rewritten) {
+    const left = await countReferrers(source, from)
+    if (left > 0) {
+      options.logger.notice(
+        `Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but was pushed rewritten as ${to} ` +
+          `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`
+      )
+    }
+  }
+  return copyReferrersOf(source, kept, targets, options, 0)
+}
+
+async function copyReferrersOf(
+  source: Source,
+  subjects: Iterable<string>,
+  targets: readonly Target[],
+  options: CopyGraphOptions,
+  depth: number
 ): Promise<CopiedReferrer[]> {
   const copied: CopiedReferrer[] = []
   if (depth >= MAX_DEPTH) return copied
-  for (const subject of graph.nodes.keys()) {
+  for (const subject of subjects) {
     const { referrers } = await listReferrers(source, subject)
     for (const referrer of referrers) {
       const referrerGraph = await copyOne(source, referrer.digest, targets, options)
       for (const target of targets) if (isReadable(target)) await recordReferrer(target, subject, referrer)
       copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType })
-      copied.push(...(await copyReferrers(source, referrerGraph, targets, options, depth + 1)))
+      copied.push(...(await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1)))
     }
     for (const suffix of COSIGN_SUFFIXES) {
       const tag = `${referrersTag(subject)}${suffix}`
-      const root = await fetchRoot(source, tag).catch(() => undefined)
+      const root = await cosignRoot(source, subject, tag)
       if (!root) continue
       await copyOne(source, root.descriptor.digest, targets, options)
       for (const target of targets) await target.pushManifest(root.descriptor, root.bytes, tag)
@@ -48,6 +82,22 @@ export async function copyReferrers(
     }
   }
   return copied
+}
+
+/** What cosign tagged `tag` for `subject`, or undefined when there is no such tag. */
+async function cosignRoot(source: Source, subject: string, tag: string): Promise<GraphNode | undefined> {
+  try {
+    return await ifTagged(source, tag, () => fetchRoot(source, tag))
+  } catch (error) {
+    throw new ReferrersLookupError(source.name, subject, `the cosign tag ${tag}`, error as Error)
+  }
+}
+
+/** Referrers of `subject` at the source: listed (API or tag schema) and cosign-tagged. */
+async function countReferrers(source: Source, subject: string): Promise<number> {
+  let count = (await listReferrers(source, subject)).referrers.length
+  for (const suffix of COSIGN_SUFFIXES) if (await cosignRoot(source, subject, `${referrersTag(subject)}${suffix}`)) count++
+  return count
 }
 
 async function copyOne(source: Source, digest: string, targets: readonly Target[], options: CopyGraphOptions): Promise<ArtifactGraph> {

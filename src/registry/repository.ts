@@ -9,12 +9,37 @@ import { readCapped } from '../streams.js'
 import { discard, headerValue, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
-import { indexDescriptors } from '../referrers/referrers.js'
+import { parseReferrersIndex } from '../referrers/referrers.js'
 import { showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
 import type { BlobMounter, FetchedManifest, SharedStorage, Source, Target, TransferOptions, VerifyingTarget } from '../storage.js'
 
 const CANCEL_TIMEOUT_MS = 5000
+/** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
+export const MAX_REFERRERS_PAGES = 100
+
+/** Statuses some registries refuse a mount with, instead of opening an upload (202). */
+const MOUNT_REFUSALS: ReadonlySet<number> = new Set([400, 401, 403, 404])
+
+/** `upload`: not mounted, but the registry opened an upload session for the blob (spec: 202). */
+type MountResult = 'mounted' | 'upload' | 'refused'
+
+/**
+ * Whether mounting from each repository may work, per client — one registry as one set of
+ * credentials sees it — so every repository object on it shares what was learned: all blobs of a
+ * copy and later destinations on the same registry. Separate copies have separate clients. Only
+ * error refusals are kept: a 202 opened the upload the blob needs anyway, so trying costs nothing.
+ */
+const mountVerdicts = new WeakMap<RegistryClient, Map<string, Promise<boolean>>>()
+
+function mountVerdictsOf(client: RegistryClient): Map<string, Promise<boolean>> {
+  let verdicts = mountVerdicts.get(client)
+  if (!verdicts) {
+    verdicts = new Map<string, Promise<boolean>>()
+    mountVerdicts.set(client, verdicts)
+  }
+  return verdicts
+}
 
 /** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
 async function readBody(body: Readable, where: string): Promise<Buffer> {
@@ -25,6 +50,20 @@ async function readBody(body: Readable, where: string): Promise<Buffer> {
     const code = (error as { code?: string }).code
     throw new ConnectionError('read manifest', where, (error as Error).message, undefined, code ?? 'UND_ERR_SOCKET')
   }
+}
+
+/**
+ * The `rel="next"` target of a `Link` header (RFC 8288: `<url>; rel="next"`, several links
+ * separated by commas, `rel` a space-separated list), resolved against the URL that answered,
+ * since registries send relative links (PEERS "Everywhere"); undefined on the last page.
+ */
+export function nextLink(header: string | undefined, base: string): string | undefined {
+  for (const [, target, params] of (header ?? '').matchAll(/<([^>]*)>([^,]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]+))/i.exec(params)
+    const relations = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/)
+    if (relations.includes('next')) return new URL(target, base).href
+  }
+  return undefined
 }
 
 export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget {
@@ -57,9 +96,8 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
       reference: this.show(reference),
       accept: [200]
     }
-    // The body is read inside the retry: a manifest cut short is fetched again.
-    return this.client.retrying(req, async () => {
-      const res = await this.request(req)
+    // The body is read inside each try: a manifest cut short is fetched again.
+    return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
       const length = Number(headerValue(res.headers, 'content-length') ?? 0)
       if (length > MAX_MANIFEST_BYTES) {
         await discard(res.body)
@@ -90,22 +128,51 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
   /**
    * The referrers API (distribution-spec "Listing Referrers"): its descriptors when the registry
    * answers 200 with an OCI index, undefined when it has no such API (404, or another type, as
-   * Harbor before 2.11 answered).
+   * Harbor before 2.11 answered). Pages linked by `Link: <url>; rel="next"` are followed, at most
+   * {@link MAX_REFERRERS_PAGES}. No `artifactType` filter is asked for, so `OCI-Filters-Applied`
+   * has nothing to tell us.
    */
   async listReferrers(digest: string): Promise<Descriptor[] | undefined> {
-    const res = await this.request({
+    const referrers: Descriptor[] = []
+    let url: string | undefined = `/v2/${this.repository}/referrers/${digest}`
+    for (let page = 1; url !== undefined; page++) {
+      if (page > MAX_REFERRERS_PAGES) {
+        throw new ContentError(
+          `page ${MAX_REFERRERS_PAGES} of the answer`,
+          `links to another (Link rel="next"); more than ${MAX_REFERRERS_PAGES} pages are not followed`
+        )
+      }
+      const answer = await this.referrersPage(url, digest, page)
+      if (!answer) return undefined
+      referrers.push(...answer.referrers)
+      url = answer.next
+    }
+    return referrers
+  }
+
+  /** One page of a referrers answer, read inside the retry; undefined when the first shows there is no API. */
+  private referrersPage(url: string, digest: string, page: number): Promise<{ referrers: Descriptor[]; next?: string } | undefined> {
+    const req: RegistryRequest = {
       method: 'GET',
-      url: `/v2/${this.repository}/referrers/${digest}`,
+      url,
       headers: { accept: OCI_INDEX },
       operation: 'list referrers',
       reference: this.show(digest),
-      accept: [200, 400, 404, 405]
-    })
-    if (res.status !== 200 || baseMediaType(headerValue(res.headers, 'content-type')) !== OCI_INDEX) {
-      await discard(res.body)
-      return undefined
+      // Only the first answer says whether there is an API; a page it links to must be there.
+      accept: page === 1 ? [200, 400, 404, 405] : [200]
     }
-    return indexDescriptors(await readBody(res.body, this.show(digest)))
+    return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
+      const contentType = baseMediaType(headerValue(res.headers, 'content-type'))
+      if (res.status !== 200 || contentType !== OCI_INDEX) {
+        await discard(res.body)
+        if (page === 1) return undefined
+        throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`)
+      }
+      const where = `page ${page} of the answer`
+      const referrers = parseReferrersIndex(await readBody(res.body, where), OCI_INDEX, where)
+      const next = nextLink(headerValue(res.headers, 'link'), res.url)
+      return next === undefined ? { referrers } : { referrers, next }
+    })
   }
 
   manifestExists(descriptor: Descriptor): Promise<boolean> {
@@ -139,8 +206,37 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
     return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository
   }
 
+  /**
+   * Mounts from another repository of this registry (distribution-spec "Mounting a blob from
+   * another repository"). A refusal the registry answers as an error costs a round trip, so it is
+   * remembered for the source repository: the first blob finds out, the others wait for its answer
+   * and, when refused, go straight to an upload.
+   */
   async mountBlob(descriptor: Descriptor, source: Source, options: TransferOptions = {}): Promise<boolean> {
     const from = (source as RegistryRepository).repository
+    const verdicts = mountVerdictsOf(this.client)
+    const earlier = verdicts.get(from)
+    if (earlier !== undefined && !(await earlier)) return false
+    const outcome = this.tryMount(descriptor, from, options)
+    if (earlier === undefined) {
+      verdicts.set(
+        from,
+        outcome.then(
+          (result) => result !== 'refused',
+          () => {
+            // Neither mounted nor refused (the request failed): the next blob asks for itself.
+            verdicts.delete(from)
+            return true
+          }
+        )
+      )
+    }
+    const result = await outcome
+    if (result === 'refused') verdicts.set(from, Promise.resolve(false))
+    return result === 'mounted'
+  }
+
+  private async tryMount(descriptor: Descriptor, from: string, options: TransferOptions): Promise<MountResult> {
     const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`
     let res: RegistryResponse
     try {
@@ -156,15 +252,16 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
         scopes: [...this.scopes, `repository:${from}:pull`]
       })
     } catch (error) {
-      // Some registries (Harbor) refuse a mount with 401 or 403 where others open an upload:
-      // the blob is uploaded instead, and a real permission problem shows on that upload.
-      if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) return false
+      // Where others open an upload (202), some registries refuse a mount with an error: Harbor
+      // with 400, 401 or 403, others with 404. The blob is uploaded instead, and a real problem
+      // (permissions, a repository that must be created first) shows on that upload.
+      if (error instanceof RegistryError && MOUNT_REFUSALS.has(error.status)) return 'refused'
       throw error
     }
     await discard(res.body)
     const location = headerValue(res.headers, 'location')
     if (res.status === 202 && location) this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href)
-    return res.status === 201
+    return res.status === 201 ? 'mounted' : 'upload'
   }
 
   /**
