@@ -12,7 +12,7 @@ import { StaticCredentials } from '../src/auth/credentials.js'
 import { SizeLimitError } from '../src/errors.js'
 import { parseEndpoint } from '../src/endpoint.js'
 import { silentLogger } from '../src/log.js'
-import { pushPackage } from '../src/package/push-package.js'
+import { pushPackage } from '../src/engine/push-package.js'
 import { Registries } from '../src/registry/registries.js'
 import { Stores } from '../src/stores.js'
 import { image, listTags, pushFixture } from '../testbed/fixtures.js'
@@ -21,6 +21,7 @@ import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run, skopeoRaw } from '../testbed/tools.js'
 import { pushArchive } from './helpers/archive-push.js'
 import { copy } from './helpers/copy.js'
+import { lineReporter } from '../src/progress.js'
 
 let registry: TestRegistry
 let dir: string
@@ -53,7 +54,7 @@ async function packageTo(destRef: string, maxArtifactSize: number): Promise<stri
         destinations: [parseEndpoint(destRef)],
         maxArtifactSize
       },
-      silentLogger
+      lineReporter(silentLogger)
     )
     return result.digest
   } finally {

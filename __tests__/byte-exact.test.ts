@@ -4,9 +4,9 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { parseAnnotations } from '../src/annotations.js'
-import { rewriteGraph } from '../src/copy/annotate.js'
-import { fetchRoot, loadGraph, type ArtifactGraph } from '../src/copy/graph.js'
-import { selectPlatforms } from '../src/copy/platform-filter.js'
+import { rewriteGraph } from '../src/engine/annotate.js'
+import { fetchRoot, loadGraph, type ArtifactGraph } from '../src/engine/graph.js'
+import { selectPlatforms } from '../src/engine/platform-filter.js'
 import { sha256 } from '../src/digest.js'
 import { parsePlatform, type PlatformSpec } from '../src/platform.js'
 import { descriptor, image, index, JSON_FORMATS, makeBlob, type Fixture, type JsonFormat } from '../testbed/fixtures.js'

@@ -1,5 +1,5 @@
 import { expect, test } from '@jest/globals'
-import { destinationName, planDestinations } from '../src/copy/destinations.js'
+import { destinationName, planDestinations } from '../src/engine/destinations.js'
 import { parseEndpoint } from '../src/endpoint.js'
 
 const D = `sha256:${'d'.repeat(64)}`

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import { copyGraph, emptyStats } from '../src/copy/copy-graph.js'
-import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst } from '../src/copy/graph.js'
+import { copyGraph, emptyStats } from '../src/engine/copy-graph.js'
+import { ignoreEvents } from '../src/engine/events.js'
+import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst } from '../src/engine/graph.js'
 import { silentLogger } from '../src/log.js'
 import { helmChart, image, imageWithForeignLayer, index } from '../testbed/fixtures.js'
 import { MemoryStore } from './helpers/memory-store.js'
@@ -82,7 +83,7 @@ describe('copyGraph', () => {
     const { source, graph } = await graphOf(multi)
     const target = new MemoryStore('dst')
     const stats = emptyStats()
-    await copyGraph(graph, source, target, { concurrency: 3, logger: silentLogger, stats })
+    await copyGraph(graph, source, target, { concurrency: 3, logger: silentLogger, events: ignoreEvents, stats })
     const pushes = target.calls.filter((c) => c.startsWith('push'))
     const lastBlob = pushes.map((c) => c.startsWith('pushBlob')).lastIndexOf(true)
     const firstManifest = pushes.findIndex((c) => c.startsWith('pushManifest'))
@@ -97,7 +98,7 @@ describe('copyGraph', () => {
     const { source, graph } = await graphOf(index([amd64, arm64]))
     const target = MemoryStore.with('dst', amd64, 'old')
     const stats = emptyStats()
-    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats })
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats })
     for (const blob of amd64.blobs) {
       expect(target.calls).not.toContain(`blobExists ${blob.digest}`)
       expect(target.calls).not.toContain(`pushBlob ${blob.digest}`)
@@ -112,7 +113,7 @@ describe('copyGraph', () => {
     expect(blobs).toBeGreaterThan(4)
     const target = new MemoryStore('dst')
     target.pushDelay = 20
-    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats: emptyStats() })
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats: emptyStats() })
     expect(target.peakInFlight).toBe(2)
     expect(target.calls.filter((c) => c.startsWith('pushBlob'))).toHaveLength(blobs)
   })
@@ -123,7 +124,7 @@ describe('copyGraph', () => {
     const present = amd64.blobs[1]
     target.blobs.set(present.digest, present.bytes)
     const stats = emptyStats()
-    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats })
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats })
     expect(target.calls).not.toContain(`pushBlob ${present.digest}`)
     expect(stats.blobsSkipped).toBe(1)
     expect(stats.blobsUploaded).toBe(amd64.blobs.length - 1)
@@ -132,7 +133,7 @@ describe('copyGraph', () => {
   test('a target that has the root gets nothing', async () => {
     const { source, graph } = await graphOf(multi)
     const target = MemoryStore.with('dst', multi, 'old')
-    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats: emptyStats() })
+    await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats: emptyStats() })
     expect(target.calls).toEqual([`manifestExists ${multi.root.digest}`])
   })
 
@@ -140,7 +141,9 @@ describe('copyGraph', () => {
     const { source, graph } = await graphOf(multi)
     source.blobs.delete(arm64.blobs[1].digest)
     const target = new MemoryStore('dst')
-    await expect(copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, stats: emptyStats() })).rejects.toThrow(/no blob/)
+    await expect(
+      copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats: emptyStats() })
+    ).rejects.toThrow(/no blob/)
     expect(target.calls.some((c) => c.startsWith('pushManifest'))).toBe(false)
   })
 })

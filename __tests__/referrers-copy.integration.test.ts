@@ -13,9 +13,9 @@ import { parseAnnotations } from '../src/annotations.js'
 import { StaticCredentials } from '../src/auth/credentials.js'
 import { atTag, parseEndpoint } from '../src/endpoint.js'
 import type { Logger } from '../src/log.js'
-import { pushPackage } from '../src/package/push-package.js'
+import { pushPackage } from '../src/engine/push-package.js'
 import { parsePlatform, type PlatformSpec } from '../src/platform.js'
-import { ReferrersLookupError, referrersTag } from '../src/referrers/referrers.js'
+import { ReferrersLookupError, referrersTag } from '../src/referrers.js'
 import { MAX_REFERRERS_PAGES } from '../src/registry/repository.js'
 import { Registries } from '../src/registry/registries.js'
 import { UNLIMITED } from '../src/size.js'
@@ -25,6 +25,7 @@ import { startProxy, type CannedResponse, type RecordingProxy } from '../testbed
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools } from '../testbed/tools.js'
 import { copy, FAST_RETRY } from './helpers/copy.js'
+import { lineReporter } from '../src/progress.js'
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const SBOM = 'application/vnd.example.sbom.v1+json'
@@ -131,7 +132,7 @@ describe('platforms and annotations with referrers: true', () => {
     expect(rewritten.rewritten).toEqual([expect.objectContaining({ from: arm.root.digest, to: rewritten.digest })])
     expect(rewritten.referrers).toEqual([])
     expect(log).toContain(
-      `Referrers left behind: ${arm.root.digest} has 1 (signatures, SBOMs, attestations) but was pushed rewritten as ${rewritten.digest} ` +
+      `Referrers left behind: ${arm.root.digest} has 1 (signatures, SBOMs, attestations) but is pushed as ${rewritten.digest} ` +
         `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${rewritten.digest} again where they still apply`
     )
     expect(await listTags(b.host, `${repo}-annotated`)).toEqual(['v1'])
@@ -278,7 +279,11 @@ describe('subject: attaching through a registry with the referrers API', () => {
       // No destRef: the referrer goes into the subject's repository, by digest (as the action's inputs say).
       const endpoint = parseEndpoint(subject)
       const request = { path: file, artifactType: 'application/spdx+json', subject: endpoint, maxArtifactSize: UNLIMITED }
-      const result = await pushPackage(new Stores(registries), { ...request, destinations: [atTag(endpoint, undefined)] }, logger)
+      const result = await pushPackage(
+        new Stores(registries),
+        { ...request, destinations: [atTag(endpoint, undefined)] },
+        lineReporter(logger)
+      )
       return result.digest
     } finally {
       await registries.close()

@@ -3,14 +3,8 @@ import { describe, expect, test } from '@jest/globals'
 import { sha256 } from '../src/digest.js'
 import { ContentError, RegistryError } from '../src/errors.js'
 import type { Descriptor } from '../src/manifest.js'
-import {
-  listReferrers,
-  parseReferrersIndex,
-  recordReferrer,
-  referrerDescriptor,
-  ReferrersLookupError,
-  referrersTag
-} from '../src/referrers/referrers.js'
+import { listReferrers, recordReferrer } from '../src/engine/referrers-store.js'
+import { parseReferrersIndex, referrerDescriptor, ReferrersLookupError, referrersTag } from '../src/referrers.js'
 import { nextLink } from '../src/registry/repository.js'
 import type { FetchedManifest } from '../src/storage.js'
 import { MemoryStore } from './helpers/memory-store.js'

@@ -3,7 +3,7 @@
  * time budget counts the waiting (and a request's time to its answer), never a blob's streaming.
  */
 import { describe, expect, test } from '@jest/globals'
-import { nextDelay, withRetries, type RetryClock, type RetryPolicy, type RetryRule } from '../src/http/retry.js'
+import { nextDelay, withRetries, type RetryClock, type RetryPolicy, type RetryRule } from '../src/retry.js'
 
 const policy: RetryPolicy = { attempts: 5, baseDelayMs: 40, maxDelayMs: 40, totalMs: 100, retryAfterCapMs: 60 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { connectionsFor } from '../src/registry/registries.js'
 import { formatBytes, parseSize, UNLIMITED } from '../src/size.js'
-import { checkSizeLimit } from '../src/copy/copy-artifact.js'
+import { checkSizeLimit } from '../src/engine/copy-artifact.js'
 import { SizeLimitError } from '../src/errors.js'
 
 describe('parseSize', () => {

@@ -31421,7 +31421,7 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 4371:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -32105,7 +32105,7 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32665,7 +32665,7 @@ module.exports = upgrade
 
 
 
-module.exports.request = __nccwpck_require__(4043)
+module.exports.request = __nccwpck_require__(6424)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(9501)
@@ -72452,7 +72452,7 @@ var Alias = __nccwpck_require__(4065);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 var Schema = __nccwpck_require__(5840);
 var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
@@ -73378,7 +73378,7 @@ var anchors = __nccwpck_require__(1596);
 var visit = __nccwpck_require__(204);
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -73659,7 +73659,7 @@ exports.isEmptyPath = isEmptyPath;
 
 var applyReviver = __nccwpck_require__(3661);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 class NodeBase {
     constructor(type) {
@@ -73752,7 +73752,7 @@ exports.createPair = createPair;
 
 var identity = __nccwpck_require__(1127);
 var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -73943,7 +73943,7 @@ var stringifyCollection = __nccwpck_require__(1212);
 var Collection = __nccwpck_require__(101);
 var identity = __nccwpck_require__(1127);
 var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -74064,7 +74064,7 @@ var log = __nccwpck_require__(7249);
 var merge = __nccwpck_require__(452);
 var stringify = __nccwpck_require__(2148);
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -74187,7 +74187,7 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 6424:
+/***/ 4043:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -77031,7 +77031,7 @@ var omap = __nccwpck_require__(303);
 var pairs = __nccwpck_require__(8385);
 var schema$2 = __nccwpck_require__(5913);
 var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var timestamp = __nccwpck_require__(6752);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -77454,7 +77454,7 @@ exports.merge = merge;
 
 
 var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(6424);
+var toJS = __nccwpck_require__(4043);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
 var pairs = __nccwpck_require__(8385);
@@ -77638,7 +77638,7 @@ var merge = __nccwpck_require__(452);
 var omap = __nccwpck_require__(303);
 var pairs = __nccwpck_require__(8385);
 var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(4371);
+var timestamp = __nccwpck_require__(6752);
 
 const schema = [
     map.map,
@@ -77772,7 +77772,7 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 4371:
+/***/ 6752:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -82168,13 +82168,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    issue('group', name);
+    command_issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    issue('endgroup');
+    command_issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
@@ -82251,12 +82251,117 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/retry.ts
+/**
+ * When and how long to wait before sending again (DESIGN §7): transient faults — a reset or
+ * refused connection, a timeout, a body cut short, 408, 429 and 5xx gateway answers — are retried
+ * with exponential backoff and full jitter, honouring `Retry-After`, within a bound on attempts
+ * and on time spent waiting. Every other failure is final at once. Each operation is retried by
+ * one caller of {@link withRetries}, never by two nested ones: five tries mean five, not 5 × 5.
+ */
+/** Five tries, at most ~75 s of waiting: a persistent fault ends the step well inside three minutes. */
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 15_000, totalMs: 75_000, retryAfterCapMs: 30_000 };
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** Socket-level codes (Node and undici) that mean "try again", not "you asked for something wrong". */
+const TRANSIENT_CODES = new Set([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'ECONNABORTED',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EAI_AGAIN',
+    'UND_ERR_SOCKET',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+    'UND_ERR_CLOSED',
+    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+]);
+function isTransientStatus(status) {
+    return TRANSIENT_STATUSES.has(status);
+}
+function isTransientCode(code) {
+    return code !== undefined && TRANSIENT_CODES.has(code);
+}
+/** `Retry-After` as milliseconds from `now`: delta seconds or an HTTP date; undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (!value)
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** Full jitter: a random wait up to base × 2^(attempt-1), capped (AWS's "Exponential Backoff and Jitter"). */
+function backoffDelay(attempt, policy, random = Math.random) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(random() * ceiling);
+}
+/**
+ * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy:
+ * `spentMs` is the time counted against `totalMs` so far. `retryAfterMs` (from the registry) wins
+ * over the backoff, capped.
+ */
+function nextDelay(attempt, spentMs, policy, retryAfterMs, random = Math.random) {
+    if (attempt >= policy.attempts)
+        return undefined;
+    const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy, random);
+    return spentMs + delay > policy.totalMs ? undefined : delay;
+}
+const REAL_CLOCK = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal), random: () => Math.random() };
+/** Runs `run`, and again after each failure the rule finds worth it, as long as the policy allows. */
+async function withRetries(run, rule, clock = REAL_CLOCK) {
+    let spent = 0;
+    for (let attempt = 1;; attempt++) {
+        const started = clock.now();
+        try {
+            return await run();
+        }
+        catch (error) {
+            if (rule.countTries)
+                spent += clock.now() - started;
+            const retry = rule.retryable(error) && !rule.signal?.aborted;
+            const delay = retry ? nextDelay(attempt, spent, rule.policy, rule.retryAfterMs?.(error), () => clock.random()) : undefined;
+            if (delay === undefined)
+                throw error;
+            rule.onRetry(error, delay, attempt + 1);
+            await clock.sleep(delay, rule.signal);
+            spent += delay;
+        }
+    }
+}
+/** When the next try comes, as logged: `in 1.2 s (2 of 5)`. */
+function nextTryText(delayMs, next, policy) {
+    return `in ${(delayMs / 1000).toFixed(1)} s (${next} of ${policy.attempts})`;
+}
+/** Waits `ms`, or less when `signal` aborts (then rejects with its reason). */
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted) {
+            reject(signal.reason);
+            return;
+        }
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Error classes carry what happened as data (input name, operation, HTTP status, registry error
  * codes), so callers decide by type and fields, never by message text. Every message is one line
- * a user can act on.
+ * a user can act on. Whether a failure is worth another try is a property of the error
+ * ({@link isTransient}), decided by the protocol rules in retry.ts, not by whoever sent the request.
  */
+
 /** An action input (or the environment variable standing in for one) has a value we cannot use. */
 class InputError extends Error {
     input;
@@ -82301,6 +82406,10 @@ class RegistryError extends Error {
         this.retryAfterMs = retryAfterMs;
         this.name = 'RegistryError';
     }
+    /** 408, 429 and the 5xx a gateway gives when the registry behind it is busy or restarting. */
+    get transient() {
+        return isTransientStatus(this.status);
+    }
 }
 /** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
 class ConnectionError extends Error {
@@ -82318,6 +82427,10 @@ class ConnectionError extends Error {
         this.code = code;
         this.name = 'ConnectionError';
     }
+    /** A reset, a refusal, a timeout: worth another try; a TLS or DNS failure is not. */
+    get transient() {
+        return isTransientCode(this.code);
+    }
 }
 /**
  * Reading from the source failed while its bytes were streamed to a destination: the source's
@@ -82331,6 +82444,10 @@ class SourceError extends Error {
         this.reference = reference;
         this.causeMessage = causeMessage;
         this.name = 'SourceError';
+    }
+    /** A download cut short is read again from the start. */
+    get transient() {
+        return true;
     }
 }
 /** Content read from anywhere is not what it claims to be (bad JSON, wrong digest, wrong size). */
@@ -82365,6 +82482,24 @@ class CredentialError extends Error {
         this.problem = problem;
         this.name = 'CredentialError';
     }
+}
+/** Worth another try: a transient status, a socket fault, a source read cut short. */
+function isTransient(error) {
+    return (error instanceof RegistryError || error instanceof ConnectionError || error instanceof SourceError) && error.transient;
+}
+/** Failures of requests that were already retried as the policy allows. */
+const retried = new WeakSet();
+/** Marks `error` as the end of a request already retried (or found not worth retrying). */
+function markRetried(error) {
+    if (typeof error === 'object' && error !== null)
+        retried.add(error);
+}
+/**
+ * Whether `error` ended a request that was already retried: a caller that restarts whole
+ * operations must not try it again, or the tries multiply.
+ */
+function wasRetried(error) {
+    return typeof error === 'object' && error !== null && retried.has(error);
 }
 
 ;// CONCATENATED MODULE: ./src/auth/credential-helper.ts
@@ -82529,13 +82664,16 @@ class VerifyingStream extends external_node_stream_.Transform {
     /** Undefined when only the size is checked (the receiver checks the digest itself). */
     hash;
     count = 0;
+    onProgress;
     constructor(expected, options = { digest: true }) {
         super();
         this.expected = expected;
         this.hash = options.digest ? (0,external_node_crypto_.createHash)(algorithmOf(expected.digest)) : undefined;
+        this.onProgress = options.onProgress;
     }
     _transform(chunk, _encoding, callback) {
         this.count += chunk.length;
+        this.onProgress?.(this.count);
         if (this.count > this.expected.size) {
             callback(new DigestMismatchError(this.expected, { size: this.count }));
             return;
@@ -82917,7 +83055,7 @@ function atDigest(endpoint, digest) {
     return endpoint.kind === 'registry' ? { kind: 'registry', reference: { ...endpoint.reference, digest } } : { ...endpoint, digest };
 }
 
-;// CONCATENATED MODULE: ./src/action/archive-paths.ts
+;// CONCATENATED MODULE: ./src/archive/archive-paths.ts
 /**
  * The `archive` input: one path or glob per line, each optionally pinned to an image with
  * `@sha256:…`. Globs take `*` and `?` in the file name (not in directories), sorted.
@@ -83380,658 +83518,66 @@ function parseSizeLimit(text, env) {
     return bytes;
 }
 
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var node_modules_undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./src/http/token.ts
-
-/** Client id sent with OAuth2 requests, as the spec asks. */
-const CLIENT_ID = 'oci-push';
-/** Tokens without `expires_in` live 60 s (token.md). */
-const DEFAULT_EXPIRES_IN = 60;
-/** Refresh a little before expiry, so a token does not lapse between check and use. */
-const EXPIRY_MARGIN_S = 10;
+;// CONCATENATED MODULE: ./src/concurrency.ts
 /**
- * Builds the token request for `scopes`: an OAuth2 refresh-token POST when the credentials hold
- * an identity token; otherwise a GET, with Basic credentials when there are any and the realm
- * may have them (HTTPS, the registry's own origin, or loopback).
+ * Blobs in flight at once unless told otherwise; the connection pool per registry is sized from
+ * the same number. Over a distant link each small blob costs round trips (HEAD, POST, PUT) more
+ * than bytes, so several at once matter; for one large blob they make no difference
+ * (docs/performance.md).
  */
-function tokenRequest(challenge, scopes, registryOrigin, credentials) {
-    const url = new URL(challenge.realm, registryOrigin);
-    const safe = url.protocol === 'https:' || url.origin === new URL(registryOrigin).origin || isLoopback(url.host);
-    const withCredentials = credentials !== undefined && safe;
-    if (withCredentials && credentials.identityToken) {
-        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: CLIENT_ID });
-        if (challenge.service)
-            form.set('service', challenge.service);
-        if (scopes.length > 0)
-            form.set('scope', scopes.join(' '));
-        return { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), withCredentials };
-    }
-    if (challenge.service)
-        url.searchParams.set('service', challenge.service);
-    for (const scope of scopes)
-        url.searchParams.append('scope', scope);
-    const headers = {};
-    if (withCredentials && credentials.password) {
-        headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
-    }
-    return { method: 'GET', url, headers, withCredentials };
-}
-/** Reads `token` (or OAuth2's `access_token`) and `expires_in`; undefined when neither token is there. */
-function parseTokenResponse(body, now) {
-    if (typeof body !== 'object' || body === null)
-        return undefined;
-    const { token, access_token: accessToken, expires_in: expiresIn } = body;
-    const value = typeof token === 'string' && token ? token : typeof accessToken === 'string' && accessToken ? accessToken : undefined;
-    if (!value)
-        return undefined;
-    const lifetime = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : DEFAULT_EXPIRES_IN;
-    return { value, expiresAt: now + Math.max(lifetime - EXPIRY_MARGIN_S, lifetime / 2) * 1000 };
-}
-/** A scope set as one key: sorted, so the same scopes in any order share a token. */
-function scopeKey(scopes) {
-    return [...new Set(scopes)].sort().join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/http/auth.ts
-
-class Authenticator {
-    origin;
-    credentials;
-    fetchToken;
-    now;
-    basic = false;
-    bearer;
-    tokens = new Map();
-    /** The value each cached token resolved to, so a refusal of an older one keeps a newer one. */
-    values = new Map();
-    constructor(origin, credentials, fetchToken, now = Date.now) {
-        this.origin = origin;
-        this.credentials = credentials;
-        this.fetchToken = fetchToken;
-        this.now = now;
-    }
-    /**
-     * Takes in the challenges of a `401` for a request sent with `scopes`; true when sending it
-     * again would carry something new: a first Basic header, a first token, or a fresh token in
-     * place of one the registry refused. `sent` is the Authorization the refused request carried:
-     * a token fetched since (by a request running alongside) is kept.
-     */
-    challenged(challenges, scopes, sent) {
-        const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
-        if (bearer) {
-            const known = this.bearer !== undefined;
-            this.bearer = { realm: bearer.params.realm, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
-            const key = scopeKey(scopes);
-            const current = this.values.get(key);
-            if (known && (current === undefined || sent === `Bearer ${current}`)) {
-                this.tokens.delete(key);
-                this.values.delete(key);
+const DEFAULT_CONCURRENCY = 8;
+/**
+ * Runs `task` for every item with at most `limit` running at once. The first failure stops new
+ * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
+ * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the
+ * aborting.
+ */
+async function forEachLimit(items, limit, task, onFailure = () => { }) {
+    let next = 0;
+    let failure;
+    const worker = async () => {
+        while (!failure && next < items.length) {
+            const item = items[next++];
+            try {
+                await task(item);
             }
-            return true;
-        }
-        if (challenges.some((c) => c.scheme === 'basic') && this.credentials?.password && !this.basic) {
-            this.basic = true;
-            return true;
-        }
-        return false;
-    }
-    /** The Authorization header for a request needing `scopes`, or undefined when none is needed. */
-    async header(scopes) {
-        if (this.bearer)
-            return `Bearer ${(await this.token(this.bearer, scopes)).value}`;
-        if (this.basic && this.credentials) {
-            return `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-        }
-        return undefined;
-    }
-    async token(challenge, scopes) {
-        const key = scopeKey(scopes);
-        const cached = this.tokens.get(key);
-        if (cached) {
-            const token = await cached.catch(() => undefined);
-            if (token && token.expiresAt > this.now())
-                return token;
-            if (this.tokens.get(key) === cached)
-                this.tokens.delete(key);
-        }
-        let pending = this.tokens.get(key);
-        if (!pending) {
-            pending = this.fetchToken(tokenRequest(challenge, scopes, this.origin, this.credentials));
-            this.tokens.set(key, pending);
-            const fetching = pending;
-            void fetching.then((token) => this.tokens.get(key) === fetching && this.values.set(key, token.value), () => undefined);
-            // A failed fetch is not cached: the next request asks again.
-            pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key));
-        }
-        return pending;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/http/challenge.ts
-/**
- * `WWW-Authenticate` challenges (RFC 7235 §4.1) as registries send them: `Basic realm="…"` for
- * htpasswd, `Bearer realm="…",service="…",scope="…"` for token auth (distribution
- * docs/spec/auth/token.md).
- */
-/** Parses every challenge in the header; unknown schemes are kept so the caller can name them. */
-function parseChallenges(header) {
-    if (!header)
-        return [];
-    const challenges = [];
-    const token = /\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)/y;
-    const param = /\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?/y;
-    let pos = 0;
-    while (pos < header.length) {
-        token.lastIndex = pos;
-        const scheme = token.exec(header);
-        if (!scheme)
-            break;
-        pos = token.lastIndex;
-        const params = {};
-        for (;;) {
-            param.lastIndex = pos;
-            const match = param.exec(header);
-            // A bare word with no `=` after it starts the next challenge.
-            if (!match)
-                break;
-            params[match[1].toLowerCase()] = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3];
-            pos = param.lastIndex;
-        }
-        challenges.push({ scheme: scheme[1].toLowerCase(), params });
-        while (pos < header.length && /[\s,]/.test(header[pos]))
-            pos++;
-    }
-    return challenges;
-}
-
-;// CONCATENATED MODULE: ./src/streams.ts
-
-/** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */
-async function readCapped(body, limit, what) {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of body) {
-        total += chunk.length;
-        if (total > limit) {
-            body.destroy();
-            throw new ContentError(what, `larger than ${limit} bytes`);
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
-}
-
-;// CONCATENATED MODULE: ./src/http/hints.ts
-
-const hints_GHCR = 'ghcr.io';
-const GHCR_WRITE = 'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")';
-function loginHint(context) {
-    const inputs = context.role === 'source' ? 'srcUsername and srcPassword' : 'username and password';
-    if (context.registry === hints_GHCR)
-        return `${hints_GHCR} needs credentials: leave githubToken at its default (the workflow token) or set ${inputs}`;
-    return `${context.registry} needs credentials: set ${inputs}, or log in to it in an earlier step (docker/login-action)`;
-}
-/** A hint for a refused request, or undefined when the registry's own words say enough. */
-function registryHint(status, details, context) {
-    const codes = new Set(details.map((d) => d.code.toUpperCase()));
-    const ghcrWrite = context.registry === hints_GHCR && context.role === 'destination';
-    if (status === 429 || codes.has('TOOMANYREQUESTS')) {
-        if (context.registry === DOCKER_HUB) {
-            return context.credentials
-                ? "Docker Hub's pull rate limit for this account is reached; wait, or use an account with a higher limit"
-                : "Docker Hub's pull rate limit for anonymous users is reached: log in (username and password, or docker/login-action) to raise it";
-        }
-        return 'the registry is limiting the rate of requests; try again later';
-    }
-    if (status === 401) {
-        if (!context.credentials)
-            return loginHint(context);
-        if (context.challengeError === 'insufficient_scope') {
-            return `the credentials from ${context.credentials} do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
-        }
-        return `${context.registry} refused the credentials from ${context.credentials}${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
-    }
-    if (status === 403) {
-        if (ghcrWrite)
-            return GHCR_WRITE;
-        if (context.registry === hints_GHCR)
-            return 'the workflow token needs `permissions: packages: read` and access to the package';
-        return context.credentials
-            ? `the credentials for ${context.registry} from ${context.credentials} lack permission for this repository`
-            : `${context.registry} refused anonymous access: ${loginHint(context).replace(/^.*needs credentials: /, '')}`;
-    }
-    if (status === 404 && codes.has('NAME_UNKNOWN')) {
-        return context.role === 'destination'
-            ? 'check the repository name; some registries (Amazon ECR) need the repository created first'
-            : 'not found: check the repository name';
-    }
-    if (status === 404 && codes.has('MANIFEST_UNKNOWN'))
-        return 'not found: check that the tag or digest exists';
-    if (codes.has('TAG_INVALID'))
-        return 'the registry refuses to move this tag (immutable tags, as on Amazon ECR): push a new tag instead';
-    return undefined;
-}
-const CERTIFICATE_CODES = new Set([
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'UNABLE_TO_GET_ISSUER_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    'CERT_HAS_EXPIRED',
-    'CERT_NOT_YET_VALID',
-    'ERR_TLS_CERT_ALTNAME_INVALID'
-]);
-/** A hint for a connection that failed with `code` (`ENOTFOUND`, a TLS code) and `message`. */
-function connectionHint(code, message, url) {
-    const host = url.hostname;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return `the host ${host} could not be resolved: check the registry name`;
-    if (code === 'ECONNREFUSED')
-        return `nothing accepted the connection on ${url.host}: check the host and port`;
-    if (code && CERTIFICATE_CODES.has(code)) {
-        return `the TLS certificate of ${host} is not trusted: give its CA in caCert, or set insecureSkipTLSVerify: true`;
-    }
-    if (url.protocol === 'https:' &&
-        (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))) {
-        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set plainHttp: true or write the reference with http://`;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/http/retry.ts
-/**
- * When and how long to wait before sending again (DESIGN §7): transient faults — a reset or
- * refused connection, a timeout, a body cut short, 408, 429 and 5xx gateway answers — are retried
- * with exponential backoff and full jitter, honouring `Retry-After`, within a bound on attempts
- * and on time spent waiting. Every other failure is final at once. Each operation is retried by
- * one caller of {@link withRetries}, never by two nested ones: five tries mean five, not 5 × 5.
- */
-/** Five tries, at most ~75 s of waiting: a persistent fault ends the step well inside three minutes. */
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 15_000, totalMs: 75_000, retryAfterCapMs: 30_000 };
-const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-/** Socket-level codes (Node and undici) that mean "try again", not "you asked for something wrong". */
-const TRANSIENT_CODES = new Set([
-    'ECONNRESET',
-    'ECONNREFUSED',
-    'ECONNABORTED',
-    'EPIPE',
-    'ETIMEDOUT',
-    'EAI_AGAIN',
-    'UND_ERR_SOCKET',
-    'UND_ERR_CONNECT_TIMEOUT',
-    'UND_ERR_HEADERS_TIMEOUT',
-    'UND_ERR_BODY_TIMEOUT',
-    'UND_ERR_CLOSED',
-    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
-]);
-function isTransientStatus(status) {
-    return TRANSIENT_STATUSES.has(status);
-}
-function isTransientCode(code) {
-    return code !== undefined && TRANSIENT_CODES.has(code);
-}
-/** `Retry-After` as milliseconds from `now`: delta seconds or an HTTP date; undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (!value)
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-/** Full jitter: a random wait up to base × 2^(attempt-1), capped (AWS's "Exponential Backoff and Jitter"). */
-function backoffDelay(attempt, policy, random = Math.random) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(random() * ceiling);
-}
-/**
- * How long to wait before try `attempt + 1`, or undefined when no further try fits the policy:
- * `spentMs` is the time counted against `totalMs` so far. `retryAfterMs` (from the registry) wins
- * over the backoff, capped.
- */
-function nextDelay(attempt, spentMs, policy, retryAfterMs, random = Math.random) {
-    if (attempt >= policy.attempts)
-        return undefined;
-    const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, policy.retryAfterCapMs) : backoffDelay(attempt, policy, random);
-    return spentMs + delay > policy.totalMs ? undefined : delay;
-}
-const REAL_CLOCK = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal), random: () => Math.random() };
-/** Runs `run`, and again after each failure the rule finds worth it, as long as the policy allows. */
-async function withRetries(run, rule, clock = REAL_CLOCK) {
-    let spent = 0;
-    for (let attempt = 1;; attempt++) {
-        const started = clock.now();
-        try {
-            return await run();
-        }
-        catch (error) {
-            if (rule.countTries)
-                spent += clock.now() - started;
-            const retry = rule.retryable(error) && !rule.signal?.aborted;
-            const delay = retry ? nextDelay(attempt, spent, rule.policy, rule.retryAfterMs?.(error), () => clock.random()) : undefined;
-            if (delay === undefined)
-                throw error;
-            rule.onRetry(error, delay, attempt + 1);
-            await clock.sleep(delay, rule.signal);
-            spent += delay;
-        }
-    }
-}
-/** When the next try comes, as logged: `in 1.2 s (2 of 5)`. */
-function nextTryText(delayMs, next, policy) {
-    return `in ${(delayMs / 1000).toFixed(1)} s (${next} of ${policy.attempts})`;
-}
-/** Waits `ms`, or less when `signal` aborts (then rejects with its reason). */
-function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal?.aborted) {
-            reject(signal.reason);
-            return;
-        }
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(signal?.reason);
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-    });
-}
-
-;// CONCATENATED MODULE: ./src/http/client.ts
-
-
-
-
-
-
-
-
-const MAX_REDIRECTS = 5;
-/**
- * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
- * blob that can take minutes after the last byte is sent. Idle bodies are cut by the pool's
- * `bodyTimeout` instead, so a stalled transfer still ends.
- */
-const UPLOAD_HEADERS_TIMEOUT_MS = 15 * 60_000;
-const MAX_ERROR_BODY = 64 * 1024;
-const MAX_TOKEN_BODY = 1024 * 1024;
-class RegistryClient {
-    options;
-    origin;
-    registry;
-    auth;
-    pinged;
-    constructor(options) {
-        this.options = options;
-        // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
-        this.origin = new URL(options.origin).origin;
-        this.registry = options.registry;
-        this.auth = new Authenticator(this.origin, options.credentials, (request) => this.fetchToken(request));
-    }
-    /**
-     * Sends a request and returns the response when its status is in `accept`; the caller must read
-     * or discard the body. Any other status throws, with the registry's error codes. Transient
-     * faults are retried here, the one place a request is retried.
-     */
-    request(req) {
-        return this.requestAndRead(req, (res) => Promise.resolve(res));
-    }
-    /**
-     * As {@link request}, with the response's body read by `read` inside each try: a body that
-     * breaks on the way (a manifest cut short) is asked for again.
-     */
-    requestAndRead(req, read) {
-        return this.retrying(req, async () => read(await this.exchange(req)));
-    }
-    /** One try: the ping (until one succeeds), the request, and a second send after a fresh challenge. */
-    async exchange(req) {
-        await this.ping();
-        let res = await this.send(req);
-        if (res.status === 401 && !req.accept.includes(401)) {
-            // Learned even when this body cannot be sent again: the caller's restart gets the new token.
-            const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization);
-            if (fresh && canResend(req)) {
-                await discard(res.body);
-                res = await this.send(req);
+            catch (error) {
+                if (!failure) {
+                    failure = { error };
+                    onFailure(error);
+                }
             }
         }
-        if (req.accept.includes(res.status))
-            return res;
-        throw await this.failure(req, res);
-    }
-    /**
-     * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
-     * be sent again. A stream body cannot: its caller starts over from the source instead, and only
-     * then; what failed here after its tries is marked so no caller tries it again ({@link wasRetried}).
-     */
-    async retrying(req, attempt) {
-        const policy = this.options.retry ?? DEFAULT_RETRY;
-        const resendable = canResend(req);
-        try {
-            return await withRetries(attempt, {
-                policy,
-                retryable: (error) => resendable && isTransientFailure(error),
-                retryAfterMs: retryAfterOf,
-                onRetry: (error, delay, next) => this.options.logger.info(`${error.message}; trying again ${nextTryText(delay, next, policy)}`),
-                countTries: true,
-                ...(req.signal ? { signal: req.signal } : {})
-            });
-        }
-        catch (error) {
-            if (resendable && typeof error === 'object' && error !== null)
-                retried.add(error);
-            throw error;
-        }
-    }
-    /**
-     * `GET /v2/` before the first request: learns the auth scheme and fails early when nothing is
-     * there. Part of the try of the request that needs it, never retried on its own; a transient
-     * failure is forgotten, so the request's next try pings again.
-     */
-    ping() {
-        const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
-        this.pinged ??= (async () => {
-            const res = await this.send(req);
-            await discard(res.body);
-            if (res.status === 401)
-                this.auth.challenged(challengesOf(res), []);
-            else if (res.status !== 200)
-                throw await this.failure(req, res);
-        })().catch((error) => {
-            if (isTransientFailure(error))
-                this.pinged = undefined;
-            throw error;
-        });
-        return this.pinged;
-    }
-    async send(req) {
-        const authorization = await this.auth.header(req.scopes ?? []);
-        let url = new URL(req.url, this.origin);
-        for (let hop = 0;; hop++) {
-            const res = await this.sendOnce(req, url, authorization);
-            if (authorization)
-                res.sentAuthorization = authorization;
-            const location = headerValue(res.headers, 'location');
-            if (!req.followRedirects || !isRedirect(res.status) || !location)
-                return res;
-            await discard(res.body);
-            if (hop >= MAX_REDIRECTS) {
-                throw new ConnectionError(req.operation, req.reference, `more than ${MAX_REDIRECTS} redirects`);
-            }
-            url = new URL(location, url);
-        }
-    }
-    async sendOnce(req, url, authorization) {
-        const sameOrigin = url.origin === this.origin;
-        const headers = { 'user-agent': 'oci-push', ...req.headers };
-        // The Authorization header is for the registry alone: never for a storage host it redirects to.
-        if (sameOrigin && authorization)
-            headers.authorization = authorization;
-        // Another host's query may carry a signature (presigned storage URLs): only its path is logged.
-        const shown = sameOrigin ? `${url.pathname}${url.search}` : `${url.origin}${url.pathname}`;
-        try {
-            const streamed = req.body !== undefined && !Buffer.isBuffer(req.body);
-            const res = await this.options.dispatcher.request({
-                origin: url.origin,
-                path: `${url.pathname}${url.search}`,
-                method: req.method,
-                headers,
-                body: req.body,
-                ...(req.signal ? { signal: req.signal } : {}),
-                ...(streamed ? { headersTimeout: UPLOAD_HEADERS_TIMEOUT_MS } : {})
-            });
-            this.options.logger.debug(`${req.method} ${shown} -> ${res.statusCode}`);
-            return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href };
-        }
-        catch (error) {
-            throw this.connectionFailure(error, req.operation, req.reference, url, `${req.method} ${shown}`);
-        }
-    }
-    /** Asks the token realm for a token; its query and form carry no secret, but are not logged either. */
-    async fetchToken(request) {
-        const shown = `${request.method} ${request.url.origin}${request.url.pathname}`;
-        let res;
-        try {
-            res = await this.options.dispatcher.request({
-                origin: request.url.origin,
-                path: `${request.url.pathname}${request.url.search}`,
-                method: request.method,
-                headers: { 'user-agent': 'oci-push', accept: 'application/json', ...request.headers },
-                ...(request.body !== undefined ? { body: request.body } : {})
-            });
-        }
-        catch (error) {
-            throw this.connectionFailure(error, 'get token', this.registry, request.url, shown);
-        }
-        this.options.logger.debug(`${shown} (token${request.withCredentials ? ', with credentials' : ''}) -> ${res.statusCode}`);
-        if (!request.withCredentials && this.options.credentials) {
-            this.options.logger.warning(`${this.registry}: the token realm ${request.url.origin} is plain HTTP on another host; credentials were not sent to it`);
-        }
-        if (res.statusCode !== 200) {
-            const details = await readErrorDetails(res.body);
-            throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details));
-        }
-        let token;
-        try {
-            token = parseTokenResponse(JSON.parse((await readCapped(res.body, MAX_TOKEN_BODY, 'token response')).toString('utf8')), Date.now());
-        }
-        catch {
-            token = undefined;
-        }
-        if (!token)
-            throw new ContentError(`token for ${this.registry}`, `${request.url.origin}${request.url.pathname} did not answer a token`);
-        this.options.logger.secret(token.value);
-        return token;
-    }
-    connectionFailure(error, operation, reference, url, shown) {
-        this.options.logger.debug(`${shown} -> ${describeCause(error)}`);
-        if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error))
-            return error;
-        const { code, message } = causeOf(error);
-        return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url), code);
-    }
-    async failure(req, res) {
-        const details = await readErrorDetails(res.body);
-        const bearer = challengesOf(res).find((c) => c.scheme === 'bearer');
-        const hint = this.hint(res.status, details, bearer?.params.error);
-        return new RegistryError(req.operation, req.reference, res.status, details, hint, parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now()));
-    }
-    hint(status, details, challengeError) {
-        const credentials = this.options.credentials;
-        return registryHint(status, details, {
-            registry: this.registry,
-            role: this.options.role,
-            ...(credentials ? { credentials: credentials.origin ?? 'the inputs' } : {}),
-            ...(challengeError ? { challengeError } : {})
-        });
-    }
-}
-/** A Buffer (or no body) can be sent again after a challenge; a stream only once. */
-function canResend(req) {
-    return req.body === undefined || Buffer.isBuffer(req.body);
-}
-function challengesOf(res) {
-    return parseChallenges(headerValue(res.headers, 'www-authenticate'));
-}
-function isRedirect(status) {
-    return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
-}
-/** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
-function isOwnError(error) {
-    return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError;
-}
-/** Failures of requests {@link RegistryClient} has already retried as its policy allows. */
-const retried = new WeakSet();
-/**
- * Whether `error` is the end of a request the client already retried (or found not worth
- * retrying): a caller that restarts whole operations must not try it again, or the tries multiply.
- */
-function wasRetried(error) {
-    return typeof error === 'object' && error !== null && retried.has(error);
-}
-/** Worth another try: a transient status, a socket fault, or a source read cut short. */
-function isTransientFailure(error) {
-    if (error instanceof RegistryError)
-        return isTransientStatus(error.status);
-    if (error instanceof ConnectionError)
-        return isTransientCode(error.code);
-    return error instanceof SourceError;
-}
-function retryAfterOf(error) {
-    return error instanceof RegistryError ? error.retryAfterMs : undefined;
-}
-function causeOf(error) {
-    // Duck-typed, not `instanceof Error`: socket and TLS errors may come from another realm.
-    if (typeof error !== 'object' || error === null || typeof error.message !== 'string')
-        return { message: String(error) };
-    const cause = error.cause;
-    const code = error.code ?? cause?.code;
-    const message = typeof cause?.message === 'string' && cause.message ? cause.message : error.message;
-    return { ...(code ? { code } : {}), message };
-}
-function describeCause(error) {
-    const { code, message } = causeOf(error);
-    return code && !message.includes(code) ? `${code} ${message}` : message;
-}
-function headerValue(headers, name) {
-    const value = headers[name];
-    return Array.isArray(value) ? value.join(', ') : value;
-}
-/** Drops a body we do not need, so its connection goes back to the pool. */
-async function discard(body) {
-    try {
-        await body.dump({ limit: MAX_ERROR_BODY });
-    }
-    catch {
-        // The connection is closed instead; nothing else to do.
-    }
-}
-async function readErrorDetails(body) {
-    let text;
-    try {
-        text = (await readCapped(body, MAX_ERROR_BODY, 'error body')).toString('utf8');
-    }
-    catch {
-        return [];
-    }
-    try {
-        const json = JSON.parse(text);
-        return (json.errors ?? [])
-            .filter((e) => typeof e.code === 'string')
-            .map((e) => ({ code: e.code, message: typeof e.message === 'string' ? e.message : '' }));
-    }
-    catch {
-        return [];
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    if (failure)
+        throw failure.error;
 }
 
+;// CONCATENATED MODULE: ./src/storage.ts
+function isBlobMounter(target) {
+    return typeof target.mountBlob === 'function';
+}
+/** A target that can be read as well (a registry repository, a layout): for read-modify-write and mounting from it. */
+function isReadable(target) {
+    return typeof target.fetchManifest === 'function' && typeof target.fetchBlob === 'function';
+}
+/** Whether `target` already holds every blob `source` has (a retag in place moves none). */
+function sharesBlobs(target, source) {
+    return (typeof target.sharesBlobsWith === 'function' && target.sharesBlobsWith(source));
+}
+function isPinning(target) {
+    return typeof target.pin === 'function';
+}
+function isOrderedSource(source) {
+    return typeof source.blobOrder === 'function';
+}
+function verifiesDigests(target) {
+    return target.verifiesDigests === true;
+}
+
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: ./src/media-types.ts
 /**
  * Media types of the manifests and blobs we meet (image-spec media-types.md, Docker image manifest
@@ -84078,6 +83624,45 @@ function isMediaType(text) {
 function baseMediaType(contentType) {
     const base = contentType?.split(';')[0].trim().toLowerCase();
     return base ? base : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/media-conversion.ts
+/**
+ * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
+ * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
+ * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
+ */
+
+const OCI_OF = new Map([
+    [DOCKER_MANIFEST, OCI_MANIFEST],
+    [DOCKER_MANIFEST_LIST, OCI_INDEX],
+    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
+    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
+    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
+]);
+/** The OCI media type for a Docker one; any other type unchanged. */
+function ociMediaType(mediaType) {
+    return OCI_OF.get(mediaType) ?? mediaType;
+}
+function isDockerManifestType(mediaType) {
+    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
+}
+/**
+ * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
+ * descriptors of an index are converted by the caller, which knows their new digests.
+ */
+function convertManifestToOci(json) {
+    if (typeof json.mediaType === 'string')
+        json.mediaType = ociMediaType(json.mediaType);
+    const config = json.config;
+    if (config && typeof config.mediaType === 'string')
+        config.mediaType = ociMediaType(config.mediaType);
+    if (Array.isArray(json.layers)) {
+        for (const layer of json.layers) {
+            if (typeof layer.mediaType === 'string')
+                layer.mediaType = ociMediaType(layer.mediaType);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/manifest.ts
@@ -84174,7 +83759,24 @@ function blobsOf(manifest) {
     return manifest.kind === 'image' ? [manifest.config, ...manifest.layers] : [];
 }
 
-;// CONCATENATED MODULE: ./src/copy/graph.ts
+;// CONCATENATED MODULE: ./src/streams.ts
+
+/** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */
+async function readCapped(body, limit, what) {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of body) {
+        total += chunk.length;
+        if (total > limit) {
+            body.destroy();
+            throw new ContentError(what, `larger than ${limit} bytes`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+
+;// CONCATENATED MODULE: ./src/engine/graph.ts
 /**
  * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
  * before a single blob moves, so the size limit and the copy plan come from manifests alone.
@@ -84318,6 +83920,295 @@ function distributableBlobs(nodes) {
 /** Bytes a cross-repository copy would move at most: every distributable blob once. */
 function artifactSize(graph) {
     return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0);
+}
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * What the engine reports while it works (DESIGN §7): typed events, never text. The action and
+ * the CLI render them (log groups, progress lines, a bar on a terminal); the engine never prints.
+ */
+function emptyStats() {
+    return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
+}
+const ignoreEvents = () => { };
+
+;// CONCATENATED MODULE: ./src/engine/copy-graph.ts
+/**
+ * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
+ * the root last. What the target already has is skipped: a manifest that exists there stands for
+ * everything below it. Tags are not written here; the caller writes them once every graph is in.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
+async function copyGraph(graph, source, target, options) {
+    await copyMissing(graph, await missingManifests(graph, target), source, target, options);
+}
+/**
+ * Copies the manifests `missing` names (found by {@link missingManifests}) and the blobs below
+ * them: blobs first, then manifests children first, the root last.
+ */
+async function copyMissing(graph, missing, source, target, options) {
+    const all = distributableBlobs(graph.nodes.values()).length;
+    if (missing.size === 0) {
+        options.events({ type: 'target-up-to-date', target: target.name, digest: graph.root.descriptor.digest });
+        options.stats.blobsSkipped += all;
+        return;
+    }
+    const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
+    options.stats.blobsSkipped += all - needed.length;
+    if (needed.length > 0)
+        options.events({
+            type: 'transfer-planned',
+            target: target.name,
+            blobs: needed.length,
+            bytes: needed.reduce((sum, b) => sum + b.size, 0)
+        });
+    // The first blob that fails aborts every transfer still running: the step fails now, not once
+    // every other upload has finished.
+    const controller = new AbortController();
+    // Every transfer in flight listens on it (a download and an upload each, and retry waits).
+    (0,external_node_events_.setMaxListeners)(8 * options.concurrency + 16, controller.signal);
+    // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
+    const sequential = isOrderedSource(source) && source.sequential;
+    // Otherwise the largest first: the longest transfer starts at once instead of last.
+    if (sequential)
+        needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest));
+    else
+        needed.sort((a, b) => b.size - a.size);
+    await forEachLimit(needed, sequential ? 1 : options.concurrency, (blob) => copyBlob(blob, source, target, options, controller.signal), (error) => controller.abort(error));
+    // Children before parents, and the manifests of one level at once: over a slow link the round
+    // trips of an index's children overlap instead of adding up.
+    for (const level of manifestLevels(graph, missing)) {
+        await forEachLimit(level, options.concurrency, async (node) => {
+            await pushManifest(target, node);
+            options.stats.manifestsPushed++;
+            options.events({ type: 'manifest-written', target: target.name, digest: node.descriptor.digest });
+        });
+    }
+}
+/** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
+function manifestLevels(graph, missing) {
+    const ordered = manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest));
+    const level = new Map();
+    const waves = [];
+    for (const node of ordered) {
+        const depth = Math.max(-1, ...childManifests(node.manifest).map((d) => level.get(d.digest) ?? -1)) + 1;
+        level.set(node.descriptor.digest, depth);
+        (waves[depth] ??= []).push(node);
+    }
+    return waves.filter((wave) => wave.length > 0);
+}
+/**
+ * Pushes one manifest. Some registries (Google Artifact Registry) refuse a Docker manifest or list
+ * that carries annotations, which its spec does not define: say how to get past that.
+ */
+async function pushManifest(target, node) {
+    try {
+        await target.pushManifest(node.descriptor, node.bytes);
+    }
+    catch (error) {
+        const annotatedDocker = isDockerManifestType(node.descriptor.mediaType) && hasAnnotations(node);
+        if (error instanceof RegistryError && error.status === 400 && annotatedDocker && !error.hint) {
+            throw new RegistryError(error.operation, error.reference, error.status, error.details, 'this registry refuses annotations on Docker manifests: set ociMediaTypes: true');
+        }
+        throw error;
+    }
+}
+function hasAnnotations(node) {
+    const { manifest } = node;
+    return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined);
+}
+/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
+async function missingManifests(graph, target) {
+    const missing = new Set();
+    const checked = new Set();
+    const visit = async (node) => {
+        if (checked.has(node.descriptor.digest))
+            return;
+        checked.add(node.descriptor.digest);
+        if (await target.manifestExists(node.descriptor))
+            return;
+        missing.add(node.descriptor.digest);
+        const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest));
+        await forEachLimit(children, 4, visit);
+    };
+    await visit(graph.root);
+    return missing;
+}
+/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
+async function copyBlob(blob, source, target, options, signal) {
+    const { stats, logger, events } = options;
+    const done = (outcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome });
+    const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source;
+    if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
+        if (await target.mountBlob(blob, mountSource, { signal })) {
+            stats.blobsMounted++;
+            logger.debug(`mounted ${blob.digest}`);
+            done('mounted');
+            return;
+        }
+        logger.debug(`mount of ${blob.digest} refused; uploading`);
+    }
+    else if (await target.blobExists(blob)) {
+        stats.blobsSkipped++;
+        done('present');
+        return;
+    }
+    const reference = showReference(source.name, blob.digest);
+    const hash = !verifiesDigests(target);
+    const open = async () => {
+        events({ type: 'blob-started', target: target.name, digest: blob.digest, size: blob.size });
+        return verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash, progressOf(blob, target, events));
+    };
+    try {
+        await pushWithRestarts(blob, target, open, options, signal);
+    }
+    catch (error) {
+        if (error instanceof DigestMismatchError)
+            throw new ContentError(reference, `blob ${error.message}`);
+        // The registry hashed the bytes and refused them: the source's blob is not what its digest says.
+        if (error instanceof RegistryError && error.details.some((d) => d.code === 'DIGEST_INVALID')) {
+            throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`);
+        }
+        throw error;
+    }
+    stats.blobsUploaded++;
+    stats.bytesUploaded += blob.size;
+    done('uploaded');
+}
+/**
+ * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
+ * way) starts over from the source in a new upload session, never resuming bytes of unknown
+ * state; within the retry policy. The time a try spent streaming does not count against the
+ * policy's time budget, only the waits do. A request the client has already retried (the upload's
+ * POST, the source's GET) is not tried again here: each operation is retried in one place.
+ */
+async function pushWithRestarts(blob, target, open, options, signal) {
+    const policy = options.retry ?? DEFAULT_RETRY;
+    let refreshed = false;
+    // A 401 mid-push is a token that expired: the client has learned a new one; once, at once.
+    const expired = (error) => error instanceof RegistryError && error.status === 401 && !wasRetried(error);
+    await withRetries(() => target.pushBlob(blob, open, { signal }), {
+        policy,
+        retryable: (error) => {
+            if (!expired(error))
+                return isTransient(error) && !wasRetried(error);
+            if (refreshed)
+                return false;
+            refreshed = true;
+            return true;
+        },
+        retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
+        onRetry: (error, delay, next) => options.logger.info(`${error.message}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
+        countTries: false,
+        signal
+    });
+}
+/**
+ * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
+ * verified on the way, in this one place, and the source's own errors named as the source's (not taken for the destination's).
+ */
+function verifiedSourceStream(stream, blob, reference, hash, onProgress) {
+    // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
+    const verifier = new VerifyingStream(blob, { digest: hash, onProgress });
+    stream.on('error', (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
+    verifier.on('close', () => stream.destroy());
+    return stream.pipe(verifier);
+}
+/** Bytes between two progress events of one blob: a few events per second at full speed, not one per chunk. */
+const PROGRESS_STEP = 4 * 1024 * 1024;
+/** A blob's streamed bytes as `blob-progress` events, every {@link PROGRESS_STEP} and at the end. */
+function progressOf(blob, target, events) {
+    let reported = 0;
+    return (count) => {
+        if (count - reported < PROGRESS_STEP && count !== blob.size)
+            return;
+        reported = count;
+        events({ type: 'blob-progress', target: target.name, digest: blob.digest, done: count, size: blob.size });
+    };
+}
+
+;// CONCATENATED MODULE: ./src/referrers.ts
+/**
+ * OCI 1.1 referrers as the specs define them (distribution-spec "Listing Referrers" and its
+ * "Referrers Tag Schema"; image-spec manifest.md `subject`/`artifactType`): the tag schema's tag,
+ * a referrers index read and validated, a referrer's descriptor as an index lists it. Pure: the
+ * lookups in stores are the engine's (engine/referrers-store.ts).
+ */
+
+
+
+/** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
+class ReferrersLookupError extends Error {
+    store;
+    subject;
+    lookup;
+    failure;
+    constructor(store, subject, 
+    /** Where they were looked up: `the referrers API`, `the tag schema index sha256-…`. */
+    lookup, failure) {
+        super(`look up referrers of ${store}@${subject} in ${lookup}: ${failure.message}`);
+        this.store = store;
+        this.subject = subject;
+        this.lookup = lookup;
+        this.failure = failure;
+        this.name = 'ReferrersLookupError';
+    }
+}
+/**
+ * The tag schema's tag for a subject (distribution-spec "Referrers Tag Schema"): the algorithm
+ * truncated to 32 characters, `-`, the encoded part truncated to 64, any character a tag cannot
+ * hold replaced by `-`. `sha256:<hex>` is `sha256-<hex>`; a sha512 digest keeps 64 hex digits.
+ */
+function referrersTag(subject) {
+    const colon = subject.indexOf(':');
+    const tag = `${subject.slice(0, colon).slice(0, 32)}-${subject.slice(colon + 1).slice(0, 64)}`;
+    return tag.replace(/[^a-zA-Z0-9._-]/g, '-');
+}
+/**
+ * The descriptors of a referrers index (an API answer, or the tag schema's index), each checked
+ * before use (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer (both by
+ * {@link parseManifest}), media type and artifactType `type/subtype`. Anything else is a
+ * {@link ContentError} naming `where`.
+ */
+function parseReferrersIndex(bytes, contentType, where) {
+    return referrersOf(parseManifest(bytes, contentType ?? OCI_INDEX, where), where);
+}
+function referrersOf(manifest, where) {
+    if (manifest.kind !== 'index')
+        throw new ContentError(where, `is ${manifest.mediaType}, not an image index`);
+    manifest.manifests.forEach((d, i) => {
+        if (!isMediaType(d.mediaType))
+            throw new ContentError(where, `manifests[${i}] has no valid mediaType`);
+        const artifactType = d.artifactType;
+        if (artifactType !== undefined && (typeof artifactType !== 'string' || !isMediaType(artifactType))) {
+            throw new ContentError(where, `manifests[${i}] has an artifactType that is not a media type`);
+        }
+    });
+    return manifest.manifests;
+}
+/** A referrer's descriptor as the index lists it: media type, digest, size, artifactType, annotations. */
+function referrerDescriptor(manifest, descriptor) {
+    const json = JSON.parse(manifest.toString('utf8'));
+    // image-spec: a manifest without artifactType is listed with its config's media type.
+    const artifactType = json.artifactType ?? json.config?.mediaType;
+    return {
+        mediaType: descriptor.mediaType,
+        digest: descriptor.digest,
+        size: descriptor.size,
+        ...(artifactType ? { artifactType } : {}),
+        ...(json.annotations ? { annotations: json.annotations } : {})
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/layout/entries.ts
@@ -84545,9 +84436,9 @@ class OciLayout {
     }
 }
 
-;// CONCATENATED MODULE: ./src/referrers/referrers.ts
+;// CONCATENATED MODULE: ./src/engine/referrers-store.ts
 /**
- * OCI 1.1 referrers (distribution-spec "Listing Referrers", and its tag schema fallback). Whether a
+ * Referrers in stores: OCI 1.1 referrers (distribution-spec "Listing Referrers", and its tag schema fallback). Whether a
  * registry has the API is asked of it, as oras-go does: `GET /v2/<name>/referrers/<digest>`
  * answering 200 with the OCI index media type. An `OCI-Subject` header alone is not trusted (ECR
  * has sent one without a working API). Without the API, referrers are listed in an index tagged
@@ -84574,68 +84465,6 @@ function hasReferrersApi(store) {
  */
 function holdsReferrers(store) {
     return hasReferrersApi(store) || store instanceof OciLayout;
-}
-/** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
-class ReferrersLookupError extends Error {
-    store;
-    subject;
-    lookup;
-    failure;
-    constructor(store, subject, 
-    /** Where they were looked up: `the referrers API`, `the tag schema index sha256-…`. */
-    lookup, failure) {
-        super(`look up referrers of ${store}@${subject} in ${lookup}: ${failure.message}`);
-        this.store = store;
-        this.subject = subject;
-        this.lookup = lookup;
-        this.failure = failure;
-        this.name = 'ReferrersLookupError';
-    }
-}
-/**
- * The tag schema's tag for a subject (distribution-spec "Referrers Tag Schema"): the algorithm
- * truncated to 32 characters, `-`, the encoded part truncated to 64, any character a tag cannot
- * hold replaced by `-`. `sha256:<hex>` is `sha256-<hex>`; a sha512 digest keeps 64 hex digits.
- */
-function referrersTag(subject) {
-    const colon = subject.indexOf(':');
-    const tag = `${subject.slice(0, colon).slice(0, 32)}-${subject.slice(colon + 1).slice(0, 64)}`;
-    return tag.replace(/[^a-zA-Z0-9._-]/g, '-');
-}
-/**
- * The descriptors of a referrers index (an API answer, or the tag schema's index), each checked
- * before use (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer (both by
- * {@link parseManifest}), media type and artifactType `type/subtype`. Anything else is a
- * {@link ContentError} naming `where`.
- */
-function parseReferrersIndex(bytes, contentType, where) {
-    return referrersOf(parseManifest(bytes, contentType ?? OCI_INDEX, where), where);
-}
-function referrersOf(manifest, where) {
-    if (manifest.kind !== 'index')
-        throw new ContentError(where, `is ${manifest.mediaType}, not an image index`);
-    manifest.manifests.forEach((d, i) => {
-        if (!isMediaType(d.mediaType))
-            throw new ContentError(where, `manifests[${i}] has no valid mediaType`);
-        const artifactType = d.artifactType;
-        if (artifactType !== undefined && (typeof artifactType !== 'string' || !isMediaType(artifactType))) {
-            throw new ContentError(where, `manifests[${i}] has an artifactType that is not a media type`);
-        }
-    });
-    return manifest.manifests;
-}
-/** A referrer's descriptor as the index lists it: media type, digest, size, artifactType, annotations. */
-function referrerDescriptor(manifest, descriptor) {
-    const json = JSON.parse(manifest.toString('utf8'));
-    // image-spec: a manifest without artifactType is listed with its config's media type.
-    const artifactType = json.artifactType ?? json.config?.mediaType;
-    return {
-        mediaType: descriptor.mediaType,
-        digest: descriptor.digest,
-        size: descriptor.size,
-        ...(artifactType ? { artifactType } : {}),
-        ...(json.annotations ? { annotations: json.annotations } : {})
-    };
 }
 /**
  * `fetch()` of what `tag` names, or undefined when the store says there is no such tag: a
@@ -84697,681 +84526,18 @@ async function recordReferrer(store, subject, referrer) {
     return 'tag';
 }
 
-;// CONCATENATED MODULE: ./src/registry/repository.ts
-
-
-
-
-
-
-
-const CANCEL_TIMEOUT_MS = 5000;
-/** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
-const MAX_REFERRERS_PAGES = 100;
-/** Statuses some registries refuse a mount with, instead of opening an upload (202). */
-const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
+;// CONCATENATED MODULE: ./src/engine/copy-referrers.ts
 /**
- * Whether mounting from each repository may work, per client — one registry as one set of
- * credentials sees it — so every repository object on it shares what was learned: all blobs of a
- * copy and later destinations on the same registry. Separate copies have separate clients. Only
- * error refusals are kept: a 202 opened the upload the blob needs anyway, so trying costs nothing.
- */
-const mountVerdicts = new WeakMap();
-function mountVerdictsOf(client) {
-    let verdicts = mountVerdicts.get(client);
-    if (!verdicts) {
-        verdicts = new Map();
-        mountVerdicts.set(client, verdicts);
-    }
-    return verdicts;
-}
-/** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
-async function readBody(body, where) {
-    try {
-        return await readCapped(body, MAX_MANIFEST_BYTES, 'manifest');
-    }
-    catch (error) {
-        if (error instanceof ContentError)
-            throw new ContentError(where, error.problem);
-        const code = error.code;
-        throw new ConnectionError('read manifest', where, error.message, undefined, code ?? 'UND_ERR_SOCKET');
-    }
-}
-/**
- * The `rel="next"` target of a `Link` header (RFC 8288: `<url>; rel="next"`, several links
- * separated by commas, `rel` a space-separated list), resolved against the URL that answered,
- * since registries send relative links (PEERS "Everywhere"); undefined on the last page.
- */
-function nextLink(header, base) {
-    for (const [, target, params] of (header ?? '').matchAll(/<([^>]*)>([^,]*)/g)) {
-        const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]+))/i.exec(params);
-        const relations = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
-        if (relations.includes('next'))
-            return new URL(target, base).href;
-    }
-    return undefined;
-}
-class RegistryRepository {
-    registry;
-    repository;
-    client;
-    /** `registry/repository`, for messages. */
-    name;
-    /** The registry checks each blob against the `?digest=` of its PUT (distribution-spec) and refuses a mismatch. */
-    verifiesDigests = true;
-    /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
-    pendingUploads = new Map();
-    /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
-    scopes;
-    constructor(registry, repository, role, client) {
-        this.registry = registry;
-        this.repository = repository;
-        this.client = client;
-        this.name = `${registry}/${repository}`;
-        this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`];
-    }
-    async fetchManifest(reference) {
-        const req = {
-            method: 'GET',
-            url: this.path('manifests', reference),
-            headers: { accept: MANIFEST_ACCEPT },
-            operation: 'fetch manifest',
-            reference: this.show(reference),
-            accept: [200]
-        };
-        // The body is read inside each try: a manifest cut short is fetched again.
-        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
-            const length = Number(headerValue(res.headers, 'content-length') ?? 0);
-            if (length > MAX_MANIFEST_BYTES) {
-                await discard(res.body);
-                throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-            }
-            const bytes = await readBody(res.body, this.show(reference));
-            return {
-                bytes,
-                contentType: headerValue(res.headers, 'content-type'),
-                claimedDigest: headerValue(res.headers, 'docker-content-digest')
-            };
-        });
-    }
-    async fetchBlob(descriptor, options = {}) {
-        const res = await this.request({
-            ...(options.signal ? { signal: options.signal } : {}),
-            method: 'GET',
-            url: this.path('blobs', descriptor.digest),
-            operation: 'fetch blob',
-            reference: this.show(descriptor.digest),
-            accept: [200],
-            followRedirects: true
-        });
-        return res.body;
-    }
-    /**
-     * The referrers API (distribution-spec "Listing Referrers"): its descriptors when the registry
-     * answers 200 with an OCI index, undefined when it has no such API (404, or another type, as
-     * Harbor before 2.11 answered). Pages linked by `Link: <url>; rel="next"` are followed, at most
-     * {@link MAX_REFERRERS_PAGES}. No `artifactType` filter is asked for, so `OCI-Filters-Applied`
-     * has nothing to tell us.
-     */
-    async listReferrers(digest) {
-        const referrers = [];
-        let url = `/v2/${this.repository}/referrers/${digest}`;
-        for (let page = 1; url !== undefined; page++) {
-            if (page > MAX_REFERRERS_PAGES) {
-                throw new ContentError(`page ${MAX_REFERRERS_PAGES} of the answer`, `links to another (Link rel="next"); more than ${MAX_REFERRERS_PAGES} pages are not followed`);
-            }
-            const answer = await this.referrersPage(url, digest, page);
-            if (!answer)
-                return undefined;
-            referrers.push(...answer.referrers);
-            url = answer.next;
-        }
-        return referrers;
-    }
-    /** One page of a referrers answer, read inside the retry; undefined when the first shows there is no API. */
-    referrersPage(url, digest, page) {
-        const req = {
-            method: 'GET',
-            url,
-            headers: { accept: OCI_INDEX },
-            operation: 'list referrers',
-            reference: this.show(digest),
-            // Only the first answer says whether there is an API; a page it links to must be there.
-            accept: page === 1 ? [200, 400, 404, 405] : [200]
-        };
-        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
-            const contentType = baseMediaType(headerValue(res.headers, 'content-type'));
-            if (res.status !== 200 || contentType !== OCI_INDEX) {
-                await discard(res.body);
-                if (page === 1)
-                    return undefined;
-                throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`);
-            }
-            const where = `page ${page} of the answer`;
-            const referrers = parseReferrersIndex(await readBody(res.body, where), OCI_INDEX, where);
-            const next = nextLink(headerValue(res.headers, 'link'), res.url);
-            return next === undefined ? { referrers } : { referrers, next };
-        });
-    }
-    manifestExists(descriptor) {
-        return this.exists('manifests', descriptor, 'check manifest');
-    }
-    blobExists(descriptor) {
-        return this.exists('blobs', descriptor, 'check blob');
-    }
-    async exists(kind, descriptor, operation) {
-        const res = await this.request({
-            method: 'HEAD',
-            url: this.path(kind, descriptor.digest),
-            headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
-            operation,
-            reference: this.show(descriptor.digest),
-            accept: [200, 404],
-            followRedirects: true
-        });
-        await discard(res.body);
-        return res.status === 200;
-    }
-    /** The same repository: every blob of the source is here already. */
-    sharesBlobsWith(source) {
-        return source instanceof RegistryRepository && source.registry === this.registry && source.repository === this.repository;
-    }
-    canMountFrom(source) {
-        return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository;
-    }
-    /**
-     * Mounts from another repository of this registry (distribution-spec "Mounting a blob from
-     * another repository"). A refusal the registry answers as an error costs a round trip, so it is
-     * remembered for the source repository: the first blob finds out, the others wait for its answer
-     * and, when refused, go straight to an upload.
-     */
-    async mountBlob(descriptor, source, options = {}) {
-        const from = source.repository;
-        const verdicts = mountVerdictsOf(this.client);
-        const earlier = verdicts.get(from);
-        if (earlier !== undefined && !(await earlier))
-            return false;
-        const outcome = this.tryMount(descriptor, from, options);
-        if (earlier === undefined) {
-            verdicts.set(from, outcome.then((result) => result !== 'refused', () => {
-                // Neither mounted nor refused (the request failed): the next blob asks for itself.
-                verdicts.delete(from);
-                return true;
-            }));
-        }
-        const result = await outcome;
-        if (result === 'refused')
-            verdicts.set(from, Promise.resolve(false));
-        return result === 'mounted';
-    }
-    async tryMount(descriptor, from, options) {
-        const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
-        let res;
-        try {
-            res = await this.request({
-                method: 'POST',
-                url: `/v2/${this.repository}/blobs/uploads/${query}`,
-                headers: { 'content-length': '0' },
-                operation: 'mount blob',
-                reference: this.show(descriptor.digest),
-                accept: [201, 202],
-                ...(options.signal ? { signal: options.signal } : {}),
-                // Mounting reads the other repository: the token must say so (token.md, "Scope").
-                scopes: [...this.scopes, `repository:${from}:pull`]
-            });
-        }
-        catch (error) {
-            // Where others open an upload (202), some registries refuse a mount with an error: Harbor
-            // with 400, 401 or 403, others with 404. The blob is uploaded instead, and a real problem
-            // (permissions, a repository that must be created first) shows on that upload.
-            if (error instanceof RegistryError && MOUNT_REFUSALS.has(error.status))
-                return 'refused';
-            throw error;
-        }
-        await discard(res.body);
-        const location = headerValue(res.headers, 'location');
-        if (res.status === 202 && location)
-            this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href);
-        return res.status === 201 ? 'mounted' : 'upload';
-    }
-    /**
-     * One monolithic PUT of the whole blob (distribution-spec "Pushing a blob monolithically"),
-     * never chunks: ECR's chunked uploads drop later parts, ghcr.io refuses PATCH bodies over
-     * 4 MiB and Google Artifact Registry takes no chunks at all (PEERS "Hosted registries").
-     */
-    async pushBlob(descriptor, open, options = {}) {
-        const signal = options.signal ? { signal: options.signal } : {};
-        const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor, options));
-        this.pendingUploads.delete(descriptor.digest);
-        const url = new URL(location);
-        // A Location may carry a query of its own (`_state`): the digest is added to it.
-        url.searchParams.set('digest', descriptor.digest);
-        let source;
-        try {
-            source = await open();
-            const res = await this.request({
-                method: 'PUT',
-                url: url.href,
-                headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
-                body: source,
-                operation: 'upload blob',
-                reference: this.show(descriptor.digest),
-                accept: [201, 204],
-                ...signal
-            });
-            await discard(res.body);
-        }
-        catch (error) {
-            // Release the download too, whichever side failed first, and close the session we opened.
-            source?.destroy();
-            await this.cancelUpload(url, descriptor);
-            throw error;
-        }
-    }
-    /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
-    async cancelUpload(url, descriptor) {
-        const session = new URL(url);
-        session.searchParams.delete('digest');
-        try {
-            const res = await this.client.request({
-                method: 'DELETE',
-                url: session.href,
-                operation: 'cancel upload',
-                reference: this.show(descriptor.digest),
-                // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is
-                // accepted as it is (no token refresh for it), since the session expires anyway.
-                accept: [200, 202, 204, 401, 403, 404],
-                scopes: this.scopes,
-                signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
-            });
-            await discard(res.body);
-        }
-        catch {
-            // The registry forgets abandoned sessions by itself; this only tidies up sooner.
-        }
-    }
-    /** POST to open an upload session; the `Location` it answers is where the bytes go. */
-    async startUpload(descriptor, options) {
-        const res = await this.request({
-            ...(options.signal ? { signal: options.signal } : {}),
-            method: 'POST',
-            url: `/v2/${this.repository}/blobs/uploads/`,
-            headers: { 'content-length': '0' },
-            operation: 'start upload',
-            reference: this.show(descriptor.digest),
-            accept: [202]
-        });
-        await discard(res.body);
-        const location = headerValue(res.headers, 'location');
-        if (!location)
-            throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location');
-        return new URL(location, res.url).href;
-    }
-    async pushManifest(descriptor, bytes, tag) {
-        const reference = tag ?? descriptor.digest;
-        const res = await this.request({
-            method: 'PUT',
-            url: this.path('manifests', reference),
-            headers: { 'content-type': descriptor.mediaType },
-            body: bytes,
-            operation: 'push manifest',
-            reference: this.show(reference),
-            // 201 is what the spec says; some registries answer 200 or 202 for the same success.
-            accept: [200, 201, 202]
-        });
-        await discard(res.body);
-        const stored = headerValue(res.headers, 'docker-content-digest');
-        if (stored && stored !== descriptor.digest) {
-            throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`);
-        }
-    }
-    request(req) {
-        return this.client.request({ ...req, scopes: req.scopes ?? this.scopes });
-    }
-    path(kind, reference) {
-        return `/v2/${this.repository}/${kind}/${reference}`;
-    }
-    show(reference) {
-        return showReference(this.name, reference);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/registry/registries.ts
-/**
- * Opens repositories: one {@link RegistryClient} per registry and role (each with its own
- * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
+ * `referrers: true`: what refers to the copied manifests (signatures, SBOMs, attestations) comes
+ * along. For every manifest pushed with the source's own bytes (the root and, in an index, each
+ * child): the referrers API or the tag schema index at the source, and cosign's older
+ * `sha256-<hex>.sig` / `.att` / `.sbom` tags. Each referrer is copied with its own graph (and its
+ * own referrers, a few levels deep), then recorded at the destination the way the destination
+ * supports. A manifest pushed with new bytes (annotations, platforms, media types) has a new
+ * digest that nothing refers to: its source referrers name the old digest and stay behind, and a
+ * notice counts them. Any lookup that fails for another reason than "none exist" fails the copy.
  */
 
-
-
-
-
-
-/**
- * Blobs in flight at once unless told otherwise. Over a distant link each small blob costs round
- * trips (HEAD, POST, PUT) more than bytes, so several at once matter; for one large blob they make
- * no difference (docs/performance.md).
- */
-const DEFAULT_CONCURRENCY = 8;
-/**
- * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
- * source and a PUT on the destination at once, and both may be the same origin (a refused
- * mount): two per transfer, plus room for manifests and HEADs, so no setting can deadlock.
- */
-function connectionsFor(concurrency) {
-    return 2 * concurrency + 2;
-}
-class Registries {
-    options;
-    agent;
-    clients = new Map();
-    constructor(options) {
-        this.options = options;
-        const tls = options.tls ?? {};
-        this.agent = new node_modules_undici/* Agent */.g6({
-            connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY),
-            keepAliveTimeout: 30_000,
-            headersTimeout: 120_000,
-            // Idle time between chunks, not a cap on a transfer: multi-GB blobs take as long as they take.
-            bodyTimeout: 300_000,
-            connect: {
-                // `ca` replaces Node's roots: keep them, and add the user's.
-                ...(tls.caCert ? { ca: [...external_node_tls_.rootCertificates, tls.caCert] } : {}),
-                ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {})
-            }
-        });
-    }
-    async repository(ref, role) {
-        return new RegistryRepository(ref.registry, ref.repository, role, await this.client(ref, role));
-    }
-    client(ref, role) {
-        const origin = registryOrigin(ref, this.options.plainHttp);
-        // `oci://` references may find other credentials (Helm's config) than plain ones on the same host.
-        const key = `${role} ${origin} ${ref.scheme === 'oci' ? 'oci' : ''}`;
-        let client = this.clients.get(key);
-        if (!client) {
-            const { logger } = this.options;
-            client = this.options.credentials.get(ref, role).then((credentials) => {
-                for (const secret of credentials ? secretsOf(credentials) : [])
-                    logger.secret(secret);
-                const retry = this.options.retry ? { retry: this.options.retry } : {};
-                return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger, ...retry });
-            });
-            this.clients.set(key, client);
-        }
-        return client;
-    }
-    /** Closes every pooled connection, so the process can exit. */
-    close() {
-        return this.agent.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/concurrency.ts
-/**
- * Runs `task` for every item with at most `limit` running at once. The first failure stops new
- * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
- * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the
- * aborting.
- */
-async function forEachLimit(items, limit, task, onFailure = () => { }) {
-    let next = 0;
-    let failure;
-    const worker = async () => {
-        while (!failure && next < items.length) {
-            const item = items[next++];
-            try {
-                await task(item);
-            }
-            catch (error) {
-                if (!failure) {
-                    failure = { error };
-                    onFailure(error);
-                }
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    if (failure)
-        throw failure.error;
-}
-
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: ./src/copy/media-conversion.ts
-/**
- * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
- * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
- * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
- */
-
-const OCI_OF = new Map([
-    [DOCKER_MANIFEST, OCI_MANIFEST],
-    [DOCKER_MANIFEST_LIST, OCI_INDEX],
-    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
-    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
-    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
-]);
-/** The OCI media type for a Docker one; any other type unchanged. */
-function ociMediaType(mediaType) {
-    return OCI_OF.get(mediaType) ?? mediaType;
-}
-function isDockerManifestType(mediaType) {
-    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
-}
-/**
- * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
- * descriptors of an index are converted by the caller, which knows their new digests.
- */
-function convertManifestToOci(json) {
-    if (typeof json.mediaType === 'string')
-        json.mediaType = ociMediaType(json.mediaType);
-    const config = json.config;
-    if (config && typeof config.mediaType === 'string')
-        config.mediaType = ociMediaType(config.mediaType);
-    if (Array.isArray(json.layers)) {
-        for (const layer of json.layers) {
-            if (typeof layer.mediaType === 'string')
-                layer.mediaType = ociMediaType(layer.mediaType);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/storage.ts
-function isBlobMounter(target) {
-    return typeof target.mountBlob === 'function';
-}
-/** A target that can be read as well (a registry repository, a layout): for read-modify-write and mounting from it. */
-function isReadable(target) {
-    return typeof target.fetchManifest === 'function' && typeof target.fetchBlob === 'function';
-}
-/** Whether `target` already holds every blob `source` has (a retag in place moves none). */
-function sharesBlobs(target, source) {
-    return (typeof target.sharesBlobsWith === 'function' && target.sharesBlobsWith(source));
-}
-function isPinning(target) {
-    return typeof target.pin === 'function';
-}
-function isOrderedSource(source) {
-    return typeof source.blobOrder === 'function';
-}
-function verifiesDigests(target) {
-    return target.verifiesDigests === true;
-}
-
-;// CONCATENATED MODULE: ./src/copy/copy-graph.ts
-/**
- * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
- * the root last. What the target already has is skipped: a manifest that exists there stands for
- * everything below it. Tags are not written here; the caller writes them once every graph is in.
- */
-
-
-
-
-
-
-
-
-
-
-
-function emptyStats() {
-    return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
-}
-async function copyGraph(graph, source, target, options) {
-    const missing = await missingManifests(graph, target);
-    const all = distributableBlobs(graph.nodes.values()).length;
-    if (missing.size === 0) {
-        options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`);
-        options.stats.blobsSkipped += all;
-        return;
-    }
-    const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
-    options.stats.blobsSkipped += all - needed.length;
-    // The first blob that fails aborts every transfer still running: the step fails now, not once
-    // every other upload has finished.
-    const controller = new AbortController();
-    // Every transfer in flight listens on it (a download and an upload each, and retry waits).
-    (0,external_node_events_.setMaxListeners)(8 * options.concurrency + 16, controller.signal);
-    // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
-    const sequential = isOrderedSource(source) && source.sequential;
-    if (sequential)
-        needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest));
-    await forEachLimit(needed, sequential ? 1 : options.concurrency, (blob) => copyBlob(blob, source, target, options, controller.signal), (error) => controller.abort(error));
-    // Children before parents, and the manifests of one level at once: over a slow link the round
-    // trips of an index's children overlap instead of adding up.
-    for (const level of manifestLevels(graph, missing)) {
-        await forEachLimit(level, options.concurrency, async (node) => {
-            await pushManifest(target, node);
-            options.stats.manifestsPushed++;
-        });
-    }
-}
-/** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
-function manifestLevels(graph, missing) {
-    const ordered = manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest));
-    const level = new Map();
-    const waves = [];
-    for (const node of ordered) {
-        const depth = Math.max(-1, ...childManifests(node.manifest).map((d) => level.get(d.digest) ?? -1)) + 1;
-        level.set(node.descriptor.digest, depth);
-        (waves[depth] ??= []).push(node);
-    }
-    return waves.filter((wave) => wave.length > 0);
-}
-/**
- * Pushes one manifest. Some registries (Google Artifact Registry) refuse a Docker manifest or list
- * that carries annotations, which its spec does not define: say how to get past that.
- */
-async function pushManifest(target, node) {
-    try {
-        await target.pushManifest(node.descriptor, node.bytes);
-    }
-    catch (error) {
-        const annotatedDocker = isDockerManifestType(node.descriptor.mediaType) && hasAnnotations(node);
-        if (error instanceof RegistryError && error.status === 400 && annotatedDocker && !error.hint) {
-            throw new RegistryError(error.operation, error.reference, error.status, error.details, 'this registry refuses annotations on Docker manifests: set ociMediaTypes: true');
-        }
-        throw error;
-    }
-}
-function hasAnnotations(node) {
-    const { manifest } = node;
-    return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined);
-}
-/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
-async function missingManifests(graph, target) {
-    const missing = new Set();
-    const checked = new Set();
-    const visit = async (node) => {
-        if (checked.has(node.descriptor.digest))
-            return;
-        checked.add(node.descriptor.digest);
-        if (await target.manifestExists(node.descriptor))
-            return;
-        missing.add(node.descriptor.digest);
-        const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest));
-        await forEachLimit(children, 4, visit);
-    };
-    await visit(graph.root);
-    return missing;
-}
-/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
-async function copyBlob(blob, source, target, options, signal) {
-    const { stats, logger } = options;
-    const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source;
-    if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
-        if (await target.mountBlob(blob, mountSource, { signal })) {
-            stats.blobsMounted++;
-            logger.debug(`mounted ${blob.digest}`);
-            return;
-        }
-        logger.debug(`mount of ${blob.digest} refused; uploading`);
-    }
-    else if (await target.blobExists(blob)) {
-        stats.blobsSkipped++;
-        return;
-    }
-    const reference = showReference(source.name, blob.digest);
-    const hash = !verifiesDigests(target);
-    const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash);
-    try {
-        await pushWithRestarts(blob, target, open, options, signal);
-    }
-    catch (error) {
-        if (error instanceof DigestMismatchError)
-            throw new ContentError(reference, `blob ${error.message}`);
-        // The registry hashed the bytes and refused them: the source's blob is not what its digest says.
-        if (error instanceof RegistryError && error.details.some((d) => d.code === 'DIGEST_INVALID')) {
-            throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`);
-        }
-        throw error;
-    }
-    stats.blobsUploaded++;
-    stats.bytesUploaded += blob.size;
-}
-/**
- * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
- * way) starts over from the source in a new upload session, never resuming bytes of unknown
- * state; within the retry policy. The time a try spent streaming does not count against the
- * policy's time budget, only the waits do. A request the client has already retried (the upload's
- * POST, the source's GET) is not tried again here: each operation is retried in one place.
- */
-async function pushWithRestarts(blob, target, open, options, signal) {
-    const policy = options.retry ?? DEFAULT_RETRY;
-    let refreshed = false;
-    // A 401 mid-push is a token that expired: the client has learned a new one; once, at once.
-    const expired = (error) => error instanceof RegistryError && error.status === 401 && !wasRetried(error);
-    await withRetries(() => target.pushBlob(blob, open, { signal }), {
-        policy,
-        retryable: (error) => {
-            if (!expired(error))
-                return isTransientFailure(error) && !wasRetried(error);
-            if (refreshed)
-                return false;
-            refreshed = true;
-            return true;
-        },
-        retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
-        onRetry: (error, delay, next) => options.logger.info(`${error.message}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
-        countTries: false,
-        signal
-    });
-}
-/**
- * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
- * verified on the way, in this one place, and the source's own errors named as the source's (not taken for the destination's).
- */
-function verifiedSourceStream(stream, blob, reference, hash) {
-    // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
-    const verifier = new VerifyingStream(blob, { digest: hash });
-    stream.on('error', (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
-    verifier.on('close', () => stream.destroy());
-    return stream.pipe(verifier);
-}
-
-;// CONCATENATED MODULE: ./src/referrers/copy-referrers.ts
 
 
 
@@ -85380,25 +84546,23 @@ function verifiedSourceStream(stream, blob, reference, hash) {
 const copy_referrers_MAX_DEPTH = 3;
 const COSIGN_SUFFIXES = ['.sig', '.att', '.sbom'];
 /**
- * Copies the referrers of `graph`'s manifests from `source` to `targets`. `rewritten` lists the
- * manifests of `graph` that were given new bytes (old → new digest): their referrers are counted,
- * not copied.
+ * Copies the referrers of `subjects` (digests of manifests pushed as the source has them) from
+ * `source` to `targets`. `leftBehind` lists source manifests that are not pushed as they are (old
+ * → what is pushed instead): their referrers are counted in a notice, not copied.
  */
-async function copyReferrers(source, graph, targets, options, rewritten = []) {
+async function copyReferrers(source, subjects, leftBehind, targets, options) {
     if (!holdsReferrers(source)) {
         options.logger.notice(`referrers: ${source.name} is not a registry or an OCI layout directory and holds no referrers; none copied`);
         return [];
     }
-    const made = new Set(rewritten.map((r) => r.to));
-    const kept = [...graph.nodes.keys()].filter((digest) => !made.has(digest));
-    for (const { from, to } of rewritten) {
+    for (const { from, to } of leftBehind) {
         const left = await countReferrers(source, from);
         if (left > 0) {
-            options.logger.notice(`Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but was pushed rewritten as ${to} ` +
+            options.logger.notice(`Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but is pushed as ${to} ` +
                 `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`);
         }
     }
-    return copyReferrersOf(source, kept, targets, options, 0);
+    return copyReferrersOf(source, subjects, targets, options, 0);
 }
 async function copyReferrersOf(source, subjects, targets, options, depth) {
     const copied = [];
@@ -85451,7 +84615,7 @@ async function copyOne(source, digest, targets, options) {
     return graph;
 }
 
-;// CONCATENATED MODULE: ./src/copy/destinations.ts
+;// CONCATENATED MODULE: ./src/engine/destinations.ts
 /**
  * Where a copy goes: each destination with the tag it gets. A destination without a tag keeps
  * the source's tag; a digest-only source goes to such a destination by digest alone.
@@ -85476,7 +84640,130 @@ function destinationName(destination, digest) {
     return formatEndpoint(destination.tag ? destination.endpoint : atDigest(destination.endpoint, digest));
 }
 
-;// CONCATENATED MODULE: ./src/copy/platform-filter.ts
+;// CONCATENATED MODULE: ./src/engine/request.ts
+/**
+ * Writing a tag failed after others were written (every blob and manifest was already in place,
+ * so those tags point at complete artifacts): the message says which were written.
+ */
+class PartialCopyError extends Error {
+    failure;
+    written;
+    constructor(failure, written) {
+        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
+        this.failure = failure;
+        this.written = written;
+        this.name = 'PartialCopyError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/execute.ts
+/**
+ * Carries out a {@link CopyPlan}: what each target lacks is copied (blobs, then manifests), then
+ * referrers, then the new manifests into the source's own storage, and tags last, so no tag ever
+ * points at something that is not completely stored.
+ */
+
+
+
+
+
+
+
+
+async function executePlan(plan, reporter) {
+    const stats = emptyStats();
+    const options = graphOptions(plan, reporter, stats);
+    const cross = plan.targets.filter((t) => !t.sameStorage);
+    const done = [];
+    for (const { target, missing } of cross) {
+        const before = { ...stats };
+        // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
+        const mountFrom = done.find((earlier) => isBlobMounter(target) && isReadable(earlier) && target.canMountFrom(earlier));
+        await copyMissing(plan.graph, missing, plan.source, target, {
+            ...options,
+            ...(mountFrom && isReadable(mountFrom) ? { mountFrom } : {})
+        });
+        done.push(target);
+        reporter.event({ type: 'target-done', target: target.name, stats: difference(stats, before) });
+    }
+    // Referrers of the manifests pushed as the source has them, to every destination that is not
+    // the source's own storage; those of manifests pushed with new bytes are counted.
+    const referrers = plan.request.referrers && cross.length > 0
+        ? await copyReferrers(plan.source, plan.kept, plan.leftBehind, cross.map((t) => t.target), options)
+        : [];
+    for (const { subject, digest, kind } of referrers)
+        reporter.event({ type: 'referrer-copied', subject, digest, kind });
+    // The source's own storage has every blob already: only the new manifests go there.
+    for (const { target, missing } of plan.targets.filter((t) => t.sameStorage && t.missing.size > 0))
+        await copyMissing(plan.graph, missing, plan.source, target, { ...options, blobsInPlace: true });
+    const pushed = await writeTags(plan, reporter);
+    const { digest, mediaType, size } = plan.root.descriptor;
+    return { digest, mediaType, size, pushed, rewritten: plan.rewritten, referrers, stats, seconds: 0 };
+}
+/** What a dry run answers: the references that would be written, and the bytes that would move at most. */
+function describePlan(plan) {
+    const { digest, mediaType, size } = plan.root.descriptor;
+    const pushed = plan.destinations.map((dest) => pushedReference(dest, plan.root));
+    return {
+        digest,
+        mediaType,
+        size,
+        pushed,
+        rewritten: plan.rewritten,
+        referrers: [],
+        stats: emptyStats(),
+        seconds: 0,
+        planned: { bytes: plan.bytes }
+    };
+}
+function graphOptions(plan, reporter, stats) {
+    const { concurrency, retry } = plan.request;
+    return { concurrency: concurrency ?? DEFAULT_CONCURRENCY, logger: reporter, events: reporter.event, stats, ...(retry ? { retry } : {}) };
+}
+function difference(after, before) {
+    const out = { ...after };
+    for (const key of Object.keys(out))
+        out[key] -= before[key];
+    return out;
+}
+async function writeTags(plan, reporter) {
+    const pushed = [];
+    const targets = new Map(plan.targets.map((t) => [t.key, t.target]));
+    for (const dest of plan.destinations) {
+        try {
+            await writeTag(dest, targets.get(storeKey(dest.endpoint)), plan.root, reporter);
+        }
+        catch (error) {
+            if (pushed.length > 0 && error instanceof Error)
+                throw new PartialCopyError(error, pushed);
+            throw error;
+        }
+        pushed.push(pushedReference(dest, plan.root));
+    }
+    return pushed;
+}
+function pushedReference(dest, root) {
+    const { digest, mediaType, size } = root.descriptor;
+    return { ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size };
+}
+async function writeTag(dest, target, root, reporter) {
+    const ref = destinationName(dest, root.descriptor.digest);
+    const { digest } = root.descriptor;
+    if (dest.unchanged) {
+        reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+    }
+    else if (dest.tag) {
+        await target.pushManifest(root.descriptor, root.bytes, dest.tag);
+        reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' });
+    }
+    else {
+        if (isPinning(target))
+            await target.pin(root.descriptor);
+        reporter.event({ type: 'tag-written', ref, digest, how: 'stored' });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/platform-filter.ts
 /**
  * The `platforms` input applied to a graph: one platform selects that image manifest as it is
  * (its own bytes and digest); several make a new index of the source's media type holding only
@@ -85544,7 +84831,7 @@ function pick(images, spec) {
     return matches[0];
 }
 
-;// CONCATENATED MODULE: ./src/copy/annotate.ts
+;// CONCATENATED MODULE: ./src/engine/annotate.ts
 /**
  * Annotations (DESIGN §4) and OCI media types applied to a graph. A changed manifest is new
  * bytes with a new digest and size; every index above it gets its descriptor rewritten (and
@@ -85671,12 +84958,7 @@ function notices(rules, used, graph) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/copy/copy-artifact.ts
-/**
- * The copy engine: resolves the source, plans the destinations, checks the size limit from
- * manifests alone, copies the graph once per destination repository, and only then writes tags,
- * so no tag ever points at something that is not completely stored.
- */
+;// CONCATENATED MODULE: ./src/engine/plan.ts
 
 
 
@@ -85686,141 +84968,73 @@ function notices(rules, used, graph) {
 
 
 
-
-
-async function copyArtifact(opener, request, logger) {
-    const started = Date.now();
+async function planCopy(opener, request, reporter) {
     const source = await opener.source(request.source);
     const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '');
-    logger.info(`${formatEndpoint(request.source)} is ${original.descriptor.mediaType} ${original.descriptor.digest}`);
-    const transformed = await transform(source, original, request, logger);
+    const name = formatEndpoint(request.source);
+    reporter.event({ type: 'artifact-resolved', source: name, digest: original.descriptor.digest, mediaType: original.descriptor.mediaType });
+    const transformed = await transform(source, original, request, reporter);
     const root = transformed?.graph.root ?? original;
     // What is pushed differs from the source's manifest: even the source's own tag must move.
     const changed = root !== original;
     const destinations = planDestinations(request.source, request.destinations).map((d) => (changed ? { ...d, unchanged: false } : d));
-    const stats = emptyStats();
-    const targets = new Map();
+    const stores = new Map();
     for (const dest of destinations) {
         const key = storeKey(dest.endpoint);
-        if (!targets.has(key))
-            targets.set(key, await opener.target(dest.endpoint));
+        if (!stores.has(key))
+            stores.set(key, await opener.target(dest.endpoint));
     }
-    // Asked of each pair: a target that holds the source's blobs (same repository, same layout) gets manifests only.
-    const crossRepository = [...targets.values()].filter((target) => !sharesBlobs(target, source));
-    const sameRepositoryTargets = [...targets.values()].filter((target) => sharesBlobs(target, source));
-    if (crossRepository.length > 0) {
-        const graph = transformed?.graph ?? (await loadGraph(source, original));
-        if (sizeLimitApplies(request.source, destinations))
-            checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
-        const done = [];
-        for (const target of crossRepository) {
-            const before = { ...stats };
-            // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
-            const mountFrom = done.find((earlier) => isBlobMounter(target) && isReadable(earlier) && target.canMountFrom(earlier));
-            await copyGraph(graph, source, target, {
-                concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
-                logger,
-                stats,
-                ...retryOf(request),
-                ...(mountFrom && isReadable(mountFrom) ? { mountFrom } : {})
-            });
-            done.push(target);
-            logger.info(`Copied to ${target.name}: ${stats.blobsUploaded - before.blobsUploaded} blobs uploaded ` +
-                `(${formatBytes(stats.bytesUploaded - before.bytesUploaded)}), ${stats.blobsMounted - before.blobsMounted} mounted, ` +
-                `${stats.blobsSkipped - before.blobsSkipped} already there`);
-        }
+    // Asked of each pair: a target that holds the source's blobs gets manifests only.
+    const crossStorage = [...stores.values()].some((target) => !sharesBlobs(target, source));
+    const graph = transformed?.graph ?? (crossStorage ? await loadGraph(source, original) : rootOnly(original));
+    if (crossStorage && sizeLimitApplies(request.source, destinations))
+        checkSizeLimit(artifactSize(graph), request.maxArtifactSize);
+    const targets = [];
+    for (const [key, target] of stores) {
+        const sameStorage = sharesBlobs(target, source);
+        // The source's own storage lacks only what was rewritten; without a change it lacks nothing.
+        const missing = sameStorage && !changed ? new Set() : await missingManifests(graph, target);
+        targets.push({ key, target, sameStorage, missing });
     }
-    // Referrers of the source's manifests, to every destination that is not the source's own
-    // repository; those of rewritten manifests name digests that are not pushed, and are counted.
-    const referrers = request.referrers && crossRepository.length > 0
-        ? await copyReferrers(source, transformed?.graph ?? (await loadGraph(source, original)), crossRepository, { concurrency: request.concurrency ?? DEFAULT_CONCURRENCY, logger, stats, ...retryOf(request) }, transformed?.rewritten ?? [])
-        : [];
-    for (const r of referrers)
-        logger.info(`Copied referrer ${r.digest} (${r.kind}) of ${r.subject}`);
-    if (transformed && changed) {
-        // The source's repository has every blob already: only the new manifests go there.
-        for (const target of sameRepositoryTargets) {
-            await copyGraph(transformed.graph, source, target, {
-                concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
-                logger,
-                stats,
-                blobsInPlace: true,
-                ...retryOf(request)
-            });
-        }
-    }
-    const pushed = [];
-    for (const dest of destinations) {
-        try {
-            await writeTag(dest, targets.get(storeKey(dest.endpoint)), root, logger);
-        }
-        catch (error) {
-            if (pushed.length > 0 && error instanceof Error)
-                throw new PartialCopyError(error, pushed);
-            throw error;
-        }
-        const { digest, mediaType, size } = root.descriptor;
-        pushed.push({ ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size });
-    }
-    const { digest, mediaType, size } = root.descriptor;
-    return {
-        digest,
-        mediaType,
-        size,
-        pushed,
-        rewritten: transformed?.rewritten ?? [],
-        referrers,
-        stats,
-        seconds: (Date.now() - started) / 1000
-    };
+    const fromSource = new Set(transformed?.sourceGraph.nodes.keys() ?? graph.nodes.keys());
+    const kept = [...graph.nodes.keys()].filter((digest) => fromSource.has(digest));
+    const rewritten = transformed?.rewritten ?? [];
+    const leftBehind = [...rewritten.map(({ from, to }) => ({ from, to }))];
+    // Platforms made a new index or kept one child: the source's root itself is not pushed.
+    if (changed && !rewritten.some((r) => r.from === original.descriptor.digest))
+        leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest });
+    return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) };
 }
-/**
- * Writing a tag failed after others were written (every blob and manifest was already in place,
- * so those tags point at complete artifacts): the message says which were written.
- */
-class PartialCopyError extends Error {
-    failure;
-    written;
-    constructor(failure, written) {
-        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
-        this.failure = failure;
-        this.written = written;
-        this.name = 'PartialCopyError';
+/** A graph of the root alone: a retag in place needs nothing below it. */
+function rootOnly(root) {
+    return { root, nodes: new Map([[root.descriptor.digest, root]]) };
+}
+function bytesToMove(graph, targets) {
+    let bytes = 0;
+    for (const { sameStorage, missing } of targets) {
+        if (sameStorage)
+            continue;
+        const nodes = [...missing].map((digest) => graph.nodes.get(digest));
+        bytes += distributableBlobs(nodes).reduce((sum, blob) => sum + blob.size, 0);
     }
+    return bytes;
 }
 /** Platforms, annotations and media types applied to the whole graph, when any is asked for. */
-async function transform(source, root, request, logger) {
+async function transform(source, root, request, reporter) {
     const rules = request.annotations ?? [];
     if (rules.length === 0 && !request.platforms?.length && !request.ociMediaTypes)
         return undefined;
     const imagePlatform = (node) => configPlatform(source, node);
-    let graph = await loadGraph(source, root);
+    const sourceGraph = await loadGraph(source, root);
+    let graph = sourceGraph;
     if (request.platforms?.length)
         graph = await selectPlatforms(graph, request.platforms, imagePlatform);
     const result = await rewriteGraph(graph, { rules, ociMediaTypes: request.ociMediaTypes ?? false, imagePlatform });
     for (const notice of result.notices)
-        logger.notice(notice);
+        reporter.notice(notice);
     for (const { from, to } of result.rewritten)
-        logger.info(`Rewrote ${from} as ${to}`);
-    return result;
-}
-function retryOf(request) {
-    return request.retry ? { retry: request.retry } : {};
-}
-async function writeTag(dest, target, root, logger) {
-    const name = destinationName(dest, root.descriptor.digest);
-    if (dest.unchanged) {
-        logger.info(`${name} already is ${root.descriptor.digest}`);
-    }
-    else if (dest.tag) {
-        await target.pushManifest(root.descriptor, root.bytes, dest.tag);
-        logger.info(`Tagged ${name}`);
-    }
-    else {
-        if (isPinning(target))
-            await target.pin(root.descriptor);
-        logger.info(`Stored ${name}`);
-    }
+        reporter.event({ type: 'manifest-rewritten', from, to });
+    return { sourceGraph, graph: result.graph, rewritten: result.rewritten };
 }
 /**
  * DESIGN §2: `maxArtifactSize` guards copies from one registry repository to another. Archives,
@@ -85838,6 +85052,34 @@ function checkSizeLimit(size, limit) {
     }
     if (size > limit) {
         throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/copy-artifact.ts
+/**
+ * The copy engine's entry point: {@link planCopy} (everything decided, nothing written), then
+ * {@link executePlan}, or for a dry run the plan described. Reports `artifact-started`,
+ * `artifact-done` or `artifact-failed` around the whole.
+ */
+
+
+
+
+
+async function copyArtifact(opener, request, reporter, options = {}) {
+    const started = Date.now();
+    const source = formatEndpoint(request.source);
+    reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) });
+    try {
+        const plan = await planCopy(opener, request, reporter);
+        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter);
+        result.seconds = (Date.now() - started) / 1000;
+        reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds });
+        return result;
+    }
+    catch (error) {
+        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
     }
 }
 
@@ -86723,12 +85965,13 @@ async function pushPackagedChart(path, chart, options) {
     return { ...packaged, kind: 'packaged Helm chart' };
 }
 
-;// CONCATENATED MODULE: ./src/package/push-package.ts
+;// CONCATENATED MODULE: ./src/engine/push-package.ts
 /**
  * Packages `path` and pushes it (DESIGN §1 use case 5): to destRef, or — with `subject` and no
  * destRef — into the subject's repository by digest, then records it as a referrer of the subject
  * where it was pushed (the referrers API, else the tag schema index).
  */
+
 
 
 
@@ -86743,7 +85986,7 @@ async function pushPackage(stores, request, logger) {
     if (subject) {
         const store = await stores.source(subject);
         subjectDescriptor = (await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '')).descriptor;
-        logger.info(`Attaching to ${storeKey(subject)}@${subjectDescriptor.digest}`);
+        logger.event({ type: 'subject-resolved', ref: storeKey(subject), digest: subjectDescriptor.digest });
     }
     const tag = request.destinations.map(endpointTag).find((t) => t !== undefined);
     const packaged = await packagePath(path, {
@@ -86756,7 +85999,7 @@ async function pushPackage(stores, request, logger) {
         requireOneVersion(request.destinations, packaged.tag);
     for (const notice of packaged.notices)
         logger.notice(notice);
-    logger.info(`Packaged ${path} (${packaged.kind}) as ${packaged.root.digest}`);
+    logger.event({ type: 'package-made', path, kind: packaged.kind, digest: packaged.root.digest });
     stores.addLocal('package', path, packaged.source);
     // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
     const destinations = request.destinations.map((d) => endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d);
@@ -86774,7 +86017,7 @@ async function pushPackage(stores, request, logger) {
             if (!isReadable(target))
                 continue;
             const via = await recordReferrer(target, subjectDescriptor.digest, listed);
-            logger.info(`Recorded as a referrer of ${subjectDescriptor.digest} in ${target.name} (${via === 'api' ? 'referrers API' : `tag ${subjectDescriptor.digest.replace(':', '-')}`})`);
+            logger.event({ type: 'referrer-recorded', subject: subjectDescriptor.digest, target: target.name, via });
         }
     }
     return result;
@@ -87789,7 +87032,7 @@ function list(images) {
         .join('; ');
 }
 
-;// CONCATENATED MODULE: ./src/archive/push-archives.ts
+;// CONCATENATED MODULE: ./src/engine/push-archives.ts
 
 
 
@@ -87804,7 +87047,7 @@ async function pushArchives(stores, request, logger) {
     const results = [];
     for (const archive of archives) {
         const opened = await openArchive(archive.path);
-        logger.info(`${archive.path}: ${opened.kind} with ${opened.images.length} image name${opened.images.length === 1 ? '' : 's'}`);
+        logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
         if (opened.images.length === 0) {
             logger.warning(`${archive.path} holds no image; nothing was pushed from it`);
             continue;
@@ -87838,6 +87081,1103 @@ function combine(results) {
         stats,
         seconds: results.reduce((sum, r) => sum + r.seconds, 0)
     };
+}
+
+;// CONCATENATED MODULE: ./src/progress.ts
+
+/** A reporter that writes each event's line, and progress lines when due, to `logger.info`. */
+function lineReporter(logger, meter) {
+    return {
+        ...logger,
+        event(event) {
+            const line = describeEvent(event);
+            if (line)
+                logger.info(line);
+            meter?.observe(event);
+            const progress = meter?.line();
+            if (progress)
+                logger.info(progress);
+        }
+    };
+}
+/** The line an event stands for in a log, or undefined for events only a meter counts. */
+function describeEvent(event) {
+    switch (event.type) {
+        case 'artifact-started':
+            return `Copying ${event.source} to ${event.destinations.join(', ')}`;
+        case 'artifact-resolved':
+            return `${event.source} is ${event.mediaType} ${event.digest}`;
+        case 'manifest-rewritten':
+            return `Rewrote ${event.from} as ${event.to}`;
+        case 'target-up-to-date':
+            return `${event.target} already has ${event.digest}`;
+        case 'target-done': {
+            const { blobsUploaded, bytesUploaded, blobsMounted, blobsSkipped } = event.stats;
+            return `Copied to ${event.target}: ${blobsUploaded} blobs uploaded (${formatBytes(bytesUploaded)}), ${blobsMounted} mounted, ${blobsSkipped} already there`;
+        }
+        case 'referrer-copied':
+            return `Copied referrer ${event.digest} (${event.kind}) of ${event.subject}`;
+        case 'tag-written':
+            return event.how === 'tagged'
+                ? `Tagged ${event.ref}`
+                : event.how === 'stored'
+                    ? `Stored ${event.ref}`
+                    : `${event.ref} already is ${event.digest}`;
+        case 'skipped':
+            return `${event.destination} is up to date with ${event.source} (${event.digest})`;
+        case 'archive-opened':
+            return `${event.path}: ${event.kind} with ${event.images} image name${event.images === 1 ? '' : 's'}`;
+        case 'package-made':
+            return `Packaged ${event.path} (${event.kind}) as ${event.digest}`;
+        case 'subject-resolved':
+            return `Attaching to ${event.ref}@${event.digest}`;
+        case 'referrer-recorded':
+            return `Recorded as a referrer of ${event.subject} in ${event.target} (${event.via === 'api' ? 'referrers API' : `tag ${event.subject.replace(':', '-')}`})`;
+        case 'artifact-done':
+            return `Done in ${event.seconds.toFixed(1)} s: ${event.digest}`;
+        case 'artifact-failed':
+            return `Failed: ${event.error.message}`;
+        default:
+            return undefined;
+    }
+}
+/**
+ * Counts bytes across every transfer of a run and says how far along it is. `line()` gives a
+ * progress line when one is due: transfers are running and `intervalMs` has passed since the last.
+ */
+class ProgressMeter {
+    intervalMs;
+    now;
+    planned = 0;
+    done = 0;
+    perBlob = new Map();
+    started;
+    lastLine;
+    active = 0;
+    constructor(intervalMs, now = Date.now) {
+        this.intervalMs = intervalMs;
+        this.now = now;
+    }
+    observe(event) {
+        const key = 'digest' in event && 'target' in event ? `${event.target} ${event.digest}` : '';
+        switch (event.type) {
+            case 'transfer-planned':
+                this.planned += event.bytes;
+                this.started ??= this.now();
+                this.lastLine ??= this.now();
+                break;
+            case 'blob-started':
+                if (!this.perBlob.has(key))
+                    this.active++;
+                this.advance(key, 0);
+                break;
+            case 'blob-progress':
+                this.advance(key, event.done);
+                break;
+            case 'blob-done':
+                if (this.perBlob.has(key))
+                    this.active--;
+                this.advance(key, event.size);
+                this.perBlob.delete(key);
+                break;
+            default:
+        }
+    }
+    /** A progress line, when transfers are running and one is due. */
+    line() {
+        const now = this.now();
+        if (this.active === 0 || this.started === undefined || now - (this.lastLine ?? 0) < this.intervalMs)
+            return undefined;
+        this.lastLine = now;
+        return this.describe(now);
+    }
+    describe(now = this.now()) {
+        const seconds = Math.max(0.001, (now - (this.started ?? now)) / 1000);
+        const rate = this.done / seconds;
+        const total = Math.max(this.planned, this.done);
+        const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100;
+        const left = rate > 0 ? Math.ceil((total - this.done) / rate) : undefined;
+        return (`Progress: ${formatBytes(this.done)} of ${formatBytes(total)} (${percent}%), ${formatBytes(Math.round(rate))}/s` +
+            (left !== undefined ? `, about ${formatDuration(left)} left` : ''));
+    }
+    /** Fraction done, 0 to 1 (for a bar). */
+    fraction() {
+        const total = Math.max(this.planned, this.done);
+        return total > 0 ? this.done / total : 0;
+    }
+    advance(key, count) {
+        const before = this.perBlob.get(key) ?? 0;
+        // A restarted upload counts from zero again: its bytes are taken back.
+        this.done += count - before;
+        this.perBlob.set(key, count);
+    }
+}
+function formatDuration(seconds) {
+    if (seconds < 60)
+        return `${seconds} s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60)
+        return `${minutes} min ${seconds % 60} s`;
+    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+;// CONCATENATED MODULE: ./src/action/report.ts
+/**
+ * The engine's events in a workflow log (DESIGN §7): a log group per artifact, its lines inside,
+ * and a progress line at most every 5 s during long transfers.
+ */
+
+
+const actionLogger = {
+    debug: core_debug,
+    info: info,
+    warning: warning,
+    notice: core_notice,
+    secret: core_setSecret
+};
+/** Seconds between progress lines: 5, or `OCI_PUSH_PROGRESS_INTERVAL` (seconds, for a busier log). */
+function progressInterval(env) {
+    const seconds = Number(env.OCI_PUSH_PROGRESS_INTERVAL);
+    return Number.isFinite(seconds) && seconds >= 0 && env.OCI_PUSH_PROGRESS_INTERVAL !== '' ? seconds * 1000 : 5000;
+}
+/** Lines of one artifact inside a log group, opened when it starts and closed when it ends. */
+function actionReporter(meter = new ProgressMeter(progressInterval(process.env))) {
+    return {
+        ...actionLogger,
+        event(event) {
+            meter.observe(event);
+            const line = describeEvent(event);
+            if (event.type === 'artifact-started')
+                startGroup(line ?? event.source);
+            else if (line)
+                info(line);
+            if (event.type === 'artifact-done' || event.type === 'artifact-failed')
+                endGroup();
+            const progress = meter.line();
+            if (progress)
+                info(progress);
+        }
+    };
+}
+
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var node_modules_undici = __nccwpck_require__(4371);
+;// CONCATENATED MODULE: ./src/http/token.ts
+
+/** Client id sent with OAuth2 requests, as the spec asks. */
+const CLIENT_ID = 'oci-push';
+/** Tokens without `expires_in` live 60 s (token.md). */
+const DEFAULT_EXPIRES_IN = 60;
+/** Refresh a little before expiry, so a token does not lapse between check and use. */
+const EXPIRY_MARGIN_S = 10;
+/**
+ * Builds the token request for `scopes`: an OAuth2 refresh-token POST when the credentials hold
+ * an identity token; otherwise a GET, with Basic credentials when there are any and the realm
+ * may have them (HTTPS, the registry's own origin, or loopback).
+ */
+function tokenRequest(challenge, scopes, registryOrigin, credentials) {
+    const url = new URL(challenge.realm, registryOrigin);
+    const safe = url.protocol === 'https:' || url.origin === new URL(registryOrigin).origin || isLoopback(url.host);
+    const withCredentials = credentials !== undefined && safe;
+    if (withCredentials && credentials.identityToken) {
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: CLIENT_ID });
+        if (challenge.service)
+            form.set('service', challenge.service);
+        if (scopes.length > 0)
+            form.set('scope', scopes.join(' '));
+        return { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), withCredentials };
+    }
+    if (challenge.service)
+        url.searchParams.set('service', challenge.service);
+    for (const scope of scopes)
+        url.searchParams.append('scope', scope);
+    const headers = {};
+    if (withCredentials && credentials.password) {
+        headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+    }
+    return { method: 'GET', url, headers, withCredentials };
+}
+/** Reads `token` (or OAuth2's `access_token`) and `expires_in`; undefined when neither token is there. */
+function parseTokenResponse(body, now) {
+    if (typeof body !== 'object' || body === null)
+        return undefined;
+    const { token, access_token: accessToken, expires_in: expiresIn } = body;
+    const value = typeof token === 'string' && token ? token : typeof accessToken === 'string' && accessToken ? accessToken : undefined;
+    if (!value)
+        return undefined;
+    const lifetime = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : DEFAULT_EXPIRES_IN;
+    return { value, expiresAt: now + Math.max(lifetime - EXPIRY_MARGIN_S, lifetime / 2) * 1000 };
+}
+/** A scope set as one key: sorted, so the same scopes in any order share a token. */
+function scopeKey(scopes) {
+    return [...new Set(scopes)].sort().join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/http/auth.ts
+
+class Authenticator {
+    origin;
+    credentials;
+    fetchToken;
+    now;
+    basic = false;
+    bearer;
+    tokens = new Map();
+    /** The value each cached token resolved to, so a refusal of an older one keeps a newer one. */
+    values = new Map();
+    constructor(origin, credentials, fetchToken, now = Date.now) {
+        this.origin = origin;
+        this.credentials = credentials;
+        this.fetchToken = fetchToken;
+        this.now = now;
+    }
+    /**
+     * Takes in the challenges of a `401` for a request sent with `scopes`; true when sending it
+     * again would carry something new: a first Basic header, a first token, or a fresh token in
+     * place of one the registry refused. `sent` is the Authorization the refused request carried:
+     * a token fetched since (by a request running alongside) is kept.
+     */
+    challenged(challenges, scopes, sent) {
+        const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+        if (bearer) {
+            const known = this.bearer !== undefined;
+            this.bearer = { realm: bearer.params.realm, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
+            const key = scopeKey(scopes);
+            const current = this.values.get(key);
+            if (known && (current === undefined || sent === `Bearer ${current}`)) {
+                this.tokens.delete(key);
+                this.values.delete(key);
+            }
+            return true;
+        }
+        if (challenges.some((c) => c.scheme === 'basic') && this.credentials?.password && !this.basic) {
+            this.basic = true;
+            return true;
+        }
+        return false;
+    }
+    /** The Authorization header for a request needing `scopes`, or undefined when none is needed. */
+    async header(scopes) {
+        if (this.bearer)
+            return `Bearer ${(await this.token(this.bearer, scopes)).value}`;
+        if (this.basic && this.credentials) {
+            return `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+        }
+        return undefined;
+    }
+    async token(challenge, scopes) {
+        const key = scopeKey(scopes);
+        const cached = this.tokens.get(key);
+        if (cached) {
+            const token = await cached.catch(() => undefined);
+            if (token && token.expiresAt > this.now())
+                return token;
+            if (this.tokens.get(key) === cached)
+                this.tokens.delete(key);
+        }
+        let pending = this.tokens.get(key);
+        if (!pending) {
+            pending = this.fetchToken(tokenRequest(challenge, scopes, this.origin, this.credentials));
+            this.tokens.set(key, pending);
+            const fetching = pending;
+            void fetching.then((token) => this.tokens.get(key) === fetching && this.values.set(key, token.value), () => undefined);
+            // A failed fetch is not cached: the next request asks again.
+            pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key));
+        }
+        return pending;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/http/challenge.ts
+/**
+ * `WWW-Authenticate` challenges (RFC 7235 §4.1) as registries send them: `Basic realm="…"` for
+ * htpasswd, `Bearer realm="…",service="…",scope="…"` for token auth (distribution
+ * docs/spec/auth/token.md).
+ */
+/** Parses every challenge in the header; unknown schemes are kept so the caller can name them. */
+function parseChallenges(header) {
+    if (!header)
+        return [];
+    const challenges = [];
+    const token = /\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)/y;
+    const param = /\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?/y;
+    let pos = 0;
+    while (pos < header.length) {
+        token.lastIndex = pos;
+        const scheme = token.exec(header);
+        if (!scheme)
+            break;
+        pos = token.lastIndex;
+        const params = {};
+        for (;;) {
+            param.lastIndex = pos;
+            const match = param.exec(header);
+            // A bare word with no `=` after it starts the next challenge.
+            if (!match)
+                break;
+            params[match[1].toLowerCase()] = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3];
+            pos = param.lastIndex;
+        }
+        challenges.push({ scheme: scheme[1].toLowerCase(), params });
+        while (pos < header.length && /[\s,]/.test(header[pos]))
+            pos++;
+    }
+    return challenges;
+}
+
+;// CONCATENATED MODULE: ./src/http/hints.ts
+
+const hints_GHCR = 'ghcr.io';
+const GHCR_WRITE = 'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")';
+function loginHint(context) {
+    const inputs = context.role === 'source' ? 'srcUsername and srcPassword' : 'username and password';
+    if (context.registry === hints_GHCR)
+        return `${hints_GHCR} needs credentials: leave githubToken at its default (the workflow token) or set ${inputs}`;
+    return `${context.registry} needs credentials: set ${inputs}, or log in to it in an earlier step (docker/login-action)`;
+}
+/** A hint for a refused request, or undefined when the registry's own words say enough. */
+function registryHint(status, details, context) {
+    const codes = new Set(details.map((d) => d.code.toUpperCase()));
+    const ghcrWrite = context.registry === hints_GHCR && context.role === 'destination';
+    if (status === 429 || codes.has('TOOMANYREQUESTS')) {
+        if (context.registry === DOCKER_HUB) {
+            return context.credentials
+                ? "Docker Hub's pull rate limit for this account is reached; wait, or use an account with a higher limit"
+                : "Docker Hub's pull rate limit for anonymous users is reached: log in (username and password, or docker/login-action) to raise it";
+        }
+        return 'the registry is limiting the rate of requests; try again later';
+    }
+    if (status === 401) {
+        if (!context.credentials)
+            return loginHint(context);
+        if (context.challengeError === 'insufficient_scope') {
+            return `the credentials from ${context.credentials} do not grant ${context.role === 'source' ? 'pull' : 'push'} access to this repository${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
+        }
+        return `${context.registry} refused the credentials from ${context.credentials}${ghcrWrite ? `; ${GHCR_WRITE}` : ''}`;
+    }
+    if (status === 403) {
+        if (ghcrWrite)
+            return GHCR_WRITE;
+        if (context.registry === hints_GHCR)
+            return 'the workflow token needs `permissions: packages: read` and access to the package';
+        return context.credentials
+            ? `the credentials for ${context.registry} from ${context.credentials} lack permission for this repository`
+            : `${context.registry} refused anonymous access: ${loginHint(context).replace(/^.*needs credentials: /, '')}`;
+    }
+    if (status === 404 && codes.has('NAME_UNKNOWN')) {
+        return context.role === 'destination'
+            ? 'check the repository name; some registries (Amazon ECR) need the repository created first'
+            : 'not found: check the repository name';
+    }
+    if (status === 404 && codes.has('MANIFEST_UNKNOWN'))
+        return 'not found: check that the tag or digest exists';
+    if (codes.has('TAG_INVALID'))
+        return 'the registry refuses to move this tag (immutable tags, as on Amazon ECR): push a new tag instead';
+    return undefined;
+}
+const CERTIFICATE_CODES = new Set([
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/** A hint for a connection that failed with `code` (`ENOTFOUND`, a TLS code) and `message`. */
+function connectionHint(code, message, url) {
+    const host = url.hostname;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return `the host ${host} could not be resolved: check the registry name`;
+    if (code === 'ECONNREFUSED')
+        return `nothing accepted the connection on ${url.host}: check the host and port`;
+    if (code && CERTIFICATE_CODES.has(code)) {
+        return `the TLS certificate of ${host} is not trusted: give its CA in caCert, or set insecureSkipTLSVerify: true`;
+    }
+    if (url.protocol === 'https:' &&
+        (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))) {
+        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set plainHttp: true or write the reference with http://`;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/http/client.ts
+
+
+
+
+
+
+
+
+const MAX_REDIRECTS = 5;
+/**
+ * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
+ * blob that can take minutes after the last byte is sent. Idle bodies are cut by the pool's
+ * `bodyTimeout` instead, so a stalled transfer still ends.
+ */
+const UPLOAD_HEADERS_TIMEOUT_MS = 15 * 60_000;
+const MAX_ERROR_BODY = 64 * 1024;
+const MAX_TOKEN_BODY = 1024 * 1024;
+class RegistryClient {
+    options;
+    origin;
+    registry;
+    auth;
+    pinged;
+    constructor(options) {
+        this.options = options;
+        // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
+        this.origin = new URL(options.origin).origin;
+        this.registry = options.registry;
+        this.auth = new Authenticator(this.origin, options.credentials, (request) => this.fetchToken(request));
+    }
+    /**
+     * Sends a request and returns the response when its status is in `accept`; the caller must read
+     * or discard the body. Any other status throws, with the registry's error codes. Transient
+     * faults are retried here, the one place a request is retried.
+     */
+    request(req) {
+        return this.requestAndRead(req, (res) => Promise.resolve(res));
+    }
+    /**
+     * As {@link request}, with the response's body read by `read` inside each try: a body that
+     * breaks on the way (a manifest cut short) is asked for again.
+     */
+    requestAndRead(req, read) {
+        return this.retrying(req, async () => read(await this.exchange(req)));
+    }
+    /** One try: the ping (until one succeeds), the request, and a second send after a fresh challenge. */
+    async exchange(req) {
+        await this.ping();
+        let res = await this.send(req);
+        if (res.status === 401 && !req.accept.includes(401)) {
+            // Learned even when this body cannot be sent again: the caller's restart gets the new token.
+            const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization);
+            if (fresh && canResend(req)) {
+                await discard(res.body);
+                res = await this.send(req);
+            }
+        }
+        if (req.accept.includes(res.status))
+            return res;
+        throw await this.failure(req, res);
+    }
+    /**
+     * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
+     * be sent again. A stream body cannot: its caller starts over from the source instead, and only
+     * then; what failed here after its tries is marked so no caller tries it again ({@link wasRetried}).
+     */
+    async retrying(req, attempt) {
+        const policy = this.options.retry ?? DEFAULT_RETRY;
+        const resendable = canResend(req);
+        try {
+            return await withRetries(attempt, {
+                policy,
+                retryable: (error) => resendable && isTransient(error),
+                retryAfterMs: retryAfterOf,
+                onRetry: (error, delay, next) => this.options.logger.info(`${error.message}; trying again ${nextTryText(delay, next, policy)}`),
+                countTries: true,
+                ...(req.signal ? { signal: req.signal } : {})
+            });
+        }
+        catch (error) {
+            if (resendable)
+                markRetried(error);
+            throw error;
+        }
+    }
+    /**
+     * `GET /v2/` before the first request: learns the auth scheme and fails early when nothing is
+     * there. Part of the try of the request that needs it, never retried on its own; a transient
+     * failure is forgotten, so the request's next try pings again.
+     */
+    ping() {
+        const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
+        this.pinged ??= (async () => {
+            const res = await this.send(req);
+            await discard(res.body);
+            if (res.status === 401)
+                this.auth.challenged(challengesOf(res), []);
+            else if (res.status !== 200)
+                throw await this.failure(req, res);
+        })().catch((error) => {
+            if (isTransient(error))
+                this.pinged = undefined;
+            throw error;
+        });
+        return this.pinged;
+    }
+    async send(req) {
+        const authorization = await this.auth.header(req.scopes ?? []);
+        let url = new URL(req.url, this.origin);
+        for (let hop = 0;; hop++) {
+            const res = await this.sendOnce(req, url, authorization);
+            if (authorization)
+                res.sentAuthorization = authorization;
+            const location = headerValue(res.headers, 'location');
+            if (!req.followRedirects || !isRedirect(res.status) || !location)
+                return res;
+            await discard(res.body);
+            if (hop >= MAX_REDIRECTS) {
+                throw new ConnectionError(req.operation, req.reference, `more than ${MAX_REDIRECTS} redirects`);
+            }
+            url = new URL(location, url);
+        }
+    }
+    async sendOnce(req, url, authorization) {
+        const sameOrigin = url.origin === this.origin;
+        const headers = { 'user-agent': 'oci-push', ...req.headers };
+        // The Authorization header is for the registry alone: never for a storage host it redirects to.
+        if (sameOrigin && authorization)
+            headers.authorization = authorization;
+        // Another host's query may carry a signature (presigned storage URLs): only its path is logged.
+        const shown = sameOrigin ? `${url.pathname}${url.search}` : `${url.origin}${url.pathname}`;
+        try {
+            const streamed = req.body !== undefined && !Buffer.isBuffer(req.body);
+            const res = await this.options.dispatcher.request({
+                origin: url.origin,
+                path: `${url.pathname}${url.search}`,
+                method: req.method,
+                headers,
+                body: req.body,
+                ...(req.signal ? { signal: req.signal } : {}),
+                ...(streamed ? { headersTimeout: UPLOAD_HEADERS_TIMEOUT_MS } : {})
+            });
+            this.options.logger.debug(`${req.method} ${shown} -> ${res.statusCode}`);
+            return { status: res.statusCode, headers: res.headers, body: res.body, url: url.href };
+        }
+        catch (error) {
+            throw this.connectionFailure(error, req.operation, req.reference, url, `${req.method} ${shown}`);
+        }
+    }
+    /** Asks the token realm for a token; its query and form carry no secret, but are not logged either. */
+    async fetchToken(request) {
+        const shown = `${request.method} ${request.url.origin}${request.url.pathname}`;
+        let res;
+        try {
+            res = await this.options.dispatcher.request({
+                origin: request.url.origin,
+                path: `${request.url.pathname}${request.url.search}`,
+                method: request.method,
+                headers: { 'user-agent': 'oci-push', accept: 'application/json', ...request.headers },
+                ...(request.body !== undefined ? { body: request.body } : {})
+            });
+        }
+        catch (error) {
+            throw this.connectionFailure(error, 'get token', this.registry, request.url, shown);
+        }
+        this.options.logger.debug(`${shown} (token${request.withCredentials ? ', with credentials' : ''}) -> ${res.statusCode}`);
+        if (!request.withCredentials && this.options.credentials) {
+            this.options.logger.warning(`${this.registry}: the token realm ${request.url.origin} is plain HTTP on another host; credentials were not sent to it`);
+        }
+        if (res.statusCode !== 200) {
+            const details = await readErrorDetails(res.body);
+            throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details));
+        }
+        let token;
+        try {
+            token = parseTokenResponse(JSON.parse((await readCapped(res.body, MAX_TOKEN_BODY, 'token response')).toString('utf8')), Date.now());
+        }
+        catch {
+            token = undefined;
+        }
+        if (!token)
+            throw new ContentError(`token for ${this.registry}`, `${request.url.origin}${request.url.pathname} did not answer a token`);
+        this.options.logger.secret(token.value);
+        return token;
+    }
+    connectionFailure(error, operation, reference, url, shown) {
+        this.options.logger.debug(`${shown} -> ${describeCause(error)}`);
+        if (error instanceof RegistryError || error instanceof ConnectionError || isOwnError(error))
+            return error;
+        const { code, message } = causeOf(error);
+        return new ConnectionError(operation, `${reference} (${url.origin})`, describeCause(error), connectionHint(code, message, url), code);
+    }
+    async failure(req, res) {
+        const details = await readErrorDetails(res.body);
+        const bearer = challengesOf(res).find((c) => c.scheme === 'bearer');
+        const hint = this.hint(res.status, details, bearer?.params.error);
+        return new RegistryError(req.operation, req.reference, res.status, details, hint, parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now()));
+    }
+    hint(status, details, challengeError) {
+        const credentials = this.options.credentials;
+        return registryHint(status, details, {
+            registry: this.registry,
+            role: this.options.role,
+            ...(credentials ? { credentials: credentials.origin ?? 'the inputs' } : {}),
+            ...(challengeError ? { challengeError } : {})
+        });
+    }
+}
+/** A Buffer (or no body) can be sent again after a challenge; a stream only once. */
+function canResend(req) {
+    return req.body === undefined || Buffer.isBuffer(req.body);
+}
+function challengesOf(res) {
+    return parseChallenges(headerValue(res.headers, 'www-authenticate'));
+}
+function isRedirect(status) {
+    return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+/** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
+function isOwnError(error) {
+    return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError;
+}
+function retryAfterOf(error) {
+    return error instanceof RegistryError ? error.retryAfterMs : undefined;
+}
+function causeOf(error) {
+    // Duck-typed, not `instanceof Error`: socket and TLS errors may come from another realm.
+    if (typeof error !== 'object' || error === null || typeof error.message !== 'string')
+        return { message: String(error) };
+    const cause = error.cause;
+    const code = error.code ?? cause?.code;
+    const message = typeof cause?.message === 'string' && cause.message ? cause.message : error.message;
+    return { ...(code ? { code } : {}), message };
+}
+function describeCause(error) {
+    const { code, message } = causeOf(error);
+    return code && !message.includes(code) ? `${code} ${message}` : message;
+}
+function headerValue(headers, name) {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+}
+/** Drops a body we do not need, so its connection goes back to the pool. */
+async function discard(body) {
+    try {
+        await body.dump({ limit: MAX_ERROR_BODY });
+    }
+    catch {
+        // The connection is closed instead; nothing else to do.
+    }
+}
+async function readErrorDetails(body) {
+    let text;
+    try {
+        text = (await readCapped(body, MAX_ERROR_BODY, 'error body')).toString('utf8');
+    }
+    catch {
+        return [];
+    }
+    try {
+        const json = JSON.parse(text);
+        return (json.errors ?? [])
+            .filter((e) => typeof e.code === 'string')
+            .map((e) => ({ code: e.code, message: typeof e.message === 'string' ? e.message : '' }));
+    }
+    catch {
+        return [];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/repository.ts
+
+
+
+
+
+
+
+const CANCEL_TIMEOUT_MS = 5000;
+/** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
+const MAX_REFERRERS_PAGES = 100;
+/** Statuses some registries refuse a mount with, instead of opening an upload (202). */
+const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
+/**
+ * Whether mounting from each repository may work, per client — one registry as one set of
+ * credentials sees it — so every repository object on it shares what was learned: all blobs of a
+ * copy and later destinations on the same registry. Separate copies have separate clients. Only
+ * error refusals are kept: a 202 opened the upload the blob needs anyway, so trying costs nothing.
+ */
+const mountVerdicts = new WeakMap();
+function mountVerdictsOf(client) {
+    let verdicts = mountVerdicts.get(client);
+    if (!verdicts) {
+        verdicts = new Map();
+        mountVerdicts.set(client, verdicts);
+    }
+    return verdicts;
+}
+/** A response body read whole (capped); a connection that breaks mid-body is a transient fault. */
+async function readBody(body, where) {
+    try {
+        return await readCapped(body, MAX_MANIFEST_BYTES, 'manifest');
+    }
+    catch (error) {
+        if (error instanceof ContentError)
+            throw new ContentError(where, error.problem);
+        const code = error.code;
+        throw new ConnectionError('read manifest', where, error.message, undefined, code ?? 'UND_ERR_SOCKET');
+    }
+}
+/**
+ * The `rel="next"` target of a `Link` header (RFC 8288: `<url>; rel="next"`, several links
+ * separated by commas, `rel` a space-separated list), resolved against the URL that answered,
+ * since registries send relative links (PEERS "Everywhere"); undefined on the last page.
+ */
+function nextLink(header, base) {
+    for (const [, target, params] of (header ?? '').matchAll(/<([^>]*)>([^,]*)/g)) {
+        const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]+))/i.exec(params);
+        const relations = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
+        if (relations.includes('next'))
+            return new URL(target, base).href;
+    }
+    return undefined;
+}
+class RegistryRepository {
+    registry;
+    repository;
+    client;
+    /** `registry/repository`, for messages. */
+    name;
+    /** The registry checks each blob against the `?digest=` of its PUT (distribution-spec) and refuses a mismatch. */
+    verifiesDigests = true;
+    /** Upload sessions a refused mount opened (spec: a 202 answer to a mount is an upload). */
+    pendingUploads = new Map();
+    /** Token scopes for every request here: pull to read, pull and push to write (token.md "Scope"). */
+    scopes;
+    constructor(registry, repository, role, client) {
+        this.registry = registry;
+        this.repository = repository;
+        this.client = client;
+        this.name = `${registry}/${repository}`;
+        this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`];
+    }
+    async fetchManifest(reference) {
+        const req = {
+            method: 'GET',
+            url: this.path('manifests', reference),
+            headers: { accept: MANIFEST_ACCEPT },
+            operation: 'fetch manifest',
+            reference: this.show(reference),
+            accept: [200]
+        };
+        // The body is read inside each try: a manifest cut short is fetched again.
+        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
+            const length = Number(headerValue(res.headers, 'content-length') ?? 0);
+            if (length > MAX_MANIFEST_BYTES) {
+                await discard(res.body);
+                throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+            }
+            const bytes = await readBody(res.body, this.show(reference));
+            return {
+                bytes,
+                contentType: headerValue(res.headers, 'content-type'),
+                claimedDigest: headerValue(res.headers, 'docker-content-digest')
+            };
+        });
+    }
+    async fetchBlob(descriptor, options = {}) {
+        const res = await this.request({
+            ...(options.signal ? { signal: options.signal } : {}),
+            method: 'GET',
+            url: this.path('blobs', descriptor.digest),
+            operation: 'fetch blob',
+            reference: this.show(descriptor.digest),
+            accept: [200],
+            followRedirects: true
+        });
+        return res.body;
+    }
+    /**
+     * The referrers API (distribution-spec "Listing Referrers"): its descriptors when the registry
+     * answers 200 with an OCI index, undefined when it has no such API (404, or another type, as
+     * Harbor before 2.11 answered). Pages linked by `Link: <url>; rel="next"` are followed, at most
+     * {@link MAX_REFERRERS_PAGES}. No `artifactType` filter is asked for, so `OCI-Filters-Applied`
+     * has nothing to tell us.
+     */
+    async listReferrers(digest) {
+        const referrers = [];
+        let url = `/v2/${this.repository}/referrers/${digest}`;
+        for (let page = 1; url !== undefined; page++) {
+            if (page > MAX_REFERRERS_PAGES) {
+                throw new ContentError(`page ${MAX_REFERRERS_PAGES} of the answer`, `links to another (Link rel="next"); more than ${MAX_REFERRERS_PAGES} pages are not followed`);
+            }
+            const answer = await this.referrersPage(url, digest, page);
+            if (!answer)
+                return undefined;
+            referrers.push(...answer.referrers);
+            url = answer.next;
+        }
+        return referrers;
+    }
+    /** One page of a referrers answer, read inside the retry; undefined when the first shows there is no API. */
+    referrersPage(url, digest, page) {
+        const req = {
+            method: 'GET',
+            url,
+            headers: { accept: OCI_INDEX },
+            operation: 'list referrers',
+            reference: this.show(digest),
+            // Only the first answer says whether there is an API; a page it links to must be there.
+            accept: page === 1 ? [200, 400, 404, 405] : [200]
+        };
+        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
+            const contentType = baseMediaType(headerValue(res.headers, 'content-type'));
+            if (res.status !== 200 || contentType !== OCI_INDEX) {
+                await discard(res.body);
+                if (page === 1)
+                    return undefined;
+                throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`);
+            }
+            const where = `page ${page} of the answer`;
+            const referrers = parseReferrersIndex(await readBody(res.body, where), OCI_INDEX, where);
+            const next = nextLink(headerValue(res.headers, 'link'), res.url);
+            return next === undefined ? { referrers } : { referrers, next };
+        });
+    }
+    manifestExists(descriptor) {
+        return this.exists('manifests', descriptor, 'check manifest');
+    }
+    blobExists(descriptor) {
+        return this.exists('blobs', descriptor, 'check blob');
+    }
+    async exists(kind, descriptor, operation) {
+        const res = await this.request({
+            method: 'HEAD',
+            url: this.path(kind, descriptor.digest),
+            headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
+            operation,
+            reference: this.show(descriptor.digest),
+            accept: [200, 404],
+            followRedirects: true
+        });
+        await discard(res.body);
+        return res.status === 200;
+    }
+    /** The same repository: every blob of the source is here already. */
+    sharesBlobsWith(source) {
+        return source instanceof RegistryRepository && source.registry === this.registry && source.repository === this.repository;
+    }
+    canMountFrom(source) {
+        return source instanceof RegistryRepository && source.registry === this.registry && source.repository !== this.repository;
+    }
+    /**
+     * Mounts from another repository of this registry (distribution-spec "Mounting a blob from
+     * another repository"). A refusal the registry answers as an error costs a round trip, so it is
+     * remembered for the source repository: the first blob finds out, the others wait for its answer
+     * and, when refused, go straight to an upload.
+     */
+    async mountBlob(descriptor, source, options = {}) {
+        const from = source.repository;
+        const verdicts = mountVerdictsOf(this.client);
+        const earlier = verdicts.get(from);
+        if (earlier !== undefined && !(await earlier))
+            return false;
+        const outcome = this.tryMount(descriptor, from, options);
+        if (earlier === undefined) {
+            verdicts.set(from, outcome.then((result) => result !== 'refused', () => {
+                // Neither mounted nor refused (the request failed): the next blob asks for itself.
+                verdicts.delete(from);
+                return true;
+            }));
+        }
+        const result = await outcome;
+        if (result === 'refused')
+            verdicts.set(from, Promise.resolve(false));
+        return result === 'mounted';
+    }
+    async tryMount(descriptor, from, options) {
+        const query = `?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(from)}`;
+        let res;
+        try {
+            res = await this.request({
+                method: 'POST',
+                url: `/v2/${this.repository}/blobs/uploads/${query}`,
+                headers: { 'content-length': '0' },
+                operation: 'mount blob',
+                reference: this.show(descriptor.digest),
+                accept: [201, 202],
+                ...(options.signal ? { signal: options.signal } : {}),
+                // Mounting reads the other repository: the token must say so (token.md, "Scope").
+                scopes: [...this.scopes, `repository:${from}:pull`]
+            });
+        }
+        catch (error) {
+            // Where others open an upload (202), some registries refuse a mount with an error: Harbor
+            // with 400, 401 or 403, others with 404. The blob is uploaded instead, and a real problem
+            // (permissions, a repository that must be created first) shows on that upload.
+            if (error instanceof RegistryError && MOUNT_REFUSALS.has(error.status))
+                return 'refused';
+            throw error;
+        }
+        await discard(res.body);
+        const location = headerValue(res.headers, 'location');
+        if (res.status === 202 && location)
+            this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href);
+        return res.status === 201 ? 'mounted' : 'upload';
+    }
+    /**
+     * One monolithic PUT of the whole blob (distribution-spec "Pushing a blob monolithically"),
+     * never chunks: ECR's chunked uploads drop later parts, ghcr.io refuses PATCH bodies over
+     * 4 MiB and Google Artifact Registry takes no chunks at all (PEERS "Hosted registries").
+     */
+    async pushBlob(descriptor, open, options = {}) {
+        const signal = options.signal ? { signal: options.signal } : {};
+        const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor, options));
+        this.pendingUploads.delete(descriptor.digest);
+        const url = new URL(location);
+        // A Location may carry a query of its own (`_state`): the digest is added to it.
+        url.searchParams.set('digest', descriptor.digest);
+        let source;
+        try {
+            source = await open();
+            const res = await this.request({
+                method: 'PUT',
+                url: url.href,
+                headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
+                body: source,
+                operation: 'upload blob',
+                reference: this.show(descriptor.digest),
+                accept: [201, 204],
+                ...signal
+            });
+            await discard(res.body);
+        }
+        catch (error) {
+            // Release the download too, whichever side failed first, and close the session we opened.
+            source?.destroy();
+            await this.cancelUpload(url, descriptor);
+            throw error;
+        }
+    }
+    /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
+    async cancelUpload(url, descriptor) {
+        const session = new URL(url);
+        session.searchParams.delete('digest');
+        try {
+            const res = await this.client.request({
+                method: 'DELETE',
+                url: session.href,
+                operation: 'cancel upload',
+                reference: this.show(descriptor.digest),
+                // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is
+                // accepted as it is (no token refresh for it), since the session expires anyway.
+                accept: [200, 202, 204, 401, 403, 404],
+                scopes: this.scopes,
+                signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
+            });
+            await discard(res.body);
+        }
+        catch {
+            // The registry forgets abandoned sessions by itself; this only tidies up sooner.
+        }
+    }
+    /** POST to open an upload session; the `Location` it answers is where the bytes go. */
+    async startUpload(descriptor, options) {
+        const res = await this.request({
+            ...(options.signal ? { signal: options.signal } : {}),
+            method: 'POST',
+            url: `/v2/${this.repository}/blobs/uploads/`,
+            headers: { 'content-length': '0' },
+            operation: 'start upload',
+            reference: this.show(descriptor.digest),
+            accept: [202]
+        });
+        await discard(res.body);
+        const location = headerValue(res.headers, 'location');
+        if (!location)
+            throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location');
+        return new URL(location, res.url).href;
+    }
+    async pushManifest(descriptor, bytes, tag) {
+        const reference = tag ?? descriptor.digest;
+        const res = await this.request({
+            method: 'PUT',
+            url: this.path('manifests', reference),
+            headers: { 'content-type': descriptor.mediaType },
+            body: bytes,
+            operation: 'push manifest',
+            reference: this.show(reference),
+            // 201 is what the spec says; some registries answer 200 or 202 for the same success.
+            accept: [200, 201, 202]
+        });
+        await discard(res.body);
+        const stored = headerValue(res.headers, 'docker-content-digest');
+        if (stored && stored !== descriptor.digest) {
+            throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`);
+        }
+    }
+    request(req) {
+        return this.client.request({ ...req, scopes: req.scopes ?? this.scopes });
+    }
+    path(kind, reference) {
+        return `/v2/${this.repository}/${kind}/${reference}`;
+    }
+    show(reference) {
+        return showReference(this.name, reference);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/registries.ts
+/**
+ * Opens repositories: one {@link RegistryClient} per registry and role (each with its own
+ * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
+ */
+
+
+
+
+
+
+
+/**
+ * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
+ * source and a PUT on the destination at once, and both may be the same origin (a refused
+ * mount): two per transfer, plus room for manifests and HEADs, so no setting can deadlock.
+ */
+function connectionsFor(concurrency) {
+    return 2 * concurrency + 2;
+}
+class Registries {
+    options;
+    agent;
+    clients = new Map();
+    constructor(options) {
+        this.options = options;
+        const tls = options.tls ?? {};
+        this.agent = new node_modules_undici/* Agent */.g6({
+            connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY),
+            keepAliveTimeout: 30_000,
+            headersTimeout: 120_000,
+            // Idle time between chunks, not a cap on a transfer: multi-GB blobs take as long as they take.
+            bodyTimeout: 300_000,
+            connect: {
+                // `ca` replaces Node's roots: keep them, and add the user's.
+                ...(tls.caCert ? { ca: [...external_node_tls_.rootCertificates, tls.caCert] } : {}),
+                ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {})
+            }
+        });
+    }
+    async repository(ref, role) {
+        return new RegistryRepository(ref.registry, ref.repository, role, await this.client(ref, role));
+    }
+    client(ref, role) {
+        const origin = registryOrigin(ref, this.options.plainHttp);
+        // `oci://` references may find other credentials (Helm's config) than plain ones on the same host.
+        const key = `${role} ${origin} ${ref.scheme === 'oci' ? 'oci' : ''}`;
+        let client = this.clients.get(key);
+        if (!client) {
+            const { logger } = this.options;
+            client = this.options.credentials.get(ref, role).then((credentials) => {
+                for (const secret of credentials ? secretsOf(credentials) : [])
+                    logger.secret(secret);
+                const retry = this.options.retry ? { retry: this.options.retry } : {};
+                return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger, ...retry });
+            });
+            this.clients.set(key, client);
+        }
+        return client;
+    }
+    /** Closes every pooled connection, so the process can exit. */
+    close() {
+        return this.agent.close();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/stores.ts
@@ -87898,7 +88238,7 @@ class Stores {
 
 
 
-const logger = { debug: core_debug, info: info, warning: warning, notice: core_notice, secret: core_setSecret };
+
 /** The packaging inputs that were given. */
 function packaging(inputs) {
     const { artifactType, subject, sourceDateEpoch } = inputs;
@@ -87922,7 +88262,7 @@ async function run() {
             credentials: credentialChain(inputs.credentials, inputs.githubToken, process.env),
             plainHttp: inputs.plainHttp,
             tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
-            logger
+            logger: actionLogger
         });
         try {
             const stores = new Stores(registries);
@@ -87935,11 +88275,12 @@ async function run() {
             };
             for (const notice of inputs.notices)
                 core_notice(notice);
+            const reporter = actionReporter();
             const result = inputs.path
-                ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, logger)
+                ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, reporter)
                 : inputs.source
-                    ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
-                    : await pushArchives(stores, { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes }, logger);
+                    ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, reporter)
+                    : await pushArchives(stores, { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes }, reporter);
             if (result) {
                 setOutputs(result);
                 await writeSummary(result);

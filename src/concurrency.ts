@@ -1,4 +1,12 @@
 /**
+ * Blobs in flight at once unless told otherwise; the connection pool per registry is sized from
+ * the same number. Over a distant link each small blob costs round trips (HEAD, POST, PUT) more
+ * than bytes, so several at once matter; for one large blob they make no difference
+ * (docs/performance.md).
+ */
+export const DEFAULT_CONCURRENCY = 8
+
+/**
  * Runs `task` for every item with at most `limit` running at once. The first failure stops new
  * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
  * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the

@@ -49,17 +49,20 @@ export class VerifyingStream extends Transform {
   /** Undefined when only the size is checked (the receiver checks the digest itself). */
   private readonly hash: Hash | undefined
   private count = 0
+  private readonly onProgress: ((count: number) => void) | undefined
 
   constructor(
     private readonly expected: { digest: string; size: number },
-    options: { digest: boolean } = { digest: true }
+    options: { digest: boolean; onProgress?: (count: number) => void } = { digest: true }
   ) {
     super()
     this.hash = options.digest ? createHash(algorithmOf(expected.digest)) : undefined
+    this.onProgress = options.onProgress
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.count += chunk.length
+    this.onProgress?.(this.count)
     if (this.count > this.expected.size) {
       callback(new DigestMismatchError(this.expected, { size: this.count }))
       return

@@ -1,8 +1,10 @@
 /**
  * Error classes carry what happened as data (input name, operation, HTTP status, registry error
  * codes), so callers decide by type and fields, never by message text. Every message is one line
- * a user can act on.
+ * a user can act on. Whether a failure is worth another try is a property of the error
+ * ({@link isTransient}), decided by the protocol rules in retry.ts, not by whoever sent the request.
  */
+import { isTransientCode, isTransientStatus } from './retry.js'
 
 /** An action input (or the environment variable standing in for one) has a value we cannot use. */
 export class InputError extends Error {
@@ -48,6 +50,11 @@ export class RegistryError extends Error {
     super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`)
     this.name = 'RegistryError'
   }
+
+  /** 408, 429 and the 5xx a gateway gives when the registry behind it is busy or restarting. */
+  get transient(): boolean {
+    return isTransientStatus(this.status)
+  }
 }
 
 /** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
@@ -63,6 +70,11 @@ export class ConnectionError extends Error {
     super(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`)
     this.name = 'ConnectionError'
   }
+
+  /** A reset, a refusal, a timeout: worth another try; a TLS or DNS failure is not. */
+  get transient(): boolean {
+    return isTransientCode(this.code)
+  }
 }
 
 /**
@@ -76,6 +88,11 @@ export class SourceError extends Error {
   ) {
     super(`read blob ${reference}: ${causeMessage}`)
     this.name = 'SourceError'
+  }
+
+  /** A download cut short is read again from the start. */
+  get transient(): boolean {
+    return true
   }
 }
 
@@ -111,4 +128,25 @@ export class CredentialError extends Error {
     super(`credentials for ${registry}: ${problem}`)
     this.name = 'CredentialError'
   }
+}
+
+/** Worth another try: a transient status, a socket fault, a source read cut short. */
+export function isTransient(error: unknown): boolean {
+  return (error instanceof RegistryError || error instanceof ConnectionError || error instanceof SourceError) && error.transient
+}
+
+/** Failures of requests that were already retried as the policy allows. */
+const retried = new WeakSet<object>()
+
+/** Marks `error` as the end of a request already retried (or found not worth retrying). */
+export function markRetried(error: unknown): void {
+  if (typeof error === 'object' && error !== null) retried.add(error)
+}
+
+/**
+ * Whether `error` ended a request that was already retried: a caller that restarts whole
+ * operations must not try it again, or the tries multiply.
+ */
+export function wasRetried(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && retried.has(error)
 }

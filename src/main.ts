@@ -2,17 +2,15 @@
 import * as core from '@actions/core'
 import { credentialChain } from './action/credential-sources.js'
 import { parseInputs, type ActionInputs } from './action/inputs.js'
-import { pushPackage } from './package/push-package.js'
+import { pushPackage } from './engine/push-package.js'
 import type { Endpoint } from './endpoint.js'
 import { setEmptyOutputs, setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
-import { pushArchives } from './archive/push-archives.js'
+import { pushArchives } from './engine/push-archives.js'
 import { secretsOf } from './auth/credentials.js'
-import { copyArtifact, PartialCopyError } from './copy/copy-artifact.js'
-import type { Logger } from './log.js'
+import { copyArtifact, PartialCopyError } from './engine/copy-artifact.js'
+import { actionLogger as logger, actionReporter } from './action/report.js'
 import { Registries } from './registry/registries.js'
 import { Stores } from './stores.js'
-
-const logger: Logger = { debug: core.debug, info: core.info, warning: core.warning, notice: core.notice, secret: core.setSecret }
 
 /** The packaging inputs that were given. */
 function packaging(inputs: ActionInputs): { artifactType?: string; subject?: Endpoint; sourceDateEpoch?: number } {
@@ -47,14 +45,15 @@ export async function run(): Promise<void> {
         referrers: inputs.referrers
       }
       for (const notice of inputs.notices) core.notice(notice)
+      const reporter = actionReporter()
       const result = inputs.path
-        ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, logger)
+        ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, reporter)
         : inputs.source
-          ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, logger)
+          ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, reporter)
           : await pushArchives(
               stores,
               { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes },
-              logger
+              reporter
             )
       if (result) {
         setOutputs(result)

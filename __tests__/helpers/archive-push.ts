@@ -1,13 +1,14 @@
 /** Runs the archive engine (`pushArchives`) against test registries the way the action wires it. */
-import { parseArchiveInput } from '../../src/action/archive-paths.js'
+import { parseArchiveInput } from '../../src/archive/archive-paths.js'
 import { StaticCredentials } from '../../src/auth/credentials.js'
-import { pushArchives, type ArchiveRequest } from '../../src/archive/push-archives.js'
-import type { CopyResult } from '../../src/copy/copy-artifact.js'
+import { pushArchives, type ArchiveRequest } from '../../src/engine/push-archives.js'
+import type { CopyResult } from '../../src/engine/copy-artifact.js'
 import { parseEndpoint } from '../../src/endpoint.js'
 import { silentLogger } from '../../src/log.js'
 import { Registries } from '../../src/registry/registries.js'
 import { UNLIMITED } from '../../src/size.js'
 import { Stores } from '../../src/stores.js'
+import { lineReporter } from '../../src/progress.js'
 
 /** `archive` as the input takes it (`path[@sha256:…]`), to `destRef`; no size limit unless given. */
 export async function pushArchive(
@@ -26,7 +27,7 @@ export async function pushArchive(
         maxArtifactSize: UNLIMITED,
         ...options
       },
-      silentLogger
+      lineReporter(silentLogger)
     )
   } finally {
     await registries.close()

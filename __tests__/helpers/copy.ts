@@ -1,12 +1,14 @@
 /** Runs the copy engine against test registries the way the action wires it. */
 import { StaticCredentials, type CredentialEntry, type CredentialStore } from '../../src/auth/credentials.js'
-import { copyArtifact, type CopyRequest, type CopyResult } from '../../src/copy/copy-artifact.js'
+import { copyArtifact, type CopyRequest, type CopyResult } from '../../src/engine/copy-artifact.js'
 import type { Logger } from '../../src/log.js'
+import { lineReporter } from '../../src/progress.js'
 import { parseEndpoint, type Endpoint } from '../../src/endpoint.js'
 import { withDefaultTag } from '../../src/reference.js'
 import { Stores } from '../../src/stores.js'
-import { DEFAULT_CONCURRENCY, Registries, type TlsOptions } from '../../src/registry/registries.js'
-import type { RetryPolicy } from '../../src/http/retry.js'
+import { DEFAULT_CONCURRENCY } from '../../src/concurrency.js'
+import { Registries, type TlsOptions } from '../../src/registry/registries.js'
+import type { RetryPolicy } from '../../src/retry.js'
 import { UNLIMITED } from '../../src/size.js'
 
 export interface CopyOptions {
@@ -53,7 +55,7 @@ export async function copy(src: string, dest: string | string[], options: CopyOp
         concurrency,
         ...options.transform
       },
-      logger
+      lineReporter(logger)
     )
   } finally {
     await registries.close()

@@ -1,6 +1,6 @@
 /** Step outputs and the job summary, from the engine's result. */
 import * as core from '@actions/core'
-import type { CopyResult, PushedReference } from '../copy/copy-artifact.js'
+import type { CopyResult, PushedReference } from '../engine/copy-artifact.js'
 import { formatBytes } from '../size.js'
 
 export function setOutputs(result: CopyResult): void {

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { ConnectionError, ContentError, RegistryError, SourceError, type RegistryErrorDetail } from '../errors.js'
+import { ConnectionError, ContentError, isTransient, markRetried, RegistryError, SourceError, type RegistryErrorDetail } from '../errors.js'
 import { DigestMismatchError } from '../digest.js'
 import type { Credentials, Role } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
@@ -16,7 +16,7 @@ import { Authenticator } from './auth.js'
 import { parseChallenges } from './challenge.js'
 import { readCapped } from '../streams.js'
 import { connectionHint, registryHint } from './hints.js'
-import { DEFAULT_RETRY, isTransientCode, isTransientStatus, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from './retry.js'
+import { DEFAULT_RETRY, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
@@ -132,7 +132,7 @@ export class RegistryClient {
     try {
       return await withRetries(attempt, {
         policy,
-        retryable: (error) => resendable && isTransientFailure(error),
+        retryable: (error) => resendable && isTransient(error),
         retryAfterMs: retryAfterOf,
         onRetry: (error, delay, next) =>
           this.options.logger.info(`${(error as Error).message}; trying again ${nextTryText(delay, next, policy)}`),
@@ -140,7 +140,7 @@ export class RegistryClient {
         ...(req.signal ? { signal: req.signal } : {})
       })
     } catch (error) {
-      if (resendable && typeof error === 'object' && error !== null) retried.add(error)
+      if (resendable) markRetried(error)
       throw error
     }
   }
@@ -158,7 +158,7 @@ export class RegistryClient {
       if (res.status === 401) this.auth.challenged(challengesOf(res), [])
       else if (res.status !== 200) throw await this.failure(req, res)
     })().catch((error: unknown) => {
-      if (isTransientFailure(error)) this.pinged = undefined
+      if (isTransient(error)) this.pinged = undefined
       throw error
     })
     return this.pinged
@@ -289,24 +289,6 @@ function isRedirect(status: number): boolean {
 /** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
 function isOwnError(error: unknown): boolean {
   return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError
-}
-
-/** Failures of requests {@link RegistryClient} has already retried as its policy allows. */
-const retried = new WeakSet<object>()
-
-/**
- * Whether `error` is the end of a request the client already retried (or found not worth
- * retrying): a caller that restarts whole operations must not try it again, or the tries multiply.
- */
-export function wasRetried(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && retried.has(error)
-}
-
-/** Worth another try: a transient status, a socket fault, or a source read cut short. */
-export function isTransientFailure(error: unknown): boolean {
-  if (error instanceof RegistryError) return isTransientStatus(error.status)
-  if (error instanceof ConnectionError) return isTransientCode(error.code)
-  return error instanceof SourceError
 }
 
 function retryAfterOf(error: unknown): number | undefined {

@@ -6,7 +6,8 @@ import { rootCertificates } from 'node:tls'
 import { Agent } from 'undici'
 import { secretsOf, type CredentialStore, type Role } from '../auth/credentials.js'
 import { RegistryClient } from '../http/client.js'
-import type { RetryPolicy } from '../http/retry.js'
+import { DEFAULT_CONCURRENCY } from '../concurrency.js'
+import type { RetryPolicy } from '../retry.js'
 import type { Logger } from '../log.js'
 import { registryOrigin, type Reference } from '../reference.js'
 import { RegistryRepository } from './repository.js'
@@ -28,13 +29,6 @@ export interface RegistriesOptions {
   concurrency?: number
   retry?: RetryPolicy
 }
-
-/**
- * Blobs in flight at once unless told otherwise. Over a distant link each small blob costs round
- * trips (HEAD, POST, PUT) more than bytes, so several at once matter; for one large blob they make
- * no difference (docs/performance.md).
- */
-export const DEFAULT_CONCURRENCY = 8
 
 /**
  * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the

@@ -8,11 +8,12 @@
  * digest that nothing refers to: its source referrers name the old digest and stay behind, and a
  * notice counts them. Any lookup that fails for another reason than "none exist" fails the copy.
  */
-import type { RewrittenManifest } from '../copy/annotate.js'
-import { copyGraph, type CopyGraphOptions } from '../copy/copy-graph.js'
-import { fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from '../copy/graph.js'
+import { copyGraph, type CopyGraphOptions } from './copy-graph.js'
+import type { LeftBehind } from './plan.js'
+import { fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './graph.js'
 import { isReadable, type Source, type Target } from '../storage.js'
-import { holdsReferrers, ifTagged, listReferrers, recordReferrer, ReferrersLookupError, referrersTag } from './referrers.js'
+import { ReferrersLookupError, referrersTag } from '../referrers.js'
+import { holdsReferrers, ifTagged, listReferrers, recordReferrer } from './referrers-store.js'
 
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const MAX_DEPTH = 3
@@ -26,33 +27,31 @@ export interface CopiedReferrer {
 }
 
 /**
- * Copies the referrers of `graph`'s manifests from `source` to `targets`. `rewritten` lists the
- * manifests of `graph` that were given new bytes (old → new digest): their referrers are counted,
- * not copied.
+ * Copies the referrers of `subjects` (digests of manifests pushed as the source has them) from
+ * `source` to `targets`. `leftBehind` lists source manifests that are not pushed as they are (old
+ * → what is pushed instead): their referrers are counted in a notice, not copied.
  */
 export async function copyReferrers(
   source: Source,
-  graph: ArtifactGraph,
+  subjects: readonly string[],
+  leftBehind: readonly LeftBehind[],
   targets: readonly Target[],
-  options: CopyGraphOptions,
-  rewritten: readonly Pick<RewrittenManifest, 'from' | 'to'>[] = []
+  options: CopyGraphOptions
 ): Promise<CopiedReferrer[]> {
   if (!holdsReferrers(source)) {
     options.logger.notice(`referrers: ${source.name} is not a registry or an OCI layout directory and holds no referrers; none copied`)
     return []
   }
-  const made = new Set(rewritten.map((r) => r.to))
-  const kept = [...graph.nodes.keys()].filter((digest) => !made.has(digest))
-  for (const { from, to } of rewritten) {
+  for (const { from, to } of leftBehind) {
     const left = await countReferrers(source, from)
     if (left > 0) {
       options.logger.notice(
-        `Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but was pushed rewritten as ${to} ` +
+        `Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but is pushed as ${to} ` +
           `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`
       )
     }
   }
-  return copyReferrersOf(source, kept, targets, options, 0)
+  return copyReferrersOf(source, subjects, targets, options, 0)
 }
 
 async function copyReferrersOf(

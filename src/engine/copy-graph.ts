@@ -7,9 +7,8 @@ import { forEachLimit } from '../concurrency.js'
 import { DigestMismatchError, VerifyingStream } from '../digest.js'
 import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
-import { ContentError, RegistryError, SourceError } from '../errors.js'
-import { isTransientFailure, wasRetried } from '../http/client.js'
-import { DEFAULT_RETRY, nextTryText, withRetries, type RetryPolicy } from '../http/retry.js'
+import { ContentError, isTransient, RegistryError, SourceError, wasRetried } from '../errors.js'
+import { DEFAULT_RETRY, nextTryText, withRetries, type RetryPolicy } from '../retry.js'
 import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
@@ -18,22 +17,16 @@ import { childManifests } from '../manifest.js'
 import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
 import type { Logger } from '../log.js'
 
-export interface CopyStats {
-  blobsMounted: number
-  blobsSkipped: number
-  blobsUploaded: number
-  bytesUploaded: number
-  manifestsPushed: number
-}
+import type { BlobOutcome, CopyStats, EventSink } from './events.js'
 
-export function emptyStats(): CopyStats {
-  return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 }
-}
+export { emptyStats, type CopyStats } from './events.js'
 
 export interface CopyGraphOptions {
   /** Blobs in flight at once. */
   concurrency: number
+  /** Diagnostics (debug lines, retries); progress goes to `events`. */
   logger: Logger
+  events: EventSink
   /** Counters to add to. */
   stats: CopyStats
   /**
@@ -50,16 +43,37 @@ export interface CopyGraphOptions {
   mountFrom?: Source
 }
 
+/** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
 export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
-  const missing = await missingManifests(graph, target)
+  await copyMissing(graph, await missingManifests(graph, target), source, target, options)
+}
+
+/**
+ * Copies the manifests `missing` names (found by {@link missingManifests}) and the blobs below
+ * them: blobs first, then manifests children first, the root last.
+ */
+export async function copyMissing(
+  graph: ArtifactGraph,
+  missing: ReadonlySet<string>,
+  source: Source,
+  target: Target,
+  options: CopyGraphOptions
+): Promise<void> {
   const all = distributableBlobs(graph.nodes.values()).length
   if (missing.size === 0) {
-    options.logger.info(`${target.name} already has ${graph.root.descriptor.digest}`)
+    options.events({ type: 'target-up-to-date', target: target.name, digest: graph.root.descriptor.digest })
     options.stats.blobsSkipped += all
     return
   }
   const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest) as GraphNode))
   options.stats.blobsSkipped += all - needed.length
+  if (needed.length > 0)
+    options.events({
+      type: 'transfer-planned',
+      target: target.name,
+      blobs: needed.length,
+      bytes: needed.reduce((sum, b) => sum + b.size, 0)
+    })
   // The first blob that fails aborts every transfer still running: the step fails now, not once
   // every other upload has finished.
   const controller = new AbortController()
@@ -67,7 +81,9 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
   setMaxListeners(8 * options.concurrency + 16, controller.signal)
   // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
   const sequential = isOrderedSource(source) && source.sequential
+  // Otherwise the largest first: the longest transfer starts at once instead of last.
   if (sequential) needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest))
+  else needed.sort((a, b) => b.size - a.size)
   await forEachLimit(
     needed,
     sequential ? 1 : options.concurrency,
@@ -80,6 +96,7 @@ export async function copyGraph(graph: ArtifactGraph, source: Source, target: Ta
     await forEachLimit(level, options.concurrency, async (node) => {
       await pushManifest(target, node)
       options.stats.manifestsPushed++
+      options.events({ type: 'manifest-written', target: target.name, digest: node.descriptor.digest })
     })
   }
 }
@@ -125,7 +142,7 @@ function hasAnnotations(node: GraphNode): boolean {
 }
 
 /** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
-async function missingManifests(graph: ArtifactGraph, target: Target): Promise<Set<string>> {
+export async function missingManifests(graph: ArtifactGraph, target: Target): Promise<Set<string>> {
   const missing = new Set<string>()
   const checked = new Set<string>()
   const visit = async (node: GraphNode): Promise<void> => {
@@ -142,22 +159,28 @@ async function missingManifests(graph: ArtifactGraph, target: Target): Promise<S
 
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
-  const { stats, logger } = options
+  const { stats, logger, events } = options
+  const done = (outcome: BlobOutcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome })
   const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source
   if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
     if (await target.mountBlob(blob, mountSource, { signal })) {
       stats.blobsMounted++
       logger.debug(`mounted ${blob.digest}`)
+      done('mounted')
       return
     }
     logger.debug(`mount of ${blob.digest} refused; uploading`)
   } else if (await target.blobExists(blob)) {
     stats.blobsSkipped++
+    done('present')
     return
   }
   const reference = showReference(source.name, blob.digest)
   const hash = !verifiesDigests(target)
-  const open = async () => verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash)
+  const open = async () => {
+    events({ type: 'blob-started', target: target.name, digest: blob.digest, size: blob.size })
+    return verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash, progressOf(blob, target, events))
+  }
   try {
     await pushWithRestarts(blob, target, open, options, signal)
   } catch (error) {
@@ -170,6 +193,7 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
   }
   stats.blobsUploaded++
   stats.bytesUploaded += blob.size
+  done('uploaded')
 }
 
 /**
@@ -193,7 +217,7 @@ async function pushWithRestarts(
   await withRetries(() => target.pushBlob(blob, open, { signal }), {
     policy,
     retryable: (error) => {
-      if (!expired(error)) return isTransientFailure(error) && !wasRetried(error)
+      if (!expired(error)) return isTransient(error) && !wasRetried(error)
       if (refreshed) return false
       refreshed = true
       return true
@@ -212,10 +236,29 @@ async function pushWithRestarts(
  * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
  * verified on the way, in this one place, and the source's own errors named as the source's (not taken for the destination's).
  */
-function verifiedSourceStream(stream: Readable, blob: Descriptor, reference: string, hash: boolean): Readable {
+function verifiedSourceStream(
+  stream: Readable,
+  blob: Descriptor,
+  reference: string,
+  hash: boolean,
+  onProgress: (count: number) => void
+): Readable {
   // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
-  const verifier = new VerifyingStream(blob, { digest: hash })
+  const verifier = new VerifyingStream(blob, { digest: hash, onProgress })
   stream.on('error', (error: Error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)))
   verifier.on('close', () => stream.destroy())
   return stream.pipe(verifier)
+}
+
+/** Bytes between two progress events of one blob: a few events per second at full speed, not one per chunk. */
+const PROGRESS_STEP = 4 * 1024 * 1024
+
+/** A blob's streamed bytes as `blob-progress` events, every {@link PROGRESS_STEP} and at the end. */
+function progressOf(blob: Descriptor, target: Target, events: EventSink): (count: number) => void {
+  let reported = 0
+  return (count) => {
+    if (count - reported < PROGRESS_STEP && count !== blob.size) return
+    reported = count
+    events({ type: 'blob-progress', target: target.name, digest: blob.digest, done: count, size: blob.size })
+  }
 }

@@ -2,15 +2,15 @@
  * Pushes what archives hold: each archive opened once, its images chosen and named
  * ({@link planArchivePushes}), each image copied by the same engine as any other source.
  */
-import type { ArchiveInput } from '../action/archive-paths.js'
-import { copyArtifact, type CopyRequest, type CopyResult } from '../copy/copy-artifact.js'
-import { emptyStats } from '../copy/copy-graph.js'
-import type { Logger } from '../log.js'
+import type { ArchiveInput } from '../archive/archive-paths.js'
+import { copyArtifact, type CopyRequest, type CopyResult } from './copy-artifact.js'
+import { emptyStats } from './copy-graph.js'
+import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
 import type { Stores } from '../stores.js'
 import type { Endpoint } from '../endpoint.js'
-import { openArchive } from './open-archive.js'
-import { planArchivePushes, type ArchiveDestination } from './select.js'
+import { openArchive } from '../archive/open-archive.js'
+import { planArchivePushes, type ArchiveDestination } from '../archive/select.js'
 
 export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinations'> {
   archives: readonly ArchiveInput[]
@@ -20,7 +20,7 @@ export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinatio
 }
 
 /** The results of every image, as one; undefined when the archives held no image. */
-export async function pushArchives(stores: Stores, request: ArchiveRequest, logger: Logger): Promise<CopyResult | undefined> {
+export async function pushArchives(stores: Stores, request: ArchiveRequest, logger: Reporter): Promise<CopyResult | undefined> {
   const { archives, destinations, prefixes, ...copyOptions } = request
   const targets: ArchiveDestination[] = [
     ...destinations.map((endpoint) => ({ kind: 'exact' as const, endpoint })),
@@ -29,7 +29,7 @@ export async function pushArchives(stores: Stores, request: ArchiveRequest, logg
   const results: CopyResult[] = []
   for (const archive of archives) {
     const opened = await openArchive(archive.path)
-    logger.info(`${archive.path}: ${opened.kind} with ${opened.images.length} image name${opened.images.length === 1 ? '' : 's'}`)
+    logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length })
     if (opened.images.length === 0) {
       logger.warning(`${archive.path} holds no image; nothing was pushed from it`)
       continue

@@ -3,16 +3,17 @@
  * destRef — into the subject's repository by digest, then records it as a referrer of the subject
  * where it was pushed (the referrers API, else the tag schema index).
  */
-import { copyArtifact, type CopyRequest, type CopyResult } from '../copy/copy-artifact.js'
-import { fetchRoot } from '../copy/graph.js'
+import { copyArtifact, type CopyRequest, type CopyResult } from './copy-artifact.js'
+import { fetchRoot } from './graph.js'
 import { atTag, endpointDigest, endpointTag, storeKey, type Endpoint } from '../endpoint.js'
 import { InputError } from '../errors.js'
-import type { Logger } from '../log.js'
-import { recordReferrer, referrerDescriptor } from '../referrers/referrers.js'
+import type { Reporter } from './request.js'
+import { referrerDescriptor } from '../referrers.js'
+import { recordReferrer } from './referrers-store.js'
 import { isReadable } from '../storage.js'
 import type { Stores } from '../stores.js'
-import { requireChartTag } from './helm.js'
-import { packagePath } from './package.js'
+import { requireChartTag } from '../package/helm.js'
+import { packagePath } from '../package/package.js'
 
 export interface PackageRequest extends Omit<CopyRequest, 'source'> {
   path: string
@@ -21,13 +22,13 @@ export interface PackageRequest extends Omit<CopyRequest, 'source'> {
   sourceDateEpoch?: number
 }
 
-export async function pushPackage(stores: Stores, request: PackageRequest, logger: Logger): Promise<CopyResult> {
+export async function pushPackage(stores: Stores, request: PackageRequest, logger: Reporter): Promise<CopyResult> {
   const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request
   let subjectDescriptor
   if (subject) {
     const store = await stores.source(subject)
     subjectDescriptor = (await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '')).descriptor
-    logger.info(`Attaching to ${storeKey(subject)}@${subjectDescriptor.digest}`)
+    logger.event({ type: 'subject-resolved', ref: storeKey(subject), digest: subjectDescriptor.digest })
   }
   const tag = request.destinations.map(endpointTag).find((t) => t !== undefined)
   const packaged = await packagePath(path, {
@@ -38,7 +39,7 @@ export async function pushPackage(stores: Stores, request: PackageRequest, logge
   })
   if (packaged.tag) requireOneVersion(request.destinations, packaged.tag)
   for (const notice of packaged.notices) logger.notice(notice)
-  logger.info(`Packaged ${path} (${packaged.kind}) as ${packaged.root.digest}`)
+  logger.event({ type: 'package-made', path, kind: packaged.kind, digest: packaged.root.digest })
   stores.addLocal('package', path, packaged.source)
   // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
   const destinations = request.destinations.map((d) =>
@@ -60,9 +61,7 @@ export async function pushPackage(stores: Stores, request: PackageRequest, logge
       // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
       if (!isReadable(target)) continue
       const via = await recordReferrer(target, subjectDescriptor.digest, listed)
-      logger.info(
-        `Recorded as a referrer of ${subjectDescriptor.digest} in ${target.name} (${via === 'api' ? 'referrers API' : `tag ${subjectDescriptor.digest.replace(':', '-')}`})`
-      )
+      logger.event({ type: 'referrer-recorded', subject: subjectDescriptor.digest, target: target.name, via })
     }
   }
   return result

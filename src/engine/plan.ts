@@ -1,0 +1,145 @@
+/**
+ * The plan of a copy (DESIGN §4), made before anything is written: the source resolved and its
+ * graph loaded, platforms and annotations applied, destinations and their stores picked, the size
+ * limit checked, and what each destination already holds found out. Dry runs, the mirror's "up to
+ * date" and the executor all read it.
+ */
+import type { AnnotationRule } from '../annotations.js'
+import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
+import { SizeLimitError } from '../errors.js'
+import { formatBytes, UNLIMITED } from '../size.js'
+import { sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
+import { rewriteGraph, type RewrittenManifest } from './annotate.js'
+import { missingManifests } from './copy-graph.js'
+import { planDestinations, type Destination } from './destinations.js'
+import { artifactSize, configPlatform, distributableBlobs, fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './graph.js'
+import { selectPlatforms } from './platform-filter.js'
+import type { CopyRequest, Reporter } from './request.js'
+
+export interface PlannedTarget {
+  /** The store's key (endpoint.ts `storeKey`): destinations name their target by it. */
+  key: string
+  target: Target
+  /** Holds every blob of the source already (its own repository, the same layout): manifests only. */
+  sameStorage: boolean
+  /** Digests of the graph's manifests the target lacks; empty when it has them all. */
+  missing: ReadonlySet<string>
+}
+
+/** A source manifest that is not pushed as it is: its referrers name it, and cannot follow. */
+export interface LeftBehind {
+  from: string
+  to: string
+}
+
+export interface CopyPlan {
+  request: CopyRequest
+  source: Source
+  /** The source's root as fetched. */
+  original: GraphNode
+  /** What is pushed: every manifest below {@link CopyPlan.root}. */
+  graph: ArtifactGraph
+  root: GraphNode
+  /** Manifests given new bytes: old → new digest, children first. */
+  rewritten: RewrittenManifest[]
+  /** Manifests of the graph that exist at the source as they are pushed: whose referrers can come along. */
+  kept: string[]
+  leftBehind: LeftBehind[]
+  destinations: Destination[]
+  targets: PlannedTarget[]
+  /** Bytes of the blobs below what the targets lack: what the copy uploads at most. */
+  bytes: number
+}
+
+export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, reporter: Reporter): Promise<CopyPlan> {
+  const source = await opener.source(request.source)
+  const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '')
+  const name = formatEndpoint(request.source)
+  reporter.event({ type: 'artifact-resolved', source: name, digest: original.descriptor.digest, mediaType: original.descriptor.mediaType })
+
+  const transformed = await transform(source, original, request, reporter)
+  const root = transformed?.graph.root ?? original
+  // What is pushed differs from the source's manifest: even the source's own tag must move.
+  const changed = root !== original
+  const destinations = planDestinations(request.source, request.destinations).map((d) => (changed ? { ...d, unchanged: false } : d))
+  const stores = new Map<string, Target>()
+  for (const dest of destinations) {
+    const key = storeKey(dest.endpoint)
+    if (!stores.has(key)) stores.set(key, await opener.target(dest.endpoint))
+  }
+  // Asked of each pair: a target that holds the source's blobs gets manifests only.
+  const crossStorage = [...stores.values()].some((target) => !sharesBlobs(target, source))
+  const graph = transformed?.graph ?? (crossStorage ? await loadGraph(source, original) : rootOnly(original))
+  if (crossStorage && sizeLimitApplies(request.source, destinations)) checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
+
+  const targets: PlannedTarget[] = []
+  for (const [key, target] of stores) {
+    const sameStorage = sharesBlobs(target, source)
+    // The source's own storage lacks only what was rewritten; without a change it lacks nothing.
+    const missing = sameStorage && !changed ? new Set<string>() : await missingManifests(graph, target)
+    targets.push({ key, target, sameStorage, missing })
+  }
+  const fromSource = new Set(transformed?.sourceGraph.nodes.keys() ?? graph.nodes.keys())
+  const kept = [...graph.nodes.keys()].filter((digest) => fromSource.has(digest))
+  const rewritten = transformed?.rewritten ?? []
+  const leftBehind = [...rewritten.map(({ from, to }) => ({ from, to }))]
+  // Platforms made a new index or kept one child: the source's root itself is not pushed.
+  if (changed && !rewritten.some((r) => r.from === original.descriptor.digest))
+    leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest })
+  return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) }
+}
+
+/** A graph of the root alone: a retag in place needs nothing below it. */
+function rootOnly(root: GraphNode): ArtifactGraph {
+  return { root, nodes: new Map([[root.descriptor.digest, root]]) }
+}
+
+function bytesToMove(graph: ArtifactGraph, targets: readonly PlannedTarget[]): number {
+  let bytes = 0
+  for (const { sameStorage, missing } of targets) {
+    if (sameStorage) continue
+    const nodes = [...missing].map((digest) => graph.nodes.get(digest) as GraphNode)
+    bytes += distributableBlobs(nodes).reduce((sum, blob) => sum + blob.size, 0)
+  }
+  return bytes
+}
+
+interface Transformed {
+  /** The source's graph as loaded, before any change. */
+  sourceGraph: ArtifactGraph
+  graph: ArtifactGraph
+  rewritten: RewrittenManifest[]
+}
+
+/** Platforms, annotations and media types applied to the whole graph, when any is asked for. */
+async function transform(source: Source, root: GraphNode, request: CopyRequest, reporter: Reporter): Promise<Transformed | undefined> {
+  const rules: readonly AnnotationRule[] = request.annotations ?? []
+  if (rules.length === 0 && !request.platforms?.length && !request.ociMediaTypes) return undefined
+  const imagePlatform = (node: GraphNode) => configPlatform(source, node)
+  const sourceGraph = await loadGraph(source, root)
+  let graph = sourceGraph
+  if (request.platforms?.length) graph = await selectPlatforms(graph, request.platforms, imagePlatform)
+  const result = await rewriteGraph(graph, { rules, ociMediaTypes: request.ociMediaTypes ?? false, imagePlatform })
+  for (const notice of result.notices) reporter.notice(notice)
+  for (const { from, to } of result.rewritten) reporter.event({ type: 'manifest-rewritten', from, to })
+  return { sourceGraph, graph: result.graph, rewritten: result.rewritten }
+}
+
+/**
+ * DESIGN §2: `maxArtifactSize` guards copies from one registry repository to another. Archives,
+ * packaged paths and layouts, read or written, are the user's own files: not limited by it.
+ */
+export function sizeLimitApplies(source: Endpoint, destinations: readonly Destination[]): boolean {
+  return source.kind === 'registry' && destinations.some((d) => d.endpoint.kind === 'registry' && storeKey(d.endpoint) !== storeKey(source))
+}
+
+/** Refuses a cross-repository copy over the limit, in human units, before any byte moves. */
+export function checkSizeLimit(size: number, limit: number): void {
+  if (limit === UNLIMITED) return
+  if (limit === 0) {
+    throw new SizeLimitError(size, limit, 'cross-repository push is disabled (maxArtifactSize is 0); set maxArtifactSize to allow it')
+  }
+  if (size > limit) {
+    throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`)
+  }
+}
