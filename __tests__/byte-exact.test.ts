@@ -64,6 +64,12 @@ describe.each(JSON_FORMATS)('manifests written %s', (format) => {
     expect(one.graph.nodes.has(arm64.root.digest)).toBe(false)
   })
 
+  test('every platform of the index asked for: the index as it is', async () => {
+    const result = await transform(multi, specs('linux/s390x', 'linux/arm64', 'linux/amd64'))
+    expect(result.graph.root.descriptor.digest).toBe(multi.root.digest)
+    expect(result.graph.root.bytes.equals(multi.root.bytes)).toBe(true)
+  })
+
   test('an index: rule rewrites the index alone; every child keeps its bytes', async () => {
     const result = await transform(multi, [], 'index:org.opencontainers.image.version=1.2.3')
     expect(result.rewritten.map((r) => r.from)).toEqual([multi.root.digest])
@@ -162,5 +168,35 @@ describe('platforms as containerd normalises them', () => {
     const fixture = { root, children: [a.root, b.root, att.root, c.root], blobs: [...a.blobs, ...b.blobs, ...att.blobs, ...c.blobs] }
     const selected = await selectPlatforms(await graphOf(fixture), specs('linux/riscv64', 'linux/arm64'), noPlatform)
     expect(json(selected.root.bytes).manifests?.map((d) => d.digest)).toEqual([b.root.digest, att.root.digest, c.root.digest])
+  })
+})
+
+describe('Windows images for several OS builds', () => {
+  const build = (seed: string) => image({ seed, os: 'windows', layers: 1 })
+  const ltsc2019 = build('win-2019')
+  const ltsc2022 = build('win-2022')
+  const linux = image({ seed: 'win-linux', layers: 1 })
+  const mediaType = 'application/vnd.oci.image.index.v1+json'
+  const manifests = [
+    descriptor(linux.root, { platform: { os: 'linux', architecture: 'amd64' } }),
+    descriptor(ltsc2019.root, { platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.5329' } }),
+    descriptor(ltsc2022.root, { platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.20348.2227' } })
+  ]
+  const root = makeBlob(mediaType, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests })))
+  const fixture = {
+    root,
+    children: [linux.root, ltsc2019.root, ltsc2022.root],
+    blobs: [...linux.blobs, ...ltsc2019.blobs, ...ltsc2022.blobs]
+  }
+
+  test('windows/amd64 keeps every build of it, each host pulling its own', async () => {
+    const selected = await selectPlatforms(await graphOf(fixture), specs('windows/amd64'), noPlatform)
+    expect(json(selected.root.bytes).manifests?.map((d) => d.digest)).toEqual([ltsc2019.root.digest, ltsc2022.root.digest])
+  })
+
+  test('a platform not there names each build', async () => {
+    await expect(selectPlatforms(await graphOf(fixture), specs('windows/arm64'), noPlatform)).rejects.toThrow(
+      'platforms: windows/arm64 is not in the source; it has linux/amd64, windows(10.0.17763.5329)/amd64, windows(10.0.20348.2227)/amd64'
+    )
   })
 })

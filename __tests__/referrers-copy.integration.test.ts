@@ -43,6 +43,8 @@ const amd = image({ seed: 'refs-amd64' })
 const arm = image({ seed: 'refs-arm64', architecture: 'arm64' })
 const multi = index([amd, arm])
 const armSbom = referrer(arm.root, SBOM)
+const trio = index([amd, arm, image({ seed: 'refs-s390x', architecture: 's390x' })])
+const indexSignature = referrer(trio.root, 'application/vnd.example.signature.v1+json')
 const arm64: PlatformSpec[] = [parsePlatform('linux/arm64') as PlatformSpec]
 const paged = ['application/vnd.example.a+json', 'application/vnd.example.b+json', 'application/vnd.example.c+json'].map((type) =>
   referrer(arm.root, type)
@@ -73,6 +75,9 @@ beforeAll(async () => {
   await pushFixture(a.host, 'tags/app', multi, 'v1')
   await pushFixture(a.host, 'tags/app', armSbom)
   await pushFixture(a.host, 'tags/app', tagSchemaIndex([armSbom]), referrersTag(arm.root.digest))
+  await pushFixture(a.host, 'signed/app', trio, 'v1')
+  await pushFixture(a.host, 'signed/app', indexSignature)
+  await pushFixture(a.host, 'signed/app', tagSchemaIndex([indexSignature]), referrersTag(trio.root.digest))
   // The referrers API: pushed through the proxy that lists what has a subject.
   await pushFixture(apiSource.host, 'api/app', multi, 'v1')
   await pushFixture(apiSource.host, 'api/app', armSbom)
@@ -304,5 +309,32 @@ describe('subject: attaching through a registry with the referrers API', () => {
     // The same registry without the API: the tag schema index is how it is recorded.
     await attach(file, `${b.host}/attach/app:v1`, [])
     expect(await listTags(b.host, 'attach/app')).toEqual([referrersTag(arm.root.digest), 'v1'])
+  })
+})
+
+describe("the source index's own referrers with platforms", () => {
+  test.each([
+    ['one platform (the arm64 image alone)', ['linux/arm64'], () => arm.root.digest],
+    ['several platforms (a new index)', ['linux/arm64', 'linux/amd64'], () => undefined]
+  ])('%s: a notice counts the index signature left behind', async (_name, platforms, expected) => {
+    const log: string[] = []
+    const result = await copy(`${a.host}/signed/app:v1`, `${b.host}/signed/app-${platforms.length}:v1`, {
+      log,
+      transform: { platforms: platforms.map((p) => parsePlatform(p) as PlatformSpec), referrers: true }
+    })
+    if (expected()) expect(result.digest).toBe(expected())
+    expect(result.referrers).toEqual([])
+    expect(log).toContain(
+      `Referrers left behind: ${trio.root.digest} has 1 (signatures, SBOMs, attestations) but is pushed as ${result.digest} ` +
+        `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${result.digest} again where they still apply`
+    )
+  })
+
+  test('every platform asked for: the index goes as it is, and its signature with it', async () => {
+    const result = await copy(`${a.host}/signed/app:v1`, `${b.host}/signed/app-all:v1`, {
+      transform: { platforms: ['linux/s390x', 'linux/arm64', 'linux/amd64'].map((p) => parsePlatform(p) as PlatformSpec), referrers: true }
+    })
+    expect(result.digest).toBe(trio.root.digest)
+    expect(result.referrers.map((r) => r.digest)).toEqual([indexSignature.root.digest])
   })
 })

@@ -21,10 +21,12 @@ export function parsePlatform(text: string): PlatformSpec | undefined {
   return { os, architecture, ...(variant ? { variant } : {}) }
 }
 
-/** `linux/arm64/v8`, or `unknown` for a descriptor without a platform. */
+/** `linux/arm64/v8`, `windows(10.0.20348.2113)/amd64` (containerd's form), or `unknown` for a descriptor without a platform. */
 export function formatPlatform(platform: Partial<Platform> | undefined): string {
   if (!platform?.os || !platform.architecture) return 'unknown'
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/')
+  const version = platform['os.version']
+  const os = version ? `${platform.os}(${version})` : platform.os
+  return [os, platform.architecture, platform.variant].filter(Boolean).join('/')
 }
 
 /**

@@ -109,3 +109,25 @@ export interface VerifyingTarget {
 export function verifiesDigests(target: Target): boolean {
   return (target as Partial<VerifyingTarget>).verifiesDigests === true
 }
+
+/** A store that lists its tags (distribution-spec "Listing Tags", every `Link` page, bounded). */
+export interface TagLister {
+  listTags(): Promise<string[]>
+}
+
+export function isTagLister(store: object): store is TagLister {
+  return typeof (store as Partial<TagLister>).listTags === 'function'
+}
+
+/**
+ * A store that tells what a tag or digest points at without reading the manifest: a registry's
+ * `HEAD /v2/<name>/manifests/<reference>` (which Docker Hub does not count as a pull).
+ * Undefined when there is no such manifest.
+ */
+export interface ManifestResolver {
+  resolveManifest(reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined>
+}
+
+export function isManifestResolver(store: object): store is ManifestResolver {
+  return typeof (store as Partial<ManifestResolver>).resolveManifest === 'function'
+}

@@ -13,7 +13,8 @@ import { rewriteGraph, type RewrittenManifest } from './annotate.js'
 import { missingManifests } from './copy-graph.js'
 import { planDestinations, type Destination } from './destinations.js'
 import { artifactSize, configPlatform, distributableBlobs, fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './graph.js'
-import { selectPlatforms } from './platform-filter.js'
+import { isAttestation, REFERENCE_DIGEST, selectPlatforms } from './platform-filter.js'
+import { childManifests } from '../manifest.js'
 import type { CopyRequest, Reporter } from './request.js'
 
 export interface PlannedTarget {
@@ -82,9 +83,9 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   const fromSource = new Set(transformed?.sourceGraph.nodes.keys() ?? graph.nodes.keys())
   const kept = [...graph.nodes.keys()].filter((digest) => fromSource.has(digest))
   const rewritten = transformed?.rewritten ?? []
-  const leftBehind = [...rewritten.map(({ from, to }) => ({ from, to }))]
-  // Platforms made a new index or kept one child: the source's root itself is not pushed.
-  if (changed && !rewritten.some((r) => r.from === original.descriptor.digest))
+  // Source manifests not pushed as they are: their referrers name digests nobody will push.
+  const leftBehind = rewritten.filter(({ from }) => fromSource.has(from)).map(({ from, to }) => ({ from, to }))
+  if (changed && !leftBehind.some((l) => l.from === original.descriptor.digest))
     leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest })
   return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) }
 }
@@ -118,11 +119,39 @@ async function transform(source: Source, root: GraphNode, request: CopyRequest, 
   const imagePlatform = (node: GraphNode) => configPlatform(source, node)
   const sourceGraph = await loadGraph(source, root)
   let graph = sourceGraph
-  if (request.platforms?.length) graph = await selectPlatforms(graph, request.platforms, imagePlatform)
+  if (request.platforms?.length) {
+    graph = await selectPlatforms(graph, request.platforms, imagePlatform)
+    attestationsLeft(sourceGraph, graph).forEach((notice) => reporter.notice(notice))
+  }
   const result = await rewriteGraph(graph, { rules, ociMediaTypes: request.ociMediaTypes ?? false, imagePlatform })
   for (const notice of result.notices) reporter.notice(notice)
-  for (const { from, to } of result.rewritten) reporter.event({ type: 'manifest-rewritten', from, to })
-  return { sourceGraph, graph: result.graph, rewritten: result.rewritten }
+  const rewritten = withSelection(root, graph.root, result.rewritten)
+  for (const { from, to } of rewritten) reporter.event({ type: 'manifest-rewritten', from, to })
+  return { sourceGraph, graph: result.graph, rewritten }
+}
+
+/**
+ * The rewrites with what `platforms` did to the root: a new index of the kept platforms is the
+ * source index rewritten (and what annotations then did to it counts from the source's digest).
+ */
+function withSelection(original: GraphNode, selected: GraphNode, rewritten: readonly RewrittenManifest[]): RewrittenManifest[] {
+  if (selected === original || selected.manifest.kind !== 'index') return [...rewritten]
+  const from = original.descriptor.digest
+  const after = rewritten.find((r) => r.from === selected.descriptor.digest)
+  if (after) return rewritten.map((r) => (r === after ? { ...r, from } : r))
+  return [...rewritten, { from, to: selected.descriptor.digest, mediaType: selected.descriptor.mediaType }]
+}
+
+/** One platform out of an index: the BuildKit attestations of that image live in the index, and stay there. */
+function attestationsLeft(source: ArtifactGraph, selected: ArtifactGraph): string[] {
+  if (source.root.manifest.kind !== 'index' || selected.root.manifest.kind !== 'image') return []
+  const digest = selected.root.descriptor.digest
+  const count = childManifests(source.root.manifest).filter((d) => isAttestation(d) && d.annotations?.[REFERENCE_DIGEST] === digest).length
+  if (count === 0) return []
+  return [
+    `platforms: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
+      '(provenance, SBOM); select two platforms or more to keep them'
+  ]
 }
 
 /**

@@ -8,7 +8,7 @@
 import { sha256 } from '../digest.js'
 import { InputError } from '../errors.js'
 import { childManifests, parseManifest, type Descriptor, type Platform } from '../manifest.js'
-import { formatPlatform, isDefaultVariant, matchesPlatform, type PlatformSpec } from '../platform.js'
+import { formatPlatform, isDefaultVariant, matchesPlatform, normalizePlatform, type PlatformSpec } from '../platform.js'
 import { subgraph, type ArtifactGraph, type GraphNode } from './graph.js'
 
 /** Docker/BuildKit mark attestation manifests in an index with these descriptor annotations. */
@@ -42,12 +42,14 @@ export async function selectPlatforms(
   }
   const children = childManifests(root.manifest)
   const images = children.filter((d) => !isAttestation(d))
-  const digests = new Set(specs.map((spec) => pick(images, spec).digest))
+  const digests = new Set(specs.flatMap((spec) => pick(images, spec).map((d) => d.digest)))
   if (digests.size === 1) return subgraph(graph, graph.nodes.get([...digests][0]) as GraphNode)
 
   // The source's descriptors in the source's order, so the order of `platforms` does not change
   // the digest; attestations of kept images stay beside them.
   const kept = children.map((d) => digests.has(d.digest) || (isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? '')))
+  // Every platform of the index asked for: the index as it is, bytes and all.
+  if (kept.every(Boolean)) return graph
   const json = JSON.parse(root.bytes.toString('utf8')) as { manifests: unknown[] }
   json.manifests = json.manifests.filter((_, i) => kept[i])
   const bytes = Buffer.from(JSON.stringify(json))
@@ -60,19 +62,26 @@ export async function selectPlatforms(
   return subgraph(graph, newRoot)
 }
 
-/** The one image descriptor for `spec`, or an error listing what the index has. */
-function pick(images: readonly Descriptor[], spec: PlatformSpec): Descriptor {
+/**
+ * The image descriptors for `spec`, or an error listing what the index has: one, or several that
+ * differ only in `os.version` (Windows images for several builds: each host pulls its own).
+ */
+function pick(images: readonly Descriptor[], spec: PlatformSpec): Descriptor[] {
   const matches = images.filter((d) => matchesPlatform(spec, d.platform))
   const available = images.map((d) => formatPlatform(d.platform)).join(', ')
   if (matches.length === 0) throw new InputError('platforms', `${formatPlatform(spec)} is not in the source; it has ${available}`)
+  if (samePlatform(matches)) return matches
   // Several variants and none asked for: the architecture's default (`arm` is `arm/v7`), as containerd picks.
   const preferred = spec.variant === undefined ? matches.filter((d) => isDefaultVariant(d.platform)) : []
-  if (preferred.length === 1) return preferred[0]
-  if (matches.length > 1) {
-    throw new InputError(
-      'platforms',
-      `${formatPlatform(spec)} matches ${matches.map((d) => formatPlatform(d.platform)).join(' and ')}; add the variant`
-    )
-  }
-  return matches[0]
+  if (preferred.length > 0 && samePlatform(preferred)) return preferred
+  throw new InputError(
+    'platforms',
+    `${formatPlatform(spec)} matches ${matches.map((d) => formatPlatform(d.platform)).join(' and ')}; add the variant`
+  )
+}
+
+/** Whether the descriptors name one platform (os, architecture, variant), whatever their `os.version`. */
+function samePlatform(descriptors: readonly Descriptor[]): boolean {
+  const keys = new Set(descriptors.map((d) => JSON.stringify(normalizePlatform(d.platform ?? {}))))
+  return keys.size === 1
 }
