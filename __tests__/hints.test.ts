@@ -30,7 +30,21 @@ describe('registryHint', () => {
     ],
     ['403 elsewhere', 403, code('DENIED'), dest('r.io', 'the username input'), /lack permission/],
     ['Docker Hub 429, anonymous', 429, code('TOOMANYREQUESTS'), src('docker.io'), /anonymous.*log in/],
-    ['TOOMANYREQUESTS in another status', 403, code('TOOMANYREQUESTS'), src('docker.io'), /pull rate limit/],
+    ['TOOMANYREQUESTS in another status', 403, code('TOOMANYREQUESTS'), src('docker.io'), /pull limit/],
+    [
+      'Docker Hub 429 with a Retry-After: when it resets',
+      429,
+      code('TOOMANYREQUESTS'),
+      { ...src('docker.io', 'Docker config (/c)'), limitSpent: true, retryAfterMs: 125 * 60_000 },
+      /^Docker Hub's pull limit for this account is reached; it resets in about 2 h 5 min; wait/
+    ],
+    [
+      'another registry whose limit is spent',
+      429,
+      [],
+      { ...src('quay.io'), limitSpent: true, retryAfterMs: 90_000 },
+      /^the pull limit of quay\.io for anonymous users is reached; it resets in about 2 min/
+    ],
     [
       'insufficient scope',
       401,

@@ -43,7 +43,9 @@ export class RegistryError extends Error {
     readonly details: RegistryErrorDetail[],
     readonly hint?: string,
     /** How long the registry asked us to wait (`Retry-After`), in milliseconds. */
-    readonly retryAfterMs?: number
+    readonly retryAfterMs?: number,
+    /** A rate limit spent (a pull limit, a wait longer than any retry): not worth another try now. */
+    readonly limitSpent = false
   ) {
     const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
     const what = codes ? `${status} ${codes}` : `HTTP ${status}`
@@ -53,7 +55,7 @@ export class RegistryError extends Error {
 
   /** 408, 429 and the 5xx a gateway gives when the registry behind it is busy or restarting. */
   get transient(): boolean {
-    return isTransientStatus(this.status)
+    return isTransientStatus(this.status) && !this.limitSpent
   }
 }
 

@@ -15,6 +15,12 @@ export interface TestRegistry {
   port: number
   /** Basic credentials when started with htpasswd auth. */
   credentials?: { username: string; password: string }
+  /**
+   * The requests the registry logged since the last {@link TestRegistry.clearAccessLog} (with
+   * `accessLog`), once its log has been quiet for a moment: lines reach us after the responses.
+   */
+  accessLog(): Promise<AccessLogEntry[]>
+  clearAccessLog(): void
   stop(): Promise<void>
 }
 
@@ -26,6 +32,15 @@ export interface RegistryOptions {
   tls?: { certFile: string; keyFile: string }
   /** Listen on [::1] instead of 127.0.0.1. */
   ipv6?: boolean
+  /** Keep the registry's own access log (one line per request), read with {@link TestRegistry.accessLog}. */
+  accessLog?: boolean
+}
+
+/** One request as the registry's access log has it. */
+export interface AccessLogEntry {
+  method: string
+  path: string
+  status: number
 }
 
 export async function freePort(address = '127.0.0.1'): Promise<number> {
@@ -61,7 +76,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     'log:',
     '  level: error',
     '  accesslog:',
-    '    disabled: true',
+    `    disabled: ${options.accessLog ? 'false' : 'true'}`,
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${join(dir, 'data')}`,
@@ -81,11 +96,20 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   ].join('\n')
   await writeFile(join(dir, 'config.yml'), config)
 
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', options.accessLog ? 'pipe' : 'ignore', 'ignore']
+  })
+  const log = accessLogOf(child)
   await waitUntilServing(child, host, options.tls ? 'https' : 'http')
+  log.clear()
   return {
     host,
     port,
+    accessLog: async () => {
+      await log.settled()
+      return [...log.entries]
+    },
+    clearAccessLog: () => log.clear(),
     ...(options.htpasswd ? { credentials: options.htpasswd } : {}),
     stop: async () => {
       await stopProcess(child)
@@ -133,4 +157,31 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
+}
+
+/**
+ * The access log distribution writes on stdout, Apache style (PEERS): `… "HEAD /v2/a/manifests/v1
+ * HTTP/1.1" 200 …`, parsed line by line as it comes.
+ */
+function accessLogOf(child: ChildProcess): { entries: AccessLogEntry[]; clear(): void; settled(): Promise<void> } {
+  const entries: AccessLogEntry[] = []
+  let rest = ''
+  let last = Date.now()
+  child.stdout?.setEncoding('utf8')
+  child.stdout?.on('data', (chunk: string) => {
+    last = Date.now()
+    const lines = (rest + chunk).split('\n')
+    rest = lines.pop() ?? ''
+    for (const line of lines) {
+      const match = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/.exec(line)
+      if (match) entries.push({ method: match[1], path: match[2], status: Number(match[3]) })
+    }
+  })
+  // Quiet for 150 ms (at most 3 s in all): every line of the requests made so far has come in.
+  const settled = async (): Promise<void> => {
+    const until = Date.now() + 3000
+    do await new Promise((resolve) => setTimeout(resolve, 50))
+    while (Date.now() - last < 150 && Date.now() < until)
+  }
+  return { entries, clear: () => void entries.splice(0), settled }
 }

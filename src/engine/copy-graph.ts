@@ -17,6 +17,7 @@ import { childManifests } from '../manifest.js'
 import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
 import type { Logger } from '../log.js'
 
+import type { BlobLocator } from './blob-locator.js'
 import type { BlobOutcome, CopyStats, EventSink } from './events.js'
 
 export { emptyStats, type CopyStats } from './events.js'
@@ -41,6 +42,8 @@ export interface CopyGraphOptions {
    * mounted from when the target can, so bytes cross the network once per registry.
    */
   mountFrom?: Source
+  /** Where blobs are across a run of many copies (a mirror): mounted from when the target can. */
+  locator?: BlobLocator
 }
 
 /** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
@@ -159,9 +162,30 @@ export async function missingManifests(graph: ArtifactGraph, target: Target): Pr
 
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
+  const located = await options.locator?.mountSource(blob.digest, target)
+  const settle = options.locator?.claim(blob.digest, target)
+  try {
+    await placeBlob(blob, source, target, options, signal, located)
+    settle?.(true)
+  } catch (error) {
+    settle?.(false)
+    throw error
+  }
+}
+
+/** Mount from a store on the target's registry that has it, else skip what exists, else stream. */
+async function placeBlob(
+  blob: Descriptor,
+  source: Source,
+  target: Target,
+  options: CopyGraphOptions,
+  signal: AbortSignal,
+  located: Source | undefined
+): Promise<void> {
   const { stats, logger, events } = options
   const done = (outcome: BlobOutcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome })
-  const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source
+  const mountFrom = located ?? options.mountFrom
+  const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source
   if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
     if (await target.mountBlob(blob, mountSource, { signal })) {
       stats.blobsMounted++

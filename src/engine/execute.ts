@@ -6,6 +6,7 @@
 import { DEFAULT_CONCURRENCY } from '../concurrency.js'
 import { storeKey } from '../endpoint.js'
 import { isBlobMounter, isPinning, isReadable, type Target } from '../storage.js'
+import type { BlobLocator } from './blob-locator.js'
 import { copyMissing, type CopyGraphOptions } from './copy-graph.js'
 import { copyReferrers } from './copy-referrers.js'
 import { destinationName, type Destination } from './destinations.js'
@@ -14,9 +15,14 @@ import type { GraphNode } from './graph.js'
 import type { CopyPlan } from './plan.js'
 import { PartialCopyError, type CopyResult, type PushedReference, type Reporter } from './request.js'
 
-export async function executePlan(plan: CopyPlan, reporter: Reporter): Promise<CopyResult> {
+export interface ExecuteOptions {
+  /** Where blobs are across a run of many copies (a mirror). */
+  locator?: BlobLocator
+}
+
+export async function executePlan(plan: CopyPlan, reporter: Reporter, execute: ExecuteOptions = {}): Promise<CopyResult> {
   const stats = emptyStats()
-  const options = graphOptions(plan, reporter, stats)
+  const options = { ...graphOptions(plan, reporter, stats), ...(execute.locator ? { locator: execute.locator } : {}) }
   const cross = plan.targets.filter((t) => !t.sameStorage)
   const done: Target[] = []
   for (const { target, missing } of cross) {

@@ -4,13 +4,19 @@
  * copied when it is not up to date, a few pairs at once. One failed pair does not stop the others
  * unless `failFast`.
  */
-import type { Endpoint } from '../endpoint.js'
+import { forEachLimit } from '../concurrency.js'
+import { endpointDigest, endpointTag, type Endpoint } from '../endpoint.js'
 import type { Logger } from '../log.js'
 import type { MirrorConfig, MirrorEntry } from '../mirror/config.js'
-import type { Shard } from '../mirror/shard.js'
+import { inShard, type Shard } from '../mirror/shard.js'
+import { selectTags } from '../mirror/tags.js'
+import { formatReference, type Reference } from '../reference.js'
 import type { RetryPolicy } from '../retry.js'
-import type { Opener } from '../storage.js'
-import type { Reporter } from './request.js'
+import { isManifestResolver, isTagLister, type Opener } from '../storage.js'
+import { BlobLocator } from './blob-locator.js'
+import { executePlan } from './execute.js'
+import { planCopy } from './plan.js'
+import type { CopyRequest, Reporter } from './request.js'
 
 export interface MirrorRequest {
   config: MirrorConfig
@@ -64,8 +70,148 @@ export interface MirrorContext {
   reporterFor(pair: { entry: MirrorEntry; source: string; destination: string }): Reporter
 }
 
-export function runMirror(request: MirrorRequest, context: MirrorContext): Promise<MirrorResult> {
-  void request
-  void context
-  return Promise.reject(new Error('internal: runMirror is not implemented yet'))
+/** One (source tag, destination) pair of an entry. */
+interface Pair {
+  entry: MirrorEntry
+  source: Reference
+  destination: Reference
+}
+
+export async function runMirror(request: MirrorRequest, context: MirrorContext): Promise<MirrorResult> {
+  const started = Date.now()
+  const entryErrors: MirrorResult['entryErrors'] = []
+  const stop = { stopped: false }
+  const pairsOfEntries: Pair[][] = request.config.entries.map(() => [])
+  await forEachLimit(request.config.entries, request.concurrency, async (entry) => {
+    if (stop.stopped) return
+    try {
+      pairsOfEntries[entry.index - 1] = await pairsOf(entry, request.shard, context)
+    } catch (error) {
+      entryErrors.push({ entry: entry.index, source: formatReference(entry.source), error: messageOf(error) })
+      if (request.failFast) stop.stopped = true
+    }
+  })
+  const pairs = pairsOfEntries.flat()
+  const rows: Array<MirrorRow | undefined> = pairs.map(() => undefined)
+  const locator = new BlobLocator()
+  await forEachLimit(
+    pairs.map((pair, i) => ({ pair, i })),
+    request.concurrency,
+    async ({ pair, i }) => {
+      if (stop.stopped) return
+      rows[i] = await mirrorPair(pair, request, context, locator)
+      if (rows[i]?.status === 'failed' && request.failFast) stop.stopped = true
+    }
+  )
+  entryErrors.sort((x, y) => x.entry - y.entry)
+  return {
+    rows: rows.filter((row): row is MirrorRow => row !== undefined),
+    entryErrors,
+    ...(request.shard ? { shard: request.shard } : {}),
+    seconds: (Date.now() - started) / 1000
+  }
+}
+
+/**
+ * The pairs of an entry that belong to this shard: its one reference, its listed tags, or the
+ * tags of its source repository that its filters select (the tag list read with `Link` pages).
+ */
+async function pairsOf(entry: MirrorEntry, shard: Shard | undefined, context: MirrorContext): Promise<Pair[]> {
+  const { selection } = entry
+  let sources: Reference[]
+  if (selection.kind === 'single') sources = [entry.source]
+  else if (selection.kind === 'exact') sources = selection.tags.map((tag) => ({ ...entry.source, tag }))
+  else {
+    const store = await context.opener.source({ kind: 'registry', reference: entry.source })
+    if (!isTagLister(store)) throw new Error(`${store.name} cannot list its tags`)
+    sources = selectTags(await store.listTags(), selection).map((tag) => ({ ...entry.source, tag }))
+  }
+  return sources
+    .map((source) => ({ entry, source, destination: destinationOf(entry.destination, source) }))
+    .filter((pair) => inShard(shard, pair.source, pair.destination))
+}
+
+/** The destination repository under the source's tag (a digest-only source: pushed by digest). */
+function destinationOf(repository: Reference, source: Reference): Reference {
+  const { tag: _tag, digest: _digest, ...rest } = repository
+  return { ...rest, ...(source.tag ? { tag: source.tag } : {}) }
+}
+
+/**
+ * One pair: up to date (two HEADs: the source's digest is the destination's; with platforms,
+ * annotations or media types, the digest the plan would push is), planned (dry run) or copied.
+ * A failure is the pair's row, never thrown.
+ */
+async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorContext, locator: BlobLocator): Promise<MirrorRow> {
+  const started = Date.now()
+  const source = formatReference(pair.source)
+  const destination = formatReference(pair.destination)
+  const reporter = context.reporterFor({ entry: pair.entry, source, destination })
+  const row = (status: MirrorStatus, digest: string, bytes: number, error?: string): MirrorRow => ({
+    source,
+    destination,
+    digest,
+    status,
+    bytes,
+    ...(error !== undefined ? { error } : {}),
+    entry: pair.entry.index,
+    seconds: (Date.now() - started) / 1000
+  })
+  reporter.event({ type: 'artifact-started', source, destinations: [destination] })
+  try {
+    const copyRequest = requestOf(pair, request)
+    const { entry } = pair
+    const transforms = entry.platforms.length > 0 || entry.annotations.length > 0 || entry.ociMediaTypes
+    const present = await resolve(context, copyRequest.destinations[0], 'target')
+    if (present && !transforms) {
+      const wanted = await resolve(context, copyRequest.source, 'source')
+      if (wanted?.digest === present.digest) return skipped(reporter, row(`skipped`, present.digest, 0))
+    }
+    const plan = await planCopy(context.opener, copyRequest, reporter)
+    const digest = plan.root.descriptor.digest
+    if (present?.digest === digest) return skipped(reporter, row('skipped', digest, 0))
+    if (request.dryRun) return done(reporter, row('planned', digest, plan.bytes))
+    const result = await executePlan(plan, reporter, { locator })
+    return done(reporter, row('copied', result.digest, result.stats.bytesUploaded))
+  } catch (error) {
+    reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) })
+    return row('failed', '', 0, messageOf(error))
+  }
+}
+
+function requestOf(pair: Pair, request: MirrorRequest): CopyRequest {
+  const { entry } = pair
+  return {
+    source: { kind: 'registry', reference: pair.source },
+    destinations: [{ kind: 'registry', reference: pair.destination }],
+    maxArtifactSize: request.maxArtifactSize,
+    annotations: entry.annotations,
+    platforms: entry.platforms,
+    ociMediaTypes: entry.ociMediaTypes,
+    referrers: entry.referrers,
+    ...(request.blobConcurrency ? { concurrency: request.blobConcurrency } : {}),
+    ...(request.retry ? { retry: request.retry } : {})
+  }
+}
+
+/** What a reference points at, by HEAD where the store can; undefined when there is nothing. */
+async function resolve(context: MirrorContext, endpoint: Endpoint, side: 'source' | 'target'): Promise<{ digest: string } | undefined> {
+  const store = side === 'source' ? await context.opener.source(endpoint) : await context.opener.target(endpoint)
+  const reference = endpointDigest(endpoint) ?? endpointTag(endpoint)
+  if (!reference || !isManifestResolver(store)) return undefined
+  return store.resolveManifest(reference)
+}
+
+function skipped(reporter: Reporter, row: MirrorRow): MirrorRow {
+  reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest })
+  return done(reporter, row)
+}
+
+function done(reporter: Reporter, row: MirrorRow): MirrorRow {
+  reporter.event({ type: 'artifact-done', source: row.source, digest: row.digest, seconds: row.seconds })
+  return row
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js'
 import { Authenticator } from './auth.js'
 import { parseChallenges } from './challenge.js'
 import { readCapped } from '../streams.js'
-import { connectionHint, registryHint } from './hints.js'
+import { connectionHint, registryHint, type HintContext } from './hints.js'
 import { DEFAULT_RETRY, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
 
@@ -228,7 +228,7 @@ export class RegistryClient {
     }
     if (res.statusCode !== 200) {
       const details = await readErrorDetails(res.body)
-      throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details))
+      throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details, {}))
     }
     let token: Token | undefined
     try {
@@ -251,24 +251,27 @@ export class RegistryClient {
   private async failure(req: RegistryRequest, res: RegistryResponse): Promise<RegistryError> {
     const details = await readErrorDetails(res.body)
     const bearer = challengesOf(res).find((c) => c.scheme === 'bearer')
-    const hint = this.hint(res.status, details, bearer?.params.error)
-    return new RegistryError(
-      req.operation,
-      req.reference,
-      res.status,
-      details,
-      hint,
-      parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now())
-    )
+    const retryAfterMs = parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now())
+    // A pull limit spent (Docker Hub: `RateLimit-Remaining: 0`) or a wait longer than any retry
+    // would make is not worth retrying: it is reported at once, with when it resets.
+    const remaining = headerValue(res.headers, 'ratelimit-remaining')
+    const budget = (this.options.retry ?? DEFAULT_RETRY).totalMs
+    const exhausted = res.status === 429 && ((remaining !== undefined && /^\s*0\b/.test(remaining)) || (retryAfterMs ?? 0) > budget)
+    const hint = this.hint(res.status, details, {
+      ...(bearer?.params.error ? { challengeError: bearer.params.error } : {}),
+      ...(exhausted ? { limitSpent: true } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {})
+    })
+    return new RegistryError(req.operation, req.reference, res.status, details, hint, retryAfterMs, exhausted)
   }
 
-  private hint(status: number, details: RegistryErrorDetail[], challengeError?: string): string | undefined {
+  private hint(status: number, details: RegistryErrorDetail[], more: Partial<HintContext>): string | undefined {
     const credentials = this.options.credentials
     return registryHint(status, details, {
       registry: this.registry,
       role: this.options.role,
       ...(credentials ? { credentials: credentials.origin ?? 'the inputs' } : {}),
-      ...(challengeError ? { challengeError } : {})
+      ...more
     })
   }
 }

@@ -13,6 +13,19 @@ export interface HintContext {
   credentials?: string
   /** The `error` parameter of the 401's Bearer challenge (`insufficient_scope`). */
   challengeError?: string
+  /** A 429 whose limit is spent for a while (`RateLimit-Remaining: 0`, or a long `Retry-After`). */
+  limitSpent?: boolean
+  /** When the registry says to try again (`Retry-After`), in milliseconds. */
+  retryAfterMs?: number
+}
+
+/** ` (it resets in about 2 h 5 min)` from a Retry-After, or nothing. */
+function resetsIn(context: HintContext): string {
+  const ms = context.retryAfterMs
+  if (ms === undefined) return ''
+  const minutes = Math.ceil(ms / 60_000)
+  const when = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`
+  return `; it resets in about ${when}`
 }
 
 const GHCR = 'ghcr.io'
@@ -30,10 +43,11 @@ export function registryHint(status: number, details: readonly RegistryErrorDeta
   const codes = new Set(details.map((d) => d.code.toUpperCase()))
   const ghcrWrite = context.registry === GHCR && context.role === 'destination'
   if (status === 429 || codes.has('TOOMANYREQUESTS')) {
-    if (context.registry === DOCKER_HUB) {
+    if (context.registry === DOCKER_HUB || context.limitSpent) {
+      const whose = context.registry === DOCKER_HUB ? "Docker Hub's pull limit" : `the pull limit of ${context.registry}`
       return context.credentials
-        ? "Docker Hub's pull rate limit for this account is reached; wait, or use an account with a higher limit"
-        : "Docker Hub's pull rate limit for anonymous users is reached: log in (username and password, or docker/login-action) to raise it"
+        ? `${whose} for this account is reached${resetsIn(context)}; wait, or use an account with a higher limit`
+        : `${whose} for anonymous users is reached${resetsIn(context)}: log in (username and password, or docker/login-action) to raise it`
     }
     return 'the registry is limiting the rate of requests; try again later'
   }

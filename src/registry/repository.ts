@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream'
 import { ConnectionError, ContentError, RegistryError } from '../errors.js'
+import { isDigest, sha256 } from '../digest.js'
 import { readCapped } from '../streams.js'
 import { discard, headerValue, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
@@ -12,9 +13,23 @@ import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
 import { parseReferrersIndex } from '../referrers.js'
 import { showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
-import type { BlobMounter, FetchedManifest, SharedStorage, Source, Target, TransferOptions, VerifyingTarget } from '../storage.js'
+import type {
+  BlobMounter,
+  FetchedManifest,
+  ManifestResolver,
+  SharedStorage,
+  Source,
+  TagLister,
+  Target,
+  TransferOptions,
+  VerifyingTarget
+} from '../storage.js'
 
 const CANCEL_TIMEOUT_MS = 5000
+/** Tags asked for per page; registries may give fewer and link to the next page. */
+const TAGS_PER_PAGE = 1000
+/** Pages of a tag list followed at most: a million tags. */
+export const MAX_TAG_PAGES = 1000
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 export const MAX_REFERRERS_PAGES = 100
 
@@ -66,7 +81,7 @@ export function nextLink(header: string | undefined, base: string): string | und
   return undefined
 }
 
-export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget {
+export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget, TagLister, ManifestResolver {
   /** `registry/repository`, for messages. */
   readonly name: string
   /** The registry checks each blob against the `?digest=` of its PUT (distribution-spec) and refuses a mismatch. */
@@ -173,6 +188,80 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
       const next = nextLink(headerValue(res.headers, 'link'), res.url)
       return next === undefined ? { referrers } : { referrers, next }
     })
+  }
+
+  /**
+   * Every tag (distribution-spec "Listing Tags"): `GET /v2/<name>/tags/list?n=…`, following
+   * `Link: <url>; rel="next"` pages (ECR gives 1000 a page, ACR 100, Quay relative links), at
+   * most {@link MAX_TAG_PAGES}. A repository never written has none.
+   */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = []
+    let url: string | undefined = `/v2/${this.repository}/tags/list?n=${TAGS_PER_PAGE}`
+    for (let page = 1; url !== undefined; page++) {
+      if (page > MAX_TAG_PAGES) {
+        throw new ContentError(this.name, `the tag list links to more than ${MAX_TAG_PAGES} pages (Link rel="next"); not followed further`)
+      }
+      const answer = await this.tagsPage(url, page)
+      tags.push(...answer.tags)
+      url = answer.next
+    }
+    return tags
+  }
+
+  private tagsPage(url: string, page: number): Promise<{ tags: string[]; next?: string }> {
+    const req: RegistryRequest = {
+      method: 'GET',
+      url,
+      operation: 'list tags',
+      reference: this.name,
+      accept: page === 1 ? [200, 404] : [200]
+    }
+    return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
+      if (res.status === 404) {
+        await discard(res.body)
+        return { tags: [] }
+      }
+      const where = `${this.name} tag list page ${page}`
+      let json: unknown
+      try {
+        json = JSON.parse((await readBody(res.body, where)).toString('utf8'))
+      } catch (error) {
+        if (error instanceof ContentError || error instanceof ConnectionError) throw error
+        throw new ContentError(where, 'is not valid JSON')
+      }
+      const tags = (json as { tags?: unknown } | null)?.tags ?? []
+      if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+        throw new ContentError(where, '"tags" is not a list of strings')
+      const next = nextLink(headerValue(res.headers, 'link'), res.url)
+      return next === undefined ? { tags } : { tags, next }
+    })
+  }
+
+  /**
+   * What a tag or digest points at, by `HEAD` alone (Docker Hub does not count a HEAD as a pull):
+   * the `Docker-Content-Digest`, `Content-Type` and `Content-Length` the registry answers with.
+   * Undefined when there is no such manifest. A registry that sends no digest for a tag is asked
+   * with a GET instead, and the bytes are hashed.
+   */
+  async resolveManifest(reference: string): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
+    const res = await this.request({
+      method: 'HEAD',
+      url: this.path('manifests', reference),
+      headers: { accept: MANIFEST_ACCEPT },
+      operation: 'check manifest',
+      reference: this.show(reference),
+      accept: [200, 404]
+    })
+    await discard(res.body)
+    if (res.status === 404) return undefined
+    const claimed = headerValue(res.headers, 'docker-content-digest')
+    const digest = isDigest(reference) ? reference : claimed
+    const mediaType = baseMediaType(headerValue(res.headers, 'content-type')) ?? ''
+    const size = Number(headerValue(res.headers, 'content-length') ?? NaN)
+    if (digest && isDigest(digest) && Number.isSafeInteger(size)) return { digest, mediaType, size }
+    const fetched = await this.fetchManifest(reference)
+    return { digest: sha256(fetched.bytes), mediaType: baseMediaType(fetched.contentType) ?? mediaType, size: fetched.bytes.length }
   }
 
   manifestExists(descriptor: Descriptor): Promise<boolean> {
