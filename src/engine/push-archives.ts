@@ -3,7 +3,7 @@
  * ({@link planArchivePushes}), each image copied by the same engine as any other source.
  */
 import type { ArchiveInput } from '../archive/archive-paths.js'
-import { copyArtifact, type CopyRequest, type CopyResult } from './copy-artifact.js'
+import { copyArtifact, type CopyRequest, type CopyResult, type RunOptions } from './copy-artifact.js'
 import { emptyStats } from './copy-graph.js'
 import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
@@ -20,7 +20,12 @@ export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinatio
 }
 
 /** The results of every image, as one; undefined when the archives held no image. */
-export async function pushArchives(stores: Stores, request: ArchiveRequest, logger: Reporter): Promise<CopyResult | undefined> {
+export async function pushArchives(
+  stores: Stores,
+  request: ArchiveRequest,
+  logger: Reporter,
+  options: RunOptions = {}
+): Promise<CopyResult | undefined> {
   const { archives, destinations, prefixes, ...copyOptions } = request
   const targets: ArchiveDestination[] = [
     ...destinations.map((endpoint) => ({ kind: 'exact' as const, endpoint })),
@@ -42,7 +47,7 @@ export async function pushArchives(stores: Stores, request: ArchiveRequest, logg
     })
     for (const push of pushes) {
       const source: Endpoint = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest }
-      results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger))
+      results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options))
     }
   }
   return combine(results)
@@ -59,6 +64,7 @@ function combine(results: readonly CopyResult[]): CopyResult | undefined {
     rewritten: results.flatMap((r) => r.rewritten),
     referrers: results.flatMap((r) => r.referrers),
     stats,
-    seconds: results.reduce((sum, r) => sum + r.seconds, 0)
+    seconds: results.reduce((sum, r) => sum + r.seconds, 0),
+    ...(first.planned ? { planned: { bytes: results.reduce((sum, r) => sum + (r.planned?.bytes ?? 0), 0) } } : {})
   }
 }

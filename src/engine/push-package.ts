@@ -3,7 +3,7 @@
  * destRef — into the subject's repository by digest, then records it as a referrer of the subject
  * where it was pushed (the referrers API, else the tag schema index).
  */
-import { copyArtifact, type CopyRequest, type CopyResult } from './copy-artifact.js'
+import { copyArtifact, type CopyRequest, type CopyResult, type RunOptions } from './copy-artifact.js'
 import { fetchRoot } from './graph.js'
 import { atTag, endpointDigest, endpointTag, storeKey, type Endpoint } from '../endpoint.js'
 import { InputError } from '../errors.js'
@@ -22,7 +22,7 @@ export interface PackageRequest extends Omit<CopyRequest, 'source'> {
   sourceDateEpoch?: number
 }
 
-export async function pushPackage(stores: Stores, request: PackageRequest, logger: Reporter): Promise<CopyResult> {
+export async function pushPackage(stores: Stores, request: PackageRequest, logger: Reporter, options: RunOptions = {}): Promise<CopyResult> {
   const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request
   let subjectDescriptor
   if (subject) {
@@ -48,9 +48,11 @@ export async function pushPackage(stores: Stores, request: PackageRequest, logge
   const result = await copyArtifact(
     stores,
     { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations },
-    logger
+    logger,
+    options
   )
-  if (subjectDescriptor) {
+  // A dry run writes nothing: the referrer is not recorded either.
+  if (subjectDescriptor && !options.dryRun) {
     const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes
     const listed = referrerDescriptor(manifest, packaged.root)
     const seen = new Set<string>()
