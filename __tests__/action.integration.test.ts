@@ -3,6 +3,9 @@
  * outputs and job summary through the files the runner names.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runAction } from '../testbed/action.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
@@ -13,11 +16,14 @@ let secured: TestRegistry
 const login = { username: 'action-user', password: 'action-pass-0123456789' }
 const amd64 = image({ seed: 'action-amd64', layers: 3 })
 const multi = index([amd64, image({ seed: 'action-arm64', architecture: 'arm64' })])
+/** One 12 MiB layer that does not compress: several progress events on its way. */
+const large = image({ seed: 'action-large', layers: 1, layerSize: 12 * 1024 * 1024 })
 
 beforeAll(async () => {
   await requireTools()
   ;[a, secured] = await Promise.all([startRegistry(), startRegistry({ htpasswd: login })])
   await pushFixture(a.host, 'app', multi, 'build-7')
+  await pushFixture(a.host, 'large', large, 'v1')
 }, 60_000)
 
 afterAll(async () => {
@@ -46,11 +52,13 @@ describe('the action as the runner runs it', () => {
       { ref: `${secured.host}/release/app:build-7`, digest: multi.root.digest, mediaType: multi.root.mediaType, size: multi.root.size }
     ])
     expect(await skopeoRaw(`${secured.host}/release/app:build-7`, login)).toBe(multi.root.bytes.toString())
-    expect(run.summary).toContain(`<td>${secured.host}/release/app:build-7</td>`)
-    expect(run.summary).toContain(multi.root.digest)
+    // Markdown tables: the source and its platforms, each reference written, the transfer counts.
+    expect(run.summary).not.toContain('<table')
+    expect(run.summary).toContain(`| ${a.host}/app:build-7 | all |`)
+    expect(run.summary).toContain(`| ${secured.host}/release/app:build-7 | ${multi.root.digest} | ${multi.root.mediaType} |`)
     // Blobs uploaded to the second registry: every image's config and layers.
     const blobCount = multi.blobs.length
-    expect(run.summary).toMatch(new RegExp(`<td>[0-9.]+ KiB</td><td>0</td><td>0</td><td>${blobCount}</td><td>[0-9.]+</td>`))
+    expect(run.summary).toMatch(new RegExp(`\\| [0-9.]+ KiB \\| 0 \\| 0 \\| ${blobCount} \\| [0-9.]+ \\|`))
   })
 
   test('secrets are masked and never printed', async () => {
@@ -135,5 +143,116 @@ describe('the action as the runner runs it', () => {
       expect.stringMatching(/^::error::[0-9.]+ KiB exceeds the limit of 1\.0 KiB; raise maxArtifactSize$/)
     ])
     expect(await listTags(a.host, 'limited/app')).toEqual([])
+  })
+})
+
+/** The lines between each `::group::` and its `::endgroup::`, by the group's title. */
+function groups(stdout: string): Map<string, string[]> {
+  const found = new Map<string, string[]>()
+  let current: string[] | undefined
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('::group::')) found.set(line.slice('::group::'.length), (current = []))
+    else if (line === '::endgroup::') current = undefined
+    else current?.push(line)
+  }
+  return found
+}
+
+describe('what the log and the job summary show', () => {
+  test('a copy folds into one log group, opened when it starts and closed when it ends', async () => {
+    const run = await runAction({ srcRef: `${a.host}/app:build-7`, destRef: `${a.host}/grouped/app:v1` })
+    expect(run.exitCode).toBe(0)
+    const lines = run.stdout.split('\n')
+    const title = `Copying ${a.host}/app:build-7 to ${a.host}/grouped/app:v1`
+    expect(lines.filter((l) => l.startsWith('::group::'))).toEqual([`::group::${title}`])
+    expect(lines.filter((l) => l === '::endgroup::')).toHaveLength(1)
+    expect(groups(run.stdout).get(title)).toEqual(
+      expect.arrayContaining([`Tagged ${a.host}/grouped/app:v1`, expect.stringMatching(/^Done in [0-9.]+ s: sha256:/)])
+    )
+  })
+
+  test('a long copy prints progress lines: done of total, rate, time left', async () => {
+    const run = await runAction(
+      { srcRef: `${a.host}/large:v1`, destRef: `${secured.host}/large:v1`, username: login.username, password: login.password },
+      { OCI_PUSH_PROGRESS_INTERVAL: '0' }
+    )
+    expect(run.exitCode).toBe(0)
+    const progress = run.stdout.split('\n').filter((l) => l.startsWith('Progress: '))
+    expect(progress.length).toBeGreaterThanOrEqual(3)
+    for (const line of progress) expect(line).toMatch(/^Progress: [0-9.]+ (B|KiB|MiB) of 12\.0 MiB \(\d+%\), [0-9.]+ (B|KiB|MiB|GiB)\/s/)
+    expect(progress.some((l) => /MiB of 12\.0 MiB \((3[0-9]|[4-9][0-9])%\)/.test(l))).toBe(true)
+  })
+
+  test('a failed copy writes the summary too: the source, the platforms, the error, nothing written', async () => {
+    const run = await runAction({ srcRef: `${a.host}/app:build-7`, destRef: `${secured.host}/refused/app:v1`, platforms: 'linux/arm64' })
+    expect(run.exitCode).toBe(1)
+    const [error] = errorLines(run.stdout)
+    expect(error).toMatch(/401/)
+    expect(run.summary).toMatch(/^### oci-push failed\n/)
+    expect(run.summary).toContain(`| ${a.host}/app:build-7 | linux/arm64 |`)
+    expect(run.summary).toContain(`| ${error.replace(/^::error::/, '').replace(/\|/g, '\\|')} |`)
+    expect(run.summary).toContain('No reference was written.')
+  })
+
+  test('an input error writes a summary naming it', async () => {
+    const run = await runAction({ srcRef: `${a.host}/app:build-7` })
+    expect(run.exitCode).toBe(1)
+    expect(run.summary).toContain('### oci-push failed')
+    expect(run.summary).toMatch(/\| destRef: required: /)
+  })
+
+  test('dryRun: the digest that would be pushed, and nothing written', async () => {
+    const run = await runAction({
+      srcRef: `${a.host}/app:build-7`,
+      destRef: `${secured.host}/planned/app:v1`,
+      platforms: 'linux/amd64',
+      dryRun: 'true',
+      username: login.username,
+      password: login.password
+    })
+    expect(errorLines(run.stdout)).toEqual([])
+    expect(run.exitCode).toBe(0)
+    expect(run.outputs.digest).toBe(amd64.root.digest)
+    expect(JSON.parse(run.outputs.pushed)).toEqual([
+      { ref: `${secured.host}/planned/app:v1`, digest: amd64.root.digest, mediaType: amd64.root.mediaType, size: amd64.root.size }
+    ])
+    expect(await listTags(secured.host, 'planned/app', { credentials: login })).toEqual([])
+    expect(run.summary).toContain('### oci-push: dry run, nothing written')
+    expect(run.summary).toContain(`| ${secured.host}/planned/app:v1 | ${amd64.root.digest} |`)
+    expect(run.summary).toMatch(/\| Bytes to upload at most \| Seconds \|\n\|---\|---\|\n\| [0-9.]+ KiB \|/)
+  })
+
+  test('which credentials each registry used, at debug level, never the secret', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-push-creds-'))
+    try {
+      const isolated = { DOCKER_CONFIG: dir, HELM_REGISTRY_CONFIG: join(dir, 'helm.json'), RUNNER_DEBUG: '1' }
+      const fromInputs = await runAction(
+        { srcRef: `${a.host}/app:build-7`, destRef: `${secured.host}/creds/app:v1`, username: login.username, password: login.password },
+        isolated
+      )
+      expect(fromInputs.exitCode).toBe(0)
+      const debug = (run: { stdout: string }) => run.stdout.split('\n').filter((l) => l.startsWith('::debug::Credentials for '))
+      expect(debug(fromInputs).sort()).toEqual(
+        [
+          `::debug::Credentials for ${a.host} as the source: none found, anonymous`,
+          `::debug::Credentials for ${secured.host} as the destination: the username input (user ${login.username})`
+        ].sort()
+      )
+
+      const auth = Buffer.from(`${login.username}:${login.password}`).toString('base64')
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth } } }))
+      const fromConfig = await runAction({ srcRef: `${a.host}/app:build-7`, destRef: `${secured.host}/creds/app:v2` }, isolated)
+      expect(fromConfig.exitCode).toBe(0)
+      expect(debug(fromConfig)).toContain(
+        `::debug::Credentials for ${secured.host} as the destination: Docker config (${join(dir, 'config.json')}) (user ${login.username})`
+      )
+      for (const run of [fromInputs, fromConfig]) {
+        const printed = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'))
+        expect(printed.join('\n')).not.toContain(login.password)
+        expect(printed.join('\n')).not.toContain(auth)
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,7 +1,8 @@
 /**
  * Annotations, platforms and OCI media types against a real registry, with indexes made by
- * buildah (OCI index and Docker manifest list), a Helm chart and a single image; what the
- * registry stores is read back with skopeo.
+ * buildah (OCI index and Docker manifest list), a Helm chart, and our own images and indexes
+ * written as the tools write JSON (JSON_FORMATS: compact, indented as BuildKit does, with Go's
+ * trailing newline); what the registry stores is read back with skopeo.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { parseAnnotations } from '../src/annotations.js'
@@ -10,7 +11,7 @@ import { RegistryError } from '../src/errors.js'
 import { parsePlatform } from '../src/platform.js'
 import { runAction } from '../testbed/action.js'
 import { pushBuildahList } from '../testbed/buildah.js'
-import { helmChart, image, index, listTags, pushFixture } from '../testbed/fixtures.js'
+import { helmChart, image, index, JSON_FORMATS, listTags, pushFixture, type JsonFormat } from '../testbed/fixtures.js'
 import { registryError, startProxy, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run, skopeoPullAll, skopeoRaw, type RawManifest } from '../testbed/tools.js'
@@ -25,9 +26,16 @@ let b: TestRegistry
 let proxy: RecordingProxy
 let destProxy: RecordingProxy
 const arm = image({ seed: 'ann-arm64', docker: true, architecture: 'arm64' })
-const amd64 = image({ seed: 'ann-amd64', layers: 2 })
-const multi = index([amd64, image({ seed: 'ann-arm64-oci', architecture: 'arm64', variant: 'v8' })])
 const chart = helmChart('nginx', '1.2.3')
+
+/** Our own single image and index, written in `format`; pushed to `<format>/single/app:v1` and `<format>/multi/app:v1`. */
+function ours(format: JsonFormat) {
+  const amd64 = image({ seed: 'ann-amd64', layers: 2, format })
+  const arm64 = image({ seed: 'ann-arm64-oci', architecture: 'arm64', variant: 'v8', format })
+  return { amd64, arm64, multi: index([amd64, arm64], { format }) }
+}
+/** What the action tests copy: `compact/multi/app:v1`. */
+const multi = ours('compact').multi
 
 beforeAll(async () => {
   await requireTools(['docker-registry', 'skopeo', 'umoci', 'buildah'])
@@ -40,9 +48,12 @@ beforeAll(async () => {
     pushBuildahList(parts, `${a.host}/buildah/index:v1`, 'oci'),
     pushBuildahList(parts, `${a.host}/buildah/list:v1`, 'v2s2')
   ])
-  await pushFixture(a.host, 'multi/app', multi, 'v1')
   await pushFixture(a.host, 'charts/nginx', chart, '1.2.3')
-  await pushFixture(a.host, 'single/app', amd64, 'v1')
+  for (const format of JSON_FORMATS) {
+    const { amd64, multi: index } = ours(format)
+    await pushFixture(a.host, `${format}/multi/app`, index, 'v1')
+    await pushFixture(a.host, `${format}/single/app`, amd64, 'v1')
+  }
 }, 180_000)
 
 afterAll(async () => {
@@ -139,37 +150,66 @@ describe('annotations on indexes made by buildah', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+})
+
+describe.each(JSON_FORMATS)('annotations on our own images and indexes (%s JSON)', (format) => {
+  const { amd64, multi: source } = ours(format)
+  const single = `${format}/single/app`
+  const repo = `${format}/multi/app`
 
   test('a single image: index: is ignored with a notice, manifest: applies', async () => {
     const log: string[] = []
-    await copy(`${a.host}/single/app:v1`, `${b.host}/single/app:v1`, {
+    await copy(`${a.host}/${single}:v1`, `${b.host}/${single}:annotated`, {
       log,
       transform: { annotations: parseAnnotations('index:x=1\nmanifest:y=2') }
     })
-    expect((await raw(`${b.host}/single/app:v1`)).json.annotations).toEqual({ y: '2' })
+    expect((await raw(`${b.host}/${single}:annotated`)).json.annotations).toEqual({ y: '2' })
     expect(log).toContain('annotation index:x ignored: the source is a single manifest, not an index')
+  })
+
+  test('a single image and an index: rule alone: nothing rewritten, the same bytes and digest', async () => {
+    const result = await copy(`${a.host}/${single}:v1`, `${b.host}/${single}:index-only`, {
+      transform: { annotations: parseAnnotations('index:x=1') }
+    })
+    expect(result.rewritten).toEqual([])
+    expect(result.digest).toBe(amd64.root.digest)
+    expect(await skopeoRaw(`${b.host}/${single}:index-only`)).toBe(amd64.root.bytes.toString())
+  })
+
+  test('an index: rule rewrites the index alone: every image keeps its bytes and digest', async () => {
+    const result = await copy(`${a.host}/${repo}:v1`, `${b.host}/${repo}:index-only`, {
+      transform: { annotations: parseAnnotations('index:org.opencontainers.image.version=1.2.3') }
+    })
+    expect(result.rewritten.map((r) => r.from)).toEqual([source.root.digest])
+    const { json: root } = await raw(`${b.host}/${repo}:index-only`)
+    expect(root.annotations).toEqual({ 'org.opencontainers.image.version': '1.2.3' })
+    const kids = await children(b.host, repo, root)
+    expect(kids.map((k) => k.descriptor.digest)).toEqual(source.children.map((c) => c.digest))
   })
 })
 
-describe('same-repository retag with annotations', () => {
+describe.each(JSON_FORMATS)('same-repository retag with annotations (%s JSON)', (format) => {
+  const { multi: source } = ours(format)
+  const repo = `${format}/multi/app`
+
   test('manifests only, no blob request, the same digest on a second run, the source tag untouched', async () => {
     const annotations = parseAnnotations('org.opencontainers.image.revision=abc123\nindex:org.opencontainers.image.version=2.0.0')
     proxy.reset()
-    const first = await copy(`${proxy.host}/multi/app:v1`, `${proxy.host}/multi/app:v2`, { transform: { annotations } })
+    const first = await copy(`${proxy.host}/${repo}:v1`, `${proxy.host}/${repo}:v2`, { transform: { annotations } })
     expect(proxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
-    expect(proxy.requests.filter((r) => r.method === 'PUT').length).toBe(multi.children.length + 2)
+    expect(proxy.requests.filter((r) => r.method === 'PUT').length).toBe(source.children.length + 2)
     proxy.reset()
-    const second = await copy(`${proxy.host}/multi/app:v1`, `${proxy.host}/multi/app:v2-again`, { transform: { annotations } })
+    const second = await copy(`${proxy.host}/${repo}:v1`, `${proxy.host}/${repo}:v2-again`, { transform: { annotations } })
     expect(second.digest).toBe(first.digest)
     expect(proxy.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([])
     expect(first.stats).toMatchObject({ blobsUploaded: 0, blobsMounted: 0 })
-    expect(sha256(Buffer.from(await skopeoRaw(`${a.host}/multi/app:v1`)))).toBe(multi.root.digest)
-    expect(sha256(Buffer.from(await skopeoRaw(`${a.host}/multi/app:v2`)))).toBe(first.digest)
-    await skopeoPullAll(`${a.host}/multi/app:v2`)
+    expect(sha256(Buffer.from(await skopeoRaw(`${a.host}/${repo}:v1`)))).toBe(source.root.digest)
+    expect(sha256(Buffer.from(await skopeoRaw(`${a.host}/${repo}:v2`)))).toBe(first.digest)
+    await skopeoPullAll(`${a.host}/${repo}:v2`)
   })
 })
 
-describe('platforms', () => {
+describe('platforms of an index buildah made', () => {
   test("one platform copies that image's manifest as it is: the arm64 image's own digest", async () => {
     const source = (await raw(`${a.host}/buildah/index:v1`)).json
     const armDigest = source.manifests?.find(
@@ -182,13 +222,43 @@ describe('platforms', () => {
     expect(sha256(Buffer.from(await skopeoRaw(`${b.host}/arm-only/app:v1`)))).toBe(armDigest)
     await skopeoPullAll(`${b.host}/arm-only/app:v1`)
   })
+})
+
+describe.each(JSON_FORMATS)('platforms of our own index (%s JSON)', (format) => {
+  const { amd64, arm64, multi: source } = ours(format)
+  const repo = `${format}/multi/app`
+
+  test("one platform copies that image's manifest as it is: its own bytes and digest", async () => {
+    const result = await copy(`${a.host}/${repo}:v1`, `${b.host}/${format}/arm-only/app:v1`, {
+      transform: { platforms: [parsePlatform('linux/arm64')!] }
+    })
+    expect(result.digest).toBe(arm64.root.digest)
+    expect(result.rewritten).toEqual([])
+    expect(await skopeoRaw(`${b.host}/${format}/arm-only/app:v1`)).toBe(arm64.root.bytes.toString())
+  })
+
+  test("two platforms in either order: the same new index, in the source's order, each image its own bytes", async () => {
+    const results = []
+    for (const [i, list] of ['linux/arm64,linux/amd64', 'linux/amd64,linux/arm64'].entries()) {
+      results.push(
+        await copy(`${a.host}/${repo}:v1`, `${b.host}/${format}/both/app:v${i}`, {
+          transform: { platforms: list.split(',').map((p) => parsePlatform(p)!) }
+        })
+      )
+    }
+    expect(results[1].digest).toBe(results[0].digest)
+    const { json: root } = await raw(`${b.host}/${format}/both/app:v0`)
+    const kids = await children(b.host, `${format}/both/app`, root)
+    expect(kids.map((k) => k.descriptor.digest)).toEqual([amd64.root.digest, arm64.root.digest])
+    expect(source.children.map((c) => c.digest)).toEqual([amd64.root.digest, arm64.root.digest])
+  })
 
   test('a platform the source lacks: an error listing what it has, nothing written', async () => {
-    const error = await copy(`${a.host}/multi/app:v1`, `${b.host}/none/app:v1`, {
+    const error = await copy(`${a.host}/${repo}:v1`, `${b.host}/${format}/none/app:v1`, {
       transform: { platforms: [parsePlatform('linux/ppc64le')!] }
     }).catch((e: unknown) => e)
     expect((error as Error).message).toBe('platforms: linux/ppc64le is not in the source; it has linux/amd64, linux/arm64/v8')
-    expect(await listTags(b.host, 'none/app')).toEqual([])
+    expect(await listTags(b.host, `${format}/none/app`)).toEqual([])
   })
 })
 
@@ -229,7 +299,7 @@ describe('the action', () => {
   test("docker/metadata-action's annotations output, pasted in: outputs and summary name the new digest", async () => {
     const annotations =
       'manifest:org.opencontainers.image.title=app\nindex:org.opencontainers.image.title=app\nmanifest-descriptor:org.opencontainers.image.title=app'
-    const result = await runAction({ srcRef: `${a.host}/multi/app:v1`, destRef: `${b.host}/action/app:v1`, annotations })
+    const result = await runAction({ srcRef: `${a.host}/compact/multi/app:v1`, destRef: `${b.host}/action/app:v1`, annotations })
     expect(result.stdout.split('\n').filter((l) => l.startsWith('::error'))).toEqual([])
     const stored = sha256(Buffer.from(await skopeoRaw(`${b.host}/action/app:v1`)))
     expect(result.outputs.digest).toBe(stored)
@@ -237,7 +307,7 @@ describe('the action', () => {
       { ref: `${b.host}/action/app:v1`, digest: stored, mediaType: multi.root.mediaType, size: expect.any(Number) }
     ])
     expect(result.summary).toContain('Rewritten manifest')
-    expect(result.summary).toContain(`<td>${multi.root.digest}</td><td>${stored}</td>`)
+    expect(result.summary).toContain(`| ${multi.root.digest} | ${stored} |`)
   })
 
   test.each([
@@ -250,7 +320,7 @@ describe('the action', () => {
     ['a bad platform', { platforms: 'linux/amd64, arm64' }, /^::error::platforms: "arm64" is not a platform/],
     ['a bad ociMediaTypes', { ociMediaTypes: 'yes' }, /^::error::ociMediaTypes: "yes" is not a boolean/]
   ])('%s: one error line naming the input', async (_name, inputs, line) => {
-    const result = await runAction({ srcRef: `${a.host}/multi/app:v1`, destRef: `${b.host}/bad/app:v1`, ...inputs })
+    const result = await runAction({ srcRef: `${a.host}/compact/multi/app:v1`, destRef: `${b.host}/bad/app:v1`, ...inputs })
     expect(result.exitCode).toBe(1)
     const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error'))
     expect(errors).toHaveLength(1)

@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { FIRST_PASS_LIMITS, GzipTarContainer } from '../src/archive/gzip-container.js'
+import { ArchiveLayoutSource } from '../src/archive/archive-sources.js'
 import { openArchive } from '../src/archive/open-archive.js'
+import { StaticCredentials } from '../src/auth/credentials.js'
+import { copyArtifact } from '../src/engine/copy-artifact.js'
+import { parseEndpoint } from '../src/endpoint.js'
+import { silentLogger } from '../src/log.js'
+import { lineReporter } from '../src/progress.js'
+import { Registries } from '../src/registry/registries.js'
+import { UNLIMITED } from '../src/size.js'
+import { Stores } from '../src/stores.js'
 import { sha256 } from '../src/digest.js'
 import { ContentError, InputError } from '../src/errors.js'
 import { parsePlatform } from '../src/platform.js'
@@ -217,6 +226,68 @@ describe("the gzip'd tar's first pass", () => {
     )
     const plain = await tarball('many-json.tar', items)
     expect((await openArchive(plain)).images).toHaveLength(1)
+  })
+
+  test("JSON layer blobs (SBOMs, attestations) past the cap are not kept: the gzip'd layout opens and pushes", async () => {
+    // Five SPDX documents of 30 KiB as layers, and a limit of 64 KiB on the JSON the first pass keeps.
+    const sboms = Array.from({ length: 5 }, (_, i) =>
+      Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', name: `part-${i}`, text: fastNoise(`sbom-${i}`, 15 * 1024).toString('hex') }))
+    )
+    const config = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+    const layers = sboms.map((body) => ({ mediaType: 'application/spdx+json', digest: sha256(body), size: body.length }))
+    // Written as BuildKit writes manifests (indented), which the first pass keeps whole.
+    const manifest = Buffer.from(
+      JSON.stringify(
+        {
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+          layers
+        },
+        null,
+        3
+      )
+    )
+    const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }
+    const gz = await tarball(
+      'json-layers.gz',
+      [
+        { name: 'oci-layout', body: '{"imageLayoutVersion":"1.0.0"}' },
+        { name: 'index.json', body: JSON.stringify({ schemaVersion: 2, manifests: [entry] }) },
+        ...[...sboms, config, manifest].map((body) => ({ name: blobName(sha256(body)), body }))
+      ],
+      true
+    )
+    const limits = { ...FIRST_PASS_LIMITS, keptJsonBytes: 64 * 1024 }
+    expect(sboms.reduce((sum, b) => sum + b.length, 0)).toBeGreaterThan(limits.keptJsonBytes)
+    const container = await GzipTarContainer.open(gz, limits)
+    // A blob not kept is still read whole when asked for, on a second pass.
+    expect((await container.readSmall(blobName(sha256(sboms[3])))).equals(sboms[3])).toBe(true)
+
+    const source = new ArchiveLayoutSource(container)
+    const registries = new Registries({ credentials: new StaticCredentials([]), plainHttp: false, logger: silentLogger })
+    try {
+      const stores = new Stores(registries)
+      stores.addLocal('archive', gz, source)
+      const result = await copyArtifact(
+        stores,
+        {
+          source: { kind: 'archive', path: gz, digest: entry.digest },
+          destinations: [parseEndpoint(`${registry.host}/json-layers/app:v1`)],
+          maxArtifactSize: UNLIMITED,
+          platforms: [parsePlatform('linux/arm64')!]
+        },
+        lineReporter(silentLogger)
+      )
+      expect(result.digest).toBe(entry.digest)
+    } finally {
+      await registries.close()
+    }
+    expect(await skopeoRaw(`${registry.host}/json-layers/app:v1`)).toBe(manifest.toString())
+    for (const sbom of sboms) {
+      const res = await fetch(`http://${registry.host}/v2/json-layers/app/blobs/${sha256(sbom)}`)
+      expect(Buffer.from(await res.arrayBuffer()).equals(sbom)).toBe(true)
+    }
   })
 
   test('more entries than the index takes: refused, as a plain tar with more is', async () => {

@@ -147,6 +147,6 @@ describe('what is not an archive', () => {
       archive: files.ociArchive,
       destRef: `${registry.host}/x/app:v1`
     })
-    expect(errors(result)).toEqual(['::error::archive: give one of srcRef, archive and path, not srcRef and archive'])
+    expect(errors(result)).toEqual(['::error::archive: give one of srcRef, archive, path and mirror, not srcRef and archive'])
   })
 })

@@ -107,15 +107,30 @@ describe('copyGraph', () => {
     expect(stats.blobsSkipped).toBeGreaterThanOrEqual(amd64.blobs.length)
   })
 
-  test('at most `concurrency` blobs are pushed at once', async () => {
+  test.each([
+    [1, 1],
+    [2, 7]
+  ])('small blobs: four times `concurrency` (%i) at once, one at a time for 1 (peak %i)', async (concurrency, peak) => {
     const { source, graph } = await graphOf(multi)
     const blobs = distributableBlobs(graph.nodes.values()).length
-    expect(blobs).toBeGreaterThan(4)
+    expect(blobs).toBe(7)
+    const target = new MemoryStore('dst')
+    target.pushDelay = 20
+    await copyGraph(graph, source, target, { concurrency, logger: silentLogger, events: ignoreEvents, stats: emptyStats() })
+    expect(target.peakInFlight).toBe(peak)
+    expect(target.calls.filter((c) => c.startsWith('pushBlob'))).toHaveLength(blobs)
+  })
+
+  test('large blobs: at most `concurrency` at once, the largest first', async () => {
+    const big = image({ seed: 'graph-large', layers: 5, layerSize: 4 * 1024 * 1024 + 1 })
+    const { source, graph } = await graphOf(big)
     const target = new MemoryStore('dst')
     target.pushDelay = 20
     await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats: emptyStats() })
-    expect(target.peakInFlight).toBe(2)
-    expect(target.calls.filter((c) => c.startsWith('pushBlob'))).toHaveLength(blobs)
+    const pushes = target.calls.filter((c) => c.startsWith('pushBlob'))
+    expect(pushes).toHaveLength(6)
+    // The five layers (each past the small-blob size) two at a time; the config beside them.
+    expect(target.peakInFlight).toBe(3)
   })
 
   test('a blob the target already has is not pushed again, even when its manifest is missing', async () => {
@@ -130,11 +145,12 @@ describe('copyGraph', () => {
     expect(stats.blobsUploaded).toBe(amd64.blobs.length - 1)
   })
 
-  test('a target that has the root gets nothing', async () => {
+  test('a target that has the root gets nothing: its manifests asked at once, no blob asked, nothing pushed', async () => {
     const { source, graph } = await graphOf(multi)
     const target = MemoryStore.with('dst', multi, 'old')
     await copyGraph(graph, source, target, { concurrency: 2, logger: silentLogger, events: ignoreEvents, stats: emptyStats() })
-    expect(target.calls).toEqual([`manifestExists ${multi.root.digest}`])
+    expect(target.calls.filter((c) => !c.startsWith('manifestExists'))).toEqual([])
+    expect(target.calls).toContain(`manifestExists ${multi.root.digest}`)
   })
 
   test('a failing blob stops the copy before any manifest is pushed', async () => {

@@ -135,3 +135,101 @@ describe('parseInputs', () => {
     expect(() => parse(base, { MAX_OCI_PUSH_ARTIFACT_SIZE: 'lots' })).toThrow(/^MAX_OCI_PUSH_ARTIFACT_SIZE: "lots" is not a size/)
   })
 })
+
+describe('parseInputs: mirror, shard, dryRun, failFast, mirrorConcurrency', () => {
+  const config = 'mirrors:\n  - source: docker.io/library/nginx:1.27\n    destination: r.io/mirror/nginx\n'
+  const twoSources = `${config}  - source: quay.io/org/tool:v1\n    destination: q.io/mirror/tool\n`
+
+  const inputError = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}): InputError => {
+    try {
+      parse(values, env)
+    } catch (error) {
+      if (error instanceof InputError) return error
+      throw error
+    }
+    throw new Error('parseInputs accepted the inputs')
+  }
+
+  test('defaults: no mirror, no shard, not a dry run, 4 pairs at once', () => {
+    const inputs = parse(base)
+    expect(inputs).toMatchObject({ dryRun: false, failFast: false, mirrorConcurrency: 4 })
+    expect(inputs.mirror).toBeUndefined()
+    expect(inputs.shard).toBeUndefined()
+  })
+
+  test('mirror inline, with shard, dryRun, failFast and mirrorConcurrency', () => {
+    const inputs = parse({ mirror: config, shard: '1/4', dryRun: 'true', failFast: 'true', mirrorConcurrency: '16' })
+    expect(inputs.mirror?.entries.map((e) => `${e.source.repository}:${e.source.tag} ${e.destination.registry}`)).toEqual([
+      'library/nginx:1.27 r.io'
+    ])
+    expect(inputs).toMatchObject({ shard: { index: 1, count: 4 }, dryRun: true, failFast: true, mirrorConcurrency: 16 })
+    expect(inputs.source).toBeUndefined()
+    expect(inputs.destinations).toEqual([])
+  })
+
+  test('mirror: a file is read from GITHUB_WORKSPACE', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+    const dir = await mkdtemp('/tmp/oci-push-mirror-')
+    try {
+      await writeFile(`${dir}/mirror.yml`, config)
+      const inputs = parse({ mirror: 'mirror.yml' }, { GITHUB_WORKSPACE: dir })
+      expect(inputs.mirror?.file).toBe('mirror.yml')
+      expect(inputs.mirror?.entries).toHaveLength(1)
+    } finally {
+      await rm(dir, { recursive: true })
+    }
+  })
+
+  test('mirror credentials: username for every destination registry, srcUsername for the one source registry', () => {
+    const inputs = parse({ mirror: config, username: 'u', password: 'p', srcUsername: 's', srcPassword: 'sp' })
+    expect(inputs.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.origin}`)).toEqual([
+      'source docker.io the srcUsername input',
+      'destination r.io the username input'
+    ])
+    expect(inputs.secrets).toEqual(['p', 'sp'])
+  })
+
+  test.each([
+    [
+      'mirror and srcRef',
+      { mirror: config, srcRef: 'a.io/b' },
+      'mirror',
+      /^mirror: give one of srcRef, archive, path and mirror, not srcRef and mirror$/
+    ],
+    ['mirror and archive', { mirror: config, archive: '/tmp/none.tar' }, 'mirror', /not archive and mirror$/],
+    ['mirror and path', { mirror: config, path: './chart' }, 'mirror', /not path and mirror$/],
+    ['mirror with destRef', { mirror: config, destRef: 'r.io/x' }, 'destRef', /not used with mirror/],
+    ['mirror with platforms', { mirror: config, platforms: 'linux/amd64' }, 'platforms', /set platforms in the mirror config/],
+    ['mirror with referrers', { mirror: config, referrers: 'true' }, 'referrers', /set referrers in the mirror config/],
+    ['mirror with subject', { mirror: config, subject: 'r.io/x:1' }, 'subject', /not used with mirror/],
+    ['a mirror config with a mistake', { mirror: 'mirrors:\n  - source: nginx\n' }, 'mirror', /entry 1 \(nginx\): destination/],
+    ['a mirror file that is missing', { mirror: 'nowhere.yml' }, 'mirror', /"nowhere\.yml" not found/],
+    [
+      'srcUsername with sources on two registries',
+      { mirror: twoSources, srcUsername: 's', srcPassword: 'p' },
+      'srcUsername',
+      /docker\.io, quay\.io/
+    ],
+    ['shard without mirror', { ...base, shard: '0/2' }, 'shard', /set mirror too/],
+    ['shard not i/n', { mirror: config, shard: 'half' }, 'shard', /"half" is not i\/n/],
+    ['shard index past the count', { mirror: config, shard: '4/4' }, 'shard', /from 0 to n-1 \(3\)/],
+    ['mirrorConcurrency 0', { mirror: config, mirrorConcurrency: '0' }, 'mirrorConcurrency', /"0" is not a whole number from 1 to 64/],
+    ['mirrorConcurrency over 64', { mirror: config, mirrorConcurrency: '65' }, 'mirrorConcurrency', /from 1 to 64/],
+    ['mirrorConcurrency not a number', { mirror: config, mirrorConcurrency: 'many' }, 'mirrorConcurrency', /"many" is not a whole number/],
+    ['mirrorConcurrency a fraction', { mirror: config, mirrorConcurrency: '2.5' }, 'mirrorConcurrency', /"2\.5" is not a whole number/],
+    ['dryRun not a boolean', { ...base, dryRun: 'maybe' }, 'dryRun', /"maybe" is not a boolean/],
+    ['failFast not a boolean', { mirror: config, failFast: 'yes' }, 'failFast', /"yes" is not a boolean/]
+  ])('%s: an error naming the input', (_name, values, input, problem) => {
+    const error = inputError(values)
+    expect(error.input).toBe(input)
+    expect(error.message).toMatch(new RegExp(`^${input}: `))
+    expect(error.message).toMatch(problem)
+    expect(error.message).not.toContain('\n')
+  })
+
+  test('dryRun with srcRef is a plan of a single copy; failFast without mirror is a notice', () => {
+    expect(parse({ ...base, dryRun: 'true' }).dryRun).toBe(true)
+    expect(parse({ ...base, failFast: 'true' }).notices).toEqual([expect.stringMatching(/^failFast has no effect without mirror/)])
+    expect(parse(base).notices).toEqual([])
+  })
+})

@@ -173,12 +173,16 @@ describe('Helm charts', () => {
     expect(await readFile(join(unpacked, 'linkchart', 'templates', 'cm.yaml'), 'utf8')).toBe('kind: ConfigMap\n')
     expect(await readFile(join(unpacked, 'linkchart', 'crds', 'crd.yaml'), 'utf8')).toBe('kind: CustomResourceDefinition\n')
 
-    await writeFile(join(dir, 'outside.yaml'), 'kind: Secret\n')
-    await symlink('../../outside.yaml', join(chart, 'templates', 'escape.yaml'))
-    const escaping = await runAction({ path: chart, destRef: `${registry.host}/charts/linkchart` })
-    expect(errors(escaping)).toEqual([
-      expect.stringMatching(/^::error::path: templates\/escape\.yaml is a symlink to \.\.\/\.\.\/outside\.yaml, outside the chart/)
-    ])
+    // A link out of the chart (a monorepo's shared templates): followed, as helm package follows it, with a notice.
+    await writeFile(join(dir, 'shared.yaml'), 'kind: Service\n')
+    await symlink('../../shared.yaml', join(chart, 'templates', 'shared.yaml'))
+    const linked = await runAction({ path: chart, destRef: `${registry.host}/charts/linkchart:1.0.0` })
+    expect(errors(linked)).toEqual([])
+    expect(linked.stdout).toMatch(
+      /^::notice::templates\/shared\.yaml is a symlink to \.\.\/\.\.\/shared\.yaml, outside the chart: \/.*\/shared\.yaml is packaged in its place, as helm package does$/m
+    )
+    const pulled = await pullLayer('charts/linkchart', '1.0.0')
+    expect(await readFile(join(pulled.unpacked, 'linkchart', 'templates', 'shared.yaml'), 'utf8')).toBe('kind: Service\n')
   })
 
   test.each([
@@ -254,7 +258,7 @@ describe('bad path inputs', () => {
     [
       'path and srcRef',
       { path: '/tmp', srcRef: 'r.io/a:v1', destRef: 'r.io/b:v1' },
-      /^::error::path: give one of srcRef, archive and path, not srcRef and path$/
+      /^::error::path: give one of srcRef, archive, path and mirror, not srcRef and path$/
     ],
     [
       'a directory without artifactType',

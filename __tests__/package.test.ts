@@ -1,8 +1,10 @@
 import { describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createGunzip } from 'node:zlib'
+import { extract } from 'tar-stream'
 import { InputError } from '../src/errors.js'
 import {
   chartConfig,
@@ -15,7 +17,9 @@ import {
   versionOfTag,
   withVersion
 } from '../src/package/helm.js'
+import { packagePath } from '../src/package/package.js'
 import { walkTree } from '../src/package/tree.js'
+import type { Descriptor } from '../src/manifest.js'
 
 describe('.helmignore', () => {
   const ignore = helmIgnore('# comment\n*.bak\n/secrets/\ndocs/*.md\n!docs/keep.md\n')
@@ -130,7 +134,7 @@ describe('walking a tree', () => {
       await writeFile(join(dir, 'b', 'file'), 'x')
       await writeFile(join(dir, 'a.sh'), '#!/bin/sh\n', { mode: 0o700 })
       await symlink('b/file', join(dir, 'link'))
-      const entries = await walkTree(dir)
+      const { entries } = await walkTree(dir)
       expect(entries.map((e) => [e.path, e.type, e.mode.toString(8)])).toEqual([
         ['a.sh', 'file', '755'],
         ['b', 'directory', '755'],
@@ -160,9 +164,13 @@ describe("a chart's symlinks", () => {
       await symlink('files/data.txt', join(chart, 'values.yaml'))
       await symlink('../files', join(chart, 'templates', 'shared'))
       // Kept as links where links are kept (a plain directory).
-      expect((await walkTree(chart)).find((e) => e.path === 'values.yaml')).toMatchObject({ type: 'symlink', linkname: 'files/data.txt' })
+      expect((await walkTree(chart)).entries.find((e) => e.path === 'values.yaml')).toMatchObject({
+        type: 'symlink',
+        linkname: 'files/data.txt'
+      })
       await symlink(join(chart, 'files', 'data.txt'), join(chart, 'absolute-inside'))
-      const entries = await walkTree(chart, helmIgnore(''), 'follow')
+      const { entries, notices } = await walkTree(chart, helmIgnore(''), 'follow')
+      expect(notices).toEqual([])
       expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([
         ['absolute-inside', 'file', 12],
         ['files', 'directory', 0],
@@ -178,19 +186,90 @@ describe("a chart's symlinks", () => {
     }
   })
 
+  test("a link out of the chart (a monorepo's ../common) is followed as helm package follows it, with a notice", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-push-links-'))
+    try {
+      const chart = join(dir, 'charts', 'app')
+      await mkdir(join(chart, 'templates'), { recursive: true })
+      await mkdir(join(dir, 'common', 'helpers'), { recursive: true })
+      await writeFile(join(dir, 'common', 'helpers', '_labels.tpl'), '{{- define "labels" }}{{ end }}\n')
+      await writeFile(join(dir, 'shared-values.yaml'), 'replicas: 2\n')
+      await symlink('../../../common', join(chart, 'templates', 'common'))
+      await symlink(join(dir, 'shared-values.yaml'), join(chart, 'values.yaml'))
+      await writeFile(join(chart, '.helmignore'), 'ignored-link\n')
+      await symlink('../../shared-values.yaml', join(chart, 'ignored-link'))
+      const { entries, notices } = await walkTree(chart, helmIgnore('ignored-link\n'), 'follow')
+      expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([
+        ['.helmignore', 'file', 13],
+        ['templates', 'directory', 0],
+        ['templates/common', 'directory', 0],
+        ['templates/common/helpers', 'directory', 0],
+        ['templates/common/helpers/_labels.tpl', 'file', 32],
+        ['values.yaml', 'file', 12]
+      ])
+      expect(entries.find((e) => e.path === 'values.yaml')?.source).toBe(join(await realpath(dir), 'shared-values.yaml'))
+      // One notice per link that leads out, naming it and where it leads; an ignored link says nothing.
+      expect(notices).toEqual([
+        `templates/common is a symlink to ../../../common, outside the chart: ${join(await realpath(dir), 'common')} is packaged in its place, as helm package does`,
+        `values.yaml is a symlink to ${join(dir, 'shared-values.yaml')}, outside the chart: ${join(await realpath(dir), 'shared-values.yaml')} is packaged in its place, as helm package does`
+      ])
+      // A plain directory keeps its rule: links out of it are refused.
+      await expect(walkTree(chart)).rejects.toThrow(
+        /^path: ignored-link is a symlink to \.\.\/\.\.\/shared-values\.yaml, outside the directory/
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('packagePath: a chart linking ../common holds the linked files, and its notices say where they came from', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oci-push-links-'))
+    try {
+      const chart = join(dir, 'charts', 'app')
+      await mkdir(join(chart, 'templates'), { recursive: true })
+      await mkdir(join(dir, 'common'))
+      await writeFile(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: app\nversion: 1.0.0\n')
+      await writeFile(join(dir, 'common', '_labels.tpl'), 'labels\n')
+      await symlink('../../../common', join(chart, 'templates', 'common'))
+      const packaged = await packagePath(chart, {})
+      expect(packaged.notices).toEqual([
+        expect.stringMatching(
+          /^templates\/common is a symlink to \.\.\/\.\.\/\.\.\/common, outside the chart: \/.*\/common is packaged in its place/
+        )
+      ])
+      const manifest = JSON.parse((await packaged.source.fetchManifest(packaged.root.digest)).bytes.toString()) as { layers: Descriptor[] }
+      const files = new Map<string, string>()
+      const tar = extract()
+      ;(await packaged.source.fetchBlob(manifest.layers[0])).pipe(createGunzip()).pipe(tar)
+      for await (const entry of tar) {
+        const chunks: Buffer[] = []
+        for await (const chunk of entry) chunks.push(chunk as Buffer)
+        files.set(entry.header.name, Buffer.concat(chunks).toString())
+      }
+      expect(files.get('app/templates/common/_labels.tpl')).toBe('labels\n')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   test.each([
-    [
-      'escapes the chart',
-      '../secret.txt',
-      /^path: escape is a symlink to \.\.\/secret\.txt, outside the chart; a chart packages only what is inside its directory$/
-    ],
     ['dangles', 'nowhere.txt', /^path: escape is a symlink to nowhere\.txt, which does not exist; helm package follows links/],
-    ['loops back to the chart itself', '.', /^path: escape is a symlink to a directory that holds it; a chart cannot hold a loop$/]
+    ['loops back to the chart itself', '.', /^path: escape is a symlink to a directory that holds it; a chart cannot hold a loop$/],
+    [
+      'loops back to a directory holding the chart',
+      '..',
+      /^path: escape\/chart is, through a symlink, a directory that holds itself; a chart cannot hold a loop$/
+    ],
+    [
+      'loops through links',
+      'next',
+      /^path: escape is a symlink to next, which leads back to itself through links; a chart cannot hold a loop$/
+    ]
   ])('a link that %s: an error naming path', async (_name, target, problem) => {
     const dir = await mkdtemp(join(tmpdir(), 'oci-push-links-'))
     try {
       await mkdir(join(dir, 'chart'))
-      await writeFile(join(dir, 'secret.txt'), 'not in the chart\n')
+      if (target === 'next') await symlink('escape', join(dir, 'chart', 'next'))
       await symlink(target, join(dir, 'chart', 'escape'))
       await expect(walkTree(join(dir, 'chart'), helmIgnore(''), 'follow')).rejects.toThrow(problem)
     } finally {

@@ -1,3 +1,9 @@
+/**
+ * Annotations, media types and platforms applied to a graph, in memory. The graph tests run over
+ * manifests written as the tools write them (JSON_FORMATS): compact, indented as BuildKit and
+ * `docker push` write them, and with the trailing newline of Go's encoder; what nothing changes
+ * keeps its bytes in each.
+ */
 import { describe, expect, test } from '@jest/globals'
 import { parseAnnotations } from '../src/annotations.js'
 import { rewriteGraph } from '../src/engine/annotate.js'
@@ -7,31 +13,44 @@ import { selectPlatforms } from '../src/engine/platform-filter.js'
 import { sha256 } from '../src/digest.js'
 import { InputError } from '../src/errors.js'
 import { parsePlatform } from '../src/platform.js'
-import { descriptor, helmChart, image, index, makeBlob, type Fixture } from '../testbed/fixtures.js'
+import { descriptor, helmChart, image, index, JSON_FORMATS, makeBlob, type Fixture, type JsonFormat } from '../testbed/fixtures.js'
 import type { RawManifest } from '../testbed/tools.js'
 import { MemoryStore } from './helpers/memory-store.js'
 
-const amd64 = image({ seed: 'rw-amd64' })
-const arm64 = image({ seed: 'rw-arm64', architecture: 'arm64', variant: 'v8' })
-const multi = index([amd64, arm64], { annotations: { existing: 'kept' } })
+/** JSON as a tool writing `format` writes it. */
+function written(value: unknown, format: JsonFormat): Buffer {
+  if (format === 'indented') return Buffer.from(JSON.stringify(value, null, 3))
+  return Buffer.from(JSON.stringify(value) + (format === 'newline' ? '\n' : ''))
+}
 
-/** An index with a BuildKit attestation manifest for the amd64 image. */
-function withAttestation(): { fixture: Fixture; attestation: Fixture } {
-  const attestation = image({ seed: 'rw-att' })
-  const manifests = [
-    descriptor(amd64.root, { platform: { os: 'linux', architecture: 'amd64' } }),
-    descriptor(arm64.root, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }),
-    descriptor(attestation.root, {
-      platform: { os: 'unknown', architecture: 'unknown' },
-      annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': amd64.root.digest }
-    })
-  ]
-  const mediaType = 'application/vnd.oci.image.index.v1+json'
-  const root = makeBlob(mediaType, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests })))
-  return {
-    fixture: { root, children: [amd64.root, arm64.root, attestation.root], blobs: [...amd64.blobs, ...arm64.blobs, ...attestation.blobs] },
-    attestation
+/** The images and indexes the tests use, written in `format`. */
+function fixtures(format: JsonFormat) {
+  const amd64 = image({ seed: 'rw-amd64', format })
+  const arm64 = image({ seed: 'rw-arm64', architecture: 'arm64', variant: 'v8', format })
+  const multi = index([amd64, arm64], { annotations: { existing: 'kept' }, format })
+  /** An index with a BuildKit attestation manifest for the amd64 image. */
+  const withAttestation = (): { fixture: Fixture; attestation: Fixture } => {
+    const attestation = image({ seed: 'rw-att', format })
+    const manifests = [
+      descriptor(amd64.root, { platform: { os: 'linux', architecture: 'amd64' } }),
+      descriptor(arm64.root, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }),
+      descriptor(attestation.root, {
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': amd64.root.digest }
+      })
+    ]
+    const mediaType = 'application/vnd.oci.image.index.v1+json'
+    const root = makeBlob(mediaType, written({ schemaVersion: 2, mediaType, manifests }, format))
+    return {
+      fixture: {
+        root,
+        children: [amd64.root, arm64.root, attestation.root],
+        blobs: [...amd64.blobs, ...arm64.blobs, ...attestation.blobs]
+      },
+      attestation
+    }
   }
+  return { amd64, arm64, multi, withAttestation }
 }
 
 async function graphOf(fixture: Fixture): Promise<ArtifactGraph> {
@@ -55,7 +74,9 @@ function expectConsistent(graph: ArtifactGraph): void {
   }
 }
 
-describe('rewriteGraph', () => {
+describe.each(JSON_FORMATS)('rewriteGraph (%s JSON)', (format) => {
+  const { amd64, arm64, multi, withAttestation } = fixtures(format)
+
   test('manifest annotations change every image; the index descriptors follow, up to the root', async () => {
     const graph = await graphOf(multi)
     const result = await rewriteGraph(graph, { rules: parseAnnotations('k=v\nindex:i=1'), ociMediaTypes: false, imagePlatform: noPlatform })
@@ -104,24 +125,19 @@ describe('rewriteGraph', () => {
     expect(descriptors[2].annotations?.['vnd.docker.reference.digest']).toBe(newAmd)
   })
 
-  test('a single image: index scopes are ignored with a notice; a Helm chart keeps its config and layer', async () => {
-    const chart = helmChart('redis', '19.0.0')
-    const result = await rewriteGraph(await graphOf(chart), {
-      rules: parseAnnotations('index:i=1\nk=v'),
-      ociMediaTypes: false,
-      imagePlatform: noPlatform
-    })
-    expect(result.notices).toEqual([expect.stringMatching(/index:i ignored: the source is a single manifest/)])
-    const manifest = json(result.graph.root.bytes)
-    expect(manifest.annotations).toEqual({ 'org.opencontainers.image.version': '19.0.0', k: 'v' })
-    expect(manifest.config).toEqual(json(chart.root.bytes).config)
-    expect(manifest.layers).toEqual(json(chart.root.bytes).layers)
+  test('a single image: an index: rule alone changes nothing at all, and a notice says it was ignored', async () => {
+    const graph = await graphOf(amd64)
+    const result = await rewriteGraph(graph, { rules: parseAnnotations('index:i=1'), ociMediaTypes: false, imagePlatform: noPlatform })
+    expect(result.notices).toEqual(['annotation index:i ignored: the source is a single manifest, not an index'])
+    expect(result.rewritten).toEqual([])
+    expect(result.graph.root.bytes.equals(amd64.root.bytes)).toBe(true)
   })
 
   test('Docker manifests are annotated in place by default, converted to OCI with ociMediaTypes', async () => {
-    const list = index([image({ seed: 'rw-d1', docker: true }), image({ seed: 'rw-d2', docker: true, architecture: 'arm64' })], {
-      docker: true
-    })
+    const list = index(
+      [image({ seed: 'rw-d1', docker: true, format }), image({ seed: 'rw-d2', docker: true, architecture: 'arm64', format })],
+      { docker: true, format }
+    )
     const inPlace = await rewriteGraph(await graphOf(list), {
       rules: parseAnnotations('k=v'),
       ociMediaTypes: false,
@@ -152,6 +168,23 @@ describe('rewriteGraph', () => {
     })
     expect(result.rewritten).toEqual([])
     expect(result.graph.root.bytes).toBe(graph.root.bytes)
+    expect(result.graph.root.bytes.equals(multi.root.bytes)).toBe(true)
+  })
+})
+
+describe('rewriteGraph on a Helm chart', () => {
+  test('index scopes are ignored with a notice; the chart keeps its config and layer', async () => {
+    const chart = helmChart('redis', '19.0.0')
+    const result = await rewriteGraph(await graphOf(chart), {
+      rules: parseAnnotations('index:i=1\nk=v'),
+      ociMediaTypes: false,
+      imagePlatform: noPlatform
+    })
+    expect(result.notices).toEqual([expect.stringMatching(/index:i ignored: the source is a single manifest/)])
+    const manifest = json(result.graph.root.bytes)
+    expect(manifest.annotations).toEqual({ 'org.opencontainers.image.version': '19.0.0', k: 'v' })
+    expect(manifest.config).toEqual(json(chart.root.bytes).config)
+    expect(manifest.layers).toEqual(json(chart.root.bytes).layers)
   })
 })
 
@@ -182,13 +215,32 @@ describe('convertManifestToOci', () => {
   })
 })
 
-describe('selectPlatforms', () => {
+describe.each(JSON_FORMATS)('selectPlatforms (%s JSON)', (format) => {
+  const { amd64, arm64, multi, withAttestation } = fixtures(format)
   const spec = (text: string) => parsePlatform(text)!
   test('one platform: that image manifest itself, original bytes', async () => {
     const selected = await selectPlatforms(await graphOf(multi), [spec('linux/arm64')], noPlatform)
     expect(selected.root.descriptor.digest).toBe(arm64.root.digest)
     expect(selected.root.bytes.equals(arm64.root.bytes)).toBe(true)
     expect(selected.nodes.size).toBe(1)
+  })
+
+  test('one platform, then the rewrite pass with nothing to apply: still that image manifest byte for byte', async () => {
+    const selected = await selectPlatforms(await graphOf(multi), [spec('linux/arm64')], noPlatform)
+    const result = await rewriteGraph(selected, { rules: [], ociMediaTypes: false, imagePlatform: noPlatform })
+    expect(result.rewritten).toEqual([])
+    expect(result.graph.root.descriptor.digest).toBe(arm64.root.digest)
+    expect(result.graph.root.bytes.equals(arm64.root.bytes)).toBe(true)
+  })
+
+  test('several platforms: the order of the source, whatever the order asked', async () => {
+    const asked = await selectPlatforms(await graphOf(multi), [spec('linux/arm64'), spec('linux/amd64')], noPlatform)
+    const reversed = await selectPlatforms(await graphOf(multi), [spec('linux/amd64'), spec('linux/arm64')], noPlatform)
+    expect(asked.root.descriptor.digest).toBe(reversed.root.descriptor.digest)
+    expect((json(asked.root.bytes).manifests as Array<{ digest: string }>).map((d) => d.digest)).toEqual([
+      amd64.root.digest,
+      arm64.root.digest
+    ])
   })
 
   test('several: a new OCI index of just those, annotations kept, attestations of kept images along', async () => {

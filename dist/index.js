@@ -28399,6 +28399,3245 @@ module.exports = class FastFIFO {
 
 /***/ }),
 
+/***/ 9379:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const ANY = Symbol('SemVer ANY')
+// hoisted class for cyclic dependency
+class Comparator {
+  static get ANY () {
+    return ANY
+  }
+
+  constructor (comp, options) {
+    options = parseOptions(options)
+
+    if (comp instanceof Comparator) {
+      if (comp.loose === !!options.loose) {
+        return comp
+      } else {
+        comp = comp.value
+      }
+    }
+
+    comp = comp.trim().split(/\s+/).join(' ')
+    debug('comparator', comp, options)
+    this.options = options
+    this.loose = !!options.loose
+    this.parse(comp)
+
+    if (this.semver === ANY) {
+      this.value = ''
+    } else {
+      this.value = this.operator + this.semver.version
+    }
+
+    debug('comp', this)
+  }
+
+  parse (comp) {
+    const r = this.options.loose ? re[t.COMPARATORLOOSE] : re[t.COMPARATOR]
+    const m = comp.match(r)
+
+    if (!m) {
+      throw new TypeError(`Invalid comparator: ${comp}`)
+    }
+
+    this.operator = m[1] !== undefined ? m[1] : ''
+    if (this.operator === '=') {
+      this.operator = ''
+    }
+
+    // if it literally is just '>' or '' then allow anything.
+    if (!m[2]) {
+      this.semver = ANY
+    } else {
+      this.semver = new SemVer(m[2], this.options.loose)
+    }
+  }
+
+  toString () {
+    return this.value
+  }
+
+  test (version) {
+    debug('Comparator.test', version, this.options.loose)
+
+    if (this.semver === ANY || version === ANY) {
+      return true
+    }
+
+    if (typeof version === 'string') {
+      try {
+        version = new SemVer(version, this.options)
+      } catch (er) {
+        return false
+      }
+    }
+
+    return cmp(version, this.operator, this.semver, this.options)
+  }
+
+  intersects (comp, options) {
+    if (!(comp instanceof Comparator)) {
+      throw new TypeError('a Comparator is required')
+    }
+
+    if (this.operator === '') {
+      if (this.value === '') {
+        return true
+      }
+      return new Range(comp.value, options).test(this.value)
+    } else if (comp.operator === '') {
+      if (comp.value === '') {
+        return true
+      }
+      return new Range(this.value, options).test(comp.semver)
+    }
+
+    options = parseOptions(options)
+
+    // Special cases where nothing can possibly be lower
+    if (options.includePrerelease &&
+      (this.value === '<0.0.0-0' || comp.value === '<0.0.0-0')) {
+      return false
+    }
+    if (!options.includePrerelease &&
+      (this.value.startsWith('<0.0.0') || comp.value.startsWith('<0.0.0'))) {
+      return false
+    }
+
+    // Same direction increasing (> or >=)
+    if (this.operator.startsWith('>') && comp.operator.startsWith('>')) {
+      return true
+    }
+    // Same direction decreasing (< or <=)
+    if (this.operator.startsWith('<') && comp.operator.startsWith('<')) {
+      return true
+    }
+    // same SemVer and both sides are inclusive (<= or >=)
+    if (
+      (this.semver.version === comp.semver.version) &&
+      this.operator.includes('=') && comp.operator.includes('=')) {
+      return true
+    }
+    // opposite directions less than
+    if (cmp(this.semver, '<', comp.semver, options) &&
+      this.operator.startsWith('>') && comp.operator.startsWith('<')) {
+      return true
+    }
+    // opposite directions greater than
+    if (cmp(this.semver, '>', comp.semver, options) &&
+      this.operator.startsWith('<') && comp.operator.startsWith('>')) {
+      return true
+    }
+    return false
+  }
+}
+
+module.exports = Comparator
+
+const parseOptions = __nccwpck_require__(356)
+const { safeRe: re, t } = __nccwpck_require__(5471)
+const cmp = __nccwpck_require__(8646)
+const debug = __nccwpck_require__(1159)
+const SemVer = __nccwpck_require__(7163)
+const Range = __nccwpck_require__(6782)
+
+
+/***/ }),
+
+/***/ 6782:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SPACE_CHARACTERS = /\s+/g
+
+// hoisted class for cyclic dependency
+class Range {
+  constructor (range, options) {
+    options = parseOptions(options)
+
+    if (range instanceof Range) {
+      if (
+        range.loose === !!options.loose &&
+        range.includePrerelease === !!options.includePrerelease
+      ) {
+        return range
+      } else {
+        return new Range(range.raw, options)
+      }
+    }
+
+    if (range instanceof Comparator) {
+      // just put it in the set and return
+      this.raw = range.value
+      this.set = [[range]]
+      this.formatted = undefined
+      return this
+    }
+
+    this.options = options
+    this.loose = !!options.loose
+    this.includePrerelease = !!options.includePrerelease
+
+    // First reduce all whitespace as much as possible so we do not have to rely
+    // on potentially slow regexes like \s*. This is then stored and used for
+    // future error messages as well.
+    this.raw = range.trim().replace(SPACE_CHARACTERS, ' ')
+
+    // First, split on ||
+    this.set = this.raw
+      .split('||')
+      // map the range to a 2d array of comparators
+      .map(r => this.parseRange(r.trim()))
+      // throw out any comparator lists that are empty
+      // this generally means that it was not a valid range, which is allowed
+      // in loose mode, but will still throw if the WHOLE range is invalid.
+      .filter(c => c.length)
+
+    if (!this.set.length) {
+      throw new TypeError(`Invalid SemVer Range: ${this.raw}`)
+    }
+
+    // if we have any that are not the null set, throw out null sets.
+    if (this.set.length > 1) {
+      // keep the first one, in case they're all null sets
+      const first = this.set[0]
+      this.set = this.set.filter(c => !isNullSet(c[0]))
+      if (this.set.length === 0) {
+        this.set = [first]
+      } else if (this.set.length > 1) {
+        // if we have any that are *, then the range is just *
+        for (const c of this.set) {
+          if (c.length === 1 && isAny(c[0])) {
+            this.set = [c]
+            break
+          }
+        }
+      }
+    }
+
+    this.formatted = undefined
+  }
+
+  get range () {
+    if (this.formatted === undefined) {
+      this.formatted = ''
+      for (let i = 0; i < this.set.length; i++) {
+        if (i > 0) {
+          this.formatted += '||'
+        }
+        const comps = this.set[i]
+        for (let k = 0; k < comps.length; k++) {
+          if (k > 0) {
+            this.formatted += ' '
+          }
+          this.formatted += comps[k].toString().trim()
+        }
+      }
+    }
+    return this.formatted
+  }
+
+  format () {
+    return this.range
+  }
+
+  toString () {
+    return this.range
+  }
+
+  parseRange (range) {
+    // strip build metadata so it can't bleed into the version
+    range = range.replace(BUILDSTRIPRE, '')
+
+    // memoize range parsing for performance.
+    // this is a very hot path, and fully deterministic.
+    const memoOpts =
+      (this.options.includePrerelease && FLAG_INCLUDE_PRERELEASE) |
+      (this.options.loose && FLAG_LOOSE)
+    const memoKey = memoOpts + ':' + range
+    const cached = cache.get(memoKey)
+    if (cached) {
+      return cached
+    }
+
+    const loose = this.options.loose
+    // `1.2.3 - 1.2.4` => `>=1.2.3 <=1.2.4`
+    const hr = loose ? re[t.HYPHENRANGELOOSE] : re[t.HYPHENRANGE]
+    range = range.replace(hr, hyphenReplace(this.options.includePrerelease))
+    debug('hyphen replace', range)
+
+    // `> 1.2.3 < 1.2.5` => `>1.2.3 <1.2.5`
+    range = trimComparatorWhitespace(range)
+    debug('comparator trim', range)
+
+    // `~ 1.2.3` => `~1.2.3`
+    range = range.replace(re[t.TILDETRIM], tildeTrimReplace)
+    debug('tilde trim', range)
+
+    // `^ 1.2.3` => `^1.2.3`
+    range = range.replace(re[t.CARETTRIM], caretTrimReplace)
+    debug('caret trim', range)
+
+    // At this point, the range is completely trimmed and
+    // ready to be split into comparators.
+
+    let rangeList = range
+      .split(' ')
+      .map(comp => parseComparator(comp, this.options))
+      .join(' ')
+      .split(/\s+/)
+      // >=0.0.0 is equivalent to *
+      .map(comp => replaceGTE0(comp, this.options))
+
+    if (loose) {
+      // in loose mode, throw out any that are not valid comparators
+      rangeList = rangeList.filter(comp => {
+        debug('loose invalid filter', comp, this.options)
+        return !!comp.match(re[t.COMPARATORLOOSE])
+      })
+    }
+    debug('range list', rangeList)
+
+    // if any comparators are the null set, then replace with JUST null set
+    // if more than one comparator, remove any * comparators
+    // also, don't include the same comparator more than once
+    const rangeMap = new Map()
+    const comparators = rangeList.map(comp => new Comparator(comp, this.options))
+    for (const comp of comparators) {
+      if (isNullSet(comp)) {
+        return [comp]
+      }
+      rangeMap.set(comp.value, comp)
+    }
+    if (rangeMap.size > 1 && rangeMap.has('')) {
+      rangeMap.delete('')
+    }
+
+    const result = [...rangeMap.values()]
+    cache.set(memoKey, result)
+    return result
+  }
+
+  intersects (range, options) {
+    if (!(range instanceof Range)) {
+      throw new TypeError('a Range is required')
+    }
+
+    return this.set.some((thisComparators) => {
+      return (
+        isSatisfiable(thisComparators, options) &&
+        range.set.some((rangeComparators) => {
+          return (
+            isSatisfiable(rangeComparators, options) &&
+            thisComparators.every((thisComparator) => {
+              return rangeComparators.every((rangeComparator) => {
+                return thisComparator.intersects(rangeComparator, options)
+              })
+            })
+          )
+        })
+      )
+    })
+  }
+
+  // if ANY of the sets match ALL of its comparators, then pass
+  test (version) {
+    if (!version) {
+      return false
+    }
+
+    if (typeof version === 'string') {
+      try {
+        version = new SemVer(version, this.options)
+      } catch (er) {
+        return false
+      }
+    }
+
+    for (let i = 0; i < this.set.length; i++) {
+      if (testSet(this.set[i], version, this.options)) {
+        return true
+      }
+    }
+    return false
+  }
+}
+
+module.exports = Range
+
+const LRU = __nccwpck_require__(1383)
+const cache = new LRU()
+
+const parseOptions = __nccwpck_require__(356)
+const Comparator = __nccwpck_require__(9379)
+const debug = __nccwpck_require__(1159)
+const SemVer = __nccwpck_require__(7163)
+const trimComparatorWhitespace = __nccwpck_require__(9737)
+const {
+  safeRe: re,
+  src,
+  t,
+  tildeTrimReplace,
+  caretTrimReplace,
+} = __nccwpck_require__(5471)
+const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __nccwpck_require__(5101)
+
+// unbounded global build-metadata stripper used by parseRange
+const BUILDSTRIPRE = new RegExp(src[t.BUILD], 'g')
+
+const isNullSet = c => c.value === '<0.0.0-0'
+const isAny = c => c.value === ''
+
+// take a set of comparators and determine whether there
+// exists a version which can satisfy it
+const isSatisfiable = (comparators, options) => {
+  let result = true
+  const remainingComparators = comparators.slice()
+  let testComparator = remainingComparators.pop()
+
+  while (result && remainingComparators.length) {
+    result = remainingComparators.every((otherComparator) => {
+      return testComparator.intersects(otherComparator, options)
+    })
+
+    testComparator = remainingComparators.pop()
+  }
+
+  return result
+}
+
+// comprised of xranges, tildes, stars, and gtlt's at this point.
+// already replaced the hyphen ranges
+// turn into a set of JUST comparators.
+const parseComparator = (comp, options) => {
+  comp = comp.replace(re[t.BUILD], '')
+  debug('comp', comp, options)
+  comp = replaceCarets(comp, options)
+  debug('caret', comp)
+  comp = replaceTildes(comp, options)
+  debug('tildes', comp)
+  comp = replaceXRanges(comp, options)
+  debug('xrange', comp)
+  comp = replaceStars(comp, options)
+  debug('stars', comp)
+  return comp
+}
+
+const isX = id => !id || id.toLowerCase() === 'x' || id === '*'
+
+const invalidXRangeOrder = (M, m, p) => (
+  (isX(M) && !isX(m)) ||
+  (isX(m) && p && !isX(p))
+)
+
+// ~, ~> --> * (any, kinda silly)
+// ~2, ~2.x, ~2.x.x, ~>2, ~>2.x ~>2.x.x --> >=2.0.0 <3.0.0-0
+// ~2.0, ~2.0.x, ~>2.0, ~>2.0.x --> >=2.0.0 <2.1.0-0
+// ~1.2, ~1.2.x, ~>1.2, ~>1.2.x --> >=1.2.0 <1.3.0-0
+// ~1.2.3, ~>1.2.3 --> >=1.2.3 <1.3.0-0
+// ~1.2.0, ~>1.2.0 --> >=1.2.0 <1.3.0-0
+// ~0.0.1 --> >=0.0.1 <0.1.0-0
+const replaceTildes = (comp, options) => {
+  return comp
+    .trim()
+    .split(/\s+/)
+    .map((c) => replaceTilde(c, options))
+    .join(' ')
+}
+
+const replaceTilde = (comp, options) => {
+  const r = options.loose ? re[t.TILDELOOSE] : re[t.TILDE]
+  // if we're including prereleases in the match, then the lower bound is
+  // -0, the lowest possible prerelease value, just like x-ranges and carets.
+  // this keeps `~1.2` equivalent to the `1.2.x` x-range it's documented as.
+  const z = options.includePrerelease ? '-0' : ''
+  return comp.replace(r, (_, M, m, p, pr) => {
+    debug('tilde', comp, _, M, m, p, pr)
+    let ret
+
+    if (isX(M)) {
+      ret = ''
+    } else if (isX(m)) {
+      ret = `>=${M}.0.0${z} <${+M + 1}.0.0-0`
+    } else if (isX(p)) {
+      // ~1.2 == >=1.2.0 <1.3.0-0
+      ret = `>=${M}.${m}.0${z} <${M}.${+m + 1}.0-0`
+    } else if (pr) {
+      debug('replaceTilde pr', pr)
+      ret = `>=${M}.${m}.${p}-${pr
+      } <${M}.${+m + 1}.0-0`
+    } else {
+      // ~1.2.3 == >=1.2.3 <1.3.0-0
+      ret = `>=${M}.${m}.${p
+      } <${M}.${+m + 1}.0-0`
+    }
+
+    debug('tilde return', ret)
+    return ret
+  })
+}
+
+// ^ --> * (any, kinda silly)
+// ^2, ^2.x, ^2.x.x --> >=2.0.0 <3.0.0-0
+// ^2.0, ^2.0.x --> >=2.0.0 <3.0.0-0
+// ^1.2, ^1.2.x --> >=1.2.0 <2.0.0-0
+// ^1.2.3 --> >=1.2.3 <2.0.0-0
+// ^1.2.0 --> >=1.2.0 <2.0.0-0
+// ^0.0.1 --> >=0.0.1 <0.0.2-0
+// ^0.1.0 --> >=0.1.0 <0.2.0-0
+const replaceCarets = (comp, options) => {
+  return comp
+    .trim()
+    .split(/\s+/)
+    .map((c) => replaceCaret(c, options))
+    .join(' ')
+}
+
+const replaceCaret = (comp, options) => {
+  debug('caret', comp, options)
+  const r = options.loose ? re[t.CARETLOOSE] : re[t.CARET]
+  const z = options.includePrerelease ? '-0' : ''
+  return comp.replace(r, (_, M, m, p, pr) => {
+    debug('caret', comp, _, M, m, p, pr)
+    let ret
+
+    if (isX(M)) {
+      ret = ''
+    } else if (isX(m)) {
+      ret = `>=${M}.0.0${z} <${+M + 1}.0.0-0`
+    } else if (isX(p)) {
+      if (M === '0') {
+        ret = `>=${M}.${m}.0${z} <${M}.${+m + 1}.0-0`
+      } else {
+        ret = `>=${M}.${m}.0${z} <${+M + 1}.0.0-0`
+      }
+    } else if (pr) {
+      debug('replaceCaret pr', pr)
+      if (M === '0') {
+        if (m === '0') {
+          ret = `>=${M}.${m}.${p}-${pr
+          } <${M}.${m}.${+p + 1}-0`
+        } else {
+          ret = `>=${M}.${m}.${p}-${pr
+          } <${M}.${+m + 1}.0-0`
+        }
+      } else {
+        ret = `>=${M}.${m}.${p}-${pr
+        } <${+M + 1}.0.0-0`
+      }
+    } else {
+      debug('no pr')
+      if (M === '0') {
+        if (m === '0') {
+          ret = `>=${M}.${m}.${p
+          } <${M}.${m}.${+p + 1}-0`
+        } else {
+          ret = `>=${M}.${m}.${p
+          } <${M}.${+m + 1}.0-0`
+        }
+      } else {
+        ret = `>=${M}.${m}.${p
+        } <${+M + 1}.0.0-0`
+      }
+    }
+
+    debug('caret return', ret)
+    return ret
+  })
+}
+
+const replaceXRanges = (comp, options) => {
+  debug('replaceXRanges', comp, options)
+  return comp
+    .split(/\s+/)
+    .map((c) => replaceXRange(c, options))
+    .join(' ')
+}
+
+const replaceXRange = (comp, options) => {
+  comp = comp.trim()
+  const r = options.loose ? re[t.XRANGELOOSE] : re[t.XRANGE]
+  return comp.replace(r, (ret, gtlt, M, m, p, pr) => {
+    debug('xRange', comp, ret, gtlt, M, m, p, pr)
+    if (invalidXRangeOrder(M, m, p)) {
+      return comp
+    }
+
+    const xM = isX(M)
+    const xm = xM || isX(m)
+    const xp = xm || isX(p)
+    const anyX = xp
+
+    if (gtlt === '=' && anyX) {
+      gtlt = ''
+    }
+
+    // if we're including prereleases in the match, then we need
+    // to fix this to -0, the lowest possible prerelease value
+    pr = options.includePrerelease ? '-0' : ''
+
+    if (xM) {
+      if (gtlt === '>' || gtlt === '<') {
+        // nothing is allowed
+        ret = '<0.0.0-0'
+      } else {
+        // nothing is forbidden
+        ret = '*'
+      }
+    } else if (gtlt && anyX) {
+      // we know patch is an x, because we have any x at all.
+      // replace X with 0
+      if (xm) {
+        m = 0
+      }
+      p = 0
+
+      if (gtlt === '>') {
+        // >1 => >=2.0.0
+        // >1.2 => >=1.3.0
+        gtlt = '>='
+        if (xm) {
+          M = +M + 1
+          m = 0
+          p = 0
+        } else {
+          m = +m + 1
+          p = 0
+        }
+      } else if (gtlt === '<=') {
+        // <=0.7.x is actually <0.8.0, since any 0.7.x should
+        // pass.  Similarly, <=7.x is actually <8.0.0, etc.
+        gtlt = '<'
+        if (xm) {
+          M = +M + 1
+        } else {
+          m = +m + 1
+        }
+      }
+
+      if (gtlt === '<') {
+        pr = '-0'
+      }
+
+      ret = `${gtlt + M}.${m}.${p}${pr}`
+    } else if (xm) {
+      ret = `>=${M}.0.0${pr} <${+M + 1}.0.0-0`
+    } else if (xp) {
+      ret = `>=${M}.${m}.0${pr
+      } <${M}.${+m + 1}.0-0`
+    }
+
+    debug('xRange return', ret)
+
+    return ret
+  })
+}
+
+// Because * is AND-ed with everything else in the comparator,
+// and '' means "any version", just remove the *s entirely.
+const replaceStars = (comp, options) => {
+  debug('replaceStars', comp, options)
+  // Looseness is ignored here.  star is always as loose as it gets!
+  return comp
+    .trim()
+    .replace(re[t.STAR], '')
+}
+
+const replaceGTE0 = (comp, options) => {
+  debug('replaceGTE0', comp, options)
+  return comp
+    .trim()
+    .replace(re[options.includePrerelease ? t.GTE0PRE : t.GTE0], '')
+}
+
+// This function is passed to string.replace(re[t.HYPHENRANGE])
+// M, m, patch, prerelease, build
+// 1.2 - 3.4.5 => >=1.2.0 <=3.4.5
+// 1.2.3 - 3.4 => >=1.2.0 <3.5.0-0 Any 3.4.x will do
+// 1.2 - 3.4 => >=1.2.0 <3.5.0-0
+// TODO build?
+const hyphenReplace = incPr => ($0,
+  from, fM, fm, fp, fpr, fb,
+  to, tM, tm, tp, tpr) => {
+  if (isX(fM)) {
+    from = ''
+  } else if (isX(fm)) {
+    from = `>=${fM}.0.0${incPr ? '-0' : ''}`
+  } else if (isX(fp)) {
+    from = `>=${fM}.${fm}.0${incPr ? '-0' : ''}`
+  } else if (fpr) {
+    from = `>=${from}`
+  } else {
+    from = `>=${from}${incPr ? '-0' : ''}`
+  }
+
+  if (isX(tM)) {
+    to = ''
+  } else if (isX(tm)) {
+    to = `<${+tM + 1}.0.0-0`
+  } else if (isX(tp)) {
+    to = `<${tM}.${+tm + 1}.0-0`
+  } else if (tpr) {
+    to = `<=${tM}.${tm}.${tp}-${tpr}`
+  } else if (incPr) {
+    to = `<${tM}.${tm}.${+tp + 1}-0`
+  } else {
+    to = `<=${to}`
+  }
+
+  return `${from} ${to}`.trim()
+}
+
+const testSet = (set, version, options) => {
+  for (let i = 0; i < set.length; i++) {
+    if (!set[i].test(version)) {
+      return false
+    }
+  }
+
+  if (version.prerelease.length && !options.includePrerelease) {
+    // Find the set of versions that are allowed to have prereleases
+    // For example, ^1.2.3-pr.1 desugars to >=1.2.3-pr.1 <2.0.0
+    // That should allow `1.2.3-pr.2` to pass.
+    // However, `1.2.4-alpha.notready` should NOT be allowed,
+    // even though it's within the range set by the comparators.
+    for (let i = 0; i < set.length; i++) {
+      debug(set[i].semver)
+      if (set[i].semver === Comparator.ANY) {
+        continue
+      }
+
+      if (set[i].semver.prerelease.length > 0) {
+        const allowed = set[i].semver
+        if (allowed.major === version.major &&
+            allowed.minor === version.minor &&
+            allowed.patch === version.patch) {
+          return true
+        }
+      }
+    }
+
+    // Version has a -pre, but it's not one of the ones we like.
+    return false
+  }
+
+  return true
+}
+
+
+/***/ }),
+
+/***/ 7163:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const debug = __nccwpck_require__(1159)
+const { MAX_LENGTH, MAX_SAFE_INTEGER } = __nccwpck_require__(5101)
+const { safeRe: re, t } = __nccwpck_require__(5471)
+
+const parseOptions = __nccwpck_require__(356)
+const { compareIdentifiers } = __nccwpck_require__(3348)
+
+const isPrereleaseIdentifier = (prerelease, identifier) => {
+  const identifiers = identifier.split('.')
+  if (identifiers.length > prerelease.length) {
+    return false
+  }
+
+  for (let i = 0; i < identifiers.length; i++) {
+    if (compareIdentifiers(prerelease[i], identifiers[i]) !== 0) {
+      return false
+    }
+  }
+
+  return true
+}
+
+class SemVer {
+  constructor (version, options) {
+    options = parseOptions(options)
+
+    if (version instanceof SemVer) {
+      if (version.loose === !!options.loose &&
+        version.includePrerelease === !!options.includePrerelease) {
+        return version
+      } else {
+        version = version.version
+      }
+    } else if (typeof version !== 'string') {
+      throw new TypeError(`Invalid version. Must be a string. Got type "${typeof version}".`)
+    }
+
+    if (version.length > MAX_LENGTH) {
+      throw new TypeError(
+        `version is longer than ${MAX_LENGTH} characters`
+      )
+    }
+
+    debug('SemVer', version, options)
+    this.options = options
+    this.loose = !!options.loose
+    // this isn't actually relevant for versions, but keep it so that we
+    // don't run into trouble passing this.options around.
+    this.includePrerelease = !!options.includePrerelease
+
+    const m = version.trim().match(options.loose ? re[t.LOOSE] : re[t.FULL])
+
+    if (!m) {
+      throw new TypeError(`Invalid Version: ${version}`)
+    }
+
+    this.raw = version
+
+    // these are actually numbers
+    this.major = +m[1]
+    this.minor = +m[2]
+    this.patch = +m[3]
+
+    if (this.major > MAX_SAFE_INTEGER || this.major < 0) {
+      throw new TypeError('Invalid major version')
+    }
+
+    if (this.minor > MAX_SAFE_INTEGER || this.minor < 0) {
+      throw new TypeError('Invalid minor version')
+    }
+
+    if (this.patch > MAX_SAFE_INTEGER || this.patch < 0) {
+      throw new TypeError('Invalid patch version')
+    }
+
+    // numberify any prerelease numeric ids
+    if (!m[4]) {
+      this.prerelease = []
+    } else {
+      this.prerelease = m[4].split('.').map((id) => {
+        if (/^[0-9]+$/.test(id)) {
+          const num = +id
+          if (num >= 0 && num < MAX_SAFE_INTEGER) {
+            return num
+          }
+        }
+        return id
+      })
+    }
+
+    this.build = m[5] ? m[5].split('.') : []
+    this.format()
+  }
+
+  format () {
+    this.version = `${this.major}.${this.minor}.${this.patch}`
+    if (this.prerelease.length) {
+      this.version += `-${this.prerelease.join('.')}`
+    }
+    return this.version
+  }
+
+  toString () {
+    return this.version
+  }
+
+  compare (other) {
+    debug('SemVer.compare', this.version, this.options, other)
+    if (!(other instanceof SemVer)) {
+      if (typeof other === 'string' && other === this.version) {
+        return 0
+      }
+      other = new SemVer(other, this.options)
+    }
+
+    if (other.version === this.version) {
+      return 0
+    }
+
+    return this.compareMain(other) || this.comparePre(other)
+  }
+
+  compareMain (other) {
+    if (!(other instanceof SemVer)) {
+      other = new SemVer(other, this.options)
+    }
+
+    if (this.major < other.major) {
+      return -1
+    }
+    if (this.major > other.major) {
+      return 1
+    }
+    if (this.minor < other.minor) {
+      return -1
+    }
+    if (this.minor > other.minor) {
+      return 1
+    }
+    if (this.patch < other.patch) {
+      return -1
+    }
+    if (this.patch > other.patch) {
+      return 1
+    }
+    return 0
+  }
+
+  comparePre (other) {
+    if (!(other instanceof SemVer)) {
+      other = new SemVer(other, this.options)
+    }
+
+    // NOT having a prerelease is > having one
+    if (this.prerelease.length && !other.prerelease.length) {
+      return -1
+    } else if (!this.prerelease.length && other.prerelease.length) {
+      return 1
+    } else if (!this.prerelease.length && !other.prerelease.length) {
+      return 0
+    }
+
+    let i = 0
+    do {
+      const a = this.prerelease[i]
+      const b = other.prerelease[i]
+      debug('prerelease compare', i, a, b)
+      if (a === undefined && b === undefined) {
+        return 0
+      } else if (b === undefined) {
+        return 1
+      } else if (a === undefined) {
+        return -1
+      } else if (a === b) {
+        continue
+      } else {
+        return compareIdentifiers(a, b)
+      }
+    } while (++i)
+  }
+
+  compareBuild (other) {
+    if (!(other instanceof SemVer)) {
+      other = new SemVer(other, this.options)
+    }
+
+    let i = 0
+    do {
+      const a = this.build[i]
+      const b = other.build[i]
+      debug('build compare', i, a, b)
+      if (a === undefined && b === undefined) {
+        return 0
+      } else if (b === undefined) {
+        return 1
+      } else if (a === undefined) {
+        return -1
+      } else if (a === b) {
+        continue
+      } else {
+        return compareIdentifiers(a, b)
+      }
+    } while (++i)
+  }
+
+  // preminor will bump the version up to the next minor release, and immediately
+  // down to pre-release. premajor and prepatch work the same way.
+  inc (release, identifier, identifierBase) {
+    if (release.startsWith('pre')) {
+      if (!identifier && identifierBase === false) {
+        throw new Error('invalid increment argument: identifier is empty')
+      }
+      // Avoid an invalid semver results
+      if (identifier) {
+        const match = `-${identifier}`.match(this.options.loose ? re[t.PRERELEASELOOSE] : re[t.PRERELEASE])
+        if (!match || match[1] !== identifier) {
+          throw new Error(`invalid identifier: ${identifier}`)
+        }
+      }
+    }
+
+    switch (release) {
+      case 'premajor':
+        this.prerelease.length = 0
+        this.patch = 0
+        this.minor = 0
+        this.major++
+        this.inc('pre', identifier, identifierBase)
+        break
+      case 'preminor':
+        this.prerelease.length = 0
+        this.patch = 0
+        this.minor++
+        this.inc('pre', identifier, identifierBase)
+        break
+      case 'prepatch':
+        // If this is already a prerelease, it will bump to the next version
+        // drop any prereleases that might already exist, since they are not
+        // relevant at this point.
+        this.prerelease.length = 0
+        this.inc('patch', identifier, identifierBase)
+        this.inc('pre', identifier, identifierBase)
+        break
+      // If the input is a non-prerelease version, this acts the same as
+      // prepatch.
+      case 'prerelease':
+        if (this.prerelease.length === 0) {
+          this.inc('patch', identifier, identifierBase)
+        }
+        this.inc('pre', identifier, identifierBase)
+        break
+      case 'release':
+        if (this.prerelease.length === 0) {
+          throw new Error(`version ${this.raw} is not a prerelease`)
+        }
+        this.prerelease.length = 0
+        break
+
+      case 'major':
+        // If this is a pre-major version, bump up to the same major version.
+        // Otherwise increment major.
+        // 1.0.0-5 bumps to 1.0.0
+        // 1.1.0 bumps to 2.0.0
+        if (
+          this.minor !== 0 ||
+          this.patch !== 0 ||
+          this.prerelease.length === 0
+        ) {
+          this.major++
+        }
+        this.minor = 0
+        this.patch = 0
+        this.prerelease = []
+        break
+      case 'minor':
+        // If this is a pre-minor version, bump up to the same minor version.
+        // Otherwise increment minor.
+        // 1.2.0-5 bumps to 1.2.0
+        // 1.2.1 bumps to 1.3.0
+        if (this.patch !== 0 || this.prerelease.length === 0) {
+          this.minor++
+        }
+        this.patch = 0
+        this.prerelease = []
+        break
+      case 'patch':
+        // If this is not a pre-release version, it will increment the patch.
+        // If it is a pre-release it will bump up to the same patch version.
+        // 1.2.0-5 patches to 1.2.0
+        // 1.2.0 patches to 1.2.1
+        if (this.prerelease.length === 0) {
+          this.patch++
+        }
+        this.prerelease = []
+        break
+      // This probably shouldn't be used publicly.
+      // 1.0.0 'pre' would become 1.0.0-0 which is the wrong direction.
+      case 'pre': {
+        const base = Number(identifierBase) ? 1 : 0
+
+        if (this.prerelease.length === 0) {
+          this.prerelease = [base]
+        } else {
+          let i = this.prerelease.length
+          while (--i >= 0) {
+            if (typeof this.prerelease[i] === 'number') {
+              this.prerelease[i]++
+              i = -2
+            }
+          }
+          if (i === -1) {
+            // didn't increment anything
+            if (identifier === this.prerelease.join('.') && identifierBase === false) {
+              throw new Error('invalid increment argument: identifier already exists')
+            }
+            this.prerelease.push(base)
+          }
+        }
+        if (identifier) {
+          // 1.2.0-beta.1 bumps to 1.2.0-beta.2,
+          // 1.2.0-beta.fooblz or 1.2.0-beta bumps to 1.2.0-beta.0
+          let prerelease = [identifier, base]
+          if (identifierBase === false) {
+            prerelease = [identifier]
+          }
+          if (isPrereleaseIdentifier(this.prerelease, identifier)) {
+            const prereleaseBase = this.prerelease[identifier.split('.').length]
+            if (isNaN(prereleaseBase)) {
+              this.prerelease = prerelease
+            }
+          } else {
+            this.prerelease = prerelease
+          }
+        }
+        break
+      }
+      default:
+        throw new Error(`invalid increment argument: ${release}`)
+    }
+    this.raw = this.format()
+    if (this.build.length) {
+      this.raw += `+${this.build.join('.')}`
+    }
+    return this
+  }
+}
+
+module.exports = SemVer
+
+
+/***/ }),
+
+/***/ 1799:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const parse = __nccwpck_require__(6353)
+const clean = (version, options) => {
+  const s = parse(version.trim().replace(/^[=v]+/, ''), options)
+  return s ? s.version : null
+}
+module.exports = clean
+
+
+/***/ }),
+
+/***/ 8646:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const eq = __nccwpck_require__(5082)
+const neq = __nccwpck_require__(4974)
+const gt = __nccwpck_require__(6599)
+const gte = __nccwpck_require__(1236)
+const lt = __nccwpck_require__(3872)
+const lte = __nccwpck_require__(6717)
+
+const cmp = (a, op, b, loose) => {
+  switch (op) {
+    case '===':
+      if (typeof a === 'object') {
+        a = a.version
+      }
+      if (typeof b === 'object') {
+        b = b.version
+      }
+      return a === b
+
+    case '!==':
+      if (typeof a === 'object') {
+        a = a.version
+      }
+      if (typeof b === 'object') {
+        b = b.version
+      }
+      return a !== b
+
+    case '':
+    case '=':
+    case '==':
+      return eq(a, b, loose)
+
+    case '!=':
+      return neq(a, b, loose)
+
+    case '>':
+      return gt(a, b, loose)
+
+    case '>=':
+      return gte(a, b, loose)
+
+    case '<':
+      return lt(a, b, loose)
+
+    case '<=':
+      return lte(a, b, loose)
+
+    default:
+      throw new TypeError(`Invalid operator: ${op}`)
+  }
+}
+module.exports = cmp
+
+
+/***/ }),
+
+/***/ 5385:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const parse = __nccwpck_require__(6353)
+const { safeRe: re, t } = __nccwpck_require__(5471)
+
+const coerce = (version, options) => {
+  if (version instanceof SemVer) {
+    return version
+  }
+
+  if (typeof version === 'number') {
+    version = String(version)
+  }
+
+  if (typeof version !== 'string') {
+    return null
+  }
+
+  options = options || {}
+
+  let match = null
+  if (!options.rtl) {
+    match = version.match(options.includePrerelease ? re[t.COERCEFULL] : re[t.COERCE])
+  } else {
+    // Find the right-most coercible string that does not share
+    // a terminus with a more left-ward coercible string.
+    // Eg, '1.2.3.4' wants to coerce '2.3.4', not '3.4' or '4'
+    // With includePrerelease option set, '1.2.3.4-rc' wants to coerce '2.3.4-rc', not '2.3.4'
+    //
+    // Walk through the string checking with a /g regexp
+    // Manually set the index so as to pick up overlapping matches.
+    // Stop when we get a match that ends at the string end, since no
+    // coercible string can be more right-ward without the same terminus.
+    const coerceRtlRegex = options.includePrerelease ? re[t.COERCERTLFULL] : re[t.COERCERTL]
+    let next
+    while ((next = coerceRtlRegex.exec(version)) &&
+        (!match || match.index + match[0].length !== version.length)
+    ) {
+      if (!match ||
+            next.index + next[0].length !== match.index + match[0].length) {
+        match = next
+      }
+      coerceRtlRegex.lastIndex = next.index + next[1].length + next[2].length
+    }
+    // leave it in a clean state
+    coerceRtlRegex.lastIndex = -1
+  }
+
+  if (match === null) {
+    return null
+  }
+
+  const major = match[2]
+  const minor = match[3] || '0'
+  const patch = match[4] || '0'
+  const prerelease = options.includePrerelease && match[5] ? `-${match[5]}` : ''
+  const build = options.includePrerelease && match[6] ? `+${match[6]}` : ''
+
+  return parse(`${major}.${minor}.${patch}${prerelease}${build}`, options)
+}
+module.exports = coerce
+
+
+/***/ }),
+
+/***/ 7648:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const compareBuild = (a, b, loose) => {
+  const versionA = new SemVer(a, loose)
+  const versionB = new SemVer(b, loose)
+  return versionA.compare(versionB) || versionA.compareBuild(versionB)
+}
+module.exports = compareBuild
+
+
+/***/ }),
+
+/***/ 6874:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const compareLoose = (a, b) => compare(a, b, true)
+module.exports = compareLoose
+
+
+/***/ }),
+
+/***/ 8469:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const compare = (a, b, loose) =>
+  new SemVer(a, loose).compare(new SemVer(b, loose))
+
+module.exports = compare
+
+
+/***/ }),
+
+/***/ 711:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const parse = __nccwpck_require__(6353)
+
+const diff = (version1, version2) => {
+  const v1 = parse(version1, null, true)
+  const v2 = parse(version2, null, true)
+  const comparison = v1.compare(v2)
+
+  if (comparison === 0) {
+    return null
+  }
+
+  const v1Higher = comparison > 0
+  const highVersion = v1Higher ? v1 : v2
+  const lowVersion = v1Higher ? v2 : v1
+  const highHasPre = !!highVersion.prerelease.length
+  const lowHasPre = !!lowVersion.prerelease.length
+
+  if (lowHasPre && !highHasPre) {
+    // Going from prerelease -> no prerelease requires some special casing
+
+    // If the low version has only a major, then it will always be a major
+    // Some examples:
+    // 1.0.0-1 -> 1.0.0
+    // 1.0.0-1 -> 1.1.1
+    // 1.0.0-1 -> 2.0.0
+    if (!lowVersion.patch && !lowVersion.minor) {
+      return 'major'
+    }
+
+    // If the main part has no difference
+    if (lowVersion.compareMain(highVersion) === 0) {
+      if (lowVersion.minor && !lowVersion.patch) {
+        return 'minor'
+      }
+      return 'patch'
+    }
+  }
+
+  // add the `pre` prefix if we are going to a prerelease version
+  const prefix = highHasPre ? 'pre' : ''
+
+  if (v1.major !== v2.major) {
+    return prefix + 'major'
+  }
+
+  if (v1.minor !== v2.minor) {
+    return prefix + 'minor'
+  }
+
+  if (v1.patch !== v2.patch) {
+    return prefix + 'patch'
+  }
+
+  // high and low are prereleases
+  return 'prerelease'
+}
+
+module.exports = diff
+
+
+/***/ }),
+
+/***/ 5082:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const eq = (a, b, loose) => compare(a, b, loose) === 0
+module.exports = eq
+
+
+/***/ }),
+
+/***/ 6599:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const gt = (a, b, loose) => compare(a, b, loose) > 0
+module.exports = gt
+
+
+/***/ }),
+
+/***/ 1236:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const gte = (a, b, loose) => compare(a, b, loose) >= 0
+module.exports = gte
+
+
+/***/ }),
+
+/***/ 2338:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+
+const inc = (version, release, options, identifier, identifierBase) => {
+  if (typeof (options) === 'string') {
+    identifierBase = identifier
+    identifier = options
+    options = undefined
+  }
+
+  try {
+    return new SemVer(
+      version instanceof SemVer ? version.version : version,
+      options
+    ).inc(release, identifier, identifierBase).version
+  } catch (er) {
+    return null
+  }
+}
+module.exports = inc
+
+
+/***/ }),
+
+/***/ 3872:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const lt = (a, b, loose) => compare(a, b, loose) < 0
+module.exports = lt
+
+
+/***/ }),
+
+/***/ 6717:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const lte = (a, b, loose) => compare(a, b, loose) <= 0
+module.exports = lte
+
+
+/***/ }),
+
+/***/ 8511:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const major = (a, loose) => new SemVer(a, loose).major
+module.exports = major
+
+
+/***/ }),
+
+/***/ 2603:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const minor = (a, loose) => new SemVer(a, loose).minor
+module.exports = minor
+
+
+/***/ }),
+
+/***/ 4974:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const neq = (a, b, loose) => compare(a, b, loose) !== 0
+module.exports = neq
+
+
+/***/ }),
+
+/***/ 6353:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const parse = (version, options, throwErrors = false) => {
+  if (version instanceof SemVer) {
+    return version
+  }
+  try {
+    return new SemVer(version, options)
+  } catch (er) {
+    if (!throwErrors) {
+      return null
+    }
+    throw er
+  }
+}
+
+module.exports = parse
+
+
+/***/ }),
+
+/***/ 8756:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const patch = (a, loose) => new SemVer(a, loose).patch
+module.exports = patch
+
+
+/***/ }),
+
+/***/ 5714:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const parse = __nccwpck_require__(6353)
+const prerelease = (version, options) => {
+  const parsed = parse(version, options)
+  return (parsed && parsed.prerelease.length) ? parsed.prerelease : null
+}
+module.exports = prerelease
+
+
+/***/ }),
+
+/***/ 2173:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compare = __nccwpck_require__(8469)
+const rcompare = (a, b, loose) => compare(b, a, loose)
+module.exports = rcompare
+
+
+/***/ }),
+
+/***/ 7192:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compareBuild = __nccwpck_require__(7648)
+const rsort = (list, loose) => list.sort((a, b) => compareBuild(b, a, loose))
+module.exports = rsort
+
+
+/***/ }),
+
+/***/ 8011:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Range = __nccwpck_require__(6782)
+const satisfies = (version, range, options) => {
+  try {
+    range = new Range(range, options)
+  } catch (er) {
+    return false
+  }
+  return range.test(version)
+}
+module.exports = satisfies
+
+
+/***/ }),
+
+/***/ 9872:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const compareBuild = __nccwpck_require__(7648)
+const sort = (list, loose) => list.sort((a, b) => compareBuild(a, b, loose))
+module.exports = sort
+
+
+/***/ }),
+
+/***/ 6114:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const parse = __nccwpck_require__(6353)
+const constants = __nccwpck_require__(5101)
+const SemVer = __nccwpck_require__(7163)
+
+const truncate = (version, truncation, options) => {
+  if (!constants.RELEASE_TYPES.includes(truncation)) {
+    return null
+  }
+
+  const clonedVersion = cloneInputVersion(version, options)
+  return clonedVersion && doTruncation(clonedVersion, truncation)
+}
+
+const cloneInputVersion = (version, options) => {
+  const versionStringToParse = (
+    version instanceof SemVer ? version.version : version
+  )
+
+  return parse(versionStringToParse, options)
+}
+
+const doTruncation = (version, truncation) => {
+  if (isPrerelease(truncation)) {
+    return version.version
+  }
+
+  version.prerelease = []
+
+  switch (truncation) {
+    case 'major':
+      version.minor = 0
+      version.patch = 0
+      break
+    case 'minor':
+      version.patch = 0
+      break
+  }
+
+  return version.format()
+}
+
+const isPrerelease = (type) => {
+  return type.startsWith('pre')
+}
+
+module.exports = truncate
+
+
+/***/ }),
+
+/***/ 6399:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const parse = __nccwpck_require__(6353)
+const valid = (version, options) => {
+  const v = parse(version, options)
+  return v ? v.version : null
+}
+module.exports = valid
+
+
+/***/ }),
+
+/***/ 2088:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+// just pre-load all the stuff that index.js lazily exports
+const internalRe = __nccwpck_require__(5471)
+const constants = __nccwpck_require__(5101)
+const SemVer = __nccwpck_require__(7163)
+const identifiers = __nccwpck_require__(3348)
+const parse = __nccwpck_require__(6353)
+const valid = __nccwpck_require__(6399)
+const clean = __nccwpck_require__(1799)
+const inc = __nccwpck_require__(2338)
+const diff = __nccwpck_require__(711)
+const major = __nccwpck_require__(8511)
+const minor = __nccwpck_require__(2603)
+const patch = __nccwpck_require__(8756)
+const prerelease = __nccwpck_require__(5714)
+const compare = __nccwpck_require__(8469)
+const rcompare = __nccwpck_require__(2173)
+const compareLoose = __nccwpck_require__(6874)
+const compareBuild = __nccwpck_require__(7648)
+const sort = __nccwpck_require__(9872)
+const rsort = __nccwpck_require__(7192)
+const gt = __nccwpck_require__(6599)
+const lt = __nccwpck_require__(3872)
+const eq = __nccwpck_require__(5082)
+const neq = __nccwpck_require__(4974)
+const gte = __nccwpck_require__(1236)
+const lte = __nccwpck_require__(6717)
+const cmp = __nccwpck_require__(8646)
+const coerce = __nccwpck_require__(5385)
+const truncate = __nccwpck_require__(6114)
+const Comparator = __nccwpck_require__(9379)
+const Range = __nccwpck_require__(6782)
+const satisfies = __nccwpck_require__(8011)
+const toComparators = __nccwpck_require__(4750)
+const maxSatisfying = __nccwpck_require__(5574)
+const minSatisfying = __nccwpck_require__(8595)
+const minVersion = __nccwpck_require__(1866)
+const validRange = __nccwpck_require__(4737)
+const outside = __nccwpck_require__(280)
+const gtr = __nccwpck_require__(2276)
+const ltr = __nccwpck_require__(5213)
+const intersects = __nccwpck_require__(3465)
+const simplifyRange = __nccwpck_require__(2028)
+const subset = __nccwpck_require__(1489)
+module.exports = {
+  parse,
+  valid,
+  clean,
+  inc,
+  diff,
+  major,
+  minor,
+  patch,
+  prerelease,
+  compare,
+  rcompare,
+  compareLoose,
+  compareBuild,
+  sort,
+  rsort,
+  gt,
+  lt,
+  eq,
+  neq,
+  gte,
+  lte,
+  cmp,
+  coerce,
+  truncate,
+  Comparator,
+  Range,
+  satisfies,
+  toComparators,
+  maxSatisfying,
+  minSatisfying,
+  minVersion,
+  validRange,
+  outside,
+  gtr,
+  ltr,
+  intersects,
+  simplifyRange,
+  subset,
+  SemVer,
+  re: internalRe.re,
+  src: internalRe.src,
+  tokens: internalRe.t,
+  SEMVER_SPEC_VERSION: constants.SEMVER_SPEC_VERSION,
+  RELEASE_TYPES: constants.RELEASE_TYPES,
+  compareIdentifiers: identifiers.compareIdentifiers,
+  rcompareIdentifiers: identifiers.rcompareIdentifiers,
+}
+
+
+/***/ }),
+
+/***/ 5101:
+/***/ ((module) => {
+
+
+
+// Note: this is the semver.org version of the spec that it implements
+// Not necessarily the package version of this code.
+const SEMVER_SPEC_VERSION = '2.0.0'
+
+const MAX_LENGTH = 256
+const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER ||
+/* istanbul ignore next */ 9007199254740991
+
+// Max safe segment length for coercion.
+const MAX_SAFE_COMPONENT_LENGTH = 16
+
+// Max safe length for a build identifier. The max length minus 6 characters for
+// the shortest version with a build 0.0.0+BUILD.
+const MAX_SAFE_BUILD_LENGTH = MAX_LENGTH - 6
+
+// ECMAScript whitespace and line terminators matched by \s.
+const WHITESPACE_CHARACTERS = [
+  '\t',
+  '\n',
+  '\v',
+  '\f',
+  '\r',
+  ' ',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u2001',
+  '\u2002',
+  '\u2003',
+  '\u2004',
+  '\u2005',
+  '\u2006',
+  '\u2007',
+  '\u2008',
+  '\u2009',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
+]
+
+const RELEASE_TYPES = [
+  'major',
+  'premajor',
+  'minor',
+  'preminor',
+  'patch',
+  'prepatch',
+  'prerelease',
+]
+
+module.exports = {
+  MAX_LENGTH,
+  MAX_SAFE_COMPONENT_LENGTH,
+  MAX_SAFE_BUILD_LENGTH,
+  MAX_SAFE_INTEGER,
+  WHITESPACE_CHARACTERS,
+  RELEASE_TYPES,
+  SEMVER_SPEC_VERSION,
+  FLAG_INCLUDE_PRERELEASE: 0b001,
+  FLAG_LOOSE: 0b010,
+}
+
+
+/***/ }),
+
+/***/ 1159:
+/***/ ((module) => {
+
+
+
+const debug = (
+  typeof process === 'object' &&
+  process.env &&
+  process.env.NODE_DEBUG &&
+  /\bsemver\b/i.test(process.env.NODE_DEBUG)
+) ? (...args) => console.error('SEMVER', ...args)
+  : () => {}
+
+module.exports = debug
+
+
+/***/ }),
+
+/***/ 3348:
+/***/ ((module) => {
+
+
+
+const numeric = /^[0-9]+$/
+const compareIdentifiers = (a, b) => {
+  if (typeof a === 'number' && typeof b === 'number') {
+    return a === b ? 0 : a < b ? -1 : 1
+  }
+
+  const anum = numeric.test(a)
+  const bnum = numeric.test(b)
+
+  if (anum && bnum) {
+    a = +a
+    b = +b
+  }
+
+  return a === b ? 0
+    : (anum && !bnum) ? -1
+    : (bnum && !anum) ? 1
+    : a < b ? -1
+    : 1
+}
+
+const rcompareIdentifiers = (a, b) => compareIdentifiers(b, a)
+
+module.exports = {
+  compareIdentifiers,
+  rcompareIdentifiers,
+}
+
+
+/***/ }),
+
+/***/ 1383:
+/***/ ((module) => {
+
+
+
+class LRUCache {
+  constructor () {
+    this.max = 1000
+    this.map = new Map()
+  }
+
+  get (key) {
+    const value = this.map.get(key)
+    if (value === undefined) {
+      return undefined
+    } else {
+      // Remove the key from the map and add it to the end
+      this.map.delete(key)
+      this.map.set(key, value)
+      return value
+    }
+  }
+
+  delete (key) {
+    return this.map.delete(key)
+  }
+
+  set (key, value) {
+    const deleted = this.delete(key)
+
+    if (!deleted && value !== undefined) {
+      // If cache is full, delete the least recently used item
+      if (this.map.size >= this.max) {
+        const firstKey = this.map.keys().next().value
+        this.delete(firstKey)
+      }
+
+      this.map.set(key, value)
+    }
+
+    return this
+  }
+}
+
+module.exports = LRUCache
+
+
+/***/ }),
+
+/***/ 356:
+/***/ ((module) => {
+
+
+
+// parse out just the options we care about
+const looseOption = Object.freeze({ loose: true })
+const emptyOpts = Object.freeze({ })
+const parseOptions = options => {
+  if (!options) {
+    return emptyOpts
+  }
+
+  if (typeof options !== 'object') {
+    return looseOption
+  }
+
+  return options
+}
+module.exports = parseOptions
+
+
+/***/ }),
+
+/***/ 5471:
+/***/ ((module, exports, __nccwpck_require__) => {
+
+
+
+const {
+  MAX_SAFE_COMPONENT_LENGTH,
+  MAX_SAFE_BUILD_LENGTH,
+  MAX_LENGTH,
+} = __nccwpck_require__(5101)
+const debug = __nccwpck_require__(1159)
+exports = module.exports = {}
+
+// The actual regexps go on exports.re
+const re = exports.re = []
+const safeRe = exports.safeRe = []
+const src = exports.src = []
+const safeSrc = exports.safeSrc = []
+const t = exports.t = {}
+let R = 0
+
+const LETTERDASHNUMBER = '[a-zA-Z0-9-]'
+
+// Replace some greedy regex tokens to prevent regex dos issues. These regex are
+// used internally via the safeRe object since all inputs in this library get
+// normalized first to trim and collapse all extra whitespace. The original
+// regexes are exported for userland consumption and lower level usage. A
+// future breaking change could export the safer regex only with a note that
+// all input should have extra whitespace removed.
+const safeRegexReplacements = [
+  ['\\s', 1],
+  ['\\d', MAX_LENGTH],
+  [LETTERDASHNUMBER, MAX_SAFE_BUILD_LENGTH],
+]
+
+const makeSafeRegex = (value) => {
+  for (const [token, max] of safeRegexReplacements) {
+    value = value
+      .split(`${token}*`).join(`${token}{0,${max}}`)
+      .split(`${token}+`).join(`${token}{1,${max}}`)
+  }
+  return value
+}
+
+const createToken = (name, value, isGlobal) => {
+  const safe = makeSafeRegex(value)
+  const index = R++
+  debug(name, index, value)
+  t[name] = index
+  src[index] = value
+  safeSrc[index] = safe
+  re[index] = new RegExp(value, isGlobal ? 'g' : undefined)
+  safeRe[index] = new RegExp(safe, isGlobal ? 'g' : undefined)
+}
+
+// The following Regular Expressions can be used for tokenizing,
+// validating, and parsing SemVer version strings.
+
+// ## Numeric Identifier
+// A single `0`, or a non-zero digit followed by zero or more digits.
+
+createToken('NUMERICIDENTIFIER', '0|[1-9]\\d*')
+createToken('NUMERICIDENTIFIERLOOSE', '\\d+')
+
+// ## Non-numeric Identifier
+// Zero or more digits, followed by a letter or hyphen, and then zero or
+// more letters, digits, or hyphens.
+
+createToken('NONNUMERICIDENTIFIER', `\\d*[a-zA-Z-]${LETTERDASHNUMBER}*`)
+
+// ## Main Version
+// Three dot-separated numeric identifiers.
+
+createToken('MAINVERSION', `(${src[t.NUMERICIDENTIFIER]})\\.` +
+                   `(${src[t.NUMERICIDENTIFIER]})\\.` +
+                   `(${src[t.NUMERICIDENTIFIER]})`)
+
+createToken('MAINVERSIONLOOSE', `(${src[t.NUMERICIDENTIFIERLOOSE]})\\.` +
+                        `(${src[t.NUMERICIDENTIFIERLOOSE]})\\.` +
+                        `(${src[t.NUMERICIDENTIFIERLOOSE]})`)
+
+// ## Pre-release Version Identifier
+// A numeric identifier, or a non-numeric identifier.
+// Non-numeric identifiers include numeric identifiers but can be longer.
+// Therefore non-numeric identifiers must go first.
+
+createToken('PRERELEASEIDENTIFIER', `(?:${src[t.NONNUMERICIDENTIFIER]
+}|${src[t.NUMERICIDENTIFIER]})`)
+
+createToken('PRERELEASEIDENTIFIERLOOSE', `(?:${src[t.NONNUMERICIDENTIFIER]
+}|${src[t.NUMERICIDENTIFIERLOOSE]})`)
+
+// ## Pre-release Version
+// Hyphen, followed by one or more dot-separated pre-release version
+// identifiers.
+
+createToken('PRERELEASE', `(?:-(${src[t.PRERELEASEIDENTIFIER]
+}(?:\\.${src[t.PRERELEASEIDENTIFIER]})*))`)
+
+createToken('PRERELEASELOOSE', `(?:-?(${src[t.PRERELEASEIDENTIFIERLOOSE]
+}(?:\\.${src[t.PRERELEASEIDENTIFIERLOOSE]})*))`)
+
+// ## Build Metadata Identifier
+// Any combination of digits, letters, or hyphens.
+
+createToken('BUILDIDENTIFIER', `${LETTERDASHNUMBER}+`)
+
+// ## Build Metadata
+// Plus sign, followed by one or more period-separated build metadata
+// identifiers.
+
+createToken('BUILD', `(?:\\+(${src[t.BUILDIDENTIFIER]
+}(?:\\.${src[t.BUILDIDENTIFIER]})*))`)
+
+// ## Full Version String
+// A main version, followed optionally by a pre-release version and
+// build metadata.
+
+// Note that the only major, minor, patch, and pre-release sections of
+// the version string are capturing groups.  The build metadata is not a
+// capturing group, because it should not ever be used in version
+// comparison.
+
+createToken('FULLPLAIN', `v?${src[t.MAINVERSION]
+}${src[t.PRERELEASE]}?${
+  src[t.BUILD]}?`)
+
+createToken('FULL', `^${src[t.FULLPLAIN]}$`)
+
+// like full, but allows v1.2.3 and =1.2.3, which people do sometimes.
+// also, 1.0.0alpha1 (prerelease without the hyphen) which is pretty
+// common in the npm registry.
+createToken('LOOSEPLAIN', `[v=\\s]*${src[t.MAINVERSIONLOOSE]
+}${src[t.PRERELEASELOOSE]}?${
+  src[t.BUILD]}?`)
+
+createToken('LOOSE', `^${src[t.LOOSEPLAIN]}$`)
+
+createToken('GTLT', '((?:<|>)?=?)')
+
+// Something like "2.*" or "1.2.x".
+// Note that "x.x" is a valid xRange identifier, meaning "any version"
+// Only the first item is strictly required.
+createToken('XRANGEIDENTIFIERLOOSE', `${src[t.NUMERICIDENTIFIERLOOSE]}|x|X|\\*`)
+createToken('XRANGEIDENTIFIER', `${src[t.NUMERICIDENTIFIER]}|x|X|\\*`)
+
+createToken('XRANGEPLAIN', `[v=\\s]*(${src[t.XRANGEIDENTIFIER]})` +
+                   `(?:\\.(${src[t.XRANGEIDENTIFIER]})` +
+                   `(?:\\.(${src[t.XRANGEIDENTIFIER]})` +
+                   `(?:${src[t.PRERELEASE]})?${
+                     src[t.BUILD]}?` +
+                   `)?)?`)
+
+createToken('XRANGEPLAINLOOSE', `[v=\\s]*(${src[t.XRANGEIDENTIFIERLOOSE]})` +
+                        `(?:\\.(${src[t.XRANGEIDENTIFIERLOOSE]})` +
+                        `(?:\\.(${src[t.XRANGEIDENTIFIERLOOSE]})` +
+                        `(?:${src[t.PRERELEASELOOSE]})?${
+                          src[t.BUILD]}?` +
+                        `)?)?`)
+
+createToken('XRANGE', `^${src[t.GTLT]}\\s*${src[t.XRANGEPLAIN]}$`)
+createToken('XRANGELOOSE', `^${src[t.GTLT]}\\s*${src[t.XRANGEPLAINLOOSE]}$`)
+
+// Coercion.
+// Extract anything that could conceivably be a part of a valid semver
+createToken('COERCEPLAIN', `${'(^|[^\\d])' +
+              '(\\d{1,'}${MAX_SAFE_COMPONENT_LENGTH}})` +
+              `(?:\\.(\\d{1,${MAX_SAFE_COMPONENT_LENGTH}}))?` +
+              `(?:\\.(\\d{1,${MAX_SAFE_COMPONENT_LENGTH}}))?`)
+createToken('COERCE', `${src[t.COERCEPLAIN]}(?:$|[^\\d])`)
+createToken('COERCEFULL', src[t.COERCEPLAIN] +
+              `(?:${src[t.PRERELEASE]})?` +
+              `(?:${src[t.BUILD]})?` +
+              `(?:$|[^\\d])`)
+createToken('COERCERTL', src[t.COERCE], true)
+createToken('COERCERTLFULL', src[t.COERCEFULL], true)
+
+// Tilde ranges.
+// Meaning is "reasonably at or greater than"
+createToken('LONETILDE', '(?:~>?)')
+
+createToken('TILDETRIM', `(\\s*)${src[t.LONETILDE]}\\s+`, true)
+exports.tildeTrimReplace = '$1~'
+
+createToken('TILDE', `^${src[t.LONETILDE]}${src[t.XRANGEPLAIN]}$`)
+createToken('TILDELOOSE', `^${src[t.LONETILDE]}${src[t.XRANGEPLAINLOOSE]}$`)
+
+// Caret ranges.
+// Meaning is "at least and backwards compatible with"
+createToken('LONECARET', '(?:\\^)')
+
+createToken('CARETTRIM', `(\\s*)${src[t.LONECARET]}\\s+`, true)
+exports.caretTrimReplace = '$1^'
+
+createToken('CARET', `^${src[t.LONECARET]}${src[t.XRANGEPLAIN]}$`)
+createToken('CARETLOOSE', `^${src[t.LONECARET]}${src[t.XRANGEPLAINLOOSE]}$`)
+
+// A simple gt/lt/eq thing, or just "" to indicate "any version"
+createToken('COMPARATORLOOSE', `^${src[t.GTLT]}\\s*(${src[t.LOOSEPLAIN]})$|^$`)
+createToken('COMPARATOR', `^${src[t.GTLT]}\\s*(${src[t.FULLPLAIN]})$|^$`)
+
+// An expression to strip any whitespace between the gtlt and the thing
+// it modifies, so that `> 1.2.3` ==> `>1.2.3`
+createToken('COMPARATORTRIM', `(\\s*)${src[t.GTLT]
+}\\s*(${src[t.LOOSEPLAIN]}|${src[t.XRANGEPLAIN]})`, true)
+exports.comparatorTrimReplace = '$1$2$3'
+
+// Something like `1.2.3 - 1.2.4`
+// Note that these all use the loose form, because they'll be
+// checked against either the strict or loose comparator form
+// later.
+createToken('HYPHENRANGE', `^\\s*(${src[t.XRANGEPLAIN]})` +
+                   `\\s+-\\s+` +
+                   `(${src[t.XRANGEPLAIN]})` +
+                   `\\s*$`)
+
+createToken('HYPHENRANGELOOSE', `^\\s*(${src[t.XRANGEPLAINLOOSE]})` +
+                        `\\s+-\\s+` +
+                        `(${src[t.XRANGEPLAINLOOSE]})` +
+                        `\\s*$`)
+
+// Star ranges basically just allow anything at all.
+createToken('STAR', '(<|>)?=?\\s*\\*')
+// >=0.0.0 is like a star
+createToken('GTE0', '^\\s*>=\\s*0\\.0\\.0\\s*$')
+createToken('GTE0PRE', '^\\s*>=\\s*0\\.0\\.0-0\\s*$')
+
+
+/***/ }),
+
+/***/ 9737:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+// @ts-check
+
+
+// Reproduce safeRe[COMPARATORTRIM] replacement boundaries, not version
+// validation. Each end-index finder returns an exclusive end, or its start
+// on no match.
+// Positions count from zero. An end of 3 means characters 0, 1, and 2 were read;
+// range.slice(start, end) gives the matched text, not a converted number.
+const {
+  MAX_LENGTH,
+  MAX_SAFE_BUILD_LENGTH,
+  WHITESPACE_CHARACTERS,
+} = __nccwpck_require__(5101)
+
+/**
+ * Remembers the last two rows of digits so their characters need not be reread.
+ * Positions start at -1 until a row has been found.
+ *
+ * @typedef {object} DigitRunCache
+ * @property {number} start The first character of the most recently found row.
+ * @property {number} end The position after that row's last character.
+ * @property {number} previousStart The first character of the previous row.
+ * @property {number} previousEnd The position after the previous row.
+ */
+
+// One entry per UTF-16 code unit keeps membership checks constant-time.
+const whitespace = new Uint8Array(0x10000)
+for (const char of WHITESPACE_CHARACTERS) {
+  whitespace[char.charCodeAt(0)] = 1
+}
+
+/**
+ * Checks whether a character is whitespace, like a space, tab, or newline.
+ * Looking past the end of the string returns false.
+ *
+ * @param {string|undefined} char One character, or undefined past the string's end.
+ * @returns {boolean} Whether the character is whitespace.
+ * @example isWhitespace(' ') // true
+ * @example isWhitespace('1') // false
+ */
+const isWhitespace = char =>
+  char !== undefined && whitespace[char.charCodeAt(0)] === 1
+
+/**
+ * Checks for v, =, or whitespace before the version number.
+ * These are historical version prefixes, not range operators:
+ * < and > are handled separately, as are tilde and caret ranges.
+ *
+ * @param {string|undefined} char One character to check.
+ * @returns {boolean} Whether the character can belong to a version prefix.
+ * @example isVersionPrefix('=') // true
+ * @example isVersionPrefix('>') // false
+ */
+const isVersionPrefix = char =>
+  char === 'v' ||
+  char === '=' ||
+  isWhitespace(char)
+
+/**
+ * Checks whether a character is one of the digits 0 through 9.
+ *
+ * @param {string|undefined} char One character to check.
+ * @returns {boolean} Whether the character is an ASCII digit.
+ * @example isDigit('7') // true
+ * @example isDigit('.') // false
+ */
+const isDigit = char => char !== undefined && char >= '0' && char <= '9'
+
+/**
+ * Checks whether a character is an English letter, uppercase or lowercase.
+ *
+ * @param {string|undefined} char One character to check.
+ * @returns {boolean} Whether the character is an ASCII letter.
+ * @example isLetter('b') // true
+ * @example isLetter('7') // false
+ */
+const isLetter = char =>
+  char !== undefined && (
+    (char >= 'a' && char <= 'z') ||
+    (char >= 'A' && char <= 'Z')
+  )
+
+/**
+ * Checks for a letter, digit, or hyphen: the characters allowed inside
+ * prerelease and build names such as beta-1.
+ *
+ * @param {string|undefined} char One character to check.
+ * @returns {boolean} Whether the character can be part of an identifier.
+ * @example isIdentifierCharacter('-') // true
+ * @example isIdentifierCharacter('.') // false; dots separate identifiers
+ */
+const isIdentifierCharacter = char => isDigit(char) || isLetter(char) || char === '-'
+
+/**
+ * Checks whether a version component can begin here: with a digit or
+ * a wildcard such as x, X, or *.
+ *
+ * @param {string|undefined} char One character to check.
+ * @returns {boolean} Whether a number or wildcard can start with this character.
+ * @example isVersionStart('x') // true
+ * @example isVersionStart('v') // false; v belongs to the prefix
+ */
+const isVersionStart = char =>
+  isDigit(char) ||
+  char === 'x' ||
+  char === 'X' ||
+  char === '*'
+
+/**
+ * Finds the end of a row of digits, but returns no more than limit digits.
+ * Remembers the last two rows so looking at them again does not reread them.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position of the first character to check.
+ * @param {number} limit The most digit characters the returned match can include.
+ * @param {DigitRunCache} digitRuns Shared cache of digit-run positions, updated in place.
+ * @returns {number} The position after the matched digits, or start if none match.
+ * @example findDigitsEndIndex('123abc', 0, 10, digitRuns) // 3, pointing at a
+ * @example findDigitsEndIndex('123abc', 0, 2, digitRuns) // 2, pointing at the unread 3
+ */
+const findDigitsEndIndex = (range, start, limit, digitRuns) => {
+  if (!isDigit(range[start])) {
+    return start
+  }
+  if (start >= digitRuns.start && start < digitRuns.end) {
+    return Math.min(start + limit, digitRuns.end)
+  }
+  if (start >= digitRuns.previousStart && start < digitRuns.previousEnd) {
+    return Math.min(start + limit, digitRuns.previousEnd)
+  }
+  let end = start + 1
+  while (isDigit(range[end])) {
+    end++
+  }
+  // A failed full version can rewind from its second run to its first.
+  digitRuns.previousStart = digitRuns.start
+  digitRuns.previousEnd = digitRuns.end
+  digitRuns.start = start
+  digitRuns.end = end
+  return Math.min(start + limit, end)
+}
+
+/**
+ * Reads a number using the old regex's length and leading-zero rules.
+ * Strict mode reads just the first zero in 012; loose mode can read all three.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position where the number should begin.
+ * @param {boolean} loose Whether to allow leading zeros.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position after the matched digits, not their numeric value.
+ * @example findVersionNumberEndIndex('012', 0, false, digitRuns) // 1
+ * @example findVersionNumberEndIndex('012', 0, true, digitRuns) // 3
+ */
+const findVersionNumberEndIndex = (range, start, loose, digitRuns) => {
+  if (!loose && range[start] === '0') {
+    return start + 1
+  }
+  // Strict syntax allows an initial nonzero digit plus MAX_LENGTH digits.
+  return findDigitsEndIndex(range, start, loose ? MAX_LENGTH : MAX_LENGTH + 1, digitRuns)
+}
+
+/**
+ * Reads one piece of a prerelease name, such as beta or 1 in beta.1.
+ * Tries the letter-or-hyphen form first, then the number-only form.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position where the identifier should begin.
+ * @param {boolean} loose Whether numeric identifiers may have leading zeros.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position after the identifier, or start if none matches.
+ * @example findPrereleaseIdentifierEndIndex('beta.1', 0, false, digitRuns) // 4, at the dot
+ * @example findPrereleaseIdentifierEndIndex('001beta', 0, false, digitRuns) // 7
+ */
+const findPrereleaseIdentifierEndIndex = (range, start, loose, digitRuns) => {
+  const digitsEnd = findDigitsEndIndex(range, start, MAX_LENGTH, digitRuns)
+  // The legacy regex tries a nonnumeric identifier before a numeric one.
+  if (isLetter(range[digitsEnd]) || range[digitsEnd] === '-') {
+    let end = digitsEnd + 1
+    const limit = end + MAX_SAFE_BUILD_LENGTH
+    while (end < limit && isIdentifierCharacter(range[end])) {
+      end++
+    }
+    return end
+  }
+  return findVersionNumberEndIndex(range, start, loose, digitRuns)
+}
+
+/**
+ * Reads a prerelease suffix such as -beta.1, one dot-separated piece at a time.
+ * Loose mode also allows the name without its opening hyphen.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position where the suffix should begin, including -.
+ * @param {boolean} loose Whether the opening hyphen is optional and zeros allowed.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position after the matched suffix, or start if absent.
+ * @example findPrereleaseEndIndex('-beta.1+sha', 0, false, digitRuns) // 7, at the plus
+ * @example findPrereleaseEndIndex('beta', 0, false, digitRuns) // 0; no opening hyphen
+ */
+const findPrereleaseEndIndex = (range, start, loose, digitRuns) => {
+  const hyphen = range[start] === '-'
+  if (!loose && !hyphen) {
+    return start
+  }
+  const identifierStart = start + (hyphen ? 1 : 0)
+  let end = findPrereleaseIdentifierEndIndex(range, identifierStart, loose, digitRuns)
+  if (end === identifierStart) {
+    if (!loose || !hyphen) {
+      return start
+    }
+    // In loose syntax, a lone hyphen can itself be the identifier.
+    end = findPrereleaseIdentifierEndIndex(range, start, loose, digitRuns)
+  }
+  while (range[end] === '.') {
+    const next = findPrereleaseIdentifierEndIndex(range, end + 1, loose, digitRuns)
+    if (next === end + 1) {
+      break
+    }
+    end = next
+  }
+  return end
+}
+
+/**
+ * Reads one build-name piece, such as sha or 123 in +sha.123.
+ * Stops at a disallowed character or the old regex's length limit.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position where the identifier should begin.
+ * @returns {number} The position after the identifier, or start if none matches.
+ * @example findBuildIdentifierEndIndex('sha.123', 0) // 3, at the dot
+ * @example findBuildIdentifierEndIndex('001', 0) // 3; leading zeros are allowed
+ */
+const findBuildIdentifierEndIndex = (range, start) => {
+  let end = start
+  while (end - start < MAX_SAFE_BUILD_LENGTH && isIdentifierCharacter(range[end])) {
+    end++
+  }
+  return end
+}
+
+/**
+ * Reads optional build metadata such as +sha.123.
+ * Leaves the position unchanged if there is no plus sign followed by a name.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position where the opening + should be.
+ * @returns {number} The position after the matched metadata, or start if absent.
+ * @example findBuildEndIndex('+sha.123 <2', 0) // 8, at the space
+ * @example findBuildEndIndex('+', 0) // 0; a plus sign alone is not a match
+ */
+const findBuildEndIndex = (range, start) => {
+  if (range[start] !== '+') {
+    return start
+  }
+  let end = findBuildIdentifierEndIndex(range, start + 1)
+  if (end === start + 1) {
+    return start
+  }
+  while (range[end] === '.') {
+    const next = findBuildIdentifierEndIndex(range, end + 1)
+    if (next === end + 1) {
+      break
+    }
+    end = next
+  }
+  return end
+}
+
+/**
+ * Reads three numbers separated by dots, then any prerelease and build suffixes.
+ * Uses loose rules, so forms such as 01.02.03beta can match here.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position of the first number, after any prefix.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position after the version match, or start if none matches.
+ * @example findLooseFullVersionEndIndex('1.2.3-beta+sha <2', 0, digitRuns) // 14
+ * @example findLooseFullVersionEndIndex('1.2', 0, digitRuns) // 0; needs three numbers
+ */
+const findLooseFullVersionEndIndex = (range, start, digitRuns) => {
+  let end = start
+  for (let component = 0; component < 3; component++) {
+    const next = findVersionNumberEndIndex(range, end, true, digitRuns)
+    if (next === end) {
+      return start
+    }
+    end = next
+    if (component < 2) {
+      if (range[end] !== '.') {
+        return start
+      }
+      end++
+    }
+  }
+  const prereleaseEnd = findPrereleaseEndIndex(range, end, true, digitRuns)
+  return findBuildEndIndex(range, prereleaseEnd)
+}
+
+/**
+ * Reads one component of a partial or wildcard version, such as 2 or x in 2.x.
+ * Numbers use strict leading-zero rules; wildcards take up one character.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position where the component should begin.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position after the component, or start if none matches.
+ * @example findPartialVersionComponentEndIndex('2.x', 0, digitRuns) // 1, at the dot
+ * @example findPartialVersionComponentEndIndex('2.x', 2, digitRuns) // 3, after x
+ */
+const findPartialVersionComponentEndIndex = (range, start, digitRuns) => {
+  if (isDigit(range[start])) {
+    return findVersionNumberEndIndex(range, start, false, digitRuns)
+  }
+  return isVersionStart(range[start]) ? start + 1 : start
+}
+
+/**
+ * Reads up to three components, allowing forms such as 1, 1.2, or 1.x.
+ * After the third component, also reads any strict prerelease and build suffixes.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position of a number or wildcard, after any prefix.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position after the matched version text.
+ * @example findPartialVersionEndIndex('1.x <2', 0, digitRuns) // 3, at the space
+ * @example findPartialVersionEndIndex('1.', 0, digitRuns) // 1; the trailing dot is unread
+ */
+const findPartialVersionEndIndex = (range, start, digitRuns) => {
+  let end = findPartialVersionComponentEndIndex(range, start, digitRuns)
+  for (let component = 0; component < 2; component++) {
+    if (range[end] !== '.') {
+      return end
+    }
+    const next = findPartialVersionComponentEndIndex(range, end + 1, digitRuns)
+    if (next === end + 1) {
+      return end
+    }
+    end = next
+  }
+  const prereleaseEnd = findPrereleaseEndIndex(range, end, false, digitRuns)
+  return findBuildEndIndex(range, prereleaseEnd)
+}
+
+/**
+ * Finds where a version match ends, without deciding whether the range is valid.
+ * Tries a loose full version first, then a partial or wildcard version, just
+ * like the old regex's LOOSEPLAIN and XRANGEPLAIN alternatives.
+ *
+ * @param {string} range The text to read; it is not changed.
+ * @param {number} start The position of a number or wildcard, after any prefix.
+ * @param {DigitRunCache} digitRuns Shared digit-run cache, updated as needed.
+ * @returns {number} The position where scanning the next candidate can resume.
+ * @example findVersionEndIndex('1.2.3 <2', 0, digitRuns) // 5, at the space
+ * @example findVersionEndIndex('1.x <2', 0, digitRuns) // 3, at the space
+ */
+const findVersionEndIndex = (range, start, digitRuns) => {
+  const fullVersionEnd = findLooseFullVersionEndIndex(range, start, digitRuns)
+  return fullVersionEnd !== start
+    ? fullVersionEnd
+    : findPartialVersionEndIndex(range, start, digitRuns)
+}
+
+/**
+ * Finds the one whitespace character the old replacement would remove.
+ * Keeps leading whitespace, skips an optional operator, and checks immediately
+ * after it. Returns -1 if there is nothing to remove.
+ *
+ * @param {string} range The text containing a candidate already found by the caller.
+ * @param {number} matchStart The candidate's position, including leading whitespace.
+ * @returns {number} The position of the removable whitespace, or -1 if absent.
+ * @example findRemovableWhitespaceIndex(' > 1', 0) // 2; keep the space at position 0
+ * @example findRemovableWhitespaceIndex('>1', 0) // -1
+ */
+const findRemovableWhitespaceIndex = (range, matchStart) => {
+  let position = matchStart
+  if (isWhitespace(range[position])) {
+    position++
+  }
+  if (range[position] === '<' || range[position] === '>') {
+    position++
+  }
+  if (range[position] === '=') {
+    position++
+  }
+  return isWhitespace(range[position]) ? position : -1
+}
+
+/**
+ * Joins an operator to its version, turning > 1.2.3 into >1.2.3.
+ * Copies everything else according to the old regex's matching rules.
+ * Moves forward through prefixes and whole versions to avoid repeatedly
+ * searching the same characters on long inputs.
+ *
+ * @param {string} range The range text to process; the original string is unchanged.
+ * @returns {string} The range with matched operator whitespace removed.
+ * @example trimComparatorWhitespace('> 1.2.3 < 2') // '>1.2.3 <2'
+ * @example trimComparatorWhitespace('> invalid') // '> invalid'
+ */
+const trimComparatorWhitespace = range => {
+  let result = ''
+  let copyFrom = 0
+  let cursor = 0
+  const digitRuns = { start: -1, end: -1, previousStart: -1, previousEnd: -1 }
+
+  while (cursor < range.length) {
+    const matchStart = cursor
+    if (range[cursor] === '<' || range[cursor] === '>') {
+      cursor++
+    } else if (!isVersionPrefix(range[cursor]) && !isVersionStart(range[cursor])) {
+      cursor++
+      continue
+    }
+
+    // Consume a v/=/whitespace run once, even when no version follows it.
+    while (cursor < range.length && isVersionPrefix(range[cursor])) {
+      cursor++
+    }
+    if (!isVersionStart(range[cursor])) {
+      continue
+    }
+
+    const whitespacePosition = findRemovableWhitespaceIndex(range, matchStart)
+    if (whitespacePosition !== -1) {
+      result += range.slice(copyFrom, whitespacePosition)
+      copyFrom = whitespacePosition + 1
+    }
+
+    // Skip the entire match, so a prerelease's trailing v cannot be
+    // reconsidered as the prefix of another version.
+    cursor = findVersionEndIndex(range, cursor, digitRuns)
+  }
+
+  return result + range.slice(copyFrom)
+}
+
+module.exports = trimComparatorWhitespace
+
+
+/***/ }),
+
+/***/ 2276:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+// Determine if version is greater than all the versions possible in the range.
+const outside = __nccwpck_require__(280)
+const gtr = (version, range, options) => outside(version, range, '>', options)
+module.exports = gtr
+
+
+/***/ }),
+
+/***/ 3465:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Range = __nccwpck_require__(6782)
+const intersects = (r1, r2, options) => {
+  r1 = new Range(r1, options)
+  r2 = new Range(r2, options)
+  return r1.intersects(r2, options)
+}
+module.exports = intersects
+
+
+/***/ }),
+
+/***/ 5213:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const outside = __nccwpck_require__(280)
+// Determine if version is less than all the versions possible in the range
+const ltr = (version, range, options) => outside(version, range, '<', options)
+module.exports = ltr
+
+
+/***/ }),
+
+/***/ 5574:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const Range = __nccwpck_require__(6782)
+
+const maxSatisfying = (versions, range, options) => {
+  let max = null
+  let maxSV = null
+  let rangeObj = null
+  try {
+    rangeObj = new Range(range, options)
+  } catch (er) {
+    return null
+  }
+  versions.forEach((v) => {
+    if (rangeObj.test(v)) {
+      // satisfies(v, range, options)
+      if (!max || maxSV.compare(v) === -1) {
+        // compare(max, v, true)
+        max = v
+        maxSV = new SemVer(max, options)
+      }
+    }
+  })
+  return max
+}
+module.exports = maxSatisfying
+
+
+/***/ }),
+
+/***/ 8595:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const Range = __nccwpck_require__(6782)
+const minSatisfying = (versions, range, options) => {
+  let min = null
+  let minSV = null
+  let rangeObj = null
+  try {
+    rangeObj = new Range(range, options)
+  } catch (er) {
+    return null
+  }
+  versions.forEach((v) => {
+    if (rangeObj.test(v)) {
+      // satisfies(v, range, options)
+      if (!min || minSV.compare(v) === 1) {
+        // compare(min, v, true)
+        min = v
+        minSV = new SemVer(min, options)
+      }
+    }
+  })
+  return min
+}
+module.exports = minSatisfying
+
+
+/***/ }),
+
+/***/ 1866:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const Range = __nccwpck_require__(6782)
+const gt = __nccwpck_require__(6599)
+
+const minVersion = (range, loose) => {
+  range = new Range(range, loose)
+
+  let minver = new SemVer('0.0.0')
+  if (range.test(minver)) {
+    return minver
+  }
+
+  minver = new SemVer('0.0.0-0')
+  if (range.test(minver)) {
+    return minver
+  }
+
+  minver = null
+  for (let i = 0; i < range.set.length; ++i) {
+    const comparators = range.set[i]
+
+    let setMin = null
+    comparators.forEach((comparator) => {
+      // Clone to avoid manipulating the comparator's semver object.
+      const compver = new SemVer(comparator.semver.version)
+      switch (comparator.operator) {
+        case '>':
+          if (compver.prerelease.length === 0) {
+            compver.patch++
+          } else {
+            compver.prerelease.push(0)
+          }
+          compver.raw = compver.format()
+          /* fallthrough */
+        case '':
+        case '>=':
+          if (!setMin || gt(compver, setMin)) {
+            setMin = compver
+          }
+          break
+        case '<':
+        case '<=':
+          /* Ignore maximum versions */
+          break
+        /* istanbul ignore next */
+        default:
+          throw new Error(`Unexpected operation: ${comparator.operator}`)
+      }
+    })
+    if (setMin && (!minver || gt(minver, setMin))) {
+      minver = setMin
+    }
+  }
+
+  if (minver && range.test(minver)) {
+    return minver
+  }
+
+  return null
+}
+module.exports = minVersion
+
+
+/***/ }),
+
+/***/ 280:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const SemVer = __nccwpck_require__(7163)
+const Comparator = __nccwpck_require__(9379)
+const { ANY } = Comparator
+const Range = __nccwpck_require__(6782)
+const satisfies = __nccwpck_require__(8011)
+const gt = __nccwpck_require__(6599)
+const lt = __nccwpck_require__(3872)
+const lte = __nccwpck_require__(6717)
+const gte = __nccwpck_require__(1236)
+
+const outside = (version, range, hilo, options) => {
+  version = new SemVer(version, options)
+  range = new Range(range, options)
+
+  let gtfn, ltefn, ltfn, comp, ecomp
+  switch (hilo) {
+    case '>':
+      gtfn = gt
+      ltefn = lte
+      ltfn = lt
+      comp = '>'
+      ecomp = '>='
+      break
+    case '<':
+      gtfn = lt
+      ltefn = gte
+      ltfn = gt
+      comp = '<'
+      ecomp = '<='
+      break
+    default:
+      throw new TypeError('Must provide a hilo val of "<" or ">"')
+  }
+
+  // If it satisfies the range it is not outside
+  if (satisfies(version, range, options)) {
+    return false
+  }
+
+  // From now on, variable terms are as if we're in "gtr" mode.
+  // but note that everything is flipped for the "ltr" function.
+
+  for (let i = 0; i < range.set.length; ++i) {
+    const comparators = range.set[i]
+
+    let high = null
+    let low = null
+
+    comparators.forEach((comparator) => {
+      if (comparator.semver === ANY) {
+        comparator = new Comparator('>=0.0.0')
+      }
+      high = high || comparator
+      low = low || comparator
+      if (gtfn(comparator.semver, high.semver, options)) {
+        high = comparator
+      } else if (ltfn(comparator.semver, low.semver, options)) {
+        low = comparator
+      }
+    })
+
+    // If the edge version comparator has a operator then our version
+    // isn't outside it
+    if (high.operator === comp || high.operator === ecomp) {
+      return false
+    }
+
+    // If the lowest version comparator has an operator and our version
+    // is less than it then it isn't higher than the range
+    if ((!low.operator || low.operator === comp) &&
+        ltefn(version, low.semver)) {
+      return false
+    } else if (low.operator === ecomp && ltfn(version, low.semver)) {
+      return false
+    }
+  }
+  return true
+}
+
+module.exports = outside
+
+
+/***/ }),
+
+/***/ 2028:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+// given a set of versions and a range, create a "simplified" range
+// that includes the same versions that the original range does
+// If the original range is shorter than the simplified one, return that.
+const satisfies = __nccwpck_require__(8011)
+const compare = __nccwpck_require__(8469)
+module.exports = (versions, range, options) => {
+  const set = []
+  let first = null
+  let prev = null
+  const v = versions.sort((a, b) => compare(a, b, options))
+  for (const version of v) {
+    const included = satisfies(version, range, options)
+    if (included) {
+      prev = version
+      if (!first) {
+        first = version
+      }
+    } else {
+      if (prev) {
+        set.push([first, prev])
+      }
+      prev = null
+      first = null
+    }
+  }
+  if (first) {
+    set.push([first, null])
+  }
+
+  const ranges = []
+  for (const [min, max] of set) {
+    if (min === max) {
+      ranges.push(min)
+    } else if (!max && min === v[0]) {
+      ranges.push('*')
+    } else if (!max) {
+      ranges.push(`>=${min}`)
+    } else if (min === v[0]) {
+      ranges.push(`<=${max}`)
+    } else {
+      ranges.push(`${min} - ${max}`)
+    }
+  }
+  const simplified = ranges.join(' || ')
+  const original = typeof range.raw === 'string' ? range.raw : String(range)
+  return simplified.length < original.length ? simplified : range
+}
+
+
+/***/ }),
+
+/***/ 1489:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Range = __nccwpck_require__(6782)
+const Comparator = __nccwpck_require__(9379)
+const { ANY } = Comparator
+const satisfies = __nccwpck_require__(8011)
+const compare = __nccwpck_require__(8469)
+
+// Complex range `r1 || r2 || ...` is a subset of `R1 || R2 || ...` iff:
+// - Every simple range `r1, r2, ...` is a null set, OR
+// - Every simple range `r1, r2, ...` which is not a null set is a subset of
+//   some `R1, R2, ...`
+//
+// Simple range `c1 c2 ...` is a subset of simple range `C1 C2 ...` iff:
+// - If c is only the ANY comparator
+//   - If C is only the ANY comparator, return true
+//   - Else if in prerelease mode, return false
+//   - else replace c with `[>=0.0.0]`
+// - If C is only the ANY comparator
+//   - if in prerelease mode, return true
+//   - else replace C with `[>=0.0.0]`
+// - Let EQ be the set of = comparators in c
+// - If EQ is more than one, return true (null set)
+// - Let GT be the highest > or >= comparator in c
+// - Let LT be the lowest < or <= comparator in c
+// - If GT and LT, and GT.semver > LT.semver, return true (null set)
+// - If any C is a = range, and GT or LT are set, return false
+// - If EQ
+//   - If GT, and EQ does not satisfy GT, return true (null set)
+//   - If LT, and EQ does not satisfy LT, return true (null set)
+//   - If EQ satisfies every C, return true
+//   - Else return false
+// - If GT
+//   - If GT.semver is lower than any > or >= comp in C, return false
+//   - If GT is >=, and GT.semver does not satisfy every C, return false
+//   - If GT.semver has a prerelease, and not in prerelease mode
+//     - If no C has a prerelease and the GT.semver tuple, return false
+// - If LT
+//   - If LT.semver is greater than any < or <= comp in C, return false
+//   - If LT is <=, and LT.semver does not satisfy every C, return false
+//   - If LT.semver has a prerelease, and not in prerelease mode
+//     - If no C has a prerelease and the LT.semver tuple, return false
+// - Else return true
+
+const subset = (sub, dom, options = {}) => {
+  if (sub === dom) {
+    return true
+  }
+
+  sub = new Range(sub, options)
+  dom = new Range(dom, options)
+  let sawNonNull = false
+
+  OUTER: for (const simpleSub of sub.set) {
+    for (const simpleDom of dom.set) {
+      const isSub = simpleSubset(simpleSub, simpleDom, options)
+      sawNonNull = sawNonNull || isSub !== null
+      if (isSub) {
+        continue OUTER
+      }
+    }
+    // the null set is a subset of everything, but null simple ranges in
+    // a complex range should be ignored.  so if we saw a non-null range,
+    // then we know this isn't a subset, but if EVERY simple range was null,
+    // then it is a subset.
+    if (sawNonNull) {
+      return false
+    }
+  }
+  return true
+}
+
+const minimumVersionWithPreRelease = [new Comparator('>=0.0.0-0')]
+const minimumVersion = [new Comparator('>=0.0.0')]
+
+const simpleSubset = (sub, dom, options) => {
+  if (sub === dom) {
+    return true
+  }
+
+  if (sub.length === 1 && sub[0].semver === ANY) {
+    if (dom.length === 1 && dom[0].semver === ANY) {
+      return true
+    } else if (options.includePrerelease) {
+      sub = minimumVersionWithPreRelease
+    } else {
+      sub = minimumVersion
+    }
+  }
+
+  if (dom.length === 1 && dom[0].semver === ANY) {
+    if (options.includePrerelease) {
+      return true
+    } else {
+      dom = minimumVersion
+    }
+  }
+
+  const eqSet = new Set()
+  let gt, lt
+  for (const c of sub) {
+    if (c.operator === '>' || c.operator === '>=') {
+      gt = higherGT(gt, c, options)
+    } else if (c.operator === '<' || c.operator === '<=') {
+      lt = lowerLT(lt, c, options)
+    } else {
+      eqSet.add(c.semver)
+    }
+  }
+
+  if (eqSet.size > 1) {
+    return null
+  }
+
+  let gtltComp
+  if (gt && lt) {
+    gtltComp = compare(gt.semver, lt.semver, options)
+    if (gtltComp > 0) {
+      return null
+    } else if (gtltComp === 0 && (gt.operator !== '>=' || lt.operator !== '<=')) {
+      return null
+    }
+  }
+
+  // will iterate one or zero times
+  for (const eq of eqSet) {
+    if (gt && !satisfies(eq, String(gt), options)) {
+      return null
+    }
+
+    if (lt && !satisfies(eq, String(lt), options)) {
+      return null
+    }
+
+    for (const c of dom) {
+      if (!satisfies(eq, String(c), options)) {
+        return false
+      }
+    }
+
+    return true
+  }
+
+  let higher, lower
+  let hasDomLT, hasDomGT
+  // if the subset has a prerelease, we need a comparator in the superset
+  // with the same tuple and a prerelease, or it's not a subset
+  let needDomLTPre = lt &&
+    !options.includePrerelease &&
+    lt.semver.prerelease.length ? lt.semver : false
+  let needDomGTPre = gt &&
+    !options.includePrerelease &&
+    gt.semver.prerelease.length ? gt.semver : false
+  // exception: <1.2.3-0 is the same as <1.2.3
+  if (needDomLTPre && needDomLTPre.prerelease.length === 1 &&
+      lt.operator === '<' && needDomLTPre.prerelease[0] === 0) {
+    needDomLTPre = false
+  }
+
+  for (const c of dom) {
+    hasDomGT = hasDomGT || c.operator === '>' || c.operator === '>='
+    hasDomLT = hasDomLT || c.operator === '<' || c.operator === '<='
+    if (gt) {
+      if (needDomGTPre) {
+        if (c.semver.prerelease && c.semver.prerelease.length &&
+            c.semver.major === needDomGTPre.major &&
+            c.semver.minor === needDomGTPre.minor &&
+            c.semver.patch === needDomGTPre.patch) {
+          needDomGTPre = false
+        }
+      }
+      if (c.operator === '>' || c.operator === '>=') {
+        higher = higherGT(gt, c, options)
+        if (higher === c && higher !== gt) {
+          return false
+        }
+      } else if (gt.operator === '>=' && !c.test(gt.semver)) {
+        return false
+      }
+    }
+    if (lt) {
+      if (needDomLTPre) {
+        if (c.semver.prerelease && c.semver.prerelease.length &&
+            c.semver.major === needDomLTPre.major &&
+            c.semver.minor === needDomLTPre.minor &&
+            c.semver.patch === needDomLTPre.patch) {
+          needDomLTPre = false
+        }
+      }
+      if (c.operator === '<' || c.operator === '<=') {
+        lower = lowerLT(lt, c, options)
+        if (lower === c && lower !== lt) {
+          return false
+        }
+      } else if (lt.operator === '<=' && !c.test(lt.semver)) {
+        return false
+      }
+    }
+    if (!c.operator && (lt || gt) && gtltComp !== 0) {
+      return false
+    }
+  }
+
+  // if there was a < or >, and nothing in the dom, then must be false
+  // UNLESS it was limited by another range in the other direction.
+  // Eg, >1.0.0 <1.0.1 is still a subset of <2.0.0
+  if (gt && hasDomLT && !lt && gtltComp !== 0) {
+    return false
+  }
+
+  if (lt && hasDomGT && !gt && gtltComp !== 0) {
+    return false
+  }
+
+  // we needed a prerelease range in a specific tuple, but didn't get one
+  // then this isn't a subset.  eg >=1.2.3-pre is not a subset of >=1.0.0,
+  // because it includes prereleases in the 1.2.3 tuple
+  if (needDomGTPre || needDomLTPre) {
+    return false
+  }
+
+  return true
+}
+
+// >=1.2.3 is lower than >1.2.3
+const higherGT = (a, b, options) => {
+  if (!a) {
+    return b
+  }
+  const comp = compare(a.semver, b.semver, options)
+  return comp > 0 ? a
+    : comp < 0 ? b
+    : b.operator === '>' && a.operator === '>=' ? b
+    : a
+}
+
+// <=1.2.3 is higher than <1.2.3
+const lowerLT = (a, b, options) => {
+  if (!a) {
+    return b
+  }
+  const comp = compare(a.semver, b.semver, options)
+  return comp < 0 ? a
+    : comp > 0 ? b
+    : b.operator === '<' && a.operator === '<=' ? b
+    : a
+}
+
+module.exports = subset
+
+
+/***/ }),
+
+/***/ 4750:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Range = __nccwpck_require__(6782)
+
+// Mostly just for testing and legacy API reasons
+const toComparators = (range, options) =>
+  new Range(range, options).set
+    .map(comp => comp.map(c => c.value).join(' ').trim().split(' '))
+
+module.exports = toComparators
+
+
+/***/ }),
+
+/***/ 4737:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Range = __nccwpck_require__(6782)
+const validRange = (range, options) => {
+  try {
+    // Return '*' instead of '' so that truthiness works.
+    // This will throw if it's invalid anyway
+    return new Range(range, options).range || '*'
+  } catch (er) {
+    return null
+  }
+}
+module.exports = validRange
+
+
+/***/ }),
+
 /***/ 6204:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -59767,7 +63006,7 @@ const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nc
 const { getGlobalDispatcher } = __nccwpck_require__(2581)
 const { webidl } = __nccwpck_require__(7879)
 const { STATUS_CODES } = __nccwpck_require__(7067)
-const { bytesMatch } = __nccwpck_require__(5082)
+const { bytesMatch } = __nccwpck_require__(2701)
 const { createDeferredPromise } = __nccwpck_require__(6436)
 const { isomorphicEncode } = __nccwpck_require__(8116)
 const { runtimeFeatures } = __nccwpck_require__(313)
@@ -65668,7 +68907,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5082:
+/***/ 2701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -80696,7 +83935,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary_summary = _summary;
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -82245,12 +85484,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/retry.ts
 /**
  * When and how long to wait before sending again (DESIGN §7): transient faults — a reset or
@@ -82392,9 +85627,12 @@ class RegistryError extends Error {
     details;
     hint;
     retryAfterMs;
+    limitSpent;
     constructor(operation, reference, status, details, hint, 
     /** How long the registry asked us to wait (`Retry-After`), in milliseconds. */
-    retryAfterMs) {
+    retryAfterMs, 
+    /** A rate limit spent (a pull limit, a wait longer than any retry): not worth another try now. */
+    limitSpent = false) {
         const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ');
         const what = codes ? `${status} ${codes}` : `HTTP ${status}`;
         super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
@@ -82404,11 +85642,12 @@ class RegistryError extends Error {
         this.details = details;
         this.hint = hint;
         this.retryAfterMs = retryAfterMs;
+        this.limitSpent = limitSpent;
         this.name = 'RegistryError';
     }
     /** 408, 429 and the 5xx a gateway gives when the registry behind it is busy or restarting. */
     get transient() {
-        return isTransientStatus(this.status);
+        return isTransientStatus(this.status) && !this.limitSpent;
     }
 }
 /** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
@@ -82502,119 +85741,6 @@ function wasRetried(error) {
     return typeof error === 'object' && error !== null && retried.has(error);
 }
 
-;// CONCATENATED MODULE: ./src/auth/credential-helper.ts
-/**
- * Docker credential helpers (docker/docker-credential-helpers): `docker-credential-<name> get`
- * reads the server address on stdin and prints `{"ServerURL","Username","Secret"}`. A helper that
- * has nothing for the address says so ("credentials not found") and exits non-zero.
- */
-
-
-/** Docker's helpers return this user name when the secret is an identity (refresh) token. */
-const TOKEN_USER = '<token>';
-const HELPER_TIMEOUT_MS = 30_000;
-const MAX_OUTPUT = 1024 * 1024;
-/** Runs helpers as child processes with `env` (its PATH finds them). */
-function helperRunner(env) {
-    return async (name, server, registry) => {
-        const program = `docker-credential-${name}`;
-        const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, env);
-        if (spawnError) {
-            const missing = spawnError.code === 'ENOENT';
-            throw new CredentialError(registry, missing
-                ? `credential helper ${program} is not installed (not found on PATH); install it or remove it from the Docker config`
-                : `credential helper ${program} could not run: ${spawnError.message}`);
-        }
-        if (code !== 0) {
-            if (/credentials not found/i.test(stdout + stderr))
-                return undefined;
-            const said = (stderr || stdout).trim().split('\n')[0] ?? '';
-            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${said}` : ''}`);
-        }
-        return parseHelperOutput(stdout, program, registry);
-    };
-}
-/** Parses a helper's answer; `<token>` as user name means the secret is an identity token. */
-function parseHelperOutput(stdout, program, registry) {
-    let answer;
-    try {
-        answer = JSON.parse(stdout);
-    }
-    catch {
-        throw new CredentialError(registry, `credential helper ${program} did not answer JSON`);
-    }
-    const username = typeof answer.Username === 'string' ? answer.Username : '';
-    const secret = typeof answer.Secret === 'string' ? answer.Secret : '';
-    if (!secret)
-        return undefined;
-    return username === TOKEN_USER ? { username: '', password: '', identityToken: secret } : { username, password: secret };
-}
-function runWithInput(program, args, input, env) {
-    return new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-        // Our own timer, cleared when the helper ends: spawn's `timeout` would hold the process open.
-        const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS);
-        const finish = (result) => {
-            clearTimeout(timer);
-            resolve(result);
-        };
-        let stdout = '';
-        let stderr = '';
-        const collect = (append) => (chunk) => {
-            if (stdout.length + stderr.length < MAX_OUTPUT)
-                append(chunk.toString('utf8'));
-        };
-        child.stdout.on('data', collect((t) => (stdout += t)));
-        child.stderr.on('data', collect((t) => (stderr += t)));
-        child.on('error', (error) => finish({ code: null, stdout, stderr, spawnError: error }));
-        child.on('close', (code) => finish({ code, stdout, stderr }));
-        child.stdin.on('error', () => {
-            // A helper that exits without reading stdin; its exit code tells what happened.
-        });
-        child.stdin.end(input);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/auth/credentials.ts
-/** A fixed list of entries; the first that matches registry and role wins. */
-class StaticCredentials {
-    entries;
-    constructor(entries) {
-        this.entries = entries;
-    }
-    get(target, role) {
-        return Promise.resolve(this.entries.find((e) => e.registry === target.registry && e.role === role)?.credentials);
-    }
-}
-/** Asks each store in turn; the first that has credentials answers. */
-class CredentialChain {
-    stores;
-    constructor(stores) {
-        this.stores = stores;
-    }
-    async get(target, role) {
-        for (const store of this.stores) {
-            const found = await store.get(target, role);
-            if (found)
-                return found;
-        }
-        return undefined;
-    }
-}
-const noCredentials = { get: () => Promise.resolve(undefined) };
-/** Every value of a credential that must never reach a log: password, identity token and the Basic value. */
-function secretsOf(credentials) {
-    const secrets = [];
-    if (credentials.password) {
-        secrets.push(credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
-    }
-    if (credentials.identityToken)
-        secrets.push(credentials.identityToken);
-    return secrets;
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:stream"
@@ -82834,146 +85960,8 @@ function registryOrigin(ref, plainHttp) {
     return `${plain ? 'http' : 'https'}://${apiHost(ref)}`;
 }
 
-;// CONCATENATED MODULE: ./src/auth/docker-config.ts
-/**
- * Credentials from a Docker config file (`~/.docker/config.json`, `$DOCKER_CONFIG/config.json`),
- * the file docker/login-action and cloud login actions write; Helm's registry config has the
- * same format. Per registry: `credHelpers[host]`, then `credsStore`, then `auths[host]` (docker/cli
- * configfile: `auth` is base64 `user:pass`; `identitytoken` is an OAuth2 refresh token).
- */
-
-
-
-/** The key Docker stores Docker Hub under, and the server address its helpers are asked for. */
-const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
-const DOCKER_HUB_HOSTS = new Set(['index.docker.io', 'docker.io', 'registry-1.docker.io']);
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-/** A config key as docker/cli compares them: scheme, path and trailing slash dropped, lowercase. */
-function normaliseHost(key) {
-    const withoutScheme = key.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
-    const slash = withoutScheme.indexOf('/');
-    return (slash >= 0 ? withoutScheme.slice(0, slash) : withoutScheme).toLowerCase();
-}
-function matchesRegistry(key, registry) {
-    const host = normaliseHost(key);
-    return registry === DOCKER_HUB ? DOCKER_HUB_HOSTS.has(host) : host === registry;
-}
-/** The server address a credential helper is asked about (`https://index.docker.io/v1/` for Docker Hub). */
-function serverAddress(registry) {
-    return registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
-}
-function entryFor(map, registry) {
-    if (!map)
-        return undefined;
-    const key = Object.keys(map).find((k) => matchesRegistry(k, registry));
-    return key === undefined ? undefined : map[key];
-}
-/** The helper to ask for `registry`: its `credHelpers` entry, else `credsStore`. */
-function helperFor(config, registry) {
-    return entryFor(config.credHelpers, registry) ?? (config.credsStore || undefined);
-}
-/** Credentials from the `auths` entry for `registry`, or undefined when it has none (or an empty one). */
-function authsEntry(config, registry, origin) {
-    const entry = entryFor(config.auths, registry);
-    if (!entry)
-        return undefined;
-    if (entry.identitytoken)
-        return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken, origin };
-    if (entry.auth) {
-        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        if (colon <= 0)
-            throw new CredentialError(registry, `the "auth" entry in ${origin} is not base64 of user:password`);
-        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), origin };
-    }
-    if (entry.username && entry.password)
-        return { username: entry.username, password: entry.password, origin };
-    return undefined;
-}
-/** A config file read once, on first use; a missing file has no credentials. */
-class DockerConfigCredentials {
-    options;
-    config;
-    constructor(options) {
-        this.options = options;
-    }
-    async get(target) {
-        if (this.options.ociOnly && target.scheme !== 'oci')
-            return undefined;
-        const config = await (this.config ??= this.read(target.registry));
-        if (!config)
-            return undefined;
-        const origin = `${this.options.kind} (${this.options.path})`;
-        const helper = helperFor(config, target.registry);
-        if (helper) {
-            const fromHelper = await this.options.runHelper(helper, serverAddress(target.registry), target.registry);
-            if (fromHelper)
-                return { ...fromHelper, origin: `credential helper docker-credential-${helper}` };
-        }
-        return authsEntry(config, target.registry, origin);
-    }
-    async read(registry) {
-        let text;
-        try {
-            text = await (0,promises_.readFile)(this.options.path, 'utf8');
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return undefined;
-            throw new CredentialError(registry, `cannot read the ${this.options.kind} ${this.options.path}: ${error.message}`);
-        }
-        if (text.length > MAX_CONFIG_BYTES)
-            throw new CredentialError(registry, `the ${this.options.kind} ${this.options.path} is over 4 MiB`);
-        try {
-            const parsed = JSON.parse(text);
-            if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-                throw new Error('not a JSON object');
-            return parsed;
-        }
-        catch (error) {
-            throw new CredentialError(registry, `the ${this.options.kind} ${this.options.path} is not valid JSON (${error.message})`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/credential-sources.ts
-/**
- * The credential sources of DESIGN §6, in order, for one run of the action: inputs, Helm's
- * registry config (for `oci://` references), the Docker config with its helpers, the workflow
- * token for ghcr.io. Anything not found is anonymous.
- */
-
-
-
-
-
-const GHCR = 'ghcr.io';
-/** Where Docker and Helm keep their configs, as the two tools find them. */
-function configPaths(env) {
-    const home = env.HOME || (0,external_node_os_namespaceObject.homedir)();
-    return {
-        docker: (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(home, '.docker'), 'config.json'),
-        helm: env.HELM_REGISTRY_CONFIG || (0,external_node_path_.join)(env.XDG_CONFIG_HOME || (0,external_node_path_.join)(home, '.config'), 'helm', 'registry', 'config.json')
-    };
-}
-/** The workflow token answers for ghcr.io, as the user who started the workflow. */
-function githubTokenCredentials(token, actor) {
-    const credentials = { username: actor || 'github-actions', password: token, origin: 'the githubToken input' };
-    return { get: (target) => Promise.resolve(token && target.registry === GHCR ? credentials : undefined) };
-}
-function credentialChain(entries, githubToken, env) {
-    const paths = configPaths(env);
-    const runHelper = helperRunner(env);
-    return new CredentialChain([
-        new StaticCredentials(entries),
-        new DockerConfigCredentials({ kind: 'Helm registry config', path: paths.helm, runHelper, ociOnly: true }),
-        new DockerConfigCredentials({ kind: 'Docker config', path: paths.docker, runHelper }),
-        githubTokenCredentials(githubToken, env.GITHUB_ACTOR)
-    ]);
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/endpoint.ts
 /**
  * Where an artifact is read from or written to: a repository on a registry, or a local OCI image
@@ -83159,11 +86147,13 @@ function parsePlatform(text) {
     const [os, architecture, variant] = parts;
     return { os, architecture, ...(variant ? { variant } : {}) };
 }
-/** `linux/arm64/v8`, or `unknown` for a descriptor without a platform. */
+/** `linux/arm64/v8`, `windows(10.0.20348.2113)/amd64` (containerd's form), or `unknown` for a descriptor without a platform. */
 function formatPlatform(platform) {
     if (!platform?.os || !platform.architecture)
         return 'unknown';
-    return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+    const version = platform['os.version'];
+    const os = version ? `${platform.os}(${version})` : platform.os;
+    return [os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }
 /**
  * Architectures and variants as containerd normalises them (`platforms` package, database.go):
@@ -83293,6 +86283,498 @@ function parseAnnotations(text) {
     return rules;
 }
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/mirror/fields.ts
+/**
+ * Reading the plain values a YAML or JSON document gives (mappings, lists, strings, booleans,
+ * null) into typed ones, with a problem that names the key as the user wrote it (`tags.allow[1]`).
+ * The mirror config's parser adds which entry it was.
+ */
+/** A value in the mirror config has the wrong type or an unusable content; `key` is its path. */
+class ConfigProblem extends Error {
+    key;
+    problem;
+    constructor(key, problem) {
+        super(`${key} ${problem}`);
+        this.key = key;
+        this.problem = problem;
+        this.name = 'ConfigProblem';
+    }
+}
+function isMap(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** How a value reads in a message: `"text"`, `true`, `a list`, `a mapping`. */
+function describe(value) {
+    if (Array.isArray(value))
+        return 'a list';
+    if (isMap(value))
+        return 'a mapping';
+    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+function readMap(value, key, what) {
+    if (!isMap(value))
+        throw new ConfigProblem(key, `must be a mapping (${what}), not ${describe(value)}`);
+    return value;
+}
+/** Refuses keys outside `known`: a misspelt key would otherwise be silently ignored. */
+function checkKeys(map, known, prefix, allowed = (_key) => false) {
+    for (const key of Object.keys(map)) {
+        if (!known.includes(key) && !allowed(key)) {
+            throw new ConfigProblem(`${prefix}${key}`, `is not a known key (use ${known.join(', ')})`);
+        }
+    }
+}
+/** A non-empty string, trimmed. */
+function readString(value, key, what) {
+    if (typeof value !== 'string')
+        throw new ConfigProblem(key, `must be ${what}, not ${describe(value)}`);
+    const text = value.trim();
+    if (text === '')
+        throw new ConfigProblem(key, `is empty: give ${what}`);
+    return text;
+}
+function readBoolean(value, key) {
+    if (typeof value !== 'boolean')
+        throw new ConfigProblem(key, `must be true or false, not ${describe(value)}`);
+    return value;
+}
+/** A list of non-empty strings, or one string standing for a list of one. */
+function readStringList(value, key, what) {
+    const items = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(items))
+        throw new ConfigProblem(key, `must be a list of ${what}, not ${describe(value)}`);
+    return items.map((item, i) => readString(item, typeof value === 'string' ? key : `${key}[${i}]`, what));
+}
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+;// CONCATENATED MODULE: ./src/mirror/tags.ts
+/**
+ * Which tags of a source repository a mirror entry copies: an exact list, or filters applied in a
+ * fixed order — `allow`, `deny`, `semver`, then `latest`. Ranges and versions are read by npm's
+ * `semver` package, strictly (no `loose` mode, no coercion), so `>=1.25 <2` means here what it
+ * means in a package.json.
+ */
+
+
+const FILTER_KEYS = ['semver', 'includePrerelease', 'allow', 'deny', 'latest'];
+/** The distribution spec's tag grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. */
+const tags_TAG = /^\w[\w.-]{0,127}$/;
+/**
+ * Reads the `tags` key: a list of tags (exact), or a mapping of filters. `key` is where it was
+ * found, for messages (`tags`, `defaults.tags`).
+ */
+function parseTags(value, key) {
+    if (Array.isArray(value))
+        return exactTags(value, key);
+    if (typeof value !== 'object' || value === null) {
+        throw new ConfigProblem(key, `must be a list of tags or a mapping of filters (${FILTER_KEYS.join(', ')}), not ${describe(value)}`);
+    }
+    return tagFilter(value, key);
+}
+function exactTags(value, key) {
+    if (value.length === 0)
+        throw new ConfigProblem(key, 'is an empty list: give the tags to copy, or filters');
+    const tags = readStringList(value, key, 'tags');
+    tags.forEach((tag, i) => {
+        if (!tags_TAG.test(tag)) {
+            throw new ConfigProblem(`${key}[${i}]`, `"${tag}" is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+        }
+    });
+    return { kind: 'exact', tags: [...new Set(tags)] };
+}
+function tagFilter(map, key) {
+    checkKeys(map, FILTER_KEYS, `${key}.`);
+    const given = (name) => map[name] !== undefined && map[name] !== null;
+    if (!FILTER_KEYS.some((name) => name !== 'includePrerelease' && given(name))) {
+        throw new ConfigProblem(key, `has no filter: give semver, allow, deny or latest (allow: ['.*'] selects every tag)`);
+    }
+    if (given('includePrerelease') && !given('semver')) {
+        throw new ConfigProblem(`${key}.includePrerelease`, `works with ${key}.semver only`);
+    }
+    const includePrerelease = given('includePrerelease') ? readBoolean(map.includePrerelease, `${key}.includePrerelease`) : false;
+    return {
+        kind: 'filter',
+        allow: given('allow') ? patterns(map.allow, `${key}.allow`) : [],
+        deny: given('deny') ? patterns(map.deny, `${key}.deny`) : [],
+        includePrerelease,
+        ...(given('semver') ? { semver: range(map.semver, `${key}.semver`, includePrerelease) } : {}),
+        ...(given('latest') ? { latest: count(map.latest, `${key}.latest`) } : {})
+    };
+}
+/**
+ * Regular expressions matched against the whole tag. Each is compiled alone first, so a pattern
+ * such as `a)|(b` is refused instead of escaping the anchors wrapped around it.
+ */
+function patterns(value, key) {
+    const sources = readStringList(value, key, 'regular expressions');
+    return sources.map((source, i) => {
+        const where = typeof value === 'string' ? key : `${key}[${i}]`;
+        try {
+            new RegExp(source);
+        }
+        catch (error) {
+            const reason = /\/: (.*)$/.exec(error.message)?.[1] ?? error.message;
+            throw new ConfigProblem(where, `"${source}" is not a regular expression: ${reason}`);
+        }
+        return new RegExp(`^(?:${source})$`);
+    });
+}
+function range(value, key, includePrerelease) {
+    const text = readString(value, key, 'a SemVer range');
+    try {
+        return new semver.Range(text, { includePrerelease });
+    }
+    catch {
+        throw new ConfigProblem(key, `"${text}" is not a SemVer range (as npm's semver reads it, e.g. ">=1.25 <2", "^19" or "~1.2")`);
+    }
+}
+function count(value, key) {
+    const text = typeof value === 'number' ? String(value) : value;
+    if (typeof text !== 'string' || !/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+        throw new ConfigProblem(key, `must be a whole number of at least 1, not ${describe(value)}`);
+    }
+    return Number(text);
+}
+/**
+ * The SemVer version a tag names, or undefined. `_` stands for `+` (Helm writes build metadata so,
+ * OCI tags cannot hold `+`); one leading `v` is accepted (`v1.2.3`); nothing else is coerced:
+ * `1.2`, `latest` and `1.2.3.4` are not versions.
+ */
+function tagVersion(tag) {
+    const bare = tag.startsWith('v') ? tag.slice(1) : tag;
+    if (!/^\d/.test(bare))
+        return undefined;
+    return (0,semver.parse)(bare.replace(/_/g, '+'), { loose: false }) ?? undefined;
+}
+/**
+ * The tags an entry copies, from the repository's tag list. Exact: the listed tags as given.
+ * Filters: `allow`, `deny`, `semver`, then `latest`; the result keeps the order of `allTags` (the
+ * registry's, lexical by the distribution spec), except with `latest`: highest version first.
+ * Duplicates in `allTags` count once.
+ */
+function selectTags(allTags, selection) {
+    if (selection.kind === 'exact')
+        return [...selection.tags];
+    const { allow, deny, semver, latest } = selection;
+    const kept = [...new Set(allTags)].filter((tag) => (allow.length === 0 || allow.some((re) => re.test(tag))) && !deny.some((re) => re.test(tag)));
+    const versioned = semver ? kept.filter((tag) => inRange(tag, semver)) : kept;
+    return latest === undefined ? versioned : highest(versioned, latest);
+}
+function inRange(tag, range) {
+    const version = tagVersion(tag);
+    return version !== undefined && range.test(version);
+}
+/** The `count` highest SemVer tags, highest first; equal versions (`v1.0.0`, `1.0.0`) by tag text. */
+function highest(tags, count) {
+    return tags
+        .flatMap((tag) => {
+        const version = tagVersion(tag);
+        return version ? [{ tag, version }] : [];
+    })
+        .sort((a, b) => (0,semver.compareBuild)(b.version, a.version) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+        .slice(0, count)
+        .map(({ tag }) => tag);
+}
+
+;// CONCATENATED MODULE: ./src/mirror/config.ts
+/**
+ * The `mirror` input: which repositories to copy where, as YAML or JSON, inline or in a workspace
+ * file. Everything is checked here, before anything is copied: the result is fully typed, and a
+ * mistake is one line naming the entry and the key.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** A mistake in the `mirror` input: `mirror: [file: ][entry N (source): ]detail`. */
+class MirrorConfigError extends InputError {
+    detail;
+    place;
+    constructor(detail, place = {}) {
+        const { file, entry, source } = place;
+        const label = entry === undefined ? undefined : `entry ${entry}${source ? ` (${source})` : ''}`;
+        super('mirror', [file, label, detail].filter((part) => part !== undefined).join(': '));
+        this.detail = detail;
+        this.place = place;
+        this.name = 'MirrorConfigError';
+    }
+}
+/** Larger configs are refused before they are read. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_ENTRIES = 10_000;
+const TOP_KEYS = ['defaults', 'mirrors'];
+const OPTION_KEYS = ['tags', 'platforms', 'annotations', 'referrers', 'ociMediaTypes'];
+const ENTRY_KEYS = ['source', 'destination', ...OPTION_KEYS];
+const CONFIG_FILE = /\.(?:ya?ml|json)$/i;
+const NO_DEFAULTS = { platforms: [], annotations: [], referrers: false, ociMediaTypes: false };
+/**
+ * Reads the `mirror` input: one line ending in `.yml`, `.yaml` or `.json` is a file (relative to
+ * `workspace`); anything else is the config itself, YAML (JSON is YAML).
+ */
+function loadMirrorConfig(input, workspace) {
+    const text = input.trim();
+    if (!text.includes('\n') && CONFIG_FILE.test(text))
+        return parseMirrorConfig(readConfigFile(text, workspace), text);
+    return parseMirrorConfig(input);
+}
+function readConfigFile(path, workspace) {
+    const full = (0,external_node_path_.resolve)(workspace, path);
+    const fail = (problem) => {
+        throw new MirrorConfigError(problem);
+    };
+    try {
+        const stat = (0,external_node_fs_namespaceObject.statSync)(full);
+        if (!stat.isFile())
+            fail(`"${path}" is not a file`);
+        if (stat.size > MAX_CONFIG_BYTES)
+            fail(`"${path}" is ${formatBytes(stat.size)}; a mirror config may be ${formatBytes(MAX_CONFIG_BYTES)} at most`);
+        return (0,external_node_fs_namespaceObject.readFileSync)(full, 'utf8');
+    }
+    catch (error) {
+        if (error instanceof MirrorConfigError)
+            throw error;
+        const code = error.code;
+        if (code === 'ENOENT')
+            fail(`file "${path}" not found (a relative path is read from the workspace, ${workspace})`);
+        return fail(`cannot read "${path}": ${code ?? error.message}`);
+    }
+}
+/** Parses and checks a mirror config; `file` is named in messages when it came from one. */
+function parseMirrorConfig(text, file) {
+    const fail = (detail) => {
+        throw new MirrorConfigError(detail, { file });
+    };
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_CONFIG_BYTES)
+        fail(`the config is ${formatBytes(bytes)}; a mirror config may be ${formatBytes(MAX_CONFIG_BYTES)} at most`);
+    const root = readYaml(text, fail);
+    if (root === null || root === undefined)
+        fail('the config is empty: give mirrors, a list of entries with source and destination');
+    if (!isMap(root))
+        fail(`the config must be a mapping with mirrors (and defaults), not ${describe(root)}`);
+    const top = root;
+    const defaults = withKey(file, () => {
+        // `x-` keys are the user's own (YAML anchors), as regsync reads them.
+        checkKeys(top, TOP_KEYS, '', (key) => key.startsWith('x-'));
+        return given(top.defaults)
+            ? parseOptions(readMap(top.defaults, 'defaults', OPTION_KEYS.join(', ')), 'defaults.', NO_DEFAULTS)
+            : NO_DEFAULTS;
+    });
+    const list = top.mirrors;
+    if (!given(list))
+        fail('mirrors is missing: give a list of entries with source and destination');
+    if (!Array.isArray(list))
+        fail(`mirrors must be a list of entries with source and destination, not ${describe(list)}`);
+    const mirrors = list;
+    if (mirrors.length === 0)
+        fail('mirrors is empty: give at least one entry with source and destination');
+    if (mirrors.length > MAX_ENTRIES)
+        fail(`mirrors has ${mirrors.length} entries; at most ${MAX_ENTRIES} are accepted (split them over several configs)`);
+    return { entries: mirrors.map((entry, i) => parseEntryAt(entry, i + 1, defaults, file)), ...(file ? { file } : {}) };
+}
+/** YAML 1.2's core schema resolves these; without them a plain scalar such as `1.10` stays text. */
+const NUMBER_TAGS = new Set(['tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
+/** The YAML document as plain values; numbers stay as written (`1.10` is not `1.1`), so tags and ranges keep their text. */
+function readYaml(text, fail) {
+    const document = (0,dist/* parseDocument */.Tp)(text, {
+        customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || !NUMBER_TAGS.has(tag.tag))
+    });
+    if (document.errors.length > 0)
+        fail(`not valid YAML: ${document.errors[0].message.split('\n')[0].replace(/:$/, '')}`);
+    try {
+        return document.toJS({ maxAliasCount: 100 });
+    }
+    catch (error) {
+        return fail(`not valid YAML: ${error.message.split('\n')[0]}`);
+    }
+}
+/** Runs a check outside any entry, turning its problem into the input's error. */
+function withKey(file, check) {
+    try {
+        return check();
+    }
+    catch (error) {
+        if (error instanceof ConfigProblem)
+            throw new MirrorConfigError(error.message, { file, key: error.key });
+        throw error;
+    }
+}
+function parseEntryAt(value, index, defaults, file) {
+    const source = isMap(value) && typeof value.source === 'string' && value.source.trim() !== '' ? value.source.trim() : undefined;
+    try {
+        if (!isMap(value))
+            throw new ConfigProblem('', `must be a mapping with source and destination, not ${describe(value)}`);
+        return parseEntry(value, index, defaults);
+    }
+    catch (error) {
+        if (!(error instanceof ConfigProblem))
+            throw error;
+        // A problem with the entry as a whole has no key: "entry 3: must be a mapping…".
+        const detail = error.key === '' ? error.problem : error.message;
+        throw new MirrorConfigError(detail, { file, entry: index, ...(source ? { source } : {}), ...(error.key ? { key: error.key } : {}) });
+    }
+}
+function parseEntry(map, index, defaults) {
+    checkKeys(map, ENTRY_KEYS, '');
+    if (!given(map.source))
+        throw new ConfigProblem('source', 'is missing: give the repository to copy from, or one tag or digest of it');
+    if (!given(map.destination))
+        throw new ConfigProblem('destination', 'is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx');
+    const source = reference(readString(map.source, 'source', 'a registry reference'), 'source');
+    const destinationText = readString(map.destination, 'destination', 'a registry reference');
+    const destination = reference(destinationText, 'destination');
+    if (destination.tag || destination.digest) {
+        const names = destination.digest ? 'a digest' : 'a tag';
+        throw new ConfigProblem('destination', `"${destinationText}" names ${names}; give a repository: each tag keeps its name`);
+    }
+    const options = parseOptions(map, '', defaults);
+    return { index, source, destination, selection: selection(map, source, options), ...withoutTags(options) };
+}
+function selection(map, source, options) {
+    if (source.tag || source.digest) {
+        if (given(map.tags))
+            throw new ConfigProblem('tags', 'cannot be given with a source that names a tag or digest: drop tags, or name a repository');
+        return { kind: 'single' };
+    }
+    if (!options.tags) {
+        throw new ConfigProblem('tags', "is missing for a repository source: list the tags, or give filters (semver, allow, deny, latest); allow: ['.*'] copies every tag");
+    }
+    return options.tags;
+}
+function withoutTags(options) {
+    const { platforms, annotations, referrers, ociMediaTypes } = options;
+    return { platforms, annotations, referrers, ociMediaTypes };
+}
+/** The option keys of an entry or of `defaults`; each given key replaces the default's value (lists are not merged). */
+function parseOptions(map, prefix, defaults) {
+    if (prefix)
+        checkKeys(map, OPTION_KEYS, prefix);
+    const tags = given(map.tags) ? parseTags(map.tags, `${prefix}tags`) : defaults.tags;
+    return {
+        ...(tags ? { tags } : {}),
+        platforms: given(map.platforms) ? platforms(map.platforms, `${prefix}platforms`) : defaults.platforms,
+        annotations: given(map.annotations) ? annotations(map.annotations, `${prefix}annotations`) : defaults.annotations,
+        referrers: given(map.referrers) ? readBoolean(map.referrers, `${prefix}referrers`) : defaults.referrers,
+        ociMediaTypes: given(map.ociMediaTypes) ? readBoolean(map.ociMediaTypes, `${prefix}ociMediaTypes`) : defaults.ociMediaTypes
+    };
+}
+/** An absent key and an empty one (`key:`, `key: null`) both mean "not given". */
+function given(value) {
+    return value !== undefined && value !== null;
+}
+function reference(text, key) {
+    if (isLocalPath(text))
+        throw new ConfigProblem(key, `"${text}" is a local path; mirror copies between registries`);
+    try {
+        return parseReference(text);
+    }
+    catch (error) {
+        if (error instanceof InvalidReferenceError)
+            throw new ConfigProblem(key, error.message);
+        throw error;
+    }
+}
+/** A list of `os/arch[/variant]`, or one string of them separated by commas. */
+function platforms(value, key) {
+    const items = typeof value === 'string' ? value.split(',') : value;
+    const texts = readStringList(items, key, 'os/arch[/variant] platforms');
+    return texts.map((text, i) => {
+        const platform = parsePlatform(text);
+        if (!platform) {
+            const where = Array.isArray(value) ? `${key}[${i}]` : key;
+            throw new ConfigProblem(where, `"${text}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`);
+        }
+        return platform;
+    });
+}
+/**
+ * A list of `key=value` lines, or a mapping of key to value; either way each is read by the
+ * `annotations` input's parser, so scopes (`index:`, `manifest[linux/arm64]:`) work the same.
+ */
+function annotations(value, key) {
+    const lines = isMap(value)
+        ? Object.entries(value).map(([name, v]) => ({ where: `${key}.${name}`, line: annotationLine(name, v, `${key}.${name}`) }))
+        : readStringList(value, key, 'key=value annotations').map((line, i) => ({ where: `${key}[${i}]`, line }));
+    return lines.flatMap(({ where, line }) => {
+        if (line.includes('\n'))
+            throw new ConfigProblem(where, 'must be one line');
+        try {
+            return parseAnnotations(line);
+        }
+        catch (error) {
+            if (error instanceof AnnotationSyntaxError)
+                throw new ConfigProblem(where, `"${error.text}": ${error.problem}`);
+            throw error;
+        }
+    });
+}
+function annotationLine(name, value, where) {
+    if (name.includes('='))
+        throw new ConfigProblem(where, 'is not an annotation key: a key cannot hold =');
+    if (value !== null && typeof value !== 'string' && typeof value !== 'boolean') {
+        throw new ConfigProblem(where, `must be a text value, not ${describe(value)}`);
+    }
+    return `${name}=${value === null ? '' : String(value)}`;
+}
+
+;// CONCATENATED MODULE: ./src/mirror/shard.ts
+/**
+ * The `shard` input, `i/n`: a job matrix splits a mirror run so that every (source tag,
+ * destination) pair is copied by exactly one job. The pair's shard is a pure function of the pair
+ * — no state, no listing order — so it is the same on every run, runner and machine.
+ */
+
+
+
+/** More than GitHub's 256 jobs per matrix, for runs split over several workflows. */
+const MAX_SHARDS = 10_000;
+const SHARD = /^(\d+)\s*\/\s*(\d+)$/;
+/** Parses `i/n`; undefined when the input is empty (no sharding). */
+function parseShard(text) {
+    const value = text.trim();
+    if (value === '')
+        return undefined;
+    const match = SHARD.exec(value);
+    if (!match) {
+        throw new InputError('shard', `"${value}" is not i/n: write e.g. \${{ strategy.job-index }}/\${{ strategy.job-total }}`);
+    }
+    const index = Number(match[1]);
+    const count = Number(match[2]);
+    if (count < 1 || count > MAX_SHARDS)
+        throw new InputError('shard', `"${value}": the count n must be from 1 to ${MAX_SHARDS}`);
+    if (index >= count)
+        throw new InputError('shard', `"${value}": the index i must be from 0 to n-1 (${count - 1}), as strategy.job-index counts`);
+    return { index, count };
+}
+/**
+ * The text a pair is hashed by: the source with its tag and/or digest, a space, the destination
+ * repository — both normalised (`nginx` is `docker.io/library/nginx`), without `oci://`.
+ */
+function shardKey(source, destination) {
+    if (!source.tag && !source.digest)
+        throw new Error(`shardKey: the source ${repositoryName(source)} names no tag or digest`);
+    return `${formatReference(source)} ${repositoryName(destination)}`;
+}
+/** SHA-256 of the key (UTF-8), its first 8 bytes as a big-endian unsigned integer, modulo `count`. */
+function shardOf(key, count) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(key, 'utf8').digest();
+    return Number(hash.readBigUInt64BE(0) % BigInt(count));
+}
+/** Whether this job copies the pair: always when not sharded. */
+function inShard(shard, source, destination) {
+    return shard === undefined || shardOf(shardKey(source, destination), shard.count) === shard.index;
+}
+
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 /**
  * Every action input is read here, once, into typed values; everything past this file takes those
@@ -83306,15 +86788,39 @@ function parseAnnotations(text) {
 
 
 
+
+
 const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE';
 const DEFAULT_SIZE_LIMIT = '1GiB';
+const DEFAULT_MIRROR_CONCURRENCY = 4;
+const MAX_MIRROR_CONCURRENCY = 64;
 function parseInputs(read, env) {
     const archives = parseArchiveInput(read('archive'));
     const srcRef = read('srcRef').trim();
     const path = read('path').trim();
-    const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path'].filter(Boolean);
-    if (given.length > 1)
-        throw new InputError(path ? 'path' : 'archive', `give one of srcRef, archive and path, not ${given.join(' and ')}`);
+    const mirrorText = read('mirror');
+    const mirror = mirrorText.trim() !== '';
+    const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path', mirror && 'mirror'].filter(Boolean);
+    if (given.length > 1) {
+        const named = mirror ? 'mirror' : path ? 'path' : 'archive';
+        throw new InputError(named, `give one of srcRef, archive, path and mirror, not ${given.join(' and ')}`);
+    }
+    const run = runInputs(read, mirror);
+    const logins = loginInputs(read);
+    const shared = {
+        maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
+        plainHttp: parseBoolean('plainHttp', read('plainHttp')),
+        githubToken: read('githubToken').trim(),
+        ...caCert(read('caCert')),
+        insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+        secrets: [logins.password, logins.srcPassword, read('githubToken').trim()].filter((s) => s !== ''),
+        ...run
+    };
+    if (mirror) {
+        const { config, credentials } = mirrorInputs(read, mirrorText, env, logins);
+        const none = { archives: [], destinations: [], prefixes: [], notices: [], annotations: [], platforms: [] };
+        return { mirror: config, credentials, ...none, referrers: false, ociMediaTypes: false, ...shared };
+    }
     const subjectText = read('subject').trim();
     if (subjectText && !path)
         throw new InputError('subject', 'attaches what path packages; set path too');
@@ -83327,28 +86833,10 @@ function parseInputs(read, env) {
         : parseDestinations(path ? helmTags(destRef, notices) : destRef, archives.length > 0);
     const artifactType = read('artifactType').trim();
     const credentialSource = source ?? subject;
-    const username = read('username').trim();
-    const password = read('password');
-    const srcUsername = read('srcUsername').trim();
-    const srcPassword = read('srcPassword');
-    requirePair('username', username, 'password', password);
-    requirePair('srcUsername', srcUsername, 'srcPassword', srcPassword);
-    const credentials = [];
-    if (srcUsername) {
-        const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' };
-        if (credentialSource?.kind === 'registry')
-            credentials.push({ registry: credentialSource.reference.registry, role: 'source', credentials: login });
-    }
-    if (username) {
-        const login = { username, password, origin: 'the username input' };
-        const sourceRegistry = credentialSource?.kind === 'registry' ? credentialSource.reference.registry : undefined;
-        for (const registry of new Set(destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : [])))) {
-            credentials.push({ registry, role: 'destination', credentials: login });
-            // username/password also read the source when it lives on a destination's registry.
-            if (!srcUsername && registry === sourceRegistry)
-                credentials.push({ registry, role: 'source', credentials: login });
-        }
-    }
+    const sourceRegistries = credentialSource?.kind === 'registry' ? [credentialSource.reference.registry] : [];
+    const destinationRegistries = destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : []));
+    if (run.failFast)
+        notices.push('failFast has no effect without mirror: a single copy stops at its first failure anyway');
     return {
         ...(source ? { source } : {}),
         archives,
@@ -83360,19 +86848,94 @@ function parseInputs(read, env) {
         destinations,
         prefixes,
         notices,
-        credentials,
-        maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
-        plainHttp: parseBoolean('plainHttp', read('plainHttp')),
-        githubToken: read('githubToken').trim(),
-        ...caCert(read('caCert')),
-        insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
-        annotations: annotations(read('annotations')),
-        platforms: platforms(read('platforms')),
+        credentials: credentialEntries(logins, sourceRegistries, destinationRegistries),
+        annotations: inputs_annotations(read('annotations')),
+        platforms: inputs_platforms(read('platforms')),
         ociMediaTypes: parseBoolean('ociMediaTypes', read('ociMediaTypes')),
-        secrets: [password, srcPassword, read('githubToken').trim()].filter((s) => s !== '')
+        ...shared
     };
 }
-function annotations(text) {
+/** `dryRun`, `failFast`, `mirrorConcurrency` and `shard` (which splits a mirror only). */
+function runInputs(read, mirror) {
+    const shardText = read('shard').trim();
+    if (shardText && !mirror)
+        throw new InputError('shard', 'splits a mirror run over a job matrix; set mirror too, or drop shard');
+    const shard = parseShard(shardText);
+    return {
+        ...(shard ? { shard } : {}),
+        dryRun: parseBoolean('dryRun', read('dryRun')),
+        failFast: parseBoolean('failFast', read('failFast')),
+        mirrorConcurrency: mirrorConcurrency(read('mirrorConcurrency'))
+    };
+}
+function mirrorConcurrency(text) {
+    const value = text.trim();
+    if (value === '')
+        return DEFAULT_MIRROR_CONCURRENCY;
+    const count = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(count >= 1 && count <= MAX_MIRROR_CONCURRENCY)) {
+        throw new InputError('mirrorConcurrency', `"${value}" is not a whole number from 1 to ${MAX_MIRROR_CONCURRENCY} (mirror pairs copied at once)`);
+    }
+    return count;
+}
+/** Inputs of a single copy that a mirror config gives per entry (or under `defaults`) instead. */
+const PER_ENTRY_INPUTS = ['annotations', 'platforms', 'referrers', 'ociMediaTypes'];
+/**
+ * `mirror`: the config (inline, or a file under the workspace), and the credential inputs for the
+ * registries it names. Inputs that only a single copy reads are refused rather than ignored.
+ */
+function mirrorInputs(read, text, env, logins) {
+    for (const name of ['destRef', 'subject', 'artifactType']) {
+        if (read(name).trim() !== '')
+            throw new InputError(name, 'is not used with mirror: each mirror entry names its source and destination');
+    }
+    for (const name of PER_ENTRY_INPUTS) {
+        const value = read(name).trim();
+        if (value !== '' && value !== 'false')
+            throw new InputError(name, `is not used with mirror: set ${name} in the mirror config, on an entry or under defaults`);
+    }
+    const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd());
+    const sources = [...new Set(config.entries.map((e) => e.source.registry))];
+    if (logins.srcUsername && sources.length > 1) {
+        throw new InputError('srcUsername', `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; log in to each with docker/login-action instead`);
+    }
+    const destinations = config.entries.map((e) => e.destination.registry);
+    return { config, credentials: credentialEntries(logins, sources, destinations) };
+}
+function loginInputs(read) {
+    const logins = {
+        username: read('username').trim(),
+        password: read('password'),
+        srcUsername: read('srcUsername').trim(),
+        srcPassword: read('srcPassword')
+    };
+    requirePair('username', logins.username, 'password', logins.password);
+    requirePair('srcUsername', logins.srcUsername, 'srcPassword', logins.srcPassword);
+    return logins;
+}
+/**
+ * srcUsername reads the sources' registries; username writes every destination registry, and
+ * reads a source on one of them unless srcUsername is given.
+ */
+function credentialEntries(logins, sources, destinations) {
+    const { username, password, srcUsername, srcPassword } = logins;
+    const credentials = [];
+    if (srcUsername) {
+        const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' };
+        for (const registry of new Set(sources))
+            credentials.push({ registry, role: 'source', credentials: login });
+    }
+    if (username) {
+        const login = { username, password, origin: 'the username input' };
+        for (const registry of new Set(destinations)) {
+            credentials.push({ registry, role: 'destination', credentials: login });
+            if (!srcUsername && sources.includes(registry))
+                credentials.push({ registry, role: 'source', credentials: login });
+        }
+    }
+    return credentials;
+}
+function inputs_annotations(text) {
     try {
         return parseAnnotations(text);
     }
@@ -83383,7 +86946,7 @@ function annotations(text) {
     }
 }
 /** `os/arch[/variant]`, comma or newline separated. */
-function platforms(text) {
+function inputs_platforms(text) {
     return splitList(text).map((item) => parsePlatform(item) ?? fail('platforms', `"${item}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`));
 }
 function fail(input, problem) {
@@ -83410,7 +86973,7 @@ function caCert(text) {
 }
 function parseSource(text) {
     if (text === '') {
-        throw new InputError('srcRef', 'required (or archive, or path): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3');
+        throw new InputError('srcRef', 'required (or archive, path or mirror): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3');
     }
     const source = endpoint('srcRef', text);
     // A registry source with neither tag nor digest is :latest; a layout without either is its only entry.
@@ -83527,6 +87090,13 @@ function parseSizeLimit(text, env) {
  */
 const DEFAULT_CONCURRENCY = 8;
 /**
+ * Blobs under this size cost round trips more than bytes: they move four times the concurrency
+ * at once (at most {@link SMALL_BLOB_CONCURRENCY}) beside the large ones, so a level of small
+ * blobs takes one wave, not several.
+ */
+const SMALL_BLOB_BYTES = 4 * 1024 * 1024;
+const SMALL_BLOB_CONCURRENCY = 32;
+/**
  * Runs `task` for every item with at most `limit` running at once. The first failure stops new
  * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
  * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the
@@ -83574,6 +87144,53 @@ function isOrderedSource(source) {
 }
 function verifiesDigests(target) {
     return target.verifiesDigests === true;
+}
+function isTagLister(store) {
+    return typeof store.listTags === 'function';
+}
+function isManifestResolver(store) {
+    return typeof store.resolveManifest === 'function';
+}
+function isUploadPreparer(target) {
+    return typeof target.prepareUpload === 'function';
+}
+function isWarmable(store) {
+    return typeof store.warm === 'function';
+}
+
+;// CONCATENATED MODULE: ./src/engine/blob-locator.ts
+/**
+ * Where blobs already are (or are being put) during a run of many copies: a mirror whose entries
+ * share base layers moves each blob across the network once per destination registry, and later
+ * repositories mount it from the first (DESIGN §9). A copy that finds the blob on its way to
+ * another repository of the same registry waits for that upload, then mounts.
+ */
+
+class BlobLocator {
+    places = new Map();
+    /** A store that `target` can mount `digest` from, once it is stored there; undefined when none. */
+    async mountSource(digest, target) {
+        if (!isBlobMounter(target))
+            return undefined;
+        for (const place of this.places.get(digest) ?? []) {
+            if (!target.canMountFrom(place.store))
+                continue;
+            if (await place.stored)
+                return place.store;
+        }
+        return undefined;
+    }
+    /** Says that `target` is getting `digest`; call the answer with whether it got it. */
+    claim(digest, target) {
+        if (!isReadable(target))
+            return () => { };
+        let settle = () => { };
+        const stored = new Promise((resolve) => (settle = resolve));
+        const places = this.places.get(digest) ?? [];
+        places.push({ store: target, stored });
+        this.places.set(digest, places);
+        return settle;
+    }
 }
 
 // EXTERNAL MODULE: external "node:events"
@@ -83977,15 +87594,11 @@ async function copyMissing(graph, missing, source, target, options) {
     // every other upload has finished.
     const controller = new AbortController();
     // Every transfer in flight listens on it (a download and an upload each, and retry waits).
-    (0,external_node_events_.setMaxListeners)(8 * options.concurrency + 16, controller.signal);
-    // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
-    const sequential = isOrderedSource(source) && source.sequential;
-    // Otherwise the largest first: the longest transfer starts at once instead of last.
-    if (sequential)
-        needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest));
-    else
-        needed.sort((a, b) => b.size - a.size);
-    await forEachLimit(needed, sequential ? 1 : options.concurrency, (blob) => copyBlob(blob, source, target, options, controller.signal), (error) => controller.abort(error));
+    (0,external_node_events_.setMaxListeners)(8 * (options.concurrency + SMALL_BLOB_CONCURRENCY) + 16, controller.signal);
+    // Nothing of the graph is there (a new repository, most likely): the upload session is opened
+    // alongside the existence check, and the source read, instead of after them.
+    const placing = { ...options, fresh: missing.size === graph.nodes.size };
+    await forEachBlob(needed, source, options.concurrency, controller, (blob) => copyBlob(blob, source, target, placing, controller.signal));
     // Children before parents, and the manifests of one level at once: over a slow link the round
     // trips of an index's children overlap instead of adding up.
     for (const level of manifestLevels(graph, missing)) {
@@ -83995,6 +87608,37 @@ async function copyMissing(graph, missing, source, target, options) {
             options.events({ type: 'manifest-written', target: target.name, digest: node.descriptor.digest });
         });
     }
+}
+/**
+ * Runs `copy` for every blob: a gzip'd archive's one at a time in the order it stores them (it is
+ * read front to back); otherwise large blobs `concurrency` at once, largest first (the longest
+ * transfer starts at once), and small ones four times as many at once beside them (at most
+ * {@link SMALL_BLOB_CONCURRENCY}), since they cost round trips more than bytes. A concurrency of
+ * 1 moves one blob at a time. The first failure aborts the rest and is what is thrown.
+ */
+async function forEachBlob(blobs, source, concurrency, controller, copy) {
+    let first;
+    const fail = (error) => {
+        first ??= { error };
+        controller.abort(error);
+    };
+    if (isOrderedSource(source) && source.sequential) {
+        blobs.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest));
+        await forEachLimit(blobs, 1, copy, fail);
+        return;
+    }
+    blobs.sort((a, b) => b.size - a.size);
+    // One at a time means one at a time, small blobs too.
+    if (concurrency <= 1) {
+        await forEachLimit(blobs, 1, copy, fail);
+        return;
+    }
+    const large = blobs.filter((b) => b.size >= SMALL_BLOB_BYTES);
+    const small = blobs.filter((b) => b.size < SMALL_BLOB_BYTES);
+    const smallAtOnce = Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency);
+    await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallAtOnce, copy, fail)]);
+    if (first)
+        throw first.error;
 }
 /** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
 function manifestLevels(graph, missing) {
@@ -84028,15 +87672,28 @@ function hasAnnotations(node) {
     const { manifest } = node;
     return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined);
 }
-/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
+/** Graphs up to this many manifests are checked all at once; larger ones top down. */
+const CHECK_AT_ONCE = 32;
+/**
+ * Digests of the manifests the target lacks: a manifest present covers its subtree. A graph of a
+ * few manifests (an index and its children) is asked all at once, one round trip instead of one
+ * per level; a larger one top down, so a present root spares every other question.
+ */
 async function missingManifests(graph, target) {
-    const missing = new Set();
-    const checked = new Set();
-    const visit = async (node) => {
-        if (checked.has(node.descriptor.digest))
-            return;
-        checked.add(node.descriptor.digest);
+    const present = new Set();
+    const check = async (node) => {
         if (await target.manifestExists(node.descriptor))
+            present.add(node.descriptor.digest);
+    };
+    if (graph.nodes.size <= CHECK_AT_ONCE)
+        await forEachLimit([...graph.nodes.values()], CHECK_AT_ONCE, check);
+    const missing = new Set();
+    const visit = async (node) => {
+        if (missing.has(node.descriptor.digest) || present.has(node.descriptor.digest))
+            return;
+        if (graph.nodes.size > CHECK_AT_ONCE)
+            await check(node);
+        if (present.has(node.descriptor.digest))
             return;
         missing.add(node.descriptor.digest);
         const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest));
@@ -84047,9 +87704,24 @@ async function missingManifests(graph, target) {
 }
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob, source, target, options, signal) {
+    const located = await options.locator?.mountSource(blob.digest, target);
+    const settle = options.locator?.claim(blob.digest, target);
+    try {
+        await placeBlob(blob, source, target, options, signal, located);
+        settle?.(true);
+    }
+    catch (error) {
+        settle?.(false);
+        throw error;
+    }
+}
+/** Mount from a store on the target's registry that has it, else skip what exists, else stream. */
+async function placeBlob(blob, source, target, options, signal, located) {
     const { stats, logger, events } = options;
     const done = (outcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome });
-    const mountSource = options.mountFrom && isBlobMounter(target) && target.canMountFrom(options.mountFrom) ? options.mountFrom : source;
+    const mountFrom = located ?? options.mountFrom;
+    const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source;
+    let prefetched;
     if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
         if (await target.mountBlob(blob, mountSource, { signal })) {
             stats.blobsMounted++;
@@ -84058,6 +87730,24 @@ async function copyBlob(blob, source, target, options, signal) {
             return;
         }
         logger.debug(`mount of ${blob.digest} refused; uploading`);
+    }
+    else if (options.fresh && isUploadPreparer(target)) {
+        // One round trip where three followed each other: is it there, open the upload, read the source.
+        // Listened to at once: a download that breaks before its upload starts is an error kept on the
+        // stream (`errored`), read when the upload takes it, not an unhandled one.
+        prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => { }));
+        prefetched.catch(() => { });
+        const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error) => {
+            await release(prefetched);
+            throw error;
+        });
+        if (exists) {
+            await release(prefetched);
+            void target.abandonUpload(blob);
+            stats.blobsSkipped++;
+            done('present');
+            return;
+        }
     }
     else if (await target.blobExists(blob)) {
         stats.blobsSkipped++;
@@ -84068,7 +87758,10 @@ async function copyBlob(blob, source, target, options, signal) {
     const hash = !verifiesDigests(target);
     const open = async () => {
         events({ type: 'blob-started', target: target.name, digest: blob.digest, size: blob.size });
-        return verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash, progressOf(blob, target, events));
+        // The first try reads what was fetched ahead; a restart reads the source again.
+        const fetching = prefetched ?? source.fetchBlob(blob, { signal });
+        prefetched = undefined;
+        return verifiedSourceStream(await fetching, blob, reference, hash, progressOf(blob, target, events));
     };
     try {
         await pushWithRestarts(blob, target, open, options, signal);
@@ -84082,9 +87775,21 @@ async function copyBlob(blob, source, target, options, signal) {
         }
         throw error;
     }
+    finally {
+        // A download fetched ahead that no try took (the copy was aborted first) must not hold its connection.
+        await release(prefetched);
+    }
     stats.blobsUploaded++;
     stats.bytesUploaded += blob.size;
     done('uploaded');
+}
+/** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */
+async function release(fetching) {
+    const stream = await fetching?.catch(() => undefined);
+    if (!stream)
+        return;
+    stream.on('error', () => { });
+    stream.destroy();
 }
 /**
  * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
@@ -84121,8 +87826,14 @@ async function pushWithRestarts(blob, target, open, options, signal) {
 function verifiedSourceStream(stream, blob, reference, hash, onProgress) {
     // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
     const verifier = new VerifyingStream(blob, { digest: hash, onProgress });
-    stream.on('error', (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)));
+    const fail = (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message));
+    stream.on('error', fail);
     verifier.on('close', () => stream.destroy());
+    // A download fetched ahead may have broken before anyone read it: its error is already past.
+    if (stream.errored)
+        fail(stream.errored);
+    else if (stream.destroyed && !stream.readableEnded)
+        fail(new Error('the download was closed before its end'));
     return stream.pipe(verifier);
 }
 /** Bytes between two progress events of one blob: a few events per second at full speed, not one per chunk. */
@@ -84285,6 +87996,8 @@ function chooseEntry(index, tag, where) {
     throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
@@ -84670,9 +88383,9 @@ class PartialCopyError extends Error {
 
 
 
-async function executePlan(plan, reporter) {
+async function executePlan(plan, reporter, execute = {}) {
     const stats = emptyStats();
-    const options = graphOptions(plan, reporter, stats);
+    const options = { ...graphOptions(plan, reporter, stats), ...(execute.locator ? { locator: execute.locator } : {}) };
     const cross = plan.targets.filter((t) => !t.sameStorage);
     const done = [];
     for (const { target, missing } of cross) {
@@ -84798,12 +88511,15 @@ async function selectPlatforms(graph, specs, imagePlatform) {
     }
     const children = childManifests(root.manifest);
     const images = children.filter((d) => !isAttestation(d));
-    const digests = new Set(specs.map((spec) => pick(images, spec).digest));
+    const digests = new Set(specs.flatMap((spec) => pick(images, spec).map((d) => d.digest)));
     if (digests.size === 1)
         return subgraph(graph, graph.nodes.get([...digests][0]));
     // The source's descriptors in the source's order, so the order of `platforms` does not change
     // the digest; attestations of kept images stay beside them.
     const kept = children.map((d) => digests.has(d.digest) || (isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? '')));
+    // Every platform of the index asked for: the index as it is, bytes and all.
+    if (kept.every(Boolean))
+        return graph;
     const json = JSON.parse(root.bytes.toString('utf8'));
     json.manifests = json.manifests.filter((_, i) => kept[i]);
     const bytes = Buffer.from(JSON.stringify(json));
@@ -84815,20 +88531,27 @@ async function selectPlatforms(graph, specs, imagePlatform) {
     };
     return subgraph(graph, newRoot);
 }
-/** The one image descriptor for `spec`, or an error listing what the index has. */
+/**
+ * The image descriptors for `spec`, or an error listing what the index has: one, or several that
+ * differ only in `os.version` (Windows images for several builds: each host pulls its own).
+ */
 function pick(images, spec) {
     const matches = images.filter((d) => matchesPlatform(spec, d.platform));
     const available = images.map((d) => formatPlatform(d.platform)).join(', ');
     if (matches.length === 0)
         throw new InputError('platforms', `${formatPlatform(spec)} is not in the source; it has ${available}`);
+    if (samePlatform(matches))
+        return matches;
     // Several variants and none asked for: the architecture's default (`arm` is `arm/v7`), as containerd picks.
     const preferred = spec.variant === undefined ? matches.filter((d) => isDefaultVariant(d.platform)) : [];
-    if (preferred.length === 1)
-        return preferred[0];
-    if (matches.length > 1) {
-        throw new InputError('platforms', `${formatPlatform(spec)} matches ${matches.map((d) => formatPlatform(d.platform)).join(' and ')}; add the variant`);
-    }
-    return matches[0];
+    if (preferred.length > 0 && samePlatform(preferred))
+        return preferred;
+    throw new InputError('platforms', `${formatPlatform(spec)} matches ${matches.map((d) => formatPlatform(d.platform)).join(' and ')}; add the variant`);
+}
+/** Whether the descriptors name one platform (os, architecture, variant), whatever their `os.version`. */
+function samePlatform(descriptors) {
+    const keys = new Set(descriptors.map((d) => JSON.stringify(normalizePlatform(d.platform ?? {}))));
+    return keys.size === 1;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/annotate.ts
@@ -84968,7 +88691,10 @@ function notices(rules, used, graph) {
 
 
 
+
 async function planCopy(opener, request, reporter) {
+    // The destinations' registries are pinged while the source is read: that round trip overlaps.
+    warm(opener, request.destinations);
     const source = await opener.source(request.source);
     const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '');
     const name = formatEndpoint(request.source);
@@ -84999,11 +88725,20 @@ async function planCopy(opener, request, reporter) {
     const fromSource = new Set(transformed?.sourceGraph.nodes.keys() ?? graph.nodes.keys());
     const kept = [...graph.nodes.keys()].filter((digest) => fromSource.has(digest));
     const rewritten = transformed?.rewritten ?? [];
-    const leftBehind = [...rewritten.map(({ from, to }) => ({ from, to }))];
-    // Platforms made a new index or kept one child: the source's root itself is not pushed.
-    if (changed && !rewritten.some((r) => r.from === original.descriptor.digest))
+    // Source manifests not pushed as they are: their referrers name digests nobody will push.
+    const leftBehind = rewritten.filter(({ from }) => fromSource.has(from)).map(({ from, to }) => ({ from, to }));
+    if (changed && !leftBehind.some((l) => l.from === original.descriptor.digest))
         leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest });
     return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) };
+}
+/** Starts each destination store's first round trip now; a failure there shows on its first real request. */
+function warm(opener, destinations) {
+    for (const endpoint of destinations) {
+        void opener
+            .target(endpoint)
+            .then((target) => (isWarmable(target) ? target.warm() : undefined))
+            .catch(() => { });
+    }
 }
 /** A graph of the root alone: a retag in place needs nothing below it. */
 function rootOnly(root) {
@@ -85027,14 +88762,43 @@ async function transform(source, root, request, reporter) {
     const imagePlatform = (node) => configPlatform(source, node);
     const sourceGraph = await loadGraph(source, root);
     let graph = sourceGraph;
-    if (request.platforms?.length)
+    if (request.platforms?.length) {
         graph = await selectPlatforms(graph, request.platforms, imagePlatform);
+        attestationsLeft(sourceGraph, graph).forEach((notice) => reporter.notice(notice));
+    }
     const result = await rewriteGraph(graph, { rules, ociMediaTypes: request.ociMediaTypes ?? false, imagePlatform });
     for (const notice of result.notices)
         reporter.notice(notice);
-    for (const { from, to } of result.rewritten)
+    const rewritten = withSelection(root, graph.root, result.rewritten);
+    for (const { from, to } of rewritten)
         reporter.event({ type: 'manifest-rewritten', from, to });
-    return { sourceGraph, graph: result.graph, rewritten: result.rewritten };
+    return { sourceGraph, graph: result.graph, rewritten };
+}
+/**
+ * The rewrites with what `platforms` did to the root: a new index of the kept platforms is the
+ * source index rewritten (and what annotations then did to it counts from the source's digest).
+ */
+function withSelection(original, selected, rewritten) {
+    if (selected === original || selected.manifest.kind !== 'index')
+        return [...rewritten];
+    const from = original.descriptor.digest;
+    const after = rewritten.find((r) => r.from === selected.descriptor.digest);
+    if (after)
+        return rewritten.map((r) => (r === after ? { ...r, from } : r));
+    return [...rewritten, { from, to: selected.descriptor.digest, mediaType: selected.descriptor.mediaType }];
+}
+/** One platform out of an index: the BuildKit attestations of that image live in the index, and stay there. */
+function attestationsLeft(source, selected) {
+    if (source.root.manifest.kind !== 'index' || selected.root.manifest.kind !== 'image')
+        return [];
+    const digest = selected.root.descriptor.digest;
+    const count = childManifests(source.root.manifest).filter((d) => isAttestation(d) && d.annotations?.[REFERENCE_DIGEST] === digest).length;
+    if (count === 0)
+        return [];
+    return [
+        `platforms: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
+            '(provenance, SBOM); select two platforms or more to keep them'
+    ];
 }
 /**
  * DESIGN §2: `maxArtifactSize` guards copies from one registry repository to another. Archives,
@@ -85053,6 +88817,943 @@ function checkSizeLimit(size, limit) {
     if (size > limit) {
         throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine/mirror.ts
+/**
+ * `mirror` (DESIGN §9): many repositories copied by one engine. Each entry's tags are listed and
+ * selected, every (source tag, destination) pair of this shard is checked with two HEADs and
+ * copied when it is not up to date, a few pairs at once. One failed pair does not stop the others
+ * unless `failFast`.
+ */
+
+
+
+
+
+
+
+
+
+async function runMirror(request, context) {
+    const started = Date.now();
+    const entryErrors = [];
+    const stop = { stopped: false };
+    const pairsOfEntries = request.config.entries.map(() => []);
+    await forEachLimit(request.config.entries, request.concurrency, async (entry) => {
+        if (stop.stopped)
+            return;
+        try {
+            pairsOfEntries[entry.index - 1] = await pairsOf(entry, request.shard, context);
+        }
+        catch (error) {
+            entryErrors.push({ entry: entry.index, source: formatReference(entry.source), error: messageOf(error) });
+            if (request.failFast)
+                stop.stopped = true;
+        }
+    });
+    const pairs = pairsOfEntries.flat();
+    const rows = pairs.map(() => undefined);
+    const locator = new BlobLocator();
+    await forEachLimit(pairs.map((pair, i) => ({ pair, i })), request.concurrency, async ({ pair, i }) => {
+        if (stop.stopped)
+            return;
+        rows[i] = await mirrorPair(pair, request, context, locator);
+        if (rows[i]?.status === 'failed' && request.failFast)
+            stop.stopped = true;
+    });
+    entryErrors.sort((x, y) => x.entry - y.entry);
+    return {
+        rows: rows.filter((row) => row !== undefined),
+        entryErrors,
+        ...(request.shard ? { shard: request.shard } : {}),
+        seconds: (Date.now() - started) / 1000
+    };
+}
+/**
+ * The pairs of an entry that belong to this shard: its one reference, its listed tags, or the
+ * tags of its source repository that its filters select (the tag list read with `Link` pages).
+ */
+async function pairsOf(entry, shard, context) {
+    const { selection } = entry;
+    let sources;
+    if (selection.kind === 'single')
+        sources = [entry.source];
+    else if (selection.kind === 'exact')
+        sources = selection.tags.map((tag) => ({ ...entry.source, tag }));
+    else {
+        const store = await context.opener.source({ kind: 'registry', reference: entry.source });
+        if (!isTagLister(store))
+            throw new Error(`${store.name} cannot list its tags`);
+        sources = selectTags(await store.listTags(), selection).map((tag) => ({ ...entry.source, tag }));
+    }
+    return sources
+        .map((source) => ({ entry, source, destination: destinationOf(entry.destination, source) }))
+        .filter((pair) => inShard(shard, pair.source, pair.destination));
+}
+/** The destination repository under the source's tag (a digest-only source: pushed by digest). */
+function destinationOf(repository, source) {
+    const { tag: _tag, digest: _digest, ...rest } = repository;
+    return { ...rest, ...(source.tag ? { tag: source.tag } : {}) };
+}
+/**
+ * One pair: up to date (two HEADs: the source's digest is the destination's; with platforms,
+ * annotations or media types, the digest the plan would push is), planned (dry run) or copied.
+ * A failure is the pair's row, never thrown.
+ */
+async function mirrorPair(pair, request, context, locator) {
+    const started = Date.now();
+    const source = formatReference(pair.source);
+    const destination = formatReference(pair.destination);
+    const reporter = context.reporterFor({ entry: pair.entry, source, destination });
+    const row = (status, digest, bytes, error) => ({
+        source,
+        destination,
+        digest,
+        status,
+        bytes,
+        ...(error !== undefined ? { error } : {}),
+        entry: pair.entry.index,
+        seconds: (Date.now() - started) / 1000
+    });
+    reporter.event({ type: 'artifact-started', source, destinations: [destination] });
+    try {
+        const copyRequest = requestOf(pair, request);
+        const { entry } = pair;
+        const transforms = entry.platforms.length > 0 || entry.annotations.length > 0 || entry.ociMediaTypes;
+        // Both HEADs at once: one round trip per pair when it is up to date.
+        const [present, wanted] = await Promise.all([
+            resolve(context, copyRequest.destinations[0], 'target'),
+            transforms ? undefined : resolve(context, copyRequest.source, 'source')
+        ]);
+        if (present && wanted?.digest === present.digest)
+            return skipped(reporter, row('skipped', present.digest, 0));
+        const plan = await planCopy(context.opener, copyRequest, reporter);
+        const digest = plan.root.descriptor.digest;
+        if (present?.digest === digest)
+            return skipped(reporter, row('skipped', digest, 0));
+        if (request.dryRun)
+            return done(reporter, row('planned', digest, plan.bytes));
+        const result = await executePlan(plan, reporter, { locator });
+        return done(reporter, row('copied', result.digest, result.stats.bytesUploaded));
+    }
+    catch (error) {
+        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        return row('failed', '', 0, messageOf(error));
+    }
+}
+function requestOf(pair, request) {
+    const { entry } = pair;
+    return {
+        source: { kind: 'registry', reference: pair.source },
+        destinations: [{ kind: 'registry', reference: pair.destination }],
+        maxArtifactSize: request.maxArtifactSize,
+        annotations: entry.annotations,
+        platforms: entry.platforms,
+        ociMediaTypes: entry.ociMediaTypes,
+        referrers: entry.referrers,
+        ...(request.blobConcurrency ? { concurrency: request.blobConcurrency } : {}),
+        ...(request.retry ? { retry: request.retry } : {})
+    };
+}
+/** What a reference points at, by HEAD where the store can; undefined when there is nothing. */
+async function resolve(context, endpoint, side) {
+    const store = side === 'source' ? await context.opener.source(endpoint) : await context.opener.target(endpoint);
+    const reference = endpointDigest(endpoint) ?? endpointTag(endpoint);
+    if (!reference || !isManifestResolver(store))
+        return undefined;
+    return store.resolveManifest(reference);
+}
+function skipped(reporter, row) {
+    reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest });
+    return done(reporter, row);
+}
+function done(reporter, row) {
+    reporter.event({ type: 'artifact-done', source: row.source, digest: row.digest, seconds: row.seconds });
+    return row;
+}
+function messageOf(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ./src/progress.ts
+
+/** A reporter that writes each event's line, and progress lines when due, to `logger.info`. */
+function lineReporter(logger, meter) {
+    return {
+        ...logger,
+        event(event) {
+            const line = describeEvent(event);
+            if (line)
+                logger.info(line);
+            meter?.observe(event);
+            const progress = meter?.line();
+            if (progress)
+                logger.info(progress);
+        }
+    };
+}
+/** The line an event stands for in a log, or undefined for events only a meter counts. */
+function describeEvent(event) {
+    switch (event.type) {
+        case 'artifact-started':
+            return `Copying ${event.source} to ${event.destinations.join(', ')}`;
+        case 'artifact-resolved':
+            return `${event.source} is ${event.mediaType} ${event.digest}`;
+        case 'manifest-rewritten':
+            return `Rewrote ${event.from} as ${event.to}`;
+        case 'target-up-to-date':
+            return `${event.target} already has ${event.digest}`;
+        case 'target-done': {
+            const { blobsUploaded, bytesUploaded, blobsMounted, blobsSkipped } = event.stats;
+            return `Copied to ${event.target}: ${blobsUploaded} blobs uploaded (${formatBytes(bytesUploaded)}), ${blobsMounted} mounted, ${blobsSkipped} already there`;
+        }
+        case 'referrer-copied':
+            return `Copied referrer ${event.digest} (${event.kind}) of ${event.subject}`;
+        case 'tag-written':
+            return event.how === 'tagged'
+                ? `Tagged ${event.ref}`
+                : event.how === 'stored'
+                    ? `Stored ${event.ref}`
+                    : `${event.ref} already is ${event.digest}`;
+        case 'skipped':
+            return `${event.destination} is up to date with ${event.source} (${event.digest})`;
+        case 'archive-opened':
+            return `${event.path}: ${event.kind} with ${event.images} image name${event.images === 1 ? '' : 's'}`;
+        case 'package-made':
+            return `Packaged ${event.path} (${event.kind}) as ${event.digest}`;
+        case 'subject-resolved':
+            return `Attaching to ${event.ref}@${event.digest}`;
+        case 'referrer-recorded':
+            return `Recorded as a referrer of ${event.subject} in ${event.target} (${event.via === 'api' ? 'referrers API' : `tag ${event.subject.replace(':', '-')}`})`;
+        case 'artifact-done':
+            return `Done in ${event.seconds.toFixed(1)} s: ${event.digest}`;
+        case 'artifact-failed':
+            return `Failed: ${event.error.message}`;
+        default:
+            return undefined;
+    }
+}
+/**
+ * Counts bytes across every transfer of a run and says how far along it is. `line()` gives a
+ * progress line when one is due: transfers are running and `intervalMs` has passed since the last.
+ */
+class ProgressMeter {
+    intervalMs;
+    now;
+    planned = 0;
+    done = 0;
+    perBlob = new Map();
+    started;
+    lastLine;
+    active = 0;
+    constructor(intervalMs, now = Date.now) {
+        this.intervalMs = intervalMs;
+        this.now = now;
+    }
+    observe(event) {
+        const key = 'digest' in event && 'target' in event ? `${event.target} ${event.digest}` : '';
+        switch (event.type) {
+            case 'transfer-planned':
+                this.planned += event.bytes;
+                this.started ??= this.now();
+                this.lastLine ??= this.now();
+                break;
+            case 'blob-started':
+                if (!this.perBlob.has(key))
+                    this.active++;
+                this.advance(key, 0);
+                break;
+            case 'blob-progress':
+                this.advance(key, event.done);
+                break;
+            case 'blob-done':
+                if (this.perBlob.has(key))
+                    this.active--;
+                this.advance(key, event.size);
+                this.perBlob.delete(key);
+                break;
+            default:
+        }
+    }
+    /** A progress line, when transfers are running and one is due. */
+    line() {
+        const now = this.now();
+        if (this.active === 0 || this.started === undefined || now - (this.lastLine ?? 0) < this.intervalMs)
+            return undefined;
+        this.lastLine = now;
+        return this.describe(now);
+    }
+    describe(now = this.now()) {
+        const seconds = Math.max(0.001, (now - (this.started ?? now)) / 1000);
+        const rate = this.done / seconds;
+        const total = Math.max(this.planned, this.done);
+        const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100;
+        const left = rate > 0 ? Math.ceil((total - this.done) / rate) : undefined;
+        return (`Progress: ${formatBytes(this.done)} of ${formatBytes(total)} (${percent}%), ${formatBytes(Math.round(rate))}/s` +
+            (left !== undefined ? `, about ${formatDuration(left)} left` : ''));
+    }
+    /** Fraction done, 0 to 1 (for a bar). */
+    fraction() {
+        const total = Math.max(this.planned, this.done);
+        return total > 0 ? this.done / total : 0;
+    }
+    advance(key, count) {
+        const before = this.perBlob.get(key) ?? 0;
+        // A restarted upload counts from zero again: its bytes are taken back.
+        this.done += count - before;
+        this.perBlob.set(key, count);
+    }
+}
+function formatDuration(seconds) {
+    if (seconds < 60)
+        return `${seconds} s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60)
+        return `${minutes} min ${seconds % 60} s`;
+    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+/** Milliseconds between progress lines: 5 s, or `OCI_PUSH_PROGRESS_INTERVAL` seconds (a busier log, or a test). */
+function progressInterval(env) {
+    const seconds = Number(env.OCI_PUSH_PROGRESS_INTERVAL);
+    return Number.isFinite(seconds) && seconds >= 0 && env.OCI_PUSH_PROGRESS_INTERVAL !== '' ? seconds * 1000 : 5000;
+}
+
+;// CONCATENATED MODULE: ./src/action/mirror-report.ts
+
+class MirrorLog {
+    out;
+    meter;
+    dryRun;
+    logs = [];
+    constructor(out, meter, dryRun) {
+        this.out = out;
+        this.meter = meter;
+        this.dryRun = dryRun;
+    }
+    /** The reporter of one (source tag, destination) pair. */
+    reporterFor(pair) {
+        const log = new PairLog(`${pair.source} → ${pair.destination}`, this.out, this.dryRun);
+        this.logs.push(log);
+        const { out, meter } = this;
+        return {
+            debug: (text) => log.add('debug', text),
+            info: (text) => log.add('info', text),
+            warning: (text) => log.add('warning', text),
+            notice: (text) => log.add('notice', text),
+            // Masked at once: the buffered lines are printed later, after the mask is in place.
+            secret: (value) => out.secret(value),
+            event(event) {
+                meter.observe(event);
+                log.event(event);
+                const progress = meter.line();
+                if (progress)
+                    out.info(progress);
+            }
+        };
+    }
+    /** Prints what is still held (pairs a stopped run never ended, lines after a pair ended): nothing is lost. */
+    flush() {
+        for (const log of this.logs)
+            log.end(log.ended ? 'more' : 'unfinished');
+    }
+}
+class PairLog {
+    title;
+    out;
+    dryRun;
+    lines = [];
+    started = false;
+    upToDate = false;
+    ended = false;
+    constructor(title, out, dryRun) {
+        this.title = title;
+        this.out = out;
+        this.dryRun = dryRun;
+    }
+    add(level, text) {
+        this.lines.push({ level, text });
+    }
+    event(event) {
+        const line = describeEvent(event);
+        if (line)
+            this.add('info', line);
+        if (event.type === 'artifact-started')
+            this.started = true;
+        else if (event.type === 'artifact-done')
+            this.end(this.upToDate ? 'up to date' : this.dryRun ? 'planned' : 'copied');
+        else if (event.type === 'artifact-failed')
+            this.end('failed');
+        else if (event.type === 'skipped') {
+            this.upToDate = true;
+            // Outside an artifact's events, the skip is all there is to say about the pair.
+            if (!this.started)
+                this.end('up to date');
+        }
+    }
+    end(outcome) {
+        const lines = this.lines;
+        this.lines = [];
+        this.started = false;
+        this.ended = true;
+        if (lines.length === 0)
+            return;
+        this.out.startGroup(`${this.title}: ${outcome}`);
+        for (const { level, text } of lines)
+            this.out[level](text);
+        this.out.endGroup();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/outputs.ts
+/** Step outputs and the job summary file, from the engine's results. */
+
+const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'];
+function setOutputs(result) {
+    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
+    setOutput('image', first?.ref ?? '');
+    setOutput('digest', result.digest);
+    setOutput('tag', first?.tag ?? '');
+    setOutput('mediaType', result.mediaType);
+    setOutput('size', String(result.size));
+    // The output's contract (DESIGN §3) is these four fields per reference.
+    setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))));
+}
+/** Nothing was pushed (archives that held no image, or a mirror): every copy output set, empty. */
+function setEmptyOutputs() {
+    for (const name of COPY_OUTPUTS)
+        setOutput(name, '');
+    setOutput('pushed', '[]');
+}
+/** GitHub keeps 1 MiB of outputs per job: the `mirrored` output stays within these. */
+const MIRRORED_MAX_ROWS = 2000;
+const MIRRORED_MAX_BYTES = 768 * 1024;
+/** One object of the `mirrored` output: exactly the fields DESIGN §3 names. */
+function mirroredObject(row) {
+    const { source, destination, digest, status, bytes } = row;
+    return { source, destination, digest, status, bytes };
+}
+/**
+ * The rows the `mirrored` output keeps: every failed row first (as long as the byte budget
+ * lasts), then the others in order up to `maxRows` in all; kept rows stay in the run's order.
+ */
+function capRows(rows, maxRows = MIRRORED_MAX_ROWS, maxBytes = MIRRORED_MAX_BYTES) {
+    const keep = new Set();
+    let bytes = 2;
+    const take = (index) => {
+        const size = Buffer.byteLength(JSON.stringify(mirroredObject(rows[index]))) + 1;
+        if (bytes + size > maxBytes)
+            return false;
+        bytes += size;
+        keep.add(index);
+        return true;
+    };
+    rows.forEach((row, i) => row.status === 'failed' && take(i));
+    for (let i = 0; i < rows.length && keep.size < maxRows; i++)
+        if (rows[i].status !== 'failed' && !take(i))
+            break;
+    return rows.filter((_, i) => keep.has(i));
+}
+/** Sets `mirrored` (capped) and empties the single-copy outputs; says how many rows were kept. */
+function setMirrorOutputs(rows) {
+    setEmptyOutputs();
+    const kept = capRows(rows);
+    setOutput('mirrored', JSON.stringify(kept.map(mirroredObject)));
+    return { kept: kept.length, total: rows.length };
+}
+/** Appends Markdown to the job summary; outside a runner (a local run) there is no summary file. */
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await summary.addRaw(markdown).write();
+}
+
+;// CONCATENATED MODULE: ./src/action/report.ts
+/**
+ * The engine's events in a workflow log (DESIGN §7): a log group per artifact, its lines inside,
+ * and a progress line at most every 5 s during long transfers.
+ */
+
+
+const actionLogger = {
+    debug: core_debug,
+    info: info,
+    warning: warning,
+    notice: core_notice,
+    secret: core_setSecret
+};
+/** The action's log with its groups, for the mirror's buffered pairs. */
+const actionGroupedLog = { ...actionLogger, startGroup: startGroup, endGroup: endGroup };
+/** Lines of one artifact inside a log group, opened when it starts and closed when it ends. */
+function actionReporter(meter = new ProgressMeter(progressInterval(process.env))) {
+    return {
+        ...actionLogger,
+        event(event) {
+            meter.observe(event);
+            const line = describeEvent(event);
+            if (event.type === 'artifact-started')
+                startGroup(line ?? event.source);
+            else if (line)
+                info(line);
+            if (event.type === 'artifact-done' || event.type === 'artifact-failed')
+                endGroup();
+            const progress = meter.line();
+            if (progress)
+                info(progress);
+        }
+    };
+}
+/** The same reporter, also telling `listener` every event. */
+function withListener(reporter, listener) {
+    return {
+        ...reporter,
+        event(event) {
+            listener(event);
+            reporter.event(event);
+        }
+    };
+}
+/** Collects every reference written (from `tag-written` events), for a summary after a failure. */
+function writtenRecorder(written) {
+    return (event) => {
+        if (event.type === 'tag-written')
+            written.push({ ref: event.ref, digest: event.digest, how: event.how });
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+/** Rows of a mirror listed in the summary at most (the counts cover every row). */
+const SUMMARY_ROWS = 1000;
+/**
+ * One table cell: `|` escaped (GFM splits on it even inside code), `\` escaped so an escape in the
+ * text stays text, `<`, `>` and `&` as entities so nothing reads as HTML, lines joined.
+ */
+function cell(text) {
+    return text
+        .replace(/\\/g, '\\\\')
+        .replace(/\|/g, '\\|')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\s*\r?\n\s*/g, ' ');
+}
+/** A GFM table; every cell escaped. */
+function markdownTable(header, rows) {
+    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+    return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n') + '\n\n';
+}
+function heading(text) {
+    return `### ${text}\n\n`;
+}
+function runTable(run) {
+    return markdownTable(['Source', 'Platforms'], [[run.source ?? '(inputs not read)', run.platforms.join(', ') || 'all']]);
+}
+/** A copy (or archive, or package) that ended: what is where now, or would be for a dry run. */
+function copySummary(result, run) {
+    const parts = [heading(result.planned ? 'oci-push: dry run, nothing written' : 'oci-push'), runTable(run)];
+    parts.push(markdownTable([result.planned ? 'Would write' : 'Reference', 'Digest', 'Media type', 'Size'], result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])));
+    if (result.referrers.length > 0) {
+        parts.push(markdownTable(['Referrer copied', 'Kind', 'Refers to'], result.referrers.map((r) => [r.digest, r.kind, r.subject])));
+    }
+    if (result.rewritten.length > 0) {
+        parts.push(markdownTable(['Rewritten manifest', 'New digest', 'Media type'], result.rewritten.map((r) => [r.from, r.to, r.mediaType])));
+    }
+    const seconds = result.seconds.toFixed(1);
+    if (result.planned) {
+        parts.push(markdownTable(['Bytes to upload at most', 'Seconds'], [[formatBytes(result.planned.bytes), seconds]]));
+    }
+    else {
+        const { stats } = result;
+        parts.push(markdownTable(['Bytes uploaded', 'Blobs mounted', 'Blobs skipped', 'Blobs uploaded', 'Seconds'], [[formatBytes(stats.bytesUploaded), String(stats.blobsMounted), String(stats.blobsSkipped), String(stats.blobsUploaded), seconds]]));
+    }
+    return parts.join('');
+}
+/** A run that failed: the error, and every reference written before it (each complete: tags go last). */
+function failureSummary(run, error, written) {
+    const parts = [heading('oci-push failed'), runTable(run), markdownTable(['Failed'], [[error]])];
+    parts.push(written.length > 0
+        ? 'Written before the failure (each complete):\n\n' +
+            markdownTable(['Reference', 'Digest', 'How'], written.map((w) => [w.ref, w.digest, w.how]))
+        : 'No reference was written.\n\n');
+    return parts.join('');
+}
+function countRows(rows) {
+    const counts = { copied: 0, skipped: 0, failed: 0, planned: 0, bytes: 0 };
+    for (const row of rows) {
+        counts[row.status]++;
+        counts.bytes += row.bytes;
+    }
+    return counts;
+}
+function shardName(shard) {
+    return shard ? `${shard.index}/${shard.count}` : 'all (not sharded)';
+}
+function mirrorFailures(result, destinationOf) {
+    return [
+        ...result.entryErrors.map((e) => ({ source: `entry ${e.entry} (${e.source})`, destination: destinationOf(e.entry), error: e.error })),
+        ...result.rows
+            .filter((r) => r.status === 'failed')
+            .map((r) => ({ source: r.source, destination: r.destination, error: r.error ?? 'failed' }))
+    ];
+}
+/**
+ * A mirror run: this shard's counts, every failure, the pairs copied (or that would be), and how
+ * many rows the `mirrored` output left out.
+ */
+function mirrorSummary(result, run, failures, leftOut) {
+    const counts = countRows(result.rows);
+    const failed = counts.failed + result.entryErrors.length;
+    const parts = [heading(run.dryRun ? 'oci-push mirror: dry run, nothing written' : 'oci-push mirror')];
+    parts.push(markdownTable(['Mirror config'], [[run.source ?? 'inline']]));
+    parts.push(markdownTable(['Shard', 'Copied', 'Skipped', 'Failed', 'Planned', 'Bytes', 'Time'], [
+        [
+            shardName(result.shard),
+            String(counts.copied),
+            String(counts.skipped),
+            String(failed),
+            String(counts.planned),
+            formatBytes(counts.bytes),
+            `${result.seconds.toFixed(1)} s`
+        ]
+    ]));
+    if (failures.length > 0) {
+        parts.push('#### Failures\n\n', markdownTable(['Source', 'Destination', 'Error'], failures.slice(0, SUMMARY_ROWS).map((f) => [f.source, f.destination, f.error])), more(failures.length - SUMMARY_ROWS, 'failures'));
+    }
+    const moved = result.rows.filter((r) => r.status === 'copied' || r.status === 'planned');
+    if (moved.length > 0) {
+        parts.push(run.dryRun ? '#### Would copy\n\n' : '#### Copied\n\n', markdownTable(['Source', 'Destination', 'Digest', 'Bytes'], moved.slice(0, SUMMARY_ROWS).map((r) => [r.source, r.destination, r.digest, formatBytes(r.bytes)])), more(moved.length - SUMMARY_ROWS, 'pairs'));
+    }
+    if (leftOut.kept < leftOut.total)
+        parts.push(`${leftOutNote(leftOut.kept, leftOut.total)}\n`);
+    return parts.join('');
+}
+function more(count, what) {
+    return count > 0 ? `…and ${count} more ${what} (see the log).\n\n` : '';
+}
+/** Why the `mirrored` output is shorter than the run. */
+function leftOutNote(kept, total) {
+    return (`The mirrored output lists ${kept} of ${total} pairs (every failed one, then the others in order): ` +
+        `${total - kept} left out to keep the step's outputs under GitHub's 1 MiB per job.`);
+}
+
+;// CONCATENATED MODULE: ./src/action/mirror-step.ts
+/**
+ * The action's `mirror` run: the engine's {@link runMirror} with a buffered log group per pair
+ * and one progress meter for the run, then the `mirrored` output and the summary. A failed pair
+ * does not stop the others; the step fails afterwards, naming every one.
+ */
+
+
+
+
+
+
+
+
+
+/** Pairs or entries failed: the outputs and summary are written, the step fails with this. */
+class MirrorFailedError extends Error {
+    failures;
+    constructor(failures) {
+        const lines = failures.map((f) => `${f.source} → ${f.destination}: ${f.error}`);
+        super(`mirror: ${failures.length} failed:\n${lines.join('\n')}`);
+        this.failures = failures;
+        this.name = 'MirrorFailedError';
+    }
+}
+async function mirrorStep(opener, inputs, run) {
+    const log = new MirrorLog(actionGroupedLog, new ProgressMeter(progressInterval(process.env)), inputs.dryRun);
+    const request = {
+        config: inputs.mirror,
+        ...(inputs.shard ? { shard: inputs.shard } : {}),
+        dryRun: inputs.dryRun,
+        failFast: inputs.failFast,
+        concurrency: inputs.mirrorConcurrency,
+        maxArtifactSize: inputs.maxArtifactSize
+    };
+    let result;
+    try {
+        result = await runMirror(request, { opener, logger: actionLogger, reporterFor: (pair) => log.reporterFor(pair) });
+    }
+    finally {
+        log.flush();
+    }
+    info(describeResult(result));
+    const listed = setMirrorOutputs(result.rows);
+    if (listed.kept < listed.total)
+        core_notice(leftOutNote(listed.kept, listed.total));
+    const failures = mirrorFailures(result, (entry) => {
+        const destination = inputs.mirror.entries[entry - 1]?.destination;
+        return destination ? repositoryName(destination) : '';
+    });
+    await writeSummary(mirrorSummary(result, run, failures, listed));
+    if (failures.length > 0)
+        throw new MirrorFailedError(failures);
+}
+/** One line for the log: `Mirror: 3 copied, 5 up to date, 1 failed; 12.0 MiB in 4.2 s`. */
+function describeResult(result) {
+    const counts = countRows(result.rows);
+    const parts = [
+        counts.copied > 0 && `${counts.copied} copied`,
+        counts.planned > 0 && `${counts.planned} to copy`,
+        `${counts.skipped} up to date`,
+        counts.failed + result.entryErrors.length > 0 && `${counts.failed + result.entryErrors.length} failed`
+    ].filter(Boolean);
+    return `Mirror: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/auth/credentials.ts
+/** A fixed list of entries; the first that matches registry and role wins. */
+class StaticCredentials {
+    entries;
+    constructor(entries) {
+        this.entries = entries;
+    }
+    get(target, role) {
+        return Promise.resolve(this.entries.find((e) => e.registry === target.registry && e.role === role)?.credentials);
+    }
+}
+/** Asks each store in turn; the first that has credentials answers. */
+class CredentialChain {
+    stores;
+    constructor(stores) {
+        this.stores = stores;
+    }
+    async get(target, role) {
+        for (const store of this.stores) {
+            const found = await store.get(target, role);
+            if (found)
+                return found;
+        }
+        return undefined;
+    }
+}
+const noCredentials = { get: () => Promise.resolve(undefined) };
+/** Every value of a credential that must never reach a log: password, identity token and the Basic value. */
+function secretsOf(credentials) {
+    const secrets = [];
+    if (credentials.password) {
+        secrets.push(credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+    }
+    if (credentials.identityToken)
+        secrets.push(credentials.identityToken);
+    return secrets;
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/auth/credential-helper.ts
+/**
+ * Docker credential helpers (docker/docker-credential-helpers): `docker-credential-<name> get`
+ * reads the server address on stdin and prints `{"ServerURL","Username","Secret"}`. A helper that
+ * has nothing for the address says so ("credentials not found") and exits non-zero.
+ */
+
+
+/** Docker's helpers return this user name when the secret is an identity (refresh) token. */
+const TOKEN_USER = '<token>';
+const HELPER_TIMEOUT_MS = 30_000;
+const MAX_OUTPUT = 1024 * 1024;
+/** Runs helpers as child processes with `env` (its PATH finds them). */
+function helperRunner(env) {
+    return async (name, server, registry) => {
+        const program = `docker-credential-${name}`;
+        const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, env);
+        if (spawnError) {
+            const missing = spawnError.code === 'ENOENT';
+            throw new CredentialError(registry, missing
+                ? `credential helper ${program} is not installed (not found on PATH); install it or remove it from the Docker config`
+                : `credential helper ${program} could not run: ${spawnError.message}`);
+        }
+        if (code !== 0) {
+            if (/credentials not found/i.test(stdout + stderr))
+                return undefined;
+            const said = (stderr || stdout).trim().split('\n')[0] ?? '';
+            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${said}` : ''}`);
+        }
+        return parseHelperOutput(stdout, program, registry);
+    };
+}
+/** Parses a helper's answer; `<token>` as user name means the secret is an identity token. */
+function parseHelperOutput(stdout, program, registry) {
+    let answer;
+    try {
+        answer = JSON.parse(stdout);
+    }
+    catch {
+        throw new CredentialError(registry, `credential helper ${program} did not answer JSON`);
+    }
+    const username = typeof answer.Username === 'string' ? answer.Username : '';
+    const secret = typeof answer.Secret === 'string' ? answer.Secret : '';
+    if (!secret)
+        return undefined;
+    return username === TOKEN_USER ? { username: '', password: '', identityToken: secret } : { username, password: secret };
+}
+function runWithInput(program, args, input, env) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        // Our own timer, cleared when the helper ends: spawn's `timeout` would hold the process open.
+        const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS);
+        const finish = (result) => {
+            clearTimeout(timer);
+            resolve(result);
+        };
+        let stdout = '';
+        let stderr = '';
+        const collect = (append) => (chunk) => {
+            if (stdout.length + stderr.length < MAX_OUTPUT)
+                append(chunk.toString('utf8'));
+        };
+        child.stdout.on('data', collect((t) => (stdout += t)));
+        child.stderr.on('data', collect((t) => (stderr += t)));
+        child.on('error', (error) => finish({ code: null, stdout, stderr, spawnError: error }));
+        child.on('close', (code) => finish({ code, stdout, stderr }));
+        child.stdin.on('error', () => {
+            // A helper that exits without reading stdin; its exit code tells what happened.
+        });
+        child.stdin.end(input);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/auth/docker-config.ts
+/**
+ * Credentials from a Docker config file (`~/.docker/config.json`, `$DOCKER_CONFIG/config.json`),
+ * the file docker/login-action and cloud login actions write; Helm's registry config has the
+ * same format. Per registry: `credHelpers[host]`, then `credsStore`, then `auths[host]` (docker/cli
+ * configfile: `auth` is base64 `user:pass`; `identitytoken` is an OAuth2 refresh token).
+ */
+
+
+
+/** The key Docker stores Docker Hub under, and the server address its helpers are asked for. */
+const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
+const DOCKER_HUB_HOSTS = new Set(['index.docker.io', 'docker.io', 'registry-1.docker.io']);
+const docker_config_MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** A config key as docker/cli compares them: scheme, path and trailing slash dropped, lowercase. */
+function normaliseHost(key) {
+    const withoutScheme = key.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    const slash = withoutScheme.indexOf('/');
+    return (slash >= 0 ? withoutScheme.slice(0, slash) : withoutScheme).toLowerCase();
+}
+function matchesRegistry(key, registry) {
+    const host = normaliseHost(key);
+    return registry === DOCKER_HUB ? DOCKER_HUB_HOSTS.has(host) : host === registry;
+}
+/** The server address a credential helper is asked about (`https://index.docker.io/v1/` for Docker Hub). */
+function serverAddress(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
+}
+function entryFor(map, registry) {
+    if (!map)
+        return undefined;
+    const key = Object.keys(map).find((k) => matchesRegistry(k, registry));
+    return key === undefined ? undefined : map[key];
+}
+/** The helper to ask for `registry`: its `credHelpers` entry, else `credsStore`. */
+function helperFor(config, registry) {
+    return entryFor(config.credHelpers, registry) ?? (config.credsStore || undefined);
+}
+/** Credentials from the `auths` entry for `registry`, or undefined when it has none (or an empty one). */
+function authsEntry(config, registry, origin) {
+    const entry = entryFor(config.auths, registry);
+    if (!entry)
+        return undefined;
+    if (entry.identitytoken)
+        return { username: entry.username ?? '', password: '', identityToken: entry.identitytoken, origin };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon <= 0)
+            throw new CredentialError(registry, `the "auth" entry in ${origin} is not base64 of user:password`);
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), origin };
+    }
+    if (entry.username && entry.password)
+        return { username: entry.username, password: entry.password, origin };
+    return undefined;
+}
+/** A config file read once, on first use; a missing file has no credentials. */
+class DockerConfigCredentials {
+    options;
+    config;
+    constructor(options) {
+        this.options = options;
+    }
+    async get(target) {
+        if (this.options.ociOnly && target.scheme !== 'oci')
+            return undefined;
+        const config = await (this.config ??= this.read(target.registry));
+        if (!config)
+            return undefined;
+        const origin = `${this.options.kind} (${this.options.path})`;
+        const helper = helperFor(config, target.registry);
+        if (helper) {
+            const fromHelper = await this.options.runHelper(helper, serverAddress(target.registry), target.registry);
+            if (fromHelper)
+                return { ...fromHelper, origin: `credential helper docker-credential-${helper}` };
+        }
+        return authsEntry(config, target.registry, origin);
+    }
+    async read(registry) {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(this.options.path, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return undefined;
+            throw new CredentialError(registry, `cannot read the ${this.options.kind} ${this.options.path}: ${error.message}`);
+        }
+        if (text.length > docker_config_MAX_CONFIG_BYTES)
+            throw new CredentialError(registry, `the ${this.options.kind} ${this.options.path} is over 4 MiB`);
+        try {
+            const parsed = JSON.parse(text);
+            if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+                throw new Error('not a JSON object');
+            return parsed;
+        }
+        catch (error) {
+            throw new CredentialError(registry, `the ${this.options.kind} ${this.options.path} is not valid JSON (${error.message})`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/credential-sources.ts
+/**
+ * The credential sources of DESIGN §6, in order, for one run of the action: inputs, Helm's
+ * registry config (for `oci://` references), the Docker config with its helpers, the workflow
+ * token for ghcr.io. Anything not found is anonymous.
+ */
+
+
+
+
+
+const GHCR = 'ghcr.io';
+/** Where Docker and Helm keep their configs, as the two tools find them. */
+function configPaths(env) {
+    const home = env.HOME || (0,external_node_os_namespaceObject.homedir)();
+    return {
+        docker: (0,external_node_path_.join)(env.DOCKER_CONFIG || (0,external_node_path_.join)(home, '.docker'), 'config.json'),
+        helm: env.HELM_REGISTRY_CONFIG || (0,external_node_path_.join)(env.XDG_CONFIG_HOME || (0,external_node_path_.join)(home, '.config'), 'helm', 'registry', 'config.json')
+    };
+}
+/** The workflow token answers for ghcr.io, as the user who started the workflow. */
+function githubTokenCredentials(token, actor) {
+    const credentials = { username: actor || 'github-actions', password: token, origin: 'the githubToken input' };
+    return { get: (target) => Promise.resolve(token && target.registry === GHCR ? credentials : undefined) };
+}
+function credentialChain(entries, githubToken, env) {
+    const paths = configPaths(env);
+    const runHelper = helperRunner(env);
+    return new CredentialChain([
+        new StaticCredentials(entries),
+        new DockerConfigCredentials({ kind: 'Helm registry config', path: paths.helm, runHelper, ociOnly: true }),
+        new DockerConfigCredentials({ kind: 'Docker config', path: paths.docker, runHelper }),
+        githubTokenCredentials(githubToken, env.GITHUB_ACTOR)
+    ]);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/copy-artifact.ts
@@ -85083,17 +89784,1159 @@ async function copyArtifact(opener, request, reporter, options = {}) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
+/**
+ * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
+ * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
+ * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
+ * new. The digest must be known before the upload (it goes in the PUT's query), so a layer is
+ * compressed twice: once to measure (nothing stored), once on its way up.
+ */
+
+
+
+
+/** zlib's default trade-off, for layers that compress. */
+const LEVEL = 6;
+/** The first bytes judge how well a layer compresses. */
+const SAMPLE = 1024 * 1024;
+/**
+ * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
+ * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
+ */
+function chooseLevel(sample) {
+    if (sample.length === 0)
+        return LEVEL;
+    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
+}
+function deterministicGzip(level = LEVEL) {
+    return (0,external_node_zlib_.createGzip)({ level });
+}
+/**
+ * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
+ * feeding it pieces of one fixed size makes both passes give the same bytes.
+ */
+const PIECE = 64 * 1024;
+/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
+class Pieces extends external_node_stream_.Transform {
+    held = [];
+    heldSize = 0;
+    _transform(chunk, _encoding, done) {
+        for (const piece of this.cut(chunk))
+            this.push(piece);
+        done();
+    }
+    _flush(done) {
+        if (this.heldSize > 0)
+            this.push(Buffer.concat(this.held));
+        done();
+    }
+    /** The whole pieces `chunk` completes; the rest is held. */
+    cut(chunk) {
+        this.held.push(chunk);
+        this.heldSize += chunk.length;
+        const out = [];
+        if (this.heldSize < PIECE)
+            return out;
+        let all = Buffer.concat(this.held);
+        while (all.length >= PIECE) {
+            out.push(all.subarray(0, PIECE));
+            all = all.subarray(PIECE);
+        }
+        this.held = all.length > 0 ? [all] : [];
+        this.heldSize = all.length;
+        return out;
+    }
+}
+/** The upload pass: the layer cut into pieces and gzip'd at the level it was measured with. */
+function compressLayer(layer, level) {
+    const pieces = new Pieces();
+    const gzip = deterministicGzip(level);
+    layer.on('error', (error) => gzip.destroy(error));
+    pieces.on('error', (error) => gzip.destroy(error));
+    return layer.pipe(pieces).pipe(gzip);
+}
+/**
+ * Compresses `layer` without keeping anything: the digests, size and level it will have. The
+ * level is chosen from the first {@link SAMPLE} bytes, read before the gzip is made; then one
+ * `pipeline` carries the whole layer through. It listens for errors on every stream for as long as
+ * any of them runs (a zlib error between two writes rejects this promise, never escapes as an
+ * uncaught 'error' event), waits out backpressure with one `drain` listener per stream (no
+ * listener left per wait: Node's MaxListenersExceededWarning), and destroys them all on failure.
+ * The pieces reach the gzip one write each, as they do on the upload pass ({@link compressLayer}).
+ * `makeGzip` makes the gzip for a level (a test hands in one it breaks).
+ */
+async function measureCompressed(layer, makeGzip = deterministicGzip) {
+    const raw = (0,external_node_crypto_.createHash)('sha256');
+    const compressed = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    const chunks = layer[Symbol.asyncIterator]();
+    const sample = await readSample(chunks);
+    const level = chooseLevel(sample);
+    async function* whole() {
+        raw.update(sample);
+        if (sample.length > 0)
+            yield sample;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+            raw.update(next.value);
+            yield next.value;
+        }
+    }
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), async (gzip) => {
+            for await (const chunk of gzip) {
+                compressed.update(chunk);
+                size += chunk.length;
+            }
+        });
+    }
+    catch (error) {
+        // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
+        layer.destroy();
+        throw error;
+    }
+    return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level };
+}
+/** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */
+async function readSample(chunks) {
+    const sample = [];
+    let sampled = 0;
+    while (sampled < SAMPLE) {
+        const next = await chunks.next();
+        if (next.done)
+            break;
+        sample.push(next.value);
+        sampled += next.value.length;
+    }
+    return Buffer.concat(sample);
+}
+
+;// CONCATENATED MODULE: ./src/archive/archive-sources.ts
+
+
+
+
+
+
+const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+/** `blobs/<alg>/<hex>` (image-spec image-layout.md); a digest that is not one never becomes a name. */
+function blobPath(digest, where) {
+    if (!isDigest(digest))
+        throw new ContentError(where, `"${digest}" is not a digest (algorithm:hex)`);
+    const colon = digest.indexOf(':');
+    return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
+}
+function archive_sources_parseJson(bytes, where) {
+    try {
+        return JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        throw new ContentError(where, 'is not valid JSON');
+    }
+}
+/** An OCI image layout inside an archive. */
+class ArchiveLayoutSource {
+    container;
+    name;
+    sequential;
+    constructor(container) {
+        this.container = container;
+        this.name = container.path;
+        this.sequential = container.sequential;
+    }
+    async images() {
+        const index = parseLayoutIndex((await this.container.readSmall('index.json')).toString('utf8'), `${this.name} index.json`);
+        return index.manifests.map((descriptor) => {
+            const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor);
+            return { descriptor, ...(name ? { name } : {}) };
+        });
+    }
+    /**
+     * Manifests by digest. Before a manifest is used, every blob it names must be in the archive
+     * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
+     */
+    async fetchManifest(reference) {
+        const bytes = await this.container.readSmall(blobPath(reference, `${this.name}@${reference}`));
+        for (const blob of blobsNamed(bytes))
+            this.checkBlob(blob);
+        return { bytes };
+    }
+    fetchBlob(descriptor, options = {}) {
+        this.checkBlob(descriptor);
+        return this.container.open(this.blobPath(descriptor.digest), options.signal);
+    }
+    blobOrder(digest) {
+        return this.container.position(this.blobPath(digest));
+    }
+    blobPath(digest) {
+        return blobPath(digest, `${this.name}@${digest}`);
+    }
+    checkBlob(descriptor) {
+        const path = this.blobPath(descriptor.digest);
+        const size = this.container.size(path);
+        if (size === undefined)
+            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
+        if (size !== descriptor.size) {
+            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
+        }
+    }
+}
+/**
+ * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
+ * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
+ * them with their descriptor's media type and says what is wrong with them.
+ */
+function blobsNamed(bytes) {
+    try {
+        return blobsOf(parseManifest(bytes, undefined, 'a manifest'));
+    }
+    catch (error) {
+        if (error instanceof ContentError)
+            return [];
+        throw error;
+    }
+}
+/** A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. */
+class LegacyArchiveSource {
+    container;
+    precomputed;
+    name;
+    sequential;
+    manifests = new Map();
+    blobs = new Map();
+    list = [];
+    constructor(container, precomputed) {
+        this.container = container;
+        this.precomputed = precomputed;
+        this.name = container.path;
+        this.sequential = container.sequential;
+    }
+    /** Reads manifest.json and every config, and measures every layer (the first pass for a plain tar). */
+    static async open(container, precomputed = new Map()) {
+        const source = new LegacyArchiveSource(container, precomputed);
+        const entries = archive_sources_parseJson(await container.readSmall('manifest.json'), `${container.path} manifest.json`);
+        if (!Array.isArray(entries))
+            throw new ContentError(`${container.path} manifest.json`, 'is not a list of images');
+        for (const entry of entries)
+            source.list.push(...(await source.add(entry)));
+        return source;
+    }
+    images() {
+        return this.list;
+    }
+    async add(entry) {
+        const where = `${this.name} manifest.json`;
+        if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
+            throw new ContentError(where, 'has an image without Config or Layers');
+        const configBytes = await this.container.readSmall(entry.Config);
+        const config = archive_sources_parseJson(configBytes, `${this.name} ${entry.Config}`);
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        if (diffIds.length !== entry.Layers.length) {
+            throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`);
+        }
+        const configDigest = sha256(configBytes);
+        this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes });
+        const layers = [];
+        for (const [i, path] of entry.Layers.entries()) {
+            const layer = await this.measure(path);
+            if (layer.diffId !== diffIds[i]) {
+                throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`);
+            }
+            layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size });
+        }
+        const manifest = {
+            schemaVersion: 2,
+            mediaType: DOCKER_MANIFEST,
+            config: { mediaType: DOCKER_CONFIG, digest: configDigest, size: configBytes.length },
+            layers
+        };
+        const bytes = Buffer.from(JSON.stringify(manifest));
+        const digest = sha256(bytes);
+        this.manifests.set(digest, bytes);
+        const platform = config.os && config.architecture
+            ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
+            : undefined;
+        const descriptor = { mediaType: DOCKER_MANIFEST, digest, size: bytes.length, ...(platform ? { platform } : {}) };
+        const tags = entry.RepoTags ?? [];
+        return tags.length > 0 ? tags.map((name) => ({ name, descriptor })) : [{ descriptor }];
+    }
+    /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
+    async measure(path) {
+        const known = this.precomputed.get(this.container.canonicalName(path));
+        const layer = known ?? (await measureCompressed(await this.container.open(path)));
+        this.blobs.set(layer.digest, { path, level: layer.level });
+        return layer;
+    }
+    fetchManifest(reference) {
+        const bytes = this.manifests.get(reference);
+        if (!bytes)
+            return Promise.reject(new ContentError(`${this.name}@${reference}`, 'no such image in the archive'));
+        return Promise.resolve({ bytes, contentType: DOCKER_MANIFEST });
+    }
+    async fetchBlob(descriptor, options = {}) {
+        const blob = this.blobs.get(descriptor.digest);
+        if (!blob)
+            throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive');
+        const stream = await this.container.open(blob.path, options.signal);
+        return blob.level === undefined ? stream : compressLayer(stream, blob.level);
+    }
+    blobOrder(digest) {
+        const blob = this.blobs.get(digest);
+        return blob ? this.container.position(blob.path) : 0;
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./src/archive/container.ts
+/** JSON files (manifests, configs, index.json, manifest.json) are capped at this size. */
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+;// CONCATENATED MODULE: ./src/archive/tar-entries.ts
+/**
+ * Tar entries as an archive reader needs them, and the rules every archive obeys whatever its
+ * container (plain tar, gzip'd tar): names normalised inside the root, links resolved inside it,
+ * special files and escapes refused with the entry's name.
+ */
+
+
+/** Bounds an archive's index whatever the archive says, plain or gzip'd: no image archive comes close. */
+const tar_entries_MAX_ENTRIES = 200_000;
+/** Tar typeflags (POSIX ustar, GNU) we accept, and what they are. */
+function entryType(flag, name, archive) {
+    switch (flag) {
+        case '0':
+        case '\0':
+        case '':
+        case '7':
+            return 'file';
+        case '5':
+            return 'directory';
+        case '2':
+            return 'symlink';
+        case '1':
+            return 'hardlink';
+        case '3':
+        case '4':
+        case '6':
+            throw new ContentError(archive, `entry "${name}" is a device or FIFO; archives of images hold only files, directories and links`);
+        default:
+            // pax and GNU metadata headers are read by the caller; anything else is ignored.
+            return undefined;
+    }
+}
+/** A name inside the archive root, or an error naming the entry when it would leave it. */
+function normaliseName(raw, archive) {
+    if (raw.startsWith('/'))
+        throw new ContentError(archive, `entry "${raw}" has an absolute path`);
+    const name = external_node_path_.posix
+        .normalize(raw)
+        .replace(/^(\.\/)+/, '')
+        .replace(/\/$/, '');
+    if (name === '..' || name.startsWith('../'))
+        throw new ContentError(archive, `entry "${raw}" points outside the archive`);
+    return name === '.' ? '' : name;
+}
+/** Where a link points, inside the root; an error naming the entry when it would leave it. */
+function linkTarget(entry, target, archive) {
+    if (target.startsWith('/'))
+        throw new ContentError(archive, `link "${entry.name}" points to an absolute path (${target})`);
+    const base = entry.type === 'symlink' ? external_node_path_.posix.dirname(entry.name) : '';
+    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(base, target));
+    if (resolved === '..' || resolved.startsWith('../'))
+        throw new ContentError(archive, `link "${entry.name}" points outside the archive (${target})`);
+    return resolved.replace(/^(\.\/)+/, '');
+}
+/** The entries by name; links followed (bounded) to the file they name. */
+class EntryTable {
+    archive;
+    byName = new Map();
+    constructor(archive) {
+        this.archive = archive;
+    }
+    add(entry) {
+        if (entry.type !== 'directory')
+            this.byName.set(entry.name, entry);
+    }
+    get size() {
+        return this.byName.size;
+    }
+    names() {
+        return this.byName.keys();
+    }
+    /** The regular file `name` is, after links; undefined when there is none. */
+    file(name) {
+        let entry = this.byName.get(name);
+        for (let hops = 0; entry && entry.type !== 'file'; hops++) {
+            if (hops >= 16)
+                throw new ContentError(this.archive, `link "${name}" goes through more than 16 links`);
+            if (entry.type === 'directory' || entry.linkname === undefined)
+                return undefined;
+            entry = this.byName.get(entry.linkname);
+        }
+        return entry;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/gzip-container.ts
+/**
+ * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
+ * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
+ * the image graph reads whole (index.json, manifest.json, oci-layout, manifests and indexes, image
+ * configs) and hashes what the files a legacy docker save uses as layers will become once
+ * compressed (their digest must be known before their upload starts); the second streams the
+ * blobs to their destination in the order they are stored. A retry of a blob already passed
+ * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
+ * many entries, so many bytes of JSON kept.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** Room for headers and padding beyond the declared sizes, per entry and in all. */
+const HEADER_ALLOWANCE = 3 * 512;
+const SLACK = 1024 * 1024;
+class GzipTarContainer {
+    path;
+    entries;
+    small;
+    compressed;
+    sequential = true;
+    scan;
+    constructor(path, entries, small, 
+    /** For uncompressed files: what they are once gzip'd (legacy docker-save layers). */
+    compressed) {
+        this.path = path;
+        this.entries = entries;
+        this.small = small;
+        this.compressed = compressed;
+    }
+    /** The first pass. */
+    static async open(path, limits = FIRST_PASS_LIMITS) {
+        const pass = new FirstPass(path, limits);
+        const scan = startScan(path, (await (0,promises_.stat)(path)).size);
+        try {
+            for (let position = 0;; position++) {
+                const next = await scan.entries.next();
+                if (next.done)
+                    break;
+                await pass.read(next.value, position);
+            }
+        }
+        finally {
+            scan.close();
+        }
+        return new GzipTarContainer(path, pass.entries, pass.small, pass.compressed);
+    }
+    names() {
+        return [...this.entries.names()];
+    }
+    canonicalName(name) {
+        return this.entries.file(name)?.name ?? name;
+    }
+    size(name) {
+        return this.entries.file(name)?.size;
+    }
+    position(name) {
+        return this.entries.file(name)?.offset ?? 0;
+    }
+    /** Kept by the first pass, or else read (capped) on a second one, as a plain tar reads it. */
+    async readSmall(name) {
+        const entry = this.entry(name);
+        const bytes = this.small.get(entry.name);
+        if (bytes)
+            return bytes;
+        if (entry.size > MAX_JSON_BYTES)
+            throw new ContentError(this.path, `entry "${name}" is larger than ${MAX_JSON_BYTES} bytes`);
+        return readCapped(await this.open(name), MAX_JSON_BYTES, name);
+    }
+    /** The second pass, resumed where it stopped; restarted from the top for an entry already passed. */
+    async open(name) {
+        const entry = this.entry(name);
+        const cached = this.small.get(entry.name);
+        if (cached)
+            return external_node_stream_.Readable.from([cached]);
+        const target = entry.offset;
+        if (!this.scan || this.scan.position >= target) {
+            this.scan?.close();
+            this.scan = startScan(this.path, Number.POSITIVE_INFINITY);
+        }
+        const scan = this.scan;
+        for (;;) {
+            const next = await scan.entries.next();
+            if (next.done)
+                throw new ContentError(this.path, `entry "${name}" was not found on a second read`);
+            scan.position++;
+            if (scan.position === target)
+                return next.value;
+            await drain(next.value);
+        }
+    }
+    entry(name) {
+        const entry = this.entries.file(name);
+        if (!entry)
+            throw new ContentError(this.path, `entry "${name}" is missing`);
+        return entry;
+    }
+}
+/**
+ * Thousands of images' manifests and configs fit in 64 MiB many times over; JSON layers (SBOMs,
+ * attestations) are not kept, so this is a last guard, against a tar of many JSON files that are
+ * not blobs.
+ */
+const FIRST_PASS_LIMITS = { entries: tar_entries_MAX_ENTRIES, keptJsonBytes: 64 * 1024 * 1024 };
+/**
+ * Content an OCI layout stores by digest (`blobs/<alg>/<encoded>`, image-spec image-layout.md):
+ * pushed as it is, never gzip'd by us, so not measured. A legacy docker save keeps its layers
+ * elsewhere (`<id>/layer.tar`, `<hex>.tar`); one that did not would have them measured when read.
+ */
+function isLayoutBlob(name) {
+    return /^blobs\/[^/]+\/[^/]+$/.test(name);
+}
+/** The first pass, entry by entry: the index, the JSON files, what legacy layers measure. */
+class FirstPass {
+    path;
+    limits;
+    entries;
+    small = new Map();
+    compressed = new Map();
+    keptBytes = 0;
+    constructor(path, limits) {
+        this.path = path;
+        this.limits = limits;
+        this.entries = new EntryTable(path);
+    }
+    async read(stream, position) {
+        if (position >= this.limits.entries)
+            throw new ContentError(this.path, `has more than ${this.limits.entries} entries`);
+        const entry = toEntry(stream.header, position, this.path);
+        if (entry)
+            this.entries.add(entry);
+        if (entry?.type !== 'file')
+            return drain(stream);
+        const kind = await firstBytesKind(stream, entry.size);
+        if (kind === 'json' && entry.size <= MAX_JSON_BYTES)
+            return this.keepIfRead(entry, await collect(stream));
+        if (kind === 'plain' && !isLayoutBlob(entry.name))
+            this.compressed.set(entry.name, await measureCompressed(stream));
+        else
+            await drain(stream);
+    }
+    /**
+     * Keeps a JSON file the graph reads whole. Any file outside `blobs/` may be (index.json,
+     * manifest.json, a legacy save's configs); a blob only when it is a manifest or an index, or an
+     * image config naming its platform. Other JSON blobs are layers (SBOMs, attestations): only their
+     * place is kept, and they stream on the second pass like any layer.
+     */
+    keepIfRead(entry, bytes) {
+        if (isLayoutBlob(entry.name) && !readWhole(bytes))
+            return;
+        this.keptBytes += entry.size;
+        if (this.keptBytes > this.limits.keptJsonBytes) {
+            throw new ContentError(this.path, `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`);
+        }
+        this.small.set(entry.name, bytes);
+    }
+}
+/**
+ * Whether a layout blob is JSON the graph reads whole: a manifest or an index as `fetchManifest`
+ * parses one, or an image config with `os` and `architecture` (read for `platforms` and
+ * platform-scoped annotations). What this leaves out is still read, on a second pass, if asked for.
+ */
+function readWhole(bytes) {
+    let json;
+    try {
+        json = JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        return false;
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+        return false;
+    const { os, architecture } = json;
+    if (typeof os === 'string' && typeof architecture === 'string')
+        return true;
+    try {
+        parseManifest(bytes, undefined, 'a layout blob');
+        return true;
+    }
+    catch (error) {
+        if (error instanceof ContentError)
+            return false;
+        throw error;
+    }
+}
+/** A pass over the archive. `compressedSize` bounds how far the stream may expand (a gzip bomb). */
+function startScan(path, compressedSize) {
+    const file = (0,external_node_fs_namespaceObject.createReadStream)(path);
+    const gunzip = (0,external_node_zlib_.createGunzip)();
+    const tar = (0,tar_stream.extract)();
+    const guard = new ExpansionGuard(path, compressedSize);
+    tar.on('entry', (header) => guard.declare(header.size ?? 0));
+    file.on('error', (error) => tar.destroy(error));
+    gunzip.on('error', (error) => tar.destroy(new ContentError(path, `is not a valid gzip stream (${error.message})`)));
+    guard.on('error', (error) => tar.destroy(error));
+    file.pipe(gunzip).pipe(guard).pipe(tar);
+    const entries = tar[Symbol.asyncIterator]();
+    return {
+        entries,
+        position: -1,
+        close: () => {
+            file.destroy();
+            gunzip.destroy();
+            tar.destroy();
+        }
+    };
+}
+/**
+ * Fails the stream when it expands past what its headers declare (plus headers and padding),
+ * or past the most gzip can expand the file at all.
+ */
+class ExpansionGuard extends external_node_stream_.Transform {
+    path;
+    compressedSize;
+    declared = 0;
+    passed = 0;
+    entries = 0;
+    constructor(path, compressedSize) {
+        super();
+        this.path = path;
+        this.compressedSize = compressedSize;
+    }
+    declare(size) {
+        this.declared += size;
+        this.entries++;
+    }
+    _transform(chunk, _encoding, done) {
+        this.passed += chunk.length;
+        const allowed = this.declared + (this.entries + 1) * HEADER_ALLOWANCE + SLACK;
+        // deflate expands at most ~1032:1; anything beyond that is not a real stream.
+        if (this.passed > allowed || this.passed > this.compressedSize * 1100 + SLACK) {
+            done(new ContentError(this.path, 'expands past the sizes its entries declare; refusing it'));
+            return;
+        }
+        done(null, chunk);
+    }
+}
+/** tar-stream's entry types as the typeflags they come from. */
+const TAR_FLAGS = {
+    file: '0',
+    directory: '5',
+    symlink: '2',
+    link: '1',
+    'character-device': '3',
+    'block-device': '4',
+    fifo: '6',
+    'contiguous-file': '7'
+};
+function toEntry(header, position, archive) {
+    const flag = TAR_FLAGS[header.type ?? 'file'];
+    if (flag === undefined)
+        return undefined;
+    const type = entryType(flag, header.name, archive);
+    if (!type)
+        return undefined;
+    const entry = {
+        name: normaliseName(header.name, archive),
+        type,
+        size: type === 'file' ? (header.size ?? 0) : 0,
+        offset: position
+    };
+    if (type === 'symlink')
+        entry.linkname = linkTarget(entry, header.linkname ?? '', archive);
+    if (type === 'hardlink')
+        entry.linkname = normaliseName(header.linkname ?? '', archive);
+    return entry;
+}
+/** Whether a file looks like JSON (`{` or `[`), gzip, or anything else (an uncompressed layer), from its first byte. */
+async function firstBytesKind(stream, size) {
+    if (size === 0)
+        return 'plain';
+    const first = await new Promise((resolve, reject) => {
+        const onReadable = () => {
+            const chunk = stream.read(Math.min(2, size));
+            if (chunk) {
+                stream.off('readable', onReadable);
+                stream.unshift(chunk);
+                resolve(chunk);
+            }
+        };
+        stream.on('readable', onReadable);
+        stream.once('error', reject);
+        onReadable();
+    });
+    if (first[0] === 0x7b || first[0] === 0x5b)
+        return 'json';
+    if (first[0] === 0x1f && first[1] === 0x8b)
+        return 'gzip';
+    return 'plain';
+}
+async function collect(stream) {
+    const chunks = [];
+    for await (const chunk of stream)
+        chunks.push(chunk);
+    return Buffer.concat(chunks);
+}
+async function drain(stream) {
+    for await (const _ of stream) {
+        // Skipping an entry means reading it.
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/tar-file.ts
+/**
+ * A plain (uncompressed) tar file read in place: its headers are read once, by offset, without
+ * reading the data between them, and each entry is then opened as a byte range. Nothing is
+ * extracted and memory does not grow with the archive (POSIX ustar, GNU long names, pax).
+ */
+
+
+
+
+
+const BLOCK = 512;
+/** pax and GNU long-name headers are small; a larger one is not an honest archive. */
+const MAX_META = 1024 * 1024;
+/** Parses one 512-byte ustar header; undefined for an all-zero block (the end of the archive). */
+function parseHeader(block, archive) {
+    if (block.every((b) => b === 0))
+        return undefined;
+    const text = (from, length) => {
+        const field = block.subarray(from, from + length);
+        const end = field.indexOf(0);
+        return field.subarray(0, end < 0 ? length : end).toString('utf8');
+    };
+    const checksum = parseInt(text(148, 8).trim() || '0', 8);
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++)
+        sum += i >= 148 && i < 156 ? 32 : block[i];
+    if (checksum !== sum)
+        throw new ContentError(archive, 'is not a tar archive (a header checksum does not match)');
+    const prefix = text(257, 6).startsWith('ustar') ? text(345, 155) : '';
+    const name = prefix ? `${prefix}/${text(0, 100)}` : text(0, 100);
+    return { name, size: tar_file_parseSize(block.subarray(124, 136), archive), flag: text(156, 1), linkname: text(157, 100) };
+}
+/** Octal, or GNU base-256 for sizes past 8 GiB. */
+function tar_file_parseSize(field, archive) {
+    if (field[0] & 0x80) {
+        let value = 0;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + field[i];
+        return value;
+    }
+    const text = field.toString('ascii').replace(/\0.*$/s, '').trim();
+    const value = text === '' ? 0 : parseInt(text, 8);
+    if (!Number.isSafeInteger(value) || value < 0)
+        throw new ContentError(archive, 'is not a tar archive (an entry size is not a number)');
+    return value;
+}
+/** pax extended header records: `LEN key=value\n`. */
+function parsePax(data) {
+    const out = {};
+    let pos = 0;
+    while (pos < data.length) {
+        const space = data.indexOf(0x20, pos);
+        if (space < 0)
+            break;
+        const length = Number(data.subarray(pos, space).toString('ascii'));
+        if (!Number.isSafeInteger(length) || length <= 0)
+            break;
+        const record = data.subarray(space + 1, pos + length - 1).toString('utf8');
+        const eq = record.indexOf('=');
+        if (eq > 0)
+            out[record.slice(0, eq)] = record.slice(eq + 1);
+        pos += length;
+    }
+    return out;
+}
+/** Reads the entries of a tar file into an {@link EntryTable}, given the path for messages. */
+async function indexTarFile(path) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        const table = new EntryTable(path);
+        const block = Buffer.alloc(BLOCK);
+        let offset = 0;
+        let longName;
+        let longLink;
+        let pax = {};
+        for (let count = 0;; count++) {
+            if (count > tar_entries_MAX_ENTRIES)
+                throw new ContentError(path, `has more than ${tar_entries_MAX_ENTRIES} entries`);
+            const { bytesRead } = await handle.read(block, 0, BLOCK, offset);
+            if (bytesRead < BLOCK)
+                break;
+            const header = parseHeader(block, path);
+            if (!header)
+                break;
+            const dataStart = offset + BLOCK;
+            offset = dataStart + Math.ceil(header.size / BLOCK) * BLOCK;
+            if (header.flag === 'L' || header.flag === 'K' || header.flag === 'x') {
+                const data = await readRange(handle, dataStart, header.size, path);
+                if (header.flag === 'L')
+                    longName = data.toString('utf8').replace(/\0+$/, '');
+                else if (header.flag === 'K')
+                    longLink = data.toString('utf8').replace(/\0+$/, '');
+                else
+                    pax = parsePax(data);
+                continue;
+            }
+            const rawName = pax.path ?? longName ?? header.name;
+            const rawLink = pax.linkpath ?? longLink ?? header.linkname;
+            const size = pax.size !== undefined ? Number(pax.size) : header.size;
+            longName = longLink = undefined;
+            pax = {};
+            const type = entryType(header.flag, rawName, path);
+            if (!type)
+                continue;
+            const name = normaliseName(rawName, path);
+            const entry = { name, type, size: type === 'file' ? size : 0, offset: dataStart };
+            if (type === 'symlink' || type === 'hardlink')
+                entry.linkname = type === 'hardlink' ? normaliseName(rawLink, path) : linkTarget(entry, rawLink, path);
+            if (size !== header.size)
+                offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+            table.add(entry);
+        }
+        const { size: fileSize } = await handle.stat();
+        for (const name of table.names()) {
+            const entry = table.file(name);
+            if (entry && entry.offset + entry.size > fileSize)
+                throw new ContentError(path, `entry "${name}" is truncated`);
+        }
+        return new TarFile(path, table);
+    }
+    finally {
+        await handle.close();
+    }
+}
+async function readRange(handle, offset, size, archive) {
+    if (size > MAX_META)
+        throw new ContentError(archive, `a metadata header of ${size} bytes is larger than ${MAX_META}`);
+    const data = Buffer.alloc(size);
+    const { bytesRead } = await handle.read(data, 0, size, offset);
+    if (bytesRead < size)
+        throw new ContentError(archive, 'is truncated');
+    return data;
+}
+/** An indexed tar file: entries opened as byte ranges of the file. */
+class TarFile {
+    path;
+    entries;
+    constructor(path, entries) {
+        this.path = path;
+        this.entries = entries;
+    }
+    open(entry, signal) {
+        if (entry.size === 0)
+            return external_node_stream_.Readable.from([]);
+        return (0,external_node_fs_namespaceObject.createReadStream)(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, ...(signal ? { signal } : {}) });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/tar-container.ts
+
+
+
+
+class TarContainer {
+    tar;
+    sequential = false;
+    constructor(tar) {
+        this.tar = tar;
+    }
+    static async open(path) {
+        return new TarContainer(await indexTarFile(path));
+    }
+    get path() {
+        return this.tar.path;
+    }
+    names() {
+        return [...this.tar.entries.names()];
+    }
+    canonicalName(name) {
+        return this.tar.entries.file(name)?.name ?? name;
+    }
+    size(name) {
+        return this.tar.entries.file(name)?.size;
+    }
+    position(name) {
+        return this.tar.entries.file(name)?.offset ?? 0;
+    }
+    async readSmall(name) {
+        const entry = this.entry(name);
+        if (entry.size > MAX_JSON_BYTES)
+            throw new ContentError(this.path, `entry "${name}" is larger than ${MAX_JSON_BYTES} bytes`);
+        return readCapped(this.tar.open(entry), MAX_JSON_BYTES, name);
+    }
+    open(name, signal) {
+        return Promise.resolve(this.tar.open(this.entry(name), signal));
+    }
+    entry(name) {
+        const entry = this.tar.entries.file(name);
+        if (!entry)
+            throw new ContentError(this.path, `entry "${name}" is missing`);
+        return entry;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/open-archive.ts
+/**
+ * Recognises an archive by its content, never its name: a directory with `index.json` is an OCI
+ * layout; a file starting with gzip's magic is a gzip'd tar; a file with a tar header is a tar.
+ * Inside, `index.json` makes it an OCI layout (Docker ≥ 25's `docker save` too, which also has
+ * `manifest.json`), `manifest.json` alone a legacy `docker save`.
+ */
+
+
+
+
+
+
+
+
+/** What the first bytes of a file say it is; an error naming the file and what it looks like otherwise. */
+function detectContainer(head, path) {
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
+        return 'gzip';
+    if (head.length >= 512 && head.subarray(257, 262).toString('latin1') === 'ustar')
+        return 'tar';
+    // Old (v7) tars have no magic: a header whose checksum adds up is one.
+    if (head.length >= 512 && v7ChecksumMatches(head))
+        return 'tar';
+    throw new InputError('archive', `${path} is not a tar, a gzip'd tar or an OCI layout directory (${open_archive_describe(head)})`);
+}
+function v7ChecksumMatches(block) {
+    const field = block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim();
+    if (!/^[0-7]+$/.test(field))
+        return false;
+    let sum = 0;
+    for (let i = 0; i < 512; i++)
+        sum += i >= 148 && i < 156 ? 32 : block[i];
+    return parseInt(field, 8) === sum;
+}
+function open_archive_describe(head) {
+    if (head.length === 0)
+        return 'it is empty';
+    if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04')
+        return 'it is a zip file';
+    if (head[0] === 0x7b || head[0] === 0x5b)
+        return 'it looks like JSON';
+    if (head.subarray(0, 3).toString('latin1') === 'BZh')
+        return 'it is bzip2-compressed';
+    if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
+        return 'it is zstd-compressed';
+    const text = head.subarray(0, 16).toString('utf8');
+    return /^[\x20-\x7e\s]+$/.test(text) ? `it starts with "${text.trim()}"` : 'it starts with bytes of no known format';
+}
+async function openArchive(path) {
+    let info;
+    try {
+        info = await (0,promises_.stat)(path);
+    }
+    catch {
+        throw new InputError('archive', `${path} does not exist`);
+    }
+    if (info.isDirectory())
+        return openLayoutDirectory(path);
+    const head = Buffer.alloc(512);
+    const handle = await (0,promises_.open)(path, 'r');
+    let read;
+    try {
+        read = (await handle.read(head, 0, 512, 0)).bytesRead;
+    }
+    finally {
+        await handle.close();
+    }
+    const kind = detectContainer(head.subarray(0, read), path);
+    const container = kind === 'gzip' ? await GzipTarContainer.open(path) : await TarContainer.open(path);
+    const names = new Set(container.names());
+    const packing = kind === 'gzip' ? "gzip'd tar" : 'tar';
+    if (names.has('index.json')) {
+        const source = new ArchiveLayoutSource(container);
+        return { path, kind: `OCI layout ${packing}`, source, images: await source.images() };
+    }
+    if (names.has('manifest.json')) {
+        const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map();
+        const source = await LegacyArchiveSource.open(container, precomputed);
+        return { path, kind: `docker save ${packing}`, source, images: source.images() };
+    }
+    throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`);
+}
+async function openLayoutDirectory(path) {
+    const layout = new OciLayout(path);
+    try {
+        await (0,promises_.stat)((0,external_node_path_.join)(path, 'index.json'));
+    }
+    catch {
+        throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`);
+    }
+    const images = (await layout.index()).manifests.map((descriptor) => {
+        const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor);
+        return { descriptor, ...(name ? { name } : {}) };
+    });
+    return { path, kind: 'OCI layout directory', source: layout, images };
+}
+
+;// CONCATENATED MODULE: ./src/archive/select.ts
+/**
+ * Which images of an archive go where (DESIGN §5): `destRef` with a tag takes exactly one image;
+ * without a tag it is the repository for each image's own tag; ending in `/` it is a prefix under
+ * which each image keeps its own repository path. Pure: names in, endpoints out.
+ */
+
+
+
+
+/** `registry/path:tag`, `path:tag` or a tag alone (an OCI `ref.name`), split. */
+function splitImageName(name) {
+    const at = name.indexOf('@');
+    const withoutDigest = at >= 0 ? name.slice(0, at) : name;
+    const slash = withoutDigest.lastIndexOf('/');
+    const colon = withoutDigest.lastIndexOf(':');
+    if (slash < 0 && colon < 0)
+        return at >= 0 ? { path: withoutDigest } : { tag: withoutDigest };
+    const tag = colon > slash ? withoutDigest.slice(colon + 1) : undefined;
+    let path = colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
+    const first = path.split('/')[0];
+    // As distribution reads a name: the first component is a host when it has a `.` or `:`, or is localhost.
+    if (path.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'))
+        path = path.slice(first.length + 1);
+    return { path, ...(tag ? { tag } : {}) };
+}
+function planArchivePushes(archive, images, options) {
+    let selected = images;
+    if (options.digest) {
+        selected = images.filter((image) => image.descriptor.digest === options.digest);
+        if (selected.length === 0)
+            throw new InputError('archive', `${archive} has no image ${options.digest}; it has ${list(images)}`);
+    }
+    if (options.platforms.length > 0)
+        selected = byPlatform(archive, selected, options.platforms);
+    const distinct = new Set(selected.map((image) => image.descriptor.digest));
+    const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path';
+    for (const destination of options.destinations) {
+        if (destination.kind === 'exact' && endpointTag(destination.endpoint) !== undefined && distinct.size > 1) {
+            throw new InputError('destRef', `a destination with a tag takes one image, and ${archive} holds ${distinct.size}: ${list(selected)}; ${howToChoose}`);
+        }
+    }
+    const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()];
+    if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
+        throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give destRef a tag and ${howToChoose}`);
+    }
+    const pushes = new Map();
+    for (const image of selected) {
+        const { path, tag } = splitImageName(image.name ?? '');
+        const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] };
+        pushes.set(image.descriptor.digest, push);
+        for (const destination of options.destinations) {
+            if (destination.kind === 'exact') {
+                push.destinations.push(endpointTag(destination.endpoint) !== undefined ? destination.endpoint : atTag(destination.endpoint, tag));
+                continue;
+            }
+            if (!path) {
+                throw new InputError('destRef', `${destination.prefix} is a prefix, but the image ${describeEntry(image.descriptor)} in ${archive} has no repository name to put under it`);
+            }
+            push.destinations.push(parseEndpoint(`${destination.prefix}${path}${tag ? `:${tag}` : ''}`));
+        }
+    }
+    return [...pushes.values()];
+}
+/**
+ * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
+ * copy filters inside it. A filter that keeps nothing is an error listing what is there, as for a
+ * registry source: pushing nothing would look like success.
+ */
+function byPlatform(archive, images, specs) {
+    const kept = images.filter((image) => !image.descriptor.platform || specs.some((spec) => matchesPlatform(spec, image.descriptor.platform)));
+    if (kept.length > 0)
+        return kept;
+    const asked = specs.map(formatPlatform).join(', ');
+    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`);
+}
+function list(images) {
+    return images
+        .map((image) => describeEntry({ ...image.descriptor, annotations: { ...(image.name ? { 'org.opencontainers.image.ref.name': image.name } : {}) } }))
+        .join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/engine/push-archives.ts
+
+
+
+
+/** The results of every image, as one; undefined when the archives held no image. */
+async function pushArchives(stores, request, logger, options = {}) {
+    const { archives, destinations, prefixes, ...copyOptions } = request;
+    const targets = [
+        ...destinations.map((endpoint) => ({ kind: 'exact', endpoint })),
+        ...prefixes.map((prefix) => ({ kind: 'prefix', prefix }))
+    ];
+    const results = [];
+    for (const archive of archives) {
+        const opened = await openArchive(archive.path);
+        logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
+        if (opened.images.length === 0) {
+            logger.warning(`${archive.path} holds no image; nothing was pushed from it`);
+            continue;
+        }
+        stores.addLocal('archive', archive.path, opened.source);
+        const pushes = planArchivePushes(archive.path, opened.images, {
+            ...(archive.digest ? { digest: archive.digest } : {}),
+            platforms: request.platforms ?? [],
+            destinations: targets
+        });
+        for (const push of pushes) {
+            const source = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest };
+            results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options));
+        }
+    }
+    return combine(results);
+}
+function combine(results) {
+    const [first] = results;
+    if (!first)
+        return undefined;
+    const stats = emptyStats();
+    for (const { stats: s } of results)
+        for (const key of Object.keys(stats))
+            stats[key] += s[key];
+    return {
+        ...first,
+        pushed: results.flatMap((r) => r.pushed),
+        rewritten: results.flatMap((r) => r.rewritten),
+        referrers: results.flatMap((r) => r.referrers),
+        stats,
+        seconds: results.reduce((sum, r) => sum + r.seconds, 0),
+        ...(first.planned ? { planned: { bytes: results.reduce((sum, r) => sum + (r.planned?.bytes ?? 0), 0) } } : {})
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/package/helm-config.ts
 /**
- * A chart's metadata typed as Helm types it. Helm's registry client pushes `json.Marshal` of its
- * `chart.Metadata` as the config blob, and `helm pull` decodes that blob back into the same struct
- * (helm pkg/chart/v2 metadata.go, dependency.go; pkg/registry/client.go): a JSON number where the
- * struct has a string fails the pull. So every string field is written as a string, from the
- * scalar's own text (`appVersion: 1.10` → "1.10", not 1.1), booleans only where the struct has a
- * bool, and the rest as JSON values — in the struct's field order, zero values left out as
- * `omitempty` leaves them out, map keys sorted, strings cleaned as Helm's Validate cleans them.
+ * A chart's metadata typed as Helm's `chart.Metadata` (helm pkg/chart/v2 metadata.go,
+ * dependency.go). `helm pull` decodes the config blob into that struct (pkg/registry/client.go),
+ * so a JSON number where the struct has a string fails the pull. Every string field is written as
+ * a string, booleans only where the struct has a bool, the rest as JSON values — in the struct's
+ * field order, zero values left out as `omitempty` leaves them out, map keys sorted, strings
+ * cleaned as Helm's Validate cleans them.
+ *
+ * A string field takes the scalar's text as the author wrote it: `appVersion: 1.10` is "1.10",
+ * `condition: yes` is "yes". That is not always what `helm push` writes. Helm reads Chart.yaml with
+ * sigs.k8s.io/yaml, which turns an unquoted number bound for a string field into
+ * `strconv.FormatFloat(v, 'g', -1, 32)` ("1.1", and "1" for `1.0`) and a YAML 1.1 boolean into
+ * "true" or "false". The struct decodes either text alike; we keep the author's, since "1.10" is
+ * the version they meant and Helm's conversion shortened it. For such unquoted values the text in
+ * our config blob (and so its digest) differs from Helm's; a quoted value is the same text in both.
  */
 
 
@@ -85299,7 +91142,10 @@ function parseChartYaml(text, where) {
     const description = field('description');
     return { document, metadata, name, version, where, ...(description?.trim() ? { description } : {}) };
 }
-/** The config blob Helm pushes: the chart's metadata with `version` as given, typed as Helm's struct. */
+/**
+ * The config blob: the chart's metadata with `version` as given, typed as Helm's struct
+ * (helm-config.ts says where its bytes differ from what `helm push` writes).
+ */
 function chartConfig(chart, version) {
     const metadata = new Map(chart.metadata);
     metadata.set('version', version);
@@ -85426,154 +91272,16 @@ function globToRegex(pattern) {
     return new RegExp(`^${out}$`);
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __nccwpck_require__(6118);
-;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
-/**
- * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
- * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
- * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
- * new. The digest must be known before the upload (it goes in the PUT's query), so a layer is
- * compressed twice: once to measure (nothing stored), once on its way up.
- */
-
-
-
-
-/** zlib's default trade-off, for layers that compress. */
-const LEVEL = 6;
-/** The first bytes judge how well a layer compresses. */
-const SAMPLE = 1024 * 1024;
-/**
- * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
- * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
- */
-function chooseLevel(sample) {
-    if (sample.length === 0)
-        return LEVEL;
-    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
-}
-function deterministicGzip(level = LEVEL) {
-    return (0,external_node_zlib_.createGzip)({ level });
-}
-/**
- * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
- * feeding it pieces of one fixed size makes both passes give the same bytes.
- */
-const PIECE = 64 * 1024;
-/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
-class Pieces extends external_node_stream_.Transform {
-    held = [];
-    heldSize = 0;
-    _transform(chunk, _encoding, done) {
-        for (const piece of this.cut(chunk))
-            this.push(piece);
-        done();
-    }
-    _flush(done) {
-        if (this.heldSize > 0)
-            this.push(Buffer.concat(this.held));
-        done();
-    }
-    /** The whole pieces `chunk` completes; the rest is held. */
-    cut(chunk) {
-        this.held.push(chunk);
-        this.heldSize += chunk.length;
-        const out = [];
-        if (this.heldSize < PIECE)
-            return out;
-        let all = Buffer.concat(this.held);
-        while (all.length >= PIECE) {
-            out.push(all.subarray(0, PIECE));
-            all = all.subarray(PIECE);
-        }
-        this.held = all.length > 0 ? [all] : [];
-        this.heldSize = all.length;
-        return out;
-    }
-    /** What is left, for callers feeding by hand. */
-    remainder() {
-        const rest = Buffer.concat(this.held);
-        this.held = [];
-        this.heldSize = 0;
-        return rest;
-    }
-}
-/** The upload pass: the layer cut into pieces and gzip'd at the level it was measured with. */
-function compressLayer(layer, level) {
-    const pieces = new Pieces();
-    const gzip = deterministicGzip(level);
-    layer.on('error', (error) => gzip.destroy(error));
-    pieces.on('error', (error) => gzip.destroy(error));
-    return layer.pipe(pieces).pipe(gzip);
-}
-/** Compresses `layer` without keeping anything: the digests, size and level it will have. */
-async function measureCompressed(layer) {
-    const raw = (0,external_node_crypto_.createHash)('sha256');
-    const compressed = (0,external_node_crypto_.createHash)('sha256');
-    let size = 0;
-    let gzip;
-    let level = LEVEL;
-    let sample = [];
-    let sampled = 0;
-    const pieces = new Pieces();
-    const feed = async (chunk) => {
-        for (const piece of pieces.cut(chunk))
-            await write(gzip, piece);
-    };
-    const start = async (first) => {
-        level = chooseLevel(first);
-        gzip = deterministicGzip(level);
-        gzip.on('data', (chunk) => {
-            compressed.update(chunk);
-            size += chunk.length;
-        });
-        await feed(first);
-    };
-    for await (const chunk of layer) {
-        raw.update(chunk);
-        if (gzip) {
-            await feed(chunk);
-            continue;
-        }
-        sample.push(chunk);
-        sampled += chunk.length;
-        if (sampled >= SAMPLE) {
-            await start(Buffer.concat(sample));
-            sample = [];
-        }
-    }
-    if (!gzip)
-        await start(Buffer.concat(sample));
-    const done = gzip;
-    const rest = pieces.remainder();
-    if (rest.length > 0)
-        await write(done, rest);
-    const ended = (0,external_node_events_.once)(done, 'end');
-    done.end();
-    await ended;
-    return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level };
-}
-/**
- * Writes a piece and waits out zlib's backpressure. `events.once` removes both its listeners
- * (`drain`, `error`) whichever fires: a layer waits thousands of times, and a listener left per
- * wait would pile up on the stream (Node's MaxListenersExceededWarning).
- */
-async function write(gzip, chunk) {
-    if (!gzip.write(chunk))
-        await (0,external_node_events_.once)(gzip, 'drain');
-}
-
 ;// CONCATENATED MODULE: ./src/package/tree.ts
 /**
  * A directory tree as a reproducible tar: entries sorted, mtimes set to SOURCE_DATE_EPOCH (else
  * 0), owner 0:0 with no names, modes 0644/0755, deterministic gzip — the same tree gives the same
  * digest on every machine and every run. Special files are refused with their name. Symlinks are
  * either kept as links (those pointing out of the tree refused), or followed as `helm package`
- * follows them (Helm's sympath walk): a link to a file is that file, a link to a directory its
- * contents; a link that dangles, leaves the tree or loops back into its own ancestors is refused.
+ * follows them (helm internal/sympath walk.go, which follows every link and only logs it): a link
+ * to a file is that file, a link to a directory its contents, wherever it leads (a monorepo's
+ * charts link shared templates from `../common`); one leading out of the tree gets a notice. A
+ * link that dangles or loops back into its own ancestors is refused.
  */
 
 
@@ -85583,23 +91291,29 @@ async function write(gzip, chunk) {
 
 
 
-/** Every entry below `root`, sorted by path; refuses what a package cannot hold. */
+/** Every entry below `root`; refuses what a package cannot hold. */
 async function walkTree(root, ignore = () => false, links = 'keep') {
     const top = await (0,promises_.realpath)(root);
     const entries = [];
+    const notices = [];
     /** `directory` is the real path listed; `ancestors` the real paths of the directories being walked. */
     const visit = async (relative, directory, ancestors) => {
         for (const name of (await (0,promises_.readdir)(directory)).sort()) {
             const path = relative ? `${relative}/${name}` : name;
             let source = (0,external_node_path_.join)(directory, name);
             let info = await (0,promises_.lstat)(source);
-            if (info.isSymbolicLink() && links === 'follow')
-                ({ source, info } = await follow(top, path, source));
+            let notice;
+            const linked = info.isSymbolicLink();
+            if (linked && links === 'follow')
+                ({ source, info, notice } = await follow(top, path, source));
             if (ignore(path, info.isDirectory()))
                 continue;
+            if (notice)
+                notices.push(notice);
             if (info.isDirectory()) {
                 if (ancestors.includes(source)) {
-                    throw new InputError('path', `${path} is a symlink to a directory that holds it; a chart cannot hold a loop`);
+                    const how = linked ? 'is a symlink to a directory that holds it' : 'is, through a symlink, a directory that holds itself';
+                    throw new InputError('path', `${path} ${how}; a chart cannot hold a loop`);
                 }
                 entries.push({ path, type: 'directory', mode: 0o755, size: 0, source });
                 await visit(path, source, [...ancestors, source]);
@@ -85616,7 +91330,7 @@ async function walkTree(root, ignore = () => false, links = 'keep') {
         }
     };
     await visit('', top, [top]);
-    return entries;
+    return { entries, notices };
 }
 /** A link kept as a link: its target must stay inside the tree, where `oras pull` also checks it. */
 async function keptLink(path, source) {
@@ -85627,21 +91341,30 @@ async function keptLink(path, source) {
     }
     return { path, type: 'symlink', mode: 0o777, size: 0, source, linkname: target };
 }
-/** Where a link inside a chart leads (its real path) and what is there. */
+/**
+ * Where a link inside a chart leads (its real path) and what is there. Helm follows a link out of
+ * the chart as readily as one inside it; so do we, and say so, since what it brings in is not in
+ * the chart's directory.
+ */
 async function follow(top, path, link) {
     const target = await (0,promises_.readlink)(link);
     let source;
     try {
         source = await (0,promises_.realpath)(link);
     }
-    catch {
-        throw new InputError('path', `${path} is a symlink to ${target}, which does not exist; helm package follows links, so it must lead to a file or directory in the chart`);
+    catch (error) {
+        if (error.code === 'ELOOP') {
+            throw new InputError('path', `${path} is a symlink to ${target}, which leads back to itself through links; a chart cannot hold a loop`);
+        }
+        throw new InputError('path', `${path} is a symlink to ${target}, which does not exist; helm package follows links, so it must lead to a file or directory`);
     }
     const inside = (0,external_node_path_.relative)(top, source);
-    if (inside === '..' || inside.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(inside)) {
-        throw new InputError('path', `${path} is a symlink to ${target}, outside the chart; a chart packages only what is inside its directory`);
-    }
-    return { source, info: await (0,promises_.stat)(source) };
+    const outside = inside === '..' || inside.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(inside);
+    const info = await (0,promises_.stat)(source);
+    if (!outside)
+        return { source, info };
+    const notice = `${path} is a symlink to ${target}, outside the chart: ${source} is packaged in its place, as helm package does`;
+    return { source, info, notice };
 }
 /** The tree as a tar stream, made again the same way each time it is called. */
 function tarStream(entries, options) {
@@ -85849,7 +91572,7 @@ async function packageDirectory(path, mtime, options) {
     const name = (0,external_node_path_.basename)((0,external_node_path_.resolve)(path));
     if (!name)
         throw new InputError('path', `${path} is the root directory; give the directory to package`);
-    const entries = await walkTree(path);
+    const { entries } = await walkTree(path);
     const source = new PackagedSource(path);
     const tar = () => tarStream(entries, { mtime, prefix: `${name}/`, prefixEntry: true });
     const open = () => gzipped(tar());
@@ -85894,13 +91617,14 @@ async function packageChartDirectory(path, chart, mtime, options) {
     const { version, notices } = chartVersion(chart, options.tag);
     const ignoreText = await (0,promises_.readFile)((0,external_node_path_.join)(path, '.helmignore'), 'utf8').catch(() => '');
     // Links are followed, as helm package follows them: the chart holds what they point to.
-    const entries = await walkTree(path, helmIgnore(ignoreText), 'follow');
+    const tree = await walkTree(path, helmIgnore(ignoreText), 'follow');
     const replace = new Map();
     if (version !== chart.version)
         replace.set('Chart.yaml', withVersion(chart, version));
     const source = new PackagedSource(path);
-    const open = () => tarGzip(entries, { mtime, prefix: `${chart.name}/`, replace, first: ['Chart.yaml'] });
-    return chartArtifact(source, chart, version, { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }, open, notices, options);
+    const open = () => tarGzip(tree.entries, { mtime, prefix: `${chart.name}/`, replace, first: ['Chart.yaml'] });
+    const layer = { mediaType: HELM_CHART_LAYER, ...(await measure(open)) };
+    return chartArtifact(source, chart, version, layer, open, [...tree.notices, ...notices], options);
 }
 function chartArtifact(source, chart, version, layer, open, notices, options) {
     const configBytes = chartConfig(chart, version);
@@ -85980,7 +91704,7 @@ async function pushPackagedChart(path, chart, options) {
 
 
 
-async function pushPackage(stores, request, logger) {
+async function pushPackage(stores, request, logger, options = {}) {
     const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request;
     let subjectDescriptor;
     if (subject) {
@@ -86003,8 +91727,9 @@ async function pushPackage(stores, request, logger) {
     stores.addLocal('package', path, packaged.source);
     // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
     const destinations = request.destinations.map((d) => endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d);
-    const result = await copyArtifact(stores, { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations }, logger);
-    if (subjectDescriptor) {
+    const result = await copyArtifact(stores, { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations }, logger, options);
+    // A dry run writes nothing: the referrer is not recorded either.
+    if (subjectDescriptor && !options.dryRun) {
         const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes;
         const listed = referrerDescriptor(manifest, packaged.root);
         const seen = new Set();
@@ -86030,1234 +91755,6 @@ function requireOneVersion(destinations, chartTag) {
         requireChartTag(tag);
         throw new InputError('destRef', `the tag ${tag} differs from the chart version ${chartTag}; a chart is pushed under its own version only`);
     }
-}
-
-;// CONCATENATED MODULE: ./src/action/outputs.ts
-/** Step outputs and the job summary, from the engine's result. */
-
-
-function setOutputs(result) {
-    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
-    setOutput('image', first?.ref ?? '');
-    setOutput('digest', result.digest);
-    setOutput('tag', first?.tag ?? '');
-    setOutput('mediaType', result.mediaType);
-    setOutput('size', String(result.size));
-    // The output's contract (DESIGN §3) is these four fields per reference.
-    setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))));
-}
-/** Nothing was pushed (archives that held no image): every output set, empty. */
-function setEmptyOutputs() {
-    for (const name of ['image', 'digest', 'tag', 'mediaType', 'size'])
-        setOutput(name, '');
-    setOutput('pushed', '[]');
-}
-/** The summary of a copy that failed after writing some tags: which ones are in place. */
-async function writeFailureSummary(written) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await summary_summary
-        .addHeading('oci-push failed', 3)
-        .addRaw('Written before the failure (each complete):', true)
-        .addTable([
-        [
-            { data: 'Reference', header: true },
-            { data: 'Digest', header: true }
-        ],
-        ...written.map((p) => [p.ref, p.digest])
-    ])
-        .write();
-}
-async function writeSummary(result) {
-    // Outside a runner (a local run) there is no summary file to write to.
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    const { stats } = result;
-    const summary = summary_summary.addHeading('oci-push', 3).addTable([
-        [
-            { data: 'Reference', header: true },
-            { data: 'Digest', header: true },
-            { data: 'Media type', header: true },
-            { data: 'Size', header: true }
-        ],
-        ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
-    ]);
-    if (result.referrers.length > 0) {
-        summary.addTable([
-            [
-                { data: 'Referrer copied', header: true },
-                { data: 'Kind', header: true },
-                { data: 'Refers to', header: true }
-            ],
-            ...result.referrers.map((r) => [r.digest, r.kind, r.subject])
-        ]);
-    }
-    if (result.rewritten.length > 0) {
-        summary.addTable([
-            [
-                { data: 'Rewritten manifest', header: true },
-                { data: 'New digest', header: true },
-                { data: 'Media type', header: true }
-            ],
-            ...result.rewritten.map((r) => [r.from, r.to, r.mediaType])
-        ]);
-    }
-    await summary
-        .addTable([
-        [
-            { data: 'Bytes uploaded', header: true },
-            { data: 'Blobs mounted', header: true },
-            { data: 'Blobs skipped', header: true },
-            { data: 'Blobs uploaded', header: true },
-            { data: 'Seconds', header: true }
-        ],
-        [
-            formatBytes(stats.bytesUploaded),
-            String(stats.blobsMounted),
-            String(stats.blobsSkipped),
-            String(stats.blobsUploaded),
-            result.seconds.toFixed(1)
-        ]
-    ])
-        .write();
-}
-
-;// CONCATENATED MODULE: ./src/archive/archive-sources.ts
-
-
-
-
-
-
-const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-/** `blobs/<alg>/<hex>` (image-spec image-layout.md); a digest that is not one never becomes a name. */
-function blobPath(digest, where) {
-    if (!isDigest(digest))
-        throw new ContentError(where, `"${digest}" is not a digest (algorithm:hex)`);
-    const colon = digest.indexOf(':');
-    return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
-}
-function archive_sources_parseJson(bytes, where) {
-    try {
-        return JSON.parse(bytes.toString('utf8'));
-    }
-    catch {
-        throw new ContentError(where, 'is not valid JSON');
-    }
-}
-/** An OCI image layout inside an archive. */
-class ArchiveLayoutSource {
-    container;
-    name;
-    sequential;
-    constructor(container) {
-        this.container = container;
-        this.name = container.path;
-        this.sequential = container.sequential;
-    }
-    async images() {
-        const index = parseLayoutIndex((await this.container.readSmall('index.json')).toString('utf8'), `${this.name} index.json`);
-        return index.manifests.map((descriptor) => {
-            const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor);
-            return { descriptor, ...(name ? { name } : {}) };
-        });
-    }
-    /**
-     * Manifests by digest. Before a manifest is used, every blob it names must be in the archive
-     * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
-     */
-    async fetchManifest(reference) {
-        const bytes = await this.container.readSmall(blobPath(reference, `${this.name}@${reference}`));
-        for (const blob of blobsNamed(bytes))
-            this.checkBlob(blob);
-        return { bytes };
-    }
-    fetchBlob(descriptor, options = {}) {
-        this.checkBlob(descriptor);
-        return this.container.open(this.blobPath(descriptor.digest), options.signal);
-    }
-    blobOrder(digest) {
-        return this.container.position(this.blobPath(digest));
-    }
-    blobPath(digest) {
-        return blobPath(digest, `${this.name}@${digest}`);
-    }
-    checkBlob(descriptor) {
-        const path = this.blobPath(descriptor.digest);
-        const size = this.container.size(path);
-        if (size === undefined)
-            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
-        if (size !== descriptor.size) {
-            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
-        }
-    }
-}
-/**
- * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
- * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
- * them with their descriptor's media type and says what is wrong with them.
- */
-function blobsNamed(bytes) {
-    try {
-        return blobsOf(parseManifest(bytes, undefined, 'a manifest'));
-    }
-    catch (error) {
-        if (error instanceof ContentError)
-            return [];
-        throw error;
-    }
-}
-/** A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. */
-class LegacyArchiveSource {
-    container;
-    precomputed;
-    name;
-    sequential;
-    manifests = new Map();
-    blobs = new Map();
-    list = [];
-    constructor(container, precomputed) {
-        this.container = container;
-        this.precomputed = precomputed;
-        this.name = container.path;
-        this.sequential = container.sequential;
-    }
-    /** Reads manifest.json and every config, and measures every layer (the first pass for a plain tar). */
-    static async open(container, precomputed = new Map()) {
-        const source = new LegacyArchiveSource(container, precomputed);
-        const entries = archive_sources_parseJson(await container.readSmall('manifest.json'), `${container.path} manifest.json`);
-        if (!Array.isArray(entries))
-            throw new ContentError(`${container.path} manifest.json`, 'is not a list of images');
-        for (const entry of entries)
-            source.list.push(...(await source.add(entry)));
-        return source;
-    }
-    images() {
-        return this.list;
-    }
-    async add(entry) {
-        const where = `${this.name} manifest.json`;
-        if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
-            throw new ContentError(where, 'has an image without Config or Layers');
-        const configBytes = await this.container.readSmall(entry.Config);
-        const config = archive_sources_parseJson(configBytes, `${this.name} ${entry.Config}`);
-        const diffIds = config.rootfs?.diff_ids ?? [];
-        if (diffIds.length !== entry.Layers.length) {
-            throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`);
-        }
-        const configDigest = sha256(configBytes);
-        this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes });
-        const layers = [];
-        for (const [i, path] of entry.Layers.entries()) {
-            const layer = await this.measure(path);
-            if (layer.diffId !== diffIds[i]) {
-                throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`);
-            }
-            layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size });
-        }
-        const manifest = {
-            schemaVersion: 2,
-            mediaType: DOCKER_MANIFEST,
-            config: { mediaType: DOCKER_CONFIG, digest: configDigest, size: configBytes.length },
-            layers
-        };
-        const bytes = Buffer.from(JSON.stringify(manifest));
-        const digest = sha256(bytes);
-        this.manifests.set(digest, bytes);
-        const platform = config.os && config.architecture
-            ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
-            : undefined;
-        const descriptor = { mediaType: DOCKER_MANIFEST, digest, size: bytes.length, ...(platform ? { platform } : {}) };
-        const tags = entry.RepoTags ?? [];
-        return tags.length > 0 ? tags.map((name) => ({ name, descriptor })) : [{ descriptor }];
-    }
-    /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
-    async measure(path) {
-        const known = this.precomputed.get(this.container.canonicalName(path));
-        const layer = known ?? (await measureCompressed(await this.container.open(path)));
-        this.blobs.set(layer.digest, { path, level: layer.level });
-        return layer;
-    }
-    fetchManifest(reference) {
-        const bytes = this.manifests.get(reference);
-        if (!bytes)
-            return Promise.reject(new ContentError(`${this.name}@${reference}`, 'no such image in the archive'));
-        return Promise.resolve({ bytes, contentType: DOCKER_MANIFEST });
-    }
-    async fetchBlob(descriptor, options = {}) {
-        const blob = this.blobs.get(descriptor.digest);
-        if (!blob)
-            throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive');
-        const stream = await this.container.open(blob.path, options.signal);
-        return blob.level === undefined ? stream : compressLayer(stream, blob.level);
-    }
-    blobOrder(digest) {
-        const blob = this.blobs.get(digest);
-        return blob ? this.container.position(blob.path) : 0;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/archive/container.ts
-/** JSON files (manifests, configs, index.json, manifest.json) are capped at this size. */
-const MAX_JSON_BYTES = 4 * 1024 * 1024;
-
-;// CONCATENATED MODULE: ./src/archive/tar-entries.ts
-/**
- * Tar entries as an archive reader needs them, and the rules every archive obeys whatever its
- * container (plain tar, gzip'd tar): names normalised inside the root, links resolved inside it,
- * special files and escapes refused with the entry's name.
- */
-
-
-/** Bounds an archive's index whatever the archive says, plain or gzip'd: no image archive comes close. */
-const MAX_ENTRIES = 200_000;
-/** Tar typeflags (POSIX ustar, GNU) we accept, and what they are. */
-function entryType(flag, name, archive) {
-    switch (flag) {
-        case '0':
-        case '\0':
-        case '':
-        case '7':
-            return 'file';
-        case '5':
-            return 'directory';
-        case '2':
-            return 'symlink';
-        case '1':
-            return 'hardlink';
-        case '3':
-        case '4':
-        case '6':
-            throw new ContentError(archive, `entry "${name}" is a device or FIFO; archives of images hold only files, directories and links`);
-        default:
-            // pax and GNU metadata headers are read by the caller; anything else is ignored.
-            return undefined;
-    }
-}
-/** A name inside the archive root, or an error naming the entry when it would leave it. */
-function normaliseName(raw, archive) {
-    if (raw.startsWith('/'))
-        throw new ContentError(archive, `entry "${raw}" has an absolute path`);
-    const name = external_node_path_.posix
-        .normalize(raw)
-        .replace(/^(\.\/)+/, '')
-        .replace(/\/$/, '');
-    if (name === '..' || name.startsWith('../'))
-        throw new ContentError(archive, `entry "${raw}" points outside the archive`);
-    return name === '.' ? '' : name;
-}
-/** Where a link points, inside the root; an error naming the entry when it would leave it. */
-function linkTarget(entry, target, archive) {
-    if (target.startsWith('/'))
-        throw new ContentError(archive, `link "${entry.name}" points to an absolute path (${target})`);
-    const base = entry.type === 'symlink' ? external_node_path_.posix.dirname(entry.name) : '';
-    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(base, target));
-    if (resolved === '..' || resolved.startsWith('../'))
-        throw new ContentError(archive, `link "${entry.name}" points outside the archive (${target})`);
-    return resolved.replace(/^(\.\/)+/, '');
-}
-/** The entries by name; links followed (bounded) to the file they name. */
-class EntryTable {
-    archive;
-    byName = new Map();
-    constructor(archive) {
-        this.archive = archive;
-    }
-    add(entry) {
-        if (entry.type !== 'directory')
-            this.byName.set(entry.name, entry);
-    }
-    get size() {
-        return this.byName.size;
-    }
-    names() {
-        return this.byName.keys();
-    }
-    /** The regular file `name` is, after links; undefined when there is none. */
-    file(name) {
-        let entry = this.byName.get(name);
-        for (let hops = 0; entry && entry.type !== 'file'; hops++) {
-            if (hops >= 16)
-                throw new ContentError(this.archive, `link "${name}" goes through more than 16 links`);
-            if (entry.type === 'directory' || entry.linkname === undefined)
-                return undefined;
-            entry = this.byName.get(entry.linkname);
-        }
-        return entry;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/archive/gzip-container.ts
-/**
- * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
- * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
- * (manifests, configs, index.json, manifest.json) and hashes what the files a legacy docker save
- * uses as layers will become once compressed (their digest must be known before their upload
- * starts); the second streams the blobs to their destination in the order they are stored. A
- * retry of a blob already passed starts the stream again from the top. The first pass is bounded
- * as the plain tar's index is: so many entries, so many bytes of JSON kept.
- */
-
-
-
-
-
-
-
-
-
-
-/** Room for headers and padding beyond the declared sizes, per entry and in all. */
-const HEADER_ALLOWANCE = 3 * 512;
-const SLACK = 1024 * 1024;
-class GzipTarContainer {
-    path;
-    entries;
-    small;
-    compressed;
-    sequential = true;
-    scan;
-    constructor(path, entries, small, 
-    /** For uncompressed files: what they are once gzip'd (legacy docker-save layers). */
-    compressed) {
-        this.path = path;
-        this.entries = entries;
-        this.small = small;
-        this.compressed = compressed;
-    }
-    /** The first pass. */
-    static async open(path, limits = FIRST_PASS_LIMITS) {
-        const pass = new FirstPass(path, limits);
-        const scan = startScan(path, (await (0,promises_.stat)(path)).size);
-        try {
-            for (let position = 0;; position++) {
-                const next = await scan.entries.next();
-                if (next.done)
-                    break;
-                await pass.read(next.value, position);
-            }
-        }
-        finally {
-            scan.close();
-        }
-        return new GzipTarContainer(path, pass.entries, pass.small, pass.compressed);
-    }
-    names() {
-        return [...this.entries.names()];
-    }
-    canonicalName(name) {
-        return this.entries.file(name)?.name ?? name;
-    }
-    size(name) {
-        return this.entries.file(name)?.size;
-    }
-    position(name) {
-        return this.entries.file(name)?.offset ?? 0;
-    }
-    readSmall(name) {
-        const entry = this.entry(name);
-        const bytes = this.small.get(entry.name);
-        if (bytes)
-            return Promise.resolve(bytes);
-        if (entry.size > MAX_JSON_BYTES)
-            return Promise.reject(new ContentError(this.path, `entry "${name}" is larger than ${MAX_JSON_BYTES} bytes`));
-        return Promise.reject(new ContentError(this.path, `entry "${name}" is not JSON`));
-    }
-    /** The second pass, resumed where it stopped; restarted from the top for an entry already passed. */
-    async open(name) {
-        const entry = this.entry(name);
-        const cached = this.small.get(entry.name);
-        if (cached)
-            return external_node_stream_.Readable.from([cached]);
-        const target = entry.offset;
-        if (!this.scan || this.scan.position >= target) {
-            this.scan?.close();
-            this.scan = startScan(this.path, Number.POSITIVE_INFINITY);
-        }
-        const scan = this.scan;
-        for (;;) {
-            const next = await scan.entries.next();
-            if (next.done)
-                throw new ContentError(this.path, `entry "${name}" was not found on a second read`);
-            scan.position++;
-            if (scan.position === target)
-                return next.value;
-            await drain(next.value);
-        }
-    }
-    entry(name) {
-        const entry = this.entries.file(name);
-        if (!entry)
-            throw new ContentError(this.path, `entry "${name}" is missing`);
-        return entry;
-    }
-}
-/** Thousands of images' manifests and configs fit in 64 MiB many times over. */
-const FIRST_PASS_LIMITS = { entries: MAX_ENTRIES, keptJsonBytes: 64 * 1024 * 1024 };
-/**
- * Content an OCI layout stores by digest (`blobs/<alg>/<encoded>`, image-spec image-layout.md):
- * pushed as it is, never gzip'd by us, so not measured. A legacy docker save keeps its layers
- * elsewhere (`<id>/layer.tar`, `<hex>.tar`); one that did not would have them measured when read.
- */
-function isLayoutBlob(name) {
-    return /^blobs\/[^/]+\/[^/]+$/.test(name);
-}
-/** The first pass, entry by entry: the index, the JSON files, what legacy layers measure. */
-class FirstPass {
-    path;
-    limits;
-    entries;
-    small = new Map();
-    compressed = new Map();
-    keptBytes = 0;
-    constructor(path, limits) {
-        this.path = path;
-        this.limits = limits;
-        this.entries = new EntryTable(path);
-    }
-    async read(stream, position) {
-        if (position >= this.limits.entries)
-            throw new ContentError(this.path, `has more than ${this.limits.entries} entries`);
-        const entry = toEntry(stream.header, position, this.path);
-        if (entry)
-            this.entries.add(entry);
-        if (entry?.type !== 'file')
-            return drain(stream);
-        const kind = await firstBytesKind(stream, entry.size);
-        if (kind === 'json' && entry.size <= MAX_JSON_BYTES)
-            return this.keep(entry, stream);
-        if (kind === 'plain' && !isLayoutBlob(entry.name))
-            this.compressed.set(entry.name, await measureCompressed(stream));
-        else
-            await drain(stream);
-    }
-    async keep(entry, stream) {
-        this.keptBytes += entry.size;
-        if (this.keptBytes > this.limits.keptJsonBytes) {
-            throw new ContentError(this.path, `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`);
-        }
-        this.small.set(entry.name, await collect(stream));
-    }
-}
-/** A pass over the archive. `compressedSize` bounds how far the stream may expand (a gzip bomb). */
-function startScan(path, compressedSize) {
-    const file = (0,external_node_fs_namespaceObject.createReadStream)(path);
-    const gunzip = (0,external_node_zlib_.createGunzip)();
-    const tar = (0,tar_stream.extract)();
-    const guard = new ExpansionGuard(path, compressedSize);
-    tar.on('entry', (header) => guard.declare(header.size ?? 0));
-    file.on('error', (error) => tar.destroy(error));
-    gunzip.on('error', (error) => tar.destroy(new ContentError(path, `is not a valid gzip stream (${error.message})`)));
-    guard.on('error', (error) => tar.destroy(error));
-    file.pipe(gunzip).pipe(guard).pipe(tar);
-    const entries = tar[Symbol.asyncIterator]();
-    return {
-        entries,
-        position: -1,
-        close: () => {
-            file.destroy();
-            gunzip.destroy();
-            tar.destroy();
-        }
-    };
-}
-/**
- * Fails the stream when it expands past what its headers declare (plus headers and padding),
- * or past the most gzip can expand the file at all.
- */
-class ExpansionGuard extends external_node_stream_.Transform {
-    path;
-    compressedSize;
-    declared = 0;
-    passed = 0;
-    entries = 0;
-    constructor(path, compressedSize) {
-        super();
-        this.path = path;
-        this.compressedSize = compressedSize;
-    }
-    declare(size) {
-        this.declared += size;
-        this.entries++;
-    }
-    _transform(chunk, _encoding, done) {
-        this.passed += chunk.length;
-        const allowed = this.declared + (this.entries + 1) * HEADER_ALLOWANCE + SLACK;
-        // deflate expands at most ~1032:1; anything beyond that is not a real stream.
-        if (this.passed > allowed || this.passed > this.compressedSize * 1100 + SLACK) {
-            done(new ContentError(this.path, 'expands past the sizes its entries declare; refusing it'));
-            return;
-        }
-        done(null, chunk);
-    }
-}
-/** tar-stream's entry types as the typeflags they come from. */
-const TAR_FLAGS = {
-    file: '0',
-    directory: '5',
-    symlink: '2',
-    link: '1',
-    'character-device': '3',
-    'block-device': '4',
-    fifo: '6',
-    'contiguous-file': '7'
-};
-function toEntry(header, position, archive) {
-    const flag = TAR_FLAGS[header.type ?? 'file'];
-    if (flag === undefined)
-        return undefined;
-    const type = entryType(flag, header.name, archive);
-    if (!type)
-        return undefined;
-    const entry = {
-        name: normaliseName(header.name, archive),
-        type,
-        size: type === 'file' ? (header.size ?? 0) : 0,
-        offset: position
-    };
-    if (type === 'symlink')
-        entry.linkname = linkTarget(entry, header.linkname ?? '', archive);
-    if (type === 'hardlink')
-        entry.linkname = normaliseName(header.linkname ?? '', archive);
-    return entry;
-}
-/** Whether a file looks like JSON (`{` or `[`), gzip, or anything else (an uncompressed layer), from its first byte. */
-async function firstBytesKind(stream, size) {
-    if (size === 0)
-        return 'plain';
-    const first = await new Promise((resolve, reject) => {
-        const onReadable = () => {
-            const chunk = stream.read(Math.min(2, size));
-            if (chunk) {
-                stream.off('readable', onReadable);
-                stream.unshift(chunk);
-                resolve(chunk);
-            }
-        };
-        stream.on('readable', onReadable);
-        stream.once('error', reject);
-        onReadable();
-    });
-    if (first[0] === 0x7b || first[0] === 0x5b)
-        return 'json';
-    if (first[0] === 0x1f && first[1] === 0x8b)
-        return 'gzip';
-    return 'plain';
-}
-async function collect(stream) {
-    const chunks = [];
-    for await (const chunk of stream)
-        chunks.push(chunk);
-    return Buffer.concat(chunks);
-}
-async function drain(stream) {
-    for await (const _ of stream) {
-        // Skipping an entry means reading it.
-    }
-}
-
-;// CONCATENATED MODULE: ./src/archive/tar-file.ts
-/**
- * A plain (uncompressed) tar file read in place: its headers are read once, by offset, without
- * reading the data between them, and each entry is then opened as a byte range. Nothing is
- * extracted and memory does not grow with the archive (POSIX ustar, GNU long names, pax).
- */
-
-
-
-
-
-const BLOCK = 512;
-/** pax and GNU long-name headers are small; a larger one is not an honest archive. */
-const MAX_META = 1024 * 1024;
-/** Parses one 512-byte ustar header; undefined for an all-zero block (the end of the archive). */
-function parseHeader(block, archive) {
-    if (block.every((b) => b === 0))
-        return undefined;
-    const text = (from, length) => {
-        const field = block.subarray(from, from + length);
-        const end = field.indexOf(0);
-        return field.subarray(0, end < 0 ? length : end).toString('utf8');
-    };
-    const checksum = parseInt(text(148, 8).trim() || '0', 8);
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++)
-        sum += i >= 148 && i < 156 ? 32 : block[i];
-    if (checksum !== sum)
-        throw new ContentError(archive, 'is not a tar archive (a header checksum does not match)');
-    const prefix = text(257, 6).startsWith('ustar') ? text(345, 155) : '';
-    const name = prefix ? `${prefix}/${text(0, 100)}` : text(0, 100);
-    return { name, size: tar_file_parseSize(block.subarray(124, 136), archive), flag: text(156, 1), linkname: text(157, 100) };
-}
-/** Octal, or GNU base-256 for sizes past 8 GiB. */
-function tar_file_parseSize(field, archive) {
-    if (field[0] & 0x80) {
-        let value = 0;
-        for (let i = 1; i < field.length; i++)
-            value = value * 256 + field[i];
-        return value;
-    }
-    const text = field.toString('ascii').replace(/\0.*$/s, '').trim();
-    const value = text === '' ? 0 : parseInt(text, 8);
-    if (!Number.isSafeInteger(value) || value < 0)
-        throw new ContentError(archive, 'is not a tar archive (an entry size is not a number)');
-    return value;
-}
-/** pax extended header records: `LEN key=value\n`. */
-function parsePax(data) {
-    const out = {};
-    let pos = 0;
-    while (pos < data.length) {
-        const space = data.indexOf(0x20, pos);
-        if (space < 0)
-            break;
-        const length = Number(data.subarray(pos, space).toString('ascii'));
-        if (!Number.isSafeInteger(length) || length <= 0)
-            break;
-        const record = data.subarray(space + 1, pos + length - 1).toString('utf8');
-        const eq = record.indexOf('=');
-        if (eq > 0)
-            out[record.slice(0, eq)] = record.slice(eq + 1);
-        pos += length;
-    }
-    return out;
-}
-/** Reads the entries of a tar file into an {@link EntryTable}, given the path for messages. */
-async function indexTarFile(path) {
-    const handle = await (0,promises_.open)(path, 'r');
-    try {
-        const table = new EntryTable(path);
-        const block = Buffer.alloc(BLOCK);
-        let offset = 0;
-        let longName;
-        let longLink;
-        let pax = {};
-        for (let count = 0;; count++) {
-            if (count > MAX_ENTRIES)
-                throw new ContentError(path, `has more than ${MAX_ENTRIES} entries`);
-            const { bytesRead } = await handle.read(block, 0, BLOCK, offset);
-            if (bytesRead < BLOCK)
-                break;
-            const header = parseHeader(block, path);
-            if (!header)
-                break;
-            const dataStart = offset + BLOCK;
-            offset = dataStart + Math.ceil(header.size / BLOCK) * BLOCK;
-            if (header.flag === 'L' || header.flag === 'K' || header.flag === 'x') {
-                const data = await readRange(handle, dataStart, header.size, path);
-                if (header.flag === 'L')
-                    longName = data.toString('utf8').replace(/\0+$/, '');
-                else if (header.flag === 'K')
-                    longLink = data.toString('utf8').replace(/\0+$/, '');
-                else
-                    pax = parsePax(data);
-                continue;
-            }
-            const rawName = pax.path ?? longName ?? header.name;
-            const rawLink = pax.linkpath ?? longLink ?? header.linkname;
-            const size = pax.size !== undefined ? Number(pax.size) : header.size;
-            longName = longLink = undefined;
-            pax = {};
-            const type = entryType(header.flag, rawName, path);
-            if (!type)
-                continue;
-            const name = normaliseName(rawName, path);
-            const entry = { name, type, size: type === 'file' ? size : 0, offset: dataStart };
-            if (type === 'symlink' || type === 'hardlink')
-                entry.linkname = type === 'hardlink' ? normaliseName(rawLink, path) : linkTarget(entry, rawLink, path);
-            if (size !== header.size)
-                offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
-            table.add(entry);
-        }
-        const { size: fileSize } = await handle.stat();
-        for (const name of table.names()) {
-            const entry = table.file(name);
-            if (entry && entry.offset + entry.size > fileSize)
-                throw new ContentError(path, `entry "${name}" is truncated`);
-        }
-        return new TarFile(path, table);
-    }
-    finally {
-        await handle.close();
-    }
-}
-async function readRange(handle, offset, size, archive) {
-    if (size > MAX_META)
-        throw new ContentError(archive, `a metadata header of ${size} bytes is larger than ${MAX_META}`);
-    const data = Buffer.alloc(size);
-    const { bytesRead } = await handle.read(data, 0, size, offset);
-    if (bytesRead < size)
-        throw new ContentError(archive, 'is truncated');
-    return data;
-}
-/** An indexed tar file: entries opened as byte ranges of the file. */
-class TarFile {
-    path;
-    entries;
-    constructor(path, entries) {
-        this.path = path;
-        this.entries = entries;
-    }
-    open(entry, signal) {
-        if (entry.size === 0)
-            return external_node_stream_.Readable.from([]);
-        return (0,external_node_fs_namespaceObject.createReadStream)(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, ...(signal ? { signal } : {}) });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/archive/tar-container.ts
-
-
-
-
-class TarContainer {
-    tar;
-    sequential = false;
-    constructor(tar) {
-        this.tar = tar;
-    }
-    static async open(path) {
-        return new TarContainer(await indexTarFile(path));
-    }
-    get path() {
-        return this.tar.path;
-    }
-    names() {
-        return [...this.tar.entries.names()];
-    }
-    canonicalName(name) {
-        return this.tar.entries.file(name)?.name ?? name;
-    }
-    size(name) {
-        return this.tar.entries.file(name)?.size;
-    }
-    position(name) {
-        return this.tar.entries.file(name)?.offset ?? 0;
-    }
-    async readSmall(name) {
-        const entry = this.entry(name);
-        if (entry.size > MAX_JSON_BYTES)
-            throw new ContentError(this.path, `entry "${name}" is larger than ${MAX_JSON_BYTES} bytes`);
-        return readCapped(this.tar.open(entry), MAX_JSON_BYTES, name);
-    }
-    open(name, signal) {
-        return Promise.resolve(this.tar.open(this.entry(name), signal));
-    }
-    entry(name) {
-        const entry = this.tar.entries.file(name);
-        if (!entry)
-            throw new ContentError(this.path, `entry "${name}" is missing`);
-        return entry;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/archive/open-archive.ts
-/**
- * Recognises an archive by its content, never its name: a directory with `index.json` is an OCI
- * layout; a file starting with gzip's magic is a gzip'd tar; a file with a tar header is a tar.
- * Inside, `index.json` makes it an OCI layout (Docker ≥ 25's `docker save` too, which also has
- * `manifest.json`), `manifest.json` alone a legacy `docker save`.
- */
-
-
-
-
-
-
-
-
-/** What the first bytes of a file say it is; an error naming the file and what it looks like otherwise. */
-function detectContainer(head, path) {
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
-        return 'gzip';
-    if (head.length >= 512 && head.subarray(257, 262).toString('latin1') === 'ustar')
-        return 'tar';
-    // Old (v7) tars have no magic: a header whose checksum adds up is one.
-    if (head.length >= 512 && v7ChecksumMatches(head))
-        return 'tar';
-    throw new InputError('archive', `${path} is not a tar, a gzip'd tar or an OCI layout directory (${describe(head)})`);
-}
-function v7ChecksumMatches(block) {
-    const field = block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim();
-    if (!/^[0-7]+$/.test(field))
-        return false;
-    let sum = 0;
-    for (let i = 0; i < 512; i++)
-        sum += i >= 148 && i < 156 ? 32 : block[i];
-    return parseInt(field, 8) === sum;
-}
-function describe(head) {
-    if (head.length === 0)
-        return 'it is empty';
-    if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04')
-        return 'it is a zip file';
-    if (head[0] === 0x7b || head[0] === 0x5b)
-        return 'it looks like JSON';
-    if (head.subarray(0, 3).toString('latin1') === 'BZh')
-        return 'it is bzip2-compressed';
-    if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd)
-        return 'it is zstd-compressed';
-    const text = head.subarray(0, 16).toString('utf8');
-    return /^[\x20-\x7e\s]+$/.test(text) ? `it starts with "${text.trim()}"` : 'it starts with bytes of no known format';
-}
-async function openArchive(path) {
-    let info;
-    try {
-        info = await (0,promises_.stat)(path);
-    }
-    catch {
-        throw new InputError('archive', `${path} does not exist`);
-    }
-    if (info.isDirectory())
-        return openLayoutDirectory(path);
-    const head = Buffer.alloc(512);
-    const handle = await (0,promises_.open)(path, 'r');
-    let read;
-    try {
-        read = (await handle.read(head, 0, 512, 0)).bytesRead;
-    }
-    finally {
-        await handle.close();
-    }
-    const kind = detectContainer(head.subarray(0, read), path);
-    const container = kind === 'gzip' ? await GzipTarContainer.open(path) : await TarContainer.open(path);
-    const names = new Set(container.names());
-    const packing = kind === 'gzip' ? "gzip'd tar" : 'tar';
-    if (names.has('index.json')) {
-        const source = new ArchiveLayoutSource(container);
-        return { path, kind: `OCI layout ${packing}`, source, images: await source.images() };
-    }
-    if (names.has('manifest.json')) {
-        const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map();
-        const source = await LegacyArchiveSource.open(container, precomputed);
-        return { path, kind: `docker save ${packing}`, source, images: source.images() };
-    }
-    throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`);
-}
-async function openLayoutDirectory(path) {
-    const layout = new OciLayout(path);
-    try {
-        await (0,promises_.stat)((0,external_node_path_.join)(path, 'index.json'));
-    }
-    catch {
-        throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`);
-    }
-    const images = (await layout.index()).manifests.map((descriptor) => {
-        const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor);
-        return { descriptor, ...(name ? { name } : {}) };
-    });
-    return { path, kind: 'OCI layout directory', source: layout, images };
-}
-
-;// CONCATENATED MODULE: ./src/archive/select.ts
-/**
- * Which images of an archive go where (DESIGN §5): `destRef` with a tag takes exactly one image;
- * without a tag it is the repository for each image's own tag; ending in `/` it is a prefix under
- * which each image keeps its own repository path. Pure: names in, endpoints out.
- */
-
-
-
-
-/** `registry/path:tag`, `path:tag` or a tag alone (an OCI `ref.name`), split. */
-function splitImageName(name) {
-    const at = name.indexOf('@');
-    const withoutDigest = at >= 0 ? name.slice(0, at) : name;
-    const slash = withoutDigest.lastIndexOf('/');
-    const colon = withoutDigest.lastIndexOf(':');
-    if (slash < 0 && colon < 0)
-        return at >= 0 ? { path: withoutDigest } : { tag: withoutDigest };
-    const tag = colon > slash ? withoutDigest.slice(colon + 1) : undefined;
-    let path = colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
-    const first = path.split('/')[0];
-    // As distribution reads a name: the first component is a host when it has a `.` or `:`, or is localhost.
-    if (path.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'))
-        path = path.slice(first.length + 1);
-    return { path, ...(tag ? { tag } : {}) };
-}
-function planArchivePushes(archive, images, options) {
-    let selected = images;
-    if (options.digest) {
-        selected = images.filter((image) => image.descriptor.digest === options.digest);
-        if (selected.length === 0)
-            throw new InputError('archive', `${archive} has no image ${options.digest}; it has ${list(images)}`);
-    }
-    if (options.platforms.length > 0)
-        selected = byPlatform(archive, selected, options.platforms);
-    const distinct = new Set(selected.map((image) => image.descriptor.digest));
-    const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path';
-    for (const destination of options.destinations) {
-        if (destination.kind === 'exact' && endpointTag(destination.endpoint) !== undefined && distinct.size > 1) {
-            throw new InputError('destRef', `a destination with a tag takes one image, and ${archive} holds ${distinct.size}: ${list(selected)}; ${howToChoose}`);
-        }
-    }
-    const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()];
-    if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
-        throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give destRef a tag and ${howToChoose}`);
-    }
-    const pushes = new Map();
-    for (const image of selected) {
-        const { path, tag } = splitImageName(image.name ?? '');
-        const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] };
-        pushes.set(image.descriptor.digest, push);
-        for (const destination of options.destinations) {
-            if (destination.kind === 'exact') {
-                push.destinations.push(endpointTag(destination.endpoint) !== undefined ? destination.endpoint : atTag(destination.endpoint, tag));
-                continue;
-            }
-            if (!path) {
-                throw new InputError('destRef', `${destination.prefix} is a prefix, but the image ${describeEntry(image.descriptor)} in ${archive} has no repository name to put under it`);
-            }
-            push.destinations.push(parseEndpoint(`${destination.prefix}${path}${tag ? `:${tag}` : ''}`));
-        }
-    }
-    return [...pushes.values()];
-}
-/**
- * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
- * copy filters inside it. A filter that keeps nothing is an error listing what is there, as for a
- * registry source: pushing nothing would look like success.
- */
-function byPlatform(archive, images, specs) {
-    const kept = images.filter((image) => !image.descriptor.platform || specs.some((spec) => matchesPlatform(spec, image.descriptor.platform)));
-    if (kept.length > 0)
-        return kept;
-    const asked = specs.map(formatPlatform).join(', ');
-    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`);
-}
-function list(images) {
-    return images
-        .map((image) => describeEntry({ ...image.descriptor, annotations: { ...(image.name ? { 'org.opencontainers.image.ref.name': image.name } : {}) } }))
-        .join('; ');
-}
-
-;// CONCATENATED MODULE: ./src/engine/push-archives.ts
-
-
-
-
-/** The results of every image, as one; undefined when the archives held no image. */
-async function pushArchives(stores, request, logger) {
-    const { archives, destinations, prefixes, ...copyOptions } = request;
-    const targets = [
-        ...destinations.map((endpoint) => ({ kind: 'exact', endpoint })),
-        ...prefixes.map((prefix) => ({ kind: 'prefix', prefix }))
-    ];
-    const results = [];
-    for (const archive of archives) {
-        const opened = await openArchive(archive.path);
-        logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
-        if (opened.images.length === 0) {
-            logger.warning(`${archive.path} holds no image; nothing was pushed from it`);
-            continue;
-        }
-        stores.addLocal('archive', archive.path, opened.source);
-        const pushes = planArchivePushes(archive.path, opened.images, {
-            ...(archive.digest ? { digest: archive.digest } : {}),
-            platforms: request.platforms ?? [],
-            destinations: targets
-        });
-        for (const push of pushes) {
-            const source = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest };
-            results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger));
-        }
-    }
-    return combine(results);
-}
-function combine(results) {
-    const [first] = results;
-    if (!first)
-        return undefined;
-    const stats = emptyStats();
-    for (const { stats: s } of results)
-        for (const key of Object.keys(stats))
-            stats[key] += s[key];
-    return {
-        ...first,
-        pushed: results.flatMap((r) => r.pushed),
-        rewritten: results.flatMap((r) => r.rewritten),
-        referrers: results.flatMap((r) => r.referrers),
-        stats,
-        seconds: results.reduce((sum, r) => sum + r.seconds, 0)
-    };
-}
-
-;// CONCATENATED MODULE: ./src/progress.ts
-
-/** A reporter that writes each event's line, and progress lines when due, to `logger.info`. */
-function lineReporter(logger, meter) {
-    return {
-        ...logger,
-        event(event) {
-            const line = describeEvent(event);
-            if (line)
-                logger.info(line);
-            meter?.observe(event);
-            const progress = meter?.line();
-            if (progress)
-                logger.info(progress);
-        }
-    };
-}
-/** The line an event stands for in a log, or undefined for events only a meter counts. */
-function describeEvent(event) {
-    switch (event.type) {
-        case 'artifact-started':
-            return `Copying ${event.source} to ${event.destinations.join(', ')}`;
-        case 'artifact-resolved':
-            return `${event.source} is ${event.mediaType} ${event.digest}`;
-        case 'manifest-rewritten':
-            return `Rewrote ${event.from} as ${event.to}`;
-        case 'target-up-to-date':
-            return `${event.target} already has ${event.digest}`;
-        case 'target-done': {
-            const { blobsUploaded, bytesUploaded, blobsMounted, blobsSkipped } = event.stats;
-            return `Copied to ${event.target}: ${blobsUploaded} blobs uploaded (${formatBytes(bytesUploaded)}), ${blobsMounted} mounted, ${blobsSkipped} already there`;
-        }
-        case 'referrer-copied':
-            return `Copied referrer ${event.digest} (${event.kind}) of ${event.subject}`;
-        case 'tag-written':
-            return event.how === 'tagged'
-                ? `Tagged ${event.ref}`
-                : event.how === 'stored'
-                    ? `Stored ${event.ref}`
-                    : `${event.ref} already is ${event.digest}`;
-        case 'skipped':
-            return `${event.destination} is up to date with ${event.source} (${event.digest})`;
-        case 'archive-opened':
-            return `${event.path}: ${event.kind} with ${event.images} image name${event.images === 1 ? '' : 's'}`;
-        case 'package-made':
-            return `Packaged ${event.path} (${event.kind}) as ${event.digest}`;
-        case 'subject-resolved':
-            return `Attaching to ${event.ref}@${event.digest}`;
-        case 'referrer-recorded':
-            return `Recorded as a referrer of ${event.subject} in ${event.target} (${event.via === 'api' ? 'referrers API' : `tag ${event.subject.replace(':', '-')}`})`;
-        case 'artifact-done':
-            return `Done in ${event.seconds.toFixed(1)} s: ${event.digest}`;
-        case 'artifact-failed':
-            return `Failed: ${event.error.message}`;
-        default:
-            return undefined;
-    }
-}
-/**
- * Counts bytes across every transfer of a run and says how far along it is. `line()` gives a
- * progress line when one is due: transfers are running and `intervalMs` has passed since the last.
- */
-class ProgressMeter {
-    intervalMs;
-    now;
-    planned = 0;
-    done = 0;
-    perBlob = new Map();
-    started;
-    lastLine;
-    active = 0;
-    constructor(intervalMs, now = Date.now) {
-        this.intervalMs = intervalMs;
-        this.now = now;
-    }
-    observe(event) {
-        const key = 'digest' in event && 'target' in event ? `${event.target} ${event.digest}` : '';
-        switch (event.type) {
-            case 'transfer-planned':
-                this.planned += event.bytes;
-                this.started ??= this.now();
-                this.lastLine ??= this.now();
-                break;
-            case 'blob-started':
-                if (!this.perBlob.has(key))
-                    this.active++;
-                this.advance(key, 0);
-                break;
-            case 'blob-progress':
-                this.advance(key, event.done);
-                break;
-            case 'blob-done':
-                if (this.perBlob.has(key))
-                    this.active--;
-                this.advance(key, event.size);
-                this.perBlob.delete(key);
-                break;
-            default:
-        }
-    }
-    /** A progress line, when transfers are running and one is due. */
-    line() {
-        const now = this.now();
-        if (this.active === 0 || this.started === undefined || now - (this.lastLine ?? 0) < this.intervalMs)
-            return undefined;
-        this.lastLine = now;
-        return this.describe(now);
-    }
-    describe(now = this.now()) {
-        const seconds = Math.max(0.001, (now - (this.started ?? now)) / 1000);
-        const rate = this.done / seconds;
-        const total = Math.max(this.planned, this.done);
-        const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100;
-        const left = rate > 0 ? Math.ceil((total - this.done) / rate) : undefined;
-        return (`Progress: ${formatBytes(this.done)} of ${formatBytes(total)} (${percent}%), ${formatBytes(Math.round(rate))}/s` +
-            (left !== undefined ? `, about ${formatDuration(left)} left` : ''));
-    }
-    /** Fraction done, 0 to 1 (for a bar). */
-    fraction() {
-        const total = Math.max(this.planned, this.done);
-        return total > 0 ? this.done / total : 0;
-    }
-    advance(key, count) {
-        const before = this.perBlob.get(key) ?? 0;
-        // A restarted upload counts from zero again: its bytes are taken back.
-        this.done += count - before;
-        this.perBlob.set(key, count);
-    }
-}
-function formatDuration(seconds) {
-    if (seconds < 60)
-        return `${seconds} s`;
-    const minutes = Math.floor(seconds / 60);
-    if (minutes < 60)
-        return `${minutes} min ${seconds % 60} s`;
-    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-;// CONCATENATED MODULE: ./src/action/report.ts
-/**
- * The engine's events in a workflow log (DESIGN §7): a log group per artifact, its lines inside,
- * and a progress line at most every 5 s during long transfers.
- */
-
-
-const actionLogger = {
-    debug: core_debug,
-    info: info,
-    warning: warning,
-    notice: core_notice,
-    secret: core_setSecret
-};
-/** Seconds between progress lines: 5, or `OCI_PUSH_PROGRESS_INTERVAL` (seconds, for a busier log). */
-function progressInterval(env) {
-    const seconds = Number(env.OCI_PUSH_PROGRESS_INTERVAL);
-    return Number.isFinite(seconds) && seconds >= 0 && env.OCI_PUSH_PROGRESS_INTERVAL !== '' ? seconds * 1000 : 5000;
-}
-/** Lines of one artifact inside a log group, opened when it starts and closed when it ends. */
-function actionReporter(meter = new ProgressMeter(progressInterval(process.env))) {
-    return {
-        ...actionLogger,
-        event(event) {
-            meter.observe(event);
-            const line = describeEvent(event);
-            if (event.type === 'artifact-started')
-                startGroup(line ?? event.source);
-            else if (line)
-                info(line);
-            if (event.type === 'artifact-done' || event.type === 'artifact-failed')
-                endGroup();
-            const progress = meter.line();
-            if (progress)
-                info(progress);
-        }
-    };
 }
 
 // EXTERNAL MODULE: external "node:tls"
@@ -87429,6 +91926,15 @@ function parseChallenges(header) {
 
 ;// CONCATENATED MODULE: ./src/http/hints.ts
 
+/** ` (it resets in about 2 h 5 min)` from a Retry-After, or nothing. */
+function resetsIn(context) {
+    const ms = context.retryAfterMs;
+    if (ms === undefined)
+        return '';
+    const minutes = Math.ceil(ms / 60_000);
+    const when = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+    return `; it resets in about ${when}`;
+}
 const hints_GHCR = 'ghcr.io';
 const GHCR_WRITE = 'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")';
 function loginHint(context) {
@@ -87442,10 +91948,11 @@ function registryHint(status, details, context) {
     const codes = new Set(details.map((d) => d.code.toUpperCase()));
     const ghcrWrite = context.registry === hints_GHCR && context.role === 'destination';
     if (status === 429 || codes.has('TOOMANYREQUESTS')) {
-        if (context.registry === DOCKER_HUB) {
+        if (context.registry === DOCKER_HUB || context.limitSpent) {
+            const whose = context.registry === DOCKER_HUB ? "Docker Hub's pull limit" : `the pull limit of ${context.registry}`;
             return context.credentials
-                ? "Docker Hub's pull rate limit for this account is reached; wait, or use an account with a higher limit"
-                : "Docker Hub's pull rate limit for anonymous users is reached: log in (username and password, or docker/login-action) to raise it";
+                ? `${whose} for this account is reached${resetsIn(context)}; wait, or use an account with a higher limit`
+                : `${whose} for anonymous users is reached${resetsIn(context)}: log in (username and password, or docker/login-action) to raise it`;
         }
         return 'the registry is limiting the rate of requests; try again later';
     }
@@ -87596,20 +92103,44 @@ class RegistryClient {
      * failure is forgotten, so the request's next try pings again.
      */
     ping() {
-        const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
-        this.pinged ??= (async () => {
-            const res = await this.send(req);
-            await discard(res.body);
-            if (res.status === 401)
-                this.auth.challenged(challengesOf(res), []);
-            else if (res.status !== 200)
-                throw await this.failure(req, res);
-        })().catch((error) => {
+        this.pinged ??= this.sharedPing()
+            .then((challenges) => {
+            if (challenges)
+                this.auth.challenged(challenges, []);
+        })
+            .catch((error) => {
             if (isTransient(error))
                 this.pinged = undefined;
             throw error;
         });
         return this.pinged;
+    }
+    /** The origin's `/v2/` answer: asked once per run when clients share a {@link PingCache}. */
+    sharedPing() {
+        const pings = this.options.pings;
+        const known = pings?.get(this.origin);
+        if (known)
+            return known;
+        const answer = this.pingOnce();
+        if (pings) {
+            pings.set(this.origin, answer);
+            answer.catch(() => pings.delete(this.origin));
+        }
+        return answer;
+    }
+    async pingOnce() {
+        const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
+        const res = await this.send(req);
+        await discard(res.body);
+        if (res.status === 401)
+            return challengesOf(res);
+        if (res.status !== 200)
+            throw await this.failure(req, res);
+        return undefined;
+    }
+    /** Pings the registry now (before the first request needs it), so that round trip overlaps other work. */
+    warm() {
+        return this.ping();
     }
     async send(req) {
         const authorization = await this.auth.header(req.scopes ?? []);
@@ -87676,7 +92207,7 @@ class RegistryClient {
         }
         if (res.statusCode !== 200) {
             const details = await readErrorDetails(res.body);
-            throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details));
+            throw new RegistryError('get token', this.registry, res.statusCode, details, this.hint(res.statusCode, details, {}));
         }
         let token;
         try {
@@ -87700,16 +92231,26 @@ class RegistryClient {
     async failure(req, res) {
         const details = await readErrorDetails(res.body);
         const bearer = challengesOf(res).find((c) => c.scheme === 'bearer');
-        const hint = this.hint(res.status, details, bearer?.params.error);
-        return new RegistryError(req.operation, req.reference, res.status, details, hint, parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now()));
+        const retryAfterMs = parseRetryAfter(headerValue(res.headers, 'retry-after'), Date.now());
+        // A pull limit spent (Docker Hub: `RateLimit-Remaining: 0`) or a wait longer than any retry
+        // would make is not worth retrying: it is reported at once, with when it resets.
+        const remaining = headerValue(res.headers, 'ratelimit-remaining');
+        const budget = (this.options.retry ?? DEFAULT_RETRY).totalMs;
+        const exhausted = res.status === 429 && ((remaining !== undefined && /^\s*0\b/.test(remaining)) || (retryAfterMs ?? 0) > budget);
+        const hint = this.hint(res.status, details, {
+            ...(bearer?.params.error ? { challengeError: bearer.params.error } : {}),
+            ...(exhausted ? { limitSpent: true } : {}),
+            ...(retryAfterMs !== undefined ? { retryAfterMs } : {})
+        });
+        return new RegistryError(req.operation, req.reference, res.status, details, hint, retryAfterMs, exhausted);
     }
-    hint(status, details, challengeError) {
+    hint(status, details, more) {
         const credentials = this.options.credentials;
         return registryHint(status, details, {
             registry: this.registry,
             role: this.options.role,
             ...(credentials ? { credentials: credentials.origin ?? 'the inputs' } : {}),
-            ...(challengeError ? { challengeError } : {})
+            ...more
         });
     }
 }
@@ -87783,7 +92324,12 @@ async function readErrorDetails(body) {
 
 
 
+
 const CANCEL_TIMEOUT_MS = 5000;
+/** Tags asked for per page; registries may give fewer and link to the next page. */
+const TAGS_PER_PAGE = 1000;
+/** Pages of a tag list followed at most: a million tags. */
+const MAX_TAG_PAGES = 1000;
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 const MAX_REFERRERS_PAGES = 100;
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
@@ -87931,6 +92477,81 @@ class RegistryRepository {
             return next === undefined ? { referrers } : { referrers, next };
         });
     }
+    /**
+     * Every tag (distribution-spec "Listing Tags"): `GET /v2/<name>/tags/list?n=…`, following
+     * `Link: <url>; rel="next"` pages (ECR gives 1000 a page, ACR 100, Quay relative links), at
+     * most {@link MAX_TAG_PAGES}. A repository never written has none.
+     */
+    async listTags() {
+        const tags = [];
+        let url = `/v2/${this.repository}/tags/list?n=${TAGS_PER_PAGE}`;
+        for (let page = 1; url !== undefined; page++) {
+            if (page > MAX_TAG_PAGES) {
+                throw new ContentError(this.name, `the tag list links to more than ${MAX_TAG_PAGES} pages (Link rel="next"); not followed further`);
+            }
+            const answer = await this.tagsPage(url, page);
+            tags.push(...answer.tags);
+            url = answer.next;
+        }
+        return tags;
+    }
+    tagsPage(url, page) {
+        const req = {
+            method: 'GET',
+            url,
+            operation: 'list tags',
+            reference: this.name,
+            accept: page === 1 ? [200, 404] : [200]
+        };
+        return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
+            if (res.status === 404) {
+                await discard(res.body);
+                return { tags: [] };
+            }
+            const where = `${this.name} tag list page ${page}`;
+            let json;
+            try {
+                json = JSON.parse((await readBody(res.body, where)).toString('utf8'));
+            }
+            catch (error) {
+                if (error instanceof ContentError || error instanceof ConnectionError)
+                    throw error;
+                throw new ContentError(where, 'is not valid JSON');
+            }
+            const tags = json?.tags ?? [];
+            if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+                throw new ContentError(where, '"tags" is not a list of strings');
+            const next = nextLink(headerValue(res.headers, 'link'), res.url);
+            return next === undefined ? { tags } : { tags, next };
+        });
+    }
+    /**
+     * What a tag or digest points at, by `HEAD` alone (Docker Hub does not count a HEAD as a pull):
+     * the `Docker-Content-Digest`, `Content-Type` and `Content-Length` the registry answers with.
+     * Undefined when there is no such manifest. A registry that sends no digest for a tag is asked
+     * with a GET instead, and the bytes are hashed.
+     */
+    async resolveManifest(reference) {
+        const res = await this.request({
+            method: 'HEAD',
+            url: this.path('manifests', reference),
+            headers: { accept: MANIFEST_ACCEPT },
+            operation: 'check manifest',
+            reference: this.show(reference),
+            accept: [200, 404]
+        });
+        await discard(res.body);
+        if (res.status === 404)
+            return undefined;
+        const claimed = headerValue(res.headers, 'docker-content-digest');
+        const digest = isDigest(reference) ? reference : claimed;
+        const mediaType = baseMediaType(headerValue(res.headers, 'content-type')) ?? '';
+        const size = Number(headerValue(res.headers, 'content-length') ?? NaN);
+        if (digest && isDigest(digest) && Number.isSafeInteger(size))
+            return { digest, mediaType, size };
+        const fetched = await this.fetchManifest(reference);
+        return { digest: sha256(fetched.bytes), mediaType: baseMediaType(fetched.contentType) ?? mediaType, size: fetched.bytes.length };
+    }
     manifestExists(descriptor) {
         return this.exists('manifests', descriptor, 'check manifest');
     }
@@ -88046,6 +92667,27 @@ class RegistryRepository {
             throw error;
         }
     }
+    /**
+     * Opens the upload session of a blob ahead of its push (alongside its existence check, say):
+     * {@link pushBlob} then uses it. Resolves once the session is open.
+     */
+    async prepareUpload(descriptor, options = {}) {
+        if (this.pendingUploads.has(descriptor.digest))
+            return;
+        this.pendingUploads.set(descriptor.digest, await this.startUpload(descriptor, options));
+    }
+    /** Closes a session {@link prepareUpload} opened and no push will use (the blob was there). */
+    async abandonUpload(descriptor) {
+        const location = this.pendingUploads.get(descriptor.digest);
+        if (location === undefined)
+            return;
+        this.pendingUploads.delete(descriptor.digest);
+        await this.cancelUpload(new URL(location), descriptor);
+    }
+    /** Pings the registry now, so that round trip overlaps the reading of the source. */
+    warm() {
+        return this.client.warm();
+    }
     /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
     async cancelUpload(url, descriptor) {
         const session = new URL(url);
@@ -88127,17 +92769,21 @@ class RegistryRepository {
 
 
 /**
- * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
- * source and a PUT on the destination at once, and both may be the same origin (a refused
- * mount): two per transfer, plus room for manifests and HEADs, so no setting can deadlock.
+ * Connections per origin for `concurrency` large blob transfers and the small ones that move
+ * beside them ({@link SMALL_BLOB_CONCURRENCY}). A streamed copy holds a GET on the source and a
+ * PUT on the destination at once, and both may be the same origin (a refused mount): two per
+ * transfer, plus room for manifests and HEADs, so no setting can deadlock and no small blob
+ * waits in the pool's queue.
  */
 function connectionsFor(concurrency) {
-    return 2 * concurrency + 2;
+    return 2 * (concurrency + SMALL_BLOB_CONCURRENCY) + 2;
 }
 class Registries {
     options;
     agent;
     clients = new Map();
+    pings = new Map();
+    credentialLines = new Set();
     constructor(options) {
         this.options = options;
         const tls = options.tls ?? {};
@@ -88167,17 +92813,80 @@ class Registries {
             client = this.options.credentials.get(ref, role).then((credentials) => {
                 for (const secret of credentials ? secretsOf(credentials) : [])
                     logger.secret(secret);
+                this.logCredentials(ref.registry, role, credentials);
                 const retry = this.options.retry ? { retry: this.options.retry } : {};
-                return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger, ...retry });
+                return new RegistryClient({
+                    origin,
+                    registry: ref.registry,
+                    role,
+                    credentials,
+                    dispatcher: this.agent,
+                    logger,
+                    pings: this.pings,
+                    ...retry
+                });
             });
             this.clients.set(key, client);
         }
         return client;
     }
+    /** Where a registry's credentials came from, once per registry and side, at debug level; never the secret. */
+    logCredentials(registry, role, credentials) {
+        const from = credentials
+            ? `${credentials.origin ?? 'the inputs'}${credentials.username ? ` (user ${credentials.username})` : ''}`
+            : 'none found, anonymous';
+        const line = `Credentials for ${registry} as the ${role}: ${from}`;
+        if (this.credentialLines.has(line))
+            return;
+        this.credentialLines.add(line);
+        this.options.logger.debug(line);
+    }
     /** Closes every pooled connection, so the process can exit. */
     close() {
         return this.agent.close();
     }
+}
+
+;// CONCATENATED MODULE: ./src/run-inputs.ts
+
+
+
+
+
+
+/** The registries of one run; `githubToken` answers for ghcr.io when nothing else does (empty: not used). */
+function openRegistries(inputs, githubToken, env, logger) {
+    return new Registries({
+        credentials: credentialChain(inputs.credentials, githubToken, env),
+        plainHttp: inputs.plainHttp,
+        tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
+        // Mirror pairs run side by side, each with its own blobs in flight: the pool holds them all.
+        ...(inputs.mirror ? { concurrency: inputs.mirrorConcurrency * DEFAULT_CONCURRENCY } : {}),
+        logger
+    });
+}
+/** The copy, archive push or package push the inputs ask for; undefined when archives held no image. */
+function runCopy(stores, inputs, reporter) {
+    const common = {
+        maxArtifactSize: inputs.maxArtifactSize,
+        annotations: inputs.annotations,
+        platforms: inputs.platforms,
+        ociMediaTypes: inputs.ociMediaTypes,
+        referrers: inputs.referrers
+    };
+    const run = { dryRun: inputs.dryRun };
+    const { artifactType, subject, sourceDateEpoch, path, source, destinations } = inputs;
+    if (path) {
+        const packaging = {
+            ...(artifactType ? { artifactType } : {}),
+            ...(subject ? { subject } : {}),
+            ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {})
+        };
+        return pushPackage(stores, { ...common, ...packaging, path, destinations }, reporter, run);
+    }
+    if (source)
+        return copyArtifact(stores, { ...common, source, destinations }, reporter, run);
+    return pushArchives(stores, { ...common, archives: inputs.archives, destinations, prefixes: inputs.prefixes }, reporter, run);
 }
 
 ;// CONCATENATED MODULE: ./src/stores.ts
@@ -88239,18 +92948,34 @@ class Stores {
 
 
 
-/** The packaging inputs that were given. */
-function packaging(inputs) {
-    const { artifactType, subject, sourceDateEpoch } = inputs;
-    return {
-        ...(artifactType ? { artifactType } : {}),
-        ...(subject ? { subject } : {}),
-        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {})
-    };
+/** The source and platforms as the summary names them. */
+function describeRun(inputs) {
+    if (!inputs)
+        return { platforms: [], dryRun: false };
+    const { mirror } = inputs;
+    const source = mirror
+        ? `${mirror.file ?? 'inline config'}, ${mirror.entries.length} ${mirror.entries.length === 1 ? 'entry' : 'entries'}`
+        : inputs.source
+            ? formatEndpoint(inputs.source)
+            : (inputs.path ?? inputs.archives.map((a) => (a.digest ? `${a.path}@${a.digest}` : a.path)).join(', '));
+    return { source, platforms: inputs.platforms.map(formatPlatform), dryRun: inputs.dryRun };
+}
+/** One copy, archive push or package push; empty outputs when archives held no image. */
+async function copyStep(stores, inputs, reporter) {
+    const result = await runCopy(stores, inputs, reporter);
+    if (result) {
+        setOutputs(result);
+        await writeSummary(copySummary(result, describeRun(inputs)));
+    }
+    else {
+        setEmptyOutputs();
+    }
 }
 async function run() {
+    let inputs;
+    const written = [];
     try {
-        const inputs = parseInputs((name) => getInput(name), process.env);
+        inputs = parseInputs((name) => getInput(name), process.env);
         // Masked before anything else is written: credentials found later are masked as they are found.
         for (const secret of inputs.secrets)
             core_setSecret(secret);
@@ -88258,45 +92983,27 @@ async function run() {
             secretsOf(credentials).forEach((secret) => core_setSecret(secret));
         if (inputs.insecureSkipTLSVerify)
             warning('insecureSkipTLSVerify is set: TLS certificates are not verified for any registry');
-        const registries = new Registries({
-            credentials: credentialChain(inputs.credentials, inputs.githubToken, process.env),
-            plainHttp: inputs.plainHttp,
-            tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
-            logger: actionLogger
-        });
+        const registries = openRegistries(inputs, inputs.githubToken, process.env, actionLogger);
         try {
             const stores = new Stores(registries);
-            const common = {
-                maxArtifactSize: inputs.maxArtifactSize,
-                annotations: inputs.annotations,
-                platforms: inputs.platforms,
-                ociMediaTypes: inputs.ociMediaTypes,
-                referrers: inputs.referrers
-            };
             for (const notice of inputs.notices)
                 core_notice(notice);
-            const reporter = actionReporter();
-            const result = inputs.path
-                ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, reporter)
-                : inputs.source
-                    ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, reporter)
-                    : await pushArchives(stores, { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes }, reporter);
-            if (result) {
-                setOutputs(result);
-                await writeSummary(result);
-            }
-            else {
-                setEmptyOutputs();
-            }
+            if (inputs.mirror)
+                await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs));
+            else
+                await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)));
         }
         finally {
             await registries.close();
         }
     }
     catch (error) {
-        if (error instanceof PartialCopyError)
-            await writeFailureSummary(error.written);
-        setFailed(error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        // A failed mirror has written its own summary, with every failure in it.
+        if (!(error instanceof MirrorFailedError)) {
+            await writeSummary(failureSummary(describeRun(inputs), message, written)).catch((cause) => warning(`the job summary could not be written: ${cause instanceof Error ? cause.message : String(cause)}`));
+        }
+        setFailed(message);
     }
 }
 

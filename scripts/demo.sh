@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The action's main job on an embedded default: a loopback registry, a seeded multi-arch image,
-# and the bundled action retagging and promoting it. Nothing external.
+# The action's main job on an embedded default: loopback registries, a seeded multi-arch image,
+# and the bundled action retagging and promoting it, then mirroring its release tags (twice: the
+# re-run finds them up to date). Prints the log, the outputs and the Markdown job summary.
+# Nothing external.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -7,6 +7,14 @@
 export const DEFAULT_CONCURRENCY = 8
 
 /**
+ * Blobs under this size cost round trips more than bytes: they move four times the concurrency
+ * at once (at most {@link SMALL_BLOB_CONCURRENCY}) beside the large ones, so a level of small
+ * blobs takes one wave, not several.
+ */
+export const SMALL_BLOB_BYTES = 4 * 1024 * 1024
+export const SMALL_BLOB_CONCURRENCY = 32
+
+/**
  * Runs `task` for every item with at most `limit` running at once. The first failure stops new
  * tasks from starting and calls `onFailure` at once (to abort the ones running); those are then
  * awaited — aborted, they end promptly — and the first failure is thrown, not an error of the

@@ -1,71 +1,66 @@
 /** The action: inputs in, engine, outputs out. The one place that fails the step. */
 import * as core from '@actions/core'
-import { credentialChain } from './action/credential-sources.js'
 import { parseInputs, type ActionInputs } from './action/inputs.js'
-import { pushPackage } from './engine/push-package.js'
-import type { Endpoint } from './endpoint.js'
-import { setEmptyOutputs, setOutputs, writeFailureSummary, writeSummary } from './action/outputs.js'
-import { pushArchives } from './engine/push-archives.js'
+import { MirrorFailedError, mirrorStep } from './action/mirror-step.js'
+import { setEmptyOutputs, setOutputs, writeSummary } from './action/outputs.js'
+import { actionLogger as logger, actionReporter, withListener, writtenRecorder } from './action/report.js'
+import { copySummary, failureSummary, type RunDescription, type WrittenReference } from './action/summary.js'
 import { secretsOf } from './auth/credentials.js'
-import { copyArtifact, PartialCopyError } from './engine/copy-artifact.js'
-import { actionLogger as logger, actionReporter } from './action/report.js'
-import { Registries } from './registry/registries.js'
+import { formatEndpoint } from './endpoint.js'
+import type { Reporter } from './engine/request.js'
+import { formatPlatform } from './platform.js'
+import { openRegistries, runCopy } from './run-inputs.js'
 import { Stores } from './stores.js'
 
-/** The packaging inputs that were given. */
-function packaging(inputs: ActionInputs): { artifactType?: string; subject?: Endpoint; sourceDateEpoch?: number } {
-  const { artifactType, subject, sourceDateEpoch } = inputs
-  return {
-    ...(artifactType ? { artifactType } : {}),
-    ...(subject ? { subject } : {}),
-    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {})
+/** The source and platforms as the summary names them. */
+function describeRun(inputs: ActionInputs | undefined): RunDescription {
+  if (!inputs) return { platforms: [], dryRun: false }
+  const { mirror } = inputs
+  const source = mirror
+    ? `${mirror.file ?? 'inline config'}, ${mirror.entries.length} ${mirror.entries.length === 1 ? 'entry' : 'entries'}`
+    : inputs.source
+      ? formatEndpoint(inputs.source)
+      : (inputs.path ?? inputs.archives.map((a) => (a.digest ? `${a.path}@${a.digest}` : a.path)).join(', '))
+  return { source, platforms: inputs.platforms.map(formatPlatform), dryRun: inputs.dryRun }
+}
+
+/** One copy, archive push or package push; empty outputs when archives held no image. */
+async function copyStep(stores: Stores, inputs: ActionInputs, reporter: Reporter): Promise<void> {
+  const result = await runCopy(stores, inputs, reporter)
+  if (result) {
+    setOutputs(result)
+    await writeSummary(copySummary(result, describeRun(inputs)))
+  } else {
+    setEmptyOutputs()
   }
 }
 
 export async function run(): Promise<void> {
+  let inputs: ActionInputs | undefined
+  const written: WrittenReference[] = []
   try {
-    const inputs = parseInputs((name) => core.getInput(name), process.env)
+    inputs = parseInputs((name) => core.getInput(name), process.env)
     // Masked before anything else is written: credentials found later are masked as they are found.
     for (const secret of inputs.secrets) core.setSecret(secret)
     for (const { credentials } of inputs.credentials) secretsOf(credentials).forEach((secret) => core.setSecret(secret))
     if (inputs.insecureSkipTLSVerify) core.warning('insecureSkipTLSVerify is set: TLS certificates are not verified for any registry')
-    const registries = new Registries({
-      credentials: credentialChain(inputs.credentials, inputs.githubToken, process.env),
-      plainHttp: inputs.plainHttp,
-      tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
-      logger
-    })
+    const registries = openRegistries(inputs, inputs.githubToken, process.env, logger)
     try {
       const stores = new Stores(registries)
-      const common = {
-        maxArtifactSize: inputs.maxArtifactSize,
-        annotations: inputs.annotations,
-        platforms: inputs.platforms,
-        ociMediaTypes: inputs.ociMediaTypes,
-        referrers: inputs.referrers
-      }
       for (const notice of inputs.notices) core.notice(notice)
-      const reporter = actionReporter()
-      const result = inputs.path
-        ? await pushPackage(stores, { ...common, ...packaging(inputs), path: inputs.path, destinations: inputs.destinations }, reporter)
-        : inputs.source
-          ? await copyArtifact(stores, { ...common, source: inputs.source, destinations: inputs.destinations }, reporter)
-          : await pushArchives(
-              stores,
-              { ...common, archives: inputs.archives, destinations: inputs.destinations, prefixes: inputs.prefixes },
-              reporter
-            )
-      if (result) {
-        setOutputs(result)
-        await writeSummary(result)
-      } else {
-        setEmptyOutputs()
-      }
+      if (inputs.mirror) await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs))
+      else await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)))
     } finally {
       await registries.close()
     }
   } catch (error) {
-    if (error instanceof PartialCopyError) await writeFailureSummary(error.written)
-    core.setFailed(error instanceof Error ? error.message : String(error))
+    const message = error instanceof Error ? error.message : String(error)
+    // A failed mirror has written its own summary, with every failure in it.
+    if (!(error instanceof MirrorFailedError)) {
+      await writeSummary(failureSummary(describeRun(inputs), message, written)).catch((cause: unknown) =>
+        core.warning(`the job summary could not be written: ${cause instanceof Error ? cause.message : String(cause)}`)
+      )
+    }
+    core.setFailed(message)
   }
 }

@@ -145,3 +145,9 @@ export function formatDuration(seconds: number): string {
   if (minutes < 60) return `${minutes} min ${seconds % 60} s`
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
 }
+
+/** Milliseconds between progress lines: 5 s, or `OCI_PUSH_PROGRESS_INTERVAL` seconds (a busier log, or a test). */
+export function progressInterval(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.OCI_PUSH_PROGRESS_INTERVAL)
+  return Number.isFinite(seconds) && seconds >= 0 && env.OCI_PUSH_PROGRESS_INTERVAL !== '' ? seconds * 1000 : 5000
+}

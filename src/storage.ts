@@ -131,3 +131,25 @@ export interface ManifestResolver {
 export function isManifestResolver(store: object): store is ManifestResolver {
   return typeof (store as Partial<ManifestResolver>).resolveManifest === 'function'
 }
+
+/**
+ * A target whose upload session can be opened ahead of the push (alongside the existence check,
+ * one round trip instead of two) and abandoned when the blob turns out to be there.
+ */
+export interface UploadPreparer {
+  prepareUpload(descriptor: Descriptor, options?: TransferOptions): Promise<void>
+  abandonUpload(descriptor: Descriptor): Promise<void>
+}
+
+export function isUploadPreparer(target: Target): target is Target & UploadPreparer {
+  return typeof (target as Partial<UploadPreparer>).prepareUpload === 'function'
+}
+
+/** A store that can get ready ahead of its first request (a registry's `/v2/` ping). */
+export interface Warmable {
+  warm(): Promise<void>
+}
+
+export function isWarmable(store: object): store is Warmable {
+  return typeof (store as Partial<Warmable>).warm === 'function'
+}

@@ -11,6 +11,8 @@ import { parseArchiveInput, type ArchiveInput } from '../archive/archive-paths.j
 import { parseSize } from '../size.js'
 import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from '../annotations.js'
 import { parsePlatform, type PlatformSpec } from '../platform.js'
+import { loadMirrorConfig, type MirrorConfig } from '../mirror/config.js'
+import { parseShard, type Shard } from '../mirror/shard.js'
 
 export interface ActionInputs {
   /** Has a tag or a digest: `latest` when the input named neither. Undefined when `archive` is given. */
@@ -43,6 +45,16 @@ export interface ActionInputs {
   annotations: AnnotationRule[]
   platforms: PlatformSpec[]
   ociMediaTypes: boolean
+  /** `mirror`: many repositories, instead of srcRef / archive / path (its entries name their destinations). */
+  mirror?: MirrorConfig
+  /** `shard`: this job's share of the mirror's pairs; every pair when undefined. */
+  shard?: Shard
+  /** `dryRun`: plan, write nothing. */
+  dryRun: boolean
+  /** `failFast`: a mirror stops at its first failed pair. */
+  failFast: boolean
+  /** `mirrorConcurrency`: mirror pairs in flight at once. */
+  mirrorConcurrency: number
   /** Values to mask in logs. */
   secrets: string[]
 }
@@ -53,12 +65,37 @@ export type InputReader = (name: string) => string
 export const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE'
 const DEFAULT_SIZE_LIMIT = '1GiB'
 
+export const DEFAULT_MIRROR_CONCURRENCY = 4
+export const MAX_MIRROR_CONCURRENCY = 64
+
 export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
   const archives = parseArchiveInput(read('archive'))
   const srcRef = read('srcRef').trim()
   const path = read('path').trim()
-  const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path'].filter(Boolean)
-  if (given.length > 1) throw new InputError(path ? 'path' : 'archive', `give one of srcRef, archive and path, not ${given.join(' and ')}`)
+  const mirrorText = read('mirror')
+  const mirror = mirrorText.trim() !== ''
+  const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path', mirror && 'mirror'].filter(Boolean)
+  if (given.length > 1) {
+    const named = mirror ? 'mirror' : path ? 'path' : 'archive'
+    throw new InputError(named, `give one of srcRef, archive, path and mirror, not ${given.join(' and ')}`)
+  }
+  const run = runInputs(read, mirror)
+  const logins = loginInputs(read)
+  const shared = {
+    maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
+    plainHttp: parseBoolean('plainHttp', read('plainHttp')),
+    githubToken: read('githubToken').trim(),
+    ...caCert(read('caCert')),
+    insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+    secrets: [logins.password, logins.srcPassword, read('githubToken').trim()].filter((s) => s !== ''),
+    ...run
+  }
+  if (mirror) {
+    const { config, credentials } = mirrorInputs(read, mirrorText, env, logins)
+    const none = { archives: [], destinations: [], prefixes: [], notices: [], annotations: [], platforms: [] }
+    return { mirror: config, credentials, ...none, referrers: false, ociMediaTypes: false, ...shared }
+  }
+
   const subjectText = read('subject').trim()
   if (subjectText && !path) throw new InputError('subject', 'attaches what path packages; set path too')
   const subject = subjectText ? parseSubject(subjectText) : undefined
@@ -71,28 +108,9 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
       : parseDestinations(path ? helmTags(destRef, notices) : destRef, archives.length > 0)
   const artifactType = read('artifactType').trim()
   const credentialSource = source ?? subject
-  const username = read('username').trim()
-  const password = read('password')
-  const srcUsername = read('srcUsername').trim()
-  const srcPassword = read('srcPassword')
-  requirePair('username', username, 'password', password)
-  requirePair('srcUsername', srcUsername, 'srcPassword', srcPassword)
-
-  const credentials: CredentialEntry[] = []
-  if (srcUsername) {
-    const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
-    if (credentialSource?.kind === 'registry')
-      credentials.push({ registry: credentialSource.reference.registry, role: 'source', credentials: login })
-  }
-  if (username) {
-    const login = { username, password, origin: 'the username input' }
-    const sourceRegistry = credentialSource?.kind === 'registry' ? credentialSource.reference.registry : undefined
-    for (const registry of new Set(destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : [])))) {
-      credentials.push({ registry, role: 'destination', credentials: login })
-      // username/password also read the source when it lives on a destination's registry.
-      if (!srcUsername && registry === sourceRegistry) credentials.push({ registry, role: 'source', credentials: login })
-    }
-  }
+  const sourceRegistries = credentialSource?.kind === 'registry' ? [credentialSource.reference.registry] : []
+  const destinationRegistries = destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : []))
+  if (run.failFast) notices.push('failFast has no effect without mirror: a single copy stops at its first failure anyway')
 
   return {
     ...(source ? { source } : {}),
@@ -105,17 +123,111 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
     destinations,
     prefixes,
     notices,
-    credentials,
-    maxArtifactSize: parseSizeLimit(read('maxArtifactSize'), env),
-    plainHttp: parseBoolean('plainHttp', read('plainHttp')),
-    githubToken: read('githubToken').trim(),
-    ...caCert(read('caCert')),
-    insecureSkipTLSVerify: parseBoolean('insecureSkipTLSVerify', read('insecureSkipTLSVerify')),
+    credentials: credentialEntries(logins, sourceRegistries, destinationRegistries),
     annotations: annotations(read('annotations')),
     platforms: platforms(read('platforms')),
     ociMediaTypes: parseBoolean('ociMediaTypes', read('ociMediaTypes')),
-    secrets: [password, srcPassword, read('githubToken').trim()].filter((s) => s !== '')
+    ...shared
   }
+}
+
+/** `dryRun`, `failFast`, `mirrorConcurrency` and `shard` (which splits a mirror only). */
+function runInputs(read: InputReader, mirror: boolean): Pick<ActionInputs, 'dryRun' | 'failFast' | 'mirrorConcurrency' | 'shard'> {
+  const shardText = read('shard').trim()
+  if (shardText && !mirror) throw new InputError('shard', 'splits a mirror run over a job matrix; set mirror too, or drop shard')
+  const shard = parseShard(shardText)
+  return {
+    ...(shard ? { shard } : {}),
+    dryRun: parseBoolean('dryRun', read('dryRun')),
+    failFast: parseBoolean('failFast', read('failFast')),
+    mirrorConcurrency: mirrorConcurrency(read('mirrorConcurrency'))
+  }
+}
+
+function mirrorConcurrency(text: string): number {
+  const value = text.trim()
+  if (value === '') return DEFAULT_MIRROR_CONCURRENCY
+  const count = /^\d+$/.test(value) ? Number(value) : NaN
+  if (!(count >= 1 && count <= MAX_MIRROR_CONCURRENCY)) {
+    throw new InputError(
+      'mirrorConcurrency',
+      `"${value}" is not a whole number from 1 to ${MAX_MIRROR_CONCURRENCY} (mirror pairs copied at once)`
+    )
+  }
+  return count
+}
+
+/** Inputs of a single copy that a mirror config gives per entry (or under `defaults`) instead. */
+const PER_ENTRY_INPUTS = ['annotations', 'platforms', 'referrers', 'ociMediaTypes'] as const
+
+/**
+ * `mirror`: the config (inline, or a file under the workspace), and the credential inputs for the
+ * registries it names. Inputs that only a single copy reads are refused rather than ignored.
+ */
+function mirrorInputs(
+  read: InputReader,
+  text: string,
+  env: NodeJS.ProcessEnv,
+  logins: Logins
+): { config: MirrorConfig; credentials: CredentialEntry[] } {
+  for (const name of ['destRef', 'subject', 'artifactType']) {
+    if (read(name).trim() !== '') throw new InputError(name, 'is not used with mirror: each mirror entry names its source and destination')
+  }
+  for (const name of PER_ENTRY_INPUTS) {
+    const value = read(name).trim()
+    if (value !== '' && value !== 'false')
+      throw new InputError(name, `is not used with mirror: set ${name} in the mirror config, on an entry or under defaults`)
+  }
+  const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd())
+  const sources = [...new Set(config.entries.map((e) => e.source.registry))]
+  if (logins.srcUsername && sources.length > 1) {
+    throw new InputError(
+      'srcUsername',
+      `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; log in to each with docker/login-action instead`
+    )
+  }
+  const destinations = config.entries.map((e) => e.destination.registry)
+  return { config, credentials: credentialEntries(logins, sources, destinations) }
+}
+
+interface Logins {
+  username: string
+  password: string
+  srcUsername: string
+  srcPassword: string
+}
+
+function loginInputs(read: InputReader): Logins {
+  const logins = {
+    username: read('username').trim(),
+    password: read('password'),
+    srcUsername: read('srcUsername').trim(),
+    srcPassword: read('srcPassword')
+  }
+  requirePair('username', logins.username, 'password', logins.password)
+  requirePair('srcUsername', logins.srcUsername, 'srcPassword', logins.srcPassword)
+  return logins
+}
+
+/**
+ * srcUsername reads the sources' registries; username writes every destination registry, and
+ * reads a source on one of them unless srcUsername is given.
+ */
+function credentialEntries(logins: Logins, sources: readonly string[], destinations: readonly string[]): CredentialEntry[] {
+  const { username, password, srcUsername, srcPassword } = logins
+  const credentials: CredentialEntry[] = []
+  if (srcUsername) {
+    const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
+    for (const registry of new Set(sources)) credentials.push({ registry, role: 'source', credentials: login })
+  }
+  if (username) {
+    const login = { username, password, origin: 'the username input' }
+    for (const registry of new Set(destinations)) {
+      credentials.push({ registry, role: 'destination', credentials: login })
+      if (!srcUsername && sources.includes(registry)) credentials.push({ registry, role: 'source', credentials: login })
+    }
+  }
+  return credentials
 }
 
 function annotations(text: string): AnnotationRule[] {
@@ -167,7 +279,7 @@ function parseSource(text: string): Endpoint {
   if (text === '') {
     throw new InputError(
       'srcRef',
-      'required (or archive, or path): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3'
+      'required (or archive, path or mirror): the registry reference of the artifact to copy, e.g. ghcr.io/org/app:v1.2.3'
     )
   }
   const source = endpoint('srcRef', text)

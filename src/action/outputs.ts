@@ -1,7 +1,9 @@
-/** Step outputs and the job summary, from the engine's result. */
+/** Step outputs and the job summary file, from the engine's results. */
 import * as core from '@actions/core'
-import type { CopyResult, PushedReference } from '../engine/copy-artifact.js'
-import { formatBytes } from '../size.js'
+import type { CopyResult } from '../engine/copy-artifact.js'
+import type { MirrorRow } from '../engine/mirror.js'
+
+const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'] as const
 
 export function setOutputs(result: CopyResult): void {
   const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0]
@@ -14,77 +16,51 @@ export function setOutputs(result: CopyResult): void {
   core.setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))))
 }
 
-/** Nothing was pushed (archives that held no image): every output set, empty. */
+/** Nothing was pushed (archives that held no image, or a mirror): every copy output set, empty. */
 export function setEmptyOutputs(): void {
-  for (const name of ['image', 'digest', 'tag', 'mediaType', 'size']) core.setOutput(name, '')
+  for (const name of COPY_OUTPUTS) core.setOutput(name, '')
   core.setOutput('pushed', '[]')
 }
 
-/** The summary of a copy that failed after writing some tags: which ones are in place. */
-export async function writeFailureSummary(written: readonly PushedReference[]): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
-  await core.summary
-    .addHeading('oci-push failed', 3)
-    .addRaw('Written before the failure (each complete):', true)
-    .addTable([
-      [
-        { data: 'Reference', header: true },
-        { data: 'Digest', header: true }
-      ],
-      ...written.map((p) => [p.ref, p.digest])
-    ])
-    .write()
+/** GitHub keeps 1 MiB of outputs per job: the `mirrored` output stays within these. */
+export const MIRRORED_MAX_ROWS = 2000
+export const MIRRORED_MAX_BYTES = 768 * 1024
+
+/** One object of the `mirrored` output: exactly the fields DESIGN §3 names. */
+export function mirroredObject(row: MirrorRow): Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes'> {
+  const { source, destination, digest, status, bytes } = row
+  return { source, destination, digest, status, bytes }
 }
 
-export async function writeSummary(result: CopyResult): Promise<void> {
-  // Outside a runner (a local run) there is no summary file to write to.
+/**
+ * The rows the `mirrored` output keeps: every failed row first (as long as the byte budget
+ * lasts), then the others in order up to `maxRows` in all; kept rows stay in the run's order.
+ */
+export function capRows(rows: readonly MirrorRow[], maxRows = MIRRORED_MAX_ROWS, maxBytes = MIRRORED_MAX_BYTES): MirrorRow[] {
+  const keep = new Set<number>()
+  let bytes = 2
+  const take = (index: number): boolean => {
+    const size = Buffer.byteLength(JSON.stringify(mirroredObject(rows[index]))) + 1
+    if (bytes + size > maxBytes) return false
+    bytes += size
+    keep.add(index)
+    return true
+  }
+  rows.forEach((row, i) => row.status === 'failed' && take(i))
+  for (let i = 0; i < rows.length && keep.size < maxRows; i++) if (rows[i].status !== 'failed' && !take(i)) break
+  return rows.filter((_, i) => keep.has(i))
+}
+
+/** Sets `mirrored` (capped) and empties the single-copy outputs; says how many rows were kept. */
+export function setMirrorOutputs(rows: readonly MirrorRow[]): { kept: number; total: number } {
+  setEmptyOutputs()
+  const kept = capRows(rows)
+  core.setOutput('mirrored', JSON.stringify(kept.map(mirroredObject)))
+  return { kept: kept.length, total: rows.length }
+}
+
+/** Appends Markdown to the job summary; outside a runner (a local run) there is no summary file. */
+export async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
-  const { stats } = result
-  const summary = core.summary.addHeading('oci-push', 3).addTable([
-    [
-      { data: 'Reference', header: true },
-      { data: 'Digest', header: true },
-      { data: 'Media type', header: true },
-      { data: 'Size', header: true }
-    ],
-    ...result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])
-  ])
-  if (result.referrers.length > 0) {
-    summary.addTable([
-      [
-        { data: 'Referrer copied', header: true },
-        { data: 'Kind', header: true },
-        { data: 'Refers to', header: true }
-      ],
-      ...result.referrers.map((r) => [r.digest, r.kind, r.subject])
-    ])
-  }
-  if (result.rewritten.length > 0) {
-    summary.addTable([
-      [
-        { data: 'Rewritten manifest', header: true },
-        { data: 'New digest', header: true },
-        { data: 'Media type', header: true }
-      ],
-      ...result.rewritten.map((r) => [r.from, r.to, r.mediaType])
-    ])
-  }
-  await summary
-    .addTable([
-      [
-        { data: 'Bytes uploaded', header: true },
-        { data: 'Blobs mounted', header: true },
-        { data: 'Blobs skipped', header: true },
-        { data: 'Blobs uploaded', header: true },
-        { data: 'Seconds', header: true }
-      ],
-      [
-        formatBytes(stats.bytesUploaded),
-        String(stats.blobsMounted),
-        String(stats.blobsSkipped),
-        String(stats.blobsUploaded),
-        result.seconds.toFixed(1)
-      ]
-    ])
-    .write()
+  await core.summary.addRaw(markdown).write()
 }

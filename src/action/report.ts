@@ -3,9 +3,12 @@
  * and a progress line at most every 5 s during long transfers.
  */
 import * as core from '@actions/core'
+import type { EventSink } from '../engine/events.js'
 import type { Reporter } from '../engine/request.js'
 import type { Logger } from '../log.js'
-import { describeEvent, ProgressMeter } from '../progress.js'
+import { describeEvent, progressInterval, ProgressMeter } from '../progress.js'
+import type { GroupedLog } from './mirror-report.js'
+import type { WrittenReference } from './summary.js'
 
 export const actionLogger: Logger = {
   debug: core.debug,
@@ -15,11 +18,8 @@ export const actionLogger: Logger = {
   secret: core.setSecret
 }
 
-/** Seconds between progress lines: 5, or `OCI_PUSH_PROGRESS_INTERVAL` (seconds, for a busier log). */
-export function progressInterval(env: NodeJS.ProcessEnv): number {
-  const seconds = Number(env.OCI_PUSH_PROGRESS_INTERVAL)
-  return Number.isFinite(seconds) && seconds >= 0 && env.OCI_PUSH_PROGRESS_INTERVAL !== '' ? seconds * 1000 : 5000
-}
+/** The action's log with its groups, for the mirror's buffered pairs. */
+export const actionGroupedLog: GroupedLog = { ...actionLogger, startGroup: core.startGroup, endGroup: core.endGroup }
 
 /** Lines of one artifact inside a log group, opened when it starts and closed when it ends. */
 export function actionReporter(meter: ProgressMeter = new ProgressMeter(progressInterval(process.env))): Reporter {
@@ -34,5 +34,23 @@ export function actionReporter(meter: ProgressMeter = new ProgressMeter(progress
       const progress = meter.line()
       if (progress) core.info(progress)
     }
+  }
+}
+
+/** The same reporter, also telling `listener` every event. */
+export function withListener(reporter: Reporter, listener: EventSink): Reporter {
+  return {
+    ...reporter,
+    event(event) {
+      listener(event)
+      reporter.event(event)
+    }
+  }
+}
+
+/** Collects every reference written (from `tag-written` events), for a summary after a failure. */
+export function writtenRecorder(written: WrittenReference[]): EventSink {
+  return (event) => {
+    if (event.type === 'tag-written') written.push({ ref: event.ref, digest: event.digest, how: event.how })
   }
 }

@@ -1,11 +1,12 @@
 /**
  * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
  * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
- * (manifests, configs, index.json, manifest.json) and hashes what the files a legacy docker save
- * uses as layers will become once compressed (their digest must be known before their upload
- * starts); the second streams the blobs to their destination in the order they are stored. A
- * retry of a blob already passed starts the stream again from the top. The first pass is bounded
- * as the plain tar's index is: so many entries, so many bytes of JSON kept.
+ * the image graph reads whole (index.json, manifest.json, oci-layout, manifests and indexes, image
+ * configs) and hashes what the files a legacy docker save uses as layers will become once
+ * compressed (their digest must be known before their upload starts); the second streams the
+ * blobs to their destination in the order they are stored. A retry of a blob already passed
+ * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
+ * many entries, so many bytes of JSON kept.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -13,7 +14,9 @@ import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { extract, type Header } from 'tar-stream'
 import { ContentError } from '../errors.js'
+import { parseManifest } from '../manifest.js'
 import { formatBytes } from '../size.js'
+import { readCapped } from '../streams.js'
 import { MAX_JSON_BYTES, type ArchiveContainer } from './container.js'
 import { measureCompressed, type CompressedLayer } from './layer-compression.js'
 import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
@@ -73,13 +76,13 @@ export class GzipTarContainer implements ArchiveContainer {
     return this.entries.file(name)?.offset ?? 0
   }
 
-  readSmall(name: string): Promise<Buffer> {
+  /** Kept by the first pass, or else read (capped) on a second one, as a plain tar reads it. */
+  async readSmall(name: string): Promise<Buffer> {
     const entry = this.entry(name)
     const bytes = this.small.get(entry.name)
-    if (bytes) return Promise.resolve(bytes)
-    if (entry.size > MAX_JSON_BYTES)
-      return Promise.reject(new ContentError(this.path, `entry "${name}" is larger than ${MAX_JSON_BYTES} bytes`))
-    return Promise.reject(new ContentError(this.path, `entry "${name}" is not JSON`))
+    if (bytes) return bytes
+    if (entry.size > MAX_JSON_BYTES) throw new ContentError(this.path, `entry "${name}" is larger than ${MAX_JSON_BYTES} bytes`)
+    return readCapped(await this.open(name), MAX_JSON_BYTES, name)
   }
 
   /** The second pass, resumed where it stopped; restarted from the top for an entry already passed. */
@@ -117,7 +120,11 @@ export interface FirstPassLimits {
   keptJsonBytes: number
 }
 
-/** Thousands of images' manifests and configs fit in 64 MiB many times over. */
+/**
+ * Thousands of images' manifests and configs fit in 64 MiB many times over; JSON layers (SBOMs,
+ * attestations) are not kept, so this is a last guard, against a tar of many JSON files that are
+ * not blobs.
+ */
 export const FIRST_PASS_LIMITS: FirstPassLimits = { entries: MAX_ENTRIES, keptJsonBytes: 64 * 1024 * 1024 }
 
 /**
@@ -149,12 +156,19 @@ class FirstPass {
     if (entry) this.entries.add(entry)
     if (entry?.type !== 'file') return drain(stream)
     const kind = await firstBytesKind(stream, entry.size)
-    if (kind === 'json' && entry.size <= MAX_JSON_BYTES) return this.keep(entry, stream)
+    if (kind === 'json' && entry.size <= MAX_JSON_BYTES) return this.keepIfRead(entry, await collect(stream))
     if (kind === 'plain' && !isLayoutBlob(entry.name)) this.compressed.set(entry.name, await measureCompressed(stream))
     else await drain(stream)
   }
 
-  private async keep(entry: TarEntry, stream: Readable): Promise<void> {
+  /**
+   * Keeps a JSON file the graph reads whole. Any file outside `blobs/` may be (index.json,
+   * manifest.json, a legacy save's configs); a blob only when it is a manifest or an index, or an
+   * image config naming its platform. Other JSON blobs are layers (SBOMs, attestations): only their
+   * place is kept, and they stream on the second pass like any layer.
+   */
+  private keepIfRead(entry: TarEntry, bytes: Buffer): void {
+    if (isLayoutBlob(entry.name) && !readWhole(bytes)) return
     this.keptBytes += entry.size
     if (this.keptBytes > this.limits.keptJsonBytes) {
       throw new ContentError(
@@ -162,7 +176,31 @@ class FirstPass {
         `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`
       )
     }
-    this.small.set(entry.name, await collect(stream))
+    this.small.set(entry.name, bytes)
+  }
+}
+
+/**
+ * Whether a layout blob is JSON the graph reads whole: a manifest or an index as `fetchManifest`
+ * parses one, or an image config with `os` and `architecture` (read for `platforms` and
+ * platform-scoped annotations). What this leaves out is still read, on a second pass, if asked for.
+ */
+function readWhole(bytes: Buffer): boolean {
+  let json: unknown
+  try {
+    json = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return false
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false
+  const { os, architecture } = json as Record<string, unknown>
+  if (typeof os === 'string' && typeof architecture === 'string') return true
+  try {
+    parseManifest(bytes, undefined, 'a layout blob')
+    return true
+  } catch (error) {
+    if (error instanceof ContentError) return false
+    throw error
   }
 }
 

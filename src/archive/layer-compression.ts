@@ -6,8 +6,8 @@
  * compressed twice: once to measure (nothing stored), once on its way up.
  */
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { createGzip, deflateRawSync, type Gzip } from 'node:zlib'
 
 export interface CompressedLayer {
@@ -60,7 +60,7 @@ export class Pieces extends Transform {
   }
 
   /** The whole pieces `chunk` completes; the rest is held. */
-  cut(chunk: Buffer): Buffer[] {
+  private cut(chunk: Buffer): Buffer[] {
     this.held.push(chunk)
     this.heldSize += chunk.length
     const out: Buffer[] = []
@@ -74,14 +74,6 @@ export class Pieces extends Transform {
     this.heldSize = all.length
     return out
   }
-
-  /** What is left, for callers feeding by hand. */
-  remainder(): Buffer {
-    const rest = Buffer.concat(this.held)
-    this.held = []
-    this.heldSize = 0
-    return rest
-  }
 }
 
 /** The upload pass: the layer cut into pieces and gzip'd at the level it was measured with. */
@@ -93,56 +85,55 @@ export function compressLayer(layer: Readable, level: number): Readable {
   return layer.pipe(pieces).pipe(gzip)
 }
 
-/** Compresses `layer` without keeping anything: the digests, size and level it will have. */
-export async function measureCompressed(layer: Readable): Promise<CompressedLayer> {
+/**
+ * Compresses `layer` without keeping anything: the digests, size and level it will have. The
+ * level is chosen from the first {@link SAMPLE} bytes, read before the gzip is made; then one
+ * `pipeline` carries the whole layer through. It listens for errors on every stream for as long as
+ * any of them runs (a zlib error between two writes rejects this promise, never escapes as an
+ * uncaught 'error' event), waits out backpressure with one `drain` listener per stream (no
+ * listener left per wait: Node's MaxListenersExceededWarning), and destroys them all on failure.
+ * The pieces reach the gzip one write each, as they do on the upload pass ({@link compressLayer}).
+ * `makeGzip` makes the gzip for a level (a test hands in one it breaks).
+ */
+export async function measureCompressed(layer: Readable, makeGzip: (level: number) => Gzip = deterministicGzip): Promise<CompressedLayer> {
   const raw = createHash('sha256')
   const compressed = createHash('sha256')
   let size = 0
-  let gzip: Gzip | undefined
-  let level = LEVEL
-  let sample: Buffer[] = []
-  let sampled = 0
-  const pieces = new Pieces()
-  const feed = async (chunk: Buffer): Promise<void> => {
-    for (const piece of pieces.cut(chunk)) await write(gzip as Gzip, piece)
+  const chunks = layer[Symbol.asyncIterator]()
+  const sample = await readSample(chunks)
+  const level = chooseLevel(sample)
+  async function* whole(): AsyncGenerator<Buffer> {
+    raw.update(sample)
+    if (sample.length > 0) yield sample
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      raw.update(next.value as Buffer)
+      yield next.value as Buffer
+    }
   }
-  const start = async (first: Buffer): Promise<void> => {
-    level = chooseLevel(first)
-    gzip = deterministicGzip(level)
-    gzip.on('data', (chunk: Buffer) => {
-      compressed.update(chunk)
-      size += chunk.length
+  try {
+    await pipeline(whole(), new Pieces(), makeGzip(level), async (gzip: AsyncIterable<Buffer>) => {
+      for await (const chunk of gzip) {
+        compressed.update(chunk)
+        size += chunk.length
+      }
     })
-    await feed(first)
+  } catch (error) {
+    // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
+    layer.destroy()
+    throw error
   }
-  for await (const chunk of layer) {
-    raw.update(chunk as Buffer)
-    if (gzip) {
-      await feed(chunk as Buffer)
-      continue
-    }
-    sample.push(chunk as Buffer)
-    sampled += (chunk as Buffer).length
-    if (sampled >= SAMPLE) {
-      await start(Buffer.concat(sample))
-      sample = []
-    }
-  }
-  if (!gzip) await start(Buffer.concat(sample))
-  const done = gzip as Gzip
-  const rest = pieces.remainder()
-  if (rest.length > 0) await write(done, rest)
-  const ended = once(done, 'end')
-  done.end()
-  await ended
   return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level }
 }
 
-/**
- * Writes a piece and waits out zlib's backpressure. `events.once` removes both its listeners
- * (`drain`, `error`) whichever fires: a layer waits thousands of times, and a listener left per
- * wait would pile up on the stream (Node's MaxListenersExceededWarning).
- */
-async function write(gzip: Gzip, chunk: Buffer): Promise<void> {
-  if (!gzip.write(chunk)) await once(gzip, 'drain')
+/** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */
+async function readSample(chunks: AsyncIterator<unknown>): Promise<Buffer> {
+  const sample: Buffer[] = []
+  let sampled = 0
+  while (sampled < SAMPLE) {
+    const next = await chunks.next()
+    if (next.done) break
+    sample.push(next.value as Buffer)
+    sampled += (next.value as Buffer).length
+  }
+  return Buffer.concat(sample)
 }

@@ -3,7 +3,7 @@
  * the root last. What the target already has is skipped: a manifest that exists there stands for
  * everything below it. Tags are not written here; the caller writes them once every graph is in.
  */
-import { forEachLimit } from '../concurrency.js'
+import { forEachLimit, SMALL_BLOB_BYTES, SMALL_BLOB_CONCURRENCY } from '../concurrency.js'
 import { DigestMismatchError, VerifyingStream } from '../digest.js'
 import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
@@ -12,7 +12,7 @@ import { DEFAULT_RETRY, nextTryText, withRetries, type RetryPolicy } from '../re
 import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
-import { isBlobMounter, isOrderedSource, verifiesDigests, type Source, type Target } from '../storage.js'
+import { isBlobMounter, isOrderedSource, isUploadPreparer, verifiesDigests, type Source, type Target } from '../storage.js'
 import { childManifests } from '../manifest.js'
 import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
 import type { Logger } from '../log.js'
@@ -44,6 +44,8 @@ export interface CopyGraphOptions {
   mountFrom?: Source
   /** Where blobs are across a run of many copies (a mirror): mounted from when the target can. */
   locator?: BlobLocator
+  /** Nothing of the graph is at the target: check, open the upload and read the source at once. */
+  fresh?: boolean
 }
 
 /** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
@@ -81,18 +83,11 @@ export async function copyMissing(
   // every other upload has finished.
   const controller = new AbortController()
   // Every transfer in flight listens on it (a download and an upload each, and retry waits).
-  setMaxListeners(8 * options.concurrency + 16, controller.signal)
-  // A gzip'd archive is read front to back: its blobs one at a time, in the order it stores them.
-  const sequential = isOrderedSource(source) && source.sequential
-  // Otherwise the largest first: the longest transfer starts at once instead of last.
-  if (sequential) needed.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest))
-  else needed.sort((a, b) => b.size - a.size)
-  await forEachLimit(
-    needed,
-    sequential ? 1 : options.concurrency,
-    (blob) => copyBlob(blob, source, target, options, controller.signal),
-    (error) => controller.abort(error)
-  )
+  setMaxListeners(8 * (options.concurrency + SMALL_BLOB_CONCURRENCY) + 16, controller.signal)
+  // Nothing of the graph is there (a new repository, most likely): the upload session is opened
+  // alongside the existence check, and the source read, instead of after them.
+  const placing = { ...options, fresh: missing.size === graph.nodes.size }
+  await forEachBlob(needed, source, options.concurrency, controller, (blob) => copyBlob(blob, source, target, placing, controller.signal))
   // Children before parents, and the manifests of one level at once: over a slow link the round
   // trips of an index's children overlap instead of adding up.
   for (const level of manifestLevels(graph, missing)) {
@@ -102,6 +97,43 @@ export async function copyMissing(
       options.events({ type: 'manifest-written', target: target.name, digest: node.descriptor.digest })
     })
   }
+}
+
+/**
+ * Runs `copy` for every blob: a gzip'd archive's one at a time in the order it stores them (it is
+ * read front to back); otherwise large blobs `concurrency` at once, largest first (the longest
+ * transfer starts at once), and small ones four times as many at once beside them (at most
+ * {@link SMALL_BLOB_CONCURRENCY}), since they cost round trips more than bytes. A concurrency of
+ * 1 moves one blob at a time. The first failure aborts the rest and is what is thrown.
+ */
+async function forEachBlob(
+  blobs: Descriptor[],
+  source: Source,
+  concurrency: number,
+  controller: AbortController,
+  copy: (blob: Descriptor) => Promise<void>
+): Promise<void> {
+  let first: { error: unknown } | undefined
+  const fail = (error: unknown) => {
+    first ??= { error }
+    controller.abort(error)
+  }
+  if (isOrderedSource(source) && source.sequential) {
+    blobs.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest))
+    await forEachLimit(blobs, 1, copy, fail)
+    return
+  }
+  blobs.sort((a, b) => b.size - a.size)
+  // One at a time means one at a time, small blobs too.
+  if (concurrency <= 1) {
+    await forEachLimit(blobs, 1, copy, fail)
+    return
+  }
+  const large = blobs.filter((b) => b.size >= SMALL_BLOB_BYTES)
+  const small = blobs.filter((b) => b.size < SMALL_BLOB_BYTES)
+  const smallAtOnce = Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency)
+  await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallAtOnce, copy, fail)])
+  if (first) throw first.error
 }
 
 /** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
@@ -144,14 +176,25 @@ function hasAnnotations(node: GraphNode): boolean {
   return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined)
 }
 
-/** Digests of the manifests the target lacks, found top down: a manifest present covers its subtree. */
+/** Graphs up to this many manifests are checked all at once; larger ones top down. */
+const CHECK_AT_ONCE = 32
+
+/**
+ * Digests of the manifests the target lacks: a manifest present covers its subtree. A graph of a
+ * few manifests (an index and its children) is asked all at once, one round trip instead of one
+ * per level; a larger one top down, so a present root spares every other question.
+ */
 export async function missingManifests(graph: ArtifactGraph, target: Target): Promise<Set<string>> {
+  const present = new Set<string>()
+  const check = async (node: GraphNode) => {
+    if (await target.manifestExists(node.descriptor)) present.add(node.descriptor.digest)
+  }
+  if (graph.nodes.size <= CHECK_AT_ONCE) await forEachLimit([...graph.nodes.values()], CHECK_AT_ONCE, check)
   const missing = new Set<string>()
-  const checked = new Set<string>()
   const visit = async (node: GraphNode): Promise<void> => {
-    if (checked.has(node.descriptor.digest)) return
-    checked.add(node.descriptor.digest)
-    if (await target.manifestExists(node.descriptor)) return
+    if (missing.has(node.descriptor.digest) || present.has(node.descriptor.digest)) return
+    if (graph.nodes.size > CHECK_AT_ONCE) await check(node)
+    if (present.has(node.descriptor.digest)) return
     missing.add(node.descriptor.digest)
     const children = childManifests(node.manifest).map((d) => graph.nodes.get(d.digest) as GraphNode)
     await forEachLimit(children, 4, visit)
@@ -186,6 +229,7 @@ async function placeBlob(
   const done = (outcome: BlobOutcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome })
   const mountFrom = located ?? options.mountFrom
   const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source
+  let prefetched: Promise<Readable> | undefined
   if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
     if (await target.mountBlob(blob, mountSource, { signal })) {
       stats.blobsMounted++
@@ -194,6 +238,23 @@ async function placeBlob(
       return
     }
     logger.debug(`mount of ${blob.digest} refused; uploading`)
+  } else if (options.fresh && isUploadPreparer(target)) {
+    // One round trip where three followed each other: is it there, open the upload, read the source.
+    // Listened to at once: a download that breaks before its upload starts is an error kept on the
+    // stream (`errored`), read when the upload takes it, not an unhandled one.
+    prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => {}))
+    prefetched.catch(() => {})
+    const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error: unknown) => {
+      await release(prefetched)
+      throw error
+    })
+    if (exists) {
+      await release(prefetched)
+      void target.abandonUpload(blob)
+      stats.blobsSkipped++
+      done('present')
+      return
+    }
   } else if (await target.blobExists(blob)) {
     stats.blobsSkipped++
     done('present')
@@ -203,7 +264,10 @@ async function placeBlob(
   const hash = !verifiesDigests(target)
   const open = async () => {
     events({ type: 'blob-started', target: target.name, digest: blob.digest, size: blob.size })
-    return verifiedSourceStream(await source.fetchBlob(blob, { signal }), blob, reference, hash, progressOf(blob, target, events))
+    // The first try reads what was fetched ahead; a restart reads the source again.
+    const fetching = prefetched ?? source.fetchBlob(blob, { signal })
+    prefetched = undefined
+    return verifiedSourceStream(await fetching, blob, reference, hash, progressOf(blob, target, events))
   }
   try {
     await pushWithRestarts(blob, target, open, options, signal)
@@ -214,10 +278,21 @@ async function placeBlob(
       throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`)
     }
     throw error
+  } finally {
+    // A download fetched ahead that no try took (the copy was aborted first) must not hold its connection.
+    await release(prefetched)
   }
   stats.blobsUploaded++
   stats.bytesUploaded += blob.size
   done('uploaded')
+}
+
+/** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */
+async function release(fetching: Promise<Readable> | undefined): Promise<void> {
+  const stream = await fetching?.catch(() => undefined)
+  if (!stream) return
+  stream.on('error', () => {})
+  stream.destroy()
 }
 
 /**
@@ -269,8 +344,12 @@ function verifiedSourceStream(
 ): Readable {
   // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
   const verifier = new VerifyingStream(blob, { digest: hash, onProgress })
-  stream.on('error', (error: Error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message)))
+  const fail = (error: Error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message))
+  stream.on('error', fail)
   verifier.on('close', () => stream.destroy())
+  // A download fetched ahead may have broken before anyone read it: its error is already past.
+  if (stream.errored) fail(stream.errored)
+  else if (stream.destroyed && !stream.readableEnded) fail(new Error('the download was closed before its end'))
   return stream.pipe(verifier)
 }
 

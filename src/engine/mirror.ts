@@ -162,11 +162,12 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
     const copyRequest = requestOf(pair, request)
     const { entry } = pair
     const transforms = entry.platforms.length > 0 || entry.annotations.length > 0 || entry.ociMediaTypes
-    const present = await resolve(context, copyRequest.destinations[0], 'target')
-    if (present && !transforms) {
-      const wanted = await resolve(context, copyRequest.source, 'source')
-      if (wanted?.digest === present.digest) return skipped(reporter, row(`skipped`, present.digest, 0))
-    }
+    // Both HEADs at once: one round trip per pair when it is up to date.
+    const [present, wanted] = await Promise.all([
+      resolve(context, copyRequest.destinations[0], 'target'),
+      transforms ? undefined : resolve(context, copyRequest.source, 'source')
+    ])
+    if (present && wanted?.digest === present.digest) return skipped(reporter, row('skipped', present.digest, 0))
     const plan = await planCopy(context.opener, copyRequest, reporter)
     const digest = plan.root.descriptor.digest
     if (present?.digest === digest) return skipped(reporter, row('skipped', digest, 0))

@@ -8,7 +8,7 @@ import type { AnnotationRule } from '../annotations.js'
 import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
 import { SizeLimitError } from '../errors.js'
 import { formatBytes, UNLIMITED } from '../size.js'
-import { sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
+import { isWarmable, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { rewriteGraph, type RewrittenManifest } from './annotate.js'
 import { missingManifests } from './copy-graph.js'
 import { planDestinations, type Destination } from './destinations.js'
@@ -53,6 +53,8 @@ export interface CopyPlan {
 }
 
 export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, reporter: Reporter): Promise<CopyPlan> {
+  // The destinations' registries are pinged while the source is read: that round trip overlaps.
+  warm(opener, request.destinations)
   const source = await opener.source(request.source)
   const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '')
   const name = formatEndpoint(request.source)
@@ -88,6 +90,16 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   if (changed && !leftBehind.some((l) => l.from === original.descriptor.digest))
     leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest })
   return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) }
+}
+
+/** Starts each destination store's first round trip now; a failure there shows on its first real request. */
+function warm(opener: Opener<Endpoint>, destinations: readonly Endpoint[]): void {
+  for (const endpoint of destinations) {
+    void opener
+      .target(endpoint)
+      .then((target) => (isWarmable(target) ? target.warm() : undefined))
+      .catch(() => {})
+  }
 }
 
 /** A graph of the root alone: a retag in place needs nothing below it. */

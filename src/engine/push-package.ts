@@ -22,7 +22,12 @@ export interface PackageRequest extends Omit<CopyRequest, 'source'> {
   sourceDateEpoch?: number
 }
 
-export async function pushPackage(stores: Stores, request: PackageRequest, logger: Reporter, options: RunOptions = {}): Promise<CopyResult> {
+export async function pushPackage(
+  stores: Stores,
+  request: PackageRequest,
+  logger: Reporter,
+  options: RunOptions = {}
+): Promise<CopyResult> {
   const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request
   let subjectDescriptor
   if (subject) {

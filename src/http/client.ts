@@ -13,7 +13,7 @@ import { DigestMismatchError } from '../digest.js'
 import type { Credentials, Role } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
 import { Authenticator } from './auth.js'
-import { parseChallenges } from './challenge.js'
+import { parseChallenges, type Challenge } from './challenge.js'
 import { readCapped } from '../streams.js'
 import { connectionHint, registryHint, type HintContext } from './hints.js'
 import { DEFAULT_RETRY, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js'
@@ -63,7 +63,15 @@ export interface RegistryClientOptions {
   dispatcher: Dispatcher
   logger: Logger
   retry?: RetryPolicy
+  /**
+   * `/v2/` answers shared by every client of one run, by origin: the source's and the
+   * destination's clients of one registry ping it once (a round trip each saved).
+   */
+  pings?: PingCache
 }
+
+/** What a `/v2/` ping taught: the challenges of a 401, or none when the registry answered 200. */
+export type PingCache = Map<string, Promise<readonly Challenge[] | undefined>>
 
 const MAX_REDIRECTS = 5
 /**
@@ -151,17 +159,42 @@ export class RegistryClient {
    * failure is forgotten, so the request's next try pings again.
    */
   private ping(): Promise<void> {
-    const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
-    this.pinged ??= (async () => {
-      const res = await this.send(req)
-      await discard(res.body)
-      if (res.status === 401) this.auth.challenged(challengesOf(res), [])
-      else if (res.status !== 200) throw await this.failure(req, res)
-    })().catch((error: unknown) => {
-      if (isTransient(error)) this.pinged = undefined
-      throw error
-    })
+    this.pinged ??= this.sharedPing()
+      .then((challenges) => {
+        if (challenges) this.auth.challenged(challenges, [])
+      })
+      .catch((error: unknown) => {
+        if (isTransient(error)) this.pinged = undefined
+        throw error
+      })
     return this.pinged
+  }
+
+  /** The origin's `/v2/` answer: asked once per run when clients share a {@link PingCache}. */
+  private sharedPing(): Promise<readonly Challenge[] | undefined> {
+    const pings = this.options.pings
+    const known = pings?.get(this.origin)
+    if (known) return known
+    const answer = this.pingOnce()
+    if (pings) {
+      pings.set(this.origin, answer)
+      answer.catch(() => pings.delete(this.origin))
+    }
+    return answer
+  }
+
+  private async pingOnce(): Promise<readonly Challenge[] | undefined> {
+    const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
+    const res = await this.send(req)
+    await discard(res.body)
+    if (res.status === 401) return challengesOf(res)
+    if (res.status !== 200) throw await this.failure(req, res)
+    return undefined
+  }
+
+  /** Pings the registry now (before the first request needs it), so that round trip overlaps other work. */
+  warm(): Promise<void> {
+    return this.ping()
   }
 
   private async send(req: RegistryRequest): Promise<RegistryResponse> {

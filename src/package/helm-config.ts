@@ -1,11 +1,18 @@
 /**
- * A chart's metadata typed as Helm types it. Helm's registry client pushes `json.Marshal` of its
- * `chart.Metadata` as the config blob, and `helm pull` decodes that blob back into the same struct
- * (helm pkg/chart/v2 metadata.go, dependency.go; pkg/registry/client.go): a JSON number where the
- * struct has a string fails the pull. So every string field is written as a string, from the
- * scalar's own text (`appVersion: 1.10` → "1.10", not 1.1), booleans only where the struct has a
- * bool, and the rest as JSON values — in the struct's field order, zero values left out as
- * `omitempty` leaves them out, map keys sorted, strings cleaned as Helm's Validate cleans them.
+ * A chart's metadata typed as Helm's `chart.Metadata` (helm pkg/chart/v2 metadata.go,
+ * dependency.go). `helm pull` decodes the config blob into that struct (pkg/registry/client.go),
+ * so a JSON number where the struct has a string fails the pull. Every string field is written as
+ * a string, booleans only where the struct has a bool, the rest as JSON values — in the struct's
+ * field order, zero values left out as `omitempty` leaves them out, map keys sorted, strings
+ * cleaned as Helm's Validate cleans them.
+ *
+ * A string field takes the scalar's text as the author wrote it: `appVersion: 1.10` is "1.10",
+ * `condition: yes` is "yes". That is not always what `helm push` writes. Helm reads Chart.yaml with
+ * sigs.k8s.io/yaml, which turns an unquoted number bound for a string field into
+ * `strconv.FormatFloat(v, 'g', -1, 32)` ("1.1", and "1" for `1.0`) and a YAML 1.1 boolean into
+ * "true" or "false". The struct decodes either text alike; we keep the author's, since "1.10" is
+ * the version they meant and Helm's conversion shortened it. For such unquoted values the text in
+ * our config blob (and so its digest) differs from Helm's; a quoted value is the same text in both.
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml'
 import { InputError } from '../errors.js'

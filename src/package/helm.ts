@@ -35,7 +35,10 @@ export function parseChartYaml(text: string, where: string): ChartFile {
   return { document, metadata, name, version, where, ...(description?.trim() ? { description } : {}) }
 }
 
-/** The config blob Helm pushes: the chart's metadata with `version` as given, typed as Helm's struct. */
+/**
+ * The config blob: the chart's metadata with `version` as given, typed as Helm's struct
+ * (helm-config.ts says where its bytes differ from what `helm push` writes).
+ */
 export function chartConfig(chart: ChartFile, version: string): Buffer {
   const metadata = new Map(chart.metadata)
   metadata.set('version', version)

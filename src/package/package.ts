@@ -178,7 +178,7 @@ async function packageDirectory(path: string, mtime: number, options: PackageOpt
   const artifactType = requireArtifactType(options, 'a directory')
   const name = basename(resolve(path))
   if (!name) throw new InputError('path', `${path} is the root directory; give the directory to package`)
-  const entries = await walkTree(path)
+  const { entries } = await walkTree(path)
   const source = new PackagedSource(path)
   const tar = () => tarStream(entries, { mtime, prefix: `${name}/`, prefixEntry: true })
   const open = () => gzipped(tar())
@@ -225,12 +225,13 @@ async function packageChartDirectory(path: string, chart: ChartFile, mtime: numb
   const { version, notices } = chartVersion(chart, options.tag)
   const ignoreText = await readFile(join(path, '.helmignore'), 'utf8').catch(() => '')
   // Links are followed, as helm package follows them: the chart holds what they point to.
-  const entries = await walkTree(path, helmIgnore(ignoreText), 'follow')
+  const tree = await walkTree(path, helmIgnore(ignoreText), 'follow')
   const replace = new Map<string, Buffer>()
   if (version !== chart.version) replace.set('Chart.yaml', withVersion(chart, version))
   const source = new PackagedSource(path)
-  const open = () => tarGzip(entries, { mtime, prefix: `${chart.name}/`, replace, first: ['Chart.yaml'] })
-  return chartArtifact(source, chart, version, { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }, open, notices, options)
+  const open = () => tarGzip(tree.entries, { mtime, prefix: `${chart.name}/`, replace, first: ['Chart.yaml'] })
+  const layer = { mediaType: HELM_CHART_LAYER, ...(await measure(open)) }
+  return chartArtifact(source, chart, version, layer, open, [...tree.notices, ...notices], options)
 }
 
 function chartArtifact(

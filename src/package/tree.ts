@@ -3,8 +3,10 @@
  * 0), owner 0:0 with no names, modes 0644/0755, deterministic gzip — the same tree gives the same
  * digest on every machine and every run. Special files are refused with their name. Symlinks are
  * either kept as links (those pointing out of the tree refused), or followed as `helm package`
- * follows them (Helm's sympath walk): a link to a file is that file, a link to a directory its
- * contents; a link that dangles, leaves the tree or loops back into its own ancestors is refused.
+ * follows them (helm internal/sympath walk.go, which follows every link and only logs it): a link
+ * to a file is that file, a link to a directory its contents, wherever it leads (a monorepo's
+ * charts link shared templates from `../common`); one leading out of the tree gets a notice. A
+ * link that dangles or loops back into its own ancestors is refused.
  */
 import { createReadStream } from 'node:fs'
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises'
@@ -34,21 +36,33 @@ export type Ignore = (path: string, directory: boolean) => boolean
 /** What to do with a symlink: keep it as a link, or package what it points to. */
 export type Links = 'keep' | 'follow'
 
-/** Every entry below `root`, sorted by path; refuses what a package cannot hold. */
-export async function walkTree(root: string, ignore: Ignore = () => false, links: Links = 'keep'): Promise<TreeEntry[]> {
+export interface Tree {
+  /** Sorted by path. */
+  entries: TreeEntry[]
+  /** Links followed out of the tree, one sentence each: what they brought in from where. */
+  notices: string[]
+}
+
+/** Every entry below `root`; refuses what a package cannot hold. */
+export async function walkTree(root: string, ignore: Ignore = () => false, links: Links = 'keep'): Promise<Tree> {
   const top = await realpath(root)
   const entries: TreeEntry[] = []
+  const notices: string[] = []
   /** `directory` is the real path listed; `ancestors` the real paths of the directories being walked. */
   const visit = async (relative: string, directory: string, ancestors: readonly string[]): Promise<void> => {
     for (const name of (await readdir(directory)).sort()) {
       const path = relative ? `${relative}/${name}` : name
       let source = join(directory, name)
       let info = await lstat(source)
-      if (info.isSymbolicLink() && links === 'follow') ({ source, info } = await follow(top, path, source))
+      let notice: string | undefined
+      const linked = info.isSymbolicLink()
+      if (linked && links === 'follow') ({ source, info, notice } = await follow(top, path, source))
       if (ignore(path, info.isDirectory())) continue
+      if (notice) notices.push(notice)
       if (info.isDirectory()) {
         if (ancestors.includes(source)) {
-          throw new InputError('path', `${path} is a symlink to a directory that holds it; a chart cannot hold a loop`)
+          const how = linked ? 'is a symlink to a directory that holds it' : 'is, through a symlink, a directory that holds itself'
+          throw new InputError('path', `${path} ${how}; a chart cannot hold a loop`)
         }
         entries.push({ path, type: 'directory', mode: 0o755, size: 0, source })
         await visit(path, source, [...ancestors, source])
@@ -65,7 +79,7 @@ export async function walkTree(root: string, ignore: Ignore = () => false, links
     }
   }
   await visit('', top, [top])
-  return entries
+  return { entries, notices }
 }
 
 /** A link kept as a link: its target must stay inside the tree, where `oras pull` also checks it. */
@@ -78,23 +92,34 @@ async function keptLink(path: string, source: string): Promise<TreeEntry> {
   return { path, type: 'symlink', mode: 0o777, size: 0, source, linkname: target }
 }
 
-/** Where a link inside a chart leads (its real path) and what is there. */
-async function follow(top: string, path: string, link: string): Promise<{ source: string; info: Stats }> {
+/**
+ * Where a link inside a chart leads (its real path) and what is there. Helm follows a link out of
+ * the chart as readily as one inside it; so do we, and say so, since what it brings in is not in
+ * the chart's directory.
+ */
+async function follow(top: string, path: string, link: string): Promise<{ source: string; info: Stats; notice?: string }> {
   const target = await readlink(link)
   let source: string
   try {
     source = await realpath(link)
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new InputError(
+        'path',
+        `${path} is a symlink to ${target}, which leads back to itself through links; a chart cannot hold a loop`
+      )
+    }
     throw new InputError(
       'path',
-      `${path} is a symlink to ${target}, which does not exist; helm package follows links, so it must lead to a file or directory in the chart`
+      `${path} is a symlink to ${target}, which does not exist; helm package follows links, so it must lead to a file or directory`
     )
   }
   const inside = relativePath(top, source)
-  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-    throw new InputError('path', `${path} is a symlink to ${target}, outside the chart; a chart packages only what is inside its directory`)
-  }
-  return { source, info: await stat(source) }
+  const outside = inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)
+  const info = await stat(source)
+  if (!outside) return { source, info }
+  const notice = `${path} is a symlink to ${target}, outside the chart: ${source} is packaged in its place, as helm package does`
+  return { source, info, notice }
 }
 
 export interface TarOptions {

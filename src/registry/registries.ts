@@ -4,9 +4,9 @@
  */
 import { rootCertificates } from 'node:tls'
 import { Agent } from 'undici'
-import { secretsOf, type CredentialStore, type Role } from '../auth/credentials.js'
-import { RegistryClient } from '../http/client.js'
-import { DEFAULT_CONCURRENCY } from '../concurrency.js'
+import { secretsOf, type Credentials, type CredentialStore, type Role } from '../auth/credentials.js'
+import { RegistryClient, type PingCache } from '../http/client.js'
+import { DEFAULT_CONCURRENCY, SMALL_BLOB_CONCURRENCY } from '../concurrency.js'
 import type { RetryPolicy } from '../retry.js'
 import type { Logger } from '../log.js'
 import { registryOrigin, type Reference } from '../reference.js'
@@ -31,17 +31,21 @@ export interface RegistriesOptions {
 }
 
 /**
- * Connections per origin for `concurrency` blob transfers. A streamed copy holds a GET on the
- * source and a PUT on the destination at once, and both may be the same origin (a refused
- * mount): two per transfer, plus room for manifests and HEADs, so no setting can deadlock.
+ * Connections per origin for `concurrency` large blob transfers and the small ones that move
+ * beside them ({@link SMALL_BLOB_CONCURRENCY}). A streamed copy holds a GET on the source and a
+ * PUT on the destination at once, and both may be the same origin (a refused mount): two per
+ * transfer, plus room for manifests and HEADs, so no setting can deadlock and no small blob
+ * waits in the pool's queue.
  */
 export function connectionsFor(concurrency: number): number {
-  return 2 * concurrency + 2
+  return 2 * (concurrency + SMALL_BLOB_CONCURRENCY) + 2
 }
 
 export class Registries {
   private readonly agent: Agent
   private readonly clients = new Map<string, Promise<RegistryClient>>()
+  private readonly pings: PingCache = new Map()
+  private readonly credentialLines = new Set<string>()
 
   constructor(private readonly options: RegistriesOptions) {
     const tls = options.tls ?? {}
@@ -72,12 +76,33 @@ export class Registries {
       const { logger } = this.options
       client = this.options.credentials.get(ref, role).then((credentials) => {
         for (const secret of credentials ? secretsOf(credentials) : []) logger.secret(secret)
+        this.logCredentials(ref.registry, role, credentials)
         const retry = this.options.retry ? { retry: this.options.retry } : {}
-        return new RegistryClient({ origin, registry: ref.registry, role, credentials, dispatcher: this.agent, logger, ...retry })
+        return new RegistryClient({
+          origin,
+          registry: ref.registry,
+          role,
+          credentials,
+          dispatcher: this.agent,
+          logger,
+          pings: this.pings,
+          ...retry
+        })
       })
       this.clients.set(key, client)
     }
     return client
+  }
+
+  /** Where a registry's credentials came from, once per registry and side, at debug level; never the secret. */
+  private logCredentials(registry: string, role: Role, credentials: Credentials | undefined): void {
+    const from = credentials
+      ? `${credentials.origin ?? 'the inputs'}${credentials.username ? ` (user ${credentials.username})` : ''}`
+      : 'none found, anonymous'
+    const line = `Credentials for ${registry} as the ${role}: ${from}`
+    if (this.credentialLines.has(line)) return
+    this.credentialLines.add(line)
+    this.options.logger.debug(line)
   }
 
   /** Closes every pooled connection, so the process can exit. */

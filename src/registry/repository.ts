@@ -22,7 +22,9 @@ import type {
   TagLister,
   Target,
   TransferOptions,
-  VerifyingTarget
+  UploadPreparer,
+  VerifyingTarget,
+  Warmable
 } from '../storage.js'
 
 const CANCEL_TIMEOUT_MS = 5000
@@ -81,7 +83,9 @@ export function nextLink(header: string | undefined, base: string): string | und
   return undefined
 }
 
-export class RegistryRepository implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget, TagLister, ManifestResolver {
+export class RegistryRepository
+  implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget, TagLister, ManifestResolver, UploadPreparer, Warmable
+{
   /** `registry/repository`, for messages. */
   readonly name: string
   /** The registry checks each blob against the `?digest=` of its PUT (distribution-spec) and refuses a mismatch. */
@@ -385,6 +389,28 @@ export class RegistryRepository implements Source, Target, BlobMounter, SharedSt
       await this.cancelUpload(url, descriptor)
       throw error
     }
+  }
+
+  /**
+   * Opens the upload session of a blob ahead of its push (alongside its existence check, say):
+   * {@link pushBlob} then uses it. Resolves once the session is open.
+   */
+  async prepareUpload(descriptor: Descriptor, options: TransferOptions = {}): Promise<void> {
+    if (this.pendingUploads.has(descriptor.digest)) return
+    this.pendingUploads.set(descriptor.digest, await this.startUpload(descriptor, options))
+  }
+
+  /** Closes a session {@link prepareUpload} opened and no push will use (the blob was there). */
+  async abandonUpload(descriptor: Descriptor): Promise<void> {
+    const location = this.pendingUploads.get(descriptor.digest)
+    if (location === undefined) return
+    this.pendingUploads.delete(descriptor.digest)
+    await this.cancelUpload(new URL(location), descriptor)
+  }
+
+  /** Pings the registry now, so that round trip overlaps the reading of the source. */
+  warm(): Promise<void> {
+    return this.client.warm()
   }
 
   /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */

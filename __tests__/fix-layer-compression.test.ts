@@ -1,0 +1,60 @@
+/**
+ * Measuring a legacy docker-save layer through gzip: a zlib failure at any moment is the
+ * measure's rejection, never an uncaught 'error' event that would end the process.
+ */
+import { describe, expect, test } from '@jest/globals'
+import { Readable } from 'node:stream'
+import { gunzipSync } from 'node:zlib'
+import type { Gzip } from 'node:zlib'
+import { compressLayer, deterministicGzip, measureCompressed } from '../src/archive/layer-compression.js'
+import { sha256 } from '../src/digest.js'
+import { fastNoise } from '../testbed/fixtures.js'
+
+const MiB = 1024 * 1024
+
+/**
+ * A layer that hands out `chunks` one per read and, when the second is asked for (the measure
+ * has written the first and waits on the layer, not on the gzip), breaks the gzip first.
+ */
+function layerBreaking(chunks: Buffer[], gzip: () => Gzip | undefined): Readable {
+  let reads = 0
+  return new Readable({
+    highWaterMark: 0,
+    read() {
+      reads++
+      if (reads === 2) gzip()?.destroy(new Error('zlib failed between two writes'))
+      // The gzip's 'error' event goes out before the next chunk comes.
+      setImmediate(() => this.push(chunks[reads - 1] ?? null))
+    }
+  })
+}
+
+describe('measuring a layer through gzip', () => {
+  // The error once escaped and the measure never settled: a short timeout, not jest's two minutes.
+  test('a zlib error between two writes rejects the measure (no uncaught error event)', async () => {
+    let made: Gzip | undefined
+    const makeGzip = (level: number) => (made = deterministicGzip(level))
+    const layer = layerBreaking([fastNoise('break-1', 2 * MiB), fastNoise('break-2', MiB)], () => made)
+    await expect(measureCompressed(layer, makeGzip)).rejects.toThrow('zlib failed between two writes')
+    expect(made?.destroyed).toBe(true)
+    expect(layer.destroyed).toBe(true)
+  }, 10_000)
+
+  test.each([
+    ['empty', Buffer.alloc(0), 6],
+    ['a short text', Buffer.from('a line\n'.repeat(100)), 6],
+    ['2 MiB that do not compress', fastNoise('measure-noise', 2 * MiB + 17), 0]
+  ])('%s: measured as the upload pass compresses it, however it is cut', async (_name, bytes, level) => {
+    const cuts = [bytes.subarray(0, 1000), bytes.subarray(1000, 700_001), bytes.subarray(700_001)].filter((p) => p.length > 0)
+    const measured = await measureCompressed(Readable.from(cuts))
+    const uploaded = await collect(compressLayer(Readable.from(bytes.length > 0 ? [bytes] : []), measured.level))
+    expect(measured).toEqual({ digest: sha256(uploaded), size: uploaded.length, diffId: sha256(bytes), level })
+    expect(gunzipSync(uploaded).equals(bytes)).toBe(true)
+  })
+})
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}

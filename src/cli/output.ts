@@ -1,0 +1,99 @@
+/**
+ * The result on stdout: lines for people, or with `--json` the action's outputs (DESIGN §3) as
+ * one JSON object — `{image, digest, tag, mediaType, size, pushed}` for copy, push and package,
+ * the `mirrored` array for mirror.
+ */
+import { countRows } from '../action/summary.js'
+import type { CopyResult } from '../engine/request.js'
+import type { MirrorResult, MirrorRow } from '../engine/mirror.js'
+import { formatBytes } from '../size.js'
+
+export interface PushedOutput {
+  ref: string
+  digest: string
+  mediaType: string
+  size: number
+}
+
+/** The action's outputs of a copy, with `size` a number and `pushed` an array rather than their text. */
+export interface CopyOutputs {
+  image: string
+  digest: string
+  tag: string
+  mediaType: string
+  size: number
+  pushed: PushedOutput[]
+  /** A dry run: nothing was written; at most this many bytes would be uploaded. */
+  planned?: { bytes: number }
+}
+
+/** As the action sets them: `image` and `tag` of the first destination written with a tag. Empty when nothing was pushed. */
+export function copyOutputs(result: CopyResult | undefined): CopyOutputs {
+  if (!result) return { image: '', digest: '', tag: '', mediaType: '', size: 0, pushed: [] }
+  const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0]
+  return {
+    image: first?.ref ?? '',
+    digest: result.digest,
+    tag: first?.tag ?? '',
+    mediaType: result.mediaType,
+    size: result.size,
+    pushed: result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size })),
+    ...(result.planned ? { planned: { bytes: result.planned.bytes } } : {})
+  }
+}
+
+export function copyLines(result: CopyResult | undefined): string[] {
+  if (!result) return ['Nothing pushed: the archives hold no image']
+  const verb = result.planned ? 'would push' : 'pushed'
+  const { stats } = result
+  return [
+    ...result.pushed.map((p) => `${verb} ${p.ref} ${p.digest}`),
+    ...result.rewritten.map((r) => `rewrote ${r.from} as ${r.to}`),
+    ...result.referrers.map((r) => `copied referrer ${r.digest} (${r.kind}) of ${r.subject}`),
+    result.planned
+      ? `${result.mediaType}, ${formatBytes(result.size)}; at most ${formatBytes(result.planned.bytes)} to upload; nothing was written`
+      : `${result.mediaType}, ${formatBytes(result.size)}; ${formatBytes(stats.bytesUploaded)} uploaded in ${stats.blobsUploaded} blobs, ` +
+        `${stats.blobsMounted} mounted, ${stats.blobsSkipped} already there; ${result.seconds.toFixed(1)} s`
+  ]
+}
+
+/** One object of the action's `mirrored` output. */
+export function mirroredObject({ source, destination, digest, status, bytes }: MirrorRow): Omit<MirrorRow, 'error' | 'entry' | 'seconds'> {
+  return { source, destination, digest, status, bytes }
+}
+
+const STATUS_WORDS: Record<MirrorRow['status'], string> = {
+  copied: 'copied',
+  skipped: 'up to date',
+  failed: 'failed',
+  planned: 'would copy'
+}
+
+export function mirrorLines(result: MirrorResult): string[] {
+  const counts = countRows(result.rows)
+  const failed = counts.failed + result.entryErrors.length
+  const parts = [
+    counts.copied > 0 && `${counts.copied} copied`,
+    counts.planned > 0 && `${counts.planned} to copy`,
+    `${counts.skipped} up to date`,
+    failed > 0 && `${failed} failed`
+  ].filter(Boolean)
+  const shard = result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : ''
+  return [
+    ...result.rows.map(
+      (row) =>
+        `${STATUS_WORDS[row.status]} ${row.source} -> ${row.destination}` +
+        (row.status === 'failed' ? `: ${row.error ?? 'failed'}` : ` ${row.digest} (${formatBytes(row.bytes)})`)
+    ),
+    ...result.entryErrors.map((e) => `failed entry ${e.entry} (${e.source}): ${e.error}`),
+    `Mirror${shard}: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`
+  ]
+}
+
+/** Every failure of a mirror run, one line each: pairs and entries whose tags could not be listed. */
+export function mirrorFailureLines(result: MirrorResult): string[] {
+  return [
+    ...result.entryErrors.map((e) => `entry ${e.entry} (${e.source}): ${e.error}`),
+    ...result.rows.filter((r) => r.status === 'failed').map((r) => `${r.source} -> ${r.destination}: ${r.error ?? 'failed'}`)
+  ]
+}

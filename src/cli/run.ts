@@ -1,0 +1,94 @@
+/**
+ * One command run against registries, wired as the action wires it (src/main.ts): credentials
+ * from the flags, the Docker config and Helm's, one connection pool, the engine, the result on
+ * stdout. Returns the exit status: 0 done, 1 something failed.
+ */
+import type { ActionInputs } from '../action/inputs.js'
+import { secretsOf } from '../auth/credentials.js'
+import type { ProgressEvent } from '../engine/events.js'
+import { runMirror, type MirrorResult } from '../engine/mirror.js'
+import type { MirrorConfig } from '../mirror/config.js'
+import { describeEvent } from '../progress.js'
+import { openRegistries, runCopy } from '../run-inputs.js'
+import { Stores } from '../stores.js'
+import { cliLogger, cliReporter, type Console, type ReporterOptions } from './console.js'
+import { copyLines, copyOutputs, mirroredObject, mirrorFailureLines, mirrorLines } from './output.js'
+import type { ProgressView } from './progress.js'
+
+export interface RunContext {
+  inputs: ActionInputs
+  console: Console
+  view: ProgressView
+  options: ReporterOptions & { json: boolean }
+  env: NodeJS.ProcessEnv
+}
+
+export async function runCommand(context: RunContext): Promise<number> {
+  const { inputs, console, view, options, env } = context
+  for (const secret of inputs.secrets) console.addSecret(secret)
+  for (const { credentials } of inputs.credentials) secretsOf(credentials).forEach((secret) => console.addSecret(secret))
+  const logger = cliLogger(view, console, options)
+  if (inputs.insecureSkipTLSVerify) logger.warning('--insecure-skip-tls-verify is set: TLS certificates are not verified for any registry')
+  for (const notice of inputs.notices) logger.notice(notice)
+  // The workflow token (the action's githubToken) is not read: ghcr.io logins come from the Docker config or the flags.
+  const registries = openRegistries(inputs, '', env, logger)
+  try {
+    const stores = new Stores(registries)
+    if (inputs.mirror) return await mirror(stores, inputs.mirror, context)
+    const result = await runCopy(stores, inputs, cliReporter(view, console, options, copyEventLine))
+    view.close()
+    console.out(options.json ? `${JSON.stringify(copyOutputs(result))}\n` : text(copyLines(result)))
+    return 0
+  } finally {
+    view.close()
+    await registries.close()
+  }
+}
+
+function text(lines: readonly string[]): string {
+  return lines.map((line) => `${line}\n`).join('')
+}
+
+/** The events of one copy worth a line; a failure is said once, by the error the command ends with. */
+function copyEventLine(event: ProgressEvent): string | undefined {
+  return event.type === 'artifact-failed' ? undefined : describeEvent(event)
+}
+
+async function mirror(stores: Stores, config: MirrorConfig, context: RunContext): Promise<number> {
+  const { inputs, console, view, options } = context
+  const request = {
+    config,
+    ...(inputs.shard ? { shard: inputs.shard } : {}),
+    dryRun: inputs.dryRun,
+    failFast: inputs.failFast,
+    concurrency: inputs.mirrorConcurrency,
+    maxArtifactSize: inputs.maxArtifactSize
+  }
+  const result: MirrorResult = await runMirror(request, {
+    opener: stores,
+    logger: cliLogger(view, console, options),
+    reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
+  })
+  view.close()
+  console.out(options.json ? `${JSON.stringify(result.rows.map(mirroredObject))}\n` : text(mirrorLines(result)))
+  const failures = mirrorFailureLines(result)
+  if (failures.length === 0) return 0
+  const pairs = result.rows.length + result.entryErrors.length
+  console.err(text([`oci-push mirror: ${failures.length} of ${pairs} failed:`, ...failures.map((line) => `  ${line}`)]))
+  return 1
+}
+
+/**
+ * Pairs run several at once, so their event lines would interleave: each pair says one line, when
+ * it ends (a failure in full at the end of the run).
+ */
+function pairLine(pair: { source: string; destination: string }, dryRun: boolean): (event: ProgressEvent) => string | undefined {
+  let upToDate = false
+  const name = `${pair.source} -> ${pair.destination}`
+  return (event) => {
+    if (event.type === 'skipped') upToDate = true
+    if (event.type === 'artifact-failed') return `failed ${name}`
+    if (event.type !== 'artifact-done') return undefined
+    return `${upToDate ? 'up to date' : dryRun ? 'would copy' : 'copied'} ${name} ${event.digest}`
+  }
+}
