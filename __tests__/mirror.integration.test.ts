@@ -167,8 +167,10 @@ describe('failures', () => {
       [`${b.host}/fail/other:2.0.0`, 'copied']
     ])
     expect(result.rows[1].error).toMatch(/9\.9\.9.*MANIFEST_UNKNOWN/)
-    // A repository never written has no tags: an entry that selects nothing, not an error.
-    expect(result.entryErrors).toEqual([])
+    // A source repository that is not there: the entry fails, named, instead of mirroring nothing.
+    expect(result.entryErrors).toEqual([
+      { entry: 2, source: `${a.host}/lib/missing`, error: expect.stringMatching(/^list tags .*lib\/missing: 404 NAME_UNKNOWN/) }
+    ])
     expect(await listTags(b.host, 'fail/other')).toEqual(['2.0.0'])
   })
 

@@ -118,7 +118,8 @@ export class ProgressMeter {
     const rate = this.done / seconds
     const total = Math.max(this.planned, this.done)
     const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100
-    const left = rate > 0 ? Math.ceil((total - this.done) / rate) : undefined
+    // A rate from the first moments says nothing yet about the time left.
+    const left = rate > 0 && seconds >= 1 ? Math.ceil((total - this.done) / rate) : undefined
     return (
       `Progress: ${formatBytes(this.done)} of ${formatBytes(total)} (${percent}%), ${formatBytes(Math.round(rate))}/s` +
       (left !== undefined ? `, about ${formatDuration(left)} left` : '')

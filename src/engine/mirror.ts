@@ -157,7 +157,6 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
     entry: pair.entry.index,
     seconds: (Date.now() - started) / 1000
   })
-  reporter.event({ type: 'artifact-started', source, destinations: [destination] })
   try {
     const copyRequest = requestOf(pair, request)
     const { entry } = pair
@@ -168,6 +167,8 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
       transforms ? undefined : resolve(context, copyRequest.source, 'source')
     ])
     if (present && wanted?.digest === present.digest) return skipped(reporter, row('skipped', present.digest, 0))
+    // Not known to be up to date: from here it is a copy (or its plan), reported as one.
+    reporter.event({ type: 'artifact-started', source, destinations: [destination] })
     const plan = await planCopy(context.opener, copyRequest, reporter)
     const digest = plan.root.descriptor.digest
     if (present?.digest === digest) return skipped(reporter, row('skipped', digest, 0))

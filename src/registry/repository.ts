@@ -197,7 +197,8 @@ export class RegistryRepository
   /**
    * Every tag (distribution-spec "Listing Tags"): `GET /v2/<name>/tags/list?n=…`, following
    * `Link: <url>; rel="next"` pages (ECR gives 1000 a page, ACR 100, Quay relative links), at
-   * most {@link MAX_TAG_PAGES}. A repository never written has none.
+   * most {@link MAX_TAG_PAGES}. A repository that does not exist is an error (404 NAME_UNKNOWN),
+   * not a list of none: a mistyped source must not mirror nothing in silence.
    */
   async listTags(): Promise<string[]> {
     const tags: string[] = []
@@ -219,13 +220,9 @@ export class RegistryRepository
       url,
       operation: 'list tags',
       reference: this.name,
-      accept: page === 1 ? [200, 404] : [200]
+      accept: [200]
     }
     return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
-      if (res.status === 404) {
-        await discard(res.body)
-        return { tags: [] }
-      }
       const where = `${this.name} tag list page ${page}`
       let json: unknown
       try {
