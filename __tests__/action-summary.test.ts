@@ -1,6 +1,7 @@
 /** The job summary as Markdown, and the `mirrored` output kept within GitHub's limits. */
 import { describe, expect, test } from '@jest/globals'
-import { capRows, mirroredObject } from '../src/action/outputs.js'
+import { capRows } from '../src/action/outputs.js'
+import { mirroredObject } from '../src/engine/mirror.js'
 import {
   cell,
   copySummary,

@@ -4,7 +4,8 @@ import { parseCommandLine, UsageError } from '../src/cli/args.js'
 import { COMMANDS, flagForInput, flagsOf, type CommandName } from '../src/cli/commands.js'
 import { Console } from '../src/cli/console.js'
 import { commandHelp } from '../src/cli/help.js'
-import { copyLines, copyOutputs, mirroredObject, mirrorFailureLines, mirrorLines } from '../src/cli/output.js'
+import { copyLines, copyOutputs, mirrorFailureLines, mirrorLines } from '../src/cli/output.js'
+import { mirroredObject } from '../src/engine/mirror.js'
 import { emptyStats } from '../src/engine/events.js'
 import type { MirrorResult } from '../src/engine/mirror.js'
 import type { CopyResult } from '../src/engine/request.js'
@@ -88,6 +89,12 @@ describe('parseCommandLine', () => {
     expect(line).toMatchObject({ kind: 'run', args: ['./sbom.json'] })
     if (line.kind === 'run') expect(line.flags.value('artifact-type')).toBe('-odd')
   })
+
+  test('a negative number is a value, as --max-size -1 (no limit) needs', () => {
+    const line = parseCommandLine(['copy', 'a', 'b', '--max-size', '-1'])
+    expect(line).toMatchObject({ kind: 'run', args: ['a', 'b'] })
+    if (line.kind === 'run') expect(line.flags.value('max-size')).toBe('-1')
+  })
 })
 
 describe('flags and inputs', () => {
@@ -107,7 +114,7 @@ describe('flags and inputs', () => {
     ['copy', 'caCert', '--ca-cert'],
     ['copy', 'ociMediaTypes', '--oci-media-types'],
     ['package', 'artifactType', '--artifact-type'],
-    ['mirror', 'mirrorConcurrency', '--concurrency'],
+    ['mirror', 'mirrorConcurrency', '--mirror-concurrency'],
     ['mirror', 'shard', '--shard'],
     ['copy', 'MAX_OCI_PUSH_ARTIFACT_SIZE', 'MAX_OCI_PUSH_ARTIFACT_SIZE']
   ])('%s: the input %s is %s', (command, input, flag) => {

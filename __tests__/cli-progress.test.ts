@@ -189,3 +189,25 @@ describe('progressInterval', () => {
     expect(progressInterval(env)).toBe(ms)
   })
 })
+
+describe('a blob that fails', () => {
+  test('leaves the bars and the meter: what is done and what is to come no longer count it', () => {
+    const transfers = new Map<string, Transfer>()
+    const meter = new ProgressMeter(0, () => 10_000)
+    const events: ProgressEvent[] = [
+      { type: 'transfer-planned', target: 't', blobs: 2, bytes: 200 },
+      { type: 'blob-started', target: 't', digest: 'a', size: 100 },
+      { type: 'blob-progress', target: 't', digest: 'a', done: 50, size: 100 },
+      { type: 'blob-started', target: 't', digest: 'b', size: 100 },
+      { type: 'blob-done', target: 't', digest: 'b', size: 100, outcome: 'uploaded' },
+      { type: 'blob-failed', target: 't', digest: 'a', size: 100 }
+    ]
+    for (const event of events) {
+      trackTransfers(transfers, event)
+      meter.observe(event)
+    }
+    expect(transfers.size).toBe(0)
+    expect(meter.fraction()).toBe(1)
+    expect(meter.line()).toBeUndefined()
+  })
+})

@@ -119,18 +119,32 @@ describe('an up-to-date re-run', () => {
     expect(again.log.filter((l) => l.includes('is up to date with'))).toHaveLength(tags)
   })
 
-  test('with platforms, the digest the plan would push is compared: skipped, nothing uploaded', async () => {
+  test('with platforms, the digest a copy would push is compared: one manifest read, skipped, nothing uploaded', async () => {
     const config = `mirrors:
   - source: ${a.host}/lib/app:1.26.0
     destination: ${b.host}/arm/app
     platforms: [linux/arm64]`
     const first = await mirror(config)
     expect(first.result.rows[0].status).toBe('copied')
-    await b.accessLog()
+    await Promise.all([a.accessLog(), b.accessLog()])
+    a.clearAccessLog()
     b.clearAccessLog()
     const again = await mirror(config)
     expect(again.result.rows[0]).toMatchObject({ status: 'skipped', digest: first.result.rows[0].digest })
-    expect((await b.accessLog()).filter((e) => !['HEAD', 'GET'].includes(e.method))).toEqual([])
+    // The source: its index alone (not the children); the destination: one HEAD.
+    const [src, dest] = [await a.accessLog(), await b.accessLog()]
+    expect(src.filter((e) => e.path !== '/v2/')).toEqual([expect.objectContaining({ method: 'GET', path: '/v2/lib/app/manifests/1.26.0' })])
+    expect(dest.filter((e) => e.path !== '/v2/')).toEqual([expect.objectContaining({ method: 'HEAD' })])
+  })
+
+  test('a source pinned by digest: up to date when the destination holds that digest', async () => {
+    const digest = appTags['2.0.0'].root.digest
+    const config = `mirrors:
+  - source: ${a.host}/lib/app@${digest}
+    destination: ${b.host}/pinned/app`
+    expect((await mirror(config)).result.rows[0]).toMatchObject({ status: 'copied', digest })
+    const again = await mirror(config)
+    expect(again.result.rows[0]).toMatchObject({ status: 'skipped', digest, destination: `${b.host}/pinned/app` })
   })
 })
 
@@ -202,6 +216,30 @@ describe('failures', () => {
     expect(result.rows[0].status).toBe('failed')
     expect(result.rows[0].error).toMatch(/pull limit of 127\.0\.0\.1:\d+ for anonymous users is reached; it resets in about 1 h:/)
     expect(limited.requests.filter((r) => r.path.includes('/manifests/'))).toHaveLength(1)
+  })
+})
+
+describe('tag lists', () => {
+  test('a Link that leads back to a page already read ends the listing with an error naming the entry', async () => {
+    limited.faults.answer = (r) =>
+      r.path.includes('/tags/list')
+        ? {
+            status: 200,
+            headers: { 'content-type': 'application/json', link: `</v2/lib/app/tags/list?n=1000>; rel="next"` },
+            body: JSON.stringify({ name: 'lib/app', tags: ['1.25.0'] })
+          }
+        : undefined
+    const config = `mirrors:
+  - source: ${limited.host}/lib/app
+    destination: ${b.host}/loop/app
+    tags: { allow: ['.*'] }`
+    const { result } = await mirror(config)
+    limited.faults.answer = undefined
+    expect(result.rows).toEqual([])
+    expect(result.entryErrors).toEqual([
+      { entry: 1, source: `${limited.host}/lib/app`, error: expect.stringMatching(/links back to a page it gave already/) }
+    ])
+    expect(limited.requests.filter((r) => r.path.includes('/tags/list'))).toHaveLength(2)
   })
 })
 

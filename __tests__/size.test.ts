@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
+import { smallBlobsAtOnce } from '../src/concurrency.js'
 import { connectionsFor } from '../src/registry/registries.js'
 import { formatBytes, parseSize, UNLIMITED } from '../src/size.js'
 import { checkSizeLimit } from '../src/engine/copy-artifact.js'
@@ -63,7 +64,11 @@ describe('checkSizeLimit', () => {
 describe('connection pool', () => {
   // A streamed copy holds a GET and a PUT at once, possibly on one origin: never fewer than
   // two connections per transfer plus room for manifests, whatever the concurrency.
-  test.each([1, 2, 4, 16])('concurrency %i leaves room for every transfer and a manifest request', (concurrency) => {
-    expect(connectionsFor(concurrency)).toBeGreaterThanOrEqual(2 * concurrency + 1)
+  test.each([1, 2, 4, 16])('concurrency %i leaves room for every transfer, small blobs too, and a manifest request', (concurrency) => {
+    expect(connectionsFor(concurrency)).toBeGreaterThanOrEqual(2 * (concurrency + smallBlobsAtOnce(concurrency)) + 1)
+  })
+
+  test.each([1, 4, 8])('%i mirror pairs side by side each get that room', (copies) => {
+    expect(connectionsFor(8, copies)).toBeGreaterThanOrEqual(copies * 2 * (8 + smallBlobsAtOnce(8)) + 1)
   })
 })

@@ -44,3 +44,8 @@ export async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
   if (failure) throw failure.error
 }
+
+/** Small blobs in flight at once beside `concurrency` large ones: four times as many, at most {@link SMALL_BLOB_CONCURRENCY}. */
+export function smallBlobsAtOnce(concurrency: number): number {
+  return concurrency <= 1 ? 1 : Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency)
+}

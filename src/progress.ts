@@ -101,6 +101,13 @@ export class ProgressMeter {
         this.advance(key, event.size)
         this.perBlob.delete(key)
         break
+      case 'blob-failed':
+        // Its bytes will not come: taken back from what is done and from what is to come.
+        if (this.perBlob.has(key)) this.active--
+        this.advance(key, 0)
+        this.planned -= event.size
+        this.perBlob.delete(key)
+        break
       default:
     }
   }

@@ -5,7 +5,6 @@
  */
 import type { ActionInputs } from './action/inputs.js'
 import { credentialChain } from './action/credential-sources.js'
-import { DEFAULT_CONCURRENCY } from './concurrency.js'
 import { copyArtifact } from './engine/copy-artifact.js'
 import { pushArchives } from './engine/push-archives.js'
 import { pushPackage } from './engine/push-package.js'
@@ -21,7 +20,7 @@ export function openRegistries(inputs: ActionInputs, githubToken: string, env: N
     plainHttp: inputs.plainHttp,
     tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
     // Mirror pairs run side by side, each with its own blobs in flight: the pool holds them all.
-    ...(inputs.mirror ? { concurrency: inputs.mirrorConcurrency * DEFAULT_CONCURRENCY } : {}),
+    ...(inputs.mirror ? { copiesAtOnce: inputs.mirrorConcurrency } : {}),
     logger
   })
 }

@@ -153,3 +153,32 @@ export interface Warmable {
 export function isWarmable(store: object): store is Warmable {
   return typeof (store as Partial<Warmable>).warm === 'function'
 }
+
+/**
+ * A store holding something until the copies that read it are done (an archive's temporary
+ * files): closed once, after its last copy, whether it succeeded or not.
+ */
+export interface Closable {
+  close(): Promise<void>
+}
+
+export function isClosable(store: object): store is Closable {
+  return typeof (store as Partial<Closable>).close === 'function'
+}
+
+/**
+ * A store that knows its tags without a request per tag (a layout names them in index.json): "no
+ * such tag" is asked of it, not read from an error.
+ */
+export interface TagIndex {
+  hasTag(tag: string): Promise<boolean>
+}
+
+export function isTagIndex(store: object): store is TagIndex {
+  return typeof (store as Partial<TagIndex>).hasTag === 'function'
+}
+
+/** Opens stores, and keeps local ones the caller opened itself (an archive, a package) by path. */
+export interface LocalOpener<E> extends Opener<E> {
+  addLocal(kind: 'archive' | 'package', path: string, source: Source): void
+}

@@ -8,9 +8,9 @@ import { isOpenedLocally, type Endpoint } from './endpoint.js'
 import { InputError } from './errors.js'
 import { OciLayout } from './layout/oci-layout.js'
 import type { Registries } from './registry/registries.js'
-import type { Opener, Source, Target } from './storage.js'
+import type { LocalOpener, Source, Target } from './storage.js'
 
-export class Stores implements Opener<Endpoint> {
+export class Stores implements LocalOpener<Endpoint> {
   private readonly archives = new Map<string, Source>()
 
   constructor(private readonly registries: Registries) {}

@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core'
 import type { Endpoint } from '../endpoint.js'
-import { runMirror, type MirrorResult } from '../engine/mirror.js'
+import { resultRows, runMirror, type MirrorResult } from '../engine/mirror.js'
 import type { MirrorConfig } from '../mirror/config.js'
 import { ProgressMeter, progressInterval } from '../progress.js'
 import { repositoryName } from '../reference.js'
@@ -47,7 +47,7 @@ export async function mirrorStep(
     log.flush()
   }
   core.info(describeResult(result))
-  const listed = setMirrorOutputs(result.rows)
+  const listed = setMirrorOutputs(resultRows(result, inputs.mirror))
   if (listed.kept < listed.total) core.notice(leftOutNote(listed.kept, listed.total))
   const failures = mirrorFailures(result, (entry) => {
     const destination = inputs.mirror.entries[entry - 1]?.destination

@@ -1,7 +1,7 @@
 /** Step outputs and the job summary file, from the engine's results. */
 import * as core from '@actions/core'
 import type { CopyResult } from '../engine/copy-artifact.js'
-import type { MirrorRow } from '../engine/mirror.js'
+import { mirroredObject, type MirrorRow } from '../engine/mirror.js'
 
 const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'] as const
 
@@ -27,11 +27,6 @@ export const MIRRORED_MAX_ROWS = 2000
 export const MIRRORED_MAX_BYTES = 768 * 1024
 
 /** One object of the `mirrored` output: exactly the fields DESIGN §3 names. */
-export function mirroredObject(row: MirrorRow): Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes'> {
-  const { source, destination, digest, status, bytes } = row
-  return { source, destination, digest, status, bytes }
-}
-
 /**
  * The rows the `mirrored` output keeps: every failed row first (as long as the byte budget
  * lasts), then the others in order up to `maxRows` in all; kept rows stay in the run's order.

@@ -83,7 +83,8 @@ function parseCommand(command: CommandName, argv: readonly string[]): CommandLin
     } else {
       const value = token.value
       if (value === undefined) fail(`needs a value (${spec.value ?? 'VALUE'})`)
-      else if (!token.inlineValue && value.startsWith('-') && value !== '-')
+      // A negative number is a value (`--max-size -1`), not an option.
+      else if (!token.inlineValue && value.startsWith('-') && value !== '-' && !/^-\d+$/.test(value))
         fail(`needs a value, not the option ${value} (write ${token.rawName}=${value} for a value that starts with -)`)
       else strings.set(token.name, [...(spec.multiple ? (strings.get(token.name) ?? []) : []), value])
     }

@@ -53,7 +53,7 @@ export const ACCESS_FLAGS: Record<string, FlagSpec> = {
     help: 'user for the destination registries (and the source when it is on one of them and --src-username is not given)'
   },
   'password-stdin': { type: 'boolean', help: 'read the password or token for --username from stdin (as docker login does)' },
-  'src-username': { type: 'string', value: 'NAME', help: 'user for the source registry (mirror: every source registry)' },
+  'src-username': { type: 'string', value: 'NAME', help: 'user for the source registry (mirror: its sources must be on one registry)' },
   'src-password-stdin': { type: 'boolean', help: 'read the password for --src-username from stdin (only one secret can come on stdin)' },
   'ca-cert': { type: 'string', value: 'FILE', help: 'PEM certificates of a private CA, trusted besides the system roots' },
   'insecure-skip-tls-verify': { type: 'boolean', help: 'accept any TLS certificate from every registry (prefer --ca-cert)' },
@@ -142,7 +142,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       shard: { type: 'string', value: 'i/n', help: 'copy only shard i of n (i from 0) of the (tag, destination) pairs' },
       'dry-run': dryRun,
       'fail-fast': { type: 'boolean', help: 'stop at the first failed pair (default: finish the others, then fail listing all)' },
-      concurrency: { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' }
+      'mirror-concurrency': { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' }
     }
   }
 }
@@ -170,7 +170,7 @@ export function flagForInput(command: CommandName, input: string): string {
     srcPassword: '--src-password-stdin',
     maxArtifactSize: '--max-size',
     insecureSkipTLSVerify: '--insecure-skip-tls-verify',
-    mirrorConcurrency: '--concurrency'
+    mirrorConcurrency: '--mirror-concurrency'
   }
   if (special[input]) return special[input]
   // Environment variables (SOURCE_DATE_EPOCH, MAX_OCI_PUSH_ARTIFACT_SIZE) keep their names.

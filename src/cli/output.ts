@@ -58,9 +58,6 @@ export function copyLines(result: CopyResult | undefined): string[] {
 }
 
 /** One object of the action's `mirrored` output. */
-export function mirroredObject({ source, destination, digest, status, bytes }: MirrorRow): Omit<MirrorRow, 'error' | 'entry' | 'seconds'> {
-  return { source, destination, digest, status, bytes }
-}
 
 const STATUS_WORDS: Record<MirrorRow['status'], string> = {
   copied: 'copied',

@@ -114,13 +114,14 @@ export class BarView implements ProgressView {
 }
 
 /**
- * Keeps `transfers` in step with an event: a blob starts, moves, ends. Returns whether a bar
+ * Keeps `transfers` in step with an event: a blob starts, moves, ends or fails. Returns whether a bar
  * came or went (worth a redraw at once, not only when due).
  */
 export function trackTransfers(transfers: Map<string, Transfer>, event: ProgressEvent): boolean {
-  if (event.type !== 'blob-started' && event.type !== 'blob-progress' && event.type !== 'blob-done') return false
+  if (event.type !== 'blob-started' && event.type !== 'blob-progress' && event.type !== 'blob-done' && event.type !== 'blob-failed')
+    return false
   const key = `${event.target} ${event.digest}`
-  if (event.type === 'blob-done') return transfers.delete(key)
+  if (event.type === 'blob-done' || event.type === 'blob-failed') return transfers.delete(key)
   const known = transfers.get(key)
   const done = event.type === 'blob-progress' ? event.done : 0
   transfers.set(key, { target: event.target, digest: event.digest, done, size: event.size })

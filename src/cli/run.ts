@@ -6,13 +6,13 @@
 import type { ActionInputs } from '../action/inputs.js'
 import { secretsOf } from '../auth/credentials.js'
 import type { ProgressEvent } from '../engine/events.js'
-import { runMirror, type MirrorResult } from '../engine/mirror.js'
+import { mirroredObject, resultRows, runMirror, type MirrorResult } from '../engine/mirror.js'
 import type { MirrorConfig } from '../mirror/config.js'
 import { describeEvent } from '../progress.js'
 import { openRegistries, runCopy } from '../run-inputs.js'
 import { Stores } from '../stores.js'
 import { cliLogger, cliReporter, type Console, type ReporterOptions } from './console.js'
-import { copyLines, copyOutputs, mirroredObject, mirrorFailureLines, mirrorLines } from './output.js'
+import { copyLines, copyOutputs, mirrorFailureLines, mirrorLines } from './output.js'
 import type { ProgressView } from './progress.js'
 
 export interface RunContext {
@@ -70,7 +70,7 @@ async function mirror(stores: Stores, config: MirrorConfig, context: RunContext)
     reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
   })
   view.close()
-  console.out(options.json ? `${JSON.stringify(result.rows.map(mirroredObject))}\n` : text(mirrorLines(result)))
+  console.out(options.json ? `${JSON.stringify(resultRows(result, config).map(mirroredObject))}\n` : text(mirrorLines(result)))
   const failures = mirrorFailureLines(result)
   if (failures.length === 0) return 0
   const pairs = result.rows.length + result.entryErrors.length

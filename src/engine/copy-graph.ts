@@ -3,7 +3,7 @@
  * the root last. What the target already has is skipped: a manifest that exists there stands for
  * everything below it. Tags are not written here; the caller writes them once every graph is in.
  */
-import { forEachLimit, SMALL_BLOB_BYTES, SMALL_BLOB_CONCURRENCY } from '../concurrency.js'
+import { forEachLimit, SMALL_BLOB_BYTES, SMALL_BLOB_CONCURRENCY, smallBlobsAtOnce } from '../concurrency.js'
 import { DigestMismatchError, VerifyingStream } from '../digest.js'
 import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
@@ -18,7 +18,7 @@ import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type Gr
 import type { Logger } from '../log.js'
 
 import type { BlobLocator } from './blob-locator.js'
-import type { BlobOutcome, CopyStats, EventSink } from './events.js'
+import type { CopyStats, EventSink } from './events.js'
 
 export { emptyStats, type CopyStats } from './events.js'
 
@@ -131,8 +131,7 @@ async function forEachBlob(
   }
   const large = blobs.filter((b) => b.size >= SMALL_BLOB_BYTES)
   const small = blobs.filter((b) => b.size < SMALL_BLOB_BYTES)
-  const smallAtOnce = Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency)
-  await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallAtOnce, copy, fail)])
+  await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallBlobsAtOnce(concurrency), copy, fail)])
   if (first) throw first.error
 }
 
@@ -212,6 +211,7 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
     settle?.(true)
   } catch (error) {
     settle?.(false)
+    options.events({ type: 'blob-failed', target: target.name, digest: blob.digest, size: blob.size })
     throw error
   }
 }
@@ -225,41 +225,66 @@ async function placeBlob(
   signal: AbortSignal,
   located: Source | undefined
 ): Promise<void> {
-  const { stats, logger, events } = options
-  const done = (outcome: BlobOutcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome })
-  const mountFrom = located ?? options.mountFrom
-  const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source
-  let prefetched: Promise<Readable> | undefined
-  if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
-    if (await target.mountBlob(blob, mountSource, { signal })) {
-      stats.blobsMounted++
-      logger.debug(`mounted ${blob.digest}`)
-      done('mounted')
-      return
-    }
-    logger.debug(`mount of ${blob.digest} refused; uploading`)
-  } else if (options.fresh && isUploadPreparer(target)) {
-    // One round trip where three followed each other: is it there, open the upload, read the source.
-    // Listened to at once: a download that breaks before its upload starts is an error kept on the
-    // stream (`errored`), read when the upload takes it, not an unhandled one.
-    prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => {}))
-    prefetched.catch(() => {})
-    const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error: unknown) => {
-      await release(prefetched)
-      throw error
-    })
-    if (exists) {
-      await release(prefetched)
-      void target.abandonUpload(blob)
-      stats.blobsSkipped++
-      done('present')
-      return
-    }
-  } else if (await target.blobExists(blob)) {
-    stats.blobsSkipped++
-    done('present')
+  const outcome = await findPlace(blob, source, target, options, signal, located)
+  if (outcome.kind === 'upload') {
+    await uploadBlob(blob, source, target, options, signal, outcome.prefetched)
     return
   }
+  if (outcome.kind === 'mounted') options.stats.blobsMounted++
+  else options.stats.blobsSkipped++
+  options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: outcome.kind })
+}
+
+type Place = { kind: 'mounted' | 'present' } | { kind: 'upload'; prefetched?: Promise<Readable> }
+
+/**
+ * Mounted from a store on the target's registry, there already, or to upload — with, where
+ * nothing of the graph is at the target, the upload session and the source read started
+ * alongside the existence check (one round trip where three followed each other).
+ */
+async function findPlace(
+  blob: Descriptor,
+  source: Source,
+  target: Target,
+  options: CopyGraphOptions,
+  signal: AbortSignal,
+  located: Source | undefined
+): Promise<Place> {
+  const mountFrom = located ?? options.mountFrom
+  const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source
+  if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
+    if (await target.mountBlob(blob, mountSource, { signal })) {
+      options.logger.debug(`mounted ${blob.digest}`)
+      return { kind: 'mounted' }
+    }
+    options.logger.debug(`mount of ${blob.digest} refused; uploading`)
+    return { kind: 'upload' }
+  }
+  if (!options.fresh || !isUploadPreparer(target)) return (await target.blobExists(blob)) ? { kind: 'present' } : { kind: 'upload' }
+  // Listened to at once: a download that breaks before its upload starts is an error kept on the
+  // stream (`errored`), read when the upload takes it, not an unhandled one.
+  const prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => {}))
+  prefetched.catch(() => {})
+  const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error: unknown) => {
+    await release(prefetched)
+    throw error
+  })
+  if (!exists) return { kind: 'upload', prefetched }
+  await release(prefetched)
+  void target.abandonUpload(blob)
+  return { kind: 'present' }
+}
+
+/** Streams the blob from the source (or the download fetched ahead) to the target, verified, restarted as the policy allows. */
+async function uploadBlob(
+  blob: Descriptor,
+  source: Source,
+  target: Target,
+  options: CopyGraphOptions,
+  signal: AbortSignal,
+  prefetched: Promise<Readable> | undefined
+): Promise<void> {
+  const { stats, events } = options
   const reference = showReference(source.name, blob.digest)
   const hash = !verifiesDigests(target)
   const open = async () => {
@@ -284,7 +309,7 @@ async function placeBlob(
   }
   stats.blobsUploaded++
   stats.bytesUploaded += blob.size
-  done('uploaded')
+  events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'uploaded' })
 }
 
 /** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */

@@ -32,6 +32,8 @@ export type ProgressEvent =
   /** Bytes of a blob streamed so far, sent every few MiB and at the end. */
   | { type: 'blob-progress'; target: string; digest: string; done: number; size: number }
   | { type: 'blob-done'; target: string; digest: string; size: number; outcome: BlobOutcome }
+  /** A blob did not get there (its copy failed or was aborted): it no longer counts as on its way. */
+  | { type: 'blob-failed'; target: string; digest: string; size: number }
   | { type: 'manifest-written'; target: string; digest: string }
   /** A target holds the whole graph already: nothing moved. */
   | { type: 'target-up-to-date'; target: string; digest: string }

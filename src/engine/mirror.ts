@@ -5,7 +5,7 @@
  * unless `failFast`.
  */
 import { forEachLimit } from '../concurrency.js'
-import { endpointDigest, endpointTag, type Endpoint } from '../endpoint.js'
+import type { Endpoint } from '../endpoint.js'
 import type { Logger } from '../log.js'
 import type { MirrorConfig, MirrorEntry } from '../mirror/config.js'
 import { inShard, type Shard } from '../mirror/shard.js'
@@ -15,6 +15,8 @@ import type { RetryPolicy } from '../retry.js'
 import { isManifestResolver, isTagLister, type Opener } from '../storage.js'
 import { BlobLocator } from './blob-locator.js'
 import { executePlan } from './execute.js'
+import { fetchRoot } from './graph.js'
+import { choosePlatforms } from './platform-filter.js'
 import { planCopy } from './plan.js'
 import type { CopyRequest, Reporter } from './request.js'
 
@@ -24,7 +26,7 @@ export interface MirrorRequest {
   shard?: Shard
   /** Plan every pair, write nothing. */
   dryRun: boolean
-  /** Stop at the first failed pair (the others in flight are aborted). */
+  /** Stop at the first failed pair: no pair starts after it (those in flight finish). */
   failFast: boolean
   /** Pairs in flight at once (`mirrorConcurrency`, default 4). */
   concurrency: number
@@ -68,6 +70,38 @@ export interface MirrorContext {
   logger: Logger
   /** A reporter for one pair's events; called once per pair. */
   reporterFor(pair: { entry: MirrorEntry; source: string; destination: string }): Reporter
+}
+
+/** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
+export function mirroredObject({
+  source,
+  destination,
+  digest,
+  status,
+  bytes
+}: MirrorRow): Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes'> {
+  return { source, destination, digest, status, bytes }
+}
+
+/**
+ * Every row of a run, entries whose tags could not be read included (as failed rows from the
+ * source repository to the destination repository), so a reader of `mirrored` sees every failure.
+ */
+export function resultRows(result: MirrorResult, config: MirrorConfig): MirrorRow[] {
+  const failedEntries = result.entryErrors.map(({ entry, error }): MirrorRow => {
+    const { source, destination } = config.entries[entry - 1]
+    return {
+      source: formatReference(source),
+      destination: formatReference(destination),
+      digest: '',
+      status: 'failed',
+      bytes: 0,
+      error,
+      entry,
+      seconds: 0
+    }
+  })
+  return [...failedEntries, ...result.rows]
 }
 
 /** One (source tag, destination) pair of an entry. */
@@ -124,7 +158,10 @@ async function pairsOf(entry: MirrorEntry, shard: Shard | undefined, context: Mi
   else {
     const store = await context.opener.source({ kind: 'registry', reference: entry.source })
     if (!isTagLister(store)) throw new Error(`${store.name} cannot list its tags`)
-    sources = selectTags(await store.listTags(), selection).map((tag) => ({ ...entry.source, tag }))
+    const listed = await store.listTags()
+    sources = selectTags(listed, selection).map((tag) => ({ ...entry.source, tag }))
+    if (sources.length === 0)
+      context.logger.warning(`mirror: entry ${entry.index} (${formatReference(entry.source)}) selects none of its ${listed.length} tags`)
   }
   return sources
     .map((source) => ({ entry, source, destination: destinationOf(entry.destination, source) }))
@@ -159,19 +196,15 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
   })
   try {
     const copyRequest = requestOf(pair, request)
-    const { entry } = pair
-    const transforms = entry.platforms.length > 0 || entry.annotations.length > 0 || entry.ociMediaTypes
-    // Both HEADs at once: one round trip per pair when it is up to date.
-    const [present, wanted] = await Promise.all([
-      resolve(context, copyRequest.destinations[0], 'target'),
-      transforms ? undefined : resolve(context, copyRequest.source, 'source')
-    ])
-    if (present && wanted?.digest === present.digest) return skipped(reporter, row('skipped', present.digest, 0))
+    // Both HEADs at once (one round trip per pair when it is up to date); with platforms alone,
+    // the source's root manifest says what a copy would push.
+    const [present, wanted] = await Promise.all([destinationDigest(context, pair), expectedDigest(context, pair)])
+    if (present && wanted === present) return skipped(reporter, row('skipped', present, 0))
     // Not known to be up to date: from here it is a copy (or its plan), reported as one.
     reporter.event({ type: 'artifact-started', source, destinations: [destination] })
     const plan = await planCopy(context.opener, copyRequest, reporter)
     const digest = plan.root.descriptor.digest
-    if (present?.digest === digest) return skipped(reporter, row('skipped', digest, 0))
+    if (present === digest) return skipped(reporter, row('skipped', digest, 0))
     if (request.dryRun) return done(reporter, row('planned', digest, plan.bytes))
     const result = await executePlan(plan, reporter, { locator })
     return done(reporter, row('copied', result.digest, result.stats.bytesUploaded))
@@ -196,12 +229,30 @@ function requestOf(pair: Pair, request: MirrorRequest): CopyRequest {
   }
 }
 
-/** What a reference points at, by HEAD where the store can; undefined when there is nothing. */
-async function resolve(context: MirrorContext, endpoint: Endpoint, side: 'source' | 'target'): Promise<{ digest: string } | undefined> {
-  const store = side === 'source' ? await context.opener.source(endpoint) : await context.opener.target(endpoint)
-  const reference = endpointDigest(endpoint) ?? endpointTag(endpoint)
+/** The digest at the pair's destination, by HEAD: its tag, or for a source pinned by digest alone, that digest. */
+async function destinationDigest(context: MirrorContext, pair: Pair): Promise<string | undefined> {
+  const store = await context.opener.target({ kind: 'registry', reference: pair.destination })
+  const reference = pair.destination.tag ?? pair.source.digest
   if (!reference || !isManifestResolver(store)) return undefined
-  return store.resolveManifest(reference)
+  return (await store.resolveManifest(reference))?.digest
+}
+
+/**
+ * The digest a copy of the pair would push, found cheaply, or undefined when only a plan can
+ * tell: the source's own by HEAD; with `platforms` alone, from the source's root manifest (one
+ * GET, the children unread). Annotations and media-type conversions need the whole plan.
+ */
+async function expectedDigest(context: MirrorContext, pair: Pair): Promise<string | undefined> {
+  const { entry } = pair
+  if (entry.annotations.length > 0 || entry.ociMediaTypes) return undefined
+  const source = await context.opener.source({ kind: 'registry', reference: pair.source })
+  const reference = pair.source.digest ?? pair.source.tag
+  if (!reference) return undefined
+  if (entry.platforms.length === 0) return isManifestResolver(source) ? (await source.resolveManifest(reference))?.digest : undefined
+  const root = await fetchRoot(source, reference)
+  if (root.manifest.kind !== 'index') return root.descriptor.digest
+  const choice = choosePlatforms(root, entry.platforms)
+  return choice.kind === 'same' ? root.descriptor.digest : choice.kind === 'child' ? choice.digest : choice.root.descriptor.digest
 }
 
 function skipped(reporter: Reporter, row: MirrorRow): MirrorRow {

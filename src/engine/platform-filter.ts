@@ -40,26 +40,41 @@ export async function selectPlatforms(
     }
     return graph
   }
+  const choice = choosePlatforms(root, specs)
+  if (choice.kind === 'same') return graph
+  if (choice.kind === 'child') return subgraph(graph, graph.nodes.get(choice.digest) as GraphNode)
+  return subgraph(graph, choice.root)
+}
+
+/** What `platforms` makes of an index, decided from its own bytes: itself, one child, or a new index. */
+export type PlatformChoice = { kind: 'same' } | { kind: 'child'; digest: string } | { kind: 'index'; root: GraphNode }
+
+/**
+ * The platforms' choice from an index alone, before (or without) reading its children: the mirror
+ * learns from it what a copy would push at the cost of one manifest.
+ */
+export function choosePlatforms(root: GraphNode, specs: readonly PlatformSpec[]): PlatformChoice {
   const children = childManifests(root.manifest)
   const images = children.filter((d) => !isAttestation(d))
   const digests = new Set(specs.flatMap((spec) => pick(images, spec).map((d) => d.digest)))
-  if (digests.size === 1) return subgraph(graph, graph.nodes.get([...digests][0]) as GraphNode)
-
+  if (digests.size === 1) return { kind: 'child', digest: [...digests][0] }
   // The source's descriptors in the source's order, so the order of `platforms` does not change
   // the digest; attestations of kept images stay beside them.
   const kept = children.map((d) => digests.has(d.digest) || (isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? '')))
   // Every platform of the index asked for: the index as it is, bytes and all.
-  if (kept.every(Boolean)) return graph
+  if (kept.every(Boolean)) return { kind: 'same' }
   const json = JSON.parse(root.bytes.toString('utf8')) as { manifests: unknown[] }
   json.manifests = json.manifests.filter((_, i) => kept[i])
   const bytes = Buffer.from(JSON.stringify(json))
   const { mediaType } = root.descriptor
-  const newRoot: GraphNode = {
-    descriptor: { mediaType, digest: sha256(bytes), size: bytes.length },
-    bytes,
-    manifest: parseManifest(bytes, mediaType, 'the selected platforms')
+  return {
+    kind: 'index',
+    root: {
+      descriptor: { mediaType, digest: sha256(bytes), size: bytes.length },
+      bytes,
+      manifest: parseManifest(bytes, mediaType, 'the selected platforms')
+    }
   }
-  return subgraph(graph, newRoot)
 }
 
 /**

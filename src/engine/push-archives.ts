@@ -7,10 +7,10 @@ import { copyArtifact, type CopyRequest, type CopyResult, type RunOptions } from
 import { emptyStats } from './copy-graph.js'
 import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
-import type { Stores } from '../stores.js'
 import type { Endpoint } from '../endpoint.js'
 import { openArchive } from '../archive/open-archive.js'
 import { planArchivePushes, type ArchiveDestination } from '../archive/select.js'
+import type { LocalOpener } from '../storage.js'
 
 export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinations'> {
   archives: readonly ArchiveInput[]
@@ -21,7 +21,7 @@ export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinatio
 
 /** The results of every image, as one; undefined when the archives held no image. */
 export async function pushArchives(
-  stores: Stores,
+  stores: LocalOpener<Endpoint>,
   request: ArchiveRequest,
   logger: Reporter,
   options: RunOptions = {}

@@ -10,10 +10,10 @@ import { InputError } from '../errors.js'
 import type { Reporter } from './request.js'
 import { referrerDescriptor } from '../referrers.js'
 import { recordReferrer } from './referrers-store.js'
-import { isReadable } from '../storage.js'
-import type { Stores } from '../stores.js'
 import { requireChartTag } from '../package/helm.js'
-import { packagePath } from '../package/package.js'
+import { packagePath, type Packaged } from '../package/package.js'
+import type { Descriptor } from '../manifest.js'
+import { isReadable, type LocalOpener } from '../storage.js'
 
 export interface PackageRequest extends Omit<CopyRequest, 'source'> {
   path: string
@@ -23,18 +23,13 @@ export interface PackageRequest extends Omit<CopyRequest, 'source'> {
 }
 
 export async function pushPackage(
-  stores: Stores,
+  stores: LocalOpener<Endpoint>,
   request: PackageRequest,
   logger: Reporter,
   options: RunOptions = {}
 ): Promise<CopyResult> {
   const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request
-  let subjectDescriptor
-  if (subject) {
-    const store = await stores.source(subject)
-    subjectDescriptor = (await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '')).descriptor
-    logger.event({ type: 'subject-resolved', ref: storeKey(subject), digest: subjectDescriptor.digest })
-  }
+  const subjectDescriptor = subject ? await resolveSubject(stores, subject, logger) : undefined
   const tag = request.destinations.map(endpointTag).find((t) => t !== undefined)
   const packaged = await packagePath(path, {
     ...(artifactType ? { artifactType } : {}),
@@ -57,21 +52,38 @@ export async function pushPackage(
     options
   )
   // A dry run writes nothing: the referrer is not recorded either.
-  if (subjectDescriptor && !options.dryRun) {
-    const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes
-    const listed = referrerDescriptor(manifest, packaged.root)
-    const seen = new Set<string>()
-    for (const destination of destinations) {
-      if (seen.has(storeKey(destination))) continue
-      seen.add(storeKey(destination))
-      const target = await stores.target(destination)
-      // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
-      if (!isReadable(target)) continue
-      const via = await recordReferrer(target, subjectDescriptor.digest, listed)
-      logger.event({ type: 'referrer-recorded', subject: subjectDescriptor.digest, target: target.name, via })
-    }
-  }
+  if (subjectDescriptor && !options.dryRun) await recordAsReferrer(stores, packaged, subjectDescriptor, destinations, logger)
   return result
+}
+
+/** The manifest `subject` names: what the package refers to. */
+async function resolveSubject(stores: LocalOpener<Endpoint>, subject: Endpoint, logger: Reporter): Promise<Descriptor> {
+  const store = await stores.source(subject)
+  const { descriptor } = await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '')
+  logger.event({ type: 'subject-resolved', ref: storeKey(subject), digest: descriptor.digest })
+  return descriptor
+}
+
+/**
+ * Lists the pushed package as a referrer of `subject` in each destination store once: by the
+ * registry's API (nothing to write) or in the tag schema index (read-modify-write).
+ */
+async function recordAsReferrer(
+  stores: LocalOpener<Endpoint>,
+  packaged: Packaged,
+  subject: Descriptor,
+  destinations: readonly Endpoint[],
+  logger: Reporter
+): Promise<void> {
+  const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes
+  const listed = referrerDescriptor(manifest, packaged.root)
+  for (const key of new Set(destinations.map(storeKey))) {
+    const target = await stores.target(destinations.find((d) => storeKey(d) === key) as Endpoint)
+    // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
+    if (!isReadable(target)) continue
+    const via = await recordReferrer(target, subject.digest, listed)
+    logger.event({ type: 'referrer-recorded', subject: subject.digest, target: target.name, via })
+  }
 }
 
 /** A chart holds one version, and Helm pushes it under that version only: every tag must be it. */

@@ -11,13 +11,11 @@
  */
 import { sha256 } from '../digest.js'
 import { RegistryError } from '../errors.js'
-import { entryName } from '../layout/entries.js'
-import { OciLayout } from '../layout/oci-layout.js'
 import type { Descriptor } from '../manifest.js'
 import { OCI_INDEX } from '../media-types.js'
 import { showReference } from '../reference.js'
 import { ReferrersLookupError, referrersOf, referrersTag } from '../referrers.js'
-import type { Source, Target } from '../storage.js'
+import { isTagIndex, type Source, type Target } from '../storage.js'
 import { fetchRoot } from './graph.js'
 
 /** A store that may answer the referrers API. */
@@ -35,7 +33,7 @@ export function hasReferrersApi(store: object): store is ReferrersApi {
  * (tag schema). An archive or a packaged path has no tags to look them up by.
  */
 export function holdsReferrers(store: Source): boolean {
-  return hasReferrersApi(store) || store instanceof OciLayout
+  return hasReferrersApi(store) || isTagIndex(store)
 }
 
 /**
@@ -44,10 +42,9 @@ export function holdsReferrers(store: Source): boolean {
  * whose index.json has no entry of that name. Any other failure is thrown.
  */
 export async function ifTagged<T>(store: Source, tag: string, fetch: () => Promise<T>): Promise<T | undefined> {
-  if (store instanceof OciLayout) {
+  if (isTagIndex(store)) {
     // A layout names its tags in index.json: asked there, with no error to interpret.
-    if (!(await store.index()).manifests.some((d) => entryName(d) === tag)) return undefined
-    return fetch()
+    return (await store.hasTag(tag)) ? fetch() : undefined
   }
   try {
     return await fetch()

@@ -13,14 +13,14 @@ import { pipeline } from 'node:stream/promises'
 import { algorithmOf, isDigest } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
-import type { FetchedManifest, Source, Target, TransferOptions } from '../storage.js'
-import { chooseEntry, parseLayoutIndex, type LayoutIndex } from './entries.js'
+import type { FetchedManifest, Source, TagIndex, Target, TransferOptions } from '../storage.js'
+import { chooseEntry, entryName, parseLayoutIndex, type LayoutIndex } from './entries.js'
 
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
 export const REF_NAME = 'org.opencontainers.image.ref.name'
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' })
 
-export class OciLayout implements Source, Target {
+export class OciLayout implements Source, Target, TagIndex {
   readonly name: string
   /** index.json updates, one after another. */
   private indexWrites: Promise<unknown> = Promise.resolve()
@@ -92,6 +92,11 @@ export class OciLayout implements Source, Target {
   }
 
   /** `index.json`, or an empty index for a directory that has none yet. */
+  /** Whether index.json names an entry `tag`. */
+  async hasTag(tag: string): Promise<boolean> {
+    return (await this.index()).manifests.some((d) => entryName(d) === tag)
+  }
+
   async index(): Promise<LayoutIndex> {
     let text: string
     try {

@@ -6,7 +6,7 @@ import { rootCertificates } from 'node:tls'
 import { Agent } from 'undici'
 import { secretsOf, type Credentials, type CredentialStore, type Role } from '../auth/credentials.js'
 import { RegistryClient, type PingCache } from '../http/client.js'
-import { DEFAULT_CONCURRENCY, SMALL_BLOB_CONCURRENCY } from '../concurrency.js'
+import { DEFAULT_CONCURRENCY, smallBlobsAtOnce } from '../concurrency.js'
 import type { RetryPolicy } from '../retry.js'
 import type { Logger } from '../log.js'
 import { registryOrigin, type Reference } from '../reference.js'
@@ -27,18 +27,20 @@ export interface RegistriesOptions {
   tls?: TlsOptions
   /** Blob transfers in flight at once; the connection pool is sized from it. */
   concurrency?: number
+  /** Copies running side by side (mirror pairs), each with `concurrency` blobs in flight. */
+  copiesAtOnce?: number
   retry?: RetryPolicy
 }
 
 /**
- * Connections per origin for `concurrency` large blob transfers and the small ones that move
- * beside them ({@link SMALL_BLOB_CONCURRENCY}). A streamed copy holds a GET on the source and a
- * PUT on the destination at once, and both may be the same origin (a refused mount): two per
- * transfer, plus room for manifests and HEADs, so no setting can deadlock and no small blob
- * waits in the pool's queue.
+ * Connections per origin for `copies` copies at once (mirror pairs side by side), each with
+ * `concurrency` large blob transfers and the small ones beside them ({@link smallBlobsAtOnce}). A
+ * streamed copy holds a GET on the source and a PUT on the destination at once, and both may be
+ * the same origin (a refused mount): two per transfer, plus room for manifests and HEADs, so no
+ * setting can deadlock and no blob waits in the pool's queue.
  */
-export function connectionsFor(concurrency: number): number {
-  return 2 * (concurrency + SMALL_BLOB_CONCURRENCY) + 2
+export function connectionsFor(concurrency: number, copies = 1): number {
+  return 2 * copies * (concurrency + smallBlobsAtOnce(concurrency)) + 2
 }
 
 export class Registries {
@@ -50,7 +52,7 @@ export class Registries {
   constructor(private readonly options: RegistriesOptions) {
     const tls = options.tls ?? {}
     this.agent = new Agent({
-      connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY),
+      connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY, options.copiesAtOnce ?? 1),
       keepAliveTimeout: 30_000,
       headersTimeout: 120_000,
       // Idle time between chunks, not a cap on a transfer: multi-GB blobs take as long as they take.

@@ -30,8 +30,9 @@ import type {
 const CANCEL_TIMEOUT_MS = 5000
 /** Tags asked for per page; registries may give fewer and link to the next page. */
 const TAGS_PER_PAGE = 1000
-/** Pages of a tag list followed at most: a million tags. */
+/** Pages of a tag list followed at most, and tags read at most, however a registry pages them. */
 export const MAX_TAG_PAGES = 1000
+export const MAX_TAGS = 100_000
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 export const MAX_REFERRERS_PAGES = 100
 
@@ -202,13 +203,17 @@ export class RegistryRepository
    */
   async listTags(): Promise<string[]> {
     const tags: string[] = []
+    const seen = new Set<string>()
     let url: string | undefined = `/v2/${this.repository}/tags/list?n=${TAGS_PER_PAGE}`
     for (let page = 1; url !== undefined; page++) {
       if (page > MAX_TAG_PAGES) {
         throw new ContentError(this.name, `the tag list links to more than ${MAX_TAG_PAGES} pages (Link rel="next"); not followed further`)
       }
+      if (seen.has(url)) throw new ContentError(this.name, `the tag list links back to a page it gave already (${url})`)
+      seen.add(url)
       const answer = await this.tagsPage(url, page)
       tags.push(...answer.tags)
+      if (tags.length > MAX_TAGS) throw new ContentError(this.name, `lists more than ${MAX_TAGS} tags; not read further`)
       url = answer.next
     }
     return tags
