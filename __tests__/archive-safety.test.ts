@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { FIRST_PASS_LIMITS, GzipTarContainer } from '../src/archive/gzip-container.js'
 import { ArchiveLayoutSource } from '../src/archive/archive-sources.js'
+import { LayerSpool } from '../src/archive/layer-spool.js'
 import { openArchive } from '../src/archive/open-archive.js'
 import { StaticCredentials } from '../src/auth/credentials.js'
 import { copyArtifact } from '../src/engine/copy-artifact.js'
@@ -30,15 +31,19 @@ import { pushArchive } from './helpers/archive-push.js'
 
 let dir: string
 let registry: TestRegistry
+/** Where the gzip'd tars opened here directly (not through openArchive) spool their legacy layers. */
+let spool: LayerSpool
 const img = image({ seed: 'safety', layers: 2, layerSize: 4096 })
 
 beforeAll(async () => {
   await requireTools(['docker-registry', 'skopeo'])
   dir = await mkdtemp(join(tmpdir(), 'oci-push-safety-'))
+  spool = new LayerSpool({ root: dir })
   registry = await startRegistry()
 })
 
 afterAll(async () => {
+  await spool?.close()
   await registry?.stop()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
@@ -260,7 +265,7 @@ describe("the gzip'd tar's first pass", () => {
     )
     const limits = { ...FIRST_PASS_LIMITS, keptJsonBytes: 64 * 1024 }
     expect(sboms.reduce((sum, b) => sum + b.length, 0)).toBeGreaterThan(limits.keptJsonBytes)
-    const container = await GzipTarContainer.open(gz, limits)
+    const container = await GzipTarContainer.open(gz, spool, limits)
     // A blob not kept is still read whole when asked for, on a second pass.
     expect((await container.readSmall(blobName(sha256(sboms[3])))).equals(sboms[3])).toBe(true)
 
@@ -293,10 +298,10 @@ describe("the gzip'd tar's first pass", () => {
   test('more entries than the index takes: refused, as a plain tar with more is', async () => {
     const items = [...layoutItems(img, 'v1'), ...Array.from({ length: 10 }, (_, i) => ({ name: `n/${i}.json`, body: '{}' }))]
     const gz = await tarball('many-entries.gz', items, true)
-    await expect(GzipTarContainer.open(gz, { ...FIRST_PASS_LIMITS, entries: 10 })).rejects.toThrow(
+    await expect(GzipTarContainer.open(gz, spool, { ...FIRST_PASS_LIMITS, entries: 10 })).rejects.toThrow(
       new ContentError(gz, 'has more than 10 entries')
     )
-    expect((await GzipTarContainer.open(gz, { ...FIRST_PASS_LIMITS, entries: items.length })).names()).toHaveLength(items.length)
+    expect((await GzipTarContainer.open(gz, spool, { ...FIRST_PASS_LIMITS, entries: items.length })).names()).toHaveLength(items.length)
   })
 
   test("an OCI layout's uncompressed layers are not deflated to be measured; a legacy docker save's are", async () => {
@@ -330,7 +335,7 @@ describe("the gzip'd tar's first pass", () => {
       ],
       true
     )
-    expect([...(await GzipTarContainer.open(oci)).compressed.keys()]).toEqual([])
+    expect([...(await GzipTarContainer.open(oci, spool)).compressed.keys()]).toEqual([])
     const result = await pushArchive(oci, `${registry.host}/docker25-gz/app`)
     expect(result?.digest).toBe(entry.digest)
     expect(await skopeoRaw(`${registry.host}/docker25-gz/app:v1`)).toBe(manifest.toString())
@@ -344,7 +349,7 @@ describe("the gzip'd tar's first pass", () => {
       ],
       true
     )
-    expect([...(await GzipTarContainer.open(legacy)).compressed.keys()]).toEqual(['abc/layer.tar'])
+    expect([...(await GzipTarContainer.open(legacy, spool)).compressed.keys()]).toEqual(['abc/layer.tar'])
   })
 })
 

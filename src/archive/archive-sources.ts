@@ -2,17 +2,19 @@
  * The images in an archive, each readable as a {@link Source}: an OCI layout (`index.json`,
  * `blobs/…`; also Docker ≥ 25's `docker save`) read as it is, or a legacy `docker save` /
  * `podman save` (`manifest.json` with `RepoTags`) whose image manifests are made here, as Docker
- * v2 schema 2 with its layers gzip'd ({@link measureCompressed}).
+ * v2 schema 2 with its layers gzip'd (once each, kept in a {@link LayerSpool} until pushed).
  */
-import type { Readable } from 'node:stream'
+import { availableParallelism } from 'node:os'
+import { Readable } from 'node:stream'
+import { forEachLimit } from '../concurrency.js'
 import { isDigest, sha256 } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { blobsOf, parseManifest, type Descriptor, type Platform } from '../manifest.js'
 import { DOCKER_MANIFEST } from '../media-types.js'
 import { entryName, parseLayoutIndex } from '../layout/entries.js'
-import type { FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
+import type { Closable, FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
 import type { ArchiveContainer } from './container.js'
-import { compressLayer, measureCompressed, type CompressedLayer } from './layer-compression.js'
+import type { LayerSpool, SpooledLayer } from './layer-spool.js'
 
 /** One image an archive holds, with the name it carries, if any. */
 export interface ArchiveImage {
@@ -111,38 +113,67 @@ interface LegacyEntry {
   Layers: string[]
 }
 
-interface LegacyBlob {
-  path: string
-  /** gzip it on the way (an uncompressed layer), at this level. */
-  level?: number
-  bytes?: Buffer
+/** An image of `manifest.json` with its config read. */
+interface LegacyImage {
+  entry: LegacyEntry
+  configBytes: Buffer
+  config: LegacyConfig
 }
 
-/** A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. */
-export class LegacyArchiveSource implements Source, OrderedSource {
+interface LegacyConfig {
+  os?: string
+  architecture?: string
+  variant?: string
+  rootfs?: { diff_ids?: string[] }
+}
+
+/** A blob of a legacy save: its config's bytes, or a layer's gzip'd bytes in the spool. */
+type LegacyBlob = { bytes: Buffer; path: string } | { spooled: SpooledLayer; path: string }
+
+/** Layers compressed at once when opening a plain tar: deflate is one core's work per layer. */
+const MEASURE_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism()))
+
+/**
+ * A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. Every
+ * layer is compressed once, when the archive is opened, into the {@link LayerSpool}; its blobs
+ * are then read from the spool (and the configs from memory), never from the archive again, so
+ * they can be read in any order and at once, even from a gzip'd tar. Closing it removes the spool.
+ */
+export class LegacyArchiveSource implements Source, OrderedSource, Closable {
   readonly name: string
-  readonly sequential: boolean
+  readonly sequential = false
   private readonly manifests = new Map<string, Buffer>()
   private readonly blobs = new Map<string, LegacyBlob>()
   private list: ArchiveImage[] = []
 
   private constructor(
     private readonly container: ArchiveContainer,
-    private readonly precomputed: ReadonlyMap<string, CompressedLayer>
+    private readonly spool: LayerSpool
   ) {
     this.name = container.path
-    this.sequential = container.sequential
   }
 
-  /** Reads manifest.json and every config, and measures every layer (the first pass for a plain tar). */
+  /**
+   * Reads manifest.json and every config, and compresses every layer into `spool` (a plain tar's
+   * layers several at once, the largest first), or takes what a gzip'd tar's first pass spooled
+   * (`precomputed`, by entry name; what no image uses is removed). On failure the spool is closed.
+   */
   static async open(
     container: ArchiveContainer,
-    precomputed: ReadonlyMap<string, CompressedLayer> = new Map()
+    spool: LayerSpool,
+    precomputed: ReadonlyMap<string, SpooledLayer> = new Map()
   ): Promise<LegacyArchiveSource> {
-    const source = new LegacyArchiveSource(container, precomputed)
-    const entries = parseJson<LegacyEntry[]>(await container.readSmall('manifest.json'), `${container.path} manifest.json`)
-    if (!Array.isArray(entries)) throw new ContentError(`${container.path} manifest.json`, 'is not a list of images')
-    for (const entry of entries) source.list.push(...(await source.add(entry)))
+    const source = new LegacyArchiveSource(container, spool)
+    try {
+      const images = await source.readImages()
+      const layers = await source.measureAll(images, precomputed)
+      for (const image of images) source.list.push(...source.add(image, layers))
+      const used = new Set(layers.values())
+      for (const layer of precomputed.values()) if (!used.has(layer)) await spool.discard(layer)
+    } catch (error) {
+      await spool.close()
+      throw error
+    }
     return source
   }
 
@@ -150,27 +181,62 @@ export class LegacyArchiveSource implements Source, OrderedSource {
     return this.list
   }
 
-  private async add(entry: LegacyEntry): Promise<ArchiveImage[]> {
+  /** Removes the spooled layers: call once every copy from this archive is done. */
+  close(): Promise<void> {
+    return this.spool.close()
+  }
+
+  private async readImages(): Promise<LegacyImage[]> {
     const where = `${this.name} manifest.json`
-    if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
-      throw new ContentError(where, 'has an image without Config or Layers')
-    const configBytes = await this.container.readSmall(entry.Config)
-    const config = parseJson<{ os?: string; architecture?: string; variant?: string; rootfs?: { diff_ids?: string[] } }>(
-      configBytes,
-      `${this.name} ${entry.Config}`
-    )
-    const diffIds = config.rootfs?.diff_ids ?? []
-    if (diffIds.length !== entry.Layers.length) {
-      throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`)
+    const entries = parseJson<LegacyEntry[]>(await this.container.readSmall('manifest.json'), where)
+    if (!Array.isArray(entries)) throw new ContentError(where, 'is not a list of images')
+    const images: LegacyImage[] = []
+    for (const entry of entries) {
+      if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
+        throw new ContentError(where, 'has an image without Config or Layers')
+      const configBytes = await this.container.readSmall(entry.Config)
+      const config = parseJson<LegacyConfig>(configBytes, `${this.name} ${entry.Config}`)
+      const diffIds = config.rootfs?.diff_ids ?? []
+      if (diffIds.length !== entry.Layers.length) {
+        throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`)
+      }
+      images.push({ entry, configBytes, config })
     }
+    return images
+  }
+
+  /** Every layer file the images name, once each (by the file it is, after links), gzip'd into the spool. */
+  private async measureAll(
+    images: readonly LegacyImage[],
+    precomputed: ReadonlyMap<string, SpooledLayer>
+  ): Promise<Map<string, SpooledLayer>> {
+    const layers = new Map<string, SpooledLayer>()
+    const files = new Set(images.flatMap(({ entry }) => entry.Layers.map((path) => this.container.canonicalName(path))))
+    const missing = [...files].filter((file) => {
+      const known = precomputed.get(file)
+      if (known) layers.set(file, known)
+      return !known
+    })
+    missing.sort((a, b) => (this.container.size(b) ?? 0) - (this.container.size(a) ?? 0))
+    const atOnce = this.container.sequential ? 1 : MEASURE_CONCURRENCY
+    await forEachLimit(missing, atOnce, async (file) => {
+      layers.set(file, await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`))
+    })
+    return layers
+  }
+
+  /** An image's manifest, made from its config and measured layers, each checked against `rootfs.diff_ids`. */
+  private add({ entry, configBytes, config }: LegacyImage, measured: ReadonlyMap<string, SpooledLayer>): ArchiveImage[] {
+    const diffIds = config.rootfs?.diff_ids ?? []
     const configDigest = sha256(configBytes)
     this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes })
     const layers: Descriptor[] = []
     for (const [i, path] of entry.Layers.entries()) {
-      const layer = await this.measure(path)
+      const layer = measured.get(this.container.canonicalName(path)) as SpooledLayer
       if (layer.diffId !== diffIds[i]) {
         throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`)
       }
+      this.blobs.set(layer.digest, { path, spooled: layer })
       layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size })
     }
     const manifest = {
@@ -191,25 +257,17 @@ export class LegacyArchiveSource implements Source, OrderedSource {
     return tags.length > 0 ? tags.map((name) => ({ name, descriptor })) : [{ descriptor }]
   }
 
-  /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
-  private async measure(path: string): Promise<CompressedLayer> {
-    const known = this.precomputed.get(this.container.canonicalName(path))
-    const layer = known ?? (await measureCompressed(await this.container.open(path)))
-    this.blobs.set(layer.digest, { path, level: layer.level })
-    return layer
-  }
-
   fetchManifest(reference: string): Promise<FetchedManifest> {
     const bytes = this.manifests.get(reference)
     if (!bytes) return Promise.reject(new ContentError(`${this.name}@${reference}`, 'no such image in the archive'))
     return Promise.resolve({ bytes, contentType: DOCKER_MANIFEST })
   }
 
-  async fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
+  fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
     const blob = this.blobs.get(descriptor.digest)
-    if (!blob) throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive')
-    const stream = await this.container.open(blob.path, options.signal)
-    return blob.level === undefined ? stream : compressLayer(stream, blob.level)
+    if (!blob) return Promise.reject(new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive'))
+    if ('bytes' in blob) return Promise.resolve(Readable.from([blob.bytes]))
+    return Promise.resolve(this.spool.open(blob.spooled, options.signal))
   }
 
   blobOrder(digest: string): number {

@@ -1,10 +1,11 @@
 /**
  * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
- * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
- * the image graph reads whole (index.json, manifest.json, oci-layout, manifests and indexes, image
- * configs) and hashes what the files a legacy docker save uses as layers will become once
- * compressed (their digest must be known before their upload starts); the second streams the
- * blobs to their destination in the order they are stored. A retry of a blob already passed
+ * at an offset, so the first pass indexes every entry, keeps the small JSON files the image graph
+ * reads whole (index.json, manifest.json, oci-layout, manifests and indexes, image configs) and
+ * compresses what the files a legacy docker save uses as layers into a {@link LayerSpool} (their
+ * digest must be known before their upload starts; the upload then reads the spool, so a legacy
+ * docker save is read through the gzip once). An OCI layout's blobs are streamed to their
+ * destination on a second pass, in the order they are stored; a retry of a blob already passed
  * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
  * many entries, so many bytes of JSON kept.
  */
@@ -18,7 +19,7 @@ import { parseManifest } from '../manifest.js'
 import { formatBytes } from '../size.js'
 import { readCapped } from '../streams.js'
 import { MAX_JSON_BYTES, type ArchiveContainer } from './container.js'
-import { measureCompressed, type CompressedLayer } from './layer-compression.js'
+import type { LayerSpool, SpooledLayer } from './layer-spool.js'
 import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
 
 /** Room for headers and padding beyond the declared sizes, per entry and in all. */
@@ -40,13 +41,13 @@ export class GzipTarContainer implements ArchiveContainer {
     readonly path: string,
     private readonly entries: EntryTable,
     private readonly small: ReadonlyMap<string, Buffer>,
-    /** For uncompressed files: what they are once gzip'd (legacy docker-save layers). */
-    readonly compressed: ReadonlyMap<string, CompressedLayer>
+    /** For uncompressed files: their gzip'd bytes in the spool (legacy docker-save layers). */
+    readonly compressed: ReadonlyMap<string, SpooledLayer>
   ) {}
 
-  /** The first pass. */
-  static async open(path: string, limits: FirstPassLimits = FIRST_PASS_LIMITS): Promise<GzipTarContainer> {
-    const pass = new FirstPass(path, limits)
+  /** The first pass; uncompressed files outside `blobs/` go gzip'd into `spool`. */
+  static async open(path: string, spool: LayerSpool, limits: FirstPassLimits = FIRST_PASS_LIMITS): Promise<GzipTarContainer> {
+    const pass = new FirstPass(path, spool, limits)
     const scan = startScan(path, (await stat(path)).size)
     try {
       for (let position = 0; ; position++) {
@@ -136,15 +137,16 @@ export function isLayoutBlob(name: string): boolean {
   return /^blobs\/[^/]+\/[^/]+$/.test(name)
 }
 
-/** The first pass, entry by entry: the index, the JSON files, what legacy layers measure. */
+/** The first pass, entry by entry: the index, the JSON files, legacy layers gzip'd into the spool. */
 class FirstPass {
   readonly entries: EntryTable
   readonly small = new Map<string, Buffer>()
-  readonly compressed = new Map<string, CompressedLayer>()
+  readonly compressed = new Map<string, SpooledLayer>()
   private keptBytes = 0
 
   constructor(
     private readonly path: string,
+    private readonly spool: LayerSpool,
     private readonly limits: FirstPassLimits
   ) {
     this.entries = new EntryTable(path)
@@ -157,7 +159,8 @@ class FirstPass {
     if (entry?.type !== 'file') return drain(stream)
     const kind = await firstBytesKind(stream, entry.size)
     if (kind === 'json' && entry.size <= MAX_JSON_BYTES) return this.keepIfRead(entry, await collect(stream))
-    if (kind === 'plain' && !isLayoutBlob(entry.name)) this.compressed.set(entry.name, await measureCompressed(stream))
+    if (kind === 'plain' && !isLayoutBlob(entry.name))
+      this.compressed.set(entry.name, await this.spool.keep(stream, `${this.path} entry "${entry.name}"`))
     else await drain(stream)
   }
 

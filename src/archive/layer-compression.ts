@@ -2,11 +2,12 @@
  * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
  * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
  * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
- * new. The digest must be known before the upload (it goes in the PUT's query), so a layer is
- * compressed twice: once to measure (nothing stored), once on its way up.
+ * new. The digest must be known before the upload (it goes in the PUT's query, and in the manifest
+ * planned before anything is pushed), so a layer is compressed once, to be measured, and its
+ * gzip'd bytes are written on the way to a temporary file the upload reads ({@link LayerSpool}).
  */
-import { createHash } from 'node:crypto'
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { createHash, type Hash } from 'node:crypto'
+import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip, deflateRawSync, type Gzip } from 'node:zlib'
 
@@ -40,7 +41,8 @@ export function deterministicGzip(level = LEVEL): Gzip {
 
 /**
  * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
- * feeding it pieces of one fixed size makes both passes give the same bytes.
+ * feeding it pieces of one fixed size gives the same bytes however the layer was read (a plain tar's
+ * reads and a gzip'd tar's entries come in different chunks), so every run gives the same digest.
  */
 const PIECE = 64 * 1024
 
@@ -76,29 +78,41 @@ export class Pieces extends Transform {
   }
 }
 
-/** The upload pass: the layer cut into pieces and gzip'd at the level it was measured with. */
-export function compressLayer(layer: Readable, level: number): Readable {
-  const pieces = new Pieces()
-  const gzip = deterministicGzip(level)
-  layer.on('error', (error) => gzip.destroy(error))
-  pieces.on('error', (error) => gzip.destroy(error))
-  return layer.pipe(pieces).pipe(gzip)
+/** Hashes and counts what passes through it, unchanged. */
+class Tally extends Transform {
+  size = 0
+
+  constructor(private readonly hash: Hash) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk)
+    this.size += chunk.length
+    done(null, chunk)
+  }
+}
+
+export interface MeasureOptions {
+  /** Makes the gzip for a level (a test hands in one it breaks). */
+  makeGzip?: (level: number) => Gzip
+  /** Receives the gzip'd bytes (a spool file); ended when the layer is. Without it nothing is kept. */
+  output?: Writable
 }
 
 /**
- * Compresses `layer` without keeping anything: the digests, size and level it will have. The
- * level is chosen from the first {@link SAMPLE} bytes, read before the gzip is made; then one
- * `pipeline` carries the whole layer through. It listens for errors on every stream for as long as
- * any of them runs (a zlib error between two writes rejects this promise, never escapes as an
- * uncaught 'error' event), waits out backpressure with one `drain` listener per stream (no
- * listener left per wait: Node's MaxListenersExceededWarning), and destroys them all on failure.
- * The pieces reach the gzip one write each, as they do on the upload pass ({@link compressLayer}).
- * `makeGzip` makes the gzip for a level (a test hands in one it breaks).
+ * Compresses `layer` once: the digests, size and level it has, and its gzip'd bytes written to
+ * `output` when given. The level is chosen from the first {@link SAMPLE} bytes, read before the
+ * gzip is made; then one `pipeline` carries the whole layer through. It listens for errors on every
+ * stream for as long as any of them runs (a zlib error between two writes rejects this promise,
+ * never escapes as an uncaught 'error' event), waits out backpressure with one `drain` listener
+ * per stream (no listener left per wait: Node's MaxListenersExceededWarning), and destroys them
+ * all on failure. The gzip gets the layer in {@link PIECE}-byte writes, however it was read.
  */
-export async function measureCompressed(layer: Readable, makeGzip: (level: number) => Gzip = deterministicGzip): Promise<CompressedLayer> {
+export async function measureCompressed(layer: Readable, options: MeasureOptions = {}): Promise<CompressedLayer> {
+  const { makeGzip = deterministicGzip, output } = options
   const raw = createHash('sha256')
   const compressed = createHash('sha256')
-  let size = 0
   const chunks = layer[Symbol.asyncIterator]()
   const sample = await readSample(chunks)
   const level = chooseLevel(sample)
@@ -110,19 +124,22 @@ export async function measureCompressed(layer: Readable, makeGzip: (level: numbe
       yield next.value as Buffer
     }
   }
+  const tally = new Tally(compressed)
   try {
-    await pipeline(whole(), new Pieces(), makeGzip(level), async (gzip: AsyncIterable<Buffer>) => {
-      for await (const chunk of gzip) {
-        compressed.update(chunk)
-        size += chunk.length
-      }
-    })
+    if (output) await pipeline(whole(), new Pieces(), makeGzip(level), tally, output)
+    else await pipeline(whole(), new Pieces(), makeGzip(level), tally, discard)
   } catch (error) {
     // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
     layer.destroy()
     throw error
   }
-  return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level }
+  return { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level }
+}
+
+async function discard(chunks: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _ of chunks) {
+    // Measured on the way; nothing kept.
+  }
 }
 
 /** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */

@@ -13,6 +13,7 @@ import type { Source } from '../storage.js'
 import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage } from './archive-sources.js'
 import type { ArchiveContainer } from './container.js'
 import { GzipTarContainer } from './gzip-container.js'
+import { LayerSpool, type SpooledLayer } from './layer-spool.js'
 import { TarContainer } from './tar-container.js'
 
 export interface OpenedArchive {
@@ -69,16 +70,31 @@ export async function openArchive(path: string): Promise<OpenedArchive> {
     await handle.close()
   }
   const kind = detectContainer(head.subarray(0, read), path)
-  const container: ArchiveContainer = kind === 'gzip' ? await GzipTarContainer.open(path) : await TarContainer.open(path)
+  const spool = new LayerSpool()
+  try {
+    return await openFile(path, kind, spool)
+  } catch (error) {
+    await spool.close()
+    throw error
+  }
+}
+
+/**
+ * A tar or gzip'd tar: an OCI layout, or a legacy docker save whose layers `spool` gets (and
+ * keeps until the source is closed); closed here at once when nothing in it is needed.
+ */
+async function openFile(path: string, kind: ContainerKind, spool: LayerSpool): Promise<OpenedArchive> {
+  const container: ArchiveContainer = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path)
   const names = new Set(container.names())
   const packing = kind === 'gzip' ? "gzip'd tar" : 'tar'
   if (names.has('index.json')) {
+    await spool.close()
     const source = new ArchiveLayoutSource(container)
     return { path, kind: `OCI layout ${packing}`, source, images: await source.images() }
   }
   if (names.has('manifest.json')) {
-    const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map()
-    const source = await LegacyArchiveSource.open(container, precomputed)
+    const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map<string, SpooledLayer>()
+    const source = await LegacyArchiveSource.open(container, spool, precomputed)
     return { path, kind: `docker save ${packing}`, source, images: source.images() }
   }
   throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`)

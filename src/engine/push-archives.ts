@@ -8,9 +8,9 @@ import { emptyStats } from './copy-graph.js'
 import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
 import type { Endpoint } from '../endpoint.js'
-import { openArchive } from '../archive/open-archive.js'
+import { openArchive, type OpenedArchive } from '../archive/open-archive.js'
 import { planArchivePushes, type ArchiveDestination } from '../archive/select.js'
-import type { LocalOpener } from '../storage.js'
+import { isClosable, type LocalOpener } from '../storage.js'
 
 export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinations'> {
   archives: readonly ArchiveInput[]
@@ -26,7 +26,7 @@ export async function pushArchives(
   logger: Reporter,
   options: RunOptions = {}
 ): Promise<CopyResult | undefined> {
-  const { archives, destinations, prefixes, ...copyOptions } = request
+  const { archives, destinations, prefixes } = request
   const targets: ArchiveDestination[] = [
     ...destinations.map((endpoint) => ({ kind: 'exact' as const, endpoint })),
     ...prefixes.map((prefix) => ({ kind: 'prefix' as const, prefix }))
@@ -34,23 +34,43 @@ export async function pushArchives(
   const results: CopyResult[] = []
   for (const archive of archives) {
     const opened = await openArchive(archive.path)
-    logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length })
-    if (opened.images.length === 0) {
-      logger.warning(`${archive.path} holds no image; nothing was pushed from it`)
-      continue
-    }
-    stores.addLocal('archive', archive.path, opened.source)
-    const pushes = planArchivePushes(archive.path, opened.images, {
-      ...(archive.digest ? { digest: archive.digest } : {}),
-      platforms: request.platforms ?? [],
-      destinations: targets
-    })
-    for (const push of pushes) {
-      const source: Endpoint = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest }
-      results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options))
+    try {
+      results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, options)))
+    } finally {
+      // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
+      if (isClosable(opened.source)) await opened.source.close()
     }
   }
   return combine(results)
+}
+
+/** Every image an opened archive's names select, each copied by the engine. */
+async function pushArchive(
+  stores: LocalOpener<Endpoint>,
+  archive: ArchiveInput,
+  opened: OpenedArchive,
+  request: ArchiveRequest & { targets: ArchiveDestination[] },
+  logger: Reporter,
+  options: RunOptions
+): Promise<CopyResult[]> {
+  const { archives: _archives, destinations: _destinations, prefixes: _prefixes, targets, ...copyOptions } = request
+  logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length })
+  if (opened.images.length === 0) {
+    logger.warning(`${archive.path} holds no image; nothing was pushed from it`)
+    return []
+  }
+  stores.addLocal('archive', archive.path, opened.source)
+  const pushes = planArchivePushes(archive.path, opened.images, {
+    ...(archive.digest ? { digest: archive.digest } : {}),
+    platforms: request.platforms ?? [],
+    destinations: targets
+  })
+  const results: CopyResult[] = []
+  for (const push of pushes) {
+    const source: Endpoint = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest }
+    results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options))
+  }
+  return results
 }
 
 function combine(results: readonly CopyResult[]): CopyResult | undefined {
