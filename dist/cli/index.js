@@ -54521,6 +54521,14 @@ class ProgressMeter {
                 this.advance(key, event.size);
                 this.perBlob.delete(key);
                 break;
+            case 'blob-failed':
+                // Its bytes will not come: taken back from what is done and from what is to come.
+                if (this.perBlob.has(key))
+                    this.active--;
+                this.advance(key, 0);
+                this.planned -= event.size;
+                this.perBlob.delete(key);
+                break;
             default:
         }
     }
@@ -54537,7 +54545,8 @@ class ProgressMeter {
         const rate = this.done / seconds;
         const total = Math.max(this.planned, this.done);
         const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100;
-        const left = rate > 0 ? Math.ceil((total - this.done) / rate) : undefined;
+        // A rate from the first moments says nothing yet about the time left.
+        const left = rate > 0 && seconds >= 1 ? Math.ceil((total - this.done) / rate) : undefined;
         return (`Progress: ${size_formatBytes(this.done)} of ${size_formatBytes(total)} (${percent}%), ${size_formatBytes(Math.round(rate))}/s` +
             (left !== undefined ? `, about ${formatDuration(left)} left` : ''));
     }
@@ -54599,7 +54608,7 @@ const ACCESS_FLAGS = {
         help: 'user for the destination registries (and the source when it is on one of them and --src-username is not given)'
     },
     'password-stdin': { type: 'boolean', help: 'read the password or token for --username from stdin (as docker login does)' },
-    'src-username': { type: 'string', value: 'NAME', help: 'user for the source registry (mirror: every source registry)' },
+    'src-username': { type: 'string', value: 'NAME', help: 'user for the source registry (mirror: its sources must be on one registry)' },
     'src-password-stdin': { type: 'boolean', help: 'read the password for --src-username from stdin (only one secret can come on stdin)' },
     'ca-cert': { type: 'string', value: 'FILE', help: 'PEM certificates of a private CA, trusted besides the system roots' },
     'insecure-skip-tls-verify': { type: 'boolean', help: 'accept any TLS certificate from every registry (prefer --ca-cert)' },
@@ -54686,7 +54695,7 @@ const COMMANDS = {
             shard: { type: 'string', value: 'i/n', help: 'copy only shard i of n (i from 0) of the (tag, destination) pairs' },
             'dry-run': dryRun,
             'fail-fast': { type: 'boolean', help: 'stop at the first failed pair (default: finish the others, then fail listing all)' },
-            concurrency: { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' }
+            'mirror-concurrency': { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' }
         }
     }
 };
@@ -54711,7 +54720,7 @@ function flagForInput(command, input) {
         srcPassword: '--src-password-stdin',
         maxArtifactSize: '--max-size',
         insecureSkipTLSVerify: '--insecure-skip-tls-verify',
-        mirrorConcurrency: '--concurrency'
+        mirrorConcurrency: '--mirror-concurrency'
     };
     if (special[input])
         return special[input];
@@ -54816,7 +54825,8 @@ function parseCommand(command, argv) {
             const value = token.value;
             if (value === undefined)
                 fail(`needs a value (${spec.value ?? 'VALUE'})`);
-            else if (!token.inlineValue && value.startsWith('-') && value !== '-')
+            // A negative number is a value (`--max-size -1`), not an option.
+            else if (!token.inlineValue && value.startsWith('-') && value !== '-' && !/^-\d+$/.test(value))
                 fail(`needs a value, not the option ${value} (write ${token.rawName}=${value} for a value that starts with -)`);
             else
                 strings.set(token.name, [...(spec.multiple ? (strings.get(token.name) ?? []) : []), value]);
@@ -56376,7 +56386,7 @@ function inputValues(command, args, flags, passwords) {
                 mirror: args[0],
                 shard: flags.value('shard') ?? '',
                 failFast: on('fail-fast'),
-                mirrorConcurrency: flags.value('concurrency') ?? ''
+                mirrorConcurrency: flags.value('mirror-concurrency') ?? ''
             };
     }
 }
@@ -56471,14 +56481,14 @@ class BarView {
     }
 }
 /**
- * Keeps `transfers` in step with an event: a blob starts, moves, ends. Returns whether a bar
+ * Keeps `transfers` in step with an event: a blob starts, moves, ends or fails. Returns whether a bar
  * came or went (worth a redraw at once, not only when due).
  */
 function trackTransfers(transfers, event) {
-    if (event.type !== 'blob-started' && event.type !== 'blob-progress' && event.type !== 'blob-done')
+    if (event.type !== 'blob-started' && event.type !== 'blob-progress' && event.type !== 'blob-done' && event.type !== 'blob-failed')
         return false;
     const key = `${event.target} ${event.digest}`;
-    if (event.type === 'blob-done')
+    if (event.type === 'blob-done' || event.type === 'blob-failed')
         return transfers.delete(key);
     const known = transfers.get(key);
     const done = event.type === 'blob-progress' ? event.done : 0;
@@ -56597,6 +56607,10 @@ async function forEachLimit(items, limit, task, onFailure = () => { }) {
     if (failure)
         throw failure.error;
 }
+/** Small blobs in flight at once beside `concurrency` large ones: four times as many, at most {@link SMALL_BLOB_CONCURRENCY}. */
+function smallBlobsAtOnce(concurrency) {
+    return concurrency <= 1 ? 1 : Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency);
+}
 
 ;// CONCATENATED MODULE: ./src/storage.ts
 function isBlobMounter(target) {
@@ -56630,6 +56644,12 @@ function isUploadPreparer(target) {
 }
 function isWarmable(store) {
     return typeof store.warm === 'function';
+}
+function isClosable(store) {
+    return typeof store.close === 'function';
+}
+function isTagIndex(store) {
+    return typeof store.hasTag === 'function';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/blob-locator.ts
@@ -57109,8 +57129,7 @@ async function forEachBlob(blobs, source, concurrency, controller, copy) {
     }
     const large = blobs.filter((b) => b.size >= SMALL_BLOB_BYTES);
     const small = blobs.filter((b) => b.size < SMALL_BLOB_BYTES);
-    const smallAtOnce = Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency);
-    await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallAtOnce, copy, fail)]);
+    await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallBlobsAtOnce(concurrency), copy, fail)]);
     if (first)
         throw first.error;
 }
@@ -57186,48 +57205,58 @@ async function copyBlob(blob, source, target, options, signal) {
     }
     catch (error) {
         settle?.(false);
+        options.events({ type: 'blob-failed', target: target.name, digest: blob.digest, size: blob.size });
         throw error;
     }
 }
 /** Mount from a store on the target's registry that has it, else skip what exists, else stream. */
 async function placeBlob(blob, source, target, options, signal, located) {
-    const { stats, logger, events } = options;
-    const done = (outcome) => events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome });
-    const mountFrom = located ?? options.mountFrom;
-    const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source;
-    let prefetched;
-    if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
-        if (await target.mountBlob(blob, mountSource, { signal })) {
-            stats.blobsMounted++;
-            logger.debug(`mounted ${blob.digest}`);
-            done('mounted');
-            return;
-        }
-        logger.debug(`mount of ${blob.digest} refused; uploading`);
-    }
-    else if (options.fresh && isUploadPreparer(target)) {
-        // One round trip where three followed each other: is it there, open the upload, read the source.
-        // Listened to at once: a download that breaks before its upload starts is an error kept on the
-        // stream (`errored`), read when the upload takes it, not an unhandled one.
-        prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => { }));
-        prefetched.catch(() => { });
-        const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error) => {
-            await release(prefetched);
-            throw error;
-        });
-        if (exists) {
-            await release(prefetched);
-            void target.abandonUpload(blob);
-            stats.blobsSkipped++;
-            done('present');
-            return;
-        }
-    }
-    else if (await target.blobExists(blob)) {
-        stats.blobsSkipped++;
-        done('present');
+    const outcome = await findPlace(blob, source, target, options, signal, located);
+    if (outcome.kind === 'upload') {
+        await uploadBlob(blob, source, target, options, signal, outcome.prefetched);
         return;
     }
+    if (outcome.kind === 'mounted')
+        options.stats.blobsMounted++;
+    else
+        options.stats.blobsSkipped++;
+    options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: outcome.kind });
+}
+/**
+ * Mounted from a store on the target's registry, there already, or to upload — with, where
+ * nothing of the graph is at the target, the upload session and the source read started
+ * alongside the existence check (one round trip where three followed each other).
+ */
+async function findPlace(blob, source, target, options, signal, located) {
+    const mountFrom = located ?? options.mountFrom;
+    const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source;
+    if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
+        if (await target.mountBlob(blob, mountSource, { signal })) {
+            options.logger.debug(`mounted ${blob.digest}`);
+            return { kind: 'mounted' };
+        }
+        options.logger.debug(`mount of ${blob.digest} refused; uploading`);
+        return { kind: 'upload' };
+    }
+    if (!options.fresh || !isUploadPreparer(target))
+        return (await target.blobExists(blob)) ? { kind: 'present' } : { kind: 'upload' };
+    // Listened to at once: a download that breaks before its upload starts is an error kept on the
+    // stream (`errored`), read when the upload takes it, not an unhandled one.
+    const prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => { }));
+    prefetched.catch(() => { });
+    const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error) => {
+        await release(prefetched);
+        throw error;
+    });
+    if (!exists)
+        return { kind: 'upload', prefetched };
+    await release(prefetched);
+    void target.abandonUpload(blob);
+    return { kind: 'present' };
+}
+/** Streams the blob from the source (or the download fetched ahead) to the target, verified, restarted as the policy allows. */
+async function uploadBlob(blob, source, target, options, signal, prefetched) {
+    const { stats, events } = options;
     const reference = showReference(source.name, blob.digest);
     const hash = !verifiesDigests(target);
     const open = async () => {
@@ -57255,7 +57284,7 @@ async function placeBlob(blob, source, target, options, signal, located) {
     }
     stats.blobsUploaded++;
     stats.bytesUploaded += blob.size;
-    done('uploaded');
+    events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'uploaded' });
 }
 /** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */
 async function release(fetching) {
@@ -57396,233 +57425,6 @@ function referrerDescriptor(manifest, descriptor) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/layout/entries.ts
-/**
- * Choosing an image from the entries of a layout's `index.json` (or an archive's): by the tag in
- * `org.opencontainers.image.ref.name`, or the only entry when no tag is given (a tagless layout
- * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
- * entries and says how to choose.
- */
-
-
-
-/**
- * Parses an `index.json` (of a layout directory or an archive; `where` names it) and checks each
- * entry's digest is `algorithm:hex` before anything turns it into a file name
- * (`blobs/<alg>/<hex>`, image-spec image-layout.md): `sha256:../../etc/passwd` is refused here,
- * never opened. Digests inside manifests are checked as the manifests are parsed.
- */
-function parseLayoutIndex(text, where) {
-    let index;
-    try {
-        index = JSON.parse(text);
-    }
-    catch {
-        throw new ContentError(where, 'is not valid JSON');
-    }
-    const manifests = index?.manifests;
-    if (!Array.isArray(manifests))
-        throw new ContentError(where, 'is not an image index (it has no "manifests" array)');
-    manifests.forEach((entry, i) => {
-        const digest = entry?.digest;
-        if (digest === undefined)
-            throw new ContentError(where, `manifests[${i}] has no digest`);
-        if (typeof digest !== 'string' || !isDigest(digest)) {
-            throw new ContentError(where, `manifests[${i}] has digest ${JSON.stringify(digest)}, which is not algorithm:hex (sha256: and 64 hex digits); the file is damaged or crafted`);
-        }
-    });
-    return index;
-}
-const REF_NAME = 'org.opencontainers.image.ref.name';
-const CONTAINERD_NAME = 'io.containerd.image.name';
-/** The name an entry carries: its ref.name, else the tag of containerd's image name. */
-function entryName(descriptor) {
-    const ref = descriptor.annotations?.[REF_NAME];
-    if (ref)
-        return ref;
-    const image = descriptor.annotations?.[CONTAINERD_NAME];
-    if (!image)
-        return undefined;
-    const colon = image.lastIndexOf(':');
-    return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
-}
-/** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
-function describeEntry(descriptor) {
-    const name = entryName(descriptor);
-    return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`;
-}
-function chooseEntry(index, tag, where) {
-    const entries = index.manifests;
-    if (tag !== undefined) {
-        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
-        if (named.length === 1)
-            return named[0];
-        if (named.length === 0) {
-            const tags = entries.map(entryName).filter((n) => n !== undefined);
-            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`);
-        }
-        throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
-    }
-    if (entries.length === 1)
-        return entries[0];
-    if (entries.length === 0)
-        throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`);
-    throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
-/**
- * An OCI image layout directory (image-spec image-layout.md): `oci-layout`, `index.json`, and
- * content under `blobs/<alg>/<hex>`. Read as a source and written as a target: blobs go to a
- * temporary name first and are renamed once complete, and `index.json` is replaced atomically, so
- * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
- */
-
-
-
-
-
-
-
-
-
-
-/** The annotation that names an entry of `index.json` (image-spec annotations.md). */
-const oci_layout_REF_NAME = 'org.opencontainers.image.ref.name';
-const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
-class OciLayout {
-    dir;
-    name;
-    /** index.json updates, one after another. */
-    indexWrites = Promise.resolve();
-    constructor(dir) {
-        this.dir = dir;
-        this.name = dir;
-    }
-    /** A tag names an entry of `index.json`; a digest a manifest under `blobs/`; none the only entry. */
-    async fetchManifest(reference) {
-        const descriptor = reference.includes(':') ? undefined : chooseEntry(await this.index(), reference || undefined, this.name);
-        const digest = descriptor?.digest ?? reference;
-        const bytes = await this.readSmall(digest);
-        return { bytes, ...(descriptor ? { contentType: descriptor.mediaType, claimedDigest: descriptor.digest } : {}) };
-    }
-    /** The digest `reference` (a tag, or '' for the only entry) stands for. */
-    async resolve(reference) {
-        return chooseEntry(await this.index(), reference || undefined, this.name);
-    }
-    fetchBlob(descriptor, options = {}) {
-        return new Promise((resolve, reject) => {
-            const stream = (0,external_node_fs_namespaceObject.createReadStream)(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {});
-            stream.once('open', () => resolve(stream));
-            stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
-        });
-    }
-    manifestExists(descriptor) {
-        return this.has(descriptor);
-    }
-    blobExists(descriptor) {
-        return this.has(descriptor);
-    }
-    /** Same directory: every blob is there already. */
-    sharesBlobsWith(source) {
-        return source instanceof OciLayout && source.dir === this.dir;
-    }
-    async pushBlob(descriptor, open, options = {}) {
-        const final = this.blobPath(descriptor.digest);
-        const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
-        await (0,promises_.mkdir)((0,external_node_path_.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true });
-        try {
-            // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await open(), (0,external_node_fs_namespaceObject.createWriteStream)(temporary), options.signal ? { signal: options.signal } : {});
-            const written = (await (0,promises_.stat)(temporary)).size;
-            if (written !== descriptor.size)
-                throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`);
-            await (0,promises_.rename)(temporary, final);
-        }
-        finally {
-            await (0,promises_.rm)(temporary, { force: true });
-        }
-    }
-    async pushManifest(descriptor, bytes, tag) {
-        if (!(await this.has(descriptor)))
-            await this.pushBlob(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
-        if (tag !== undefined)
-            await this.updateIndex(descriptor, tag);
-    }
-    /** Lists a root written without a tag in `index.json`, so it is not garbage. */
-    async pin(descriptor) {
-        if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
-            await this.updateIndex(descriptor, undefined);
-    }
-    /** `index.json`, or an empty index for a directory that has none yet. */
-    async index() {
-        let text;
-        try {
-            text = await (0,promises_.readFile)((0,external_node_path_.join)(this.dir, 'index.json'), 'utf8');
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return { schemaVersion: 2, manifests: [] };
-            throw error;
-        }
-        if (text.length > MAX_MANIFEST_BYTES)
-            throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`);
-        return parseLayoutIndex(text, `${this.name}/index.json`);
-    }
-    updateIndex(descriptor, tag) {
-        const write = this.indexWrites.then(async () => {
-            await (0,promises_.mkdir)(this.dir, { recursive: true });
-            await (0,promises_.writeFile)((0,external_node_path_.join)(this.dir, 'oci-layout'), LAYOUT_FILE);
-            const index = await this.index();
-            const entry = {
-                mediaType: descriptor.mediaType,
-                digest: descriptor.digest,
-                size: descriptor.size,
-                ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
-            };
-            // One entry per name: the tag moves; a nameless entry is listed once.
-            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
-            const temporary = (0,external_node_path_.join)(this.dir, `index.json.${(0,external_node_crypto_.randomUUID)()}.tmp`);
-            await (0,promises_.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
-            await (0,promises_.rename)(temporary, (0,external_node_path_.join)(this.dir, 'index.json'));
-        });
-        this.indexWrites = write.catch(() => undefined);
-        return write;
-    }
-    async has(descriptor) {
-        try {
-            return (await (0,promises_.stat)(this.blobPath(descriptor.digest))).size === descriptor.size;
-        }
-        catch {
-            return false;
-        }
-    }
-    async readSmall(digest) {
-        const path = this.blobPath(digest);
-        let size;
-        try {
-            size = (await (0,promises_.stat)(path)).size;
-        }
-        catch {
-            throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
-        }
-        if (size > MAX_MANIFEST_BYTES)
-            throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-        return (0,promises_.readFile)(path);
-    }
-    /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
-    blobPath(digest) {
-        if (!isDigest(digest))
-            throw new ContentError(`${this.name}@${digest}`, 'is not a digest (algorithm:hex)');
-        const colon = digest.indexOf(':');
-        return (0,external_node_path_.join)(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1));
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/engine/referrers-store.ts
 /**
  * Referrers in stores: OCI 1.1 referrers (distribution-spec "Listing Referrers", and its tag schema fallback). Whether a
@@ -57642,7 +57444,6 @@ class OciLayout {
 
 
 
-
 function hasReferrersApi(store) {
     return typeof store.listReferrers === 'function';
 }
@@ -57651,7 +57452,7 @@ function hasReferrersApi(store) {
  * (tag schema). An archive or a packaged path has no tags to look them up by.
  */
 function holdsReferrers(store) {
-    return hasReferrersApi(store) || store instanceof OciLayout;
+    return hasReferrersApi(store) || isTagIndex(store);
 }
 /**
  * `fetch()` of what `tag` names, or undefined when the store says there is no such tag: a
@@ -57659,11 +57460,9 @@ function holdsReferrers(store) {
  * whose index.json has no entry of that name. Any other failure is thrown.
  */
 async function ifTagged(store, tag, fetch) {
-    if (store instanceof OciLayout) {
+    if (isTagIndex(store)) {
         // A layout names its tags in index.json: asked there, with no error to interpret.
-        if (!(await store.index()).manifests.some((d) => entryName(d) === tag))
-            return undefined;
-        return fetch();
+        return (await store.hasTag(tag)) ? fetch() : undefined;
     }
     try {
         return await fetch();
@@ -57983,27 +57782,41 @@ async function selectPlatforms(graph, specs, imagePlatform) {
         }
         return graph;
     }
+    const choice = choosePlatforms(root, specs);
+    if (choice.kind === 'same')
+        return graph;
+    if (choice.kind === 'child')
+        return subgraph(graph, graph.nodes.get(choice.digest));
+    return subgraph(graph, choice.root);
+}
+/**
+ * The platforms' choice from an index alone, before (or without) reading its children: the mirror
+ * learns from it what a copy would push at the cost of one manifest.
+ */
+function choosePlatforms(root, specs) {
     const children = childManifests(root.manifest);
     const images = children.filter((d) => !isAttestation(d));
     const digests = new Set(specs.flatMap((spec) => pick(images, spec).map((d) => d.digest)));
     if (digests.size === 1)
-        return subgraph(graph, graph.nodes.get([...digests][0]));
+        return { kind: 'child', digest: [...digests][0] };
     // The source's descriptors in the source's order, so the order of `platforms` does not change
     // the digest; attestations of kept images stay beside them.
     const kept = children.map((d) => digests.has(d.digest) || (isAttestation(d) && digests.has(d.annotations?.[REFERENCE_DIGEST] ?? '')));
     // Every platform of the index asked for: the index as it is, bytes and all.
     if (kept.every(Boolean))
-        return graph;
+        return { kind: 'same' };
     const json = JSON.parse(root.bytes.toString('utf8'));
     json.manifests = json.manifests.filter((_, i) => kept[i]);
     const bytes = Buffer.from(JSON.stringify(json));
     const { mediaType } = root.descriptor;
-    const newRoot = {
-        descriptor: { mediaType, digest: sha256(bytes), size: bytes.length },
-        bytes,
-        manifest: parseManifest(bytes, mediaType, 'the selected platforms')
+    return {
+        kind: 'index',
+        root: {
+            descriptor: { mediaType, digest: sha256(bytes), size: bytes.length },
+            bytes,
+            manifest: parseManifest(bytes, mediaType, 'the selected platforms')
+        }
     };
-    return subgraph(graph, newRoot);
 }
 /**
  * The image descriptors for `spec`, or an error listing what the index has: one, or several that
@@ -58309,6 +58122,31 @@ function checkSizeLimit(size, limit) {
 
 
 
+
+/** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
+function mirroredObject({ source, destination, digest, status, bytes }) {
+    return { source, destination, digest, status, bytes };
+}
+/**
+ * Every row of a run, entries whose tags could not be read included (as failed rows from the
+ * source repository to the destination repository), so a reader of `mirrored` sees every failure.
+ */
+function resultRows(result, config) {
+    const failedEntries = result.entryErrors.map(({ entry, error }) => {
+        const { source, destination } = config.entries[entry - 1];
+        return {
+            source: formatReference(source),
+            destination: formatReference(destination),
+            digest: '',
+            status: 'failed',
+            bytes: 0,
+            error,
+            entry,
+            seconds: 0
+        };
+    });
+    return [...failedEntries, ...result.rows];
+}
 async function runMirror(request, context) {
     const started = Date.now();
     const entryErrors = [];
@@ -58359,7 +58197,10 @@ async function pairsOf(entry, shard, context) {
         const store = await context.opener.source({ kind: 'registry', reference: entry.source });
         if (!isTagLister(store))
             throw new Error(`${store.name} cannot list its tags`);
-        sources = selectTags(await store.listTags(), selection).map((tag) => ({ ...entry.source, tag }));
+        const listed = await store.listTags();
+        sources = selectTags(listed, selection).map((tag) => ({ ...entry.source, tag }));
+        if (sources.length === 0)
+            context.logger.warning(`mirror: entry ${entry.index} (${formatReference(entry.source)}) selects none of its ${listed.length} tags`);
     }
     return sources
         .map((source) => ({ entry, source, destination: destinationOf(entry.destination, source) }))
@@ -58390,21 +58231,18 @@ async function mirrorPair(pair, request, context, locator) {
         entry: pair.entry.index,
         seconds: (Date.now() - started) / 1000
     });
-    reporter.event({ type: 'artifact-started', source, destinations: [destination] });
     try {
         const copyRequest = requestOf(pair, request);
-        const { entry } = pair;
-        const transforms = entry.platforms.length > 0 || entry.annotations.length > 0 || entry.ociMediaTypes;
-        // Both HEADs at once: one round trip per pair when it is up to date.
-        const [present, wanted] = await Promise.all([
-            resolve(context, copyRequest.destinations[0], 'target'),
-            transforms ? undefined : resolve(context, copyRequest.source, 'source')
-        ]);
-        if (present && wanted?.digest === present.digest)
-            return skipped(reporter, row('skipped', present.digest, 0));
+        // Both HEADs at once (one round trip per pair when it is up to date); with platforms alone,
+        // the source's root manifest says what a copy would push.
+        const [present, wanted] = await Promise.all([destinationDigest(context, pair), expectedDigest(context, pair)]);
+        if (present && wanted === present)
+            return skipped(reporter, row('skipped', present, 0));
+        // Not known to be up to date: from here it is a copy (or its plan), reported as one.
+        reporter.event({ type: 'artifact-started', source, destinations: [destination] });
         const plan = await planCopy(context.opener, copyRequest, reporter);
         const digest = plan.root.descriptor.digest;
-        if (present?.digest === digest)
+        if (present === digest)
             return skipped(reporter, row('skipped', digest, 0));
         if (request.dryRun)
             return done(reporter, row('planned', digest, plan.bytes));
@@ -58430,13 +58268,34 @@ function requestOf(pair, request) {
         ...(request.retry ? { retry: request.retry } : {})
     };
 }
-/** What a reference points at, by HEAD where the store can; undefined when there is nothing. */
-async function resolve(context, endpoint, side) {
-    const store = side === 'source' ? await context.opener.source(endpoint) : await context.opener.target(endpoint);
-    const reference = endpointDigest(endpoint) ?? endpointTag(endpoint);
+/** The digest at the pair's destination, by HEAD: its tag, or for a source pinned by digest alone, that digest. */
+async function destinationDigest(context, pair) {
+    const store = await context.opener.target({ kind: 'registry', reference: pair.destination });
+    const reference = pair.destination.tag ?? pair.source.digest;
     if (!reference || !isManifestResolver(store))
         return undefined;
-    return store.resolveManifest(reference);
+    return (await store.resolveManifest(reference))?.digest;
+}
+/**
+ * The digest a copy of the pair would push, found cheaply, or undefined when only a plan can
+ * tell: the source's own by HEAD; with `platforms` alone, from the source's root manifest (one
+ * GET, the children unread). Annotations and media-type conversions need the whole plan.
+ */
+async function expectedDigest(context, pair) {
+    const { entry } = pair;
+    if (entry.annotations.length > 0 || entry.ociMediaTypes)
+        return undefined;
+    const source = await context.opener.source({ kind: 'registry', reference: pair.source });
+    const reference = pair.source.digest ?? pair.source.tag;
+    if (!reference)
+        return undefined;
+    if (entry.platforms.length === 0)
+        return isManifestResolver(source) ? (await source.resolveManifest(reference))?.digest : undefined;
+    const root = await fetchRoot(source, reference);
+    if (root.manifest.kind !== 'index')
+        return root.descriptor.digest;
+    const choice = choosePlatforms(root, entry.platforms);
+    return choice.kind === 'same' ? root.descriptor.digest : choice.kind === 'child' ? choice.digest : choice.root.descriptor.digest;
 }
 function skipped(reporter, row) {
     reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest });
@@ -58527,6 +58386,8 @@ function runWithInput(program, args, input, env) {
     });
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/auth/docker-config.ts
 /**
  * Credentials from a Docker config file (`~/.docker/config.json`, `$DOCKER_CONFIG/config.json`),
@@ -58693,136 +58554,244 @@ async function copyArtifact(opener, request, reporter, options = {}) {
     }
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/layout/entries.ts
 /**
- * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
- * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
- * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
- * new. The digest must be known before the upload (it goes in the PUT's query), so a layer is
- * compressed twice: once to measure (nothing stored), once on its way up.
+ * Choosing an image from the entries of a layout's `index.json` (or an archive's): by the tag in
+ * `org.opencontainers.image.ref.name`, or the only entry when no tag is given (a tagless layout
+ * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
+ * entries and says how to choose.
  */
 
 
 
-
-/** zlib's default trade-off, for layers that compress. */
-const LEVEL = 6;
-/** The first bytes judge how well a layer compresses. */
-const SAMPLE = 1024 * 1024;
 /**
- * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
- * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
+ * Parses an `index.json` (of a layout directory or an archive; `where` names it) and checks each
+ * entry's digest is `algorithm:hex` before anything turns it into a file name
+ * (`blobs/<alg>/<hex>`, image-spec image-layout.md): `sha256:../../etc/passwd` is refused here,
+ * never opened. Digests inside manifests are checked as the manifests are parsed.
  */
-function chooseLevel(sample) {
-    if (sample.length === 0)
-        return LEVEL;
-    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
-}
-function deterministicGzip(level = LEVEL) {
-    return (0,external_node_zlib_.createGzip)({ level });
-}
-/**
- * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
- * feeding it pieces of one fixed size makes both passes give the same bytes.
- */
-const PIECE = 64 * 1024;
-/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
-class Pieces extends external_node_stream_.Transform {
-    held = [];
-    heldSize = 0;
-    _transform(chunk, _encoding, done) {
-        for (const piece of this.cut(chunk))
-            this.push(piece);
-        done();
-    }
-    _flush(done) {
-        if (this.heldSize > 0)
-            this.push(Buffer.concat(this.held));
-        done();
-    }
-    /** The whole pieces `chunk` completes; the rest is held. */
-    cut(chunk) {
-        this.held.push(chunk);
-        this.heldSize += chunk.length;
-        const out = [];
-        if (this.heldSize < PIECE)
-            return out;
-        let all = Buffer.concat(this.held);
-        while (all.length >= PIECE) {
-            out.push(all.subarray(0, PIECE));
-            all = all.subarray(PIECE);
-        }
-        this.held = all.length > 0 ? [all] : [];
-        this.heldSize = all.length;
-        return out;
-    }
-}
-/** The upload pass: the layer cut into pieces and gzip'd at the level it was measured with. */
-function compressLayer(layer, level) {
-    const pieces = new Pieces();
-    const gzip = deterministicGzip(level);
-    layer.on('error', (error) => gzip.destroy(error));
-    pieces.on('error', (error) => gzip.destroy(error));
-    return layer.pipe(pieces).pipe(gzip);
-}
-/**
- * Compresses `layer` without keeping anything: the digests, size and level it will have. The
- * level is chosen from the first {@link SAMPLE} bytes, read before the gzip is made; then one
- * `pipeline` carries the whole layer through. It listens for errors on every stream for as long as
- * any of them runs (a zlib error between two writes rejects this promise, never escapes as an
- * uncaught 'error' event), waits out backpressure with one `drain` listener per stream (no
- * listener left per wait: Node's MaxListenersExceededWarning), and destroys them all on failure.
- * The pieces reach the gzip one write each, as they do on the upload pass ({@link compressLayer}).
- * `makeGzip` makes the gzip for a level (a test hands in one it breaks).
- */
-async function measureCompressed(layer, makeGzip = deterministicGzip) {
-    const raw = (0,external_node_crypto_.createHash)('sha256');
-    const compressed = (0,external_node_crypto_.createHash)('sha256');
-    let size = 0;
-    const chunks = layer[Symbol.asyncIterator]();
-    const sample = await readSample(chunks);
-    const level = chooseLevel(sample);
-    async function* whole() {
-        raw.update(sample);
-        if (sample.length > 0)
-            yield sample;
-        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-            raw.update(next.value);
-            yield next.value;
-        }
-    }
+function parseLayoutIndex(text, where) {
+    let index;
     try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), async (gzip) => {
-            for await (const chunk of gzip) {
-                compressed.update(chunk);
-                size += chunk.length;
-            }
+        index = JSON.parse(text);
+    }
+    catch {
+        throw new ContentError(where, 'is not valid JSON');
+    }
+    const manifests = index?.manifests;
+    if (!Array.isArray(manifests))
+        throw new ContentError(where, 'is not an image index (it has no "manifests" array)');
+    manifests.forEach((entry, i) => {
+        const digest = entry?.digest;
+        if (digest === undefined)
+            throw new ContentError(where, `manifests[${i}] has no digest`);
+        if (typeof digest !== 'string' || !isDigest(digest)) {
+            throw new ContentError(where, `manifests[${i}] has digest ${JSON.stringify(digest)}, which is not algorithm:hex (sha256: and 64 hex digits); the file is damaged or crafted`);
+        }
+    });
+    return index;
+}
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const CONTAINERD_NAME = 'io.containerd.image.name';
+/** The name an entry carries: its ref.name, else the tag of containerd's image name. */
+function entryName(descriptor) {
+    const ref = descriptor.annotations?.[REF_NAME];
+    if (ref)
+        return ref;
+    const image = descriptor.annotations?.[CONTAINERD_NAME];
+    if (!image)
+        return undefined;
+    const colon = image.lastIndexOf(':');
+    return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
+}
+/** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
+function describeEntry(descriptor) {
+    const name = entryName(descriptor);
+    return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`;
+}
+function chooseEntry(index, tag, where) {
+    const entries = index.manifests;
+    if (tag !== undefined) {
+        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
+        if (named.length === 1)
+            return named[0];
+        if (named.length === 0) {
+            const tags = entries.map(entryName).filter((n) => n !== undefined);
+            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`);
+        }
+        throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
+    }
+    if (entries.length === 1)
+        return entries[0];
+    if (entries.length === 0)
+        throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`);
+    throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
+}
+
+;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
+/**
+ * An OCI image layout directory (image-spec image-layout.md): `oci-layout`, `index.json`, and
+ * content under `blobs/<alg>/<hex>`. Read as a source and written as a target: blobs go to a
+ * temporary name first and are renamed once complete, and `index.json` is replaced atomically, so
+ * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
+ */
+
+
+
+
+
+
+
+
+
+
+/** The annotation that names an entry of `index.json` (image-spec annotations.md). */
+const oci_layout_REF_NAME = 'org.opencontainers.image.ref.name';
+const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+class OciLayout {
+    dir;
+    name;
+    /** index.json updates, one after another. */
+    indexWrites = Promise.resolve();
+    constructor(dir) {
+        this.dir = dir;
+        this.name = dir;
+    }
+    /** A tag names an entry of `index.json`; a digest a manifest under `blobs/`; none the only entry. */
+    async fetchManifest(reference) {
+        const descriptor = reference.includes(':') ? undefined : chooseEntry(await this.index(), reference || undefined, this.name);
+        const digest = descriptor?.digest ?? reference;
+        const bytes = await this.readSmall(digest);
+        return { bytes, ...(descriptor ? { contentType: descriptor.mediaType, claimedDigest: descriptor.digest } : {}) };
+    }
+    /** The digest `reference` (a tag, or '' for the only entry) stands for. */
+    async resolve(reference) {
+        return chooseEntry(await this.index(), reference || undefined, this.name);
+    }
+    fetchBlob(descriptor, options = {}) {
+        return new Promise((resolve, reject) => {
+            const stream = (0,external_node_fs_namespaceObject.createReadStream)(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {});
+            stream.once('open', () => resolve(stream));
+            stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
         });
     }
-    catch (error) {
-        // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
-        layer.destroy();
-        throw error;
+    manifestExists(descriptor) {
+        return this.has(descriptor);
     }
-    return { digest: `sha256:${compressed.digest('hex')}`, size, diffId: `sha256:${raw.digest('hex')}`, level };
-}
-/** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */
-async function readSample(chunks) {
-    const sample = [];
-    let sampled = 0;
-    while (sampled < SAMPLE) {
-        const next = await chunks.next();
-        if (next.done)
-            break;
-        sample.push(next.value);
-        sampled += next.value.length;
+    blobExists(descriptor) {
+        return this.has(descriptor);
     }
-    return Buffer.concat(sample);
+    /** Same directory: every blob is there already. */
+    sharesBlobsWith(source) {
+        return source instanceof OciLayout && source.dir === this.dir;
+    }
+    async pushBlob(descriptor, open, options = {}) {
+        const final = this.blobPath(descriptor.digest);
+        const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
+        await (0,promises_.mkdir)((0,external_node_path_.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true });
+        try {
+            // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(await open(), (0,external_node_fs_namespaceObject.createWriteStream)(temporary), options.signal ? { signal: options.signal } : {});
+            const written = (await (0,promises_.stat)(temporary)).size;
+            if (written !== descriptor.size)
+                throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`);
+            await (0,promises_.rename)(temporary, final);
+        }
+        finally {
+            await (0,promises_.rm)(temporary, { force: true });
+        }
+    }
+    async pushManifest(descriptor, bytes, tag) {
+        if (!(await this.has(descriptor)))
+            await this.pushBlob(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
+        if (tag !== undefined)
+            await this.updateIndex(descriptor, tag);
+    }
+    /** Lists a root written without a tag in `index.json`, so it is not garbage. */
+    async pin(descriptor) {
+        if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
+            await this.updateIndex(descriptor, undefined);
+    }
+    /** `index.json`, or an empty index for a directory that has none yet. */
+    /** Whether index.json names an entry `tag`. */
+    async hasTag(tag) {
+        return (await this.index()).manifests.some((d) => entryName(d) === tag);
+    }
+    async index() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)((0,external_node_path_.join)(this.dir, 'index.json'), 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return { schemaVersion: 2, manifests: [] };
+            throw error;
+        }
+        if (text.length > MAX_MANIFEST_BYTES)
+            throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`);
+        return parseLayoutIndex(text, `${this.name}/index.json`);
+    }
+    updateIndex(descriptor, tag) {
+        const write = this.indexWrites.then(async () => {
+            await (0,promises_.mkdir)(this.dir, { recursive: true });
+            await (0,promises_.writeFile)((0,external_node_path_.join)(this.dir, 'oci-layout'), LAYOUT_FILE);
+            const index = await this.index();
+            const entry = {
+                mediaType: descriptor.mediaType,
+                digest: descriptor.digest,
+                size: descriptor.size,
+                ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
+            };
+            // One entry per name: the tag moves; a nameless entry is listed once.
+            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
+            const temporary = (0,external_node_path_.join)(this.dir, `index.json.${(0,external_node_crypto_.randomUUID)()}.tmp`);
+            await (0,promises_.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
+            await (0,promises_.rename)(temporary, (0,external_node_path_.join)(this.dir, 'index.json'));
+        });
+        this.indexWrites = write.catch(() => undefined);
+        return write;
+    }
+    async has(descriptor) {
+        try {
+            return (await (0,promises_.stat)(this.blobPath(descriptor.digest))).size === descriptor.size;
+        }
+        catch {
+            return false;
+        }
+    }
+    async readSmall(digest) {
+        const path = this.blobPath(digest);
+        let size;
+        try {
+            size = (await (0,promises_.stat)(path)).size;
+        }
+        catch {
+            throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
+        }
+        if (size > MAX_MANIFEST_BYTES)
+            throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+        return (0,promises_.readFile)(path);
+    }
+    /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
+    blobPath(digest) {
+        if (!isDigest(digest))
+            throw new ContentError(`${this.name}@${digest}`, 'is not a digest (algorithm:hex)');
+        const colon = digest.indexOf(':');
+        return (0,external_node_path_.join)(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1));
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/archive/archive-sources.ts
+/**
+ * The images in an archive, each readable as a {@link Source}: an OCI layout (`index.json`,
+ * `blobs/…`; also Docker ≥ 25's `docker save`) read as it is, or a legacy `docker save` /
+ * `podman save` (`manifest.json` with `RepoTags`) whose image manifests are made here, as Docker
+ * v2 schema 2 with its layers gzip'd (once each, kept in a {@link LayerSpool} until pushed).
+ */
+
+
 
 
 
@@ -58908,52 +58877,105 @@ function blobsNamed(bytes) {
         throw error;
     }
 }
-/** A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. */
+/** Layers compressed at once when opening a plain tar: deflate is one core's work per layer. */
+const MEASURE_CONCURRENCY = Math.max(1, Math.min(4, (0,external_node_os_namespaceObject.availableParallelism)()));
+/**
+ * A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. Every
+ * layer is compressed once, when the archive is opened, into the {@link LayerSpool}; its blobs
+ * are then read from the spool (and the configs from memory), never from the archive again, so
+ * they can be read in any order and at once, even from a gzip'd tar. Closing it removes the spool.
+ */
 class LegacyArchiveSource {
     container;
-    precomputed;
+    spool;
     name;
-    sequential;
+    sequential = false;
     manifests = new Map();
     blobs = new Map();
     list = [];
-    constructor(container, precomputed) {
+    constructor(container, spool) {
         this.container = container;
-        this.precomputed = precomputed;
+        this.spool = spool;
         this.name = container.path;
-        this.sequential = container.sequential;
     }
-    /** Reads manifest.json and every config, and measures every layer (the first pass for a plain tar). */
-    static async open(container, precomputed = new Map()) {
-        const source = new LegacyArchiveSource(container, precomputed);
-        const entries = archive_sources_parseJson(await container.readSmall('manifest.json'), `${container.path} manifest.json`);
-        if (!Array.isArray(entries))
-            throw new ContentError(`${container.path} manifest.json`, 'is not a list of images');
-        for (const entry of entries)
-            source.list.push(...(await source.add(entry)));
+    /**
+     * Reads manifest.json and every config, and compresses every layer into `spool` (a plain tar's
+     * layers several at once, the largest first), or takes what a gzip'd tar's first pass spooled
+     * (`precomputed`, by entry name; what no image uses is removed). On failure the spool is closed.
+     */
+    static async open(container, spool, precomputed = new Map()) {
+        const source = new LegacyArchiveSource(container, spool);
+        try {
+            const images = await source.readImages();
+            const layers = await source.measureAll(images, precomputed);
+            for (const image of images)
+                source.list.push(...source.add(image, layers));
+            const used = new Set(layers.values());
+            for (const layer of precomputed.values())
+                if (!used.has(layer))
+                    await spool.discard(layer);
+        }
+        catch (error) {
+            await spool.close();
+            throw error;
+        }
         return source;
     }
     images() {
         return this.list;
     }
-    async add(entry) {
+    /** Removes the spooled layers: call once every copy from this archive is done. */
+    close() {
+        return this.spool.close();
+    }
+    async readImages() {
         const where = `${this.name} manifest.json`;
-        if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
-            throw new ContentError(where, 'has an image without Config or Layers');
-        const configBytes = await this.container.readSmall(entry.Config);
-        const config = archive_sources_parseJson(configBytes, `${this.name} ${entry.Config}`);
-        const diffIds = config.rootfs?.diff_ids ?? [];
-        if (diffIds.length !== entry.Layers.length) {
-            throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`);
+        const entries = archive_sources_parseJson(await this.container.readSmall('manifest.json'), where);
+        if (!Array.isArray(entries))
+            throw new ContentError(where, 'is not a list of images');
+        const images = [];
+        for (const entry of entries) {
+            if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers))
+                throw new ContentError(where, 'has an image without Config or Layers');
+            const configBytes = await this.container.readSmall(entry.Config);
+            const config = archive_sources_parseJson(configBytes, `${this.name} ${entry.Config}`);
+            const diffIds = config.rootfs?.diff_ids ?? [];
+            if (diffIds.length !== entry.Layers.length) {
+                throw new ContentError(`${this.name} ${entry.Config}`, `lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`);
+            }
+            images.push({ entry, configBytes, config });
         }
+        return images;
+    }
+    /** Every layer file the images name, once each (by the file it is, after links), gzip'd into the spool. */
+    async measureAll(images, precomputed) {
+        const layers = new Map();
+        const files = new Set(images.flatMap(({ entry }) => entry.Layers.map((path) => this.container.canonicalName(path))));
+        const missing = [...files].filter((file) => {
+            const known = precomputed.get(file);
+            if (known)
+                layers.set(file, known);
+            return !known;
+        });
+        missing.sort((a, b) => (this.container.size(b) ?? 0) - (this.container.size(a) ?? 0));
+        const atOnce = this.container.sequential ? 1 : MEASURE_CONCURRENCY;
+        await forEachLimit(missing, atOnce, async (file) => {
+            layers.set(file, await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`));
+        });
+        return layers;
+    }
+    /** An image's manifest, made from its config and measured layers, each checked against `rootfs.diff_ids`. */
+    add({ entry, configBytes, config }, measured) {
+        const diffIds = config.rootfs?.diff_ids ?? [];
         const configDigest = sha256(configBytes);
         this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes });
         const layers = [];
         for (const [i, path] of entry.Layers.entries()) {
-            const layer = await this.measure(path);
+            const layer = measured.get(this.container.canonicalName(path));
             if (layer.diffId !== diffIds[i]) {
                 throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`);
             }
+            this.blobs.set(layer.digest, { path, spooled: layer });
             layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size });
         }
         const manifest = {
@@ -58972,25 +58994,19 @@ class LegacyArchiveSource {
         const tags = entry.RepoTags ?? [];
         return tags.length > 0 ? tags.map((name) => ({ name, descriptor })) : [{ descriptor }];
     }
-    /** What a layer is once gzip'd (a layer already gzip'd is taken as it is). */
-    async measure(path) {
-        const known = this.precomputed.get(this.container.canonicalName(path));
-        const layer = known ?? (await measureCompressed(await this.container.open(path)));
-        this.blobs.set(layer.digest, { path, level: layer.level });
-        return layer;
-    }
     fetchManifest(reference) {
         const bytes = this.manifests.get(reference);
         if (!bytes)
             return Promise.reject(new ContentError(`${this.name}@${reference}`, 'no such image in the archive'));
         return Promise.resolve({ bytes, contentType: DOCKER_MANIFEST });
     }
-    async fetchBlob(descriptor, options = {}) {
+    fetchBlob(descriptor, options = {}) {
         const blob = this.blobs.get(descriptor.digest);
         if (!blob)
-            throw new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive');
-        const stream = await this.container.open(blob.path, options.signal);
-        return blob.level === undefined ? stream : compressLayer(stream, blob.level);
+            return Promise.reject(new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive'));
+        if ('bytes' in blob)
+            return Promise.resolve(external_node_stream_.Readable.from([blob.bytes]));
+        return Promise.resolve(this.spool.open(blob.spooled, options.signal));
     }
     blobOrder(digest) {
         const blob = this.blobs.get(digest);
@@ -58998,6 +59014,8 @@ class LegacyArchiveSource {
     }
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/archive/container.ts
@@ -59093,15 +59111,15 @@ class EntryTable {
 ;// CONCATENATED MODULE: ./src/archive/gzip-container.ts
 /**
  * A gzip'd tar as an {@link ArchiveContainer}, streamed and never extracted. gzip cannot be read
- * at an offset, so it takes two passes: the first indexes every entry, keeps the small JSON files
- * the image graph reads whole (index.json, manifest.json, oci-layout, manifests and indexes, image
- * configs) and hashes what the files a legacy docker save uses as layers will become once
- * compressed (their digest must be known before their upload starts); the second streams the
- * blobs to their destination in the order they are stored. A retry of a blob already passed
+ * at an offset, so the first pass indexes every entry, keeps the small JSON files the image graph
+ * reads whole (index.json, manifest.json, oci-layout, manifests and indexes, image configs) and
+ * compresses what the files a legacy docker save uses as layers into a {@link LayerSpool} (their
+ * digest must be known before their upload starts; the upload then reads the spool, so a legacy
+ * docker save is read through the gzip once). An OCI layout's blobs are streamed to their
+ * destination on a second pass, in the order they are stored; a retry of a blob already passed
  * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
  * many entries, so many bytes of JSON kept.
  */
-
 
 
 
@@ -59124,16 +59142,16 @@ class GzipTarContainer {
     sequential = true;
     scan;
     constructor(path, entries, small, 
-    /** For uncompressed files: what they are once gzip'd (legacy docker-save layers). */
+    /** For uncompressed files: their gzip'd bytes in the spool (legacy docker-save layers). */
     compressed) {
         this.path = path;
         this.entries = entries;
         this.small = small;
         this.compressed = compressed;
     }
-    /** The first pass. */
-    static async open(path, limits = FIRST_PASS_LIMITS) {
-        const pass = new FirstPass(path, limits);
+    /** The first pass; uncompressed files outside `blobs/` go gzip'd into `spool`. */
+    static async open(path, spool, limits = FIRST_PASS_LIMITS) {
+        const pass = new FirstPass(path, spool, limits);
         const scan = startScan(path, (await (0,promises_.stat)(path)).size);
         try {
             for (let position = 0;; position++) {
@@ -59213,16 +59231,18 @@ const FIRST_PASS_LIMITS = { entries: tar_entries_MAX_ENTRIES, keptJsonBytes: 64 
 function isLayoutBlob(name) {
     return /^blobs\/[^/]+\/[^/]+$/.test(name);
 }
-/** The first pass, entry by entry: the index, the JSON files, what legacy layers measure. */
+/** The first pass, entry by entry: the index, the JSON files, legacy layers gzip'd into the spool. */
 class FirstPass {
     path;
+    spool;
     limits;
     entries;
     small = new Map();
     compressed = new Map();
     keptBytes = 0;
-    constructor(path, limits) {
+    constructor(path, spool, limits) {
         this.path = path;
+        this.spool = spool;
         this.limits = limits;
         this.entries = new EntryTable(path);
     }
@@ -59238,7 +59258,7 @@ class FirstPass {
         if (kind === 'json' && entry.size <= MAX_JSON_BYTES)
             return this.keepIfRead(entry, await collect(stream));
         if (kind === 'plain' && !isLayoutBlob(entry.name))
-            this.compressed.set(entry.name, await measureCompressed(stream));
+            this.compressed.set(entry.name, await this.spool.keep(stream, `${this.path} entry "${entry.name}"`));
         else
             await drain(stream);
     }
@@ -59401,6 +59421,271 @@ async function drain(stream) {
     for await (const _ of stream) {
         // Skipping an entry means reading it.
     }
+}
+
+;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
+/**
+ * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
+ * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
+ * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
+ * new. The digest must be known before the upload (it goes in the PUT's query, and in the manifest
+ * planned before anything is pushed), so a layer is compressed once, to be measured, and its
+ * gzip'd bytes are written on the way to a temporary file the upload reads ({@link LayerSpool}).
+ */
+
+
+
+
+/** zlib's default trade-off, for layers that compress. */
+const LEVEL = 6;
+/** The first bytes judge how well a layer compresses. */
+const SAMPLE = 1024 * 1024;
+/**
+ * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
+ * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
+ */
+function chooseLevel(sample) {
+    if (sample.length === 0)
+        return LEVEL;
+    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
+}
+function deterministicGzip(level = LEVEL) {
+    return (0,external_node_zlib_.createGzip)({ level });
+}
+/**
+ * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
+ * feeding it pieces of one fixed size gives the same bytes however the layer was read (a plain tar's
+ * reads and a gzip'd tar's entries come in different chunks), so every run gives the same digest.
+ */
+const PIECE = 64 * 1024;
+/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
+class Pieces extends external_node_stream_.Transform {
+    held = [];
+    heldSize = 0;
+    _transform(chunk, _encoding, done) {
+        for (const piece of this.cut(chunk))
+            this.push(piece);
+        done();
+    }
+    _flush(done) {
+        if (this.heldSize > 0)
+            this.push(Buffer.concat(this.held));
+        done();
+    }
+    /** The whole pieces `chunk` completes; the rest is held. */
+    cut(chunk) {
+        this.held.push(chunk);
+        this.heldSize += chunk.length;
+        const out = [];
+        if (this.heldSize < PIECE)
+            return out;
+        let all = Buffer.concat(this.held);
+        while (all.length >= PIECE) {
+            out.push(all.subarray(0, PIECE));
+            all = all.subarray(PIECE);
+        }
+        this.held = all.length > 0 ? [all] : [];
+        this.heldSize = all.length;
+        return out;
+    }
+}
+/** Hashes and counts what passes through it, unchanged. */
+class Tally extends external_node_stream_.Transform {
+    hash;
+    size = 0;
+    constructor(hash) {
+        super();
+        this.hash = hash;
+    }
+    _transform(chunk, _encoding, done) {
+        this.hash.update(chunk);
+        this.size += chunk.length;
+        done(null, chunk);
+    }
+}
+/**
+ * Compresses `layer` once: the digests, size and level it has, and its gzip'd bytes written to
+ * `output` when given. The level is chosen from the first {@link SAMPLE} bytes, read before the
+ * gzip is made; then one `pipeline` carries the whole layer through. It listens for errors on every
+ * stream for as long as any of them runs (a zlib error between two writes rejects this promise,
+ * never escapes as an uncaught 'error' event), waits out backpressure with one `drain` listener
+ * per stream (no listener left per wait: Node's MaxListenersExceededWarning), and destroys them
+ * all on failure. The gzip gets the layer in {@link PIECE}-byte writes, however it was read.
+ */
+async function measureCompressed(layer, options = {}) {
+    const { makeGzip = deterministicGzip, output } = options;
+    const raw = (0,external_node_crypto_.createHash)('sha256');
+    const compressed = (0,external_node_crypto_.createHash)('sha256');
+    const chunks = layer[Symbol.asyncIterator]();
+    const sample = await readSample(chunks);
+    const level = chooseLevel(sample);
+    async function* whole() {
+        raw.update(sample);
+        if (sample.length > 0)
+            yield sample;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+            raw.update(next.value);
+            yield next.value;
+        }
+    }
+    const tally = new Tally(compressed);
+    try {
+        if (output)
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), tally, output);
+        else
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), tally, discard);
+    }
+    catch (error) {
+        // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
+        layer.destroy();
+        throw error;
+    }
+    return { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level };
+}
+async function discard(chunks) {
+    for await (const _ of chunks) {
+        // Measured on the way; nothing kept.
+    }
+}
+/** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */
+async function readSample(chunks) {
+    const sample = [];
+    let sampled = 0;
+    while (sampled < SAMPLE) {
+        const next = await chunks.next();
+        if (next.done)
+            break;
+        sample.push(next.value);
+        sampled += next.value.length;
+    }
+    return Buffer.concat(sample);
+}
+
+;// CONCATENATED MODULE: ./src/archive/layer-spool.ts
+/**
+ * Where a legacy `docker save` layer's gzip'd bytes wait between being measured and being
+ * uploaded, so each layer is compressed once. The plan needs every layer's digest before anything
+ * is pushed (the manifest names them), so the files of an archive are all written when it is
+ * opened and kept until it is closed: disk use is the gzip'd size of the archive's legacy layers,
+ * for as long as its pushes run. They live in one directory made with `mkdtemp` under
+ * `RUNNER_TEMP` (which the runner empties after every job) or else the OS temp dir, removed on
+ * {@link LayerSpool.close}, when opening the archive fails, and at the latest when the process exits.
+ */
+
+
+
+
+
+
+/** The spool's parent directory: `RUNNER_TEMP` on a runner, else the OS temp dir. */
+function spoolRoot(env = process.env) {
+    return env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
+}
+/** The temporary directory could not be made or written: full, missing or not writable. */
+class TemporarySpaceError extends Error {
+    directory;
+    code;
+    constructor(directory, 
+    /** `ENOSPC`, `EDQUOT`, `EACCES`, `ENOENT`… */
+    code, problem) {
+        super(`temporary directory ${directory}: ${problem}`);
+        this.directory = directory;
+        this.code = code;
+        this.name = 'TemporarySpaceError';
+    }
+}
+/** Directories not yet removed, removed synchronously if the process exits first. */
+const live = new Set();
+let exitHookInstalled = false;
+function removeLive() {
+    for (const directory of live)
+        (0,external_node_fs_namespaceObject.rmSync)(directory, { recursive: true, force: true });
+    live.clear();
+}
+class LayerSpool {
+    options;
+    directory;
+    files = 0;
+    closed = false;
+    constructor(options = {}) {
+        this.options = options;
+    }
+    /**
+     * Compresses `layer` once, keeping its gzip'd bytes in a new file; `what` names it in errors
+     * (`archive.tar entry "abc/layer.tar"`). A failure removes the file and, when the disk is to
+     * blame, says which directory and how much had been written.
+     */
+    async keep(layer, what) {
+        const directory = await this.made().catch((error) => {
+            layer.destroy();
+            throw error;
+        });
+        const file = (0,external_node_path_.join)(directory, `${this.files++}.gz`);
+        const output = (this.options.createFile ?? external_node_fs_namespaceObject.createWriteStream)(file);
+        let written;
+        output.once('error', (error) => (written = error));
+        try {
+            const measured = await measureCompressed(layer, this.options.makeGzip ? { output, makeGzip: this.options.makeGzip } : { output });
+            return { ...measured, file };
+        }
+        catch (error) {
+            output.destroy();
+            await (0,promises_.rm)(file, { force: true });
+            if (!written)
+                throw error;
+            throw writeFailure(directory, written, what, output);
+        }
+    }
+    /** The gzip'd bytes of a layer this spool holds. */
+    open(layer, signal) {
+        if (this.closed)
+            throw new Error(`internal: ${layer.file} was read after its spool was closed`);
+        return (0,external_node_fs_namespaceObject.createReadStream)(layer.file, signal ? { signal } : {});
+    }
+    /** Removes a file no image uses (a gzip'd tar's first pass keeps every file that could be a layer). */
+    async discard(layer) {
+        await (0,promises_.rm)(layer.file, { force: true });
+    }
+    /** Removes every file and the directory; nothing may be read after. */
+    async close() {
+        this.closed = true;
+        const directory = await this.directory?.catch(() => undefined);
+        if (!directory)
+            return;
+        await (0,promises_.rm)(directory, { recursive: true, force: true });
+        live.delete(directory);
+    }
+    /** The directory, made on first use (an archive with no legacy layer makes none). */
+    made() {
+        if (this.closed)
+            return Promise.reject(new Error('internal: a layer was spooled after its spool was closed'));
+        this.directory ??= makeDirectory(this.options.root ?? spoolRoot());
+        return this.directory;
+    }
+}
+async function makeDirectory(root) {
+    let directory;
+    try {
+        directory = await (0,promises_.mkdtemp)((0,external_node_path_.join)(root, 'oci-push-layers-'));
+    }
+    catch (error) {
+        const { code, message } = error;
+        throw new TemporarySpaceError(root, code, `cannot make a directory for gzip'd layers there (${message}); set RUNNER_TEMP to a writable directory`);
+    }
+    live.add(directory);
+    if (!exitHookInstalled) {
+        process.once('exit', removeLive);
+        exitHookInstalled = true;
+    }
+    return directory;
+}
+function writeFailure(directory, error, what, output) {
+    const { code } = error;
+    const wrote = size_formatBytes(output.bytesWritten ?? 0);
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+        return new TemporarySpaceError(directory, code, `no space left for the gzip'd copy of ${what} (${code}, ${wrote} written); free space there, or set RUNNER_TEMP to a directory on a larger disk`);
+    }
+    return new TemporarySpaceError(directory, code, `cannot write the gzip'd copy of ${what} (${error.message})`);
 }
 
 ;// CONCATENATED MODULE: ./src/archive/tar-file.ts
@@ -59613,6 +59898,7 @@ class TarContainer {
 
 
 
+
 /** What the first bytes of a file say it is; an error naming the file and what it looks like otherwise. */
 function detectContainer(head, path) {
     if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
@@ -59667,16 +59953,31 @@ async function openArchive(path) {
         await handle.close();
     }
     const kind = detectContainer(head.subarray(0, read), path);
-    const container = kind === 'gzip' ? await GzipTarContainer.open(path) : await TarContainer.open(path);
+    const spool = new LayerSpool();
+    try {
+        return await openFile(path, kind, spool);
+    }
+    catch (error) {
+        await spool.close();
+        throw error;
+    }
+}
+/**
+ * A tar or gzip'd tar: an OCI layout, or a legacy docker save whose layers `spool` gets (and
+ * keeps until the source is closed); closed here at once when nothing in it is needed.
+ */
+async function openFile(path, kind, spool) {
+    const container = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path);
     const names = new Set(container.names());
     const packing = kind === 'gzip' ? "gzip'd tar" : 'tar';
     if (names.has('index.json')) {
+        await spool.close();
         const source = new ArchiveLayoutSource(container);
         return { path, kind: `OCI layout ${packing}`, source, images: await source.images() };
     }
     if (names.has('manifest.json')) {
         const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map();
-        const source = await LegacyArchiveSource.open(container, precomputed);
+        const source = await LegacyArchiveSource.open(container, spool, precomputed);
         return { path, kind: `docker save ${packing}`, source, images: source.images() };
     }
     throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`);
@@ -59783,9 +60084,10 @@ function list(images) {
 
 
 
+
 /** The results of every image, as one; undefined when the archives held no image. */
 async function pushArchives(stores, request, logger, options = {}) {
-    const { archives, destinations, prefixes, ...copyOptions } = request;
+    const { archives, destinations, prefixes } = request;
     const targets = [
         ...destinations.map((endpoint) => ({ kind: 'exact', endpoint })),
         ...prefixes.map((prefix) => ({ kind: 'prefix', prefix }))
@@ -59793,23 +60095,37 @@ async function pushArchives(stores, request, logger, options = {}) {
     const results = [];
     for (const archive of archives) {
         const opened = await openArchive(archive.path);
-        logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
-        if (opened.images.length === 0) {
-            logger.warning(`${archive.path} holds no image; nothing was pushed from it`);
-            continue;
+        try {
+            results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, options)));
         }
-        stores.addLocal('archive', archive.path, opened.source);
-        const pushes = planArchivePushes(archive.path, opened.images, {
-            ...(archive.digest ? { digest: archive.digest } : {}),
-            platforms: request.platforms ?? [],
-            destinations: targets
-        });
-        for (const push of pushes) {
-            const source = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest };
-            results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options));
+        finally {
+            // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
+            if (isClosable(opened.source))
+                await opened.source.close();
         }
     }
     return combine(results);
+}
+/** Every image an opened archive's names select, each copied by the engine. */
+async function pushArchive(stores, archive, opened, request, logger, options) {
+    const { archives: _archives, destinations: _destinations, prefixes: _prefixes, targets, ...copyOptions } = request;
+    logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
+    if (opened.images.length === 0) {
+        logger.warning(`${archive.path} holds no image; nothing was pushed from it`);
+        return [];
+    }
+    stores.addLocal('archive', archive.path, opened.source);
+    const pushes = planArchivePushes(archive.path, opened.images, {
+        ...(archive.digest ? { digest: archive.digest } : {}),
+        platforms: request.platforms ?? [],
+        destinations: targets
+    });
+    const results = [];
+    for (const push of pushes) {
+        const source = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest };
+        results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options));
+    }
+    return results;
 }
 function combine(results) {
     const [first] = results;
@@ -60615,12 +60931,7 @@ async function pushPackagedChart(path, chart, options) {
 
 async function pushPackage(stores, request, logger, options = {}) {
     const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request;
-    let subjectDescriptor;
-    if (subject) {
-        const store = await stores.source(subject);
-        subjectDescriptor = (await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '')).descriptor;
-        logger.event({ type: 'subject-resolved', ref: storeKey(subject), digest: subjectDescriptor.digest });
-    }
+    const subjectDescriptor = subject ? await resolveSubject(stores, subject, logger) : undefined;
     const tag = request.destinations.map(endpointTag).find((t) => t !== undefined);
     const packaged = await packagePath(path, {
         ...(artifactType ? { artifactType } : {}),
@@ -60638,23 +60949,32 @@ async function pushPackage(stores, request, logger, options = {}) {
     const destinations = request.destinations.map((d) => endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d);
     const result = await copyArtifact(stores, { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations }, logger, options);
     // A dry run writes nothing: the referrer is not recorded either.
-    if (subjectDescriptor && !options.dryRun) {
-        const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes;
-        const listed = referrerDescriptor(manifest, packaged.root);
-        const seen = new Set();
-        for (const destination of destinations) {
-            if (seen.has(storeKey(destination)))
-                continue;
-            seen.add(storeKey(destination));
-            const target = await stores.target(destination);
-            // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
-            if (!isReadable(target))
-                continue;
-            const via = await recordReferrer(target, subjectDescriptor.digest, listed);
-            logger.event({ type: 'referrer-recorded', subject: subjectDescriptor.digest, target: target.name, via });
-        }
-    }
+    if (subjectDescriptor && !options.dryRun)
+        await recordAsReferrer(stores, packaged, subjectDescriptor, destinations, logger);
     return result;
+}
+/** The manifest `subject` names: what the package refers to. */
+async function resolveSubject(stores, subject, logger) {
+    const store = await stores.source(subject);
+    const { descriptor } = await fetchRoot(store, endpointDigest(subject) ?? endpointTag(subject) ?? '');
+    logger.event({ type: 'subject-resolved', ref: storeKey(subject), digest: descriptor.digest });
+    return descriptor;
+}
+/**
+ * Lists the pushed package as a referrer of `subject` in each destination store once: by the
+ * registry's API (nothing to write) or in the tag schema index (read-modify-write).
+ */
+async function recordAsReferrer(stores, packaged, subject, destinations, logger) {
+    const manifest = (await packaged.source.fetchManifest(packaged.root.digest)).bytes;
+    const listed = referrerDescriptor(manifest, packaged.root);
+    for (const key of new Set(destinations.map(storeKey))) {
+        const target = await stores.target(destinations.find((d) => storeKey(d) === key));
+        // Registries and layouts are read as well as written: the tag schema index is read-modify-write.
+        if (!isReadable(target))
+            continue;
+        const via = await recordReferrer(target, subject.digest, listed);
+        logger.event({ type: 'referrer-recorded', subject: subject.digest, target: target.name, via });
+    }
 }
 /** A chart holds one version, and Helm pushes it under that version only: every tag must be it. */
 function requireOneVersion(destinations, chartTag) {
@@ -60974,7 +61294,7 @@ class RegistryClient {
             // Learned even when this body cannot be sent again: the caller's restart gets the new token.
             const fresh = this.auth.challenged(challengesOf(res), req.scopes ?? [], res.sentAuthorization);
             if (fresh && canResend(req)) {
-                await discard(res.body);
+                await client_discard(res.body);
                 res = await this.send(req);
             }
         }
@@ -61040,7 +61360,7 @@ class RegistryClient {
     async pingOnce() {
         const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
         const res = await this.send(req);
-        await discard(res.body);
+        await client_discard(res.body);
         if (res.status === 401)
             return challengesOf(res);
         if (res.status !== 200)
@@ -61061,7 +61381,7 @@ class RegistryClient {
             const location = headerValue(res.headers, 'location');
             if (!req.followRedirects || !isRedirect(res.status) || !location)
                 return res;
-            await discard(res.body);
+            await client_discard(res.body);
             if (hop >= MAX_REDIRECTS) {
                 throw new ConnectionError(req.operation, req.reference, `more than ${MAX_REDIRECTS} redirects`);
             }
@@ -61198,7 +61518,7 @@ function headerValue(headers, name) {
     return Array.isArray(value) ? value.join(', ') : value;
 }
 /** Drops a body we do not need, so its connection goes back to the pool. */
-async function discard(body) {
+async function client_discard(body) {
     try {
         await body.dump({ limit: MAX_ERROR_BODY });
     }
@@ -61237,8 +61557,9 @@ async function readErrorDetails(body) {
 const CANCEL_TIMEOUT_MS = 5000;
 /** Tags asked for per page; registries may give fewer and link to the next page. */
 const TAGS_PER_PAGE = 1000;
-/** Pages of a tag list followed at most: a million tags. */
+/** Pages of a tag list followed at most, and tags read at most, however a registry pages them. */
 const MAX_TAG_PAGES = 1000;
+const MAX_TAGS = 100_000;
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 const MAX_REFERRERS_PAGES = 100;
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
@@ -61316,7 +61637,7 @@ class RegistryRepository {
         return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
             const length = Number(headerValue(res.headers, 'content-length') ?? 0);
             if (length > MAX_MANIFEST_BYTES) {
-                await discard(res.body);
+                await client_discard(res.body);
                 throw new ContentError(this.show(reference), `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
             }
             const bytes = await readBody(res.body, this.show(reference));
@@ -61375,7 +61696,7 @@ class RegistryRepository {
         return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
             const contentType = baseMediaType(headerValue(res.headers, 'content-type'));
             if (res.status !== 200 || contentType !== OCI_INDEX) {
-                await discard(res.body);
+                await client_discard(res.body);
                 if (page === 1)
                     return undefined;
                 throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`);
@@ -61389,17 +61710,24 @@ class RegistryRepository {
     /**
      * Every tag (distribution-spec "Listing Tags"): `GET /v2/<name>/tags/list?n=…`, following
      * `Link: <url>; rel="next"` pages (ECR gives 1000 a page, ACR 100, Quay relative links), at
-     * most {@link MAX_TAG_PAGES}. A repository never written has none.
+     * most {@link MAX_TAG_PAGES}. A repository that does not exist is an error (404 NAME_UNKNOWN),
+     * not a list of none: a mistyped source must not mirror nothing in silence.
      */
     async listTags() {
         const tags = [];
+        const seen = new Set();
         let url = `/v2/${this.repository}/tags/list?n=${TAGS_PER_PAGE}`;
         for (let page = 1; url !== undefined; page++) {
             if (page > MAX_TAG_PAGES) {
                 throw new ContentError(this.name, `the tag list links to more than ${MAX_TAG_PAGES} pages (Link rel="next"); not followed further`);
             }
+            if (seen.has(url))
+                throw new ContentError(this.name, `the tag list links back to a page it gave already (${url})`);
+            seen.add(url);
             const answer = await this.tagsPage(url, page);
             tags.push(...answer.tags);
+            if (tags.length > MAX_TAGS)
+                throw new ContentError(this.name, `lists more than ${MAX_TAGS} tags; not read further`);
             url = answer.next;
         }
         return tags;
@@ -61410,13 +61738,9 @@ class RegistryRepository {
             url,
             operation: 'list tags',
             reference: this.name,
-            accept: page === 1 ? [200, 404] : [200]
+            accept: [200]
         };
         return this.client.requestAndRead({ ...req, scopes: this.scopes }, async (res) => {
-            if (res.status === 404) {
-                await discard(res.body);
-                return { tags: [] };
-            }
             const where = `${this.name} tag list page ${page}`;
             let json;
             try {
@@ -61449,7 +61773,7 @@ class RegistryRepository {
             reference: this.show(reference),
             accept: [200, 404]
         });
-        await discard(res.body);
+        await client_discard(res.body);
         if (res.status === 404)
             return undefined;
         const claimed = headerValue(res.headers, 'docker-content-digest');
@@ -61477,7 +61801,7 @@ class RegistryRepository {
             accept: [200, 404],
             followRedirects: true
         });
-        await discard(res.body);
+        await client_discard(res.body);
         return res.status === 200;
     }
     /** The same repository: every blob of the source is here already. */
@@ -61536,7 +61860,7 @@ class RegistryRepository {
                 return 'refused';
             throw error;
         }
-        await discard(res.body);
+        await client_discard(res.body);
         const location = headerValue(res.headers, 'location');
         if (res.status === 202 && location)
             this.pendingUploads.set(descriptor.digest, new URL(location, res.url).href);
@@ -61567,7 +61891,7 @@ class RegistryRepository {
                 accept: [201, 204],
                 ...signal
             });
-            await discard(res.body);
+            await client_discard(res.body);
         }
         catch (error) {
             // Release the download too, whichever side failed first, and close the session we opened.
@@ -61613,7 +61937,7 @@ class RegistryRepository {
                 scopes: this.scopes,
                 signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS)
             });
-            await discard(res.body);
+            await client_discard(res.body);
         }
         catch {
             // The registry forgets abandoned sessions by itself; this only tidies up sooner.
@@ -61630,7 +61954,7 @@ class RegistryRepository {
             reference: this.show(descriptor.digest),
             accept: [202]
         });
-        await discard(res.body);
+        await client_discard(res.body);
         const location = headerValue(res.headers, 'location');
         if (!location)
             throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location');
@@ -61648,7 +61972,7 @@ class RegistryRepository {
             // 201 is what the spec says; some registries answer 200 or 202 for the same success.
             accept: [200, 201, 202]
         });
-        await discard(res.body);
+        await client_discard(res.body);
         const stored = headerValue(res.headers, 'docker-content-digest');
         if (stored && stored !== descriptor.digest) {
             throw new ContentError(this.show(reference), `the registry stored the manifest as ${stored}, expected ${descriptor.digest}`);
@@ -61678,14 +62002,14 @@ class RegistryRepository {
 
 
 /**
- * Connections per origin for `concurrency` large blob transfers and the small ones that move
- * beside them ({@link SMALL_BLOB_CONCURRENCY}). A streamed copy holds a GET on the source and a
- * PUT on the destination at once, and both may be the same origin (a refused mount): two per
- * transfer, plus room for manifests and HEADs, so no setting can deadlock and no small blob
- * waits in the pool's queue.
+ * Connections per origin for `copies` copies at once (mirror pairs side by side), each with
+ * `concurrency` large blob transfers and the small ones beside them ({@link smallBlobsAtOnce}). A
+ * streamed copy holds a GET on the source and a PUT on the destination at once, and both may be
+ * the same origin (a refused mount): two per transfer, plus room for manifests and HEADs, so no
+ * setting can deadlock and no blob waits in the pool's queue.
  */
-function connectionsFor(concurrency) {
-    return 2 * (concurrency + SMALL_BLOB_CONCURRENCY) + 2;
+function connectionsFor(concurrency, copies = 1) {
+    return 2 * copies * (concurrency + smallBlobsAtOnce(concurrency)) + 2;
 }
 class Registries {
     options;
@@ -61697,7 +62021,7 @@ class Registries {
         this.options = options;
         const tls = options.tls ?? {};
         this.agent = new undici/* Agent */.g6({
-            connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY),
+            connections: connectionsFor(options.concurrency ?? DEFAULT_CONCURRENCY, options.copiesAtOnce ?? 1),
             keepAliveTimeout: 30_000,
             headersTimeout: 120_000,
             // Idle time between chunks, not a cap on a transfer: multi-GB blobs take as long as they take.
@@ -61762,7 +62086,6 @@ class Registries {
 
 
 
-
 /** The registries of one run; `githubToken` answers for ghcr.io when nothing else does (empty: not used). */
 function openRegistries(inputs, githubToken, env, logger) {
     return new Registries({
@@ -61770,7 +62093,7 @@ function openRegistries(inputs, githubToken, env, logger) {
         plainHttp: inputs.plainHttp,
         tls: { ...(inputs.caCert ? { caCert: inputs.caCert } : {}), insecureSkipVerify: inputs.insecureSkipTLSVerify },
         // Mirror pairs run side by side, each with its own blobs in flight: the pool holds them all.
-        ...(inputs.mirror ? { concurrency: inputs.mirrorConcurrency * DEFAULT_CONCURRENCY } : {}),
+        ...(inputs.mirror ? { copiesAtOnce: inputs.mirrorConcurrency } : {}),
         logger
     });
 }
@@ -61999,9 +62322,6 @@ function copyLines(result) {
     ];
 }
 /** One object of the action's `mirrored` output. */
-function mirroredObject({ source, destination, digest, status, bytes }) {
-    return { source, destination, digest, status, bytes };
-}
 const STATUS_WORDS = {
     copied: 'copied',
     skipped: 'up to date',
@@ -62091,7 +62411,7 @@ async function mirror(stores, config, context) {
         reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
     });
     view.close();
-    console.out(options.json ? `${JSON.stringify(result.rows.map(mirroredObject))}\n` : run_text(mirrorLines(result)));
+    console.out(options.json ? `${JSON.stringify(resultRows(result, config).map(mirroredObject))}\n` : run_text(mirrorLines(result)));
     const failures = mirrorFailureLines(result);
     if (failures.length === 0)
         return 0;
