@@ -36,6 +36,7 @@ beforeAll(async () => {
   for (const [tag, fixture] of Object.entries(appTags)) await pushFixture(a.host, 'lib/app', fixture, tag)
   await pushFixture(a.host, 'lib/one', base, 'v1')
   await pushFixture(a.host, 'lib/two', base, 'v1')
+  for (const tag of ['a', 'b', 'c', 'd', 'e', 'f']) await pushFixture(a.host, 'lib/same', base, tag)
 }, 120_000)
 
 beforeEach(async () => {
@@ -244,6 +245,18 @@ describe('tag lists', () => {
 })
 
 describe('blobs shared between entries', () => {
+  test('tags sharing their blobs, copied side by side into one repository: each blob uploaded once', async () => {
+    const config = `mirrors:
+  - source: ${a.host}/lib/same
+    destination: ${b.host}/same/app
+    tags: { allow: ['.*'] }`
+    const { result } = await mirror(config, { concurrency: 4 })
+    expect(result.rows.map((r) => r.status)).toEqual(Array(6).fill('copied'))
+    const dest = await b.accessLog()
+    expect(count(dest, 'PUT', '/blobs/uploads/')).toBe(base.blobs.length)
+    expect(await listTags(b.host, 'same/app')).toEqual(['a', 'b', 'c', 'd', 'e', 'f'])
+  })
+
   test('cross the network once per destination registry: the second repository mounts them', async () => {
     const config = `mirrors:
   - source: ${a.host}/lib/one:v1

@@ -204,10 +204,13 @@ export async function missingManifests(graph: ArtifactGraph, target: Target): Pr
 
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
-  const located = await options.locator?.mountSource(blob.digest, target)
-  const settle = options.locator?.claim(blob.digest, target)
+  const { found, settle } = options.locator?.locate(blob.digest, target) ?? {}
   try {
-    await placeBlob(blob, source, target, options, signal, located)
+    const where = await found
+    if (where?.kind === 'present') {
+      options.stats.blobsSkipped++
+      options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'present' })
+    } else await placeBlob(blob, source, target, options, signal, where?.from)
     settle?.(true)
   } catch (error) {
     settle?.(false)
