@@ -56657,20 +56657,31 @@ function isTagIndex(store) {
  * Where blobs already are (or are being put) during a run of many copies: a mirror whose entries
  * share base layers moves each blob across the network once per destination registry, and later
  * repositories mount it from the first (DESIGN §9). A copy that finds the blob on its way to
- * another repository of the same registry waits for that upload, then mounts.
+ * another repository of the same registry waits for that upload, then mounts; one on its way to the
+ * same repository (two tags sharing layers, copied side by side) waits, then has nothing to move.
  */
 
 class BlobLocator {
     places = new Map();
-    /** A store that `target` can mount `digest` from, once it is stored there; undefined when none. */
-    async mountSource(digest, target) {
-        if (!isBlobMounter(target))
-            return undefined;
-        for (const place of this.places.get(digest) ?? []) {
-            if (!target.canMountFrom(place.store))
+    /**
+     * Claims `digest` for `target` and says where it finds it, once a copy that claimed it earlier
+     * has stored it: in its own storage (another pair copying into the same repository: nothing to
+     * move), or in a store it can mount from; undefined when no earlier copy has it. The claim is
+     * made at once, so of two copies side by side the second always waits on the first. Settle the
+     * claim with whether the blob got there.
+     */
+    locate(digest, target) {
+        const earlier = [...(this.places.get(digest) ?? [])];
+        const settle = this.claim(digest, target);
+        return { found: this.firstOf(earlier, target), settle };
+    }
+    async firstOf(places, target) {
+        for (const place of places) {
+            const same = sharesBlobs(target, place.store);
+            if (!same && !(isBlobMounter(target) && target.canMountFrom(place.store)))
                 continue;
             if (await place.stored)
-                return place.store;
+                return same ? { kind: 'present' } : { kind: 'mount', from: place.store };
         }
         return undefined;
     }
@@ -57197,10 +57208,15 @@ async function missingManifests(graph, target) {
 }
 /** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob, source, target, options, signal) {
-    const located = await options.locator?.mountSource(blob.digest, target);
-    const settle = options.locator?.claim(blob.digest, target);
+    const { found, settle } = options.locator?.locate(blob.digest, target) ?? {};
     try {
-        await placeBlob(blob, source, target, options, signal, located);
+        const where = await found;
+        if (where?.kind === 'present') {
+            options.stats.blobsSkipped++;
+            options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'present' });
+        }
+        else
+            await placeBlob(blob, source, target, options, signal, where?.from);
         settle?.(true);
     }
     catch (error) {
