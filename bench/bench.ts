@@ -95,6 +95,19 @@ function delayEverything(bench: Bench): void {
 
 const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
+type Run = (delayed: boolean) => (round: number) => Promise<Sample>
+
+/** Ours and skopeo's, each direct and through the delay proxies: the samples and the round trips on the critical path. */
+async function compareRoundTrips(oursRun: Run, skopeoRun: Run) {
+  const s = await rounds(FEW, {
+    direct: oursRun(false),
+    delayed: oursRun(true),
+    skopeoDirect: skopeoRun(false),
+    skopeoDelayed: skopeoRun(true)
+  })
+  return { s, trips: roundTrips(s.direct, s.delayed, DELAY_MS), theirs: roundTrips(s.skopeoDirect, s.skopeoDelayed, DELAY_MS) }
+}
+
 /** 1. The index into a new repository on another registry: round trips on the critical path. */
 async function indexIntoNewRepository(bench: Bench): Promise<void> {
   await multi(bench)
@@ -109,14 +122,7 @@ async function indexIntoNewRepository(bench: Bench): Promise<void> {
     const { src, dst } = hosts(bench, delayed)
     return skopeo(copyArgs(`docker://${src}/bench/multi:v1`, `docker://${dst}/s1/skopeo-${delayed ? 'slow' : 'fast'}-${r}:v1`, true, creds))
   }
-  const s = await rounds(FEW, {
-    direct: oursRun(false),
-    delayed: oursRun(true),
-    skopeoDirect: skopeoRun(false),
-    skopeoDelayed: skopeoRun(true)
-  })
-  const trips = roundTrips(s.direct, s.delayed, DELAY_MS)
-  const theirs = roundTrips(s.skopeoDirect, s.skopeoDelayed, DELAY_MS)
+  const { s, trips, theirs } = await compareRoundTrips(oursRun, skopeoRun)
   record({
     scenario: '1 index, 4 platforms × (config + 4 × 256 KiB) → new repository',
     figure: `${trips.toFixed(1)} round trips (skopeo ${theirs.toFixed(1)})`,
@@ -145,14 +151,7 @@ async function retagInPlace(bench: Bench): Promise<void> {
     const { src } = hosts(bench, delayed)
     return skopeo(copyArgs(`docker://${src}/bench/multi:v1`, `docker://${src}/bench/multi:skopeo-${delayed ? 'slow' : 'fast'}-${r}`, true))
   }
-  const s = await rounds(FEW, {
-    direct: oursRun(false),
-    delayed: oursRun(true),
-    skopeoDirect: skopeoRun(false),
-    skopeoDelayed: skopeoRun(true)
-  })
-  const trips = roundTrips(s.direct, s.delayed, DELAY_MS)
-  const theirs = roundTrips(s.skopeoDirect, s.skopeoDelayed, DELAY_MS)
+  const { s, trips, theirs } = await compareRoundTrips(oursRun, skopeoRun)
   record({
     scenario: '2 same-repository retag of that index',
     figure: `${trips.toFixed(1)} round trips (skopeo ${theirs.toFixed(1)})`,

@@ -89079,20 +89079,34 @@ class PairLog {
     }
 }
 
+;// CONCATENATED MODULE: ./src/outputs.ts
+/** As the action sets them: `image` and `tag` of the first destination written with a tag. Empty when nothing was pushed. */
+function copyOutputs(result) {
+    if (!result)
+        return { image: '', digest: '', tag: '', mediaType: '', size: 0, pushed: [] };
+    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
+    return {
+        image: first?.ref ?? '',
+        digest: result.digest,
+        tag: first?.tag ?? '',
+        mediaType: result.mediaType,
+        size: result.size,
+        pushed: result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size })),
+        ...(result.planned ? { planned: { bytes: result.planned.bytes } } : {})
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/outputs.ts
 /** Step outputs and the job summary file, from the engine's results. */
 
 
+
 const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'];
 function setOutputs(result) {
-    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
-    setOutput('image', first?.ref ?? '');
-    setOutput('digest', result.digest);
-    setOutput('tag', first?.tag ?? '');
-    setOutput('mediaType', result.mediaType);
-    setOutput('size', String(result.size));
-    // The output's contract (DESIGN §3) is these four fields per reference.
-    setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))));
+    const outputs = copyOutputs(result);
+    for (const name of COPY_OUTPUTS)
+        setOutput(name, String(outputs[name]));
+    setOutput('pushed', JSON.stringify(outputs.pushed));
 }
 /** Nothing was pushed (archives that held no image, or a mirror): every copy output set, empty. */
 function setEmptyOutputs() {
@@ -89103,7 +89117,6 @@ function setEmptyOutputs() {
 /** GitHub keeps 1 MiB of outputs per job: the `mirrored` output stays within these. */
 const MIRRORED_MAX_ROWS = 2000;
 const MIRRORED_MAX_BYTES = 768 * 1024;
-/** One object of the `mirrored` output: exactly the fields DESIGN §3 names. */
 /**
  * The rows the `mirrored` output keeps: every failed row first (as long as the byte budget
  * lasts), then the others in order up to `maxRows` in all; kept rows stay in the run's order.

@@ -62299,14 +62299,7 @@ function leftOutNote(kept, total) {
         `${total - kept} left out to keep the step's outputs under GitHub's 1 MiB per job.`);
 }
 
-;// CONCATENATED MODULE: ./src/cli/output.ts
-/**
- * The result on stdout: lines for people, or with `--json` the action's outputs (DESIGN §3) as
- * one JSON object — `{image, digest, tag, mediaType, size, pushed}` for copy, push and package,
- * the `mirrored` array for mirror.
- */
-
-
+;// CONCATENATED MODULE: ./src/outputs.ts
 /** As the action sets them: `image` and `tag` of the first destination written with a tag. Empty when nothing was pushed. */
 function copyOutputs(result) {
     if (!result)
@@ -62322,6 +62315,16 @@ function copyOutputs(result) {
         ...(result.planned ? { planned: { bytes: result.planned.bytes } } : {})
     };
 }
+
+;// CONCATENATED MODULE: ./src/cli/output.ts
+/**
+ * The result on stdout: lines for people, or with `--json` the action's outputs (DESIGN §3) as
+ * one JSON object — `{image, digest, tag, mediaType, size, pushed}` for copy, push and package,
+ * the `mirrored` array for mirror.
+ */
+
+
+
 function copyLines(result) {
     if (!result)
         return ['Nothing pushed: the archives hold no image'];

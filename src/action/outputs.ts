@@ -2,18 +2,14 @@
 import * as core from '@actions/core'
 import type { CopyResult } from '../engine/copy-artifact.js'
 import { mirroredObject, type MirrorRow } from '../engine/mirror.js'
+import { copyOutputs } from '../outputs.js'
 
 const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'] as const
 
 export function setOutputs(result: CopyResult): void {
-  const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0]
-  core.setOutput('image', first?.ref ?? '')
-  core.setOutput('digest', result.digest)
-  core.setOutput('tag', first?.tag ?? '')
-  core.setOutput('mediaType', result.mediaType)
-  core.setOutput('size', String(result.size))
-  // The output's contract (DESIGN §3) is these four fields per reference.
-  core.setOutput('pushed', JSON.stringify(result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }))))
+  const outputs = copyOutputs(result)
+  for (const name of COPY_OUTPUTS) core.setOutput(name, String(outputs[name]))
+  core.setOutput('pushed', JSON.stringify(outputs.pushed))
 }
 
 /** Nothing was pushed (archives that held no image, or a mirror): every copy output set, empty. */
@@ -26,7 +22,6 @@ export function setEmptyOutputs(): void {
 export const MIRRORED_MAX_ROWS = 2000
 export const MIRRORED_MAX_BYTES = 768 * 1024
 
-/** One object of the `mirrored` output: exactly the fields DESIGN §3 names. */
 /**
  * The rows the `mirrored` output keeps: every failed row first (as long as the byte budget
  * lasts), then the others in order up to `maxRows` in all; kept rows stay in the run's order.
