@@ -9,7 +9,6 @@
  * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
  * many entries, so many bytes of JSON kept.
  */
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { createGunzip } from 'node:zlib'
@@ -17,7 +16,7 @@ import { extract, type Header } from 'tar-stream'
 import { ContentError } from '../errors.js'
 import { parseManifest } from '../manifest.js'
 import { formatBytes } from '../size.js'
-import { readCapped } from '../streams.js'
+import { readCapped, readFileStream } from '../streams.js'
 import { MAX_JSON_BYTES, type ArchiveContainer } from './container.js'
 import type { LayerSpool, SpooledLayer } from './layer-spool.js'
 import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
@@ -209,7 +208,7 @@ function readWhole(bytes: Buffer): boolean {
 
 /** A pass over the archive. `compressedSize` bounds how far the stream may expand (a gzip bomb). */
 function startScan(path: string, compressedSize: number): Scan {
-  const file = createReadStream(path)
+  const file = readFileStream(path)
   const gunzip = createGunzip()
   const tar = extract()
   const guard = new ExpansionGuard(path, compressedSize)

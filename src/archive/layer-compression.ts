@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip, deflateRawSync, type Gzip } from 'node:zlib'
+import { FILE_CHUNK } from '../streams.js'
 
 export interface CompressedLayer {
   /** Digest and size of the gzip'd layer, as pushed. */
@@ -35,8 +36,13 @@ export function chooseLevel(sample: Buffer): number {
   return deflateRawSync(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL
 }
 
+/**
+ * The output piece size is fixed too: at level 0 it decides where the stored blocks end, so it is
+ * part of the digest (at level 6 it is not). {@link FILE_CHUNK} pieces gzip a stored layer four
+ * times as fast as zlib's default 16 KiB; layers stored by an older oci-push get new digests once.
+ */
 export function deterministicGzip(level = LEVEL): Gzip {
-  return createGzip({ level })
+  return createGzip({ level, chunkSize: FILE_CHUNK })
 }
 
 /**
@@ -44,7 +50,7 @@ export function deterministicGzip(level = LEVEL): Gzip {
  * feeding it pieces of one fixed size gives the same bytes however the layer was read (a plain tar's
  * reads and a gzip'd tar's entries come in different chunks), so every run gives the same digest.
  */
-const PIECE = 64 * 1024
+const PIECE = FILE_CHUNK
 
 /** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
 export class Pieces extends Transform {
@@ -67,7 +73,7 @@ export class Pieces extends Transform {
     this.heldSize += chunk.length
     const out: Buffer[] = []
     if (this.heldSize < PIECE) return out
-    let all = Buffer.concat(this.held)
+    let all = this.held.length === 1 ? chunk : Buffer.concat(this.held)
     while (all.length >= PIECE) {
       out.push(all.subarray(0, PIECE))
       all = all.subarray(PIECE)

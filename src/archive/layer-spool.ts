@@ -7,12 +7,13 @@
  * `RUNNER_TEMP` (which the runner empties after every job) or else the OS temp dir, removed on
  * {@link LayerSpool.close}, when opening the archive fails, and at the latest when the process exits.
  */
-import { createReadStream, createWriteStream, rmSync } from 'node:fs'
+import { createWriteStream, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import { formatBytes } from '../size.js'
+import { readFileStream } from '../streams.js'
 import { measureCompressed, type CompressedLayer, type MeasureOptions } from './layer-compression.js'
 
 /** A measured layer and the file holding its gzip'd bytes. */
@@ -90,7 +91,7 @@ export class LayerSpool {
   /** The gzip'd bytes of a layer this spool holds. */
   open(layer: SpooledLayer, signal?: AbortSignal): Readable {
     if (this.closed) throw new Error(`internal: ${layer.file} was read after its spool was closed`)
-    return createReadStream(layer.file, signal ? { signal } : {})
+    return readFileStream(layer.file, signal ? { signal } : {})
   }
 
   /** Removes a file no image uses (a gzip'd tar's first pass keeps every file that could be a layer). */

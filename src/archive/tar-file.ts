@@ -3,10 +3,10 @@
  * reading the data between them, and each entry is then opened as a byte range. Nothing is
  * extracted and memory does not grow with the archive (POSIX ustar, GNU long names, pax).
  */
-import { createReadStream } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { ContentError } from '../errors.js'
+import { readFileStream } from '../streams.js'
 import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
 
 const BLOCK = 512
@@ -134,6 +134,6 @@ export class TarFile {
 
   open(entry: TarEntry, signal?: AbortSignal): Readable {
     if (entry.size === 0) return Readable.from([])
-    return createReadStream(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, ...(signal ? { signal } : {}) })
+    return readFileStream(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, ...(signal ? { signal } : {}) })
   }
 }

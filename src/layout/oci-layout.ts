@@ -5,7 +5,7 @@
  * a failed copy leaves no half-written file under a digest and no tag pointing at nothing.
  */
 import { randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { createWriteStream } from 'node:fs'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -14,6 +14,7 @@ import { algorithmOf, isDigest } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import type { FetchedManifest, Source, TagIndex, Target, TransferOptions } from '../storage.js'
+import { readFileStream } from '../streams.js'
 import { chooseEntry, entryName, parseLayoutIndex, type LayoutIndex } from './entries.js'
 
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
@@ -44,7 +45,7 @@ export class OciLayout implements Source, Target, TagIndex {
 
   fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
     return new Promise((resolve, reject) => {
-      const stream = createReadStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {})
+      const stream = readFileStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {})
       stream.once('open', () => resolve(stream))
       stream.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error)
