@@ -24,7 +24,7 @@ const MiB = 1024 * 1024
 /** src/**\/*.ts as ES modules under `out`, resolving packages from the repository's node_modules. */
 async function transpileSources(out: string): Promise<string> {
   const root = resolve('.')
-  const files = (await readdir(join(root, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts'))
+  const files = (await readdir(join(root, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
   for (const file of files) {
     const source = join(root, 'src', file)
     const { outputText } = ts.transpileModule(await readFile(source, 'utf8'), {

@@ -4,6 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import { Transform, type TransformCallback } from 'node:stream'
+import { streamed } from './young-collections.js'
 
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/
 
@@ -62,6 +63,7 @@ export class VerifyingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.count += chunk.length
+    streamed(chunk.length)
     this.onProgress?.(this.count)
     if (this.count > this.expected.size) {
       callback(new DigestMismatchError(this.expected, { size: this.count }))

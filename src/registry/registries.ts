@@ -3,7 +3,7 @@
  * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
  */
 import { rootCertificates } from 'node:tls'
-import { Agent } from 'undici'
+import { Agent } from '../http/agent.js'
 import { secretsOf, type Credentials, type CredentialStore, type Role } from '../auth/credentials.js'
 import { RegistryClient, type PingCache } from '../http/client.js'
 import { DEFAULT_CONCURRENCY, smallBlobsAtOnce } from '../concurrency.js'

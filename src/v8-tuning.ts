@@ -1,0 +1,42 @@
+/**
+ * V8 settings for a short process that mostly moves bytes, set by the entry points (the action and
+ * the CLI) before the first request. Both were measured on Node 20 and 24 (docs/performance.md):
+ *
+ * - undici parses HTTP with WebAssembly, and V8 recompiles hot WebAssembly with its optimising
+ *   tier in the background: 30–40 MiB of memory and some CPU for a parser that is not the
+ *   bottleneck (bodies pass through it untouched). A tiering budget no copy spends keeps the
+ *   baseline code: a small copy peaks at 69 MiB instead of 106 on Node 20, 80 instead of 101 on 24.
+ * - `gc` is exposed so {@link useCollector} can run a young-generation collection every few MiB
+ *   streamed (see `young-collections.ts`).
+ *
+ * Node's documentation warns that changing V8's flags after start may do nothing or worse, and V8
+ * aborts when they are frozen (`--freeze-flags-after-init`): so only on the Node majors these were
+ * measured on, and never when the process was started with flags of its own about this.
+ */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { useCollector } from './young-collections.js'
+
+/** Node majors whose V8 takes these flags at run time, as measured. */
+const MEASURED_MAJORS = new Set([20, 24])
+
+/** Well above what a copy of many GiB spends (V8's default is 1.8 million). */
+export const TIERING_BUDGET = 2_000_000_000
+
+/** The flags to set for this Node, or none. Pure: `tuneV8` applies them. */
+export function v8Flags(nodeVersion: string, execArgv: readonly string[]): string[] {
+  if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0]))) return []
+  if (execArgv.some((flag) => /freeze-flags|wasm-tiering|expose[-_]gc|liftoff/.test(flag))) return []
+  return [`--wasm-tiering-budget=${TIERING_BUDGET}`, '--expose-gc']
+}
+
+/** Sets {@link v8Flags} and hands the exposed collector to `young-collections.ts`; true when set. */
+export function tuneV8(nodeVersion = process.versions.node, execArgv: readonly string[] = process.execArgv): boolean {
+  const flags = v8Flags(nodeVersion, execArgv)
+  if (flags.length === 0) return false
+  for (const flag of flags) setFlagsFromString(flag)
+  // `--expose-gc` set now shows `gc` only in contexts made after it: a new one's is the same collector.
+  const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as ((options: { type: 'minor' }) => void) | undefined
+  if (gc) useCollector(() => gc({ type: 'minor' }))
+  return true
+}
