@@ -89,10 +89,36 @@ describe('planCopy', () => {
     expect(dest.tags.get('v1')).toBe(built.root.digest)
   })
 
-  test('the size limit is checked from the manifests, before a target is asked anything', async () => {
+  test('the size limit is checked from the manifests, before anything is written or a blob asked for', async () => {
     const { opener, dest } = stores()
     await expect(planCopy(opener, request({ maxArtifactSize: 10 }), reporter())).rejects.toBeInstanceOf(SizeLimitError)
-    expect(dest.calls).toEqual([])
+    // Only the manifests' HEADs, sent while the index's children were fetched (one round trip less).
+    expect(dest.calls.filter((c) => !c.startsWith('manifestExists'))).toEqual([])
+    expect(new Set(dest.calls)).toEqual(new Set([built.root, ...built.children].map((m) => `manifestExists ${m.digest}`)))
+  })
+
+  test("an index's manifests are asked of the target while its children are fetched: every HEAD before the last child GET ends", async () => {
+    const { opener, src, dest } = stores()
+    const order: string[] = []
+    const fetchManifest = src.fetchManifest.bind(src)
+    src.fetchManifest = async (reference) => {
+      const fetched = await fetchManifest(reference)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      order.push(`got ${reference}`)
+      return fetched
+    }
+    const manifestExists = dest.manifestExists.bind(dest)
+    dest.manifestExists = (descriptor) => {
+      order.push(`asked ${descriptor.digest}`)
+      return manifestExists(descriptor)
+    }
+    const plan = await planCopy(opener, request(), reporter())
+    expect(plan.targets[0].missing.size).toBe(built.children.length + 1)
+    const lastChild = Math.max(...built.children.map((c) => order.indexOf(`got ${c.digest}`)))
+    const asked = [built.root, ...built.children].map((m) => order.indexOf(`asked ${m.digest}`))
+    expect(asked.every((i) => i >= 0 && i < lastChild)).toBe(true)
+    // Each asked once, however many times the plan reads the answer.
+    expect(order.filter((o) => o.startsWith('asked')).length).toBe(built.children.length + 1)
   })
 
   test('one platform: the image alone, a notice for the attestation its index keeps, the index left behind', async () => {

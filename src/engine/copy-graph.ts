@@ -178,15 +178,38 @@ function hasAnnotations(node: GraphNode): boolean {
 /** Graphs up to this many manifests are checked all at once; larger ones top down. */
 const CHECK_AT_ONCE = 32
 
+/** Whether a target has a manifest, by digest: HEADs sent before the graph was loaded. */
+export type EarlyAnswers = ReadonlyMap<string, Promise<boolean>>
+
+/**
+ * Asks `target` now whether it has `root` and the manifests `root` names, while the caller loads
+ * the graph: one round trip less for an index, whose children's digests are in it. Only for
+ * graphs small enough to be checked all at once ({@link missingManifests}); a failed HEAD shows
+ * when its answer is read.
+ */
+export function askEarly(root: GraphNode, target: Target): EarlyAnswers | undefined {
+  const children = childManifests(root.manifest)
+  if (children.length === 0 || children.length + 1 > CHECK_AT_ONCE) return undefined
+  const answers = new Map<string, Promise<boolean>>()
+  for (const descriptor of [root.descriptor, ...children]) {
+    if (answers.has(descriptor.digest)) continue
+    const answer = target.manifestExists(descriptor)
+    // Unread when the graph fails to load: not an unhandled rejection.
+    answer.catch(() => {})
+    answers.set(descriptor.digest, answer)
+  }
+  return answers
+}
+
 /**
  * Digests of the manifests the target lacks: a manifest present covers its subtree. A graph of a
  * few manifests (an index and its children) is asked all at once, one round trip instead of one
  * per level; a larger one top down, so a present root spares every other question.
  */
-export async function missingManifests(graph: ArtifactGraph, target: Target): Promise<Set<string>> {
+export async function missingManifests(graph: ArtifactGraph, target: Target, asked?: EarlyAnswers): Promise<Set<string>> {
   const present = new Set<string>()
   const check = async (node: GraphNode) => {
-    if (await target.manifestExists(node.descriptor)) present.add(node.descriptor.digest)
+    if (await (asked?.get(node.descriptor.digest) ?? target.manifestExists(node.descriptor))) present.add(node.descriptor.digest)
   }
   if (graph.nodes.size <= CHECK_AT_ONCE) await forEachLimit([...graph.nodes.values()], CHECK_AT_ONCE, check)
   const missing = new Set<string>()

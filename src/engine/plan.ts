@@ -10,7 +10,7 @@ import { SizeLimitError } from '../errors.js'
 import { formatBytes, UNLIMITED } from '../size.js'
 import { isWarmable, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { rewriteGraph, type RewrittenManifest } from './annotate.js'
-import { missingManifests } from './copy-graph.js'
+import { askEarly, missingManifests, type EarlyAnswers } from './copy-graph.js'
 import { planDestinations, type Destination } from './destinations.js'
 import { artifactSize, configPlatform, distributableBlobs, fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './graph.js'
 import { isAttestation, REFERENCE_DIGEST, selectPlatforms } from './platform-filter.js'
@@ -72,6 +72,10 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   }
   // Asked of each pair: a target that holds the source's blobs gets manifests only.
   const crossStorage = [...stores.values()].some((target) => !sharesBlobs(target, source))
+  // An index as it is: what each target has of it is asked while its children are fetched.
+  const early = new Map<string, EarlyAnswers | undefined>()
+  if (!transformed && crossStorage)
+    for (const [key, target] of stores) if (!sharesBlobs(target, source)) early.set(key, askEarly(original, target))
   const graph = transformed?.graph ?? (crossStorage ? await loadGraph(source, original) : rootOnly(original))
   if (crossStorage && sizeLimitApplies(request.source, destinations)) checkSizeLimit(artifactSize(graph), request.maxArtifactSize)
 
@@ -79,7 +83,7 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   for (const [key, target] of stores) {
     const sameStorage = sharesBlobs(target, source)
     // The source's own storage lacks only what was rewritten; without a change it lacks nothing.
-    const missing = sameStorage && !changed ? new Set<string>() : await missingManifests(graph, target)
+    const missing = sameStorage && !changed ? new Set<string>() : await missingManifests(graph, target, early.get(key))
     targets.push({ key, target, sameStorage, missing })
   }
   const fromSource = new Set(transformed?.sourceGraph.nodes.keys() ?? graph.nodes.keys())
