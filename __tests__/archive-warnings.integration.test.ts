@@ -1,7 +1,7 @@
 /**
  * A `docker save` push prints no Node warning. Its uncompressed layer is measured through gzip in
- * 64 KiB pieces, each more than zlib's 16 KiB buffer, so every piece waits for `drain`: a 4 MiB
- * layer waits some 64 times. A listener left behind per wait once gave
+ * 1 MiB pieces, each more than the gzip stream's 16 KiB write buffer, so every piece waits for
+ * `drain`: a 16 MiB layer waits some 16 times. A listener left behind per wait once gave
  * `MaxListenersExceededWarning … [Gzip]` on stderr past the tenth. Node prints such warnings from
  * a process of its own, so the action runs in one, as the runner runs it: from the TypeScript
  * sources, transpiled file by file (dist/ is the build's to make).
@@ -60,7 +60,7 @@ beforeAll(async () => {
   registry = await startRegistry()
   dir = await mkdtemp(join(tmpdir(), 'oci-push-warnings-'))
   // One layer deflate cannot shrink (stored, level 0) and one it can (level 6): both measured, both uploaded.
-  const layers = [fastNoise('warnings-noise', 4 * MiB), Buffer.from('a line of a text file\n'.repeat(200_000))]
+  const layers = [fastNoise('warnings-noise', 16 * MiB), Buffer.from('a line of a text file\n'.repeat(800_000))]
   const config = Buffer.from(
     JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } })
   )

@@ -63,7 +63,7 @@ describe('measuring a layer through gzip', () => {
   })
 })
 
-/** The layer gzip'd as the code before the spool did on upload: 64 KiB pieces, one write each, at `level`. */
+/** The layer gzip'd as the upload once did it: in `Pieces` (now 1 MiB), one write each, at `level`. */
 async function gzipInPieces(bytes: Buffer, level: number): Promise<Buffer> {
   const gzip = Readable.from(bytes.length > 0 ? [bytes] : [])
     .pipe(new Pieces())
@@ -72,3 +72,20 @@ async function gzipInPieces(bytes: Buffer, level: number): Promise<Buffer> {
   for await (const chunk of gzip) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
 }
+
+describe('the level is judged from the first MiB exactly', () => {
+  test('a layer whose first MiB does not compress is stored, however it is read (one 2 MiB chunk, or 64 KiB reads)', async () => {
+    const MiB = 1024 * 1024
+    // Noise, then text: the first MiB alone does not compress; the first 2 MiB would.
+    const layer = Buffer.concat([
+      fastNoise('level-sample', MiB),
+      Buffer.from('text that deflate shrinks\n'.repeat(Math.ceil(MiB / 26))).subarray(0, MiB)
+    ])
+    const whole = await measureCompressed(Readable.from([layer]))
+    const pieces: Buffer[] = []
+    for (let at = 0; at < layer.length; at += 64 * 1024) pieces.push(layer.subarray(at, at + 64 * 1024))
+    const read = await measureCompressed(Readable.from(pieces))
+    expect(read.level).toBe(0)
+    expect(whole).toEqual(read)
+  })
+})

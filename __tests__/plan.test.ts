@@ -9,6 +9,8 @@ import { SizeLimitError } from '../src/errors.js'
 import { describePlan, executePlan } from '../src/engine/execute.js'
 import type { ProgressEvent } from '../src/engine/events.js'
 import { planCopy } from '../src/engine/plan.js'
+import { askEarly } from '../src/engine/copy-graph.js'
+import { parseManifest } from '../src/manifest.js'
 import type { CopyRequest, Reporter } from '../src/engine/request.js'
 import { parsePlatform } from '../src/platform.js'
 import type { Opener } from '../src/storage.js'
@@ -95,6 +97,43 @@ describe('planCopy', () => {
     // Only the manifests' HEADs, sent while the index's children were fetched (one round trip less).
     expect(dest.calls.filter((c) => !c.startsWith('manifestExists'))).toEqual([])
     expect(new Set(dest.calls)).toEqual(new Set([built.root, ...built.children].map((m) => `manifestExists ${m.digest}`)))
+  })
+
+  test('maxArtifactSize 0 (no cross-repository push): refused, and the target asked nothing', async () => {
+    const { opener, dest } = stores()
+    await expect(planCopy(opener, request({ maxArtifactSize: 0 }), reporter())).rejects.toBeInstanceOf(SizeLimitError)
+    expect(dest.calls).toEqual([])
+  })
+
+  test("an early HEAD that fails fails the plan with its error; a child GET that fails, with the source's, the HEADs left handled", async () => {
+    const { opener, src, dest } = stores()
+    const manifestExists = dest.manifestExists.bind(dest)
+    dest.manifestExists = (descriptor) =>
+      descriptor.digest === built.children[2].digest ? Promise.reject(new Error('HEAD refused')) : manifestExists(descriptor)
+    await expect(planCopy(opener, request(), reporter())).rejects.toThrow('HEAD refused')
+    const fetchManifest = src.fetchManifest.bind(src)
+    src.fetchManifest = (reference) =>
+      reference === built.children[1].digest ? Promise.reject(new Error('GET broke')) : fetchManifest(reference)
+    // The failing HEAD is never read now: no unhandled rejection may follow (jest fails the file on one).
+    await expect(planCopy(opener, request(), reporter())).rejects.toThrow('GET broke')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  })
+
+  test('askEarly: for an index of images only, each digest asked once; none for a nested index or a lone image', () => {
+    const target = new MemoryStore('t')
+    const node = (fixture: { digest: string; mediaType: string; bytes: Buffer }) => ({
+      descriptor: { mediaType: fixture.mediaType, digest: fixture.digest, size: fixture.bytes.length },
+      bytes: fixture.bytes,
+      manifest: parseManifest(fixture.bytes, fixture.mediaType, 'test')
+    })
+    const answers = askEarly(node(built.root), target)
+    expect([...(answers?.keys() ?? [])].sort()).toEqual([built.root, ...built.children].map((m) => m.digest).sort())
+    expect(askEarly(node(amd64.root), target)).toBeUndefined()
+    const nestedBytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType, manifests: [descriptor(built.root), descriptor(amd64.root)] })
+    )
+    const nested = makeBlob(mediaType, nestedBytes)
+    expect(askEarly(node(nested), target)).toBeUndefined()
   })
 
   test("an index's manifests are asked of the target while its children are fetched: every HEAD before the last child GET ends", async () => {

@@ -63722,9 +63722,18 @@ function blobsOf(manifest) {
  * in 1 MiB pieces takes a third of the time, and gzip'ing in them a quarter (docs/performance.md).
  */
 const FILE_CHUNK = 1024 * 1024;
-/** A file (or a byte range of it) as a stream read {@link FILE_CHUNK} at a time. */
+/** Node's own read size: the least a file is read in. */
+const SMALLEST_READ = 64 * 1024;
+/**
+ * A file (or a byte range of it) as a stream read {@link FILE_CHUNK} at a time; a smaller one in
+ * reads of its size, but no smaller than Node's default 64 KiB (Node allocates a whole read's
+ * buffer, then copies what came, and a size that lies must not mean tiny reads).
+ */
 function readFileStream(path, range = {}) {
-    const options = { highWaterMark: FILE_CHUNK };
+    const known = range.end !== undefined ? range.end - (range.start ?? 0) + 1 : range.expectedSize;
+    const options = {
+        highWaterMark: Math.min(FILE_CHUNK, Math.max(SMALLEST_READ, known ?? FILE_CHUNK))
+    };
     if (range.start !== undefined)
         options.start = range.start;
     if (range.end !== undefined)
@@ -63921,6 +63930,7 @@ const ignoreEvents = () => { };
 
 
 
+
 /** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
 async function copyGraph(graph, source, target, options) {
     await copyMissing(graph, await missingManifests(graph, target), source, target, options);
@@ -64030,13 +64040,16 @@ function hasAnnotations(node) {
 const CHECK_AT_ONCE = 32;
 /**
  * Asks `target` now whether it has `root` and the manifests `root` names, while the caller loads
- * the graph: one round trip less for an index, whose children's digests are in it. Only for
- * graphs small enough to be checked all at once ({@link missingManifests}); a failed HEAD shows
- * when its answer is read.
+ * the graph: one round trip less for an index, whose children's digests are in it. Only for an
+ * index of images, small enough to be checked all at once ({@link missingManifests}): below nested
+ * indexes the graph may be too large for that, and is checked top down. A failed HEAD shows when
+ * its answer is read.
  */
 function askEarly(root, target) {
     const children = childManifests(root.manifest);
     if (children.length === 0 || children.length + 1 > CHECK_AT_ONCE)
+        return undefined;
+    if (children.some((child) => manifestKind(child.mediaType) === 'index'))
         return undefined;
     const answers = new Map();
     for (const descriptor of [root.descriptor, ...children]) {
@@ -64886,9 +64899,11 @@ async function planCopy(opener, request, reporter) {
     }
     // Asked of each pair: a target that holds the source's blobs gets manifests only.
     const crossStorage = [...stores.values()].some((target) => !sharesBlobs(target, source));
-    // An index as it is: what each target has of it is asked while its children are fetched.
+    // An index as it is: what each target has of it is asked while its children are fetched (not
+    // when the size limit forbids any cross-repository push: such a copy asks nothing of a target).
     const early = new Map();
-    if (!transformed && crossStorage)
+    const refused = request.maxArtifactSize === 0 && sizeLimitApplies(request.source, destinations);
+    if (!transformed && crossStorage && !refused)
         for (const [key, target] of stores)
             if (!sharesBlobs(target, source))
                 early.set(key, askEarly(original, target));
@@ -66150,7 +66165,10 @@ class OciLayout {
     }
     fetchBlob(descriptor, options = {}) {
         return new Promise((resolve, reject) => {
-            const stream = readFileStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {});
+            const stream = readFileStream(this.blobPath(descriptor.digest), {
+                expectedSize: descriptor.size,
+                ...(options.signal ? { signal: options.signal } : {})
+            });
             stream.once('open', () => resolve(stream));
             stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
         });
@@ -67001,7 +67019,8 @@ async function measureCompressed(layer, options = {}) {
     const compressed = (0,external_node_crypto_.createHash)('sha256');
     const chunks = layer[Symbol.asyncIterator]();
     const sample = await readSample(chunks);
-    const level = chooseLevel(sample);
+    // Exactly SAMPLE bytes judge, however the layer was read: the level (and so the digest) must not depend on its chunks.
+    const level = chooseLevel(sample.subarray(0, SAMPLE));
     async function* whole() {
         raw.update(sample);
         if (sample.length > 0)
@@ -67124,7 +67143,7 @@ class LayerSpool {
     open(layer, signal) {
         if (this.closed)
             throw new Error(`internal: ${layer.file} was read after its spool was closed`);
-        return readFileStream(layer.file, signal ? { signal } : {});
+        return readFileStream(layer.file, { expectedSize: layer.size, ...(signal ? { signal } : {}) });
     }
     /** Removes a file no image uses (a gzip'd tar's first pass keeps every file that could be a layer). */
     async discard(layer) {
@@ -69754,7 +69773,8 @@ const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  *
  * Node's documentation warns that changing V8's flags after start may do nothing or worse, and V8
  * aborts when they are frozen (`--freeze-flags-after-init`): so only on the Node majors these were
- * measured on, and never when the process was started with flags of its own about this.
+ * measured on, never when the process was started with flags of its own about this, and never
+ * when `OCI_PUSH_V8_FLAGS=off` is set.
  */
 
 
@@ -69763,17 +69783,21 @@ const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const MEASURED_MAJORS = new Set([20, 24]);
 /** Well above what a copy of many GiB spends (V8's default is 1.8 million). */
 const TIERING_BUDGET = 2_000_000_000;
+/** Flags of the command line that say the user tunes V8 (or froze it) themselves; `_` and `-` alike, as V8 reads them. */
+const OWN_FLAGS = /freeze-flags|wasm-tiering|expose-gc|liftoff|wasm-tier-up/;
 /** The flags to set for this Node, or none. Pure: `tuneV8` applies them. */
-function v8Flags(nodeVersion, execArgv) {
+function v8Flags(nodeVersion, execArgv, env = {}) {
+    if (env.OCI_PUSH_V8_FLAGS === 'off')
+        return [];
     if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0])))
         return [];
-    if (execArgv.some((flag) => /freeze-flags|wasm-tiering|expose[-_]gc|liftoff/.test(flag)))
+    if (execArgv.some((flag) => OWN_FLAGS.test(flag.replaceAll('_', '-'))))
         return [];
     return [`--wasm-tiering-budget=${TIERING_BUDGET}`, '--expose-gc'];
 }
 /** Sets {@link v8Flags} and hands the exposed collector to `young-collections.ts`; true when set. */
-function tuneV8(nodeVersion = process.versions.node, execArgv = process.execArgv) {
-    const flags = v8Flags(nodeVersion, execArgv);
+function tuneV8(nodeVersion = process.versions.node, execArgv = process.execArgv, env = process.env) {
+    const flags = v8Flags(nodeVersion, execArgv, env);
     if (flags.length === 0)
         return false;
     for (const flag of flags)

@@ -11,7 +11,8 @@
  *
  * Node's documentation warns that changing V8's flags after start may do nothing or worse, and V8
  * aborts when they are frozen (`--freeze-flags-after-init`): so only on the Node majors these were
- * measured on, and never when the process was started with flags of its own about this.
+ * measured on, never when the process was started with flags of its own about this, and never
+ * when `OCI_PUSH_V8_FLAGS=off` is set.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -23,16 +24,24 @@ const MEASURED_MAJORS = new Set([20, 24])
 /** Well above what a copy of many GiB spends (V8's default is 1.8 million). */
 export const TIERING_BUDGET = 2_000_000_000
 
+/** Flags of the command line that say the user tunes V8 (or froze it) themselves; `_` and `-` alike, as V8 reads them. */
+const OWN_FLAGS = /freeze-flags|wasm-tiering|expose-gc|liftoff|wasm-tier-up/
+
 /** The flags to set for this Node, or none. Pure: `tuneV8` applies them. */
-export function v8Flags(nodeVersion: string, execArgv: readonly string[]): string[] {
+export function v8Flags(nodeVersion: string, execArgv: readonly string[], env: NodeJS.ProcessEnv = {}): string[] {
+  if (env.OCI_PUSH_V8_FLAGS === 'off') return []
   if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0]))) return []
-  if (execArgv.some((flag) => /freeze-flags|wasm-tiering|expose[-_]gc|liftoff/.test(flag))) return []
+  if (execArgv.some((flag) => OWN_FLAGS.test(flag.replaceAll('_', '-')))) return []
   return [`--wasm-tiering-budget=${TIERING_BUDGET}`, '--expose-gc']
 }
 
 /** Sets {@link v8Flags} and hands the exposed collector to `young-collections.ts`; true when set. */
-export function tuneV8(nodeVersion = process.versions.node, execArgv: readonly string[] = process.execArgv): boolean {
-  const flags = v8Flags(nodeVersion, execArgv)
+export function tuneV8(
+  nodeVersion = process.versions.node,
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env
+): boolean {
+  const flags = v8Flags(nodeVersion, execArgv, env)
   if (flags.length === 0) return false
   for (const flag of flags) setFlagsFromString(flag)
   // `--expose-gc` set now shows `gc` only in contexts made after it: a new one's is the same collector.

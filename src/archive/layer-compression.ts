@@ -121,7 +121,8 @@ export async function measureCompressed(layer: Readable, options: MeasureOptions
   const compressed = createHash('sha256')
   const chunks = layer[Symbol.asyncIterator]()
   const sample = await readSample(chunks)
-  const level = chooseLevel(sample)
+  // Exactly SAMPLE bytes judge, however the layer was read: the level (and so the digest) must not depend on its chunks.
+  const level = chooseLevel(sample.subarray(0, SAMPLE))
   async function* whole(): AsyncGenerator<Buffer> {
     raw.update(sample)
     if (sample.length > 0) yield sample

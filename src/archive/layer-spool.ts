@@ -91,7 +91,7 @@ export class LayerSpool {
   /** The gzip'd bytes of a layer this spool holds. */
   open(layer: SpooledLayer, signal?: AbortSignal): Readable {
     if (this.closed) throw new Error(`internal: ${layer.file} was read after its spool was closed`)
-    return readFileStream(layer.file, signal ? { signal } : {})
+    return readFileStream(layer.file, { expectedSize: layer.size, ...(signal ? { signal } : {}) })
   }
 
   /** Removes a file no image uses (a gzip'd tar's first pass keeps every file that could be a layer). */

@@ -14,6 +14,7 @@ import { isDockerManifestType } from './media-conversion.js'
 import type { Descriptor } from '../manifest.js'
 import { isBlobMounter, isOrderedSource, isUploadPreparer, verifiesDigests, type Source, type Target } from '../storage.js'
 import { childManifests } from '../manifest.js'
+import { manifestKind } from '../media-types.js'
 import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type GraphNode } from './graph.js'
 import type { Logger } from '../log.js'
 
@@ -183,13 +184,15 @@ export type EarlyAnswers = ReadonlyMap<string, Promise<boolean>>
 
 /**
  * Asks `target` now whether it has `root` and the manifests `root` names, while the caller loads
- * the graph: one round trip less for an index, whose children's digests are in it. Only for
- * graphs small enough to be checked all at once ({@link missingManifests}); a failed HEAD shows
- * when its answer is read.
+ * the graph: one round trip less for an index, whose children's digests are in it. Only for an
+ * index of images, small enough to be checked all at once ({@link missingManifests}): below nested
+ * indexes the graph may be too large for that, and is checked top down. A failed HEAD shows when
+ * its answer is read.
  */
 export function askEarly(root: GraphNode, target: Target): EarlyAnswers | undefined {
   const children = childManifests(root.manifest)
   if (children.length === 0 || children.length + 1 > CHECK_AT_ONCE) return undefined
+  if (children.some((child) => manifestKind(child.mediaType) === 'index')) return undefined
   const answers = new Map<string, Promise<boolean>>()
   for (const descriptor of [root.descriptor, ...children]) {
     if (answers.has(descriptor.digest)) continue

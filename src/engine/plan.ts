@@ -72,9 +72,11 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   }
   // Asked of each pair: a target that holds the source's blobs gets manifests only.
   const crossStorage = [...stores.values()].some((target) => !sharesBlobs(target, source))
-  // An index as it is: what each target has of it is asked while its children are fetched.
+  // An index as it is: what each target has of it is asked while its children are fetched (not
+  // when the size limit forbids any cross-repository push: such a copy asks nothing of a target).
   const early = new Map<string, EarlyAnswers | undefined>()
-  if (!transformed && crossStorage)
+  const refused = request.maxArtifactSize === 0 && sizeLimitApplies(request.source, destinations)
+  if (!transformed && crossStorage && !refused)
     for (const [key, target] of stores) if (!sharesBlobs(target, source)) early.set(key, askEarly(original, target))
   const graph = transformed?.graph ?? (crossStorage ? await loadGraph(source, original) : rootOnly(original))
   if (crossStorage && sizeLimitApplies(request.source, destinations)) checkSizeLimit(artifactSize(graph), request.maxArtifactSize)

@@ -45,7 +45,10 @@ export class OciLayout implements Source, Target, TagIndex {
 
   fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
     return new Promise((resolve, reject) => {
-      const stream = readFileStream(this.blobPath(descriptor.digest), options.signal ? { signal: options.signal } : {})
+      const stream = readFileStream(this.blobPath(descriptor.digest), {
+        expectedSize: descriptor.size,
+        ...(options.signal ? { signal: options.signal } : {})
+      })
       stream.once('open', () => resolve(stream))
       stream.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error)
