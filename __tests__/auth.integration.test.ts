@@ -16,6 +16,10 @@ import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { startTokenServer, type TokenServer } from '../testbed/token-server.js'
 import { requireTools, run, skopeoRaw } from '../testbed/tools.js'
 import { copy } from './helpers/copy.js'
+import { StaticCredentials } from '../src/auth/credentials.js'
+import { Registries } from '../src/registry/registries.js'
+import { parseReference } from '../src/reference.js'
+import { silentLogger } from '../src/log.js'
 
 const pusher = { username: 'pusher', password: 'pusher-secret-8d1f', refreshToken: 'refresh-token-5a77c0' }
 const basicLogin = { username: 'basic-user', password: 'basic-secret-93ab' }
@@ -194,6 +198,60 @@ describe('token auth (distribution auth: token)', () => {
     expect(tokens.requests.filter((r) => r.method === 'GET')).toEqual([])
     expect(await skopeoRaw(`${tok.host}/oauth/app:v1`, pusher)).toBe(multi.root.bytes.toString())
     expect(secrets).toContain(pusher.refreshToken)
+  })
+})
+
+describe("an anonymous client's first request stands in for the ping (issue 17: one round trip less)", () => {
+  const v2Pings = (proxy: RecordingProxy) => proxy.requests.filter((r) => r.path === '/v2/' || r.path === '/v2')
+
+  test('a registry that lets anyone in: the manifest GET is the first request, and no /v2/ is asked', async () => {
+    const openProxy = await startProxy(open.port)
+    try {
+      await copy(`${openProxy.host}/app:v1`, `${open.host}/pingless/app:v1`)
+      expect(v2Pings(openProxy)).toEqual([])
+      expect(openProxy.requests[0]).toMatchObject({ method: 'GET', path: '/v2/app/manifests/v1', authorization: false })
+      expect(await skopeoRaw(`${open.host}/pingless/app:v1`)).toBe(multi.root.bytes.toString())
+    } finally {
+      await openProxy.stop()
+    }
+  })
+
+  test('token auth, anonymous: the first GET meets the challenge itself (401, one token, the GET again); no /v2/', async () => {
+    tokens.requests.length = 0
+    tokProxy.reset()
+    await copy(`${tokProxy.host}/public/app:v1`, `${open.host}/pingless-token/app:v1`)
+    expect(v2Pings(tokProxy)).toEqual([])
+    const [first, second] = tokProxy.requests
+    expect(first).toMatchObject({ method: 'GET', path: '/v2/public/app/manifests/v1', authorization: false })
+    expect(second).toMatchObject({ method: 'GET', path: '/v2/public/app/manifests/v1', authorization: true })
+    expect(tokens.requests).toHaveLength(1)
+    expect(tokens.requests[0].user).toBeUndefined()
+    expect(tokens.requests[0].scopes).toEqual(['repository:public/app:pull'])
+  })
+
+  test('requests sent alongside the first wait for its answer: one 401 and one token for a wave of HEADs', async () => {
+    tokens.requests.length = 0
+    tokProxy.reset()
+    const registries = new Registries({ credentials: new StaticCredentials([]), plainHttp: true, logger: silentLogger })
+    try {
+      const repository = await registries.repository(parseReference(`${tokProxy.host}/public/app:v1`), 'source')
+      const answers = await Promise.all(multi.blobs.slice(0, 6).map((blob) => repository.blobExists(blob)))
+      expect(answers).toEqual(answers.map(() => true))
+    } finally {
+      await registries.close()
+    }
+    expect(tokProxy.requests.filter((r) => !r.authorization)).toHaveLength(1)
+    expect(tokProxy.requests.filter((r) => r.authorization)).toHaveLength(6)
+    expect(tokens.requests).toHaveLength(1)
+  })
+
+  test('with credentials the ping comes first, so they go with the first request', async () => {
+    tokens.requests.length = 0
+    tokProxy.reset()
+    await copy(`${tokProxy.host}/private/app:v1`, `${open.host}/pinged/app:v1`, { credentials: [tokenLogin(tokProxy.host, 'source')] })
+    expect(tokProxy.requests[0]).toMatchObject({ method: 'GET', path: '/v2/', authorization: false })
+    expect(tokProxy.requests.slice(1).every((r) => r.authorization)).toBe(true)
+    expect(tokens.requests.every((r) => r.user === 'pusher')).toBe(true)
   })
 })
 

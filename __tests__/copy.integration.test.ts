@@ -454,8 +454,9 @@ describe('errors', () => {
   })
 
   test('nothing listening: a connection error naming the registry', async () => {
+    // Anonymous, the source's first request goes without a ping: the error names that request.
     await expect(copy('127.0.0.1:1/app:v1', `${b.host}/x/app`)).rejects.toThrow(
-      /ping registry 127\.0\.0\.1:1 \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED/
+      /fetch manifest 127\.0\.0\.1:1\/app:v1 \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED.*check the host and port/
     )
   })
 })

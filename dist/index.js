@@ -68802,9 +68802,36 @@ class RegistryClient {
     requestAndRead(req, read) {
         return this.retrying(req, async () => read(await this.exchange(req)));
     }
-    /** One try: the ping (until one succeeds), the request, and a second send after a fresh challenge. */
+    /** One try: the ping (until one succeeds) or a first request in its place, the request, and a second send after a fresh challenge. */
     async exchange(req) {
-        await this.ping();
+        let res;
+        if (this.pinged === undefined && this.mayStandInForPing(req)) {
+            const answer = this.answered(req);
+            // Requests alongside wait for its answer, as they would for a ping's; when it fails they go on without.
+            this.pinged = answer.then(() => undefined, () => {
+                this.pinged = undefined;
+            });
+            res = await answer;
+        }
+        else {
+            await this.ping();
+            res = await this.answered(req);
+        }
+        if (req.accept.includes(res.status))
+            return res;
+        throw await this.failure(req, res);
+    }
+    /**
+     * An anonymous client's first request, when it can be sent twice, goes without a ping: its own
+     * answer teaches what the ping's would (a 401's challenges are answered as any request's are),
+     * and a registry that lets anyone in costs one round trip less. With credentials the ping comes
+     * first, so they go with the first request: some registries answer 404, not 401, without them.
+     */
+    mayStandInForPing(req) {
+        return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/');
+    }
+    /** The request's answer, sent a second time when a 401 brought a challenge it can now meet. */
+    async answered(req) {
         let res = await this.send(req);
         if (res.status === 401 && !req.accept.includes(401)) {
             // Learned even when this body cannot be sent again: the caller's restart gets the new token.
@@ -68814,9 +68841,7 @@ class RegistryClient {
                 res = await this.send(req);
             }
         }
-        if (req.accept.includes(res.status))
-            return res;
-        throw await this.failure(req, res);
+        return res;
     }
     /**
      * Runs `attempt` again after transient faults, as the retry policy allows, when the request can
@@ -68843,9 +68868,10 @@ class RegistryClient {
         }
     }
     /**
-     * `GET /v2/` before the first request: learns the auth scheme and fails early when nothing is
-     * there. Part of the try of the request that needs it, never retried on its own; a transient
-     * failure is forgotten, so the request's next try pings again.
+     * `GET /v2/` before the first request (of a client with credentials, or one whose body cannot
+     * be sent twice: see {@link mayStandInForPing}): learns the auth scheme and fails early when
+     * nothing is there. Part of the try of the request that needs it, never retried on its own; a
+     * transient failure is forgotten, so the request's next try pings again.
      */
     ping() {
         this.pinged ??= this.sharedPing()
