@@ -63442,6 +63442,32 @@ async function forEachLimit(items, limit, task, onFailure = () => { }) {
 function smallBlobsAtOnce(concurrency) {
     return concurrency <= 1 ? 1 : Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency);
 }
+/** At most `limit` tasks running at once, for tasks that arrive one by one (not a list known ahead). */
+class Slots {
+    limit;
+    running = 0;
+    waiting = [];
+    constructor(limit) {
+        this.limit = limit;
+    }
+    async run(task) {
+        if (this.running >= this.limit)
+            await new Promise((resolve) => this.waiting.push(resolve));
+        else
+            this.running++;
+        try {
+            return await task();
+        }
+        finally {
+            // The slot passes to the next waiting task, or is freed.
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.running--;
+        }
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/storage.ts
 function isBlobMounter(target) {
@@ -64090,8 +64116,14 @@ async function missingManifests(graph, target, asked) {
     await visit(graph.root);
     return missing;
 }
-/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
+/** Cheapest path first: placed ahead, else mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob, source, target, options, signal) {
+    const ahead = await options.ahead?.(blob, target);
+    if (ahead) {
+        // Its events went out as it happened; its count is this copy's.
+        countOutcome(options.stats, ahead, blob);
+        return;
+    }
     const { found, settle } = options.locator?.locate(blob.digest, target) ?? {};
     try {
         const where = await found;
@@ -64109,18 +64141,34 @@ async function copyBlob(blob, source, target, options, signal) {
         throw error;
     }
 }
-/** Mount from a store on the target's registry that has it, else skip what exists, else stream. */
+/** Mount from a store on the target's registry that has it, else skip what exists, else stream; how it ended. */
 async function placeBlob(blob, source, target, options, signal, located) {
     const outcome = await findPlace(blob, source, target, options, signal, located);
     if (outcome.kind === 'upload') {
         await uploadBlob(blob, source, target, options, signal, outcome.prefetched);
-        return;
+        return 'uploaded';
     }
-    if (outcome.kind === 'mounted')
-        options.stats.blobsMounted++;
-    else
-        options.stats.blobsSkipped++;
+    countOutcome(options.stats, outcome.kind, blob);
     options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: outcome.kind });
+    return outcome.kind;
+}
+/**
+ * Places one blob at `target` before a copy of its graph is planned (a docker save's layer as soon
+ * as it is compressed): as the copy would, with its events, but counted apart (in `options.stats`)
+ * and without retries of the whole: a failure here is the copy's to try again.
+ */
+function placeBlobAhead(blob, source, target, options, signal) {
+    return placeBlob(blob, source, target, options, signal, undefined);
+}
+function countOutcome(stats, outcome, blob) {
+    if (outcome === 'uploaded') {
+        stats.blobsUploaded++;
+        stats.bytesUploaded += blob.size;
+    }
+    else if (outcome === 'mounted')
+        stats.blobsMounted++;
+    else
+        stats.blobsSkipped++;
 }
 /**
  * Mounted from a store on the target's registry, there already, or to upload — with, where
@@ -64182,8 +64230,7 @@ async function uploadBlob(blob, source, target, options, signal, prefetched) {
         // A download fetched ahead that no try took (the copy was aborted first) must not hold its connection.
         await release(prefetched);
     }
-    stats.blobsUploaded++;
-    stats.bytesUploaded += blob.size;
+    countOutcome(stats, 'uploaded', blob);
     events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'uploaded' });
 }
 /** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */
@@ -64558,7 +64605,11 @@ class PartialCopyError extends Error {
 
 async function executePlan(plan, reporter, execute = {}) {
     const stats = emptyStats();
-    const options = { ...graphOptions(plan, reporter, stats), ...(execute.locator ? { locator: execute.locator } : {}) };
+    const options = {
+        ...graphOptions(plan, reporter, stats),
+        ...(execute.locator ? { locator: execute.locator } : {}),
+        ...(execute.ahead ? { ahead: execute.ahead } : {})
+    };
     const cross = plan.targets.filter((t) => !t.sameStorage);
     const done = [];
     for (const { target, missing } of cross) {
@@ -66035,7 +66086,7 @@ async function copyArtifact(opener, request, reporter, options = {}) {
     reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) });
     try {
         const plan = await planCopy(opener, request, reporter);
-        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter);
+        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {});
         result.seconds = (Date.now() - started) / 1000;
         reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds });
         return result;
@@ -66398,12 +66449,13 @@ class LegacyArchiveSource {
      * Reads manifest.json and every config, and compresses every layer into `spool` (a plain tar's
      * layers several at once, the largest first), or takes what a gzip'd tar's first pass spooled
      * (`precomputed`, by entry name; what no image uses is removed). On failure the spool is closed.
+     * `ready` hears of each layer compressed here, when the save holds one image.
      */
-    static async open(container, spool, precomputed = new Map()) {
+    static async open(container, spool, precomputed = new Map(), ready) {
         const source = new LegacyArchiveSource(container, spool);
         try {
             const images = await source.readImages();
-            const layers = await source.measureAll(images, precomputed);
+            const layers = await source.measureAll(images, precomputed, images.length === 1 ? ready : undefined);
             for (const image of images)
                 source.list.push(...source.add(image, layers));
             const used = new Set(layers.values());
@@ -66444,7 +66496,7 @@ class LegacyArchiveSource {
         return images;
     }
     /** Every layer file the images name, once each (by the file it is, after links), gzip'd into the spool. */
-    async measureAll(images, precomputed) {
+    async measureAll(images, precomputed, ready) {
         const layers = new Map();
         const files = new Set(images.flatMap(({ entry }) => entry.Layers.map((path) => this.container.canonicalName(path))));
         const missing = [...files].filter((file) => {
@@ -66455,10 +66507,29 @@ class LegacyArchiveSource {
         });
         missing.sort((a, b) => (this.container.size(b) ?? 0) - (this.container.size(a) ?? 0));
         const atOnce = this.container.sequential ? 1 : MEASURE_CONCURRENCY;
-        await forEachLimit(missing, atOnce, async (file) => {
-            layers.set(file, await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`));
-        });
+        const measure = async (file) => {
+            const layer = await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`);
+            layers.set(file, layer);
+            if (ready)
+                this.announce(images[0], file, layer, ready);
+        };
+        // Uploaded as they come, the last upload to end is the largest layer's: when it holds most of
+        // the bytes it is compressed alone, on every core, so that upload starts soonest.
+        const size = (file) => this.container.size(file) ?? 0;
+        const rest = missing.slice(1).reduce((sum, file) => sum + size(file), 0);
+        if (ready && missing.length > 1 && size(missing[0]) >= rest)
+            await measure(missing.shift());
+        await forEachLimit(missing, atOnce, measure);
         return layers;
+    }
+    /** Serves `layer` at once and tells `ready`, when it is what the image's config lists (else {@link add} refuses the archive). */
+    announce({ entry, config }, file, layer, ready) {
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        const at = entry.Layers.flatMap((path, i) => (this.container.canonicalName(path) === file ? [{ path, diffId: diffIds[i] }] : []));
+        if (at.length === 0 || at.some(({ diffId }) => diffId !== layer.diffId))
+            return;
+        this.blobs.set(layer.digest, { path: at[0].path, spooled: layer });
+        ready({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size }, this);
     }
     /** An image's manifest, made from its config and measured layers, each checked against `rootfs.diff_ids`. */
     add({ entry, configBytes, config }, measured) {
@@ -67436,7 +67507,7 @@ function open_archive_describe(head) {
     const text = head.subarray(0, 16).toString('utf8');
     return /^[\x20-\x7e\s]+$/.test(text) ? `it starts with "${text.trim()}"` : 'it starts with bytes of no known format';
 }
-async function openArchive(path) {
+async function openArchive(path, options = {}) {
     let info;
     try {
         info = await (0,promises_namespaceObject.stat)(path);
@@ -67458,7 +67529,7 @@ async function openArchive(path) {
     const kind = detectContainer(head.subarray(0, read), path);
     const spool = new LayerSpool();
     try {
-        return await openFile(path, kind, spool);
+        return await openFile(path, kind, spool, options.ready);
     }
     catch (error) {
         await spool.close();
@@ -67467,9 +67538,11 @@ async function openArchive(path) {
 }
 /**
  * A tar or gzip'd tar: an OCI layout, or a legacy docker save whose layers `spool` gets (and
- * keeps until the source is closed); closed here at once when nothing in it is needed.
+ * keeps until the source is closed); closed here at once when nothing in it is needed. `ready`
+ * hears of a plain tar's layers as they are compressed (a gzip'd tar's first pass compresses
+ * them before `manifest.json`, at its end, says which image they belong to).
  */
-async function openFile(path, kind, spool) {
+async function openFile(path, kind, spool, ready) {
     const container = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path);
     const names = new Set(container.names());
     const packing = kind === 'gzip' ? "gzip'd tar" : 'tar';
@@ -67480,7 +67553,7 @@ async function openFile(path, kind, spool) {
     }
     if (names.has('manifest.json')) {
         const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map();
-        const source = await LegacyArchiveSource.open(container, spool, precomputed);
+        const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : ready);
         return { path, kind: `docker save ${packing}`, source, images: source.images() };
     }
     throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`);
@@ -67498,6 +67571,74 @@ async function openLayoutDirectory(path) {
         return { descriptor, ...(name ? { name } : {}) };
     });
     return { path, kind: 'OCI layout directory', source: layout, images };
+}
+
+;// CONCATENATED MODULE: ./src/engine/ahead-uploads.ts
+/**
+ * A legacy `docker save`'s layers uploaded as soon as each is compressed, while the archive's other
+ * layers still are. The image's manifest names every layer's digest, so its copy cannot be planned
+ * before the last layer is compressed; without this, no upload could start before then either.
+ * Each layer goes to the first destination only (later ones on the same registry mount from it,
+ * as in any copy), HEAD first, with the copy's events. The copy that follows finds each one placed
+ * ({@link AheadUploads.lookup}), counts it as its own and moves nothing; a layer whose upload
+ * failed here the copy uploads as any other. Writes no manifest and no tag: nothing points at these
+ * blobs until the copy has checked and stored everything.
+ */
+
+
+
+
+class AheadUploads {
+    options;
+    placed = new Map();
+    controller = new AbortController();
+    slots;
+    target;
+    constructor(options) {
+        this.options = options;
+        this.slots = new Slots(Math.max(1, options.concurrency));
+    }
+    /** `blob` is ready to be read from `source`: upload it now (once per digest). */
+    layer(blob, source) {
+        if (this.placed.has(blob.digest) || this.controller.signal.aborted)
+            return;
+        this.placed.set(blob.digest, this.place(blob, source));
+    }
+    /** For the copy: how the blob's upload ahead to a store sharing `target`'s storage ended. */
+    lookup = (blob, target) => {
+        const placed = this.placed.get(blob.digest);
+        if (!placed)
+            return undefined;
+        return placed.then((done) => (done && isReadable(done.target) && sharesBlobs(target, done.target) ? done.outcome : undefined));
+    };
+    /** Stops what is still running (the copy is over, or never came) and waits for it to end. */
+    async stop() {
+        this.controller.abort();
+        await Promise.all(this.placed.values());
+    }
+    async place(blob, source) {
+        const { logger } = this.options;
+        this.target ??= this.options.target().catch((error) => {
+            logger.debug(`no uploads ahead: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+        });
+        const target = await this.target;
+        if (!target)
+            return undefined;
+        try {
+            return await this.slots.run(async () => {
+                // The copy asks for these only once the archive is open: stopped before, nothing is started.
+                this.controller.signal.throwIfAborted();
+                const outcome = await placeBlobAhead(blob, source, target, { ...this.options, stats: emptyStats() }, this.controller.signal);
+                return { target, outcome };
+            });
+        }
+        catch (error) {
+            if (!this.controller.signal.aborted)
+                logger.debug(`upload ahead of ${blob.digest} failed (${error instanceof Error ? error.message : String(error)}); the copy uploads it`);
+            return undefined;
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/archive/select.ts
@@ -67588,6 +67729,8 @@ function list(images) {
 
 
 
+
+
 /** The results of every image, as one; undefined when the archives held no image. */
 async function pushArchives(stores, request, logger, options = {}) {
     const { archives, destinations, prefixes } = request;
@@ -67597,17 +67740,46 @@ async function pushArchives(stores, request, logger, options = {}) {
     ];
     const results = [];
     for (const archive of archives) {
-        const opened = await openArchive(archive.path);
+        const ahead = aheadUploads(stores, archive, request, logger, options);
+        let opened;
         try {
-            results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, options)));
+            opened = await openArchive(archive.path, ahead ? { ready: (layer, source) => ahead.layer(layer, source) } : {});
+        }
+        catch (error) {
+            await ahead?.stop();
+            throw error;
+        }
+        try {
+            const run = ahead ? { ...options, ahead: ahead.lookup } : options;
+            results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, run)));
         }
         finally {
+            // Nothing may still read the spool when it goes.
+            await ahead?.stop();
             // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
             if (isClosable(opened.source))
                 await opened.source.close();
         }
     }
     return combine(results);
+}
+/**
+ * Uploads of a docker save's layers while the rest are compressed, when where they go is known
+ * before the archive is open: not a dry run, destinations named exactly (not prefixes), no
+ * platform or digest choosing among images (the archive itself offers them only when it holds
+ * one image). They go to the first destination; later ones mount from it in the copy.
+ */
+function aheadUploads(stores, archive, request, logger, options) {
+    const [first] = request.destinations;
+    if (options.dryRun || !first || request.prefixes.length > 0 || request.platforms?.length || archive.digest)
+        return undefined;
+    return new AheadUploads({
+        target: () => stores.target(first),
+        concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+        logger,
+        events: (event) => logger.event(event),
+        ...(request.retry ? { retry: request.retry } : {})
+    });
 }
 /** Every image an opened archive's names select, each copied by the engine. */
 async function pushArchive(stores, archive, opened, request, logger, options) {

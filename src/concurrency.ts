@@ -49,3 +49,24 @@ export async function forEachLimit<T>(
 export function smallBlobsAtOnce(concurrency: number): number {
   return concurrency <= 1 ? 1 : Math.min(SMALL_BLOB_CONCURRENCY, 4 * concurrency)
 }
+
+/** At most `limit` tasks running at once, for tasks that arrive one by one (not a list known ahead). */
+export class Slots {
+  private running = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.running++
+    try {
+      return await task()
+    } finally {
+      // The slot passes to the next waiting task, or is freed.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running--
+    }
+  }
+}

@@ -10,7 +10,7 @@ import { InputError } from '../errors.js'
 import { OciLayout } from '../layout/oci-layout.js'
 import { entryName } from '../layout/entries.js'
 import type { Source } from '../storage.js'
-import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage } from './archive-sources.js'
+import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage, type LayerReady } from './archive-sources.js'
 import type { ArchiveContainer } from './container.js'
 import { GzipTarContainer } from './gzip-container.js'
 import { LayerSpool, type SpooledLayer } from './layer-spool.js'
@@ -53,7 +53,7 @@ function describe(head: Buffer): string {
   return /^[\x20-\x7e\s]+$/.test(text) ? `it starts with "${text.trim()}"` : 'it starts with bytes of no known format'
 }
 
-export async function openArchive(path: string): Promise<OpenedArchive> {
+export async function openArchive(path: string, options: { ready?: LayerReady } = {}): Promise<OpenedArchive> {
   let info
   try {
     info = await stat(path)
@@ -72,7 +72,7 @@ export async function openArchive(path: string): Promise<OpenedArchive> {
   const kind = detectContainer(head.subarray(0, read), path)
   const spool = new LayerSpool()
   try {
-    return await openFile(path, kind, spool)
+    return await openFile(path, kind, spool, options.ready)
   } catch (error) {
     await spool.close()
     throw error
@@ -81,9 +81,11 @@ export async function openArchive(path: string): Promise<OpenedArchive> {
 
 /**
  * A tar or gzip'd tar: an OCI layout, or a legacy docker save whose layers `spool` gets (and
- * keeps until the source is closed); closed here at once when nothing in it is needed.
+ * keeps until the source is closed); closed here at once when nothing in it is needed. `ready`
+ * hears of a plain tar's layers as they are compressed (a gzip'd tar's first pass compresses
+ * them before `manifest.json`, at its end, says which image they belong to).
  */
-async function openFile(path: string, kind: ContainerKind, spool: LayerSpool): Promise<OpenedArchive> {
+async function openFile(path: string, kind: ContainerKind, spool: LayerSpool, ready: LayerReady | undefined): Promise<OpenedArchive> {
   const container: ArchiveContainer = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path)
   const names = new Set(container.names())
   const packing = kind === 'gzip' ? "gzip'd tar" : 'tar'
@@ -94,7 +96,7 @@ async function openFile(path: string, kind: ContainerKind, spool: LayerSpool): P
   }
   if (names.has('manifest.json')) {
     const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map<string, SpooledLayer>()
-    const source = await LegacyArchiveSource.open(container, spool, precomputed)
+    const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : ready)
     return { path, kind: `docker save ${packing}`, source, images: source.images() }
   }
   throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`)

@@ -5,6 +5,7 @@
  */
 import { formatEndpoint, type Endpoint } from '../endpoint.js'
 import type { Opener } from '../storage.js'
+import type { AheadLookup } from './copy-graph.js'
 import { describePlan, executePlan } from './execute.js'
 import { planCopy } from './plan.js'
 import type { CopyRequest, CopyResult, Reporter } from './request.js'
@@ -15,6 +16,8 @@ export { PartialCopyError, type CopyRequest, type CopyResult, type PushedReferen
 export interface RunOptions {
   /** Plan only: resolve, transform, check, and say what would be written; write nothing. */
   dryRun?: boolean
+  /** Blobs placed before the copy was planned (a docker save's layers, `ahead-uploads.ts`). */
+  ahead?: AheadLookup
 }
 
 export async function copyArtifact(
@@ -28,7 +31,7 @@ export async function copyArtifact(
   reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) })
   try {
     const plan = await planCopy(opener, request, reporter)
-    const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter)
+    const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {})
     result.seconds = (Date.now() - started) / 1000
     reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds })
     return result

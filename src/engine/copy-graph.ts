@@ -19,7 +19,7 @@ import { distributableBlobs, manifestsChildrenFirst, type ArtifactGraph, type Gr
 import type { Logger } from '../log.js'
 
 import type { BlobLocator } from './blob-locator.js'
-import type { CopyStats, EventSink } from './events.js'
+import type { BlobOutcome, CopyStats, EventSink } from './events.js'
 
 export { emptyStats, type CopyStats } from './events.js'
 
@@ -47,7 +47,15 @@ export interface CopyGraphOptions {
   locator?: BlobLocator
   /** Nothing of the graph is at the target: check, open the upload and read the source at once. */
   fresh?: boolean
+  /** Blobs placed at a target before this copy began (a docker save's layers, see `ahead-uploads.ts`). */
+  ahead?: AheadLookup
 }
+
+/**
+ * How a blob placed ahead at `target` ended: the copy counts it as its own and moves nothing;
+ * undefined (the lookup or its answer) when it was not placed there ahead, or that failed.
+ */
+export type AheadLookup = (blob: Descriptor, target: Target) => Promise<BlobOutcome | undefined> | undefined
 
 /** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
 export async function copyGraph(graph: ArtifactGraph, source: Source, target: Target, options: CopyGraphOptions): Promise<void> {
@@ -228,8 +236,14 @@ export async function missingManifests(graph: ArtifactGraph, target: Target, ask
   return missing
 }
 
-/** Cheapest path first: mount from the same registry, else skip what exists, else stream. */
+/** Cheapest path first: placed ahead, else mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
+  const ahead = await options.ahead?.(blob, target)
+  if (ahead) {
+    // Its events went out as it happened; its count is this copy's.
+    countOutcome(options.stats, ahead, blob)
+    return
+  }
   const { found, settle } = options.locator?.locate(blob.digest, target) ?? {}
   try {
     const where = await found
@@ -245,7 +259,7 @@ async function copyBlob(blob: Descriptor, source: Source, target: Target, option
   }
 }
 
-/** Mount from a store on the target's registry that has it, else skip what exists, else stream. */
+/** Mount from a store on the target's registry that has it, else skip what exists, else stream; how it ended. */
 async function placeBlob(
   blob: Descriptor,
   source: Source,
@@ -253,15 +267,38 @@ async function placeBlob(
   options: CopyGraphOptions,
   signal: AbortSignal,
   located: Source | undefined
-): Promise<void> {
+): Promise<BlobOutcome> {
   const outcome = await findPlace(blob, source, target, options, signal, located)
   if (outcome.kind === 'upload') {
     await uploadBlob(blob, source, target, options, signal, outcome.prefetched)
-    return
+    return 'uploaded'
   }
-  if (outcome.kind === 'mounted') options.stats.blobsMounted++
-  else options.stats.blobsSkipped++
+  countOutcome(options.stats, outcome.kind, blob)
   options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: outcome.kind })
+  return outcome.kind
+}
+
+/**
+ * Places one blob at `target` before a copy of its graph is planned (a docker save's layer as soon
+ * as it is compressed): as the copy would, with its events, but counted apart (in `options.stats`)
+ * and without retries of the whole: a failure here is the copy's to try again.
+ */
+export function placeBlobAhead(
+  blob: Descriptor,
+  source: Source,
+  target: Target,
+  options: Omit<CopyGraphOptions, 'locator' | 'ahead' | 'fresh' | 'mountFrom' | 'blobsInPlace'>,
+  signal: AbortSignal
+): Promise<BlobOutcome> {
+  return placeBlob(blob, source, target, options, signal, undefined)
+}
+
+function countOutcome(stats: CopyStats, outcome: BlobOutcome, blob: Descriptor): void {
+  if (outcome === 'uploaded') {
+    stats.blobsUploaded++
+    stats.bytesUploaded += blob.size
+  } else if (outcome === 'mounted') stats.blobsMounted++
+  else stats.blobsSkipped++
 }
 
 type Place = { kind: 'mounted' | 'present' } | { kind: 'upload'; prefetched?: Promise<Readable> }
@@ -336,8 +373,7 @@ async function uploadBlob(
     // A download fetched ahead that no try took (the copy was aborted first) must not hold its connection.
     await release(prefetched)
   }
-  stats.blobsUploaded++
-  stats.bytesUploaded += blob.size
+  countOutcome(stats, 'uploaded', blob)
   events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'uploaded' })
 }
 

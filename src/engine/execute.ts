@@ -7,7 +7,7 @@ import { DEFAULT_CONCURRENCY } from '../concurrency.js'
 import { storeKey } from '../endpoint.js'
 import { isBlobMounter, isPinning, isReadable, type Target } from '../storage.js'
 import type { BlobLocator } from './blob-locator.js'
-import { copyMissing, type CopyGraphOptions } from './copy-graph.js'
+import { copyMissing, type AheadLookup, type CopyGraphOptions } from './copy-graph.js'
 import { copyReferrers } from './copy-referrers.js'
 import { destinationName, type Destination } from './destinations.js'
 import { emptyStats, type CopyStats } from './events.js'
@@ -18,11 +18,17 @@ import { PartialCopyError, type CopyResult, type PushedReference, type Reporter 
 export interface ExecuteOptions {
   /** Where blobs are across a run of many copies (a mirror). */
   locator?: BlobLocator
+  /** Blobs placed before the copy was planned (a docker save's layers). */
+  ahead?: AheadLookup
 }
 
 export async function executePlan(plan: CopyPlan, reporter: Reporter, execute: ExecuteOptions = {}): Promise<CopyResult> {
   const stats = emptyStats()
-  const options = { ...graphOptions(plan, reporter, stats), ...(execute.locator ? { locator: execute.locator } : {}) }
+  const options = {
+    ...graphOptions(plan, reporter, stats),
+    ...(execute.locator ? { locator: execute.locator } : {}),
+    ...(execute.ahead ? { ahead: execute.ahead } : {})
+  }
   const cross = plan.targets.filter((t) => !t.sameStorage)
   const done: Target[] = []
   for (const { target, missing } of cross) {

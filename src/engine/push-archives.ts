@@ -9,6 +9,8 @@ import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
 import type { Endpoint } from '../endpoint.js'
 import { openArchive, type OpenedArchive } from '../archive/open-archive.js'
+import { DEFAULT_CONCURRENCY } from '../concurrency.js'
+import { AheadUploads } from './ahead-uploads.js'
 import { planArchivePushes, type ArchiveDestination } from '../archive/select.js'
 import { isClosable, type LocalOpener } from '../storage.js'
 
@@ -33,15 +35,49 @@ export async function pushArchives(
   ]
   const results: CopyResult[] = []
   for (const archive of archives) {
-    const opened = await openArchive(archive.path)
+    const ahead = aheadUploads(stores, archive, request, logger, options)
+    let opened: OpenedArchive
     try {
-      results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, options)))
+      opened = await openArchive(archive.path, ahead ? { ready: (layer, source) => ahead.layer(layer, source) } : {})
+    } catch (error) {
+      await ahead?.stop()
+      throw error
+    }
+    try {
+      const run = ahead ? { ...options, ahead: ahead.lookup } : options
+      results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, run)))
     } finally {
+      // Nothing may still read the spool when it goes.
+      await ahead?.stop()
       // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
       if (isClosable(opened.source)) await opened.source.close()
     }
   }
   return combine(results)
+}
+
+/**
+ * Uploads of a docker save's layers while the rest are compressed, when where they go is known
+ * before the archive is open: not a dry run, destinations named exactly (not prefixes), no
+ * platform or digest choosing among images (the archive itself offers them only when it holds
+ * one image). They go to the first destination; later ones mount from it in the copy.
+ */
+function aheadUploads(
+  stores: LocalOpener<Endpoint>,
+  archive: ArchiveInput,
+  request: ArchiveRequest,
+  logger: Reporter,
+  options: RunOptions
+): AheadUploads | undefined {
+  const [first] = request.destinations
+  if (options.dryRun || !first || request.prefixes.length > 0 || request.platforms?.length || archive.digest) return undefined
+  return new AheadUploads({
+    target: () => stores.target(first),
+    concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
+    logger,
+    events: (event) => logger.event(event),
+    ...(request.retry ? { retry: request.retry } : {})
+  })
 }
 
 /** Every image an opened archive's names select, each copied by the engine. */
