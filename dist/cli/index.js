@@ -36476,6 +36476,11 @@ class AheadUploads {
     constructor(options) {
         this.options = options;
         this.slots = new Slots(Math.max(1, options.concurrency));
+        // Failing here is the copy's to report, when it opens the same store.
+        this.target = options.target.catch((error) => {
+            options.logger.debug(`no uploads ahead: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+        });
     }
     /** `blob` is ready to be read from `source`: upload it now (once per digest). */
     layer(blob, source) {
@@ -36497,10 +36502,6 @@ class AheadUploads {
     }
     async place(blob, source) {
         const { logger } = this.options;
-        this.target ??= this.options.target().catch((error) => {
-            logger.debug(`no uploads ahead: ${error instanceof Error ? error.message : String(error)}`);
-            return undefined;
-        });
         const target = await this.target;
         if (!target)
             return undefined;
@@ -36652,8 +36653,11 @@ function aheadUploads(stores, archive, request, logger, options) {
     const [first] = request.destinations;
     if (options.dryRun || !first || request.prefixes.length > 0 || request.platforms?.length || archive.digest)
         return undefined;
+    // Opened and pinged now, while the first layer is compressed: that round trip is off the path.
+    const target = stores.target(first);
+    void target.then((store) => (isWarmable(store) ? store.warm() : undefined)).catch(() => { });
     return new AheadUploads({
-        target: () => stores.target(first),
+        target,
         concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
         logger,
         events: (event) => logger.event(event),

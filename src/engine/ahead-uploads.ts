@@ -15,18 +15,23 @@ import { placeBlobAhead, type AheadLookup, type CopyGraphOptions } from './copy-
 import { emptyStats, type BlobOutcome } from './events.js'
 
 export interface AheadOptions extends Pick<CopyGraphOptions, 'concurrency' | 'logger' | 'events' | 'retry'> {
-  /** The store the layers go to, opened on the first layer. */
-  target: () => Promise<Target>
+  /** The store the layers go to, being opened (and warmed) while the first layer is compressed. */
+  target: Promise<Target>
 }
 
 export class AheadUploads {
   private readonly placed = new Map<string, Promise<{ target: Target; outcome: BlobOutcome } | undefined>>()
   private readonly controller = new AbortController()
   private readonly slots: Slots
-  private target: Promise<Target | undefined> | undefined
+  private readonly target: Promise<Target | undefined>
 
   constructor(private readonly options: AheadOptions) {
     this.slots = new Slots(Math.max(1, options.concurrency))
+    // Failing here is the copy's to report, when it opens the same store.
+    this.target = options.target.catch((error: unknown) => {
+      options.logger.debug(`no uploads ahead: ${error instanceof Error ? error.message : String(error)}`)
+      return undefined
+    })
   }
 
   /** `blob` is ready to be read from `source`: upload it now (once per digest). */
@@ -50,10 +55,6 @@ export class AheadUploads {
 
   private async place(blob: Descriptor, source: Source): Promise<{ target: Target; outcome: BlobOutcome } | undefined> {
     const { logger } = this.options
-    this.target ??= this.options.target().catch((error: unknown) => {
-      logger.debug(`no uploads ahead: ${error instanceof Error ? error.message : String(error)}`)
-      return undefined
-    })
     const target = await this.target
     if (!target) return undefined
     try {

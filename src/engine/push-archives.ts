@@ -12,7 +12,7 @@ import { openArchive, type OpenedArchive } from '../archive/open-archive.js'
 import { DEFAULT_CONCURRENCY } from '../concurrency.js'
 import { AheadUploads } from './ahead-uploads.js'
 import { planArchivePushes, type ArchiveDestination } from '../archive/select.js'
-import { isClosable, type LocalOpener } from '../storage.js'
+import { isClosable, isWarmable, type LocalOpener } from '../storage.js'
 
 export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinations'> {
   archives: readonly ArchiveInput[]
@@ -71,8 +71,11 @@ function aheadUploads(
 ): AheadUploads | undefined {
   const [first] = request.destinations
   if (options.dryRun || !first || request.prefixes.length > 0 || request.platforms?.length || archive.digest) return undefined
+  // Opened and pinged now, while the first layer is compressed: that round trip is off the path.
+  const target = stores.target(first)
+  void target.then((store) => (isWarmable(store) ? store.warm() : undefined)).catch(() => {})
   return new AheadUploads({
-    target: () => stores.target(first),
+    target,
     concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
     logger,
     events: (event) => logger.event(event),
