@@ -48,10 +48,11 @@ const text = (seed: string, size: number) => {
 const layers = [fastNoise('ahead-large', 24 * MiB), text('ahead-a', 8 * MiB), text('ahead-b', 8 * MiB)]
 const layerNames = layers.map((_, i) => `l${i}/layer.tar`)
 
+const configOf = (architecture: string) =>
+  Buffer.from(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }))
+
 function saveItems(images: Array<{ tag: string; architecture: string }>, bodies: readonly Buffer[] = layers): TarItem[] {
-  const configs = images.map(({ architecture }) =>
-    Buffer.from(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }))
-  )
+  const configs = images.map(({ architecture }) => configOf(architecture))
   return [
     ...bodies.map((body, i) => ({ name: layerNames[i], body })),
     ...configs.map((body, i) => ({ name: `config${i}.json`, body })),
@@ -178,6 +179,26 @@ describe('a one-image docker save', () => {
       proxy.faults.rules = []
     }
   })
+
+  test('a copy that fails while a layer is still going up ahead does not wait for it: that upload is stopped, never stored', async () => {
+    await push(save, `${registry.host}/ahead/probe:v1`)
+    const [largest] = await pushedLayers(`${registry.host}/ahead/probe:v1`)
+    const config = sha256(configOf('amd64'))
+    proxy.reset()
+    proxy.faults.rules = [
+      // The largest layer's upload is held longer than the whole copy takes; the config is refused.
+      { match: (r) => r.method === 'PUT' && r.path.includes(encodeURIComponent(largest.digest)), times: 1, action: { delayMs: 20_000 } },
+      { match: (r) => r.method === 'PUT' && r.path.includes(encodeURIComponent(config)), times: Infinity, action: { status: 400 } }
+    ]
+    try {
+      await expect(push(save, `${proxy.host}/ahead/stopped:v1`)).rejects.toThrow(/400/)
+    } finally {
+      proxy.faults.rules = []
+    }
+    const head = await fetch(`http://${registry.host}/v2/ahead/stopped/blobs/${largest.digest}`, { method: 'HEAD' })
+    expect(head.status).toBe(404)
+    expect(await listTags(registry.host, 'ahead/stopped')).toEqual([])
+  }, 30_000)
 
   test('a layer that is not what the config lists: refused, no tag written, and that layer never uploaded', async () => {
     proxy.reset()

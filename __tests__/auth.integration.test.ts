@@ -11,7 +11,7 @@ import { ConnectionError, RegistryError } from '../src/errors.js'
 import { runAction } from '../testbed/action.js'
 import { selfSigned, type KeyPair } from '../testbed/certs.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
-import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
+import { registryError, startProxy, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { startTokenServer, type TokenServer } from '../testbed/token-server.js'
 import { requireTools, run, skopeoRaw } from '../testbed/tools.js'
@@ -243,6 +243,36 @@ describe("an anonymous client's first request stands in for the ping (issue 17: 
     expect(tokProxy.requests.filter((r) => !r.authorization)).toHaveLength(1)
     expect(tokProxy.requests.filter((r) => r.authorization)).toHaveLength(6)
     expect(tokens.requests).toHaveLength(1)
+  })
+
+  test('a registry that answers 404, not 401, without a token: the ping is asked after all, its challenge met, the GET sent again', async () => {
+    tokens.requests.length = 0
+    tokProxy.reset()
+    tokProxy.faults.answer = (r) =>
+      !r.authorization && r.path.includes('/manifests/')
+        ? registryError(404, 'NAME_UNKNOWN', 'repository name not known to registry')
+        : undefined
+    try {
+      await copy(`${tokProxy.host}/public/app:v1`, `${open.host}/hidden/app:v1`)
+    } finally {
+      tokProxy.faults.answer = undefined
+    }
+    expect(tokProxy.requests.slice(0, 3).map((r) => `${r.method} ${r.path} ${r.authorization}`)).toEqual([
+      'GET /v2/public/app/manifests/v1 false',
+      'GET /v2/ false',
+      'GET /v2/public/app/manifests/v1 true'
+    ])
+    expect(await skopeoRaw(`${open.host}/hidden/app:v1`)).toBe(multi.root.bytes.toString())
+  })
+
+  test("a host that is no registry: the error is the ping's, naming the registry, as before", async () => {
+    const notRegistry = await startProxy(open.port)
+    notRegistry.faults.answer = () => ({ status: 404, headers: { 'content-type': 'text/html' }, body: '<html>not here</html>' })
+    try {
+      await expect(copy(`${notRegistry.host}/app:v1`, `${open.host}/never/app:v1`)).rejects.toThrow(/ping registry/)
+    } finally {
+      await notRegistry.stop()
+    }
   })
 
   test('with credentials the ping comes first, so they go with the first request', async () => {

@@ -211,3 +211,18 @@ describe('a blob that fails', () => {
     expect(meter.line()).toBeUndefined()
   })
 })
+
+describe('transfers before any is planned (a docker save uploading layers as they are compressed)', () => {
+  test('the clock starts with the first transfer; lines say what moved so far, then measure against the plan once it comes', () => {
+    const clock = fakeClock()
+    const meter = new ProgressMeter(5000, clock.now)
+    meter.observe(started(D1, 20 * MiB))
+    clock.advance(5000)
+    meter.observe(moved(D1, 10 * MiB, 20 * MiB))
+    expect(meter.line()).toBe('Progress: 10.0 MiB so far, 2.0 MiB/s')
+    meter.observe(planned)
+    clock.advance(5000)
+    // The rate counts from the first transfer, not from the plan.
+    expect(meter.line()).toBe('Progress: 10.0 MiB of 30.0 MiB (33%), 1.0 MiB/s, about 20 s left')
+  })
+})

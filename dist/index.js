@@ -64118,7 +64118,8 @@ async function missingManifests(graph, target, asked) {
 }
 /** Cheapest path first: placed ahead, else mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob, source, target, options, signal) {
-    const ahead = await options.ahead?.(blob, target);
+    // Waited for as long as this copy runs: a failure elsewhere ends the wait (the upload itself is stopped by its owner).
+    const ahead = await untilAborted(options.ahead?.(blob, target), signal);
     if (ahead) {
         // Its events went out as it happened; its count is this copy's.
         countOutcome(options.stats, ahead, blob);
@@ -64159,6 +64160,23 @@ async function placeBlob(blob, source, target, options, signal, located) {
  */
 function placeBlobAhead(blob, source, target, options, signal) {
     return placeBlob(blob, source, target, options, signal, undefined);
+}
+/** `answer`, or the abort's reason as soon as `signal` is aborted, whichever comes first. */
+async function untilAborted(answer, signal) {
+    if (!answer)
+        return undefined;
+    signal.throwIfAborted();
+    let stop = () => { };
+    const aborted = new Promise((_, reject) => {
+        stop = () => reject(signal.reason);
+        signal.addEventListener('abort', stop, { once: true });
+    });
+    try {
+        return await Promise.race([answer, aborted]);
+    }
+    finally {
+        signal.removeEventListener('abort', stop);
+    }
 }
 function countOutcome(stats, outcome, blob) {
     if (outcome === 'uploaded') {
@@ -65352,6 +65370,9 @@ class ProgressMeter {
                 this.lastLine ??= this.now();
                 break;
             case 'blob-started':
+                // Transfers may start before any is planned (a docker save's layers, uploaded as they are compressed).
+                this.started ??= this.now();
+                this.lastLine ??= this.now();
                 if (!this.perBlob.has(key))
                     this.active++;
                 this.advance(key, 0);
@@ -65387,6 +65408,9 @@ class ProgressMeter {
     describe(now = this.now()) {
         const seconds = Math.max(0.001, (now - (this.started ?? now)) / 1000);
         const rate = this.done / seconds;
+        // Nothing planned yet: no total to measure against.
+        if (this.planned === 0)
+            return `Progress: ${formatBytes(this.done)} so far, ${formatBytes(Math.round(rate))}/s`;
         const total = Math.max(this.planned, this.done);
         const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100;
         // A rate from the first moments says nothing yet about the time left.
@@ -66449,13 +66473,13 @@ class LegacyArchiveSource {
      * Reads manifest.json and every config, and compresses every layer into `spool` (a plain tar's
      * layers several at once, the largest first), or takes what a gzip'd tar's first pass spooled
      * (`precomputed`, by entry name; what no image uses is removed). On failure the spool is closed.
-     * `ready` hears of each layer compressed here, when the save holds one image.
+     * `listener` hears of each layer compressed here, when the save holds one image.
      */
-    static async open(container, spool, precomputed = new Map(), ready) {
+    static async open(container, spool, precomputed = new Map(), listener) {
         const source = new LegacyArchiveSource(container, spool);
         try {
             const images = await source.readImages();
-            const layers = await source.measureAll(images, precomputed, images.length === 1 ? ready : undefined);
+            const layers = await source.measureAll(images, precomputed, images.length === 1 ? listener : undefined);
             for (const image of images)
                 source.list.push(...source.add(image, layers));
             const used = new Set(layers.values());
@@ -66464,6 +66488,7 @@ class LegacyArchiveSource {
                     await spool.discard(layer);
         }
         catch (error) {
+            await listener?.stop();
             await spool.close();
             throw error;
         }
@@ -66496,7 +66521,7 @@ class LegacyArchiveSource {
         return images;
     }
     /** Every layer file the images name, once each (by the file it is, after links), gzip'd into the spool. */
-    async measureAll(images, precomputed, ready) {
+    async measureAll(images, precomputed, listener) {
         const layers = new Map();
         const files = new Set(images.flatMap(({ entry }) => entry.Layers.map((path) => this.container.canonicalName(path))));
         const missing = [...files].filter((file) => {
@@ -66510,26 +66535,27 @@ class LegacyArchiveSource {
         const measure = async (file) => {
             const layer = await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`);
             layers.set(file, layer);
-            if (ready)
-                this.announce(images[0], file, layer, ready);
+            if (listener)
+                this.announce(images[0], file, layer, listener);
         };
         // Uploaded as they come, the last upload to end is the largest layer's: when it holds most of
-        // the bytes it is compressed alone, on every core, so that upload starts soonest.
+        // the bytes it is compressed alone, with nothing else taking the cores, so that upload starts
+        // soonest (the others are compressed while it goes up).
         const size = (file) => this.container.size(file) ?? 0;
         const rest = missing.slice(1).reduce((sum, file) => sum + size(file), 0);
-        if (ready && missing.length > 1 && size(missing[0]) >= rest)
+        if (listener && missing.length > 1 && size(missing[0]) >= rest)
             await measure(missing.shift());
         await forEachLimit(missing, atOnce, measure);
         return layers;
     }
-    /** Serves `layer` at once and tells `ready`, when it is what the image's config lists (else {@link add} refuses the archive). */
-    announce({ entry, config }, file, layer, ready) {
+    /** Serves `layer` at once and tells `listener`, when it is what the image's config lists (else {@link add} refuses the archive). */
+    announce({ entry, config }, file, layer, listener) {
         const diffIds = config.rootfs?.diff_ids ?? [];
         const at = entry.Layers.flatMap((path, i) => (this.container.canonicalName(path) === file ? [{ path, diffId: diffIds[i] }] : []));
         if (at.length === 0 || at.some(({ diffId }) => diffId !== layer.diffId))
             return;
         this.blobs.set(layer.digest, { path: at[0].path, spooled: layer });
-        ready({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size }, this);
+        listener.ready({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size }, this);
     }
     /** An image's manifest, made from its config and measured layers, each checked against `rootfs.diff_ids`. */
     add({ entry, configBytes, config }, measured) {
@@ -67529,20 +67555,21 @@ async function openArchive(path, options = {}) {
     const kind = detectContainer(head.subarray(0, read), path);
     const spool = new LayerSpool();
     try {
-        return await openFile(path, kind, spool, options.ready);
+        return await openFile(path, kind, spool, options.listener);
     }
     catch (error) {
+        await options.listener?.stop();
         await spool.close();
         throw error;
     }
 }
 /**
  * A tar or gzip'd tar: an OCI layout, or a legacy docker save whose layers `spool` gets (and
- * keeps until the source is closed); closed here at once when nothing in it is needed. `ready`
+ * keeps until the source is closed); closed here at once when nothing in it is needed. `listener`
  * hears of a plain tar's layers as they are compressed (a gzip'd tar's first pass compresses
  * them before `manifest.json`, at its end, says which image they belong to).
  */
-async function openFile(path, kind, spool, ready) {
+async function openFile(path, kind, spool, listener) {
     const container = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path);
     const names = new Set(container.names());
     const packing = kind === 'gzip' ? "gzip'd tar" : 'tar';
@@ -67553,7 +67580,7 @@ async function openFile(path, kind, spool, ready) {
     }
     if (names.has('manifest.json')) {
         const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map();
-        const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : ready);
+        const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : listener);
         return { path, kind: `docker save ${packing}`, source, images: source.images() };
     }
     throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`);
@@ -67574,16 +67601,6 @@ async function openLayoutDirectory(path) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/ahead-uploads.ts
-/**
- * A legacy `docker save`'s layers uploaded as soon as each is compressed, while the archive's other
- * layers still are. The image's manifest names every layer's digest, so its copy cannot be planned
- * before the last layer is compressed; without this, no upload could start before then either.
- * Each layer goes to the first destination only (later ones on the same registry mount from it,
- * as in any copy), HEAD first, with the copy's events. The copy that follows finds each one placed
- * ({@link AheadUploads.lookup}), counts it as its own and moves nothing; a layer whose upload
- * failed here the copy uploads as any other. Writes no manifest and no tag: nothing points at these
- * blobs until the copy has checked and stored everything.
- */
 
 
 
@@ -67604,7 +67621,7 @@ class AheadUploads {
         });
     }
     /** `blob` is ready to be read from `source`: upload it now (once per digest). */
-    layer(blob, source) {
+    ready(blob, source) {
         if (this.placed.has(blob.digest) || this.controller.signal.aborted)
             return;
         this.placed.set(blob.digest, this.place(blob, source));
@@ -67626,17 +67643,26 @@ class AheadUploads {
         const target = await this.target;
         if (!target)
             return undefined;
+        let started = false;
+        const events = (event) => {
+            if (event.type === 'blob-started')
+                started = true;
+            this.options.events(event);
+        };
         try {
             return await this.slots.run(async () => {
                 // The copy asks for these only once the archive is open: stopped before, nothing is started.
                 this.controller.signal.throwIfAborted();
-                const outcome = await placeBlobAhead(blob, source, target, { ...this.options, stats: emptyStats() }, this.controller.signal);
+                const outcome = await placeBlobAhead(blob, source, target, { ...this.options, events, stats: emptyStats() }, this.controller.signal);
                 return { target, outcome };
             });
         }
         catch (error) {
             if (!this.controller.signal.aborted)
                 logger.debug(`upload ahead of ${blob.digest} failed (${error instanceof Error ? error.message : String(error)}); the copy uploads it`);
+            // A transfer shown as started is shown as ended (the copy shows its own, if it makes one).
+            if (started)
+                this.options.events({ type: 'blob-failed', target: target.name, digest: blob.digest, size: blob.size });
             return undefined;
         }
     }
@@ -67744,7 +67770,7 @@ async function pushArchives(stores, request, logger, options = {}) {
         const ahead = aheadUploads(stores, archive, request, logger, options);
         let opened;
         try {
-            opened = await openArchive(archive.path, ahead ? { ready: (layer, source) => ahead.layer(layer, source) } : {});
+            opened = await openArchive(archive.path, ahead ? { listener: ahead } : {});
         }
         catch (error) {
             await ahead?.stop();
@@ -68956,6 +68982,8 @@ class RegistryClient {
     registry;
     auth;
     pinged;
+    /** Whether the first request, sent in the ping's place ({@link mayStandInForPing}), was answered. */
+    standingIn;
     constructor(options) {
         this.options = options;
         // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
@@ -68981,16 +69009,22 @@ class RegistryClient {
     /** One try: the ping (until one succeeds) or a first request in its place, the request, and a second send after a fresh challenge. */
     async exchange(req) {
         let res;
-        if (this.pinged === undefined && this.mayStandInForPing(req)) {
-            const answer = this.answered(req);
-            // Requests alongside wait for its answer, as they would for a ping's; when it fails they go on without.
-            this.pinged = answer.then(() => undefined, () => {
-                this.pinged = undefined;
+        if (this.pinged === undefined && this.standingIn === undefined && this.mayStandInForPing(req)) {
+            const answer = this.standIn(req);
+            const standingIn = answer.then(() => true, () => false);
+            this.standingIn = standingIn;
+            // Failed (a reset, say): the next try stands in again; requests alongside ping.
+            void standingIn.then((answered) => {
+                if (!answered && this.standingIn === standingIn)
+                    this.standingIn = undefined;
             });
             res = await answer;
         }
         else {
-            await this.ping();
+            // Alongside a stand-in its answer is waited for, as a ping's would be; once it came, no ping is needed.
+            const stoodIn = this.standingIn !== undefined && (await this.standingIn);
+            if (!stoodIn)
+                await this.ping();
             res = await this.answered(req);
         }
         if (req.accept.includes(res.status))
@@ -69004,7 +69038,26 @@ class RegistryClient {
      * first, so they go with the first request: some registries answer 404, not 401, without them.
      */
     mayStandInForPing(req) {
+        // Another client of the origin asked already: its answer costs nothing more.
+        if (this.options.pings?.has(this.origin))
+            return false;
         return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/');
+    }
+    /**
+     * The first request in the ping's place. An answer other than success or 401 (a 404, say) may
+     * be a registry that hides from a request without a token what it shows to an anonymous one,
+     * or no registry at all: then the ping is asked after all; it fails as it would have first, or
+     * teaches a challenge, met by sending the request again.
+     */
+    async standIn(req) {
+        const res = await this.answered(req);
+        if (res.status < 400 || res.status === 401 || res.status === 429 || res.status >= 500)
+            return res;
+        const challenges = await this.sharedPing();
+        if (!challenges || !this.auth.challenged(challenges, req.scopes ?? []))
+            return res;
+        await client_discard(res.body);
+        return this.answered(req);
     }
     /** The request's answer, sent a second time when a 401 brought a challenge it can now meet. */
     async answered(req) {

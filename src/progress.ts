@@ -90,6 +90,9 @@ export class ProgressMeter {
         this.lastLine ??= this.now()
         break
       case 'blob-started':
+        // Transfers may start before any is planned (a docker save's layers, uploaded as they are compressed).
+        this.started ??= this.now()
+        this.lastLine ??= this.now()
         if (!this.perBlob.has(key)) this.active++
         this.advance(key, 0)
         break
@@ -123,6 +126,8 @@ export class ProgressMeter {
   describe(now = this.now()): string {
     const seconds = Math.max(0.001, (now - (this.started ?? now)) / 1000)
     const rate = this.done / seconds
+    // Nothing planned yet: no total to measure against.
+    if (this.planned === 0) return `Progress: ${formatBytes(this.done)} so far, ${formatBytes(Math.round(rate))}/s`
     const total = Math.max(this.planned, this.done)
     const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100
     // A rate from the first moments says nothing yet about the time left.

@@ -133,9 +133,13 @@ type LegacyBlob = { bytes: Buffer; path: string } | { spooled: SpooledLayer; pat
 /**
  * Told of each layer of a single-image save as soon as it is compressed and found to be what the
  * config lists: `source` already serves it (a docker save's uploads can start before the image's
- * manifest exists, see `engine/ahead-uploads.ts`).
+ * manifest exists, see `engine/ahead-uploads.ts`). `stop` is awaited before the spool is removed
+ * when opening fails: nothing may still be reading it.
  */
-export type LayerReady = (layer: Descriptor, source: Source) => void
+export interface LayerListener {
+  ready(layer: Descriptor, source: Source): void
+  stop(): Promise<void>
+}
 
 /** Layers compressed at once when opening a plain tar: deflate is one core's work per layer. */
 const MEASURE_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism()))
@@ -164,22 +168,23 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
    * Reads manifest.json and every config, and compresses every layer into `spool` (a plain tar's
    * layers several at once, the largest first), or takes what a gzip'd tar's first pass spooled
    * (`precomputed`, by entry name; what no image uses is removed). On failure the spool is closed.
-   * `ready` hears of each layer compressed here, when the save holds one image.
+   * `listener` hears of each layer compressed here, when the save holds one image.
    */
   static async open(
     container: ArchiveContainer,
     spool: LayerSpool,
     precomputed: ReadonlyMap<string, SpooledLayer> = new Map(),
-    ready?: LayerReady
+    listener?: LayerListener
   ): Promise<LegacyArchiveSource> {
     const source = new LegacyArchiveSource(container, spool)
     try {
       const images = await source.readImages()
-      const layers = await source.measureAll(images, precomputed, images.length === 1 ? ready : undefined)
+      const layers = await source.measureAll(images, precomputed, images.length === 1 ? listener : undefined)
       for (const image of images) source.list.push(...source.add(image, layers))
       const used = new Set(layers.values())
       for (const layer of precomputed.values()) if (!used.has(layer)) await spool.discard(layer)
     } catch (error) {
+      await listener?.stop()
       await spool.close()
       throw error
     }
@@ -218,7 +223,7 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
   private async measureAll(
     images: readonly LegacyImage[],
     precomputed: ReadonlyMap<string, SpooledLayer>,
-    ready: LayerReady | undefined
+    listener: LayerListener | undefined
   ): Promise<Map<string, SpooledLayer>> {
     const layers = new Map<string, SpooledLayer>()
     const files = new Set(images.flatMap(({ entry }) => entry.Layers.map((path) => this.container.canonicalName(path))))
@@ -232,24 +237,25 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
     const measure = async (file: string) => {
       const layer = await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`)
       layers.set(file, layer)
-      if (ready) this.announce(images[0], file, layer, ready)
+      if (listener) this.announce(images[0], file, layer, listener)
     }
     // Uploaded as they come, the last upload to end is the largest layer's: when it holds most of
-    // the bytes it is compressed alone, on every core, so that upload starts soonest.
+    // the bytes it is compressed alone, with nothing else taking the cores, so that upload starts
+    // soonest (the others are compressed while it goes up).
     const size = (file: string) => this.container.size(file) ?? 0
     const rest = missing.slice(1).reduce((sum, file) => sum + size(file), 0)
-    if (ready && missing.length > 1 && size(missing[0]) >= rest) await measure(missing.shift() as string)
+    if (listener && missing.length > 1 && size(missing[0]) >= rest) await measure(missing.shift() as string)
     await forEachLimit(missing, atOnce, measure)
     return layers
   }
 
-  /** Serves `layer` at once and tells `ready`, when it is what the image's config lists (else {@link add} refuses the archive). */
-  private announce({ entry, config }: LegacyImage, file: string, layer: SpooledLayer, ready: LayerReady): void {
+  /** Serves `layer` at once and tells `listener`, when it is what the image's config lists (else {@link add} refuses the archive). */
+  private announce({ entry, config }: LegacyImage, file: string, layer: SpooledLayer, listener: LayerListener): void {
     const diffIds = config.rootfs?.diff_ids ?? []
     const at = entry.Layers.flatMap((path, i) => (this.container.canonicalName(path) === file ? [{ path, diffId: diffIds[i] }] : []))
     if (at.length === 0 || at.some(({ diffId }) => diffId !== layer.diffId)) return
     this.blobs.set(layer.digest, { path: at[0].path, spooled: layer })
-    ready({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size }, this)
+    listener.ready({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size }, this)
   }
 
   /** An image's manifest, made from its config and measured layers, each checked against `rootfs.diff_ids`. */

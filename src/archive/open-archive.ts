@@ -10,7 +10,7 @@ import { InputError } from '../errors.js'
 import { OciLayout } from '../layout/oci-layout.js'
 import { entryName } from '../layout/entries.js'
 import type { Source } from '../storage.js'
-import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage, type LayerReady } from './archive-sources.js'
+import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage, type LayerListener } from './archive-sources.js'
 import type { ArchiveContainer } from './container.js'
 import { GzipTarContainer } from './gzip-container.js'
 import { LayerSpool, type SpooledLayer } from './layer-spool.js'
@@ -53,7 +53,7 @@ function describe(head: Buffer): string {
   return /^[\x20-\x7e\s]+$/.test(text) ? `it starts with "${text.trim()}"` : 'it starts with bytes of no known format'
 }
 
-export async function openArchive(path: string, options: { ready?: LayerReady } = {}): Promise<OpenedArchive> {
+export async function openArchive(path: string, options: { listener?: LayerListener } = {}): Promise<OpenedArchive> {
   let info
   try {
     info = await stat(path)
@@ -72,8 +72,9 @@ export async function openArchive(path: string, options: { ready?: LayerReady } 
   const kind = detectContainer(head.subarray(0, read), path)
   const spool = new LayerSpool()
   try {
-    return await openFile(path, kind, spool, options.ready)
+    return await openFile(path, kind, spool, options.listener)
   } catch (error) {
+    await options.listener?.stop()
     await spool.close()
     throw error
   }
@@ -81,11 +82,11 @@ export async function openArchive(path: string, options: { ready?: LayerReady } 
 
 /**
  * A tar or gzip'd tar: an OCI layout, or a legacy docker save whose layers `spool` gets (and
- * keeps until the source is closed); closed here at once when nothing in it is needed. `ready`
+ * keeps until the source is closed); closed here at once when nothing in it is needed. `listener`
  * hears of a plain tar's layers as they are compressed (a gzip'd tar's first pass compresses
  * them before `manifest.json`, at its end, says which image they belong to).
  */
-async function openFile(path: string, kind: ContainerKind, spool: LayerSpool, ready: LayerReady | undefined): Promise<OpenedArchive> {
+async function openFile(path: string, kind: ContainerKind, spool: LayerSpool, listener: LayerListener | undefined): Promise<OpenedArchive> {
   const container: ArchiveContainer = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path)
   const names = new Set(container.names())
   const packing = kind === 'gzip' ? "gzip'd tar" : 'tar'
@@ -96,7 +97,7 @@ async function openFile(path: string, kind: ContainerKind, spool: LayerSpool, re
   }
   if (names.has('manifest.json')) {
     const precomputed = container instanceof GzipTarContainer ? container.compressed : new Map<string, SpooledLayer>()
-    const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : ready)
+    const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : listener)
     return { path, kind: `docker save ${packing}`, source, images: source.images() }
   }
   throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`)

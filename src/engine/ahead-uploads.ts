@@ -8,18 +8,19 @@
  * failed here the copy uploads as any other. Writes no manifest and no tag: nothing points at these
  * blobs until the copy has checked and stored everything.
  */
+import type { LayerListener } from '../archive/archive-sources.js'
 import { Slots } from '../concurrency.js'
 import type { Descriptor } from '../manifest.js'
 import { isReadable, sharesBlobs, type Source, type Target } from '../storage.js'
 import { placeBlobAhead, type AheadLookup, type CopyGraphOptions } from './copy-graph.js'
-import { emptyStats, type BlobOutcome } from './events.js'
+import { emptyStats, type BlobOutcome, type EventSink } from './events.js'
 
 export interface AheadOptions extends Pick<CopyGraphOptions, 'concurrency' | 'logger' | 'events' | 'retry'> {
   /** The store the layers go to, being opened (and warmed) while the first layer is compressed. */
   target: Promise<Target>
 }
 
-export class AheadUploads {
+export class AheadUploads implements LayerListener {
   private readonly placed = new Map<string, Promise<{ target: Target; outcome: BlobOutcome } | undefined>>()
   private readonly controller = new AbortController()
   private readonly slots: Slots
@@ -35,7 +36,7 @@ export class AheadUploads {
   }
 
   /** `blob` is ready to be read from `source`: upload it now (once per digest). */
-  layer(blob: Descriptor, source: Source): void {
+  ready(blob: Descriptor, source: Source): void {
     if (this.placed.has(blob.digest) || this.controller.signal.aborted) return
     this.placed.set(blob.digest, this.place(blob, source))
   }
@@ -57,11 +58,16 @@ export class AheadUploads {
     const { logger } = this.options
     const target = await this.target
     if (!target) return undefined
+    let started = false
+    const events: EventSink = (event) => {
+      if (event.type === 'blob-started') started = true
+      this.options.events(event)
+    }
     try {
       return await this.slots.run(async () => {
         // The copy asks for these only once the archive is open: stopped before, nothing is started.
         this.controller.signal.throwIfAborted()
-        const outcome = await placeBlobAhead(blob, source, target, { ...this.options, stats: emptyStats() }, this.controller.signal)
+        const outcome = await placeBlobAhead(blob, source, target, { ...this.options, events, stats: emptyStats() }, this.controller.signal)
         return { target, outcome }
       })
     } catch (error) {
@@ -69,6 +75,8 @@ export class AheadUploads {
         logger.debug(
           `upload ahead of ${blob.digest} failed (${error instanceof Error ? error.message : String(error)}); the copy uploads it`
         )
+      // A transfer shown as started is shown as ended (the copy shows its own, if it makes one).
+      if (started) this.options.events({ type: 'blob-failed', target: target.name, digest: blob.digest, size: blob.size })
       return undefined
     }
   }

@@ -238,7 +238,8 @@ export async function missingManifests(graph: ArtifactGraph, target: Target, ask
 
 /** Cheapest path first: placed ahead, else mount from the same registry, else skip what exists, else stream. */
 async function copyBlob(blob: Descriptor, source: Source, target: Target, options: CopyGraphOptions, signal: AbortSignal): Promise<void> {
-  const ahead = await options.ahead?.(blob, target)
+  // Waited for as long as this copy runs: a failure elsewhere ends the wait (the upload itself is stopped by its owner).
+  const ahead = await untilAborted(options.ahead?.(blob, target), signal)
   if (ahead) {
     // Its events went out as it happened; its count is this copy's.
     countOutcome(options.stats, ahead, blob)
@@ -291,6 +292,22 @@ export function placeBlobAhead(
   signal: AbortSignal
 ): Promise<BlobOutcome> {
   return placeBlob(blob, source, target, options, signal, undefined)
+}
+
+/** `answer`, or the abort's reason as soon as `signal` is aborted, whichever comes first. */
+async function untilAborted<T>(answer: Promise<T> | undefined, signal: AbortSignal): Promise<T | undefined> {
+  if (!answer) return undefined
+  signal.throwIfAborted()
+  let stop: () => void = () => {}
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason as Error)
+    signal.addEventListener('abort', stop, { once: true })
+  })
+  try {
+    return await Promise.race([answer, aborted])
+  } finally {
+    signal.removeEventListener('abort', stop)
+  }
 }
 
 function countOutcome(stats: CopyStats, outcome: BlobOutcome, blob: Descriptor): void {

@@ -38,7 +38,7 @@ export async function pushArchives(
     const ahead = aheadUploads(stores, archive, request, logger, options)
     let opened: OpenedArchive
     try {
-      opened = await openArchive(archive.path, ahead ? { ready: (layer, source) => ahead.layer(layer, source) } : {})
+      opened = await openArchive(archive.path, ahead ? { listener: ahead } : {})
     } catch (error) {
       await ahead?.stop()
       throw error

@@ -1,9 +1,10 @@
 /**
  * The one place where HTTP happens. A {@link RegistryClient} talks to one registry origin with one
- * set of credentials: it pings `/v2/` once, answers `401` challenges (Basic, or Bearer tokens per
- * scope set through {@link Authenticator}), follows redirects without leaking the Authorization
- * header to other hosts, turns refusals into {@link RegistryError}s with a hint, and logs every
- * request at debug level without secrets. Each request is retried here and nowhere else (a
+ * set of credentials: it pings `/v2/` once (an anonymous client's first request may stand in for
+ * the ping), answers `401` challenges (Basic, or Bearer tokens per scope set through
+ * {@link Authenticator}), follows redirects without leaking the Authorization header to other
+ * hosts, turns refusals into {@link RegistryError}s with a hint, and logs every request at debug
+ * level without secrets. Each request is retried here and nowhere else (a
  * streamed upload, which cannot be sent again, is restarted by its caller instead).
  */
 import type { Readable } from 'node:stream'
@@ -88,6 +89,8 @@ export class RegistryClient {
   readonly registry: string
   private readonly auth: Authenticator
   private pinged: Promise<void> | undefined
+  /** Whether the first request, sent in the ping's place ({@link mayStandInForPing}), was answered. */
+  private standingIn: Promise<boolean> | undefined
 
   constructor(private readonly options: RegistryClientOptions) {
     // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
@@ -116,18 +119,22 @@ export class RegistryClient {
   /** One try: the ping (until one succeeds) or a first request in its place, the request, and a second send after a fresh challenge. */
   private async exchange(req: RegistryRequest): Promise<RegistryResponse> {
     let res: RegistryResponse
-    if (this.pinged === undefined && this.mayStandInForPing(req)) {
-      const answer = this.answered(req)
-      // Requests alongside wait for its answer, as they would for a ping's; when it fails they go on without.
-      this.pinged = answer.then(
-        () => undefined,
-        () => {
-          this.pinged = undefined
-        }
+    if (this.pinged === undefined && this.standingIn === undefined && this.mayStandInForPing(req)) {
+      const answer = this.standIn(req)
+      const standingIn = answer.then(
+        () => true,
+        () => false
       )
+      this.standingIn = standingIn
+      // Failed (a reset, say): the next try stands in again; requests alongside ping.
+      void standingIn.then((answered) => {
+        if (!answered && this.standingIn === standingIn) this.standingIn = undefined
+      })
       res = await answer
     } else {
-      await this.ping()
+      // Alongside a stand-in its answer is waited for, as a ping's would be; once it came, no ping is needed.
+      const stoodIn = this.standingIn !== undefined && (await this.standingIn)
+      if (!stoodIn) await this.ping()
       res = await this.answered(req)
     }
     if (req.accept.includes(res.status)) return res
@@ -141,7 +148,24 @@ export class RegistryClient {
    * first, so they go with the first request: some registries answer 404, not 401, without them.
    */
   private mayStandInForPing(req: RegistryRequest): boolean {
+    // Another client of the origin asked already: its answer costs nothing more.
+    if (this.options.pings?.has(this.origin)) return false
     return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/')
+  }
+
+  /**
+   * The first request in the ping's place. An answer other than success or 401 (a 404, say) may
+   * be a registry that hides from a request without a token what it shows to an anonymous one,
+   * or no registry at all: then the ping is asked after all; it fails as it would have first, or
+   * teaches a challenge, met by sending the request again.
+   */
+  private async standIn(req: RegistryRequest): Promise<RegistryResponse> {
+    const res = await this.answered(req)
+    if (res.status < 400 || res.status === 401 || res.status === 429 || res.status >= 500) return res
+    const challenges = await this.sharedPing()
+    if (!challenges || !this.auth.challenged(challenges, req.scopes ?? [])) return res
+    await discard(res.body)
+    return this.answered(req)
   }
 
   /** The request's answer, sent a second time when a 401 brought a challenge it can now meet. */
