@@ -18,6 +18,8 @@ import { requireTools, run, skopeoRaw } from '../testbed/tools.js'
 import { copy } from './helpers/copy.js'
 import { StaticCredentials } from '../src/auth/credentials.js'
 import { Registries } from '../src/registry/registries.js'
+import { RegistryClient, type PingCache } from '../src/http/client.js'
+import { Agent } from '../src/http/agent.js'
 import { parseReference } from '../src/reference.js'
 import { silentLogger } from '../src/log.js'
 
@@ -274,6 +276,67 @@ describe("an anonymous client's first request stands in for the ping (issue 17: 
       await notRegistry.stop()
     }
   })
+
+  test("an origin's ping already answered (another client's) is used: the first request goes with a token at once", async () => {
+    tokens.requests.length = 0
+    tokProxy.reset()
+    const pings: PingCache = new Map()
+    const agent = new Agent()
+    const client = (role: 'source' | 'destination') =>
+      new RegistryClient({
+        origin: `http://${tokProxy.host}`,
+        registry: tokProxy.host,
+        role,
+        dispatcher: agent,
+        logger: silentLogger,
+        pings
+      })
+    try {
+      await client('destination').warm()
+      const res = await client('source').request({
+        method: 'HEAD',
+        url: '/v2/public/app/manifests/v1',
+        operation: 'check manifest',
+        reference: `${tokProxy.host}/public/app:v1`,
+        accept: [200],
+        scopes: ['repository:public/app:pull'],
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' }
+      })
+      expect(res.status).toBe(200)
+    } finally {
+      await agent.close()
+    }
+    expect(tokProxy.requests.map((r) => `${r.method} ${r.path} ${r.authorization}`)).toEqual([
+      'GET /v2/ false',
+      'HEAD /v2/public/app/manifests/v1 true'
+    ])
+  })
+
+  test("an origin's ping still on its way is not waited for: the first request goes alongside it", async () => {
+    const pings: PingCache = new Map([[`http://${open.host}`, new Promise<never>(() => {})]])
+    const agent = new Agent()
+    try {
+      const client = new RegistryClient({
+        origin: `http://${open.host}`,
+        registry: open.host,
+        role: 'source',
+        dispatcher: agent,
+        logger: silentLogger,
+        pings
+      })
+      const res = await client.request({
+        method: 'HEAD',
+        url: '/v2/app/manifests/v1',
+        operation: 'check manifest',
+        reference: `${open.host}/app:v1`,
+        accept: [200],
+        headers: { accept: 'application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' }
+      })
+      expect(res.status).toBe(200)
+    } finally {
+      await agent.close()
+    }
+  }, 10_000)
 
   test('with credentials the ping comes first, so they go with the first request', async () => {
     tokens.requests.length = 0

@@ -37846,6 +37846,8 @@ function connectionHint(code, message, url) {
 
 
 
+/** Pings whose answer has come. */
+const answeredPings = new WeakSet();
 const MAX_REDIRECTS = 5;
 /**
  * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
@@ -37917,8 +37919,10 @@ class RegistryClient {
      * first, so they go with the first request: some registries answer 404, not 401, without them.
      */
     mayStandInForPing(req) {
-        // Another client of the origin asked already: its answer costs nothing more.
-        if (this.options.pings?.has(this.origin))
+        // Another client of the origin has its answer already: it costs nothing more (one still on
+        // its way would cost a round trip to wait for; the request goes alongside it instead).
+        const known = this.options.pings?.get(this.origin);
+        if (known && answeredPings.has(known))
             return false;
         return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/');
     }
@@ -38001,6 +38005,7 @@ class RegistryClient {
         if (known)
             return known;
         const answer = this.pingOnce();
+        void answer.then(() => answeredPings.add(answer), () => { });
         if (pings) {
             pings.set(this.origin, answer);
             answer.catch(() => pings.delete(this.origin));

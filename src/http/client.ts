@@ -74,6 +74,9 @@ export interface RegistryClientOptions {
 /** What a `/v2/` ping taught: the challenges of a 401, or none when the registry answered 200. */
 export type PingCache = Map<string, Promise<readonly Challenge[] | undefined>>
 
+/** Pings whose answer has come. */
+const answeredPings = new WeakSet<Promise<readonly Challenge[] | undefined>>()
+
 const MAX_REDIRECTS = 5
 /**
  * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
@@ -148,8 +151,10 @@ export class RegistryClient {
    * first, so they go with the first request: some registries answer 404, not 401, without them.
    */
   private mayStandInForPing(req: RegistryRequest): boolean {
-    // Another client of the origin asked already: its answer costs nothing more.
-    if (this.options.pings?.has(this.origin)) return false
+    // Another client of the origin has its answer already: it costs nothing more (one still on
+    // its way would cost a round trip to wait for; the request goes alongside it instead).
+    const known = this.options.pings?.get(this.origin)
+    if (known && answeredPings.has(known)) return false
     return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/')
   }
 
@@ -230,6 +235,10 @@ export class RegistryClient {
     const known = pings?.get(this.origin)
     if (known) return known
     const answer = this.pingOnce()
+    void answer.then(
+      () => answeredPings.add(answer),
+      () => {}
+    )
     if (pings) {
       pings.set(this.origin, answer)
       answer.catch(() => pings.delete(this.origin))
