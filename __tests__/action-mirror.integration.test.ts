@@ -10,6 +10,7 @@ import { runAction, type ActionRun } from '../testbed/action.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools } from '../testbed/tools.js'
+import type { MirroredObject } from '../src/engine/mirror.js'
 
 let a: TestRegistry
 let b: TestRegistry
@@ -68,15 +69,7 @@ const groupTitles = (run: ActionRun) =>
     .map((line) => line.slice('::group::'.length))
     .sort()
 
-interface Mirrored {
-  source: string
-  destination: string
-  digest: string
-  status: string
-  bytes: number
-}
-
-const mirrored = (run: ActionRun) => (JSON.parse(run.outputs.mirrored) as Mirrored[]).sort((x, y) => x.source.localeCompare(y.source))
+const mirrored = (run: ActionRun) => (JSON.parse(run.outputs.mirrored) as MirroredObject[]).sort((x, y) => x.source.localeCompare(y.source))
 
 describe('mirror in the action', () => {
   test('a file of two entries: every pair copied, the mirrored output, a group per pair, the summary; a re-run skips all', async () => {

@@ -13,6 +13,7 @@ import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run as runTool } from '../testbed/tools.js'
+import type { MirroredObject } from '../src/engine/mirror.js'
 
 const CLI = resolve('dist/cli/index.js')
 const ESC = '\x1b'
@@ -286,14 +287,6 @@ describe('push and package', () => {
 })
 
 describe('mirror', () => {
-  interface Mirrored {
-    source: string
-    destination: string
-    digest: string
-    status: string
-    bytes: number
-  }
-
   /** Writes a mirror config into the work directory; returns its name, relative to it. */
   async function mirrorFile(name: string, entries: string): Promise<string> {
     await writeFile(join(work, name), `mirrors:\n${entries}`)
@@ -306,7 +299,7 @@ describe('mirror', () => {
     `${a.host}/upstream:2.0.0 ${a.host}/mirror/upstream:2.0.0`
   ]
   const mirror = (args: string[]) => oci(['mirror', ...args, '--json'], { cwd: work })
-  const rowsOf = (run: CliRun) => JSON.parse(run.stdout) as Mirrored[]
+  const rowsOf = (run: CliRun) => JSON.parse(run.stdout) as MirroredObject[]
 
   test('a dry run plans the selected tags and writes nothing; shards cover every pair once; a re-run is up to date', async () => {
     const file = await mirrorFile('mirror.yml', upstream())

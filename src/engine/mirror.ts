@@ -72,14 +72,11 @@ export interface MirrorContext {
   reporterFor(pair: { entry: MirrorEntry; source: string; destination: string }): Reporter
 }
 
+/** A row as the `mirrored` output (and the CLI's `--json`) gives it. */
+export type MirroredObject = Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes'>
+
 /** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
-export function mirroredObject({
-  source,
-  destination,
-  digest,
-  status,
-  bytes
-}: MirrorRow): Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes'> {
+export function mirroredObject({ source, destination, digest, status, bytes }: MirrorRow): MirroredObject {
   return { source, destination, digest, status, bytes }
 }
 
