@@ -96,4 +96,18 @@ describe('MirrorLog', () => {
     expect(lines).toContain('Failed: 429 TOOMANYREQUESTS')
     expect(lines.filter((l) => l === '::endgroup::')).toHaveLength(3)
   })
+
+  test('a pair found up to date by its HEADs alone is one group, with no line of a copy', () => {
+    const { out, lines } = recorder()
+    const log = new MirrorLog(out, new ProgressMeter(5000), false)
+    const pair = log.reporterFor({ source: 'r.io/app:3', destination: 'q.io/app:3' })
+    pair.event({ type: 'skipped', source: 'r.io/app:3', destination: 'q.io/app:3', digest })
+    pair.event({ type: 'artifact-done', source: 'r.io/app:3', digest, seconds: 0 })
+    log.flush()
+    expect(lines).toEqual([
+      '::group::r.io/app:3 → q.io/app:3: up to date',
+      `q.io/app:3 is up to date with r.io/app:3 (${digest})`,
+      '::endgroup::'
+    ])
+  })
 })

@@ -18,7 +18,8 @@ import { requireTools, run, skopeoRaw } from '../testbed/tools.js'
 import { copy } from './helpers/copy.js'
 import { StaticCredentials } from '../src/auth/credentials.js'
 import { Registries } from '../src/registry/registries.js'
-import { RegistryClient, type PingCache } from '../src/http/client.js'
+import { RegistryClient } from '../src/http/client.js'
+import { OriginPings } from '../src/http/origin-state.js'
 import { Agent } from '../src/http/agent.js'
 import { parseReference } from '../src/reference.js'
 import { silentLogger } from '../src/log.js'
@@ -280,7 +281,7 @@ describe("an anonymous client's first request stands in for the ping (issue 17: 
   test("an origin's ping already answered (another client's) is used: the first request goes with a token at once", async () => {
     tokens.requests.length = 0
     tokProxy.reset()
-    const pings: PingCache = new Map()
+    const pings = new OriginPings()
     const agent = new Agent()
     const client = (role: 'source' | 'destination') =>
       new RegistryClient({
@@ -313,7 +314,8 @@ describe("an anonymous client's first request stands in for the ping (issue 17: 
   })
 
   test("an origin's ping still on its way is not waited for: the first request goes alongside it", async () => {
-    const pings: PingCache = new Map([[`http://${open.host}`, new Promise<never>(() => {})]])
+    const pings = new OriginPings()
+    void pings.answer(`http://${open.host}`, () => new Promise<never>(() => {}))
     const agent = new Agent()
     try {
       const client = new RegistryClient({

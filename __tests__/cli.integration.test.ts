@@ -194,6 +194,32 @@ describe('credentials', () => {
     expect(await listTags(secured.host, 'stdin/app', { credentials: login })).toEqual(['v1'])
   })
 
+  test('--json is data, not a log line: printed unmasked, whole even when the password is a common word, and it holds no secret', async () => {
+    const common = { username: 'u', password: 'app' }
+    const plainWord = await startRegistry({ htpasswd: common })
+    try {
+      const run = await oci(
+        ['copy', `${a.host}/app:build-7`, `${plainWord.host}/json/app:v1`, '--username', 'u', '--password-stdin', '--json', '--debug'],
+        { stdin: 'app\n' }
+      )
+      expect(run.exitCode).toBe(0)
+      const result = JSON.parse(run.stdout) as { digest: string; mediaType: string }
+      expect(result.mediaType).toBe(multi.root.mediaType)
+      expect(result.digest).toBe(multi.root.digest)
+      // Lines for people are still masked.
+      expect(run.stderr).not.toMatch(/\bapp\b/)
+    } finally {
+      await plainWord.stop()
+    }
+    const secret = await oci(
+      ['copy', `${a.host}/app:build-7`, `${secured.host}/json/app:v1`, '--username', login.username, '--password-stdin', '--json'],
+      { stdin: `${login.password}\n` }
+    )
+    expect(secret.exitCode).toBe(0)
+    expect(secret.stdout).not.toContain(login.password)
+    expect(secret.stdout).not.toContain(Buffer.from(`${login.username}:${login.password}`).toString('base64'))
+  })
+
   test('without credentials the registry refuses and the command exits 1', async () => {
     const run = await oci(['copy', `${a.host}/app:build-7`, `${secured.host}/anonymous/app:v1`, '--quiet'])
     expect(run.exitCode).toBe(1)

@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals'
 import { copyGraph, emptyStats } from '../src/engine/copy-graph.js'
 import { ignoreEvents } from '../src/engine/events.js'
-import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst } from '../src/engine/graph.js'
+import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst, MAX_MANIFESTS } from '../src/engine/graph.js'
 import { silentLogger } from '../src/log.js'
-import { helmChart, image, imageWithForeignLayer, index } from '../testbed/fixtures.js'
+import { helmChart, image, imageWithForeignLayer, index, sha256 } from '../testbed/fixtures.js'
 import { MemoryStore } from './helpers/memory-store.js'
 
 const amd64 = image({ seed: 'a', layers: 2 })
@@ -49,6 +49,42 @@ describe('loading a graph', () => {
     const source = MemoryStore.with('src', amd64, 'v1')
     source.manifests.set(arm64.root.digest, { bytes: amd64.root.bytes, mediaType: amd64.root.mediaType })
     await expect(fetchRoot(source, arm64.root.digest)).rejects.toThrow(/expected sha256/)
+  })
+})
+
+describe('a graph is bounded by what we count, not by what the source says (issue 21)', () => {
+  test('an index naming one child 5,000 times fetches it once', async () => {
+    const child = image({ seed: 'fan-out' })
+    const { source, graph } = await graphOf(index(Array.from({ length: 5000 }, () => child)))
+    expect(source.calls.filter((call) => call === `fetchManifest ${child.root.digest}`)).toHaveLength(1)
+    expect(graph.nodes.size).toBe(2)
+  })
+
+  test('an index naming more manifests than the limit is refused before any child is fetched, the index named', async () => {
+    const manifests = Array.from({ length: MAX_MANIFESTS + 1 }, (_, i) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+      size: 100
+    }))
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))
+    const source = new MemoryStore('src')
+    source.manifests.set(sha256(bytes), { bytes, mediaType: 'application/vnd.oci.image.index.v1+json' })
+    source.tags.set('v1', sha256(bytes))
+    const root = await fetchRoot(source, 'v1')
+    await expect(loadGraph(source, root)).rejects.toThrow(`src@${sha256(bytes)}: index names ${MAX_MANIFESTS + 1} manifests`)
+    expect(source.calls).toEqual(['fetchManifest v1'])
+  })
+
+  test('one digest named with two sizes is a contradiction', async () => {
+    const child = image({ seed: 'two-sizes' })
+    const fixture = index([child, child])
+    const json = JSON.parse(fixture.root.bytes.toString('utf8')) as { manifests: Array<{ size: number }> }
+    json.manifests[1].size += 1
+    const bytes = Buffer.from(JSON.stringify(json))
+    const source = MemoryStore.with('src', fixture, 'v1')
+    source.manifests.set(sha256(bytes), { bytes, mediaType: fixture.root.mediaType })
+    source.tags.set('v1', sha256(bytes))
+    await expect(loadGraph(source, await fetchRoot(source, 'v1'))).rejects.toThrow(/with sizes \d+ and \d+/)
   })
 })
 

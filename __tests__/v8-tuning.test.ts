@@ -78,16 +78,25 @@ describe('which Node gets the flags', () => {
     ['24.21.0', ['--wasm_tiering_budget=5'], false],
     ['24.21.0', ['--expose_gc'], false],
     ['20.20.2', ['--enable-source-maps'], true]
-  ] as const)('Node %s started with %j: flags set %s', (version, execArgv, expected) => {
-    const flags = v8Flags(version, execArgv)
+  ] as const)('Node %s started with %j and OCI_PUSH_V8_FLAGS=on: flags set %s', (version, execArgv, expected) => {
+    const flags = v8Flags(version, execArgv, { OCI_PUSH_V8_FLAGS: 'on' })
     expect(flags.length > 0).toBe(expected)
     if (expected) expect(flags).toEqual([`--wasm-tiering-budget=${TIERING_BUDGET}`, '--expose-gc'])
   })
 
-  test('OCI_PUSH_V8_FLAGS=off leaves V8 alone on any Node; other values do not', () => {
+  test('opt-in: V8 is left alone unless OCI_PUSH_V8_FLAGS=on', () => {
+    expect(v8Flags('24.21.0', [], {})).toEqual([])
     expect(v8Flags('24.21.0', [], { OCI_PUSH_V8_FLAGS: 'off' })).toEqual([])
-    expect(v8Flags('24.21.0', [], { OCI_PUSH_V8_FLAGS: '' })).toHaveLength(2)
+    expect(v8Flags('24.21.0', [], { OCI_PUSH_V8_FLAGS: '' })).toEqual([])
+    expect(v8Flags('24.21.0', [], { OCI_PUSH_V8_FLAGS: 'on' })).toHaveLength(2)
   })
+
+  test.each(['--expose-gc', '--max-old-space-size=512 --expose_gc', '--wasm-tiering-budget=1'])(
+    'NODE_OPTIONS=%j is a choice of its own: V8 left alone even with OCI_PUSH_V8_FLAGS=on',
+    (options) => {
+      expect(v8Flags('20.20.2', [], { OCI_PUSH_V8_FLAGS: 'on', NODE_OPTIONS: options })).toEqual([])
+    }
+  )
 })
 
 describe('young-generation collections while streaming', () => {
@@ -116,8 +125,8 @@ describe('young-generation collections while streaming', () => {
   })
 
   test.each([
-    ['', true],
-    ['off', false]
+    ['on', true],
+    ['', false]
   ])(
     'in a process of its own, OCI_PUSH_V8_FLAGS=%j (expected to tune: %s on a measured Node): flags set at run time, then a minor collection per EVERY bytes streamed',
     async (setting, measured) => {

@@ -3,12 +3,13 @@
 set -euo pipefail
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(docker-registry skopeo umoci buildah htpasswd jq openssl /usr/bin/time)
+[ ${#tools[@]} -gt 0 ] || tools=(docker-registry skopeo umoci buildah htpasswd jq openssl /usr/bin/time chattr)
 
 package_of() {
   case "$1" in
     htpasswd) echo apache2-utils ;;
     /usr/bin/time) echo time ;;
+    chattr) echo e2fsprogs ;;
     *) echo "$1" ;;
   esac
 }

@@ -5,7 +5,8 @@
 import { resolve } from 'node:path'
 import { isDigest } from './digest.js'
 import { InvalidReferenceError } from './errors.js'
-import { formatReference, parseReference, repositoryName, type Reference } from './reference.js'
+import { formatReference, isTag, parseReference, repositoryName, type Reference } from './reference.js'
+import { shown } from './escape.js'
 
 export interface RegistryEndpoint {
   kind: 'registry'
@@ -48,8 +49,6 @@ export function parseEndpoint(text: string): Endpoint {
   return isLocalPath(trimmed) ? parseLayoutPath(trimmed) : { kind: 'registry', reference: parseReference(trimmed) }
 }
 
-const LAYOUT_TAG = /^[\w][\w.-]{0,127}$/
-
 /** `dir`, `dir:tag` or `dir@sha256:…`: a `:` after the last `/` starts the tag. */
 export function parseLayoutPath(text: string): LayoutEndpoint {
   let path = text
@@ -59,13 +58,13 @@ export function parseLayoutPath(text: string): LayoutEndpoint {
   if (at > path.lastIndexOf('/')) {
     digest = path.slice(at + 1)
     path = path.slice(0, at)
-    if (!isDigest(digest)) throw new InvalidReferenceError(text, `"${digest}" is not a digest (expected sha256: and 64 hex digits)`)
+    if (!isDigest(digest)) throw new InvalidReferenceError(text, `${shown(digest)} is not a digest (expected sha256: and 64 hex digits)`)
   }
   const colon = path.lastIndexOf(':')
   if (colon > path.lastIndexOf('/')) {
     tag = path.slice(colon + 1)
     path = path.slice(0, colon)
-    if (!LAYOUT_TAG.test(tag)) throw new InvalidReferenceError(text, `"${tag}" is not a valid tag`)
+    if (!isTag(tag)) throw new InvalidReferenceError(text, `${shown(tag)} is not a valid tag`)
   }
   if (path === '' || path === '.' || path === './') throw new InvalidReferenceError(text, 'the layout directory is missing')
   return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }
@@ -82,6 +81,8 @@ export function endpointDigest(endpoint: Endpoint): string | undefined {
 
 /** The same place with `tag` (or none) and no digest. */
 export function atTag(endpoint: Endpoint, tag: string | undefined): Endpoint {
+  // Tags from an archive or a registry arrive here: only the spec's grammar goes on to a URL or a file.
+  if (tag !== undefined && tag !== '' && !isTag(tag)) throw new InvalidReferenceError(tag, "it is not a tag by the spec's grammar")
   if (endpoint.kind === 'registry') {
     const { digest: _digest, tag: _tag, ...rest } = endpoint.reference
     return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } }

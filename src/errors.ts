@@ -5,6 +5,15 @@
  * ({@link isTransient}), decided by the protocol rules in retry.ts, not by whoever sent the request.
  */
 import { isTransientCode, isTransientStatus } from './retry.js'
+import { plain, shown } from './escape.js'
+
+/**
+ * Messages embed values read from outside (an entry name from an archive, a path, a system's
+ * message): each is one line whatever they hold, control characters escaped, bounded.
+ */
+function oneLine(message: string): string {
+  return plain(message, 4000)
+}
 
 /** An action input (or the environment variable standing in for one) has a value we cannot use. */
 export class InputError extends Error {
@@ -12,7 +21,7 @@ export class InputError extends Error {
     readonly input: string,
     readonly problem: string
   ) {
-    super(`${input}: ${problem}`)
+    super(oneLine(`${input}: ${problem}`))
     this.name = 'InputError'
   }
 }
@@ -23,7 +32,7 @@ export class InvalidReferenceError extends Error {
     readonly text: string,
     readonly problem: string
   ) {
-    super(`"${text}" is not a valid reference: ${problem}`)
+    super(`${shown(text)} is not a valid reference: ${problem}`)
     this.name = 'InvalidReferenceError'
   }
 }
@@ -47,7 +56,9 @@ export class RegistryError extends Error {
     /** A rate limit spent (a pull limit, a wait longer than any retry): not worth another try now. */
     readonly limitSpent = false
   ) {
-    const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ')
+    const shownDetails = details.slice(0, MAX_SHOWN_DETAILS).map(showDetail)
+    if (details.length > MAX_SHOWN_DETAILS) shownDetails.push(`and ${details.length - MAX_SHOWN_DETAILS} more errors`)
+    const codes = shownDetails.join('; ')
     const what = codes ? `${status} ${codes}` : `HTTP ${status}`
     super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`)
     this.name = 'RegistryError'
@@ -57,6 +68,19 @@ export class RegistryError extends Error {
   get transient(): boolean {
     return isTransientStatus(this.status) && !this.limitSpent
   }
+}
+
+/** Error codes as the spec writes them (`MANIFEST_UNKNOWN`); anything else is shown escaped. */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/
+/** A registry's message is its own text: at most this much of it reaches a log. */
+const MAX_REGISTRY_MESSAGE = 300
+/** Entries of one error body shown at most. */
+const MAX_SHOWN_DETAILS = 5
+
+/** One entry of a registry's error body, as a message shows it: untrusted text escaped and cut. */
+function showDetail(detail: RegistryErrorDetail): string {
+  const code = ERROR_CODE.test(detail.code) ? detail.code : shown(detail.code, 64)
+  return detail.message ? `${code}: ${plain(detail.message, MAX_REGISTRY_MESSAGE)}` : code
 }
 
 /** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
@@ -69,7 +93,7 @@ export class ConnectionError extends Error {
     /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
     readonly code?: string
   ) {
-    super(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`)
+    super(oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`))
     this.name = 'ConnectionError'
   }
 
@@ -88,7 +112,7 @@ export class SourceError extends Error {
     readonly reference: string,
     readonly causeMessage: string
   ) {
-    super(`read blob ${reference}: ${causeMessage}`)
+    super(oneLine(`read blob ${reference}: ${causeMessage}`))
     this.name = 'SourceError'
   }
 
@@ -104,7 +128,7 @@ export class ContentError extends Error {
     readonly reference: string,
     readonly problem: string
   ) {
-    super(`${reference}: ${problem}`)
+    super(oneLine(`${reference}: ${problem}`))
     this.name = 'ContentError'
   }
 }
@@ -127,8 +151,33 @@ export class CredentialError extends Error {
     readonly registry: string,
     readonly problem: string
   ) {
-    super(`credentials for ${registry}: ${problem}`)
+    super(oneLine(`credentials for ${registry}: ${problem}`))
     this.name = 'CredentialError'
+  }
+}
+
+/**
+ * A file or directory of a layout, an archive or the spool could not be made, read or written:
+ * the system's error (`EACCES`, `ENOTDIR`, `ENOSPC`…) about a path, never worth another try.
+ */
+export class FileSystemError extends Error {
+  constructor(
+    /** What could not be done, in plain words: `create the layout directory`, `read the archive`. */
+    readonly operation: string,
+    /** What it was done to: the layout directory, the archive, a file of the layout. */
+    readonly path: string,
+    /** The system's code: `ENOENT`, `EACCES`, `ENOTDIR`, `EISDIR`, `ENOSPC`… */
+    readonly code: string | undefined,
+    /** The system's reason in words: `permission denied`, `not a directory`. */
+    readonly reason: string,
+    /** The path the system refused, when it is another than `path` (a parent of it, a file in it). */
+    readonly at?: string,
+    /** What to do about it, when there is something to say. */
+    readonly hint?: string
+  ) {
+    const where = at !== undefined && at !== path ? `${at}: ` : ''
+    super(oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`))
+    this.name = 'FileSystemError'
   }
 }
 

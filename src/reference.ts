@@ -7,6 +7,7 @@
  */
 import { isDigest } from './digest.js'
 import { InvalidReferenceError } from './errors.js'
+import { shown } from './escape.js'
 
 /** How the user wrote the reference's origin; `oci://` selects Helm's credentials first (later). */
 export type ReferenceScheme = 'oci' | 'docker' | 'http' | 'https'
@@ -32,6 +33,24 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const TAG = /^\w[\w.-]{0,127}$/
 const MAX_NAME_LENGTH = 255
 
+/**
+ * Whether `text` is a tag by the distribution spec's grammar, `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`:
+ * the only tags that may become a URL path segment, a file name or a log line (no `/`, no `..`
+ * at the start, no newline).
+ */
+export function isTag(text: string): boolean {
+  return TAG.test(text)
+}
+
+/**
+ * Whether `text` is a repository name by the distribution spec's grammar: path components of
+ * lowercase letters and digits joined by `.`, `_`, `__` or dashes, separated by `/`, at most
+ * 255 characters (so never `..`, an empty component or a leading `/`).
+ */
+export function isRepositoryName(text: string): boolean {
+  return text.length > 0 && text.length <= MAX_NAME_LENGTH && text.split('/').every((component) => PATH_COMPONENT.test(component))
+}
+
 /** Parses a registry reference; throws {@link InvalidReferenceError} saying what is wrong. */
 export function parseReference(text: string): Reference {
   const fail = (problem: string): never => {
@@ -44,7 +63,7 @@ export function parseReference(text: string): Reference {
   const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(rest)
   if (schemeMatch) {
     const name = schemeMatch[1].toLowerCase()
-    if (!SCHEMES.has(name)) fail(`unknown scheme "${name}://" (use oci://, https://, http:// or none)`)
+    if (!SCHEMES.has(name)) fail(`unknown scheme ${shown(`${name}://`)} (use oci://, https://, http:// or none)`)
     scheme = name as ReferenceScheme
     rest = rest.slice(schemeMatch[0].length)
   }
@@ -54,7 +73,7 @@ export function parseReference(text: string): Reference {
   if (at >= 0) {
     digest = rest.slice(at + 1)
     rest = rest.slice(0, at)
-    if (!isDigest(digest)) fail(`"${digest}" is not a digest (expected sha256: and 64 hex digits)`)
+    if (!isDigest(digest)) fail(`${shown(digest)} is not a digest (expected sha256: and 64 hex digits)`)
   }
 
   let registry = DOCKER_HUB
@@ -72,7 +91,7 @@ export function parseReference(text: string): Reference {
   if (colon >= 0) {
     tag = rest.slice(colon + 1)
     rest = rest.slice(0, colon)
-    if (!TAG.test(tag)) fail(`"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`)
+    if (!TAG.test(tag)) fail(`${shown(tag)} is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`)
   }
 
   let repository = rest
@@ -80,7 +99,7 @@ export function parseReference(text: string): Reference {
   if (repository !== repository.toLowerCase()) fail('repository names must be lowercase')
   for (const component of repository.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
-      fail(`"${component}" is not a valid repository path component (lowercase letters, digits, and . _ - between them)`)
+      fail(`${shown(component)} is not a valid repository path component (lowercase letters, digits, and . _ - between them)`)
     }
   }
   if (DOCKER_HUB_ALIASES.has(registry)) {
@@ -100,10 +119,10 @@ function parseHost(host: string, fail: (problem: string) => never): string {
     name = portMatch[1]
     port = portMatch[2]
     const n = Number(port)
-    if (!/^\d+$/.test(port) || n < 1 || n > 65535) fail(`"${port}" is not a valid port`)
+    if (!/^\d+$/.test(port) || n < 1 || n > 65535) fail(`${shown(port)} is not a valid port`)
   }
   const valid = IPV6_HOST.test(name) || name.split('.').every((label) => DOMAIN_COMPONENT.test(label))
-  if (!valid) fail(`"${name}" is not a valid registry host`)
+  if (!valid) fail(`${shown(name)} is not a valid registry host`)
   return (port ? `${name}:${port}` : name).toLowerCase()
 }
 

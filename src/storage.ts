@@ -110,9 +110,19 @@ export function verifiesDigests(target: Target): boolean {
   return (target as Partial<VerifyingTarget>).verifiesDigests === true
 }
 
+/**
+ * What a tag list held: the tags by the spec's grammar, in the registry's order, and how many
+ * names were not (with the first few of them, to show escaped in a warning).
+ */
+export interface TagList {
+  tags: string[]
+  invalid: string[]
+  invalidCount: number
+}
+
 /** A store that lists its tags (distribution-spec "Listing Tags", every `Link` page, bounded). */
 export interface TagLister {
-  listTags(): Promise<string[]>
+  listTags(): Promise<TagList>
 }
 
 export function isTagLister(store: object): store is TagLister {

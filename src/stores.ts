@@ -6,6 +6,7 @@ import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { isOpenedLocally, type Endpoint } from './endpoint.js'
 import { InputError } from './errors.js'
+import { fileSystemError, systemCode } from './files.js'
 import { OciLayout } from './layout/oci-layout.js'
 import type { Registries } from './registry/registries.js'
 import type { LocalOpener, Source, Target } from './storage.js'
@@ -27,10 +28,14 @@ export class Stores implements LocalOpener<Endpoint> {
       if (!archive) throw new Error(`internal: archive ${endpoint.path} was not opened`)
       return archive
     }
+    const index = join(endpoint.path, 'index.json')
     try {
-      await access(join(endpoint.path, 'index.json'))
-    } catch {
-      throw new InputError('srcRef', `${endpoint.path} is not an OCI image layout (it has no index.json)`)
+      await access(index)
+    } catch (error) {
+      // Nothing there is a layout that is not: what the user named is wrong. Any other refusal is the system's to say.
+      if (systemCode(error) === 'ENOENT')
+        throw new InputError('srcRef', `${endpoint.path} is not an OCI image layout (it has no index.json)`)
+      throw fileSystemError(error, 'read the layout', endpoint.path)
     }
     return new OciLayout(endpoint.path)
   }

@@ -1,5 +1,5 @@
 /** Streams: read whole within a bound (manifests, configs, JSON), and files read in large pieces. */
-import { createReadStream, type ReadStream } from 'node:fs'
+import { close, createReadStream, open, read, type ReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { ContentError } from './errors.js'
 
@@ -19,6 +19,11 @@ export interface FileRange {
   /** The size the caller expects (a descriptor's), when it reads the whole file: reads are no larger. */
   expectedSize?: number
   signal?: AbortSignal
+  /**
+   * What the file's own failures (to open it, to read it) become instead of Node's error: one
+   * naming the file, say. Not given: Node's errors as they are.
+   */
+  describeError?: (error: NodeJS.ErrnoException) => Error
 }
 
 /**
@@ -34,7 +39,23 @@ export function readFileStream(path: string, range: FileRange = {}): ReadStream 
   if (range.start !== undefined) options.start = range.start
   if (range.end !== undefined) options.end = range.end
   if (range.signal) options.signal = range.signal
+  if (range.describeError) options.fs = describingFs(range.describeError)
   return createReadStream(path, options)
+}
+
+/** Node's own `open`, `read` and `close` (the calls a read stream makes), their errors described. */
+function describingFs(describe: (error: NodeJS.ErrnoException) => Error) {
+  type Opened = (error: Error | null, fd?: number) => void
+  type Read = (error: Error | null, bytesRead?: number, buffer?: Buffer) => void
+  return {
+    open: (path: string, flags: string, mode: number, callback: Opened) =>
+      open(path, flags, mode, (error, fd) => (error ? callback(describe(error)) : callback(null, fd))),
+    read: (fd: number, buffer: Buffer, offset: number, length: number, position: number | null, callback: Read) =>
+      read(fd, buffer, offset, length, position, (error, bytesRead, bytes) =>
+        error ? callback(describe(error), bytesRead, bytes) : callback(null, bytesRead, bytes)
+      ),
+    close
+  }
 }
 
 /** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */

@@ -9,10 +9,11 @@
  * - `gc` is exposed so {@link useCollector} can run a young-generation collection every few MiB
  *   streamed (see `young-collections.ts`).
  *
- * Node's documentation warns that changing V8's flags after start may do nothing or worse, and V8
- * aborts when they are frozen (`--freeze-flags-after-init`): so only on the Node majors these were
- * measured on, never when the process was started with flags of its own about this, and never
- * when `OCI_PUSH_V8_FLAGS=off` is set.
+ * Node documents `v8.setFlagsFromString` after start-up as unsupported ("unpredictable behaviour,
+ * including crashes"), and V8 aborts when flags are frozen (`--freeze-flags-after-init`). A few
+ * tens of MiB are not worth that risk on runners of 7–16 GB, so this is opt-in: only with
+ * `OCI_PUSH_V8_FLAGS=on`, only on the Node majors these were measured on, and never when the
+ * process was started with flags of its own about this (on its command line or in `NODE_OPTIONS`).
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -29,9 +30,10 @@ const OWN_FLAGS = /freeze-flags|wasm-tiering|expose-gc|liftoff|wasm-tier-up/
 
 /** The flags to set for this Node, or none. Pure: `tuneV8` applies them. */
 export function v8Flags(nodeVersion: string, execArgv: readonly string[], env: NodeJS.ProcessEnv = {}): string[] {
-  if (env.OCI_PUSH_V8_FLAGS === 'off') return []
+  if (env.OCI_PUSH_V8_FLAGS !== 'on') return []
   if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0]))) return []
-  if (execArgv.some((flag) => OWN_FLAGS.test(flag.replaceAll('_', '-')))) return []
+  const own = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)]
+  if (own.some((flag) => OWN_FLAGS.test(flag.replaceAll('_', '-')))) return []
   return [`--wasm-tiering-budget=${TIERING_BUDGET}`, '--expose-gc']
 }
 

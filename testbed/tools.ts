@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
 
-export const PEERS = ['docker-registry', 'skopeo', 'umoci', 'buildah', 'htpasswd', 'jq', 'openssl', '/usr/bin/time'] as const
+export const PEERS = ['docker-registry', 'skopeo', 'umoci', 'buildah', 'htpasswd', 'jq', 'openssl', '/usr/bin/time', 'chattr'] as const
 
 /** Throws naming every peer that is not on PATH. */
 export async function requireTools(tools: readonly string[] = PEERS): Promise<void> {

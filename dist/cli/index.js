@@ -30486,6 +30486,48 @@ function sleep(ms, signal) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/escape.ts
+/**
+ * Text from outside our code (tags, names, registry messages, file names from archives) made safe
+ * to show (DESIGN §7): a runner reads `::command::` lines from a step's stdout, a terminal reads
+ * escape sequences, Markdown reads `|` and `<`. Pure functions, one rule each.
+ */
+/** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** Values longer than this are cut when shown: a 300,000-character tag is not a log line. */
+const SHOWN_MAX = 120;
+/**
+ * A value from outside, quoted for a message: control characters as `\n`, `\t` or `\u001b`,
+ * backslashes and quotes escaped (as JSON writes them), cut to `max` characters with the length
+ * said. What comes out is one line that no reader takes for a command.
+ */
+function shown(value, max = SHOWN_MAX) {
+    const cut = value.length > max ? value.slice(0, max) : value;
+    const escaped = JSON.stringify(cut).replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return value.length > max ? `${escaped}… (${value.length} characters)` : escaped;
+}
+/**
+ * Text from outside spliced into a message without quotes (a registry's error message): control
+ * characters escaped, cut to `max`. Unlike {@link shown}, plain text stays as it is.
+ */
+function escape_plain(value, max = 1000) {
+    const cut = value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
+    return cut.replace(CONTROL, (c) => {
+        const code = c.charCodeAt(0);
+        return code === 0x0a ? '\\n' : code === 0x0d ? '\\r' : code === 0x09 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+/**
+ * A log line a runner reads as text only: one line (control characters escaped, as {@link plain}),
+ * and a leading `::` or `##[` (workflow commands, old and new) behind a backslash. Whitespace
+ * before them does not help: the runner trims it.
+ */
+function logLine(text) {
+    const line = escape_plain(text, Number.MAX_SAFE_INTEGER);
+    return /^\s*(?:::|##\[|##vso\[)/.test(line) ? `\\${line}` : line;
+}
+
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Error classes carry what happened as data (input name, operation, HTTP status, registry error
@@ -30494,12 +30536,20 @@ function sleep(ms, signal) {
  * ({@link isTransient}), decided by the protocol rules in retry.ts, not by whoever sent the request.
  */
 
+
+/**
+ * Messages embed values read from outside (an entry name from an archive, a path, a system's
+ * message): each is one line whatever they hold, control characters escaped, bounded.
+ */
+function oneLine(message) {
+    return escape_plain(message, 4000);
+}
 /** An action input (or the environment variable standing in for one) has a value we cannot use. */
 class InputError extends Error {
     input;
     problem;
     constructor(input, problem) {
-        super(`${input}: ${problem}`);
+        super(oneLine(`${input}: ${problem}`));
         this.input = input;
         this.problem = problem;
         this.name = 'InputError';
@@ -30510,7 +30560,7 @@ class InvalidReferenceError extends Error {
     text;
     problem;
     constructor(text, problem) {
-        super(`"${text}" is not a valid reference: ${problem}`);
+        super(`${shown(text)} is not a valid reference: ${problem}`);
         this.text = text;
         this.problem = problem;
         this.name = 'InvalidReferenceError';
@@ -30530,7 +30580,10 @@ class RegistryError extends Error {
     retryAfterMs, 
     /** A rate limit spent (a pull limit, a wait longer than any retry): not worth another try now. */
     limitSpent = false) {
-        const codes = details.map((d) => (d.message ? `${d.code}: ${d.message}` : d.code)).join('; ');
+        const shownDetails = details.slice(0, MAX_SHOWN_DETAILS).map(showDetail);
+        if (details.length > MAX_SHOWN_DETAILS)
+            shownDetails.push(`and ${details.length - MAX_SHOWN_DETAILS} more errors`);
+        const codes = shownDetails.join('; ');
         const what = codes ? `${status} ${codes}` : `HTTP ${status}`;
         super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
         this.operation = operation;
@@ -30547,6 +30600,17 @@ class RegistryError extends Error {
         return isTransientStatus(this.status) && !this.limitSpent;
     }
 }
+/** Error codes as the spec writes them (`MANIFEST_UNKNOWN`); anything else is shown escaped. */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** A registry's message is its own text: at most this much of it reaches a log. */
+const MAX_REGISTRY_MESSAGE = 300;
+/** Entries of one error body shown at most. */
+const MAX_SHOWN_DETAILS = 5;
+/** One entry of a registry's error body, as a message shows it: untrusted text escaped and cut. */
+function showDetail(detail) {
+    const code = ERROR_CODE.test(detail.code) ? detail.code : shown(detail.code, 64);
+    return detail.message ? `${code}: ${escape_plain(detail.message, MAX_REGISTRY_MESSAGE)}` : code;
+}
 /** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
 class ConnectionError extends Error {
     operation;
@@ -30556,7 +30620,7 @@ class ConnectionError extends Error {
     constructor(operation, url, causeMessage, hint, 
     /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
     code) {
-        super(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`);
+        super(oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`));
         this.operation = operation;
         this.url = url;
         this.causeMessage = causeMessage;
@@ -30576,7 +30640,7 @@ class SourceError extends Error {
     reference;
     causeMessage;
     constructor(reference, causeMessage) {
-        super(`read blob ${reference}: ${causeMessage}`);
+        super(oneLine(`read blob ${reference}: ${causeMessage}`));
         this.reference = reference;
         this.causeMessage = causeMessage;
         this.name = 'SourceError';
@@ -30591,7 +30655,7 @@ class ContentError extends Error {
     reference;
     problem;
     constructor(reference, problem) {
-        super(`${reference}: ${problem}`);
+        super(oneLine(`${reference}: ${problem}`));
         this.reference = reference;
         this.problem = problem;
         this.name = 'ContentError';
@@ -30613,10 +30677,45 @@ class CredentialError extends Error {
     registry;
     problem;
     constructor(registry, problem) {
-        super(`credentials for ${registry}: ${problem}`);
+        super(oneLine(`credentials for ${registry}: ${problem}`));
         this.registry = registry;
         this.problem = problem;
         this.name = 'CredentialError';
+    }
+}
+/**
+ * A file or directory of a layout, an archive or the spool could not be made, read or written:
+ * the system's error (`EACCES`, `ENOTDIR`, `ENOSPC`…) about a path, never worth another try.
+ */
+class FileSystemError extends Error {
+    operation;
+    path;
+    code;
+    reason;
+    at;
+    hint;
+    constructor(
+    /** What could not be done, in plain words: `create the layout directory`, `read the archive`. */
+    operation, 
+    /** What it was done to: the layout directory, the archive, a file of the layout. */
+    path, 
+    /** The system's code: `ENOENT`, `EACCES`, `ENOTDIR`, `EISDIR`, `ENOSPC`… */
+    code, 
+    /** The system's reason in words: `permission denied`, `not a directory`. */
+    reason, 
+    /** The path the system refused, when it is another than `path` (a parent of it, a file in it). */
+    at, 
+    /** What to do about it, when there is something to say. */
+    hint) {
+        const where = at !== undefined && at !== path ? `${at}: ` : '';
+        super(oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`));
+        this.operation = operation;
+        this.path = path;
+        this.code = code;
+        this.reason = reason;
+        this.at = at;
+        this.hint = hint;
+        this.name = 'FileSystemError';
     }
 }
 /** Worth another try: a transient status, a socket fault, a source read cut short. */
@@ -31166,6 +31265,15 @@ class Console {
     out(text) {
         this.stdout.write(this.mask(text));
     }
+    /**
+     * A result as one line of JSON, not masked: its values are data (references, digests, media
+     * types) that hold no secret by construction, and masking a secret that is a common substring
+     * would corrupt them (`"***lication/vnd.oci…"` for the password `app`). Only `error` values,
+     * free text that may quote a registry, are masked as log lines are.
+     */
+    json(value) {
+        this.stdout.write(`${JSON.stringify(value, (key, field) => (key === 'error' && typeof field === 'string' ? this.mask(field) : field))}\n`);
+    }
     err(text) {
         this.stderr.write(this.mask(text));
     }
@@ -31390,6 +31498,7 @@ class VerifyingStream extends external_node_stream_.Transform {
  */
 
 
+
 const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
@@ -31399,6 +31508,22 @@ const IPV6_HOST = /^\[[0-9a-fA-F:.]+\]$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^\w[\w.-]{0,127}$/;
 const MAX_NAME_LENGTH = 255;
+/**
+ * Whether `text` is a tag by the distribution spec's grammar, `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`:
+ * the only tags that may become a URL path segment, a file name or a log line (no `/`, no `..`
+ * at the start, no newline).
+ */
+function isTag(text) {
+    return TAG.test(text);
+}
+/**
+ * Whether `text` is a repository name by the distribution spec's grammar: path components of
+ * lowercase letters and digits joined by `.`, `_`, `__` or dashes, separated by `/`, at most
+ * 255 characters (so never `..`, an empty component or a leading `/`).
+ */
+function isRepositoryName(text) {
+    return text.length > 0 && text.length <= MAX_NAME_LENGTH && text.split('/').every((component) => PATH_COMPONENT.test(component));
+}
 /** Parses a registry reference; throws {@link InvalidReferenceError} saying what is wrong. */
 function parseReference(text) {
     const fail = (problem) => {
@@ -31412,7 +31537,7 @@ function parseReference(text) {
     if (schemeMatch) {
         const name = schemeMatch[1].toLowerCase();
         if (!SCHEMES.has(name))
-            fail(`unknown scheme "${name}://" (use oci://, https://, http:// or none)`);
+            fail(`unknown scheme ${shown(`${name}://`)} (use oci://, https://, http:// or none)`);
         scheme = name;
         rest = rest.slice(schemeMatch[0].length);
     }
@@ -31422,7 +31547,7 @@ function parseReference(text) {
         digest = rest.slice(at + 1);
         rest = rest.slice(0, at);
         if (!isDigest(digest))
-            fail(`"${digest}" is not a digest (expected sha256: and 64 hex digits)`);
+            fail(`${shown(digest)} is not a digest (expected sha256: and 64 hex digits)`);
     }
     let registry = DOCKER_HUB;
     const slash = rest.indexOf('/');
@@ -31440,7 +31565,7 @@ function parseReference(text) {
         tag = rest.slice(colon + 1);
         rest = rest.slice(0, colon);
         if (!TAG.test(tag))
-            fail(`"${tag}" is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+            fail(`${shown(tag)} is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
     }
     let repository = rest;
     if (repository === '')
@@ -31449,7 +31574,7 @@ function parseReference(text) {
         fail('repository names must be lowercase');
     for (const component of repository.split('/')) {
         if (!PATH_COMPONENT.test(component)) {
-            fail(`"${component}" is not a valid repository path component (lowercase letters, digits, and . _ - between them)`);
+            fail(`${shown(component)} is not a valid repository path component (lowercase letters, digits, and . _ - between them)`);
         }
     }
     if (DOCKER_HUB_ALIASES.has(registry)) {
@@ -31470,11 +31595,11 @@ function parseHost(host, fail) {
         port = portMatch[2];
         const n = Number(port);
         if (!/^\d+$/.test(port) || n < 1 || n > 65535)
-            fail(`"${port}" is not a valid port`);
+            fail(`${shown(port)} is not a valid port`);
     }
     const valid = IPV6_HOST.test(name) || name.split('.').every((label) => DOMAIN_COMPONENT.test(label));
     if (!valid)
-        fail(`"${name}" is not a valid registry host`);
+        fail(`${shown(name)} is not a valid registry host`);
     return (port ? `${name}:${port}` : name).toLowerCase();
 }
 /** `registry/repository[:tag][@digest]`, the canonical form used in outputs and messages. */
@@ -31534,6 +31659,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+
 /** An archive's image or a package: opened by the action, read only. */
 function isOpenedLocally(endpoint) {
     return endpoint.kind === 'archive' || endpoint.kind === 'package';
@@ -31547,7 +31673,6 @@ function parseEndpoint(text) {
     const trimmed = text.trim();
     return isLocalPath(trimmed) ? parseLayoutPath(trimmed) : { kind: 'registry', reference: parseReference(trimmed) };
 }
-const LAYOUT_TAG = /^[\w][\w.-]{0,127}$/;
 /** `dir`, `dir:tag` or `dir@sha256:…`: a `:` after the last `/` starts the tag. */
 function parseLayoutPath(text) {
     let path = text;
@@ -31558,14 +31683,14 @@ function parseLayoutPath(text) {
         digest = path.slice(at + 1);
         path = path.slice(0, at);
         if (!isDigest(digest))
-            throw new InvalidReferenceError(text, `"${digest}" is not a digest (expected sha256: and 64 hex digits)`);
+            throw new InvalidReferenceError(text, `${shown(digest)} is not a digest (expected sha256: and 64 hex digits)`);
     }
     const colon = path.lastIndexOf(':');
     if (colon > path.lastIndexOf('/')) {
         tag = path.slice(colon + 1);
         path = path.slice(0, colon);
-        if (!LAYOUT_TAG.test(tag))
-            throw new InvalidReferenceError(text, `"${tag}" is not a valid tag`);
+        if (!isTag(tag))
+            throw new InvalidReferenceError(text, `${shown(tag)} is not a valid tag`);
     }
     if (path === '' || path === '.' || path === './')
         throw new InvalidReferenceError(text, 'the layout directory is missing');
@@ -31581,6 +31706,9 @@ function endpointDigest(endpoint) {
 }
 /** The same place with `tag` (or none) and no digest. */
 function atTag(endpoint, tag) {
+    // Tags from an archive or a registry arrive here: only the spec's grammar goes on to a URL or a file.
+    if (tag !== undefined && tag !== '' && !isTag(tag))
+        throw new InvalidReferenceError(tag, "it is not a tag by the spec's grammar");
     if (endpoint.kind === 'registry') {
         const { digest: _digest, tag: _tag, ...rest } = endpoint.reference;
         return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } };
@@ -31875,9 +32003,9 @@ var semver = __nccwpck_require__(2088);
  */
 
 
+
+
 const FILTER_KEYS = ['semver', 'includePrerelease', 'allow', 'deny', 'latest'];
-/** The distribution spec's tag grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. */
-const tags_TAG = /^\w[\w.-]{0,127}$/;
 /**
  * Reads the `tags` key: a list of tags (exact), or a mapping of filters. `key` is where it was
  * found, for messages (`tags`, `defaults.tags`).
@@ -31895,8 +32023,8 @@ function exactTags(value, key) {
         throw new ConfigProblem(key, 'is an empty list: give the tags to copy, or filters');
     const tags = readStringList(value, key, 'tags');
     tags.forEach((tag, i) => {
-        if (!tags_TAG.test(tag)) {
-            throw new ConfigProblem(`${key}[${i}]`, `"${tag}" is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+        if (!isTag(tag)) {
+            throw new ConfigProblem(`${key}[${i}]`, `${shown(tag)} is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
         }
     });
     return { kind: 'exact', tags: [...new Set(tags)] };
@@ -31933,7 +32061,7 @@ function patterns(value, key) {
         }
         catch (error) {
             const reason = /\/: (.*)$/.exec(error.message)?.[1] ?? error.message;
-            throw new ConfigProblem(where, `"${source}" is not a regular expression: ${reason}`);
+            throw new ConfigProblem(where, `${shown(source)} is not a regular expression: ${reason}`);
         }
         return new RegExp(`^(?:${source})$`);
     });
@@ -31944,7 +32072,7 @@ function range(value, key, includePrerelease) {
         return new semver.Range(text, { includePrerelease });
     }
     catch {
-        throw new ConfigProblem(key, `"${text}" is not a SemVer range (as npm's semver reads it, e.g. ">=1.25 <2", "^19" or "~1.2")`);
+        throw new ConfigProblem(key, `${shown(text)} is not a SemVer range (as npm's semver reads it, e.g. ">=1.25 <2", "^19" or "~1.2")`);
     }
 }
 function count(value, key) {
@@ -32012,6 +32140,7 @@ function highest(tags, count) {
 
 
 
+
 /** A mistake in the `mirror` input: `mirror: [file: ][entry N (source): ]detail`. */
 class MirrorConfigError extends InputError {
     detail;
@@ -32051,9 +32180,9 @@ function readConfigFile(path, workspace) {
     try {
         const stat = (0,external_node_fs_namespaceObject.statSync)(full);
         if (!stat.isFile())
-            fail(`"${path}" is not a file`);
+            fail(`${shown(path)} is not a file`);
         if (stat.size > MAX_CONFIG_BYTES)
-            fail(`"${path}" is ${size_formatBytes(stat.size)}; a mirror config may be ${size_formatBytes(MAX_CONFIG_BYTES)} at most`);
+            fail(`${shown(path)} is ${size_formatBytes(stat.size)}; a mirror config may be ${size_formatBytes(MAX_CONFIG_BYTES)} at most`);
         return (0,external_node_fs_namespaceObject.readFileSync)(full, 'utf8');
     }
     catch (error) {
@@ -32061,8 +32190,8 @@ function readConfigFile(path, workspace) {
             throw error;
         const code = error.code;
         if (code === 'ENOENT')
-            fail(`file "${path}" not found (a relative path is read from the workspace, ${workspace})`);
-        return fail(`cannot read "${path}": ${code ?? error.message}`);
+            fail(`file ${shown(path)} not found (a relative path is read from the workspace, ${workspace})`);
+        return fail(`cannot read ${shown(path)}: ${code ?? error.message}`);
     }
 }
 /** Parses and checks a mirror config; `file` is named in messages when it came from one. */
@@ -32151,7 +32280,7 @@ function parseEntry(map, index, defaults) {
     const destination = reference(destinationText, 'destination');
     if (destination.tag || destination.digest) {
         const names = destination.digest ? 'a digest' : 'a tag';
-        throw new ConfigProblem('destination', `"${destinationText}" names ${names}; give a repository: each tag keeps its name`);
+        throw new ConfigProblem('destination', `${shown(destinationText)} names ${names}; give a repository: each tag keeps its name`);
     }
     const options = parseOptions(map, '', defaults);
     return { index, source, destination, selection: selection(map, source, options), ...withoutTags(options) };
@@ -32190,7 +32319,7 @@ function given(value) {
 }
 function reference(text, key) {
     if (isLocalPath(text))
-        throw new ConfigProblem(key, `"${text}" is a local path; mirror copies between registries`);
+        throw new ConfigProblem(key, `${shown(text)} is a local path; mirror copies between registries`);
     try {
         return parseReference(text);
     }
@@ -32208,7 +32337,7 @@ function platforms(value, key) {
         const platform = parsePlatform(text);
         if (!platform) {
             const where = Array.isArray(value) ? `${key}[${i}]` : key;
-            throw new ConfigProblem(where, `"${text}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`);
+            throw new ConfigProblem(where, `${shown(text)} is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`);
         }
         return platform;
     });
@@ -32229,7 +32358,7 @@ function annotations(value, key) {
         }
         catch (error) {
             if (error instanceof AnnotationSyntaxError)
-                throw new ConfigProblem(where, `"${error.text}": ${error.problem}`);
+                throw new ConfigProblem(where, `${shown(error.text)}: ${error.problem}`);
             throw error;
         }
     });
@@ -33235,7 +33364,17 @@ function readFileStream(path, range = {}) {
         options.end = range.end;
     if (range.signal)
         options.signal = range.signal;
+    if (range.describeError)
+        options.fs = describingFs(range.describeError);
     return (0,external_node_fs_namespaceObject.createReadStream)(path, options);
+}
+/** Node's own `open`, `read` and `close` (the calls a read stream makes), their errors described. */
+function describingFs(describe) {
+    return {
+        open: (path, flags, mode, callback) => (0,external_node_fs_namespaceObject.open)(path, flags, mode, (error, fd) => (error ? callback(describe(error)) : callback(null, fd))),
+        read: (fd, buffer, offset, length, position, callback) => (0,external_node_fs_namespaceObject.read)(fd, buffer, offset, length, position, (error, bytesRead, bytes) => error ? callback(describe(error), bytesRead, bytes) : callback(null, bytesRead, bytes)),
+        close: external_node_fs_namespaceObject.close
+    };
 }
 /** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */
 async function readCapped(body, limit, what) {
@@ -33263,10 +33402,13 @@ async function readCapped(body, limit, what) {
 
 
 
+
 /** Nested indexes deeper than this are refused: no real artifact comes close. */
 const MAX_DEPTH = 8;
 /** Manifests in one graph, bounding the walk whatever the source serves. */
 const MAX_MANIFESTS = 10_000;
+/** Child manifests fetched at once: the connection pool's width, whatever an index names. */
+const FETCH_AT_ONCE = 8;
 /**
  * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
  * the digest the source claims.
@@ -33285,25 +33427,54 @@ async function fetchRoot(source, reference) {
     const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
     return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
 }
-/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
+/**
+ * Fetches every manifest below `root` (nested indexes too), each verified against its descriptor.
+ * The source's word does not set the work: an index's descriptors are counted against
+ * {@link MAX_MANIFESTS} before anything is fetched, each distinct digest is fetched once however
+ * often it is named, and at most {@link FETCH_AT_ONCE} at a time.
+ */
 async function loadGraph(source, root) {
     const nodes = new Map([[root.descriptor.digest, root]]);
     const visit = async (node, depth) => {
-        const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest));
+        const where = showReference(source.name, node.descriptor.digest);
+        const named = childManifests(node.manifest);
+        if (named.length > MAX_MANIFESTS) {
+            throw new ContentError(where, `index names ${named.length} manifests; more than ${MAX_MANIFESTS} in one artifact are not fetched`);
+        }
+        const children = distinctChildren(named, where).filter((child) => !nodes.has(child.digest));
         if (children.length > 0 && depth >= MAX_DEPTH) {
             throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`);
         }
-        const fetched = await Promise.all(children.map((child) => fetchChild(source, child)));
-        for (const child of fetched) {
-            if (nodes.size >= MAX_MANIFESTS)
-                throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`);
-            nodes.set(child.descriptor.digest, child);
+        if (nodes.size + children.length > MAX_MANIFESTS) {
+            throw new ContentError(where, `index brings the artifact to more than ${MAX_MANIFESTS} manifests; not fetched`);
         }
+        const fetched = new Array(children.length);
+        await forEachLimit(children.map((child, i) => ({ child, i })), FETCH_AT_ONCE, async ({ child, i }) => {
+            fetched[i] = await fetchChild(source, child);
+        });
+        for (const child of fetched)
+            nodes.set(child.descriptor.digest, child);
         for (const child of fetched)
             await visit(child, depth + 1);
     };
     await visit(root, 0);
     return { root, nodes };
+}
+/**
+ * An index's child descriptors, each digest once (an index may name one manifest many times, as
+ * attestations do); two that name one digest with different sizes contradict each other.
+ */
+function distinctChildren(descriptors, where) {
+    const byDigest = new Map();
+    for (const descriptor of descriptors) {
+        const earlier = byDigest.get(descriptor.digest);
+        if (earlier === undefined)
+            byDigest.set(descriptor.digest, descriptor);
+        else if (earlier.size !== descriptor.size) {
+            throw new ContentError(where, `index names ${descriptor.digest} with sizes ${earlier.size} and ${descriptor.size}`);
+        }
+    }
+    return [...byDigest.values()];
 }
 async function fetchChild(source, descriptor) {
     const where = showReference(source.name, descriptor.digest);
@@ -33763,7 +33934,8 @@ async function pushWithRestarts(blob, target, open, options, signal) {
 function verifiedSourceStream(stream, blob, reference, hash, onProgress) {
     // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
     const verifier = new VerifyingStream(blob, { digest: hash, onProgress });
-    const fail = (error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message));
+    // A file the source cannot read (a layout's) is named as it is, and not read again: trying does not change it.
+    const fail = (error) => verifier.destroy(error instanceof ContentError || error instanceof FileSystemError ? error : new SourceError(reference, error.message));
     stream.on('error', fail);
     verifier.on('close', () => stream.destroy());
     // A download fetched ahead may have broken before anyone read it: its error is already past.
@@ -33996,7 +34168,8 @@ async function copyReferrersOf(source, subjects, targets, options, depth) {
                 if (isReadable(target))
                     await recordReferrer(target, subject, referrer);
             copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType });
-            copied.push(...(await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1)));
+            for (const more of await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1))
+                copied.push(more);
         }
         for (const suffix of COSIGN_SUFFIXES) {
             const tag = `${referrersTag(subject)}${suffix}`;
@@ -34569,6 +34742,7 @@ function checkSizeLimit(size, limit) {
 
 
 
+
 /** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
 function mirroredObject({ source, destination, digest, status, bytes }) {
     return { source, destination, digest, status, bytes };
@@ -34644,13 +34818,24 @@ async function pairsOf(entry, shard, context) {
         if (!isTagLister(store))
             throw new Error(`${store.name} cannot list its tags`);
         const listed = await store.listTags();
-        sources = selectTags(listed, selection).map((tag) => ({ ...entry.source, tag }));
+        if (listed.invalidCount > 0)
+            context.logger.warning(invalidTagsWarning(entry, listed));
+        // Filters run over valid tags only: at most 128 characters each, which bounds every pattern's work.
+        sources = selectTags(listed.tags, selection).map((tag) => ({ ...entry.source, tag }));
         if (sources.length === 0)
-            context.logger.warning(`mirror: entry ${entry.index} (${formatReference(entry.source)}) selects none of its ${listed.length} tags`);
+            context.logger.warning(`mirror: entry ${entry.index} (${formatReference(entry.source)}) selects none of its ${listed.tags.length} tags`);
     }
     return sources
         .map((source) => ({ entry, source, destination: destinationOf(entry.destination, source) }))
         .filter((pair) => inShard(shard, pair.source, pair.destination));
+}
+/** One warning per entry for the names its tag list held that are not tags, the first few shown escaped. */
+function invalidTagsWarning(entry, listed) {
+    const examples = listed.invalid.map((name) => shown(name, 60)).join(', ');
+    const more = listed.invalidCount > listed.invalid.length ? `, and ${listed.invalidCount - listed.invalid.length} more` : '';
+    return (`mirror: entry ${entry.index} (${formatReference(entry.source)}): the registry listed ${listed.invalidCount} ` +
+        `${listed.invalidCount === 1 ? 'name that is not a tag' : 'names that are not tags'} (the spec's grammar: ` +
+        `letters, digits, _ . -, at most 128, not starting with . or -); dropped: ${examples}${more}`);
 }
 /** The destination repository under the source's tag (a digest-only source: pushed by digest). */
 function destinationOf(repository, source) {
@@ -34767,15 +34952,29 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
  */
 
 
+
 /** Docker's helpers return this user name when the secret is an identity (refresh) token. */
 const TOKEN_USER = '<token>';
 const HELPER_TIMEOUT_MS = 30_000;
 const MAX_OUTPUT = 1024 * 1024;
-/** Runs helpers as child processes with `env` (its PATH finds them). */
+/**
+ * Variables a helper never sees: the action's inputs (passwords among them) and the tokens of
+ * the workflow and the runner. Everything else goes through, so PATH, HOME and DOCKER_CONFIG find
+ * the helper and its files, and cloud helpers keep what they log in with: `AWS_*` (ECR),
+ * `GOOGLE_*` and `CLOUDSDK_*` (Artifact Registry), `AZURE_*` (ACR), and the
+ * `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` pair of an OIDC login.
+ */
+const WITHHELD = /^(?:INPUT_.*|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN)$/i;
+/** The environment a credential helper runs with: `env` without {@link WITHHELD}. */
+function helperEnvironment(env) {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => !WITHHELD.test(name)));
+}
+/** Runs helpers as child processes with `env` less what they must not see ({@link helperEnvironment}; its PATH finds them). */
 function helperRunner(env) {
+    const helperEnv = helperEnvironment(env);
     return async (name, server, registry) => {
         const program = `docker-credential-${name}`;
-        const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, env);
+        const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, helperEnv);
         if (spawnError) {
             const missing = spawnError.code === 'ENOENT';
             throw new CredentialError(registry, missing
@@ -34786,7 +34985,7 @@ function helperRunner(env) {
             if (/credentials not found/i.test(stdout + stderr))
                 return undefined;
             const said = (stderr || stdout).trim().split('\n')[0] ?? '';
-            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${said}` : ''}`);
+            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${escape_plain(said, 300)}` : ''}`);
         }
         return parseHelperOutput(stdout, program, registry);
     };
@@ -35000,6 +35199,106 @@ async function copyArtifact(opener, request, reporter, options = {}) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/files.ts
+
+
+
+
+/**
+ * An error a system call gave (`open`, `mkdir`, `rename`…): it names the call and has a code.
+ * Told by those, not by `instanceof Error` (Node makes them in its own realm, which a VM's differs from).
+ */
+function isSystemError(error) {
+    if (typeof error !== 'object' || error === null)
+        return false;
+    const { code, syscall } = error;
+    return typeof code === 'string' && typeof syscall === 'string';
+}
+/** The code of a system call's error (`ENOENT`); undefined for any other error. */
+function systemCode(error) {
+    return isSystemError(error) ? error.code : undefined;
+}
+let errorWords;
+/** The system's words for a system call's error (`permission denied` for EACCES), as libuv has them. */
+function systemReason(error) {
+    errorWords ??= (0,external_node_util_.getSystemErrorMap)();
+    return (error.errno !== undefined ? errorWords.get(error.errno)?.[1] : undefined) ?? error.code ?? 'failed';
+}
+/**
+ * `error` as a {@link FileSystemError}: `operation` could not be done to `path`, for the system's
+ * reason, at the path the system call named (when another). Any error no system call gave (a
+ * digest mismatch, an abort, the source's) is returned as it is.
+ */
+function fileSystemError(error, operation, path, said = {}) {
+    if (!isSystemError(error))
+        return error;
+    const at = said.exact ? undefined : error.path;
+    return new FileSystemError(operation, path, error.code, systemReason(error), at, said.hint?.(error.code));
+}
+/** `run`, whose system call errors become {@link FileSystemError}s: `operation` could not be done to `path`. */
+async function onFile(operation, path, run, said = {}) {
+    try {
+        return await run();
+    }
+    catch (error) {
+        throw fileSystemError(error, operation, path, said);
+    }
+}
+/** What to do about a directory or file that could not be made or written, when the reason leaves it open. */
+function writeHint(code) {
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+        return 'free space there, or give a directory on another disk';
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+        return 'give a directory this user can write';
+    return undefined;
+}
+/** The path's status; undefined when nothing is there (or a part of the path is a file). */
+async function statOrNone(path) {
+    try {
+        return await (0,promises_namespaceObject.stat)(path);
+    }
+    catch (error) {
+        const code = systemCode(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR')
+            return undefined;
+        throw error;
+    }
+}
+/**
+ * `mkdir -p path`: a `stat` up each part of the path to the nearest one that is there, then each
+ * missing directory made once, the first refusal thrown as the system gave it. Not
+ * `mkdir(path, { recursive: true })`: Node's (20.20 here) goes back and forth for ever when a
+ * directory cannot be made although its parent is there — mkdir says ENOENT (under /proc, through
+ * a dangling symlink), its parent EEXIST — spinning a thread at 100% CPU, the promise never settled.
+ */
+async function makeDirectories(path) {
+    const missing = [];
+    let current = (0,external_node_path_namespaceObject.normalize)(path);
+    let found = await statOrNone(current);
+    // Each step is a part shorter, down to `/` or `.`, which dirname leaves as they are.
+    while (!found) {
+        const parent = (0,external_node_path_namespaceObject.dirname)(current);
+        if (parent === current)
+            break;
+        missing.push(current);
+        current = parent;
+        found = await statOrNone(current);
+    }
+    // Nothing to make: the path is there, and a directory, or mkdir says what it is instead (EEXIST).
+    if (missing.length === 0 && !found?.isDirectory())
+        await (0,promises_namespaceObject.mkdir)(current);
+    for (const directory of missing.reverse()) {
+        try {
+            await (0,promises_namespaceObject.mkdir)(directory);
+        }
+        catch (error) {
+            // Made meanwhile by another write to the same layout: fine, when it is a directory.
+            if (systemCode(error) !== 'EEXIST' || !(await statOrNone(directory))?.isDirectory())
+                throw error;
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/layout/entries.ts
@@ -35009,6 +35308,7 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
  * as ORAS and `crane pull --format=oci` write). Anything ambiguous is an error that lists the
  * entries and says how to choose.
  */
+
 
 
 
@@ -35055,7 +35355,8 @@ function entryName(descriptor) {
 /** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
 function describeEntry(descriptor) {
     const name = entryName(descriptor);
-    return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`;
+    // Every part but the digest was read from the archive or layout: shown escaped.
+    return escape_plain(`${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`, 600);
 }
 function chooseEntry(index, tag, where) {
     const entries = index.manifests;
@@ -35065,7 +35366,7 @@ function chooseEntry(index, tag, where) {
             return named[0];
         if (named.length === 0) {
             const tags = entries.map(entryName).filter((n) => n !== undefined);
-            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`);
+            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.map((t) => escape_plain(t, 200)).join(', ')}` : ' (its entries have no tags)'}`);
         }
         throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
     }
@@ -35094,9 +35395,12 @@ function chooseEntry(index, tag, where) {
 
 
 
+
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
 const oci_layout_REF_NAME = 'org.opencontainers.image.ref.name';
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+/** A blob's file, written under a temporary name: named by its own. */
+const blobWrite = { hint: writeHint, exact: true };
 class OciLayout {
     dir;
     name;
@@ -35117,14 +35421,19 @@ class OciLayout {
     async resolve(reference) {
         return chooseEntry(await this.index(), reference || undefined, this.name);
     }
+    /** The blob's file as a stream; failing to open or read it is an error naming it (not one to try again). */
     fetchBlob(descriptor, options = {}) {
+        const path = this.blobPath(descriptor.digest);
         return new Promise((resolve, reject) => {
-            const stream = readFileStream(this.blobPath(descriptor.digest), {
+            const stream = readFileStream(path, {
                 expectedSize: descriptor.size,
-                ...(options.signal ? { signal: options.signal } : {})
+                ...(options.signal ? { signal: options.signal } : {}),
+                describeError: (error) => error.code === 'ENOENT'
+                    ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout')
+                    : fileSystemError(error, 'read', path)
             });
             stream.once('open', () => resolve(stream));
-            stream.once('error', (error) => reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error));
+            stream.once('error', reject);
         });
     }
     manifestExists(descriptor) {
@@ -35140,17 +35449,28 @@ class OciLayout {
     async pushBlob(descriptor, open, options = {}) {
         const final = this.blobPath(descriptor.digest);
         const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true });
+        await this.makeDirectory((0,external_node_path_namespaceObject.join)(this.dir, 'blobs', algorithmOf(descriptor.digest)));
         try {
-            // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(await open(), (0,external_node_fs_namespaceObject.createWriteStream)(temporary), options.signal ? { signal: options.signal } : {});
-            const written = (await (0,promises_namespaceObject.stat)(temporary)).size;
+            const input = await open();
+            const output = (0,external_node_fs_namespaceObject.createWriteStream)(temporary);
+            let refused;
+            output.once('error', (error) => (refused = error));
+            try {
+                // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
+                await (0,external_node_stream_promises_namespaceObject.pipeline)(input, output, options.signal ? { signal: options.signal } : {});
+            }
+            catch (error) {
+                // The file's own error is the layout's; any other (the source's, an abort) is thrown as it is.
+                throw error === refused ? fileSystemError(error, 'write', final, blobWrite) : error;
+            }
+            const written = (await onFile('write', final, () => (0,promises_namespaceObject.stat)(temporary), blobWrite)).size;
             if (written !== descriptor.size)
                 throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`);
-            await (0,promises_namespaceObject.rename)(temporary, final);
+            await onFile('write', final, () => (0,promises_namespaceObject.rename)(temporary, final), blobWrite);
         }
         finally {
-            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+            // Not removable either (the directory refuses writes): nothing was written to it then.
+            await (0,promises_namespaceObject.rm)(temporary, { force: true }).catch(() => undefined);
         }
     }
     async pushManifest(descriptor, bytes, tag) {
@@ -35170,14 +35490,17 @@ class OciLayout {
         return (await this.index()).manifests.some((d) => entryName(d) === tag);
     }
     async index() {
+        const path = (0,external_node_path_namespaceObject.join)(this.dir, 'index.json');
         let text;
         try {
-            text = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(this.dir, 'index.json'), 'utf8');
+            text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
         }
         catch (error) {
-            if (error.code === 'ENOENT')
+            // None there, or no directory there at all (a destination not made yet, or that cannot be: the write says why).
+            const code = systemCode(error);
+            if (code === 'ENOENT' || code === 'ENOTDIR')
                 return { schemaVersion: 2, manifests: [] };
-            throw error;
+            throw fileSystemError(error, 'read', path);
         }
         if (text.length > MAX_MANIFEST_BYTES)
             throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`);
@@ -35185,8 +35508,9 @@ class OciLayout {
     }
     updateIndex(descriptor, tag) {
         const write = this.indexWrites.then(async () => {
-            await (0,promises_namespaceObject.mkdir)(this.dir, { recursive: true });
-            await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(this.dir, 'oci-layout'), LAYOUT_FILE);
+            await this.makeDirectory(this.dir);
+            const layoutFile = (0,external_node_path_namespaceObject.join)(this.dir, 'oci-layout');
+            await onFile('write', layoutFile, () => (0,promises_namespaceObject.writeFile)(layoutFile, LAYOUT_FILE), { hint: writeHint });
             const index = await this.index();
             const entry = {
                 mediaType: descriptor.mediaType,
@@ -35196,9 +35520,16 @@ class OciLayout {
             };
             // One entry per name: the tag moves; a nameless entry is listed once.
             const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
-            const temporary = (0,external_node_path_namespaceObject.join)(this.dir, `index.json.${(0,external_node_crypto_.randomUUID)()}.tmp`);
-            await (0,promises_namespaceObject.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
-            await (0,promises_namespaceObject.rename)(temporary, (0,external_node_path_namespaceObject.join)(this.dir, 'index.json'));
+            const final = (0,external_node_path_namespaceObject.join)(this.dir, 'index.json');
+            const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
+            try {
+                await (0,promises_namespaceObject.writeFile)(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }));
+                await (0,promises_namespaceObject.rename)(temporary, final);
+            }
+            catch (error) {
+                await (0,promises_namespaceObject.rm)(temporary, { force: true }).catch(() => undefined);
+                throw fileSystemError(error, 'write', final, { hint: writeHint, exact: true });
+            }
         });
         this.indexWrites = write.catch(() => undefined);
         return write;
@@ -35217,12 +35548,19 @@ class OciLayout {
         try {
             size = (await (0,promises_namespaceObject.stat)(path)).size;
         }
-        catch {
-            throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
+        catch (error) {
+            const code = systemCode(error);
+            if (code === 'ENOENT' || code === 'ENOTDIR')
+                throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout');
+            throw fileSystemError(error, 'read', path);
         }
         if (size > MAX_MANIFEST_BYTES)
             throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-        return (0,promises_namespaceObject.readFile)(path);
+        return onFile('read', path, () => (0,promises_namespaceObject.readFile)(path));
+    }
+    /** `directory` and its parents, made as needed; a refusal names the layout and the system's reason. */
+    makeDirectory(directory) {
+        return onFile('create the layout directory', this.dir, () => makeDirectories(directory), { hint: writeHint });
     }
     /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
     blobPath(digest) {
@@ -35360,7 +35698,8 @@ class LegacyArchiveSource {
             const images = await source.readImages();
             const layers = await source.measureAll(images, precomputed, images.length === 1 ? listener : undefined);
             for (const image of images)
-                source.list.push(...source.add(image, layers));
+                for (const added of source.add(image, layers))
+                    source.list.push(added);
             const used = new Set(layers.values());
             for (const layer of precomputed.values())
                 if (!used.has(layer))
@@ -36056,6 +36395,7 @@ async function readSample(chunks) {
 
 
 
+
 /** The spool's parent directory: `RUNNER_TEMP` on a runner, else the OS temp dir. */
 function spoolRoot(env = process.env) {
     return env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
@@ -36148,8 +36488,8 @@ async function makeDirectory(root) {
         directory = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(root, 'oci-push-layers-'));
     }
     catch (error) {
-        const { code, message } = error;
-        throw new TemporarySpaceError(root, code, `cannot make a directory for gzip'd layers there (${message}); set RUNNER_TEMP to a writable directory`);
+        const { code } = error;
+        throw new TemporarySpaceError(root, code, `cannot make a directory for gzip'd layers there (${said(error)}); set RUNNER_TEMP to a writable directory`);
     }
     live.add(directory);
     if (!exitHookInstalled) {
@@ -36164,7 +36504,11 @@ function writeFailure(directory, error, what, output) {
     if (code === 'ENOSPC' || code === 'EDQUOT') {
         return new TemporarySpaceError(directory, code, `no space left for the gzip'd copy of ${what} (${code}, ${wrote} written); free space there, or set RUNNER_TEMP to a directory on a larger disk`);
     }
-    return new TemporarySpaceError(directory, code, `cannot write the gzip'd copy of ${what} (${error.message})`);
+    return new TemporarySpaceError(directory, code, `cannot write the gzip'd copy of ${what} (${said(error)})`);
+}
+/** `EACCES: permission denied`: the system's code and reason, without the call and path Node's message adds. */
+function said(error) {
+    return isSystemError(error) ? `${error.code}: ${systemReason(error)}` : error.message;
 }
 
 ;// CONCATENATED MODULE: ./src/archive/tar-file.ts
@@ -36378,6 +36722,7 @@ class TarContainer {
 
 
 
+
 /** What the first bytes of a file say it is; an error naming the file and what it looks like otherwise. */
 function detectContainer(head, path) {
     if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
@@ -36417,24 +36762,28 @@ async function openArchive(path, options = {}) {
     try {
         info = await (0,promises_namespaceObject.stat)(path);
     }
-    catch {
-        throw new InputError('archive', `${path} does not exist`);
+    catch (error) {
+        if (systemCode(error) === 'ENOENT')
+            throw new InputError('archive', `${path} does not exist`);
+        throw fileSystemError(error, 'read the archive', path);
     }
     if (info.isDirectory())
         return openLayoutDirectory(path);
     const head = Buffer.alloc(512);
-    const handle = await (0,promises_namespaceObject.open)(path, 'r');
-    let read;
-    try {
-        read = (await handle.read(head, 0, 512, 0)).bytesRead;
-    }
-    finally {
-        await handle.close();
-    }
+    const read = await onFile('read the archive', path, async () => {
+        const handle = await (0,promises_namespaceObject.open)(path, 'r');
+        try {
+            return (await handle.read(head, 0, 512, 0)).bytesRead;
+        }
+        finally {
+            await handle.close();
+        }
+    });
     const kind = detectContainer(head.subarray(0, read), path);
     const spool = new LayerSpool();
     try {
-        return await openFile(path, kind, spool, options.listener);
+        // The archive read from end to end: a system call's error on the way is the archive's (the spool says its own).
+        return await onFile('read the archive', path, () => openFile(path, kind, spool, options.listener));
     }
     catch (error) {
         await options.listener?.stop();
@@ -36469,8 +36818,10 @@ async function openLayoutDirectory(path) {
     try {
         await (0,promises_namespaceObject.stat)((0,external_node_path_namespaceObject.join)(path, 'index.json'));
     }
-    catch {
-        throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`);
+    catch (error) {
+        if (systemCode(error) === 'ENOENT')
+            throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`);
+        throw fileSystemError(error, 'read the layout', path);
     }
     const images = (await layout.index()).manifests.map((descriptor) => {
         const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor);
@@ -36557,6 +36908,8 @@ class AheadUploads {
 
 
 
+
+
 /** `registry/path:tag`, `path:tag` or a tag alone (an OCI `ref.name`), split. */
 function splitImageName(name) {
     const at = name.indexOf('@');
@@ -36596,6 +36949,9 @@ function planArchivePushes(archive, images, options) {
     const pushes = new Map();
     for (const image of selected) {
         const { path, tag } = splitImageName(image.name ?? '');
+        const named = options.destinations.some((d) => d.kind === 'prefix' || endpointTag(d.endpoint) === undefined);
+        if (named)
+            checkImageName(archive, image, path, tag);
         const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] };
         pushes.set(image.descriptor.digest, push);
         for (const destination of options.destinations) {
@@ -36610,6 +36966,30 @@ function planArchivePushes(archive, images, options) {
         }
     }
     return [...pushes.values()];
+}
+/** Whether the whole name (host included) parses as a reference. */
+function isReference(name) {
+    try {
+        parseReference(name);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * A name read from an archive becomes a destination's repository or tag, so it must be one by the
+ * spec's grammar (a `RepoTags` of `../../other:latest` or with a newline is refused, shown escaped).
+ */
+function checkImageName(archive, image, path, tag) {
+    if (!image.name)
+        return;
+    const badTag = tag !== undefined && !isTag(tag);
+    const badPath = path !== undefined && (!isRepositoryName(path) || !isReference(image.name ?? ''));
+    if (!badTag && !badPath)
+        return;
+    throw new InputError('archive', `${archive}: the image ${image.descriptor.digest} is named ${shown(image.name ?? '')}, whose ${badTag ? 'tag' : 'repository'} ` +
+        `does not follow the spec's grammar; give destRef a repository and tag to push it under a name of yours`);
 }
 /**
  * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
@@ -36657,7 +37037,8 @@ async function pushArchives(stores, request, logger, options = {}) {
         }
         try {
             const run = ahead ? { ...options, ahead: ahead.lookup } : options;
-            results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, run)));
+            for (const result of await pushArchive(stores, archive, opened, { ...request, targets }, logger, run))
+                results.push(result);
         }
         finally {
             // Nothing may still read the spool when it goes.
@@ -37837,6 +38218,108 @@ function connectionHint(code, message, url) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/http/origin-state.ts
+/**
+ * What a client knows of how its registry origin authenticates, as one small machine:
+ *
+ *     unknown ── ping, or a request standing in for it ──▶ pinging ── answer ──▶ answered
+ *        ▲                                                    │
+ *        └── the stand-in failed, or the ping did for now ────┤
+ *                                the ping failed for good ────┴──▶ failed
+ *
+ * The ping is `GET /v2/` (distribution-spec end-1): a 401 names the auth scheme and realm
+ * (distribution docs/spec/auth/token.md), a 200 says none is needed. It is asked once per origin
+ * in a run ({@link OriginPings}), and each client teaches its own credentials what it answered, as
+ * go-containerregistry's `transport.NewWithContext` pings once and keeps what it learnt.
+ * Nothing here sends a request: the client hands in how to ping and how to send.
+ */
+
+/**
+ * The `/v2/` pings of one run, by origin, shared by its clients: the source's and the
+ * destination's clients of one registry ping it once (a round trip each saved). A failed ping is
+ * forgotten, so whoever asks next pings again.
+ */
+class OriginPings {
+    origins = new Map();
+    status(origin) {
+        const known = this.origins.get(origin);
+        return known === undefined ? 'unknown' : known.answered ? 'answered' : 'pinging';
+    }
+    /** The origin's answer: the one known or on its way, or else the one `ping` brings. */
+    answer(origin, ping) {
+        const known = this.origins.get(origin);
+        if (known)
+            return known.answer;
+        const entry = { answer: ping(), answered: false };
+        this.origins.set(origin, entry);
+        void entry.answer.then(() => (entry.answered = true), () => this.origins.delete(origin));
+        return entry.answer;
+    }
+}
+/** One client's view of its origin's auth: the machine above. */
+class OriginAuthState {
+    options;
+    state = { status: 'unknown' };
+    constructor(options) {
+        this.options = options;
+    }
+    get status() {
+        return this.state.status;
+    }
+    /**
+     * Sends a request once the origin's auth is known: at once when answered, else after the ping
+     * (its own, or one on its way). `standIn`, when given, is sent in the ping's place while nothing
+     * is known, so that its own answer teaches what the ping's would; but not when another client
+     * has the ping's answer already, which costs nothing more. Requests alongside a stand-in wait
+     * for its answer; when it fails (a reset, say) they ping, and its own next try may stand in again.
+     */
+    async send(request, standIn) {
+        if (standIn && this.state.status === 'unknown' && this.options.pings.status(this.options.origin) !== 'answered') {
+            const answer = standIn();
+            this.enter({ status: 'pinging', by: 'stand-in', done: answer }, () => ({ status: 'unknown' }));
+            return answer;
+        }
+        await this.ready();
+        return request();
+    }
+    /** Waits until the origin's auth is known, and pings when nothing is on its way to tell it. */
+    async ready() {
+        for (;;) {
+            const state = this.state;
+            if (state.status === 'answered')
+                return;
+            if (state.status === 'failed')
+                throw state.error;
+            if (state.status === 'unknown')
+                return this.ping();
+            if (state.by === 'ping') {
+                await state.done;
+                return;
+            }
+            // A stand-in is waited for as a ping would be: answered, no ping is needed; failed, one is.
+            await state.done.catch(() => undefined);
+        }
+    }
+    /** The origin's ping answer, this state left as it is: for a stand-in whose own answer did not teach enough. */
+    pingAnswer() {
+        return this.options.pings.answer(this.options.origin, this.options.ping);
+    }
+    /** Part of the try of the request that needs it: a transient failure is forgotten, so its next try pings again. */
+    ping() {
+        const done = this.pingAnswer().then(this.options.learn);
+        this.enter({ status: 'pinging', by: 'ping', done }, (error) => isTransient(error) ? { status: 'unknown' } : { status: 'failed', error });
+        return done;
+    }
+    /**
+     * Enters `pinging`, and leaves it for `answered` when `done` resolves, or for what `failed` says
+     * when it rejects: before anyone waiting for `done` goes on, as this is the first to wait.
+     */
+    enter(pinging, failed) {
+        this.state = pinging;
+        void pinging.done.then(() => (this.state = { status: 'answered' }), (error) => (this.state = failed(error)));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/http/client.ts
 
 
@@ -37846,8 +38329,7 @@ function connectionHint(code, message, url) {
 
 
 
-/** Pings whose answer has come. */
-const answeredPings = new WeakSet();
+
 const MAX_REDIRECTS = 5;
 /**
  * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
@@ -37862,15 +38344,23 @@ class RegistryClient {
     origin;
     registry;
     auth;
-    pinged;
-    /** Whether the first request, sent in the ping's place ({@link mayStandInForPing}), was answered. */
-    standingIn;
+    /** What the client knows of the origin's auth: whether it must ping before a request. */
+    authState;
     constructor(options) {
         this.options = options;
         // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
         this.origin = new URL(options.origin).origin;
         this.registry = options.registry;
         this.auth = new Authenticator(this.origin, options.credentials, (request) => this.fetchToken(request));
+        this.authState = new OriginAuthState({
+            origin: this.origin,
+            pings: options.pings ?? new OriginPings(),
+            ping: () => this.ping(),
+            learn: (challenges) => {
+                if (challenges)
+                    this.auth.challenged(challenges, []);
+            }
+        });
     }
     /**
      * Sends a request and returns the response when its status is in `accept`; the caller must read
@@ -37889,41 +38379,20 @@ class RegistryClient {
     }
     /** One try: the ping (until one succeeds) or a first request in its place, the request, and a second send after a fresh challenge. */
     async exchange(req) {
-        let res;
-        if (this.pinged === undefined && this.standingIn === undefined && this.mayStandInForPing(req)) {
-            const answer = this.standIn(req);
-            const standingIn = answer.then(() => true, () => false);
-            this.standingIn = standingIn;
-            // Failed (a reset, say): the next try stands in again; requests alongside ping.
-            void standingIn.then((answered) => {
-                if (!answered && this.standingIn === standingIn)
-                    this.standingIn = undefined;
-            });
-            res = await answer;
-        }
-        else {
-            // Alongside a stand-in its answer is waited for, as a ping's would be; once it came, no ping is needed.
-            const stoodIn = this.standingIn !== undefined && (await this.standingIn);
-            if (!stoodIn)
-                await this.ping();
-            res = await this.answered(req);
-        }
+        const standIn = this.mayStandInForPing(req) ? () => this.standIn(req) : undefined;
+        const res = await this.authState.send(() => this.answered(req), standIn);
         if (req.accept.includes(res.status))
             return res;
         throw await this.failure(req, res);
     }
     /**
-     * An anonymous client's first request, when it can be sent twice, goes without a ping: its own
-     * answer teaches what the ping's would (a 401's challenges are answered as any request's are),
-     * and a registry that lets anyone in costs one round trip less. With credentials the ping comes
-     * first, so they go with the first request: some registries answer 404, not 401, without them.
+     * An anonymous client's first request, when it can be sent twice, may go without a ping
+     * ({@link OriginAuthState.send}): its own answer teaches what the ping's would (a 401's
+     * challenges are answered as any request's are), and a registry that lets anyone in costs one
+     * round trip less. With credentials the ping comes first, so they go with the first request:
+     * some registries answer 404, not 401, without them.
      */
     mayStandInForPing(req) {
-        // Another client of the origin has its answer already: it costs nothing more (one still on
-        // its way would cost a round trip to wait for; the request goes alongside it instead).
-        const known = this.options.pings?.get(this.origin);
-        if (known && answeredPings.has(known))
-            return false;
         return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/');
     }
     /**
@@ -37936,7 +38405,7 @@ class RegistryClient {
         const res = await this.answered(req);
         if (res.status < 400 || res.status === 401 || res.status === 429 || res.status >= 500)
             return res;
-        const challenges = await this.sharedPing();
+        const challenges = await this.authState.pingAnswer();
         if (!challenges || !this.auth.challenged(challenges, req.scopes ?? []))
             return res;
         await client_discard(res.body);
@@ -37982,37 +38451,10 @@ class RegistryClient {
     /**
      * `GET /v2/` before the first request (of a client with credentials, or one whose body cannot
      * be sent twice: see {@link mayStandInForPing}): learns the auth scheme and fails early when
-     * nothing is there. Part of the try of the request that needs it, never retried on its own; a
-     * transient failure is forgotten, so the request's next try pings again.
+     * nothing is there. Part of the try of the request that needs it, never retried on its own
+     * ({@link OriginAuthState} says when it is asked).
      */
-    ping() {
-        this.pinged ??= this.sharedPing()
-            .then((challenges) => {
-            if (challenges)
-                this.auth.challenged(challenges, []);
-        })
-            .catch((error) => {
-            if (isTransient(error))
-                this.pinged = undefined;
-            throw error;
-        });
-        return this.pinged;
-    }
-    /** The origin's `/v2/` answer: asked once per run when clients share a {@link PingCache}. */
-    sharedPing() {
-        const pings = this.options.pings;
-        const known = pings?.get(this.origin);
-        if (known)
-            return known;
-        const answer = this.pingOnce();
-        void answer.then(() => answeredPings.add(answer), () => { });
-        if (pings) {
-            pings.set(this.origin, answer);
-            answer.catch(() => pings.delete(this.origin));
-        }
-        return answer;
-    }
-    async pingOnce() {
+    async ping() {
         const req = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] };
         const res = await this.send(req);
         await client_discard(res.body);
@@ -38024,7 +38466,7 @@ class RegistryClient {
     }
     /** Pings the registry now (before the first request needs it), so that round trip overlaps other work. */
     warm() {
-        return this.ping();
+        return this.authState.ready();
     }
     async send(req) {
         const authorization = await this.auth.header(req.scopes ?? []);
@@ -38150,7 +38592,10 @@ function isRedirect(status) {
 }
 /** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
 function isOwnError(error) {
-    return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError;
+    return (error instanceof DigestMismatchError ||
+        error instanceof ContentError ||
+        error instanceof SourceError ||
+        error instanceof FileSystemError);
 }
 function retryAfterOf(error) {
     return error instanceof RegistryError ? error.retryAfterMs : undefined;
@@ -38209,6 +38654,7 @@ async function readErrorDetails(body) {
 
 
 
+
 const CANCEL_TIMEOUT_MS = 5000;
 /** Tags asked for per page; registries may give fewer and link to the next page. */
 const TAGS_PER_PAGE = 1000;
@@ -38217,6 +38663,38 @@ const MAX_TAG_PAGES = 1000;
 const MAX_TAGS = 100_000;
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 const MAX_REFERRERS_PAGES = 100;
+/** Names kept in {@link TagList.invalid} to show; the count covers every one. */
+const INVALID_TAGS_KEPT = 3;
+/** Adds one page's names to the list, one at a time (never a spread: a page may hold 150,000). */
+function addTags(list, names) {
+    for (const name of names) {
+        if (isTag(name))
+            list.tags.push(name);
+        else {
+            list.invalidCount++;
+            if (list.invalid.length < INVALID_TAGS_KEPT)
+                list.invalid.push(name);
+        }
+    }
+}
+/**
+ * Page sizes (`n`) a registry took, per client, once it refused ours: distribution 3 answers
+ * `400 PAGINATION_NUMBER_INVALID` above its `tags.maxtags`, Quay refused `n > 100`. 0: ask no `n`.
+ */
+const tagPageSizes = new WeakMap();
+/** Page sizes tried in turn after a refusal: the spec's promise of 100, then the registry's own. */
+const FALLBACK_PAGE_SIZES = [100, 0];
+/**
+ * The smaller `n` to ask again with when `error` is the registry refusing the page size (a 400
+ * on the first page, which names nothing else wrong), or undefined when it is not or none is left.
+ */
+function smallerPageSize(error, asked) {
+    if (!(error instanceof RegistryError) || error.status !== 400 || asked === 0)
+        return undefined;
+    if (error.details.some((d) => d.code === 'NAME_INVALID' || d.code === 'NAME_UNKNOWN'))
+        return undefined;
+    return FALLBACK_PAGE_SIZES.find((size) => size < asked);
+}
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
 /**
@@ -38276,6 +38754,10 @@ class RegistryRepository {
         this.registry = registry;
         this.repository = repository;
         this.client = client;
+        // Names become URL path segments: only the spec's grammar gets that far (a reference from
+        // a config, an archive or a registry was parsed before; this guards every other way in).
+        if (!isRepositoryName(repository))
+            throw new ContentError(registry, `${shown(repository)} is not a repository name`);
         this.name = `${registry}/${repository}`;
         this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`];
     }
@@ -38324,6 +38806,8 @@ class RegistryRepository {
      */
     async listReferrers(digest) {
         const referrers = [];
+        if (!isDigest(digest))
+            throw new ContentError(this.name, `${shown(digest)} is not a digest; its referrers are not asked for`);
         let url = `/v2/${this.repository}/referrers/${digest}`;
         for (let page = 1; url !== undefined; page++) {
             if (page > MAX_REFERRERS_PAGES) {
@@ -38332,7 +38816,8 @@ class RegistryRepository {
             const answer = await this.referrersPage(url, digest, page);
             if (!answer)
                 return undefined;
-            referrers.push(...answer.referrers);
+            for (const referrer of answer.referrers)
+                referrers.push(referrer);
             url = answer.next;
         }
         return referrers;
@@ -38365,27 +38850,51 @@ class RegistryRepository {
     /**
      * Every tag (distribution-spec "Listing Tags"): `GET /v2/<name>/tags/list?n=…`, following
      * `Link: <url>; rel="next"` pages (ECR gives 1000 a page, ACR 100, Quay relative links), at
-     * most {@link MAX_TAG_PAGES}. A repository that does not exist is an error (404 NAME_UNKNOWN),
-     * not a list of none: a mistyped source must not mirror nothing in silence.
+     * most {@link MAX_TAG_PAGES} pages and {@link MAX_TAGS} tags. A repository that does not exist
+     * is an error (404 NAME_UNKNOWN), not a list of none: a mistyped source must not mirror nothing
+     * in silence. The list is the registry's word, so a name that is not a tag by the spec's
+     * grammar (`../../other/manifests/latest`, a newline) is set apart in `invalid`, never returned
+     * as a tag; a page linking off this repository's list is refused.
      */
     async listTags() {
-        const tags = [];
+        const list = { tags: [], invalid: [], invalidCount: 0 };
         const seen = new Set();
-        let url = `/v2/${this.repository}/tags/list?n=${TAGS_PER_PAGE}`;
+        let pageSize = tagPageSizes.get(this.client) ?? TAGS_PER_PAGE;
+        let url = this.tagsUrl(pageSize);
         for (let page = 1; url !== undefined; page++) {
             if (page > MAX_TAG_PAGES) {
                 throw new ContentError(this.name, `the tag list links to more than ${MAX_TAG_PAGES} pages (Link rel="next"); not followed further`);
             }
             if (seen.has(url))
-                throw new ContentError(this.name, `the tag list links back to a page it gave already (${url})`);
+                throw new ContentError(this.name, `the tag list links back to a page it gave already; not followed`);
             seen.add(url);
-            const answer = await this.tagsPage(url, page);
-            tags.push(...answer.tags);
-            if (tags.length > MAX_TAGS)
+            let answer;
+            try {
+                answer = await this.tagsPage(url, page);
+            }
+            catch (error) {
+                const smaller = page === 1 ? smallerPageSize(error, pageSize) : undefined;
+                if (smaller === undefined)
+                    throw error;
+                // The registry caps `n` lower than we asked (distribution 3's `tags.maxtags`, Quay's 100):
+                // asked again smaller, and remembered for this registry's later lists.
+                pageSize = smaller;
+                tagPageSizes.set(this.client, smaller);
+                seen.clear();
+                url = this.tagsUrl(smaller);
+                page = 0;
+                continue;
+            }
+            addTags(list, answer.tags);
+            if (list.tags.length > MAX_TAGS)
                 throw new ContentError(this.name, `lists more than ${MAX_TAGS} tags; not read further`);
             url = answer.next;
         }
-        return tags;
+        return list;
+    }
+    /** The first page's URL: `n` asked for unless 0 (the registry's own page size). */
+    tagsUrl(pageSize) {
+        return `/v2/${this.repository}/tags/list${pageSize > 0 ? `?n=${pageSize}` : ''}`;
     }
     tagsPage(url, page) {
         const req = {
@@ -38410,8 +38919,16 @@ class RegistryRepository {
             if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
                 throw new ContentError(where, '"tags" is not a list of strings');
             const next = nextLink(headerValue(res.headers, 'link'), res.url);
+            if (next !== undefined && !this.isTagsPage(next)) {
+                throw new ContentError(where, `links its next page (Link rel="next") outside ${this.name}'s tag list: ${shown(next)}; not followed`);
+            }
             return next === undefined ? { tags } : { tags, next };
         });
+    }
+    /** Whether `url` is this repository's tag list on this registry (any query: `n`, `last`). */
+    isTagsPage(url) {
+        const target = new URL(url);
+        return target.origin === this.client.origin && target.pathname === `/v2/${this.repository}/tags/list`;
     }
     /**
      * What a tag or digest points at, by `HEAD` alone (Docker Hub does not count a HEAD as a pull):
@@ -38636,7 +39153,11 @@ class RegistryRepository {
     request(req) {
         return this.client.request({ ...req, scopes: req.scopes ?? this.scopes });
     }
+    /** The URL path of a manifest or blob; `reference` must be a tag or digest by the spec's grammar. */
     path(kind, reference) {
+        if (!(kind === 'manifests' ? isTag(reference) || isDigest(reference) : isDigest(reference))) {
+            throw new ContentError(this.name, `${shown(reference)} is not a ${kind === 'manifests' ? 'tag or ' : ''}digest; not asked for`);
+        }
         return `/v2/${this.repository}/${kind}/${reference}`;
     }
     show(reference) {
@@ -38649,6 +39170,7 @@ class RegistryRepository {
  * Opens repositories: one {@link RegistryClient} per registry and role (each with its own
  * credentials), all sharing one bounded keep-alive connection pool with the TLS settings given.
  */
+
 
 
 
@@ -38670,7 +39192,7 @@ class Registries {
     options;
     agent;
     clients = new Map();
-    pings = new Map();
+    pings = new OriginPings();
     credentialLines = new Set();
     constructor(options) {
         this.options = options;
@@ -38786,6 +39308,7 @@ function runCopy(stores, inputs, reporter) {
 
 
 
+
 class Stores {
     registries;
     archives = new Map();
@@ -38805,11 +39328,15 @@ class Stores {
                 throw new Error(`internal: archive ${endpoint.path} was not opened`);
             return archive;
         }
+        const index = (0,external_node_path_namespaceObject.join)(endpoint.path, 'index.json');
         try {
-            await (0,promises_namespaceObject.access)((0,external_node_path_namespaceObject.join)(endpoint.path, 'index.json'));
+            await (0,promises_namespaceObject.access)(index);
         }
-        catch {
-            throw new InputError('srcRef', `${endpoint.path} is not an OCI image layout (it has no index.json)`);
+        catch (error) {
+            // Nothing there is a layout that is not: what the user named is wrong. Any other refusal is the system's to say.
+            if (systemCode(error) === 'ENOENT')
+                throw new InputError('srcRef', `${endpoint.path} is not an OCI image layout (it has no index.json)`);
+            throw fileSystemError(error, 'read the layout', endpoint.path);
         }
         return new OciLayout(endpoint.path);
     }
@@ -38824,20 +39351,20 @@ class Stores {
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
+
 /** Rows of a mirror listed in the summary at most (the counts cover every row). */
 const SUMMARY_ROWS = 1000;
 /**
- * One table cell: `|` escaped (GFM splits on it even inside code), `\` escaped so an escape in the
- * text stays text, `<`, `>` and `&` as entities so nothing reads as HTML, lines joined.
+ * One table cell: `|` escaped (GFM splits on it even inside code), `\` and backticks escaped so an
+ * escape or a code span in the text stays text, `<`, `>` and `&` as entities so nothing reads as
+ * HTML, lines joined and other control characters escaped ({@link plain}).
  */
 function cell(text) {
-    return text
-        .replace(/\\/g, '\\\\')
-        .replace(/\|/g, '\\|')
+    return plain(text.replace(/\s*\r?\n\s*/g, ' '))
+        .replace(/[\\`|]/g, (c) => `\\${c}`)
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;')
-        .replace(/\s*\r?\n\s*/g, ' ');
+        .replace(/>/g, '&gt;');
 }
 /** A GFM table; every cell escaped. */
 function markdownTable(header, rows) {
@@ -39038,7 +39565,10 @@ async function runCommand(context) {
             return await mirror(stores, inputs.mirror, context);
         const result = await runCopy(stores, inputs, cliReporter(view, console, options, copyEventLine));
         view.close();
-        console.out(options.json ? `${JSON.stringify(copyOutputs(result))}\n` : run_text(copyLines(result)));
+        if (options.json)
+            console.json(copyOutputs(result));
+        else
+            console.out(run_text(copyLines(result)));
         return 0;
     }
     finally {
@@ -39069,7 +39599,10 @@ async function mirror(stores, config, context) {
         reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
     });
     view.close();
-    console.out(options.json ? `${JSON.stringify(resultRows(result, config).map(mirroredObject))}\n` : run_text(mirrorLines(result)));
+    if (options.json)
+        console.json(resultRows(result, config).map(mirroredObject));
+    else
+        console.out(run_text(mirrorLines(result)));
     const failures = mirrorFailureLines(result);
     if (failures.length === 0)
         return 0;
@@ -39238,10 +39771,11 @@ const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
  * - `gc` is exposed so {@link useCollector} can run a young-generation collection every few MiB
  *   streamed (see `young-collections.ts`).
  *
- * Node's documentation warns that changing V8's flags after start may do nothing or worse, and V8
- * aborts when they are frozen (`--freeze-flags-after-init`): so only on the Node majors these were
- * measured on, never when the process was started with flags of its own about this, and never
- * when `OCI_PUSH_V8_FLAGS=off` is set.
+ * Node documents `v8.setFlagsFromString` after start-up as unsupported ("unpredictable behaviour,
+ * including crashes"), and V8 aborts when flags are frozen (`--freeze-flags-after-init`). A few
+ * tens of MiB are not worth that risk on runners of 7–16 GB, so this is opt-in: only with
+ * `OCI_PUSH_V8_FLAGS=on`, only on the Node majors these were measured on, and never when the
+ * process was started with flags of its own about this (on its command line or in `NODE_OPTIONS`).
  */
 
 
@@ -39254,11 +39788,12 @@ const TIERING_BUDGET = 2_000_000_000;
 const OWN_FLAGS = /freeze-flags|wasm-tiering|expose-gc|liftoff|wasm-tier-up/;
 /** The flags to set for this Node, or none. Pure: `tuneV8` applies them. */
 function v8Flags(nodeVersion, execArgv, env = {}) {
-    if (env.OCI_PUSH_V8_FLAGS === 'off')
+    if (env.OCI_PUSH_V8_FLAGS !== 'on')
         return [];
     if (!MEASURED_MAJORS.has(Number(nodeVersion.split('.')[0])))
         return [];
-    if (execArgv.some((flag) => OWN_FLAGS.test(flag.replaceAll('_', '-'))))
+    const own = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+    if (own.some((flag) => OWN_FLAGS.test(flag.replaceAll('_', '-'))))
         return [];
     return [`--wasm-tiering-budget=${TIERING_BUDGET}`, '--expose-gc'];
 }

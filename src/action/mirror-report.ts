@@ -69,16 +69,15 @@ class PairLog {
   }
 
   event(event: ProgressEvent): void {
-    const line = describeEvent(event)
+    // Outside an artifact's events, the skip is all there is to say about the pair: its end
+    // closes the one group without a "Done in" line of its own.
+    const skippedWhole = event.type === 'artifact-done' && this.upToDate && !this.started
+    const line = skippedWhole ? undefined : describeEvent(event)
     if (line) this.add('info', line)
     if (event.type === 'artifact-started') this.started = true
     else if (event.type === 'artifact-done') this.end(this.upToDate ? 'up to date' : this.dryRun ? 'planned' : 'copied')
     else if (event.type === 'artifact-failed') this.end('failed')
-    else if (event.type === 'skipped') {
-      this.upToDate = true
-      // Outside an artifact's events, the skip is all there is to say about the pair.
-      if (!this.started) this.end('up to date')
-    }
+    else if (event.type === 'skipped') this.upToDate = true
   }
 
   end(outcome: string): void {

@@ -14,7 +14,7 @@ import type { Opener } from '../storage.js'
 import type { ActionInputs } from './inputs.js'
 import { MirrorLog } from './mirror-report.js'
 import { setMirrorOutputs, writeSummary } from './outputs.js'
-import { actionGroupedLog, actionLogger } from './report.js'
+import { actionGroupedLog, actionLogger, info } from './report.js'
 import { countRows, leftOutNote, mirrorFailures, mirrorSummary, type MirrorFailure, type RunDescription } from './summary.js'
 
 /** Pairs or entries failed: the outputs and summary are written, the step fails with this. */
@@ -46,7 +46,7 @@ export async function mirrorStep(
   } finally {
     log.flush()
   }
-  core.info(describeResult(result))
+  info(describeResult(result))
   const listed = setMirrorOutputs(resultRows(result, inputs.mirror))
   if (listed.kept < listed.total) core.notice(leftOutNote(listed.kept, listed.total))
   const failures = mirrorFailures(result, (entry) => {

@@ -4,15 +4,24 @@
  */
 import * as core from '@actions/core'
 import type { EventSink } from '../engine/events.js'
+import { logLine } from '../escape.js'
 import type { Reporter } from '../engine/request.js'
 import type { Logger } from '../log.js'
 import { describeEvent, progressInterval, ProgressMeter } from '../progress.js'
 import type { GroupedLog } from './mirror-report.js'
 import type { WrittenReference } from './summary.js'
 
+/**
+ * A line on the step's stdout, where the runner reads workflow commands: one line, nothing a
+ * runner takes for a command, whatever a tag, a registry's message or a file name held.
+ */
+export function info(line: string): void {
+  core.info(logLine(line))
+}
+
 export const actionLogger: Logger = {
   debug: core.debug,
-  info: core.info,
+  info,
   warning: core.warning,
   notice: core.notice,
   secret: core.setSecret
@@ -29,10 +38,10 @@ export function actionReporter(meter: ProgressMeter = new ProgressMeter(progress
       meter.observe(event)
       const line = describeEvent(event)
       if (event.type === 'artifact-started') core.startGroup(line ?? event.source)
-      else if (line) core.info(line)
+      else if (line) info(line)
       if (event.type === 'artifact-done' || event.type === 'artifact-failed') core.endGroup()
       const progress = meter.line()
-      if (progress) core.info(progress)
+      if (progress) info(progress)
     }
   }
 }

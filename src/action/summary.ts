@@ -6,6 +6,7 @@
 import type { CopyResult } from '../engine/copy-artifact.js'
 import type { MirrorResult, MirrorRow } from '../engine/mirror.js'
 import type { Shard } from '../mirror/shard.js'
+import { plain } from '../escape.js'
 import { formatBytes } from '../size.js'
 
 /** What the run was asked to do, as the summary names it. */
@@ -28,17 +29,16 @@ export interface WrittenReference {
 export const SUMMARY_ROWS = 1000
 
 /**
- * One table cell: `|` escaped (GFM splits on it even inside code), `\` escaped so an escape in the
- * text stays text, `<`, `>` and `&` as entities so nothing reads as HTML, lines joined.
+ * One table cell: `|` escaped (GFM splits on it even inside code), `\` and backticks escaped so an
+ * escape or a code span in the text stays text, `<`, `>` and `&` as entities so nothing reads as
+ * HTML, lines joined and other control characters escaped ({@link plain}).
  */
 export function cell(text: string): string {
-  return text
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
+  return plain(text.replace(/\s*\r?\n\s*/g, ' '))
+    .replace(/[\\`|]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/\s*\r?\n\s*/g, ' ')
 }
 
 /** A GFM table; every cell escaped. */

@@ -180,7 +180,7 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
     try {
       const images = await source.readImages()
       const layers = await source.measureAll(images, precomputed, images.length === 1 ? listener : undefined)
-      for (const image of images) source.list.push(...source.add(image, layers))
+      for (const image of images) for (const added of source.add(image, layers)) source.list.push(added)
       const used = new Set(layers.values())
       for (const layer of precomputed.values()) if (!used.has(layer)) await spool.discard(layer)
     } catch (error) {

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
+import { isSystemError, systemReason } from '../files.js'
 import { formatBytes } from '../size.js'
 import { readFileStream } from '../streams.js'
 import { measureCompressed, type CompressedLayer, type MeasureOptions } from './layer-compression.js'
@@ -121,11 +122,11 @@ async function makeDirectory(root: string): Promise<string> {
   try {
     directory = await mkdtemp(join(root, 'oci-push-layers-'))
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException
+    const { code } = error as NodeJS.ErrnoException
     throw new TemporarySpaceError(
       root,
       code,
-      `cannot make a directory for gzip'd layers there (${message}); set RUNNER_TEMP to a writable directory`
+      `cannot make a directory for gzip'd layers there (${said(error as Error)}); set RUNNER_TEMP to a writable directory`
     )
   }
   live.add(directory)
@@ -146,5 +147,10 @@ function writeFailure(directory: string, error: Error, what: string, output: Wri
       `no space left for the gzip'd copy of ${what} (${code}, ${wrote} written); free space there, or set RUNNER_TEMP to a directory on a larger disk`
     )
   }
-  return new TemporarySpaceError(directory, code, `cannot write the gzip'd copy of ${what} (${error.message})`)
+  return new TemporarySpaceError(directory, code, `cannot write the gzip'd copy of ${what} (${said(error)})`)
+}
+
+/** `EACCES: permission denied`: the system's code and reason, without the call and path Node's message adds. */
+function said(error: Error): string {
+  return isSystemError(error) ? `${error.code}: ${systemReason(error)}` : error.message
 }

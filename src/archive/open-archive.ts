@@ -7,6 +7,7 @@
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InputError } from '../errors.js'
+import { fileSystemError, onFile, systemCode } from '../files.js'
 import { OciLayout } from '../layout/oci-layout.js'
 import { entryName } from '../layout/entries.js'
 import type { Source } from '../storage.js'
@@ -57,22 +58,25 @@ export async function openArchive(path: string, options: { listener?: LayerListe
   let info
   try {
     info = await stat(path)
-  } catch {
-    throw new InputError('archive', `${path} does not exist`)
+  } catch (error) {
+    if (systemCode(error) === 'ENOENT') throw new InputError('archive', `${path} does not exist`)
+    throw fileSystemError(error, 'read the archive', path)
   }
   if (info.isDirectory()) return openLayoutDirectory(path)
   const head = Buffer.alloc(512)
-  const handle = await open(path, 'r')
-  let read: number
-  try {
-    read = (await handle.read(head, 0, 512, 0)).bytesRead
-  } finally {
-    await handle.close()
-  }
+  const read = await onFile('read the archive', path, async () => {
+    const handle = await open(path, 'r')
+    try {
+      return (await handle.read(head, 0, 512, 0)).bytesRead
+    } finally {
+      await handle.close()
+    }
+  })
   const kind = detectContainer(head.subarray(0, read), path)
   const spool = new LayerSpool()
   try {
-    return await openFile(path, kind, spool, options.listener)
+    // The archive read from end to end: a system call's error on the way is the archive's (the spool says its own).
+    return await onFile('read the archive', path, () => openFile(path, kind, spool, options.listener))
   } catch (error) {
     await options.listener?.stop()
     await spool.close()
@@ -107,8 +111,10 @@ async function openLayoutDirectory(path: string): Promise<OpenedArchive> {
   const layout = new OciLayout(path)
   try {
     await stat(join(path, 'index.json'))
-  } catch {
-    throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`)
+  } catch (error) {
+    if (systemCode(error) === 'ENOENT')
+      throw new InputError('archive', `${path} is a directory but not an OCI layout (it has no index.json)`)
+    throw fileSystemError(error, 'read the layout', path)
   }
   const images = (await layout.index()).manifests.map((descriptor) => {
     const name = descriptor.annotations?.['io.containerd.image.name'] ?? entryName(descriptor)

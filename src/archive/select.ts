@@ -5,8 +5,10 @@
  */
 import { atTag, endpointTag, parseEndpoint, type Endpoint } from '../endpoint.js'
 import { InputError } from '../errors.js'
+import { shown } from '../escape.js'
 import { describeEntry } from '../layout/entries.js'
 import { formatPlatform, matchesPlatform, type PlatformSpec } from '../platform.js'
+import { isRepositoryName, isTag, parseReference } from '../reference.js'
 import type { ArchiveImage } from './archive-sources.js'
 
 export type ArchiveDestination = { kind: 'exact'; endpoint: Endpoint } | { kind: 'prefix'; prefix: string }
@@ -63,6 +65,8 @@ export function planArchivePushes(
   const pushes = new Map<string, ArchivePush>()
   for (const image of selected) {
     const { path, tag } = splitImageName(image.name ?? '')
+    const named = options.destinations.some((d) => d.kind === 'prefix' || endpointTag(d.endpoint) === undefined)
+    if (named) checkImageName(archive, image, path, tag)
     const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] }
     pushes.set(image.descriptor.digest, push)
     for (const destination of options.destinations) {
@@ -80,6 +84,32 @@ export function planArchivePushes(
     }
   }
   return [...pushes.values()]
+}
+
+/** Whether the whole name (host included) parses as a reference. */
+function isReference(name: string): boolean {
+  try {
+    parseReference(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A name read from an archive becomes a destination's repository or tag, so it must be one by the
+ * spec's grammar (a `RepoTags` of `../../other:latest` or with a newline is refused, shown escaped).
+ */
+function checkImageName(archive: string, image: ArchiveImage, path: string | undefined, tag: string | undefined): void {
+  if (!image.name) return
+  const badTag = tag !== undefined && !isTag(tag)
+  const badPath = path !== undefined && (!isRepositoryName(path) || !isReference(image.name ?? ''))
+  if (!badTag && !badPath) return
+  throw new InputError(
+    'archive',
+    `${archive}: the image ${image.descriptor.digest} is named ${shown(image.name ?? '')}, whose ${badTag ? 'tag' : 'repository'} ` +
+      `does not follow the spec's grammar; give destRef a repository and tag to push it under a name of yours`
+  )
 }
 
 /**

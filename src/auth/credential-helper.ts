@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { CredentialError } from '../errors.js'
+import { plain } from '../escape.js'
 import type { Credentials } from './credentials.js'
 
 /** Asks helper `name` for `server`; undefined when it has nothing for it. */
@@ -15,11 +16,26 @@ const TOKEN_USER = '<token>'
 const HELPER_TIMEOUT_MS = 30_000
 const MAX_OUTPUT = 1024 * 1024
 
-/** Runs helpers as child processes with `env` (its PATH finds them). */
+/**
+ * Variables a helper never sees: the action's inputs (passwords among them) and the tokens of
+ * the workflow and the runner. Everything else goes through, so PATH, HOME and DOCKER_CONFIG find
+ * the helper and its files, and cloud helpers keep what they log in with: `AWS_*` (ECR),
+ * `GOOGLE_*` and `CLOUDSDK_*` (Artifact Registry), `AZURE_*` (ACR), and the
+ * `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` pair of an OIDC login.
+ */
+const WITHHELD = /^(?:INPUT_.*|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN)$/i
+
+/** The environment a credential helper runs with: `env` without {@link WITHHELD}. */
+export function helperEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !WITHHELD.test(name)))
+}
+
+/** Runs helpers as child processes with `env` less what they must not see ({@link helperEnvironment}; its PATH finds them). */
 export function helperRunner(env: NodeJS.ProcessEnv): HelperRunner {
+  const helperEnv = helperEnvironment(env)
   return async (name, server, registry) => {
     const program = `docker-credential-${name}`
-    const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, env)
+    const { code, stdout, stderr, spawnError } = await runWithInput(program, ['get'], server, helperEnv)
     if (spawnError) {
       const missing = spawnError.code === 'ENOENT'
       throw new CredentialError(
@@ -32,7 +48,10 @@ export function helperRunner(env: NodeJS.ProcessEnv): HelperRunner {
     if (code !== 0) {
       if (/credentials not found/i.test(stdout + stderr)) return undefined
       const said = (stderr || stdout).trim().split('\n')[0] ?? ''
-      throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${said}` : ''}`)
+      throw new CredentialError(
+        registry,
+        `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${plain(said, 300)}` : ''}`
+      )
     }
     return parseHelperOutput(stdout, program, registry)
   }

@@ -1,6 +1,6 @@
 /**
  * Where the CLI writes: the result to stdout, everything else to stderr, with every secret it
- * was given or found (passwords, Basic values, tokens) replaced by `***` in both.
+ * was given or found (passwords, Basic values, tokens) replaced by `***` in the lines for people.
  */
 import type { Reporter } from '../engine/request.js'
 import type { ProgressEvent } from '../engine/events.js'
@@ -32,6 +32,18 @@ export class Console {
 
   out(text: string): void {
     this.stdout.write(this.mask(text))
+  }
+
+  /**
+   * A result as one line of JSON, not masked: its values are data (references, digests, media
+   * types) that hold no secret by construction, and masking a secret that is a common substring
+   * would corrupt them (`"***lication/vnd.oci…"` for the password `app`). Only `error` values,
+   * free text that may quote a registry, are masked as log lines are.
+   */
+  json(value: unknown): void {
+    this.stdout.write(
+      `${JSON.stringify(value, (key, field: unknown) => (key === 'error' && typeof field === 'string' ? this.mask(field) : field))}\n`
+    )
   }
 
   err(text: string): void {

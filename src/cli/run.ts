@@ -37,7 +37,8 @@ export async function runCommand(context: RunContext): Promise<number> {
     if (inputs.mirror) return await mirror(stores, inputs.mirror, context)
     const result = await runCopy(stores, inputs, cliReporter(view, console, options, copyEventLine))
     view.close()
-    console.out(options.json ? `${JSON.stringify(copyOutputs(result))}\n` : text(copyLines(result)))
+    if (options.json) console.json(copyOutputs(result))
+    else console.out(text(copyLines(result)))
     return 0
   } finally {
     view.close()
@@ -70,7 +71,8 @@ async function mirror(stores: Stores, config: MirrorConfig, context: RunContext)
     reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
   })
   view.close()
-  console.out(options.json ? `${JSON.stringify(resultRows(result, config).map(mirroredObject))}\n` : text(mirrorLines(result)))
+  if (options.json) console.json(resultRows(result, config).map(mirroredObject))
+  else console.out(text(mirrorLines(result)))
   const failures = mirrorFailureLines(result)
   if (failures.length === 0) return 0
   const pairs = result.rows.length + result.entryErrors.length

@@ -7,7 +7,7 @@ import { forEachLimit, SMALL_BLOB_BYTES, SMALL_BLOB_CONCURRENCY, smallBlobsAtOnc
 import { DigestMismatchError, VerifyingStream } from '../digest.js'
 import { setMaxListeners } from 'node:events'
 import type { Readable } from 'node:stream'
-import { ContentError, isTransient, RegistryError, SourceError, wasRetried } from '../errors.js'
+import { ContentError, FileSystemError, isTransient, RegistryError, SourceError, wasRetried } from '../errors.js'
 import { DEFAULT_RETRY, nextTryText, withRetries, type RetryPolicy } from '../retry.js'
 import { showReference } from '../reference.js'
 import { isDockerManifestType } from './media-conversion.js'
@@ -451,7 +451,9 @@ function verifiedSourceStream(
 ): Readable {
   // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
   const verifier = new VerifyingStream(blob, { digest: hash, onProgress })
-  const fail = (error: Error) => verifier.destroy(error instanceof ContentError ? error : new SourceError(reference, error.message))
+  // A file the source cannot read (a layout's) is named as it is, and not read again: trying does not change it.
+  const fail = (error: Error) =>
+    verifier.destroy(error instanceof ContentError || error instanceof FileSystemError ? error : new SourceError(reference, error.message))
   stream.on('error', fail)
   verifier.on('close', () => stream.destroy())
   // A download fetched ahead may have broken before anyone read it: its error is already past.

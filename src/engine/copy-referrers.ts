@@ -69,7 +69,7 @@ async function copyReferrersOf(
       const referrerGraph = await copyOne(source, referrer.digest, targets, options)
       for (const target of targets) if (isReadable(target)) await recordReferrer(target, subject, referrer)
       copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType })
-      copied.push(...(await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1)))
+      for (const more of await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1)) copied.push(more)
     }
     for (const suffix of COSIGN_SUFFIXES) {
       const tag = `${referrersTag(subject)}${suffix}`

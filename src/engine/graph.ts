@@ -2,6 +2,7 @@
  * The graph of an artifact: its root manifest and every manifest below it, fetched and verified
  * before a single blob moves, so the size limit and the copy plan come from manifests alone.
  */
+import { forEachLimit } from '../concurrency.js'
 import { ContentError } from '../errors.js'
 import { digestWithAlgorithmOf, isDigest, sha256 } from '../digest.js'
 import { readCapped } from '../streams.js'
@@ -26,7 +27,9 @@ export interface ArtifactGraph {
 /** Nested indexes deeper than this are refused: no real artifact comes close. */
 const MAX_DEPTH = 8
 /** Manifests in one graph, bounding the walk whatever the source serves. */
-const MAX_MANIFESTS = 10_000
+export const MAX_MANIFESTS = 10_000
+/** Child manifests fetched at once: the connection pool's width, whatever an index names. */
+const FETCH_AT_ONCE = 8
 
 /**
  * Fetches the root manifest by tag or digest and checks its bytes against the digest asked for and
@@ -45,23 +48,56 @@ export async function fetchRoot(source: Source, reference: string): Promise<Grap
   return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest }
 }
 
-/** Fetches every manifest below `root` (nested indexes too), each verified against its descriptor. */
+/**
+ * Fetches every manifest below `root` (nested indexes too), each verified against its descriptor.
+ * The source's word does not set the work: an index's descriptors are counted against
+ * {@link MAX_MANIFESTS} before anything is fetched, each distinct digest is fetched once however
+ * often it is named, and at most {@link FETCH_AT_ONCE} at a time.
+ */
 export async function loadGraph(source: Source, root: GraphNode): Promise<ArtifactGraph> {
   const nodes = new Map<string, GraphNode>([[root.descriptor.digest, root]])
   const visit = async (node: GraphNode, depth: number): Promise<void> => {
-    const children = childManifests(node.manifest).filter((child) => !nodes.has(child.digest))
+    const where = showReference(source.name, node.descriptor.digest)
+    const named = childManifests(node.manifest)
+    if (named.length > MAX_MANIFESTS) {
+      throw new ContentError(where, `index names ${named.length} manifests; more than ${MAX_MANIFESTS} in one artifact are not fetched`)
+    }
+    const children = distinctChildren(named, where).filter((child) => !nodes.has(child.digest))
     if (children.length > 0 && depth >= MAX_DEPTH) {
       throw new ContentError(source.name, `indexes are nested more than ${MAX_DEPTH} deep`)
     }
-    const fetched = await Promise.all(children.map((child) => fetchChild(source, child)))
-    for (const child of fetched) {
-      if (nodes.size >= MAX_MANIFESTS) throw new ContentError(source.name, `more than ${MAX_MANIFESTS} manifests in one artifact`)
-      nodes.set(child.descriptor.digest, child)
+    if (nodes.size + children.length > MAX_MANIFESTS) {
+      throw new ContentError(where, `index brings the artifact to more than ${MAX_MANIFESTS} manifests; not fetched`)
     }
+    const fetched: GraphNode[] = new Array<GraphNode>(children.length)
+    await forEachLimit(
+      children.map((child, i) => ({ child, i })),
+      FETCH_AT_ONCE,
+      async ({ child, i }) => {
+        fetched[i] = await fetchChild(source, child)
+      }
+    )
+    for (const child of fetched) nodes.set(child.descriptor.digest, child)
     for (const child of fetched) await visit(child, depth + 1)
   }
   await visit(root, 0)
   return { root, nodes }
+}
+
+/**
+ * An index's child descriptors, each digest once (an index may name one manifest many times, as
+ * attestations do); two that name one digest with different sizes contradict each other.
+ */
+function distinctChildren(descriptors: readonly Descriptor[], where: string): Descriptor[] {
+  const byDigest = new Map<string, Descriptor>()
+  for (const descriptor of descriptors) {
+    const earlier = byDigest.get(descriptor.digest)
+    if (earlier === undefined) byDigest.set(descriptor.digest, descriptor)
+    else if (earlier.size !== descriptor.size) {
+      throw new ContentError(where, `index names ${descriptor.digest} with sizes ${earlier.size} and ${descriptor.size}`)
+    }
+  }
+  return [...byDigest.values()]
 }
 
 async function fetchChild(source: Source, descriptor: Descriptor): Promise<GraphNode> {

@@ -6,13 +6,14 @@
  */
 import { forEachLimit } from '../concurrency.js'
 import type { Endpoint } from '../endpoint.js'
+import { shown } from '../escape.js'
 import type { Logger } from '../log.js'
 import type { MirrorConfig, MirrorEntry } from '../mirror/config.js'
 import { inShard, type Shard } from '../mirror/shard.js'
 import { selectTags } from '../mirror/tags.js'
 import { formatReference, type Reference } from '../reference.js'
 import type { RetryPolicy } from '../retry.js'
-import { isManifestResolver, isTagLister, type Opener } from '../storage.js'
+import { isManifestResolver, isTagLister, type Opener, type TagList } from '../storage.js'
 import { BlobLocator } from './blob-locator.js'
 import { executePlan } from './execute.js'
 import { fetchRoot } from './graph.js'
@@ -156,13 +157,28 @@ async function pairsOf(entry: MirrorEntry, shard: Shard | undefined, context: Mi
     const store = await context.opener.source({ kind: 'registry', reference: entry.source })
     if (!isTagLister(store)) throw new Error(`${store.name} cannot list its tags`)
     const listed = await store.listTags()
-    sources = selectTags(listed, selection).map((tag) => ({ ...entry.source, tag }))
+    if (listed.invalidCount > 0) context.logger.warning(invalidTagsWarning(entry, listed))
+    // Filters run over valid tags only: at most 128 characters each, which bounds every pattern's work.
+    sources = selectTags(listed.tags, selection).map((tag) => ({ ...entry.source, tag }))
     if (sources.length === 0)
-      context.logger.warning(`mirror: entry ${entry.index} (${formatReference(entry.source)}) selects none of its ${listed.length} tags`)
+      context.logger.warning(
+        `mirror: entry ${entry.index} (${formatReference(entry.source)}) selects none of its ${listed.tags.length} tags`
+      )
   }
   return sources
     .map((source) => ({ entry, source, destination: destinationOf(entry.destination, source) }))
     .filter((pair) => inShard(shard, pair.source, pair.destination))
+}
+
+/** One warning per entry for the names its tag list held that are not tags, the first few shown escaped. */
+function invalidTagsWarning(entry: MirrorEntry, listed: TagList): string {
+  const examples = listed.invalid.map((name) => shown(name, 60)).join(', ')
+  const more = listed.invalidCount > listed.invalid.length ? `, and ${listed.invalidCount - listed.invalid.length} more` : ''
+  return (
+    `mirror: entry ${entry.index} (${formatReference(entry.source)}): the registry listed ${listed.invalidCount} ` +
+    `${listed.invalidCount === 1 ? 'name that is not a tag' : 'names that are not tags'} (the spec's grammar: ` +
+    `letters, digits, _ . -, at most 128, not starting with . or -); dropped: ${examples}${more}`
+  )
 }
 
 /** The destination repository under the source's tag (a digest-only source: pushed by digest). */

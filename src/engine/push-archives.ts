@@ -45,7 +45,7 @@ export async function pushArchives(
     }
     try {
       const run = ahead ? { ...options, ahead: ahead.lookup } : options
-      results.push(...(await pushArchive(stores, archive, opened, { ...request, targets }, logger, run)))
+      for (const result of await pushArchive(stores, archive, opened, { ...request, targets }, logger, run)) results.push(result)
     } finally {
       // Nothing may still read the spool when it goes.
       await ahead?.stop()

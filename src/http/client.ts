@@ -9,16 +9,26 @@
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { ConnectionError, ContentError, isTransient, markRetried, RegistryError, SourceError, type RegistryErrorDetail } from '../errors.js'
+import {
+  ConnectionError,
+  ContentError,
+  FileSystemError,
+  isTransient,
+  markRetried,
+  RegistryError,
+  type RegistryErrorDetail,
+  SourceError
+} from '../errors.js'
 import { DigestMismatchError } from '../digest.js'
 import type { Credentials, Role } from '../auth/credentials.js'
 import type { Logger } from '../log.js'
 import { Authenticator } from './auth.js'
-import { parseChallenges, type Challenge } from './challenge.js'
+import { parseChallenges } from './challenge.js'
 import { readCapped } from '../streams.js'
 import { connectionHint, registryHint, type HintContext } from './hints.js'
 import { DEFAULT_RETRY, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
+import { OriginAuthState, OriginPings, type PingAnswer } from './origin-state.js'
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
 
@@ -64,18 +74,9 @@ export interface RegistryClientOptions {
   dispatcher: Dispatcher
   logger: Logger
   retry?: RetryPolicy
-  /**
-   * `/v2/` answers shared by every client of one run, by origin: the source's and the
-   * destination's clients of one registry ping it once (a round trip each saved).
-   */
-  pings?: PingCache
+  /** The run's `/v2/` pings, shared by its clients: each origin is pinged once. */
+  pings?: OriginPings
 }
-
-/** What a `/v2/` ping taught: the challenges of a 401, or none when the registry answered 200. */
-export type PingCache = Map<string, Promise<readonly Challenge[] | undefined>>
-
-/** Pings whose answer has come. */
-const answeredPings = new WeakSet<Promise<readonly Challenge[] | undefined>>()
 
 const MAX_REDIRECTS = 5
 /**
@@ -91,15 +92,22 @@ export class RegistryClient {
   readonly origin: string
   readonly registry: string
   private readonly auth: Authenticator
-  private pinged: Promise<void> | undefined
-  /** Whether the first request, sent in the ping's place ({@link mayStandInForPing}), was answered. */
-  private standingIn: Promise<boolean> | undefined
+  /** What the client knows of the origin's auth: whether it must ping before a request. */
+  private readonly authState: OriginAuthState
 
   constructor(private readonly options: RegistryClientOptions) {
     // Normalised (`https://host:443` becomes `https://host`) so it compares with URL.origin.
     this.origin = new URL(options.origin).origin
     this.registry = options.registry
     this.auth = new Authenticator(this.origin, options.credentials, (request) => this.fetchToken(request))
+    this.authState = new OriginAuthState({
+      origin: this.origin,
+      pings: options.pings ?? new OriginPings(),
+      ping: () => this.ping(),
+      learn: (challenges) => {
+        if (challenges) this.auth.challenged(challenges, [])
+      }
+    })
   }
 
   /**
@@ -121,40 +129,20 @@ export class RegistryClient {
 
   /** One try: the ping (until one succeeds) or a first request in its place, the request, and a second send after a fresh challenge. */
   private async exchange(req: RegistryRequest): Promise<RegistryResponse> {
-    let res: RegistryResponse
-    if (this.pinged === undefined && this.standingIn === undefined && this.mayStandInForPing(req)) {
-      const answer = this.standIn(req)
-      const standingIn = answer.then(
-        () => true,
-        () => false
-      )
-      this.standingIn = standingIn
-      // Failed (a reset, say): the next try stands in again; requests alongside ping.
-      void standingIn.then((answered) => {
-        if (!answered && this.standingIn === standingIn) this.standingIn = undefined
-      })
-      res = await answer
-    } else {
-      // Alongside a stand-in its answer is waited for, as a ping's would be; once it came, no ping is needed.
-      const stoodIn = this.standingIn !== undefined && (await this.standingIn)
-      if (!stoodIn) await this.ping()
-      res = await this.answered(req)
-    }
+    const standIn = this.mayStandInForPing(req) ? () => this.standIn(req) : undefined
+    const res = await this.authState.send(() => this.answered(req), standIn)
     if (req.accept.includes(res.status)) return res
     throw await this.failure(req, res)
   }
 
   /**
-   * An anonymous client's first request, when it can be sent twice, goes without a ping: its own
-   * answer teaches what the ping's would (a 401's challenges are answered as any request's are),
-   * and a registry that lets anyone in costs one round trip less. With credentials the ping comes
-   * first, so they go with the first request: some registries answer 404, not 401, without them.
+   * An anonymous client's first request, when it can be sent twice, may go without a ping
+   * ({@link OriginAuthState.send}): its own answer teaches what the ping's would (a 401's
+   * challenges are answered as any request's are), and a registry that lets anyone in costs one
+   * round trip less. With credentials the ping comes first, so they go with the first request:
+   * some registries answer 404, not 401, without them.
    */
   private mayStandInForPing(req: RegistryRequest): boolean {
-    // Another client of the origin has its answer already: it costs nothing more (one still on
-    // its way would cost a round trip to wait for; the request goes alongside it instead).
-    const known = this.options.pings?.get(this.origin)
-    if (known && answeredPings.has(known)) return false
     return this.options.credentials === undefined && canResend(req) && req.url.startsWith('/v2/')
   }
 
@@ -167,7 +155,7 @@ export class RegistryClient {
   private async standIn(req: RegistryRequest): Promise<RegistryResponse> {
     const res = await this.answered(req)
     if (res.status < 400 || res.status === 401 || res.status === 429 || res.status >= 500) return res
-    const challenges = await this.sharedPing()
+    const challenges = await this.authState.pingAnswer()
     if (!challenges || !this.auth.challenged(challenges, req.scopes ?? [])) return res
     await discard(res.body)
     return this.answered(req)
@@ -214,39 +202,10 @@ export class RegistryClient {
   /**
    * `GET /v2/` before the first request (of a client with credentials, or one whose body cannot
    * be sent twice: see {@link mayStandInForPing}): learns the auth scheme and fails early when
-   * nothing is there. Part of the try of the request that needs it, never retried on its own; a
-   * transient failure is forgotten, so the request's next try pings again.
+   * nothing is there. Part of the try of the request that needs it, never retried on its own
+   * ({@link OriginAuthState} says when it is asked).
    */
-  private ping(): Promise<void> {
-    this.pinged ??= this.sharedPing()
-      .then((challenges) => {
-        if (challenges) this.auth.challenged(challenges, [])
-      })
-      .catch((error: unknown) => {
-        if (isTransient(error)) this.pinged = undefined
-        throw error
-      })
-    return this.pinged
-  }
-
-  /** The origin's `/v2/` answer: asked once per run when clients share a {@link PingCache}. */
-  private sharedPing(): Promise<readonly Challenge[] | undefined> {
-    const pings = this.options.pings
-    const known = pings?.get(this.origin)
-    if (known) return known
-    const answer = this.pingOnce()
-    void answer.then(
-      () => answeredPings.add(answer),
-      () => {}
-    )
-    if (pings) {
-      pings.set(this.origin, answer)
-      answer.catch(() => pings.delete(this.origin))
-    }
-    return answer
-  }
-
-  private async pingOnce(): Promise<readonly Challenge[] | undefined> {
+  private async ping(): Promise<PingAnswer> {
     const req: RegistryRequest = { method: 'GET', url: '/v2/', operation: 'ping registry', reference: this.registry, accept: [200, 401] }
     const res = await this.send(req)
     await discard(res.body)
@@ -257,7 +216,7 @@ export class RegistryClient {
 
   /** Pings the registry now (before the first request needs it), so that round trip overlaps other work. */
   warm(): Promise<void> {
-    return this.ping()
+    return this.authState.ready()
   }
 
   private async send(req: RegistryRequest): Promise<RegistryResponse> {
@@ -387,7 +346,12 @@ function isRedirect(status: number): boolean {
 
 /** Errors our own streams raise (a digest check, a source read, in a request body) pass through unchanged. */
 function isOwnError(error: unknown): boolean {
-  return error instanceof DigestMismatchError || error instanceof ContentError || error instanceof SourceError
+  return (
+    error instanceof DigestMismatchError ||
+    error instanceof ContentError ||
+    error instanceof SourceError ||
+    error instanceof FileSystemError
+  )
 }
 
 function retryAfterOf(error: unknown): number | undefined {

@@ -6,6 +6,7 @@
  */
 import { isDigest } from '../digest.js'
 import { ContentError, InputError } from '../errors.js'
+import { plain } from '../escape.js'
 import type { Descriptor } from '../manifest.js'
 import { formatPlatform } from '../platform.js'
 
@@ -60,7 +61,8 @@ export function entryName(descriptor: Descriptor): string | undefined {
 /** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
 export function describeEntry(descriptor: Descriptor): string {
   const name = entryName(descriptor)
-  return `${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`
+  // Every part but the digest was read from the archive or layout: shown escaped.
+  return plain(`${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`, 600)
 }
 
 export function chooseEntry(index: LayoutIndex, tag: string | undefined, where: string): Descriptor {
@@ -72,7 +74,7 @@ export function chooseEntry(index: LayoutIndex, tag: string | undefined, where: 
       const tags = entries.map(entryName).filter((n): n is string => n !== undefined)
       throw new InputError(
         'srcRef',
-        `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.join(', ')}` : ' (its entries have no tags)'}`
+        `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.map((t) => plain(t, 200)).join(', ')}` : ' (its entries have no tags)'}`
       )
     }
     throw new InputError(

@@ -6,12 +6,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { algorithmOf, isDigest } from '../digest.js'
 import { ContentError } from '../errors.js'
+import { fileSystemError, makeDirectories, onFile, systemCode, writeHint } from '../files.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import type { FetchedManifest, Source, TagIndex, Target, TransferOptions } from '../storage.js'
 import { readFileStream } from '../streams.js'
@@ -20,6 +21,8 @@ import { chooseEntry, entryName, parseLayoutIndex, type LayoutIndex } from './en
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
 export const REF_NAME = 'org.opencontainers.image.ref.name'
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' })
+/** A blob's file, written under a temporary name: named by its own. */
+const blobWrite = { hint: writeHint, exact: true }
 
 export class OciLayout implements Source, Target, TagIndex {
   readonly name: string
@@ -43,16 +46,20 @@ export class OciLayout implements Source, Target, TagIndex {
     return chooseEntry(await this.index(), reference || undefined, this.name)
   }
 
+  /** The blob's file as a stream; failing to open or read it is an error naming it (not one to try again). */
   fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
+    const path = this.blobPath(descriptor.digest)
     return new Promise((resolve, reject) => {
-      const stream = readFileStream(this.blobPath(descriptor.digest), {
+      const stream = readFileStream(path, {
         expectedSize: descriptor.size,
-        ...(options.signal ? { signal: options.signal } : {})
+        ...(options.signal ? { signal: options.signal } : {}),
+        describeError: (error) =>
+          error.code === 'ENOENT'
+            ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout')
+            : (fileSystemError(error, 'read', path) as Error)
       })
       stream.once('open', () => resolve(stream))
-      stream.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'ENOENT' ? new ContentError(`${this.name}@${descriptor.digest}`, 'blob is missing from the layout') : error)
-      )
+      stream.once('error', reject)
     })
   }
 
@@ -72,16 +79,26 @@ export class OciLayout implements Source, Target, TagIndex {
   async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>, options: TransferOptions = {}): Promise<void> {
     const final = this.blobPath(descriptor.digest)
     const temporary = `${final}.${randomUUID()}.tmp`
-    await mkdir(join(this.dir, 'blobs', algorithmOf(descriptor.digest)), { recursive: true })
+    await this.makeDirectory(join(this.dir, 'blobs', algorithmOf(descriptor.digest)))
     try {
-      // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
-      await pipeline(await open(), createWriteStream(temporary), options.signal ? { signal: options.signal } : {})
-      const written = (await stat(temporary)).size
+      const input = await open()
+      const output = createWriteStream(temporary)
+      let refused: unknown
+      output.once('error', (error) => (refused = error))
+      try {
+        // The stream is verified by the copy as it flows: a mismatch fails it before the rename.
+        await pipeline(input, output, options.signal ? { signal: options.signal } : {})
+      } catch (error) {
+        // The file's own error is the layout's; any other (the source's, an abort) is thrown as it is.
+        throw error === refused ? fileSystemError(error, 'write', final, blobWrite) : error
+      }
+      const written = (await onFile('write', final, () => stat(temporary), blobWrite)).size
       if (written !== descriptor.size)
         throw new ContentError(`${this.name}@${descriptor.digest}`, `wrote ${written} bytes, expected ${descriptor.size}`)
-      await rename(temporary, final)
+      await onFile('write', final, () => rename(temporary, final), blobWrite)
     } finally {
-      await rm(temporary, { force: true })
+      // Not removable either (the directory refuses writes): nothing was written to it then.
+      await rm(temporary, { force: true }).catch(() => undefined)
     }
   }
 
@@ -102,12 +119,15 @@ export class OciLayout implements Source, Target, TagIndex {
   }
 
   async index(): Promise<LayoutIndex> {
+    const path = join(this.dir, 'index.json')
     let text: string
     try {
-      text = await readFile(join(this.dir, 'index.json'), 'utf8')
+      text = await readFile(path, 'utf8')
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, manifests: [] }
-      throw error
+      // None there, or no directory there at all (a destination not made yet, or that cannot be: the write says why).
+      const code = systemCode(error)
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { schemaVersion: 2, manifests: [] }
+      throw fileSystemError(error, 'read', path)
     }
     if (text.length > MAX_MANIFEST_BYTES) throw new ContentError(`${this.name}/index.json`, `larger than ${MAX_MANIFEST_BYTES} bytes`)
     return parseLayoutIndex(text, `${this.name}/index.json`)
@@ -115,8 +135,9 @@ export class OciLayout implements Source, Target, TagIndex {
 
   private updateIndex(descriptor: Descriptor, tag: string | undefined): Promise<void> {
     const write = this.indexWrites.then(async () => {
-      await mkdir(this.dir, { recursive: true })
-      await writeFile(join(this.dir, 'oci-layout'), LAYOUT_FILE)
+      await this.makeDirectory(this.dir)
+      const layoutFile = join(this.dir, 'oci-layout')
+      await onFile('write', layoutFile, () => writeFile(layoutFile, LAYOUT_FILE), { hint: writeHint })
       const index = await this.index()
       const entry: Descriptor = {
         mediaType: descriptor.mediaType,
@@ -126,9 +147,15 @@ export class OciLayout implements Source, Target, TagIndex {
       }
       // One entry per name: the tag moves; a nameless entry is listed once.
       const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[REF_NAME] !== tag : d.digest !== descriptor.digest))
-      const temporary = join(this.dir, `index.json.${randomUUID()}.tmp`)
-      await writeFile(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }))
-      await rename(temporary, join(this.dir, 'index.json'))
+      const final = join(this.dir, 'index.json')
+      const temporary = `${final}.${randomUUID()}.tmp`
+      try {
+        await writeFile(temporary, JSON.stringify({ ...index, schemaVersion: 2, manifests: [...kept, entry] }))
+        await rename(temporary, final)
+      } catch (error) {
+        await rm(temporary, { force: true }).catch(() => undefined)
+        throw fileSystemError(error, 'write', final, { hint: writeHint, exact: true })
+      }
     })
     this.indexWrites = write.catch(() => undefined)
     return write
@@ -147,11 +174,18 @@ export class OciLayout implements Source, Target, TagIndex {
     let size: number
     try {
       size = (await stat(path)).size
-    } catch {
-      throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout')
+    } catch (error) {
+      const code = systemCode(error)
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ContentError(`${this.name}@${digest}`, 'manifest is missing from the layout')
+      throw fileSystemError(error, 'read', path)
     }
     if (size > MAX_MANIFEST_BYTES) throw new ContentError(`${this.name}@${digest}`, `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`)
-    return readFile(path)
+    return onFile('read', path, () => readFile(path))
+  }
+
+  /** `directory` and its parents, made as needed; a refusal names the layout and the system's reason. */
+  private makeDirectory(directory: string): Promise<void> {
+    return onFile('create the layout directory', this.dir, () => makeDirectories(directory), { hint: writeHint })
   }
 
   /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */

@@ -14,6 +14,7 @@ import { parseReference, type Reference } from '../reference.js'
 import { formatBytes } from '../size.js'
 import { ConfigProblem, checkKeys, describe, isMap, readBoolean, readMap, readString, readStringList, type PlainMap } from './fields.js'
 import { parseTags, type ExactTags, type TagFilter, type TagSelection } from './tags.js'
+import { shown } from '../escape.js'
 
 /** One entry of `mirrors`, with `defaults` applied. */
 export interface MirrorEntry {
@@ -95,15 +96,15 @@ function readConfigFile(path: string, workspace: string): string {
   }
   try {
     const stat = statSync(full)
-    if (!stat.isFile()) fail(`"${path}" is not a file`)
+    if (!stat.isFile()) fail(`${shown(path)} is not a file`)
     if (stat.size > MAX_CONFIG_BYTES)
-      fail(`"${path}" is ${formatBytes(stat.size)}; a mirror config may be ${formatBytes(MAX_CONFIG_BYTES)} at most`)
+      fail(`${shown(path)} is ${formatBytes(stat.size)}; a mirror config may be ${formatBytes(MAX_CONFIG_BYTES)} at most`)
     return readFileSync(full, 'utf8')
   } catch (error) {
     if (error instanceof MirrorConfigError) throw error
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') fail(`file "${path}" not found (a relative path is read from the workspace, ${workspace})`)
-    return fail(`cannot read "${path}": ${code ?? (error as Error).message}`)
+    if (code === 'ENOENT') fail(`file ${shown(path)} not found (a relative path is read from the workspace, ${workspace})`)
+    return fail(`cannot read ${shown(path)}: ${code ?? (error as Error).message}`)
   }
 }
 
@@ -184,7 +185,7 @@ function parseEntry(map: PlainMap, index: number, defaults: EntryOptions): Mirro
   const destination = reference(destinationText, 'destination')
   if (destination.tag || destination.digest) {
     const names = destination.digest ? 'a digest' : 'a tag'
-    throw new ConfigProblem('destination', `"${destinationText}" names ${names}; give a repository: each tag keeps its name`)
+    throw new ConfigProblem('destination', `${shown(destinationText)} names ${names}; give a repository: each tag keeps its name`)
   }
   const options = parseOptions(map, '', defaults)
   return { index, source, destination, selection: selection(map, source, options), ...withoutTags(options) }
@@ -229,7 +230,7 @@ function given(value: unknown): boolean {
 }
 
 function reference(text: string, key: string): Reference {
-  if (isLocalPath(text)) throw new ConfigProblem(key, `"${text}" is a local path; mirror copies between registries`)
+  if (isLocalPath(text)) throw new ConfigProblem(key, `${shown(text)} is a local path; mirror copies between registries`)
   try {
     return parseReference(text)
   } catch (error) {
@@ -246,7 +247,7 @@ function platforms(value: unknown, key: string): PlatformSpec[] {
     const platform = parsePlatform(text)
     if (!platform) {
       const where = Array.isArray(value) ? `${key}[${i}]` : key
-      throw new ConfigProblem(where, `"${text}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`)
+      throw new ConfigProblem(where, `${shown(text)} is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`)
     }
     return platform
   })
@@ -265,7 +266,7 @@ function annotations(value: unknown, key: string): AnnotationRule[] {
     try {
       return parseAnnotations(line)
     } catch (error) {
-      if (error instanceof AnnotationSyntaxError) throw new ConfigProblem(where, `"${error.text}": ${error.problem}`)
+      if (error instanceof AnnotationSyntaxError) throw new ConfigProblem(where, `${shown(error.text)}: ${error.problem}`)
       throw error
     }
   })

@@ -5,7 +5,9 @@
  * means in a package.json.
  */
 import { Range, compareBuild, parse, type SemVer } from 'semver'
+import { isTag } from '../reference.js'
 import { ConfigProblem, checkKeys, describe, readBoolean, readString, readStringList } from './fields.js'
+import { shown } from '../escape.js'
 
 /** The source names a tag or a digest: that one reference is copied, no tag list is read. */
 export interface SingleReference {
@@ -37,9 +39,6 @@ export type TagSelection = SingleReference | ExactTags | TagFilter
 
 const FILTER_KEYS = ['semver', 'includePrerelease', 'allow', 'deny', 'latest'] as const
 
-/** The distribution spec's tag grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`. */
-const TAG = /^\w[\w.-]{0,127}$/
-
 /**
  * Reads the `tags` key: a list of tags (exact), or a mapping of filters. `key` is where it was
  * found, for messages (`tags`, `defaults.tags`).
@@ -56,8 +55,8 @@ function exactTags(value: unknown[], key: string): ExactTags {
   if (value.length === 0) throw new ConfigProblem(key, 'is an empty list: give the tags to copy, or filters')
   const tags = readStringList(value, key, 'tags')
   tags.forEach((tag, i) => {
-    if (!TAG.test(tag)) {
-      throw new ConfigProblem(`${key}[${i}]`, `"${tag}" is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)`)
+    if (!isTag(tag)) {
+      throw new ConfigProblem(`${key}[${i}]`, `${shown(tag)} is not a tag (letters, digits, _ . -, at most 128, not starting with . or -)`)
     }
   })
   return { kind: 'exact', tags: [...new Set(tags)] }
@@ -95,7 +94,7 @@ function patterns(value: unknown, key: string): RegExp[] {
       new RegExp(source)
     } catch (error) {
       const reason = /\/: (.*)$/.exec((error as Error).message)?.[1] ?? (error as Error).message
-      throw new ConfigProblem(where, `"${source}" is not a regular expression: ${reason}`)
+      throw new ConfigProblem(where, `${shown(source)} is not a regular expression: ${reason}`)
     }
     return new RegExp(`^(?:${source})$`)
   })
@@ -106,7 +105,7 @@ function range(value: unknown, key: string, includePrerelease: boolean): Range {
   try {
     return new Range(text, { includePrerelease })
   } catch {
-    throw new ConfigProblem(key, `"${text}" is not a SemVer range (as npm's semver reads it, e.g. ">=1.25 <2", "^19" or "~1.2")`)
+    throw new ConfigProblem(key, `${shown(text)} is not a SemVer range (as npm's semver reads it, e.g. ">=1.25 <2", "^19" or "~1.2")`)
   }
 }
 

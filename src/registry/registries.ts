@@ -5,7 +5,8 @@
 import { rootCertificates } from 'node:tls'
 import { Agent } from '../http/agent.js'
 import { secretsOf, type Credentials, type CredentialStore, type Role } from '../auth/credentials.js'
-import { RegistryClient, type PingCache } from '../http/client.js'
+import { RegistryClient } from '../http/client.js'
+import { OriginPings } from '../http/origin-state.js'
 import { DEFAULT_CONCURRENCY, smallBlobsAtOnce } from '../concurrency.js'
 import type { RetryPolicy } from '../retry.js'
 import type { Logger } from '../log.js'
@@ -46,7 +47,7 @@ export function connectionsFor(concurrency: number, copies = 1): number {
 export class Registries {
   private readonly agent: Agent
   private readonly clients = new Map<string, Promise<RegistryClient>>()
-  private readonly pings: PingCache = new Map()
+  private readonly pings = new OriginPings()
   private readonly credentialLines = new Set<string>()
 
   constructor(private readonly options: RegistriesOptions) {

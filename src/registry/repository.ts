@@ -5,13 +5,14 @@
  */
 import type { Readable } from 'node:stream'
 import { ConnectionError, ContentError, RegistryError } from '../errors.js'
+import { shown } from '../escape.js'
 import { isDigest, sha256 } from '../digest.js'
 import { readCapped } from '../streams.js'
 import { discard, headerValue, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
 import { parseReferrersIndex } from '../referrers.js'
-import { showReference } from '../reference.js'
+import { isRepositoryName, isTag, showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
 import type {
   BlobMounter,
@@ -19,6 +20,7 @@ import type {
   ManifestResolver,
   SharedStorage,
   Source,
+  TagList,
   TagLister,
   Target,
   TransferOptions,
@@ -35,6 +37,39 @@ export const MAX_TAG_PAGES = 1000
 export const MAX_TAGS = 100_000
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 export const MAX_REFERRERS_PAGES = 100
+
+/** Names kept in {@link TagList.invalid} to show; the count covers every one. */
+const INVALID_TAGS_KEPT = 3
+
+/** Adds one page's names to the list, one at a time (never a spread: a page may hold 150,000). */
+function addTags(list: TagList, names: readonly string[]): void {
+  for (const name of names) {
+    if (isTag(name)) list.tags.push(name)
+    else {
+      list.invalidCount++
+      if (list.invalid.length < INVALID_TAGS_KEPT) list.invalid.push(name)
+    }
+  }
+}
+
+/**
+ * Page sizes (`n`) a registry took, per client, once it refused ours: distribution 3 answers
+ * `400 PAGINATION_NUMBER_INVALID` above its `tags.maxtags`, Quay refused `n > 100`. 0: ask no `n`.
+ */
+const tagPageSizes = new WeakMap<RegistryClient, number>()
+
+/** Page sizes tried in turn after a refusal: the spec's promise of 100, then the registry's own. */
+const FALLBACK_PAGE_SIZES = [100, 0] as const
+
+/**
+ * The smaller `n` to ask again with when `error` is the registry refusing the page size (a 400
+ * on the first page, which names nothing else wrong), or undefined when it is not or none is left.
+ */
+function smallerPageSize(error: unknown, asked: number): number | undefined {
+  if (!(error instanceof RegistryError) || error.status !== 400 || asked === 0) return undefined
+  if (error.details.some((d) => d.code === 'NAME_INVALID' || d.code === 'NAME_UNKNOWN')) return undefined
+  return FALLBACK_PAGE_SIZES.find((size) => size < asked)
+}
 
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS: ReadonlySet<number> = new Set([400, 401, 403, 404])
@@ -103,6 +138,9 @@ export class RegistryRepository
     role: Role,
     private readonly client: RegistryClient
   ) {
+    // Names become URL path segments: only the spec's grammar gets that far (a reference from
+    // a config, an archive or a registry was parsed before; this guards every other way in).
+    if (!isRepositoryName(repository)) throw new ContentError(registry, `${shown(repository)} is not a repository name`)
     this.name = `${registry}/${repository}`
     this.scopes = [`repository:${repository}:${role === 'source' ? 'pull' : 'pull,push'}`]
   }
@@ -154,6 +192,7 @@ export class RegistryRepository
    */
   async listReferrers(digest: string): Promise<Descriptor[] | undefined> {
     const referrers: Descriptor[] = []
+    if (!isDigest(digest)) throw new ContentError(this.name, `${shown(digest)} is not a digest; its referrers are not asked for`)
     let url: string | undefined = `/v2/${this.repository}/referrers/${digest}`
     for (let page = 1; url !== undefined; page++) {
       if (page > MAX_REFERRERS_PAGES) {
@@ -164,7 +203,7 @@ export class RegistryRepository
       }
       const answer = await this.referrersPage(url, digest, page)
       if (!answer) return undefined
-      referrers.push(...answer.referrers)
+      for (const referrer of answer.referrers) referrers.push(referrer)
       url = answer.next
     }
     return referrers
@@ -198,25 +237,48 @@ export class RegistryRepository
   /**
    * Every tag (distribution-spec "Listing Tags"): `GET /v2/<name>/tags/list?n=…`, following
    * `Link: <url>; rel="next"` pages (ECR gives 1000 a page, ACR 100, Quay relative links), at
-   * most {@link MAX_TAG_PAGES}. A repository that does not exist is an error (404 NAME_UNKNOWN),
-   * not a list of none: a mistyped source must not mirror nothing in silence.
+   * most {@link MAX_TAG_PAGES} pages and {@link MAX_TAGS} tags. A repository that does not exist
+   * is an error (404 NAME_UNKNOWN), not a list of none: a mistyped source must not mirror nothing
+   * in silence. The list is the registry's word, so a name that is not a tag by the spec's
+   * grammar (`../../other/manifests/latest`, a newline) is set apart in `invalid`, never returned
+   * as a tag; a page linking off this repository's list is refused.
    */
-  async listTags(): Promise<string[]> {
-    const tags: string[] = []
+  async listTags(): Promise<TagList> {
+    const list: TagList = { tags: [], invalid: [], invalidCount: 0 }
     const seen = new Set<string>()
-    let url: string | undefined = `/v2/${this.repository}/tags/list?n=${TAGS_PER_PAGE}`
+    let pageSize = tagPageSizes.get(this.client) ?? TAGS_PER_PAGE
+    let url: string | undefined = this.tagsUrl(pageSize)
     for (let page = 1; url !== undefined; page++) {
       if (page > MAX_TAG_PAGES) {
         throw new ContentError(this.name, `the tag list links to more than ${MAX_TAG_PAGES} pages (Link rel="next"); not followed further`)
       }
-      if (seen.has(url)) throw new ContentError(this.name, `the tag list links back to a page it gave already (${url})`)
+      if (seen.has(url)) throw new ContentError(this.name, `the tag list links back to a page it gave already; not followed`)
       seen.add(url)
-      const answer = await this.tagsPage(url, page)
-      tags.push(...answer.tags)
-      if (tags.length > MAX_TAGS) throw new ContentError(this.name, `lists more than ${MAX_TAGS} tags; not read further`)
+      let answer: { tags: string[]; next?: string }
+      try {
+        answer = await this.tagsPage(url, page)
+      } catch (error) {
+        const smaller = page === 1 ? smallerPageSize(error, pageSize) : undefined
+        if (smaller === undefined) throw error
+        // The registry caps `n` lower than we asked (distribution 3's `tags.maxtags`, Quay's 100):
+        // asked again smaller, and remembered for this registry's later lists.
+        pageSize = smaller
+        tagPageSizes.set(this.client, smaller)
+        seen.clear()
+        url = this.tagsUrl(smaller)
+        page = 0
+        continue
+      }
+      addTags(list, answer.tags)
+      if (list.tags.length > MAX_TAGS) throw new ContentError(this.name, `lists more than ${MAX_TAGS} tags; not read further`)
       url = answer.next
     }
-    return tags
+    return list
+  }
+
+  /** The first page's URL: `n` asked for unless 0 (the registry's own page size). */
+  private tagsUrl(pageSize: number): string {
+    return `/v2/${this.repository}/tags/list${pageSize > 0 ? `?n=${pageSize}` : ''}`
   }
 
   private tagsPage(url: string, page: number): Promise<{ tags: string[]; next?: string }> {
@@ -240,8 +302,17 @@ export class RegistryRepository
       if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
         throw new ContentError(where, '"tags" is not a list of strings')
       const next = nextLink(headerValue(res.headers, 'link'), res.url)
+      if (next !== undefined && !this.isTagsPage(next)) {
+        throw new ContentError(where, `links its next page (Link rel="next") outside ${this.name}'s tag list: ${shown(next)}; not followed`)
+      }
       return next === undefined ? { tags } : { tags, next }
     })
+  }
+
+  /** Whether `url` is this repository's tag list on this registry (any query: `n`, `last`). */
+  private isTagsPage(url: string): boolean {
+    const target = new URL(url)
+    return target.origin === this.client.origin && target.pathname === `/v2/${this.repository}/tags/list`
   }
 
   /**
@@ -477,7 +548,11 @@ export class RegistryRepository
     return this.client.request({ ...req, scopes: req.scopes ?? this.scopes })
   }
 
+  /** The URL path of a manifest or blob; `reference` must be a tag or digest by the spec's grammar. */
   private path(kind: 'manifests' | 'blobs', reference: string): string {
+    if (!(kind === 'manifests' ? isTag(reference) || isDigest(reference) : isDigest(reference))) {
+      throw new ContentError(this.name, `${shown(reference)} is not a ${kind === 'manifests' ? 'tag or ' : ''}digest; not asked for`)
+    }
     return `/v2/${this.repository}/${kind}/${reference}`
   }
 
