@@ -112,7 +112,7 @@ describe('mirrorSummary', () => {
     })
     expect(text).toMatch(/^### oci-push mirror\n/)
     expect(text).toContain(
-      '| Shard | Copied | Skipped | Failed | Planned | Bytes | Time |\n|---|---|---|---|---|---|---|\n| 1/4 | 1 | 1 | 2 | 0 | 2.0 KiB | 2.5 s |'
+      '| Shard | Copied | Skipped | New referrers | Failed | Planned | Bytes | Time |\n|---|---|---|---|---|---|---|---|\n| 1/4 | 1 | 1 | 0 | 2 | 0 | 2.0 KiB | 2.5 s |'
     )
     expect(rowsStarting(text, 'r.io/app:3')).toEqual(['| r.io/app:3 | q.io/app:3 | fetch r.io/app:3: 429 TOOMANYREQUESTS \\| pull limit |'])
     expect(rowsStarting(text, 'entry 2 (r.io/gone)')).toHaveLength(1)
@@ -127,7 +127,7 @@ describe('mirrorSummary', () => {
     const planned: MirrorResult = { rows: [row('planned', 1)], entryErrors: [], seconds: 1 }
     const text = mirrorSummary(planned, { platforms: [], dryRun: true }, [], { kept: 2000, total: 2500 })
     expect(text).toMatch(/^### oci-push mirror: dry run, nothing written\n/)
-    expect(text).toContain('| all (not sharded) | 0 | 0 | 0 | 1 | 10 B | 1.0 s |')
+    expect(text).toContain('| all (not sharded) | 0 | 0 | 0 | 0 | 1 | 10 B | 1.0 s |')
     expect(text).toContain('#### Would copy')
     expect(text).toContain('lists 2000 of 2500 pairs')
     expect(text).toContain('500 left out')

@@ -238,7 +238,7 @@ describe('logs and summaries cannot be steered by data', () => {
         ? registryError(
             400,
             'MANIFEST_INVALID',
-            'refused\n::error title=pwned::owned\n::set-output name=digest::sha256:evil\n| x | <img src=x onerror=alert(1)> `code`'
+            'refused ##[stop-commands]tok ##vso[task.setvariable variable=x]y\n::error title=pwned::owned\n::set-output name=digest::sha256:evil\n| x | <img src=x onerror=alert(1)> `code`'
           )
         : undefined
     const run = await runAction({ srcRef: `${source.host}/lib/app:v1`, destRef: `${strict.host}/mirror/refused:v1`, ...login })

@@ -173,35 +173,8 @@ describe('only "none exist" is quiet', () => {
   const sbom = descriptor(armSbom.root, { artifactType: SBOM })
   const ok = (body: string): CannedResponse => ({ status: 200, headers: { 'content-type': OCI_INDEX }, body })
   test.each([
-    [
-      'the tag schema index is not JSON',
-      'manifests',
-      '{"schemaVersion": 2, "manifests": [',
-      'the tag schema index',
-      'manifest is not valid JSON'
-    ],
-    [
-      'the tag schema index lists a bad digest',
-      'manifests',
-      index([{ ...sbom, digest: 'sha256:not-hex' }]),
-      'the tag schema index',
-      'manifests[0] has no valid digest'
-    ],
-    ['the API answers bad JSON', 'referrers', '{"manifests": [}', 'the referrers API', 'page 1 of the answer: manifest is not valid JSON'],
-    [
-      'the API lists a negative size',
-      'referrers',
-      index([{ ...sbom, size: -1 }]),
-      'the referrers API',
-      'page 1 of the answer: manifests[0] has no valid size'
-    ],
-    [
-      'the API lists a media type that is none',
-      'referrers',
-      index([{ ...sbom, mediaType: 'manifest' }]),
-      'the referrers API',
-      'page 1 of the answer: manifests[0] has no valid mediaType'
-    ]
+    ['the tag schema index is not JSON', 'manifests', '{"schemaVersion": 2, "manifests": [', 'the tag schema index', 'is not valid JSON'],
+    ['the API answers bad JSON', 'referrers', '{"manifests": [}', 'the referrers API', 'page 1 of the answer: is not valid JSON']
   ])('%s: the copy fails naming it and the subject', async (_name, kind, body, lookup, problem) => {
     const path = kind === 'manifests' ? `/manifests/${referrersTag(arm.root.digest)}` : `/referrers/${arm.root.digest}`
     plain.faults.answer = (r) => (r.method === 'GET' && r.path.endsWith(path) ? ok(body) : undefined)
@@ -210,6 +183,42 @@ describe('only "none exist" is quiet', () => {
     await expect(copying).rejects.toThrow(`look up referrers of ${plain.host}/tags/app@${arm.root.digest} in ${lookup}`)
     await expect(copying).rejects.toThrow(problem)
   })
+
+  test.each([
+    [
+      'the tag schema index lists a bad digest',
+      'manifests',
+      { digest: 'sha256:not-hex' },
+      'the tag schema index',
+      'manifests[0] has no valid digest'
+    ],
+    ['the API lists a negative size', 'referrers', { size: -1 }, 'the referrers API', 'manifests[0] has no valid size'],
+    [
+      'the API lists a media type that is none',
+      'referrers',
+      { mediaType: 'manifest' },
+      'the referrers API',
+      'manifests[0] has no valid mediaType'
+    ]
+  ])(
+    '%s: that descriptor is skipped with a warning naming the subject and the index, the good one copied',
+    async (_name, kind, bad, lookup, problem) => {
+      const path = kind === 'manifests' ? `/manifests/${referrersTag(arm.root.digest)}` : `/referrers/${arm.root.digest}`
+      plain.faults.answer = (r) => (r.method === 'GET' && r.path.endsWith(path) ? ok(index([{ ...sbom, ...bad }, sbom])) : undefined)
+      const log: string[] = []
+      const dest = `skipped-${kind}-${Object.keys(bad)[0].toLowerCase()}/app`
+      const result = await copy(`${plain.host}/tags/app:v1`, `${b.host}/${dest}:v1`, {
+        log,
+        transform: { platforms: arm64, referrers: true }
+      })
+      const warning = log.filter((line) => line.includes('cannot be copied and are skipped'))
+      expect(warning).toHaveLength(1)
+      expect(warning[0]).toContain(`${plain.host}/tags/app@${arm.root.digest} in ${lookup}`)
+      expect(warning[0]).toContain(problem)
+      expect(result.referrers.map((r) => r.digest)).toEqual([armSbom.root.digest])
+      expect(await tagSchemaDigests(b.host, dest, arm.root.digest)).toEqual([armSbom.root.digest])
+    }
+  )
 })
 
 describe('referrers API pages (Link rel="next")', () => {

@@ -4,7 +4,7 @@ import { sha256 } from '../src/digest.js'
 import { ContentError, RegistryError } from '../src/errors.js'
 import type { Descriptor } from '../src/manifest.js'
 import { listReferrers, recordReferrer } from '../src/engine/referrers-store.js'
-import { parseReferrersIndex, referrerDescriptor, ReferrersLookupError, referrersTag } from '../src/referrers.js'
+import { parseReferrersIndex, referrerDescriptor, ReferrersLookupError, referrersTag, type ReferrersList } from '../src/referrers.js'
 import { nextLink } from '../src/registry/repository.js'
 import type { FetchedManifest } from '../src/storage.js'
 import { MemoryStore } from './helpers/memory-store.js'
@@ -42,8 +42,8 @@ class ApiStore extends RegistryLikeStore {
   constructor(private readonly answer: Descriptor[] | undefined) {
     super('api')
   }
-  listReferrers(): Promise<Descriptor[] | undefined> {
-    return Promise.resolve(this.answer)
+  listReferrers(): Promise<ReferrersList | undefined> {
+    return Promise.resolve(this.answer && { referrers: this.answer, skipped: [] })
   }
 }
 
@@ -66,14 +66,20 @@ const indexOf = (manifests: unknown[]) => Buffer.from(JSON.stringify({ schemaVer
 
 describe('listReferrers', () => {
   test('a registry with the API: its answer, not the tag', async () => {
-    expect(await listReferrers(new ApiStore([sbom, signature]), subject)).toEqual({ via: 'api', referrers: [sbom, signature] })
+    expect(await listReferrers(new ApiStore([sbom, signature]), subject)).toEqual({
+      via: 'api',
+      where: 'the referrers API',
+      referrers: [sbom, signature],
+      skipped: []
+    })
   })
 
   test('no API (404, or a non-index answer): the sha256-<hex> tag schema index', async () => {
     const store = new ApiStore(undefined)
     tagIndex(store, indexOf([sbom]))
-    expect(await listReferrers(store, subject)).toEqual({ via: 'tag', referrers: [sbom] })
-    expect(await listReferrers(new RegistryLikeStore('none'), subject)).toEqual({ via: 'tag', referrers: [] })
+    const where = `the tag schema index ${referrersTag(subject)}`
+    expect(await listReferrers(store, subject)).toEqual({ via: 'tag', where, referrers: [sbom], skipped: [] })
+    expect(await listReferrers(new RegistryLikeStore('none'), subject)).toEqual({ via: 'tag', where, referrers: [], skipped: [] })
   })
 
   test.each([
@@ -90,8 +96,7 @@ describe('listReferrers', () => {
   })
 
   test.each([
-    ['not JSON', Buffer.from('{"schemaVersion": 2, "manif'), 'manifest is not valid JSON'],
-    ['a descriptor with a bad digest', indexOf([{ ...sbom, digest: 'sha256:xyz' }]), 'manifests[0] has no valid digest'],
+    ['not JSON', Buffer.from('{"schemaVersion": 2, "manif'), 'is not valid JSON'],
     [
       'an image manifest, not an index',
       Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: sbom.mediaType, config: sbom, layers: [] })),
@@ -105,13 +110,21 @@ describe('listReferrers', () => {
     await expect(lookup).rejects.toThrow(`look up referrers of r/app@${subject} in the tag schema index ${referrersTag(subject)}: `)
     await expect(lookup).rejects.toThrow(problem)
   })
+
+  test('a tag schema index with a descriptor that has a bad digest: that one skipped, named, the others listed', async () => {
+    const store = new RegistryLikeStore('r/app')
+    tagIndex(store, indexOf([{ ...sbom, digest: 'sha256:xyz' }, signature]))
+    const found = await listReferrers(store, subject)
+    expect(found.referrers).toEqual([signature])
+    expect(found.skipped).toEqual(['manifests[0] has no valid digest'])
+  })
 })
 
-describe('parseReferrersIndex: every descriptor checked before use', () => {
+describe('parseReferrersIndex: every descriptor checked for what copying needs', () => {
   test('a valid index: its descriptors, unknown fields kept', () => {
     const extra = { ...sbom, annotations: { 'org.example': 'x' }, 'x-unknown': true }
-    expect(parseReferrersIndex(indexOf([extra, signature]), OCI_INDEX, 'answer')).toEqual([extra, signature])
-    expect(parseReferrersIndex(indexOf([]), OCI_INDEX, 'answer')).toEqual([])
+    expect(parseReferrersIndex(indexOf([extra, signature]), 'answer')).toEqual({ referrers: [extra, signature], skipped: [] })
+    expect(parseReferrersIndex(indexOf([]), 'answer')).toEqual({ referrers: [], skipped: [] })
   })
 
   test.each([
@@ -123,12 +136,32 @@ describe('parseReferrersIndex: every descriptor checked before use', () => {
     ['a size given as a string', { ...sbom, size: '1234' }, 'manifests[0] has no valid size'],
     ['a media type without subtype', { ...sbom, mediaType: 'sbom' }, 'manifests[0] has no valid mediaType'],
     ['a media type with parameters', { ...sbom, mediaType: 'application/json; charset=utf-8' }, 'manifests[0] has no valid mediaType'],
-    ['an artifactType that is a number', { ...sbom, artifactType: 7 }, 'manifests[0] has an artifactType that is not a media type'],
     ['a descriptor that is a string', 'sha256:abc', 'manifests[0] is not a descriptor object']
-  ])('%s: a ContentError naming the index', (_name, descriptor, problem) => {
-    const parse = () => parseReferrersIndex(indexOf([descriptor]), OCI_INDEX, 'the answer')
-    expect(parse).toThrow(ContentError)
-    expect(parse).toThrow(`the answer: ${problem}`)
+  ])('%s: that descriptor skipped with its reason, the others kept', (_name, descriptor, problem) => {
+    expect(parseReferrersIndex(indexOf([descriptor, signature]), 'the answer')).toEqual({ referrers: [signature], skipped: [problem] })
+  })
+
+  test.each([
+    ['empty, as cosign v3 writes it', ''],
+    ['a number', 7],
+    ['not a media type', 'sbom'],
+    ['null', null]
+  ])('an artifactType that is %s is read as unknown, never an error', (_name, artifactType) => {
+    const { artifactType: _known, ...rest } = sbom
+    expect(parseReferrersIndex(indexOf([{ ...sbom, artifactType }]), 'the answer')).toEqual({ referrers: [rest], skipped: [] })
+  })
+
+  test.each([
+    ['not JSON', Buffer.from('<html>'), 'is not valid JSON'],
+    [
+      'an image manifest',
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] })),
+      'not an image index'
+    ],
+    ['no manifests', Buffer.from(JSON.stringify({ schemaVersion: 2 })), 'has no "manifests" array']
+  ])('an answer that is %s is a ContentError naming it', (_name, bytes, problem) => {
+    expect(() => parseReferrersIndex(bytes, 'the answer')).toThrow(ContentError)
+    expect(() => parseReferrersIndex(bytes, 'the answer')).toThrow(problem)
   })
 })
 

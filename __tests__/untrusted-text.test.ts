@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { cell } from '../src/action/summary.js'
-import { planArchivePushes } from '../src/archive/select.js'
+import { planArchivePushes, type ArchiveDestination } from '../src/archive/select.js'
 import type { ArchiveImage } from '../src/archive/archive-sources.js'
 import { atTag, parseEndpoint } from '../src/endpoint.js'
 import { RegistryError } from '../src/errors.js'
@@ -12,8 +12,8 @@ import { logLine, plain, shown } from '../src/escape.js'
 import { describeEntry } from '../src/layout/entries.js'
 import { isRepositoryName, isTag } from '../src/reference.js'
 
-/** What a runner reads as a workflow command: a line starting (after blanks) with `::` or `##[`. */
-const readAsCommand = (text: string) => text.split(/\r\n|\r|\n/).some((line) => /^\s*(::|##\[|##vso\[)/.test(line))
+/** What a runner reads as a workflow command: a line starting (after blanks) with `::`, or holding `##[` or `##vso[` anywhere (the old parser). */
+const readAsCommand = (text: string) => text.split(/\r\n|\r|\n/).some((line) => /^\s*::/.test(line) || /##(\[|vso\[)/.test(line))
 
 describe('the tag grammar', () => {
   test.each(['v1', 'latest', '1.25.3-alpine', '_hidden', 'A'.repeat(128), 'sha256-abc.sig', '0'])('%s is a tag', (tag) => {
@@ -74,6 +74,8 @@ describe('logLine: what the step prints on stdout', () => {
     '   ::add-mask::x',
     '##[error]old syntax',
     '##vso[task.setvariable]x',
+    'Failed: push manifest r.io/app:v1: 400 MANIFEST_INVALID: x ##[stop-commands]tok',
+    'a ##vso[task.setvariable variable=x]y in the middle',
     'a\r::warning::b',
     'a\u2028b\n::stop-commands::t'
   ])('%j is never read as a command', (text) => {
@@ -126,21 +128,34 @@ describe('names read from an archive', () => {
     descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 10 }
   })
 
-  test.each(['app:../../victim', 'app:v1\n::error::x', '../victim/app:v1', 'Org/App:v1'])(
-    'a RepoTags or ref.name of %j never becomes a destination',
-    (name) => {
-      const plan = () =>
-        planArchivePushes('/tmp/a.tar', [image(name)], { platforms: [], destinations: [{ kind: 'prefix', prefix: '127.0.0.1:5000/org/' }] })
-      expect(plan).toThrow(/does not follow the spec's grammar/)
-      expect(() => plan()).not.toThrow(/\n/)
-      const untagged = () =>
-        planArchivePushes('/tmp/a.tar', [image(name)], {
-          platforms: [],
-          destinations: [{ kind: 'exact', endpoint: parseEndpoint('127.0.0.1:5000/org/app') }]
-        })
-      if (name.includes(':') && !/^[\w][\w.-]*$/.test(name.slice(name.lastIndexOf(':') + 1))) expect(untagged).toThrow(/grammar/)
+  const prefix: ArchiveDestination = { kind: 'prefix', prefix: '127.0.0.1:5000/org/' }
+  const untagged: ArchiveDestination = { kind: 'exact', endpoint: parseEndpoint('127.0.0.1:5000/org/app') }
+  const plan = (name: string, destination: ArchiveDestination) =>
+    planArchivePushes('/tmp/a.tar', [image(name)], { platforms: [], destinations: [destination] })
+
+  test.each([
+    ['app:../../victim', 'prefix', true],
+    // No tag (the last `:` is before a `/`): pushed by digest, the name unused.
+    ['app:../../victim', 'untagged', false],
+    ['app:v1/../../x', 'prefix', true],
+    ['app:v1\n::error::x', 'prefix', true],
+    ['app:v1\n::error::x', 'untagged', true],
+    ['../victim/app:v1', 'prefix', true],
+    // Only its tag names the destination: the repository part is never used.
+    ['../victim/app:v1', 'untagged', false],
+    ['Org/App:v1', 'prefix', true],
+    ['Org/App:v1', 'untagged', false],
+    ['team/app:v1', 'prefix', false],
+    ['team/app:v1', 'untagged', false]
+  ] as const)('a RepoTags or ref.name of %j under a %s destination: refused %s', (name, kind, refused) => {
+    const attempt = () => plan(name, kind === 'prefix' ? prefix : untagged)
+    if (refused) {
+      expect(attempt).toThrow(/does not follow the spec's grammar/)
+      expect(attempt).not.toThrow(/\n/)
+    } else {
+      expect(attempt()[0].destinations).toHaveLength(1)
     }
-  )
+  })
 
   test('a destination that names its tag takes the image whatever its name', () => {
     const [push] = planArchivePushes('/tmp/a.tar', [image('app:../../victim')], {

@@ -61905,12 +61905,12 @@ function plain(value, max = 1000) {
 }
 /**
  * A log line a runner reads as text only: one line (control characters escaped, as {@link plain}),
- * and a leading `::` or `##[` (workflow commands, old and new) behind a backslash. Whitespace
- * before them does not help: the runner trims it.
+ * a leading `::` behind a backslash (the runner trims blanks before it looks), and every `##[` or
+ * `##vso[` broken (`#\#[`): the runner's old command parser finds those anywhere in a line.
  */
 function logLine(text) {
-    const line = plain(text, Number.MAX_SAFE_INTEGER);
-    return /^\s*(?:::|##\[|##vso\[)/.test(line) ? `\\${line}` : line;
+    const line = plain(text, Number.MAX_SAFE_INTEGER).replace(/##(?=\[|vso\[)/g, '#\\#');
+    return /^\s*::/.test(line) ? `\\${line}` : line;
 }
 
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -63675,6 +63675,53 @@ class BlobLocator {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/tag-overwrite.ts
+/**
+ * Registries whose tags are immutable refuse a manifest PUT on a tag that exists: ECR repositories
+ * with `IMMUTABLE` tags (400 `TAG_INVALID`, "ImageTagAlreadyExistsException"), Harbor's
+ * immutability rules (412, or 403 `DENIED` in older releases), Artifactory and Docker Hub's
+ * immutable repositories (403 `DENIED`), and registries answering `MANIFEST_INVALID` for it. Read
+ * from the status and the error codes, never from the message text.
+ */
+
+/** Error codes a refused overwrite comes with, by the registries above. */
+const REFUSAL_CODES = new Set(['TAG_INVALID', 'MANIFEST_INVALID', 'DENIED', 'PRECONDITION', 'TAG_IMMUTABLE']);
+/** Statuses that are a refusal whatever the body says (Harbor's 412; a 409 conflict). */
+const REFUSAL_STATUSES = new Set([409, 412]);
+/** A registry refused to move a tag that holds another digest. */
+class TagOverwriteRefusedError extends Error {
+    ref;
+    held;
+    wanted;
+    refusal;
+    constructor(ref, 
+    /** What the tag holds and keeps. */
+    held, 
+    /** What the copy would have put there. */
+    wanted, refusal) {
+        const codes = refusal.details.map((d) => d.code).join(', ');
+        super(`push manifest ${ref}: the registry refused to overwrite the tag, which holds ${held}, with ${wanted} ` +
+            `(${refusal.status}${codes ? ` ${codes}` : ''}): its tags are immutable (ECR IMMUTABLE, a Harbor immutability rule, ` +
+            `Artifactory, Docker Hub); push under a new tag, or delete the tag there first if it must move`);
+        this.ref = ref;
+        this.held = held;
+        this.wanted = wanted;
+        this.refusal = refusal;
+        this.name = 'TagOverwriteRefusedError';
+    }
+}
+/**
+ * `error` read as a refused overwrite when the tag held another digest before the PUT; undefined
+ * when it is something else (the tag was new or unknown, or the refusal is of another kind).
+ */
+function overwriteRefused(error, ref, held, wanted) {
+    if (held === undefined || held === wanted || !(error instanceof RegistryError))
+        return undefined;
+    const refused = REFUSAL_STATUSES.has(error.status) ||
+        ((error.status === 400 || error.status === 403) && error.details.some((d) => REFUSAL_CODES.has(d.code)));
+    return refused ? new TagOverwriteRefusedError(ref, held, wanted, error) : undefined;
+}
+
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
 ;// CONCATENATED MODULE: ./src/media-types.ts
@@ -63936,18 +63983,26 @@ const FETCH_AT_ONCE = 8;
  * the digest the source claims.
  */
 async function fetchRoot(source, reference) {
+    const { bytes, contentType, digest, where } = await fetchVerified(source, reference);
+    const manifest = parseManifest(bytes, contentType, where);
+    return { descriptor: { mediaType: manifest.mediaType, digest, size: bytes.length }, bytes, manifest };
+}
+/**
+ * A manifest's bytes by tag or digest, not parsed: by tag, the digest is the bytes' own; by
+ * digest, the bytes must have it. Either way the store's claim (`Docker-Content-Digest`) must
+ * agree: a source that lies about it is refused (hashed again only when it names another value
+ * or algorithm).
+ */
+async function fetchVerified(source, reference) {
     const where = showReference(source.name, reference);
     const fetched = await source.fetchManifest(reference);
-    // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
-    // store's claim must agree (hashed again only when it names another value or algorithm).
     const digest = isDigest(reference) ? reference : sha256(fetched.bytes);
     if (isDigest(reference))
         checkDigest(fetched.bytes, digest, where);
     const claimed = fetched.claimedDigest;
     if (claimed && isDigest(claimed) && claimed !== digest)
         checkDigest(fetched.bytes, claimed, where);
-    const manifest = parseManifest(fetched.bytes, fetched.contentType, where);
-    return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
+    return { bytes: fetched.bytes, contentType: fetched.contentType, digest, where };
 }
 /**
  * Fetches every manifest below `root` (nested indexes too), each verified against its descriptor.
@@ -64490,6 +64545,7 @@ function progressOf(blob, target, events) {
 
 
 
+
 /** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
 class ReferrersLookupError extends Error {
     store;
@@ -64519,25 +64575,59 @@ function referrersTag(subject) {
 }
 /**
  * The descriptors of a referrers index (an API answer, or the tag schema's index), each checked
- * before use (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer (both by
- * {@link parseManifest}), media type and artifactType `type/subtype`. Anything else is a
- * {@link ContentError} naming `where`.
+ * for what copying needs (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer,
+ * media type `type/subtype`. Signers write these indexes themselves, and not always well (cosign
+ * v3 writes `"artifactType": ""`), so a descriptor that fails is left out with its reason, never
+ * the whole index; an `artifactType` that is empty or not a media type is read as unknown (the
+ * field dropped). An answer that is not JSON, or not an index, is a {@link ContentError}.
  */
-function parseReferrersIndex(bytes, contentType, where) {
-    return referrersOf(parseManifest(bytes, contentType ?? OCI_INDEX, where), where);
-}
-function referrersOf(manifest, where) {
-    if (manifest.kind !== 'index')
-        throw new ContentError(where, `is ${manifest.mediaType}, not an image index`);
-    manifest.manifests.forEach((d, i) => {
-        if (!isMediaType(d.mediaType))
-            throw new ContentError(where, `manifests[${i}] has no valid mediaType`);
-        const artifactType = d.artifactType;
-        if (artifactType !== undefined && (typeof artifactType !== 'string' || !isMediaType(artifactType))) {
-            throw new ContentError(where, `manifests[${i}] has an artifactType that is not a media type`);
-        }
+function parseReferrersIndex(bytes, where) {
+    let json;
+    try {
+        json = JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        throw new ContentError(where, 'is not valid JSON');
+    }
+    if (!referrers_isObject(json))
+        throw new ContentError(where, 'is not a JSON object');
+    if (json.mediaType !== undefined && json.mediaType !== OCI_INDEX) {
+        throw new ContentError(where, `is ${typeof json.mediaType === 'string' ? shown(json.mediaType, 80) : 'not typed'}, not an image index`);
+    }
+    if (!Array.isArray(json.manifests))
+        throw new ContentError(where, 'has no "manifests" array');
+    const list = { referrers: [], skipped: [] };
+    json.manifests.forEach((value, i) => {
+        const problem = descriptorProblem(value);
+        if (problem)
+            list.skipped.push(`manifests[${i}] ${problem}`);
+        else
+            list.referrers.push(withKnownArtifactType(value));
     });
-    return manifest.manifests;
+    return list;
+}
+/** What keeps `value` from being copied as a referrer, or undefined. */
+function descriptorProblem(value) {
+    if (!referrers_isObject(value))
+        return 'is not a descriptor object';
+    const { mediaType, digest, size } = value;
+    if (typeof mediaType !== 'string' || !isMediaType(mediaType))
+        return 'has no valid mediaType';
+    if (typeof digest !== 'string' || !isDigest(digest))
+        return 'has no valid digest';
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+        return 'has no valid size';
+    return undefined;
+}
+function withKnownArtifactType(descriptor) {
+    const artifactType = descriptor.artifactType;
+    if (artifactType === undefined || (typeof artifactType === 'string' && isMediaType(artifactType)))
+        return descriptor;
+    const { artifactType: _unknown, ...rest } = descriptor;
+    return rest;
+}
+function referrers_isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 /** A referrer's descriptor as the index lists it: media type, digest, size, artifactType, annotations. */
 function referrerDescriptor(manifest, descriptor) {
@@ -64565,7 +64655,6 @@ function referrerDescriptor(manifest, descriptor) {
  * empty list. Any other failure of a lookup — a refusal, a 5xx after retries, an index that is
  * not valid — is a {@link ReferrersLookupError}, so a referrer is never lost in silence.
  */
-
 
 
 
@@ -64604,16 +64693,18 @@ async function ifTagged(store, tag, fetch) {
 /** The referrers of `subject` in a store: its API, else the tag schema index (none when absent). */
 async function listReferrers(store, subject) {
     if (hasReferrersApi(store)) {
-        const fromApi = await lookup(store, subject, 'the referrers API', () => store.listReferrers(subject));
+        const where = 'the referrers API';
+        const fromApi = await lookup(store, subject, where, () => store.listReferrers(subject));
         if (fromApi)
-            return { via: 'api', referrers: fromApi };
+            return { via: 'api', where, ...fromApi };
     }
     const tag = referrersTag(subject);
-    const referrers = await lookup(store, subject, `the tag schema index ${tag}`, async () => {
-        const index = await ifTagged(store, tag, () => fetchRoot(store, tag));
-        return index ? referrersOf(index.manifest, showReference(store.name, tag)) : [];
+    const where = `the tag schema index ${tag}`;
+    const found = await lookup(store, subject, where, async () => {
+        const index = await ifTagged(store, tag, () => fetchVerified(store, tag));
+        return index ? parseReferrersIndex(index.bytes, index.where) : { referrers: [], skipped: [] };
     });
-    return { via: 'tag', referrers };
+    return { via: 'tag', where, ...found };
 }
 async function lookup(store, subject, where, look) {
     try {
@@ -64628,13 +64719,29 @@ async function lookup(store, subject, where, look) {
  * registry links a manifest with `subject` itself), else the tag schema index gets the descriptor
  * added — existing entries kept, no duplicate. Returns how it was recorded.
  */
-async function recordReferrer(store, subject, referrer) {
-    const { via, referrers } = await listReferrers(store, subject);
+function recordReferrer(store, subject, referrer) {
+    return recordReferrers(store, subject, [referrer]);
+}
+/**
+ * {@link recordReferrer} for several at once, with what the target lists already when the caller
+ * asked it before (`known`): the tag schema index is written once, and not at all when every
+ * referrer is in it (a re-run writes nothing).
+ */
+async function recordReferrers(store, subject, referrers, known) {
+    const { via, referrers: listed } = known ?? (await listReferrers(store, subject));
     if (via === 'api')
         return 'api';
-    if (referrers.some((d) => d.digest === referrer.digest))
+    const present = new Set(listed.map((d) => d.digest));
+    const added = [];
+    for (const referrer of referrers) {
+        if (present.has(referrer.digest))
+            continue;
+        present.add(referrer.digest);
+        added.push(referrer);
+    }
+    if (added.length === 0)
         return 'tag';
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...referrers, referrer] }));
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...listed, ...added] }));
     const descriptor = { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length };
     await store.pushManifest(descriptor, bytes, referrersTag(subject));
     return 'tag';
@@ -64656,8 +64763,13 @@ async function recordReferrer(store, subject, referrer) {
 
 
 
+
+
+
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const copy_referrers_MAX_DEPTH = 3;
+/** Referrers copied at most for one artifact, at every depth together. */
+const MAX_REFERRERS = 1000;
 const COSIGN_SUFFIXES = ['.sig', '.att', '.sbom'];
 /**
  * Copies the referrers of `subjects` (digests of manifests pushed as the source has them) from
@@ -64678,48 +64790,110 @@ async function copyReferrers(source, subjects, leftBehind, targets, options) {
     }
     return copyReferrersOf(source, subjects, targets, options, 0);
 }
-async function copyReferrersOf(source, subjects, targets, options, depth) {
+async function copyReferrersOf(source, subjects, targets, options, depth, budget = { left: MAX_REFERRERS }) {
     const copied = [];
     if (depth >= copy_referrers_MAX_DEPTH)
         return copied;
     for (const subject of subjects) {
-        const { referrers } = await listReferrers(source, subject);
-        for (const referrer of referrers) {
-            const referrerGraph = await copyOne(source, referrer.digest, targets, options);
-            for (const target of targets)
-                if (isReadable(target))
-                    await recordReferrer(target, subject, referrer);
-            copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType });
-            for (const more of await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1))
-                copied.push(more);
+        const found = await listReferrers(source, subject);
+        if (found.skipped.length > 0)
+            options.logger.warning(skippedWarning(source, subject, found));
+        // What moved, to any target: its own referrers are looked for below it. One already at every
+        // target is not looked into again (a re-run costs a lookup per tag, not per referrer).
+        const moved = new Map();
+        if (found.referrers.length > 0) {
+            for (const target of targets) {
+                for (const referrer of await referrersInto(source, subject, found.referrers, target, options, budget))
+                    moved.set(referrer.digest, referrer);
+            }
         }
+        for (const referrer of moved.values())
+            copied.push({ subject, digest: referrer.digest, kind: kindOf(referrer) });
+        for (const more of await copyReferrersOf(source, moved.keys(), targets, options, depth + 1, budget))
+            copied.push(more);
+        // cosign's own tags name images it signed, not its signatures: asked of the copied manifests only.
+        if (depth > 0)
+            continue;
         for (const suffix of COSIGN_SUFFIXES) {
-            const tag = `${referrersTag(subject)}${suffix}`;
-            const root = await cosignRoot(source, subject, tag);
-            if (!root)
-                continue;
-            await copyOne(source, root.descriptor.digest, targets, options);
-            for (const target of targets)
-                await target.pushManifest(root.descriptor, root.bytes, tag);
-            copied.push({ subject, digest: root.descriptor.digest, kind: `cosign ${suffix.slice(1)} tag` });
+            for (const digest of new Set(await cosignTagInto(source, subject, `${referrersTag(subject)}${suffix}`, targets, options))) {
+                copied.push({ subject, digest, kind: `cosign ${suffix.slice(1)} tag` });
+            }
         }
     }
     return copied;
 }
-/** What cosign tagged `tag` for `subject`, or undefined when there is no such tag. */
-async function cosignRoot(source, subject, tag) {
+/**
+ * The referrers of `subject` a target lacks, copied (their graphs) and recorded there: what the
+ * target lists already (its API, or its tag schema index) is neither read nor written again, so
+ * a re-run costs one lookup per subject and target. Returns the referrers that moved.
+ */
+async function referrersInto(source, subject, referrers, target, options, budget) {
+    const known = isReadable(target) ? await listReferrers(target, subject) : undefined;
+    const listed = new Set(known?.referrers.map((d) => d.digest));
+    // Each digest once, however often an index names it.
+    const missing = [...new Map(referrers.filter((r) => !listed.has(r.digest)).map((r) => [r.digest, r])).values()];
+    for (const referrer of missing) {
+        if (--budget.left < 0)
+            throw new ContentError(source.name, `has more than ${MAX_REFERRERS} referrers below what is copied; not copied further`);
+        await copyOne(source, referrer.digest, [target], options);
+    }
+    if (missing.length > 0 && isReadable(target))
+        await recordReferrers(target, subject, missing, known);
+    return missing;
+}
+/**
+ * cosign's older tags (`sha256-<hex>.sig`, `.att`, `.sbom`): what `tag` holds at the source is
+ * copied and tagged at each target whose tag holds something else (cosign rewrites these tags as
+ * signatures are added). Asked by HEAD where the store can, so a re-run reads no manifest.
+ */
+async function cosignTagInto(source, subject, tag, targets, options) {
+    const digest = await taggedDigest(source, subject, tag);
+    if (digest === undefined)
+        return [];
+    const moved = [];
+    let root;
+    for (const target of targets) {
+        const held = isManifestResolver(target) ? (await target.resolveManifest(tag))?.digest : undefined;
+        if (held === digest)
+            continue;
+        root ??= await fetchRoot(source, digest);
+        await copyOne(source, digest, [target], options);
+        try {
+            await target.pushManifest(root.descriptor, root.bytes, tag);
+        }
+        catch (error) {
+            throw overwriteRefused(error, showReference(target.name, tag), held, digest) ?? error;
+        }
+        moved.push(digest);
+    }
+    return moved;
+}
+/** What cosign tagged `tag` for `subject` at the source, or undefined when there is no such tag. */
+async function taggedDigest(source, subject, tag) {
     try {
-        return await ifTagged(source, tag, () => fetchRoot(source, tag));
+        if (isManifestResolver(source))
+            return (await source.resolveManifest(tag))?.digest;
+        return (await ifTagged(source, tag, () => fetchRoot(source, tag)))?.descriptor.digest;
     }
     catch (error) {
         throw new ReferrersLookupError(source.name, subject, `the cosign tag ${tag}`, error);
     }
 }
+function kindOf(referrer) {
+    return referrer.artifactType ?? referrer.mediaType;
+}
+/** One warning per index for the descriptors a signer wrote that cannot be copied. */
+function skippedWarning(source, subject, found) {
+    const shownProblems = found.skipped.slice(0, 3).join('; ');
+    const more = found.skipped.length > 3 ? `; and ${found.skipped.length - 3} more` : '';
+    return (`referrers: ${found.skipped.length} of the descriptors of ${source.name}@${subject} in ${found.where} ` +
+        `cannot be copied and are skipped (${shownProblems}${more})`);
+}
 /** Referrers of `subject` at the source: listed (API or tag schema) and cosign-tagged. */
 async function countReferrers(source, subject) {
     let count = (await listReferrers(source, subject)).referrers.length;
     for (const suffix of COSIGN_SUFFIXES)
-        if (await cosignRoot(source, subject, `${referrersTag(subject)}${suffix}`))
+        if (await taggedDigest(source, subject, `${referrersTag(subject)}${suffix}`))
             count++;
     return count;
 }
@@ -64753,133 +64927,6 @@ function planDestinations(source, destinations) {
 /** `registry/repository:tag`, or `registry/repository@digest` for a destination written by digest. */
 function destinationName(destination, digest) {
     return formatEndpoint(destination.tag ? destination.endpoint : atDigest(destination.endpoint, digest));
-}
-
-;// CONCATENATED MODULE: ./src/engine/request.ts
-/**
- * Writing a tag failed after others were written (every blob and manifest was already in place,
- * so those tags point at complete artifacts): the message says which were written.
- */
-class PartialCopyError extends Error {
-    failure;
-    written;
-    constructor(failure, written) {
-        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
-        this.failure = failure;
-        this.written = written;
-        this.name = 'PartialCopyError';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/execute.ts
-/**
- * Carries out a {@link CopyPlan}: what each target lacks is copied (blobs, then manifests), then
- * referrers, then the new manifests into the source's own storage, and tags last, so no tag ever
- * points at something that is not completely stored.
- */
-
-
-
-
-
-
-
-
-async function executePlan(plan, reporter, execute = {}) {
-    const stats = emptyStats();
-    const options = {
-        ...graphOptions(plan, reporter, stats),
-        ...(execute.locator ? { locator: execute.locator } : {}),
-        ...(execute.ahead ? { ahead: execute.ahead } : {})
-    };
-    const cross = plan.targets.filter((t) => !t.sameStorage);
-    const done = [];
-    for (const { target, missing } of cross) {
-        const before = { ...stats };
-        // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
-        const mountFrom = done.find((earlier) => isBlobMounter(target) && isReadable(earlier) && target.canMountFrom(earlier));
-        await copyMissing(plan.graph, missing, plan.source, target, {
-            ...options,
-            ...(mountFrom && isReadable(mountFrom) ? { mountFrom } : {})
-        });
-        done.push(target);
-        reporter.event({ type: 'target-done', target: target.name, stats: difference(stats, before) });
-    }
-    // Referrers of the manifests pushed as the source has them, to every destination that is not
-    // the source's own storage; those of manifests pushed with new bytes are counted.
-    const referrers = plan.request.referrers && cross.length > 0
-        ? await copyReferrers(plan.source, plan.kept, plan.leftBehind, cross.map((t) => t.target), options)
-        : [];
-    for (const { subject, digest, kind } of referrers)
-        reporter.event({ type: 'referrer-copied', subject, digest, kind });
-    // The source's own storage has every blob already: only the new manifests go there.
-    for (const { target, missing } of plan.targets.filter((t) => t.sameStorage && t.missing.size > 0))
-        await copyMissing(plan.graph, missing, plan.source, target, { ...options, blobsInPlace: true });
-    const pushed = await writeTags(plan, reporter);
-    const { digest, mediaType, size } = plan.root.descriptor;
-    return { digest, mediaType, size, pushed, rewritten: plan.rewritten, referrers, stats, seconds: 0 };
-}
-/** What a dry run answers: the references that would be written, and the bytes that would move at most. */
-function describePlan(plan) {
-    const { digest, mediaType, size } = plan.root.descriptor;
-    const pushed = plan.destinations.map((dest) => pushedReference(dest, plan.root));
-    return {
-        digest,
-        mediaType,
-        size,
-        pushed,
-        rewritten: plan.rewritten,
-        referrers: [],
-        stats: emptyStats(),
-        seconds: 0,
-        planned: { bytes: plan.bytes }
-    };
-}
-function graphOptions(plan, reporter, stats) {
-    const { concurrency, retry } = plan.request;
-    return { concurrency: concurrency ?? DEFAULT_CONCURRENCY, logger: reporter, events: reporter.event, stats, ...(retry ? { retry } : {}) };
-}
-function difference(after, before) {
-    const out = { ...after };
-    for (const key of Object.keys(out))
-        out[key] -= before[key];
-    return out;
-}
-async function writeTags(plan, reporter) {
-    const pushed = [];
-    const targets = new Map(plan.targets.map((t) => [t.key, t.target]));
-    for (const dest of plan.destinations) {
-        try {
-            await writeTag(dest, targets.get(storeKey(dest.endpoint)), plan.root, reporter);
-        }
-        catch (error) {
-            if (pushed.length > 0 && error instanceof Error)
-                throw new PartialCopyError(error, pushed);
-            throw error;
-        }
-        pushed.push(pushedReference(dest, plan.root));
-    }
-    return pushed;
-}
-function pushedReference(dest, root) {
-    const { digest, mediaType, size } = root.descriptor;
-    return { ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size };
-}
-async function writeTag(dest, target, root, reporter) {
-    const ref = destinationName(dest, root.descriptor.digest);
-    const { digest } = root.descriptor;
-    if (dest.unchanged) {
-        reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
-    }
-    else if (dest.tag) {
-        await target.pushManifest(root.descriptor, root.bytes, dest.tag);
-        reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' });
-    }
-    else {
-        if (isPinning(target))
-            await target.pin(root.descriptor);
-        reporter.event({ type: 'tag-written', ref, digest, how: 'stored' });
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/platform-filter.ts
@@ -65113,8 +65160,10 @@ function notices(rules, used, graph) {
 
 
 async function planCopy(opener, request, reporter) {
-    // The destinations' registries are pinged while the source is read: that round trip overlaps.
+    // The destinations' registries are pinged, and their tags asked, while the source is read:
+    // those round trips overlap it.
     warm(opener, request.destinations);
+    const held = askTags(opener, planDestinations(request.source, request.destinations));
     const source = await opener.source(request.source);
     const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '');
     const name = formatEndpoint(request.source);
@@ -65157,7 +65206,20 @@ async function planCopy(opener, request, reporter) {
     const leftBehind = rewritten.filter(({ from }) => fromSource.has(from)).map(({ from, to }) => ({ from, to }));
     if (changed && !leftBehind.some((l) => l.from === original.descriptor.digest))
         leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest });
-    return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) };
+    return {
+        request,
+        source,
+        original,
+        graph,
+        root,
+        rewritten,
+        kept,
+        leftBehind,
+        destinations,
+        targets,
+        held,
+        bytes: bytesToMove(graph, targets)
+    };
 }
 /** Starts each destination store's first round trip now; a failure there shows on its first real request. */
 function warm(opener, destinations) {
@@ -65167,6 +65229,29 @@ function warm(opener, destinations) {
             .then((target) => (isWarmable(target) ? target.warm() : undefined))
             .catch(() => { });
     }
+}
+/** The key of a destination's tag in {@link CopyPlan.held}. */
+function tagKey(destination) {
+    return `${storeKey(destination.endpoint)}:${destination.tag ?? ''}`;
+}
+/**
+ * What each tagged destination's tag holds, by one HEAD each (registries; a layout is asked
+ * nothing: it has no immutable tags and writing it costs no request). A failed question is an
+ * unknown answer: the tag is then written as before, and a real problem shows on that write.
+ */
+function askTags(opener, destinations) {
+    const held = new Map();
+    for (const destination of destinations) {
+        const tag = destination.tag;
+        if (tag === undefined || destination.unchanged || destination.endpoint.kind !== 'registry')
+            continue;
+        const answer = opener
+            .target(destination.endpoint)
+            .then(async (target) => (isManifestResolver(target) ? (await target.resolveManifest(tag))?.digest : undefined))
+            .catch(() => undefined);
+        held.set(tagKey(destination), answer);
+    }
+    return held;
 }
 /** A graph of the root alone: a retag in place needs nothing below it. */
 function rootOnly(root) {
@@ -65245,6 +65330,166 @@ function checkSizeLimit(size, limit) {
     if (size > limit) {
         throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine/request.ts
+/**
+ * Writing a tag failed after others were written (every blob and manifest was already in place,
+ * so those tags point at complete artifacts): the message says which were written.
+ */
+class PartialCopyError extends Error {
+    failure;
+    written;
+    constructor(failure, written) {
+        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
+        this.failure = failure;
+        this.written = written;
+        this.name = 'PartialCopyError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/execute.ts
+/**
+ * Carries out a {@link CopyPlan}: what each target lacks is copied (blobs, then manifests), then
+ * referrers, then the new manifests into the source's own storage, and tags last, so no tag ever
+ * points at something that is not completely stored.
+ */
+
+
+
+
+
+
+
+
+
+
+async function executePlan(plan, reporter, execute = {}) {
+    const stats = emptyStats();
+    const options = {
+        ...graphOptions(plan, reporter, stats),
+        ...(execute.locator ? { locator: execute.locator } : {}),
+        ...(execute.ahead ? { ahead: execute.ahead } : {})
+    };
+    const cross = plan.targets.filter((t) => !t.sameStorage);
+    const done = [];
+    for (const { target, missing } of cross) {
+        const before = { ...stats };
+        // A later destination on the registry of an earlier one mounts from it: blobs move once per registry.
+        const mountFrom = done.find((earlier) => isBlobMounter(target) && isReadable(earlier) && target.canMountFrom(earlier));
+        await copyMissing(plan.graph, missing, plan.source, target, {
+            ...options,
+            ...(mountFrom && isReadable(mountFrom) ? { mountFrom } : {})
+        });
+        done.push(target);
+        reporter.event({ type: 'target-done', target: target.name, stats: difference(stats, before) });
+    }
+    // Referrers of the manifests pushed as the source has them, to every destination that is not
+    // the source's own storage; those of manifests pushed with new bytes are counted.
+    const referrers = plan.request.referrers && cross.length > 0
+        ? await copyReferrers(plan.source, plan.kept, plan.leftBehind, cross.map((t) => t.target), options)
+        : [];
+    for (const { subject, digest, kind } of referrers)
+        reporter.event({ type: 'referrer-copied', subject, digest, kind });
+    // The source's own storage has every blob already: only the new manifests go there.
+    for (const { target, missing } of plan.targets.filter((t) => t.sameStorage && t.missing.size > 0))
+        await copyMissing(plan.graph, missing, plan.source, target, { ...options, blobsInPlace: true });
+    const pushed = await writeTags(plan, reporter);
+    const { digest, mediaType, size } = plan.root.descriptor;
+    return { digest, mediaType, size, pushed, rewritten: plan.rewritten, referrers, stats, seconds: 0 };
+}
+/**
+ * The referrers of `digest` (already at `target`) that `target` lacks, copied alone: what a
+ * mirror re-run does for a tag that is up to date, when signatures were added upstream since.
+ */
+function execute_copyReferrersOf(source, target, digest, reporter, concurrency) {
+    const options = {
+        concurrency: concurrency ?? DEFAULT_CONCURRENCY,
+        logger: reporter,
+        events: reporter.event,
+        stats: emptyStats()
+    };
+    return copyReferrers(source, [digest], [], [target], options);
+}
+/** What a dry run answers: the references that would be written, and the bytes that would move at most. */
+function describePlan(plan) {
+    const { digest, mediaType, size } = plan.root.descriptor;
+    const pushed = plan.destinations.map((dest) => pushedReference(dest, plan.root));
+    return {
+        digest,
+        mediaType,
+        size,
+        pushed,
+        rewritten: plan.rewritten,
+        referrers: [],
+        stats: emptyStats(),
+        seconds: 0,
+        planned: { bytes: plan.bytes }
+    };
+}
+function graphOptions(plan, reporter, stats) {
+    const { concurrency, retry } = plan.request;
+    return { concurrency: concurrency ?? DEFAULT_CONCURRENCY, logger: reporter, events: reporter.event, stats, ...(retry ? { retry } : {}) };
+}
+function difference(after, before) {
+    const out = { ...after };
+    for (const key of Object.keys(out))
+        out[key] -= before[key];
+    return out;
+}
+async function writeTags(plan, reporter) {
+    const pushed = [];
+    const targets = new Map(plan.targets.map((t) => [t.key, t.target]));
+    for (const dest of plan.destinations) {
+        try {
+            await writeTag(dest, targets.get(storeKey(dest.endpoint)), plan, reporter);
+        }
+        catch (error) {
+            if (pushed.length > 0 && error instanceof Error)
+                throw new PartialCopyError(error, pushed);
+            throw error;
+        }
+        pushed.push(pushedReference(dest, plan.root));
+    }
+    return pushed;
+}
+function pushedReference(dest, root) {
+    const { digest, mediaType, size } = root.descriptor;
+    return { ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size };
+}
+async function writeTag(dest, target, plan, reporter) {
+    const { root } = plan;
+    const ref = destinationName(dest, root.descriptor.digest);
+    const { digest } = root.descriptor;
+    if (dest.unchanged) {
+        reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+    }
+    else if (dest.tag) {
+        const held = await (plan.held.get(tagKey(dest)) ?? heldBy(target, dest.tag));
+        if (held === digest) {
+            // Never written again: registries with immutable tags refuse even the same digest.
+            reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+            return;
+        }
+        try {
+            await target.pushManifest(root.descriptor, root.bytes, dest.tag);
+        }
+        catch (error) {
+            throw overwriteRefused(error, ref, held, digest) ?? error;
+        }
+        reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' });
+    }
+    else {
+        if (isPinning(target))
+            await target.pin(root.descriptor);
+        reporter.event({ type: 'tag-written', ref, digest, how: 'stored' });
+    }
+}
+/** What `tag` holds at a target the plan did not ask (a layout, or a destination found unchanged before a rewrite). */
+async function heldBy(target, tag) {
+    if (!isManifestResolver(target))
+        return undefined;
+    return (await target.resolveManifest(tag).catch(() => undefined))?.digest;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/mirror.ts
@@ -65389,8 +65634,11 @@ async function mirrorPair(pair, request, context, locator) {
         // Both HEADs at once (one round trip per pair when it is up to date); with platforms alone,
         // the source's root manifest says what a copy would push.
         const [present, wanted] = await Promise.all([destinationDigest(context, pair), expectedDigest(context, pair)]);
-        if (present && wanted === present)
-            return skipped(reporter, row('skipped', present, 0));
+        if (present && wanted === present) {
+            // Signatures are often added after the push: with referrers, an up-to-date tag still brings new ones.
+            const moved = pair.entry.referrers ? await newReferrers(context, pair, present, request, reporter) : 0;
+            return moved > 0 ? done(reporter, row('referrers', present, 0)) : skipped(reporter, row('skipped', present, 0));
+        }
         // Not known to be up to date: from here it is a copy (or its plan), reported as one.
         reporter.event({ type: 'artifact-started', source, destinations: [destination] });
         const plan = await planCopy(context.opener, copyRequest, reporter);
@@ -65450,6 +65698,23 @@ async function expectedDigest(context, pair) {
     const choice = choosePlatforms(root, entry.platforms);
     return choice.kind === 'same' ? root.descriptor.digest : choice.kind === 'child' ? choice.digest : choice.root.descriptor.digest;
 }
+/**
+ * The referrers of an up-to-date pair's digest that the destination lacks, copied (none in a dry
+ * run, where they are only counted): one referrers lookup at each side, and cosign's tags by HEAD.
+ */
+async function newReferrers(context, pair, digest, request, reporter) {
+    const [source, target] = await Promise.all([
+        context.opener.source({ kind: 'registry', reference: pair.source }),
+        context.opener.target({ kind: 'registry', reference: pair.destination })
+    ]);
+    if (request.dryRun)
+        return 0;
+    reporter.event({ type: 'artifact-started', source: formatReference(pair.source), destinations: [formatReference(pair.destination)] });
+    const copied = await execute_copyReferrersOf(source, target, digest, reporter, request.blobConcurrency);
+    for (const { subject, digest: referrer, kind } of copied)
+        reporter.event({ type: 'referrer-copied', subject, digest: referrer, kind });
+    return copied.length;
+}
 function skipped(reporter, row) {
     reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest });
     return done(reporter, row);
@@ -65501,7 +65766,7 @@ function describeEvent(event) {
                 ? `Tagged ${event.ref}`
                 : event.how === 'stored'
                     ? `Stored ${event.ref}`
-                    : `${event.ref} already is ${event.digest}`;
+                    : `${event.ref} is already at ${event.digest}: not written again`;
         case 'skipped':
             return `${event.destination} is up to date with ${event.source} (${event.digest})`;
         case 'archive-opened':
@@ -65850,7 +66115,7 @@ const SUMMARY_ROWS = 1000;
  * HTML, lines joined and other control characters escaped ({@link plain}).
  */
 function cell(text) {
-    return plain(text.replace(/\s*\r?\n\s*/g, ' '))
+    return plain(text.replace(/\s*\r?\n\s*/g, ' '), Number.MAX_SAFE_INTEGER)
         .replace(/[\\`|]/g, (c) => `\\${c}`)
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
@@ -65897,7 +66162,7 @@ function failureSummary(run, error, written) {
     return parts.join('');
 }
 function countRows(rows) {
-    const counts = { copied: 0, skipped: 0, failed: 0, planned: 0, bytes: 0 };
+    const counts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, bytes: 0 };
     for (const row of rows) {
         counts[row.status]++;
         counts.bytes += row.bytes;
@@ -65924,11 +66189,12 @@ function mirrorSummary(result, run, failures, leftOut) {
     const failed = counts.failed + result.entryErrors.length;
     const parts = [heading(run.dryRun ? 'oci-push mirror: dry run, nothing written' : 'oci-push mirror')];
     parts.push(markdownTable(['Mirror config'], [[run.source ?? 'inline']]));
-    parts.push(markdownTable(['Shard', 'Copied', 'Skipped', 'Failed', 'Planned', 'Bytes', 'Time'], [
+    parts.push(markdownTable(['Shard', 'Copied', 'Skipped', 'New referrers', 'Failed', 'Planned', 'Bytes', 'Time'], [
         [
             shardName(result.shard),
             String(counts.copied),
             String(counts.skipped),
+            String(counts.referrers),
             String(failed),
             String(counts.planned),
             formatBytes(counts.bytes),
@@ -66016,6 +66282,7 @@ function describeResult(result) {
         counts.copied > 0 && `${counts.copied} copied`,
         counts.planned > 0 && `${counts.planned} to copy`,
         `${counts.skipped} up to date`,
+        counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
         counts.failed + result.entryErrors.length > 0 && `${counts.failed + result.entryErrors.length} failed`
     ].filter(Boolean);
     return `Mirror: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`;
@@ -66077,13 +66344,15 @@ const TOKEN_USER = '<token>';
 const HELPER_TIMEOUT_MS = 30_000;
 const MAX_OUTPUT = 1024 * 1024;
 /**
- * Variables a helper never sees: the action's inputs (passwords among them) and the tokens of
- * the workflow and the runner. Everything else goes through, so PATH, HOME and DOCKER_CONFIG find
+ * Variables a helper never sees: the action's inputs (passwords among them), the tokens of the
+ * workflow and the runner, and the runner's command files (`GITHUB_ENV`, `GITHUB_PATH`,
+ * `GITHUB_OUTPUT`, `GITHUB_STATE`, `GITHUB_STEP_SUMMARY`), through which a helper could set
+ * variables for later steps. Everything else goes through, so PATH, HOME and DOCKER_CONFIG find
  * the helper and its files, and cloud helpers keep what they log in with: `AWS_*` (ECR),
  * `GOOGLE_*` and `CLOUDSDK_*` (Artifact Registry), `AZURE_*` (ACR), and the
  * `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` pair of an OIDC login.
  */
-const WITHHELD = /^(?:INPUT_.*|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN)$/i;
+const WITHHELD = /^(?:INPUT_.*|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|GITHUB_(?:ENV|PATH|OUTPUT|STATE|STEP_SUMMARY))$/i;
 /** The environment a credential helper runs with: `env` without {@link WITHHELD}. */
 function helperEnvironment(env) {
     return Object.fromEntries(Object.entries(env).filter(([name]) => !WITHHELD.test(name)));
@@ -68070,9 +68339,11 @@ function planArchivePushes(archive, images, options) {
     const pushes = new Map();
     for (const image of selected) {
         const { path, tag } = splitImageName(image.name ?? '');
-        const named = options.destinations.some((d) => d.kind === 'prefix' || endpointTag(d.endpoint) === undefined);
-        if (named)
-            checkImageName(archive, image, path, tag);
+        // The name's tag names a destination without a tag; its repository, a prefix's.
+        const prefixed = options.destinations.some((d) => d.kind === 'prefix');
+        const untaggedExact = options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined);
+        if (prefixed || untaggedExact)
+            checkImageName(archive, image, prefixed ? path : undefined, tag);
         const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] };
         pushes.set(image.descriptor.digest, push);
         for (const destination of options.destinations) {
@@ -68105,7 +68376,10 @@ function isReference(name) {
 function checkImageName(archive, image, path, tag) {
     if (!image.name)
         return;
-    const badTag = tag !== undefined && !isTag(tag);
+    // Only the parts that become a destination are checked (`path` undefined: the repository is not used).
+    // Control characters or blanks belong to no name's grammar: such a name is refused whole.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    const badTag = (tag !== undefined && !isTag(tag)) || /[\s\u0000-\u001f\u007f-\u009f]/.test(image.name);
     const badPath = path !== undefined && (!isRepositoryName(path) || !isReference(image.name ?? ''));
     if (!badTag && !badPath)
         return;
@@ -69784,6 +70058,8 @@ const MAX_TAG_PAGES = 1000;
 const MAX_TAGS = 100_000;
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 const MAX_REFERRERS_PAGES = 100;
+/** Referrers of one subject read at most, however a registry pages them. */
+const repository_MAX_REFERRERS = 10_000;
 /** Names kept in {@link TagList.invalid} to show; the count covers every one. */
 const INVALID_TAGS_KEPT = 3;
 /** Adds one page's names to the list, one at a time (never a spread: a page may hold 150,000). */
@@ -69807,14 +70083,15 @@ const tagPageSizes = new WeakMap();
 const FALLBACK_PAGE_SIZES = [100, 0];
 /**
  * The smaller `n` to ask again with when `error` is the registry refusing the page size (a 400
- * on the first page, which names nothing else wrong), or undefined when it is not or none is left.
+ * on the first page with `PAGINATION_NUMBER_INVALID` or no code at all), or undefined when it is
+ * not or none is left.
  */
 function smallerPageSize(error, asked) {
     if (!(error instanceof RegistryError) || error.status !== 400 || asked === 0)
         return undefined;
-    if (error.details.some((d) => d.code === 'NAME_INVALID' || d.code === 'NAME_UNKNOWN'))
-        return undefined;
-    return FALLBACK_PAGE_SIZES.find((size) => size < asked);
+    // The spec's code, or a 400 that names none (Quay's); another code is another problem.
+    const refusal = error.details.length === 0 || error.details.some((d) => d.code === 'PAGINATION_NUMBER_INVALID');
+    return refusal ? FALLBACK_PAGE_SIZES.find((size) => size < asked) : undefined;
 }
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
@@ -69926,7 +70203,7 @@ class RegistryRepository {
      * has nothing to tell us.
      */
     async listReferrers(digest) {
-        const referrers = [];
+        const list = { referrers: [], skipped: [] };
         if (!isDigest(digest))
             throw new ContentError(this.name, `${shown(digest)} is not a digest; its referrers are not asked for`);
         let url = `/v2/${this.repository}/referrers/${digest}`;
@@ -69937,11 +70214,16 @@ class RegistryRepository {
             const answer = await this.referrersPage(url, digest, page);
             if (!answer)
                 return undefined;
-            for (const referrer of answer.referrers)
-                referrers.push(referrer);
+            for (const referrer of answer.list.referrers)
+                list.referrers.push(referrer);
+            for (const skipped of answer.list.skipped)
+                list.skipped.push(page === 1 ? skipped : `page ${page}: ${skipped}`);
+            if (list.referrers.length > repository_MAX_REFERRERS) {
+                throw new ContentError(this.show(digest), `has more than ${repository_MAX_REFERRERS} referrers; not read further`);
+            }
             url = answer.next;
         }
-        return referrers;
+        return list;
     }
     /** One page of a referrers answer, read inside the retry; undefined when the first shows there is no API. */
     referrersPage(url, digest, page) {
@@ -69960,12 +70242,15 @@ class RegistryRepository {
                 await client_discard(res.body);
                 if (page === 1)
                     return undefined;
-                throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`);
+                throw new ContentError(`page ${page} of the answer`, `is ${contentType ? shown(contentType, 80) : 'untyped'}, not ${OCI_INDEX}`);
             }
             const where = `page ${page} of the answer`;
-            const referrers = parseReferrersIndex(await readBody(res.body, where), OCI_INDEX, where);
+            const list = parseReferrersIndex(await readBody(res.body, where), where);
             const next = nextLink(headerValue(res.headers, 'link'), res.url);
-            return next === undefined ? { referrers } : { referrers, next };
+            if (next !== undefined && !this.isOwnPage(next, `/v2/${this.repository}/referrers/${digest}`)) {
+                throw new ContentError(where, `links its next page (Link rel="next") outside the referrers of ${this.show(digest)}: ${shown(next)}; not followed`);
+            }
+            return next === undefined ? { list } : { list, next };
         });
     }
     /**
@@ -70040,16 +70325,16 @@ class RegistryRepository {
             if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
                 throw new ContentError(where, '"tags" is not a list of strings');
             const next = nextLink(headerValue(res.headers, 'link'), res.url);
-            if (next !== undefined && !this.isTagsPage(next)) {
+            if (next !== undefined && !this.isOwnPage(next, `/v2/${this.repository}/tags/list`)) {
                 throw new ContentError(where, `links its next page (Link rel="next") outside ${this.name}'s tag list: ${shown(next)}; not followed`);
             }
             return next === undefined ? { tags } : { tags, next };
         });
     }
-    /** Whether `url` is this repository's tag list on this registry (any query: `n`, `last`). */
-    isTagsPage(url) {
+    /** Whether `url` is `path` on this registry (any query: `n`, `last`): a page of the same list. */
+    isOwnPage(url, path) {
         const target = new URL(url);
-        return target.origin === this.client.origin && target.pathname === `/v2/${this.repository}/tags/list`;
+        return target.origin === this.client.origin && target.pathname === path;
     }
     /**
      * What a tag or digest points at, by `HEAD` alone (Docker Hub does not count a HEAD as a pull):

@@ -36,10 +36,10 @@ export function plain(value: string, max = 1000): string {
 
 /**
  * A log line a runner reads as text only: one line (control characters escaped, as {@link plain}),
- * and a leading `::` or `##[` (workflow commands, old and new) behind a backslash. Whitespace
- * before them does not help: the runner trims it.
+ * a leading `::` behind a backslash (the runner trims blanks before it looks), and every `##[` or
+ * `##vso[` broken (`#\#[`): the runner's old command parser finds those anywhere in a line.
  */
 export function logLine(text: string): string {
-  const line = plain(text, Number.MAX_SAFE_INTEGER)
-  return /^\s*(?:::|##\[|##vso\[)/.test(line) ? `\\${line}` : line
+  const line = plain(text, Number.MAX_SAFE_INTEGER).replace(/##(?=\[|vso\[)/g, '#\\#')
+  return /^\s*::/.test(line) ? `\\${line}` : line
 }

@@ -44,7 +44,7 @@ export function describeEvent(event: ProgressEvent): string | undefined {
         ? `Tagged ${event.ref}`
         : event.how === 'stored'
           ? `Stored ${event.ref}`
-          : `${event.ref} already is ${event.digest}`
+          : `${event.ref} is already at ${event.digest}: not written again`
     case 'skipped':
       return `${event.destination} is up to date with ${event.source} (${event.digest})`
     case 'archive-opened':

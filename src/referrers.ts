@@ -5,7 +5,9 @@
  * lookups in stores are the engine's (engine/referrers-store.ts).
  */
 import { ContentError } from './errors.js'
-import { parseManifest, type Descriptor, type Manifest } from './manifest.js'
+import { isDigest } from './digest.js'
+import { shown } from './escape.js'
+import type { Descriptor } from './manifest.js'
 import { isMediaType, OCI_INDEX } from './media-types.js'
 
 /** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
@@ -33,26 +35,61 @@ export function referrersTag(subject: string): string {
   return tag.replace(/[^a-zA-Z0-9._-]/g, '-')
 }
 
-/**
- * The descriptors of a referrers index (an API answer, or the tag schema's index), each checked
- * before use (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer (both by
- * {@link parseManifest}), media type and artifactType `type/subtype`. Anything else is a
- * {@link ContentError} naming `where`.
- */
-export function parseReferrersIndex(bytes: Buffer, contentType: string | undefined, where: string): Descriptor[] {
-  return referrersOf(parseManifest(bytes, contentType ?? OCI_INDEX, where), where)
+/** A referrers index as copying reads it: the descriptors it can use, and why the others were left out. */
+export interface ReferrersList {
+  referrers: Descriptor[]
+  /** One line per descriptor left out: `manifests[3] has no valid digest`. */
+  skipped: string[]
 }
 
-export function referrersOf(manifest: Manifest, where: string): Descriptor[] {
-  if (manifest.kind !== 'index') throw new ContentError(where, `is ${manifest.mediaType}, not an image index`)
-  manifest.manifests.forEach((d, i) => {
-    if (!isMediaType(d.mediaType)) throw new ContentError(where, `manifests[${i}] has no valid mediaType`)
-    const artifactType: unknown = d.artifactType
-    if (artifactType !== undefined && (typeof artifactType !== 'string' || !isMediaType(artifactType))) {
-      throw new ContentError(where, `manifests[${i}] has an artifactType that is not a media type`)
-    }
+/**
+ * The descriptors of a referrers index (an API answer, or the tag schema's index), each checked
+ * for what copying needs (DESIGN §7): digest `algorithm:hex`, size a non-negative safe integer,
+ * media type `type/subtype`. Signers write these indexes themselves, and not always well (cosign
+ * v3 writes `"artifactType": ""`), so a descriptor that fails is left out with its reason, never
+ * the whole index; an `artifactType` that is empty or not a media type is read as unknown (the
+ * field dropped). An answer that is not JSON, or not an index, is a {@link ContentError}.
+ */
+export function parseReferrersIndex(bytes: Buffer, where: string): ReferrersList {
+  let json: unknown
+  try {
+    json = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw new ContentError(where, 'is not valid JSON')
+  }
+  if (!isObject(json)) throw new ContentError(where, 'is not a JSON object')
+  if (json.mediaType !== undefined && json.mediaType !== OCI_INDEX) {
+    throw new ContentError(where, `is ${typeof json.mediaType === 'string' ? shown(json.mediaType, 80) : 'not typed'}, not an image index`)
+  }
+  if (!Array.isArray(json.manifests)) throw new ContentError(where, 'has no "manifests" array')
+  const list: ReferrersList = { referrers: [], skipped: [] }
+  ;(json.manifests as unknown[]).forEach((value, i) => {
+    const problem = descriptorProblem(value)
+    if (problem) list.skipped.push(`manifests[${i}] ${problem}`)
+    else list.referrers.push(withKnownArtifactType(value as Descriptor & Record<string, unknown>))
   })
-  return manifest.manifests
+  return list
+}
+
+/** What keeps `value` from being copied as a referrer, or undefined. */
+function descriptorProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'is not a descriptor object'
+  const { mediaType, digest, size } = value
+  if (typeof mediaType !== 'string' || !isMediaType(mediaType)) return 'has no valid mediaType'
+  if (typeof digest !== 'string' || !isDigest(digest)) return 'has no valid digest'
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return 'has no valid size'
+  return undefined
+}
+
+function withKnownArtifactType(descriptor: Descriptor & Record<string, unknown>): Descriptor {
+  const artifactType: unknown = descriptor.artifactType
+  if (artifactType === undefined || (typeof artifactType === 'string' && isMediaType(artifactType))) return descriptor
+  const { artifactType: _unknown, ...rest } = descriptor
+  return rest
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** A referrer's descriptor as the index lists it: media type, digest, size, artifactType, annotations. */

@@ -36,13 +36,13 @@ const OUR_COMMANDS = new Set(['group', 'endgroup', 'debug', 'warning', 'notice',
 /**
  * Lines of a step's stdout that a runner would read as a command we did not write: another
  * command (`set-output`, `stop-commands`, `add-path`), one with properties (`::error title=…::`),
- * or the old `##[` / `##vso[` forms. The runner trims blanks before it looks.
+ * or the old `##[` / `##vso[` forms, which the runner finds anywhere in a line that is not a
+ * `::` command. The runner trims blanks before it looks.
  */
 export function injectedCommands(stdout: string): string[] {
   return stdout.split(/\r?\n/).filter((raw) => {
     const line = raw.trimStart()
-    if (line.startsWith('##[') || line.startsWith('##vso[')) return true
-    if (!line.startsWith('::')) return false
+    if (!line.startsWith('::')) return /##(\[|vso\[)/.test(line)
     const match = /^::([A-Za-z-]+)( [^:]*)?::/.exec(line)
     return !match || !OUR_COMMANDS.has(match[1]) || match[2] !== undefined
   })

@@ -64,6 +64,7 @@ function describeResult(result: MirrorResult): string {
     counts.copied > 0 && `${counts.copied} copied`,
     counts.planned > 0 && `${counts.planned} to copy`,
     `${counts.skipped} up to date`,
+    counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
     counts.failed + result.entryErrors.length > 0 && `${counts.failed + result.entryErrors.length} failed`
   ].filter(Boolean)
   return `Mirror: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`

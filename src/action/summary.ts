@@ -34,7 +34,7 @@ export const SUMMARY_ROWS = 1000
  * HTML, lines joined and other control characters escaped ({@link plain}).
  */
 export function cell(text: string): string {
-  return plain(text.replace(/\s*\r?\n\s*/g, ' '))
+  return plain(text.replace(/\s*\r?\n\s*/g, ' '), Number.MAX_SAFE_INTEGER)
     .replace(/[\\`|]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -113,13 +113,15 @@ export function failureSummary(run: RunDescription, error: string, written: read
 export interface MirrorCounts {
   copied: number
   skipped: number
+  /** Up to date, with new referrers copied. */
+  referrers: number
   failed: number
   planned: number
   bytes: number
 }
 
 export function countRows(rows: readonly MirrorRow[]): MirrorCounts {
-  const counts: MirrorCounts = { copied: 0, skipped: 0, failed: 0, planned: 0, bytes: 0 }
+  const counts: MirrorCounts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, bytes: 0 }
   for (const row of rows) {
     counts[row.status]++
     counts.bytes += row.bytes
@@ -163,12 +165,13 @@ export function mirrorSummary(
   parts.push(markdownTable(['Mirror config'], [[run.source ?? 'inline']]))
   parts.push(
     markdownTable(
-      ['Shard', 'Copied', 'Skipped', 'Failed', 'Planned', 'Bytes', 'Time'],
+      ['Shard', 'Copied', 'Skipped', 'New referrers', 'Failed', 'Planned', 'Bytes', 'Time'],
       [
         [
           shardName(result.shard),
           String(counts.copied),
           String(counts.skipped),
+          String(counts.referrers),
           String(failed),
           String(counts.planned),
           formatBytes(counts.bytes),

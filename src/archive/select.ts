@@ -65,8 +65,10 @@ export function planArchivePushes(
   const pushes = new Map<string, ArchivePush>()
   for (const image of selected) {
     const { path, tag } = splitImageName(image.name ?? '')
-    const named = options.destinations.some((d) => d.kind === 'prefix' || endpointTag(d.endpoint) === undefined)
-    if (named) checkImageName(archive, image, path, tag)
+    // The name's tag names a destination without a tag; its repository, a prefix's.
+    const prefixed = options.destinations.some((d) => d.kind === 'prefix')
+    const untaggedExact = options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)
+    if (prefixed || untaggedExact) checkImageName(archive, image, prefixed ? path : undefined, tag)
     const push = pushes.get(image.descriptor.digest) ?? { image, destinations: [] }
     pushes.set(image.descriptor.digest, push)
     for (const destination of options.destinations) {
@@ -102,7 +104,10 @@ function isReference(name: string): boolean {
  */
 function checkImageName(archive: string, image: ArchiveImage, path: string | undefined, tag: string | undefined): void {
   if (!image.name) return
-  const badTag = tag !== undefined && !isTag(tag)
+  // Only the parts that become a destination are checked (`path` undefined: the repository is not used).
+  // Control characters or blanks belong to no name's grammar: such a name is refused whole.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const badTag = (tag !== undefined && !isTag(tag)) || /[\s\u0000-\u001f\u007f-\u009f]/.test(image.name)
   const badPath = path !== undefined && (!isRepositoryName(path) || !isReference(image.name ?? ''))
   if (!badTag && !badPath) return
   throw new InputError(

@@ -17,13 +17,15 @@ const HELPER_TIMEOUT_MS = 30_000
 const MAX_OUTPUT = 1024 * 1024
 
 /**
- * Variables a helper never sees: the action's inputs (passwords among them) and the tokens of
- * the workflow and the runner. Everything else goes through, so PATH, HOME and DOCKER_CONFIG find
+ * Variables a helper never sees: the action's inputs (passwords among them), the tokens of the
+ * workflow and the runner, and the runner's command files (`GITHUB_ENV`, `GITHUB_PATH`,
+ * `GITHUB_OUTPUT`, `GITHUB_STATE`, `GITHUB_STEP_SUMMARY`), through which a helper could set
+ * variables for later steps. Everything else goes through, so PATH, HOME and DOCKER_CONFIG find
  * the helper and its files, and cloud helpers keep what they log in with: `AWS_*` (ECR),
  * `GOOGLE_*` and `CLOUDSDK_*` (Artifact Registry), `AZURE_*` (ACR), and the
  * `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` pair of an OIDC login.
  */
-const WITHHELD = /^(?:INPUT_.*|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN)$/i
+const WITHHELD = /^(?:INPUT_.*|GITHUB_TOKEN|GH_TOKEN|ACTIONS_RUNTIME_TOKEN|GITHUB_(?:ENV|PATH|OUTPUT|STATE|STEP_SUMMARY))$/i
 
 /** The environment a credential helper runs with: `env` without {@link WITHHELD}. */
 export function helperEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -36,14 +36,11 @@ export class Console {
 
   /**
    * A result as one line of JSON, not masked: its values are data (references, digests, media
-   * types) that hold no secret by construction, and masking a secret that is a common substring
-   * would corrupt them (`"***lication/vnd.oci…"` for the password `app`). Only `error` values,
-   * free text that may quote a registry, are masked as log lines are.
+   * types, counts) that hold no secret by construction, and masking a secret that is a common
+   * substring would corrupt them (`"***lication/vnd.oci…"` for the password `app`).
    */
   json(value: unknown): void {
-    this.stdout.write(
-      `${JSON.stringify(value, (key, field: unknown) => (key === 'error' && typeof field === 'string' ? this.mask(field) : field))}\n`
-    )
+    this.stdout.write(`${JSON.stringify(value)}\n`)
   }
 
   err(text: string): void {

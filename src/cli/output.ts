@@ -30,6 +30,7 @@ export function copyLines(result: CopyResult | undefined): string[] {
 const STATUS_WORDS: Record<MirrorRow['status'], string> = {
   copied: 'copied',
   skipped: 'up to date',
+  referrers: 'new referrers for',
   failed: 'failed',
   planned: 'would copy'
 }
@@ -41,6 +42,7 @@ export function mirrorLines(result: MirrorResult): string[] {
     counts.copied > 0 && `${counts.copied} copied`,
     counts.planned > 0 && `${counts.planned} to copy`,
     `${counts.skipped} up to date`,
+    counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
     failed > 0 && `${failed} failed`
   ].filter(Boolean)
   const shard = result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : ''

@@ -8,15 +8,21 @@
  * digest that nothing refers to: its source referrers name the old digest and stay behind, and a
  * notice counts them. Any lookup that fails for another reason than "none exist" fails the copy.
  */
-import { copyGraph, type CopyGraphOptions } from './copy-graph.js'
-import type { LeftBehind } from './plan.js'
-import { fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './graph.js'
-import { isReadable, type Source, type Target } from '../storage.js'
+import { ContentError } from '../errors.js'
+import type { Descriptor } from '../manifest.js'
+import { showReference } from '../reference.js'
 import { ReferrersLookupError, referrersTag } from '../referrers.js'
-import { holdsReferrers, ifTagged, listReferrers, recordReferrer } from './referrers-store.js'
+import { isManifestResolver, isReadable, type Source, type Target } from '../storage.js'
+import { copyGraph, type CopyGraphOptions } from './copy-graph.js'
+import { fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './graph.js'
+import type { LeftBehind } from './plan.js'
+import { holdsReferrers, ifTagged, listReferrers, recordReferrers, type FoundReferrers } from './referrers-store.js'
+import { overwriteRefused } from './tag-overwrite.js'
 
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const MAX_DEPTH = 3
+/** Referrers copied at most for one artifact, at every depth together. */
+const MAX_REFERRERS = 1000
 const COSIGN_SUFFIXES = ['.sig', '.att', '.sbom'] as const
 
 export interface CopiedReferrer {
@@ -59,43 +65,121 @@ async function copyReferrersOf(
   subjects: Iterable<string>,
   targets: readonly Target[],
   options: CopyGraphOptions,
-  depth: number
+  depth: number,
+  budget = { left: MAX_REFERRERS }
 ): Promise<CopiedReferrer[]> {
   const copied: CopiedReferrer[] = []
   if (depth >= MAX_DEPTH) return copied
   for (const subject of subjects) {
-    const { referrers } = await listReferrers(source, subject)
-    for (const referrer of referrers) {
-      const referrerGraph = await copyOne(source, referrer.digest, targets, options)
-      for (const target of targets) if (isReadable(target)) await recordReferrer(target, subject, referrer)
-      copied.push({ subject, digest: referrer.digest, kind: referrer.artifactType ?? referrer.mediaType })
-      for (const more of await copyReferrersOf(source, referrerGraph.nodes.keys(), targets, options, depth + 1)) copied.push(more)
+    const found = await listReferrers(source, subject)
+    if (found.skipped.length > 0) options.logger.warning(skippedWarning(source, subject, found))
+    // What moved, to any target: its own referrers are looked for below it. One already at every
+    // target is not looked into again (a re-run costs a lookup per tag, not per referrer).
+    const moved = new Map<string, Descriptor>()
+    if (found.referrers.length > 0) {
+      for (const target of targets) {
+        for (const referrer of await referrersInto(source, subject, found.referrers, target, options, budget))
+          moved.set(referrer.digest, referrer)
+      }
     }
+    for (const referrer of moved.values()) copied.push({ subject, digest: referrer.digest, kind: kindOf(referrer) })
+    for (const more of await copyReferrersOf(source, moved.keys(), targets, options, depth + 1, budget)) copied.push(more)
+    // cosign's own tags name images it signed, not its signatures: asked of the copied manifests only.
+    if (depth > 0) continue
     for (const suffix of COSIGN_SUFFIXES) {
-      const tag = `${referrersTag(subject)}${suffix}`
-      const root = await cosignRoot(source, subject, tag)
-      if (!root) continue
-      await copyOne(source, root.descriptor.digest, targets, options)
-      for (const target of targets) await target.pushManifest(root.descriptor, root.bytes, tag)
-      copied.push({ subject, digest: root.descriptor.digest, kind: `cosign ${suffix.slice(1)} tag` })
+      for (const digest of new Set(await cosignTagInto(source, subject, `${referrersTag(subject)}${suffix}`, targets, options))) {
+        copied.push({ subject, digest, kind: `cosign ${suffix.slice(1)} tag` })
+      }
     }
   }
   return copied
 }
 
-/** What cosign tagged `tag` for `subject`, or undefined when there is no such tag. */
-async function cosignRoot(source: Source, subject: string, tag: string): Promise<GraphNode | undefined> {
+/**
+ * The referrers of `subject` a target lacks, copied (their graphs) and recorded there: what the
+ * target lists already (its API, or its tag schema index) is neither read nor written again, so
+ * a re-run costs one lookup per subject and target. Returns the referrers that moved.
+ */
+async function referrersInto(
+  source: Source,
+  subject: string,
+  referrers: readonly Descriptor[],
+  target: Target,
+  options: CopyGraphOptions,
+  budget: { left: number }
+): Promise<Descriptor[]> {
+  const known = isReadable(target) ? await listReferrers(target, subject) : undefined
+  const listed = new Set(known?.referrers.map((d) => d.digest))
+  // Each digest once, however often an index names it.
+  const missing = [...new Map(referrers.filter((r) => !listed.has(r.digest)).map((r) => [r.digest, r])).values()]
+  for (const referrer of missing) {
+    if (--budget.left < 0)
+      throw new ContentError(source.name, `has more than ${MAX_REFERRERS} referrers below what is copied; not copied further`)
+    await copyOne(source, referrer.digest, [target], options)
+  }
+  if (missing.length > 0 && isReadable(target)) await recordReferrers(target, subject, missing, known)
+  return missing
+}
+
+/**
+ * cosign's older tags (`sha256-<hex>.sig`, `.att`, `.sbom`): what `tag` holds at the source is
+ * copied and tagged at each target whose tag holds something else (cosign rewrites these tags as
+ * signatures are added). Asked by HEAD where the store can, so a re-run reads no manifest.
+ */
+async function cosignTagInto(
+  source: Source,
+  subject: string,
+  tag: string,
+  targets: readonly Target[],
+  options: CopyGraphOptions
+): Promise<string[]> {
+  const digest = await taggedDigest(source, subject, tag)
+  if (digest === undefined) return []
+  const moved: string[] = []
+  let root: GraphNode | undefined
+  for (const target of targets) {
+    const held = isManifestResolver(target) ? (await target.resolveManifest(tag))?.digest : undefined
+    if (held === digest) continue
+    root ??= await fetchRoot(source, digest)
+    await copyOne(source, digest, [target], options)
+    try {
+      await target.pushManifest(root.descriptor, root.bytes, tag)
+    } catch (error) {
+      throw overwriteRefused(error, showReference(target.name, tag), held, digest) ?? error
+    }
+    moved.push(digest)
+  }
+  return moved
+}
+
+/** What cosign tagged `tag` for `subject` at the source, or undefined when there is no such tag. */
+async function taggedDigest(source: Source, subject: string, tag: string): Promise<string | undefined> {
   try {
-    return await ifTagged(source, tag, () => fetchRoot(source, tag))
+    if (isManifestResolver(source)) return (await source.resolveManifest(tag))?.digest
+    return (await ifTagged(source, tag, () => fetchRoot(source, tag)))?.descriptor.digest
   } catch (error) {
     throw new ReferrersLookupError(source.name, subject, `the cosign tag ${tag}`, error as Error)
   }
 }
 
+function kindOf(referrer: Descriptor): string {
+  return referrer.artifactType ?? referrer.mediaType
+}
+
+/** One warning per index for the descriptors a signer wrote that cannot be copied. */
+function skippedWarning(source: Source, subject: string, found: FoundReferrers): string {
+  const shownProblems = found.skipped.slice(0, 3).join('; ')
+  const more = found.skipped.length > 3 ? `; and ${found.skipped.length - 3} more` : ''
+  return (
+    `referrers: ${found.skipped.length} of the descriptors of ${source.name}@${subject} in ${found.where} ` +
+    `cannot be copied and are skipped (${shownProblems}${more})`
+  )
+}
+
 /** Referrers of `subject` at the source: listed (API or tag schema) and cosign-tagged. */
 async function countReferrers(source: Source, subject: string): Promise<number> {
   let count = (await listReferrers(source, subject)).referrers.length
-  for (const suffix of COSIGN_SUFFIXES) if (await cosignRoot(source, subject, `${referrersTag(subject)}${suffix}`)) count++
+  for (const suffix of COSIGN_SUFFIXES) if (await taggedDigest(source, subject, `${referrersTag(subject)}${suffix}`)) count++
   return count
 }
 

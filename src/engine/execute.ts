@@ -5,14 +5,15 @@
  */
 import { DEFAULT_CONCURRENCY } from '../concurrency.js'
 import { storeKey } from '../endpoint.js'
-import { isBlobMounter, isPinning, isReadable, type Target } from '../storage.js'
+import { isBlobMounter, isManifestResolver, isPinning, isReadable, type Source, type Target } from '../storage.js'
+import { overwriteRefused } from './tag-overwrite.js'
 import type { BlobLocator } from './blob-locator.js'
 import { copyMissing, type AheadLookup, type CopyGraphOptions } from './copy-graph.js'
-import { copyReferrers } from './copy-referrers.js'
+import { copyReferrers, type CopiedReferrer } from './copy-referrers.js'
 import { destinationName, type Destination } from './destinations.js'
 import { emptyStats, type CopyStats } from './events.js'
 import type { GraphNode } from './graph.js'
-import type { CopyPlan } from './plan.js'
+import { tagKey, type CopyPlan } from './plan.js'
 import { PartialCopyError, type CopyResult, type PushedReference, type Reporter } from './request.js'
 
 export interface ExecuteOptions {
@@ -64,6 +65,26 @@ export async function executePlan(plan: CopyPlan, reporter: Reporter, execute: E
   return { digest, mediaType, size, pushed, rewritten: plan.rewritten, referrers, stats, seconds: 0 }
 }
 
+/**
+ * The referrers of `digest` (already at `target`) that `target` lacks, copied alone: what a
+ * mirror re-run does for a tag that is up to date, when signatures were added upstream since.
+ */
+export function copyReferrersOf(
+  source: Source,
+  target: Target,
+  digest: string,
+  reporter: Reporter,
+  concurrency?: number
+): Promise<CopiedReferrer[]> {
+  const options: CopyGraphOptions = {
+    concurrency: concurrency ?? DEFAULT_CONCURRENCY,
+    logger: reporter,
+    events: reporter.event,
+    stats: emptyStats()
+  }
+  return copyReferrers(source, [digest], [], [target], options)
+}
+
 /** What a dry run answers: the references that would be written, and the bytes that would move at most. */
 export function describePlan(plan: CopyPlan): CopyResult {
   const { digest, mediaType, size } = plan.root.descriptor
@@ -97,7 +118,7 @@ async function writeTags(plan: CopyPlan, reporter: Reporter): Promise<PushedRefe
   const targets = new Map(plan.targets.map((t) => [t.key, t.target]))
   for (const dest of plan.destinations) {
     try {
-      await writeTag(dest, targets.get(storeKey(dest.endpoint)) as Target, plan.root, reporter)
+      await writeTag(dest, targets.get(storeKey(dest.endpoint)) as Target, plan, reporter)
     } catch (error) {
       if (pushed.length > 0 && error instanceof Error) throw new PartialCopyError(error, pushed)
       throw error
@@ -112,16 +133,33 @@ function pushedReference(dest: Destination, root: GraphNode): PushedReference {
   return { ref: destinationName(dest, digest), ...(dest.tag ? { tag: dest.tag } : {}), digest, mediaType, size }
 }
 
-async function writeTag(dest: Destination, target: Target, root: GraphNode, reporter: Reporter): Promise<void> {
+async function writeTag(dest: Destination, target: Target, plan: CopyPlan, reporter: Reporter): Promise<void> {
+  const { root } = plan
   const ref = destinationName(dest, root.descriptor.digest)
   const { digest } = root.descriptor
   if (dest.unchanged) {
     reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' })
   } else if (dest.tag) {
-    await target.pushManifest(root.descriptor, root.bytes, dest.tag)
+    const held = await (plan.held.get(tagKey(dest)) ?? heldBy(target, dest.tag))
+    if (held === digest) {
+      // Never written again: registries with immutable tags refuse even the same digest.
+      reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' })
+      return
+    }
+    try {
+      await target.pushManifest(root.descriptor, root.bytes, dest.tag)
+    } catch (error) {
+      throw overwriteRefused(error, ref, held, digest) ?? error
+    }
     reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' })
   } else {
     if (isPinning(target)) await target.pin(root.descriptor)
     reporter.event({ type: 'tag-written', ref, digest, how: 'stored' })
   }
+}
+
+/** What `tag` holds at a target the plan did not ask (a layout, or a destination found unchanged before a rewrite). */
+async function heldBy(target: Target, tag: string): Promise<string | undefined> {
+  if (!isManifestResolver(target)) return undefined
+  return (await target.resolveManifest(tag).catch(() => undefined))?.digest
 }

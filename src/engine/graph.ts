@@ -36,16 +36,28 @@ const FETCH_AT_ONCE = 8
  * the digest the source claims.
  */
 export async function fetchRoot(source: Source, reference: string): Promise<GraphNode> {
+  const { bytes, contentType, digest, where } = await fetchVerified(source, reference)
+  const manifest = parseManifest(bytes, contentType, where)
+  return { descriptor: { mediaType: manifest.mediaType, digest, size: bytes.length }, bytes, manifest }
+}
+
+/**
+ * A manifest's bytes by tag or digest, not parsed: by tag, the digest is the bytes' own; by
+ * digest, the bytes must have it. Either way the store's claim (`Docker-Content-Digest`) must
+ * agree: a source that lies about it is refused (hashed again only when it names another value
+ * or algorithm).
+ */
+export async function fetchVerified(
+  source: Source,
+  reference: string
+): Promise<{ bytes: Buffer; contentType: string | undefined; digest: string; where: string }> {
   const where = showReference(source.name, reference)
   const fetched = await source.fetchManifest(reference)
-  // By tag, the digest is the bytes' own; by digest, the bytes must have it. Either way the
-  // store's claim must agree (hashed again only when it names another value or algorithm).
   const digest = isDigest(reference) ? reference : sha256(fetched.bytes)
   if (isDigest(reference)) checkDigest(fetched.bytes, digest, where)
   const claimed = fetched.claimedDigest
   if (claimed && isDigest(claimed) && claimed !== digest) checkDigest(fetched.bytes, claimed, where)
-  const manifest = parseManifest(fetched.bytes, fetched.contentType, where)
-  return { descriptor: { mediaType: manifest.mediaType, digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest }
+  return { bytes: fetched.bytes, contentType: fetched.contentType, digest, where }
 }
 
 /**

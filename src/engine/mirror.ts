@@ -15,7 +15,7 @@ import { formatReference, type Reference } from '../reference.js'
 import type { RetryPolicy } from '../retry.js'
 import { isManifestResolver, isTagLister, type Opener, type TagList } from '../storage.js'
 import { BlobLocator } from './blob-locator.js'
-import { executePlan } from './execute.js'
+import { copyReferrersOf, executePlan } from './execute.js'
 import { fetchRoot } from './graph.js'
 import { choosePlatforms } from './platform-filter.js'
 import { planCopy } from './plan.js'
@@ -37,7 +37,8 @@ export interface MirrorRequest {
   retry?: RetryPolicy
 }
 
-export type MirrorStatus = 'copied' | 'skipped' | 'failed' | 'planned'
+/** `referrers`: the tag was up to date and only referrers (signatures, SBOMs) added upstream since moved. */
+export type MirrorStatus = 'copied' | 'skipped' | 'referrers' | 'failed' | 'planned'
 
 /** One (source tag, destination) pair's outcome: the `mirrored` output's objects, plus what the summary shows. */
 export interface MirrorRow {
@@ -212,7 +213,11 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
     // Both HEADs at once (one round trip per pair when it is up to date); with platforms alone,
     // the source's root manifest says what a copy would push.
     const [present, wanted] = await Promise.all([destinationDigest(context, pair), expectedDigest(context, pair)])
-    if (present && wanted === present) return skipped(reporter, row('skipped', present, 0))
+    if (present && wanted === present) {
+      // Signatures are often added after the push: with referrers, an up-to-date tag still brings new ones.
+      const moved = pair.entry.referrers ? await newReferrers(context, pair, present, request, reporter) : 0
+      return moved > 0 ? done(reporter, row('referrers', present, 0)) : skipped(reporter, row('skipped', present, 0))
+    }
     // Not known to be up to date: from here it is a copy (or its plan), reported as one.
     reporter.event({ type: 'artifact-started', source, destinations: [destination] })
     const plan = await planCopy(context.opener, copyRequest, reporter)
@@ -266,6 +271,28 @@ async function expectedDigest(context: MirrorContext, pair: Pair): Promise<strin
   if (root.manifest.kind !== 'index') return root.descriptor.digest
   const choice = choosePlatforms(root, entry.platforms)
   return choice.kind === 'same' ? root.descriptor.digest : choice.kind === 'child' ? choice.digest : choice.root.descriptor.digest
+}
+
+/**
+ * The referrers of an up-to-date pair's digest that the destination lacks, copied (none in a dry
+ * run, where they are only counted): one referrers lookup at each side, and cosign's tags by HEAD.
+ */
+async function newReferrers(
+  context: MirrorContext,
+  pair: Pair,
+  digest: string,
+  request: MirrorRequest,
+  reporter: Reporter
+): Promise<number> {
+  const [source, target] = await Promise.all([
+    context.opener.source({ kind: 'registry', reference: pair.source }),
+    context.opener.target({ kind: 'registry', reference: pair.destination })
+  ])
+  if (request.dryRun) return 0
+  reporter.event({ type: 'artifact-started', source: formatReference(pair.source), destinations: [formatReference(pair.destination)] })
+  const copied = await copyReferrersOf(source, target, digest, reporter, request.blobConcurrency)
+  for (const { subject, digest: referrer, kind } of copied) reporter.event({ type: 'referrer-copied', subject, digest: referrer, kind })
+  return copied.length
 }
 
 function skipped(reporter: Reporter, row: MirrorRow): MirrorRow {

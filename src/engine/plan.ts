@@ -8,7 +8,7 @@ import type { AnnotationRule } from '../annotations.js'
 import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
 import { SizeLimitError } from '../errors.js'
 import { formatBytes, UNLIMITED } from '../size.js'
-import { isWarmable, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
+import { isManifestResolver, isWarmable, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { rewriteGraph, type RewrittenManifest } from './annotate.js'
 import { askEarly, missingManifests, type EarlyAnswers } from './copy-graph.js'
 import { planDestinations, type Destination } from './destinations.js'
@@ -48,13 +48,21 @@ export interface CopyPlan {
   leftBehind: LeftBehind[]
   destinations: Destination[]
   targets: PlannedTarget[]
+  /**
+   * What each destination tag holds now (by `tagKey`), asked by HEAD while the source is read:
+   * a tag already at the digest is not written again (registries with immutable tags refuse even
+   * that), and one holding another digest is named if the registry refuses to move it.
+   */
+  held: ReadonlyMap<string, Promise<string | undefined>>
   /** Bytes of the blobs below what the targets lack: what the copy uploads at most. */
   bytes: number
 }
 
 export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, reporter: Reporter): Promise<CopyPlan> {
-  // The destinations' registries are pinged while the source is read: that round trip overlaps.
+  // The destinations' registries are pinged, and their tags asked, while the source is read:
+  // those round trips overlap it.
   warm(opener, request.destinations)
+  const held = askTags(opener, planDestinations(request.source, request.destinations))
   const source = await opener.source(request.source)
   const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '')
   const name = formatEndpoint(request.source)
@@ -95,7 +103,20 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   const leftBehind = rewritten.filter(({ from }) => fromSource.has(from)).map(({ from, to }) => ({ from, to }))
   if (changed && !leftBehind.some((l) => l.from === original.descriptor.digest))
     leftBehind.push({ from: original.descriptor.digest, to: root.descriptor.digest })
-  return { request, source, original, graph, root, rewritten, kept, leftBehind, destinations, targets, bytes: bytesToMove(graph, targets) }
+  return {
+    request,
+    source,
+    original,
+    graph,
+    root,
+    rewritten,
+    kept,
+    leftBehind,
+    destinations,
+    targets,
+    held,
+    bytes: bytesToMove(graph, targets)
+  }
 }
 
 /** Starts each destination store's first round trip now; a failure there shows on its first real request. */
@@ -106,6 +127,30 @@ function warm(opener: Opener<Endpoint>, destinations: readonly Endpoint[]): void
       .then((target) => (isWarmable(target) ? target.warm() : undefined))
       .catch(() => {})
   }
+}
+
+/** The key of a destination's tag in {@link CopyPlan.held}. */
+export function tagKey(destination: Destination): string {
+  return `${storeKey(destination.endpoint)}:${destination.tag ?? ''}`
+}
+
+/**
+ * What each tagged destination's tag holds, by one HEAD each (registries; a layout is asked
+ * nothing: it has no immutable tags and writing it costs no request). A failed question is an
+ * unknown answer: the tag is then written as before, and a real problem shows on that write.
+ */
+function askTags(opener: Opener<Endpoint>, destinations: readonly Destination[]): Map<string, Promise<string | undefined>> {
+  const held = new Map<string, Promise<string | undefined>>()
+  for (const destination of destinations) {
+    const tag = destination.tag
+    if (tag === undefined || destination.unchanged || destination.endpoint.kind !== 'registry') continue
+    const answer = opener
+      .target(destination.endpoint)
+      .then(async (target) => (isManifestResolver(target) ? (await target.resolveManifest(tag))?.digest : undefined))
+      .catch(() => undefined)
+    held.set(tagKey(destination), answer)
+  }
+  return held
 }
 
 /** A graph of the root alone: a retag in place needs nothing below it. */

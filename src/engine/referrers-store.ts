@@ -13,15 +13,14 @@ import { sha256 } from '../digest.js'
 import { RegistryError } from '../errors.js'
 import type { Descriptor } from '../manifest.js'
 import { OCI_INDEX } from '../media-types.js'
-import { showReference } from '../reference.js'
-import { ReferrersLookupError, referrersOf, referrersTag } from '../referrers.js'
+import { parseReferrersIndex, ReferrersLookupError, referrersTag, type ReferrersList } from '../referrers.js'
 import { isTagIndex, type Source, type Target } from '../storage.js'
-import { fetchRoot } from './graph.js'
+import { fetchVerified } from './graph.js'
 
 /** A store that may answer the referrers API. */
 export interface ReferrersApi {
   /** The referrers of `digest` (every page), or undefined when the store has no referrers API. */
-  listReferrers(digest: string): Promise<Descriptor[] | undefined>
+  listReferrers(digest: string): Promise<ReferrersList | undefined>
 }
 
 export function hasReferrersApi(store: object): store is ReferrersApi {
@@ -54,18 +53,27 @@ export async function ifTagged<T>(store: Source, tag: string, fetch: () => Promi
   }
 }
 
+/** Where a store's referrers were found, what they are, and which descriptors were left out (with why). */
+export interface FoundReferrers extends ReferrersList {
+  via: 'api' | 'tag'
+  /** The index read: `the referrers API`, `the tag schema index sha256-…`. */
+  where: string
+}
+
 /** The referrers of `subject` in a store: its API, else the tag schema index (none when absent). */
-export async function listReferrers(store: Source, subject: string): Promise<{ via: 'api' | 'tag'; referrers: Descriptor[] }> {
+export async function listReferrers(store: Source, subject: string): Promise<FoundReferrers> {
   if (hasReferrersApi(store)) {
-    const fromApi = await lookup(store, subject, 'the referrers API', () => store.listReferrers(subject))
-    if (fromApi) return { via: 'api', referrers: fromApi }
+    const where = 'the referrers API'
+    const fromApi = await lookup(store, subject, where, () => store.listReferrers(subject))
+    if (fromApi) return { via: 'api', where, ...fromApi }
   }
   const tag = referrersTag(subject)
-  const referrers = await lookup(store, subject, `the tag schema index ${tag}`, async () => {
-    const index = await ifTagged(store, tag, () => fetchRoot(store, tag))
-    return index ? referrersOf(index.manifest, showReference(store.name, tag)) : []
+  const where = `the tag schema index ${tag}`
+  const found = await lookup(store, subject, where, async () => {
+    const index = await ifTagged(store, tag, () => fetchVerified(store, tag))
+    return index ? parseReferrersIndex(index.bytes, index.where) : { referrers: [], skipped: [] }
   })
-  return { via: 'tag', referrers }
+  return { via: 'tag', where, ...found }
 }
 
 async function lookup<T>(store: Source, subject: string, where: string, look: () => Promise<T>): Promise<T> {
@@ -81,11 +89,32 @@ async function lookup<T>(store: Source, subject: string, where: string, look: ()
  * registry links a manifest with `subject` itself), else the tag schema index gets the descriptor
  * added — existing entries kept, no duplicate. Returns how it was recorded.
  */
-export async function recordReferrer(store: Source & Target, subject: string, referrer: Descriptor): Promise<'api' | 'tag'> {
-  const { via, referrers } = await listReferrers(store, subject)
+export function recordReferrer(store: Source & Target, subject: string, referrer: Descriptor): Promise<'api' | 'tag'> {
+  return recordReferrers(store, subject, [referrer])
+}
+
+/**
+ * {@link recordReferrer} for several at once, with what the target lists already when the caller
+ * asked it before (`known`): the tag schema index is written once, and not at all when every
+ * referrer is in it (a re-run writes nothing).
+ */
+export async function recordReferrers(
+  store: Source & Target,
+  subject: string,
+  referrers: readonly Descriptor[],
+  known?: FoundReferrers
+): Promise<'api' | 'tag'> {
+  const { via, referrers: listed } = known ?? (await listReferrers(store, subject))
   if (via === 'api') return 'api'
-  if (referrers.some((d) => d.digest === referrer.digest)) return 'tag'
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...referrers, referrer] }))
+  const present = new Set(listed.map((d) => d.digest))
+  const added: Descriptor[] = []
+  for (const referrer of referrers) {
+    if (present.has(referrer.digest)) continue
+    present.add(referrer.digest)
+    added.push(referrer)
+  }
+  if (added.length === 0) return 'tag'
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...listed, ...added] }))
   const descriptor = { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length }
   await store.pushManifest(descriptor, bytes, referrersTag(subject))
   return 'tag'

@@ -11,7 +11,7 @@ import { readCapped } from '../streams.js'
 import { discard, headerValue, type RegistryClient, type RegistryRequest, type RegistryResponse } from '../http/client.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import { baseMediaType, MANIFEST_ACCEPT, OCI_INDEX } from '../media-types.js'
-import { parseReferrersIndex } from '../referrers.js'
+import { parseReferrersIndex, type ReferrersList } from '../referrers.js'
 import { isRepositoryName, isTag, showReference } from '../reference.js'
 import type { Role } from '../auth/credentials.js'
 import type {
@@ -37,6 +37,8 @@ export const MAX_TAG_PAGES = 1000
 export const MAX_TAGS = 100_000
 /** Pages of one referrers answer followed at most: a registry whose `Link`s never end is refused. */
 export const MAX_REFERRERS_PAGES = 100
+/** Referrers of one subject read at most, however a registry pages them. */
+export const MAX_REFERRERS = 10_000
 
 /** Names kept in {@link TagList.invalid} to show; the count covers every one. */
 const INVALID_TAGS_KEPT = 3
@@ -63,12 +65,14 @@ const FALLBACK_PAGE_SIZES = [100, 0] as const
 
 /**
  * The smaller `n` to ask again with when `error` is the registry refusing the page size (a 400
- * on the first page, which names nothing else wrong), or undefined when it is not or none is left.
+ * on the first page with `PAGINATION_NUMBER_INVALID` or no code at all), or undefined when it is
+ * not or none is left.
  */
 function smallerPageSize(error: unknown, asked: number): number | undefined {
   if (!(error instanceof RegistryError) || error.status !== 400 || asked === 0) return undefined
-  if (error.details.some((d) => d.code === 'NAME_INVALID' || d.code === 'NAME_UNKNOWN')) return undefined
-  return FALLBACK_PAGE_SIZES.find((size) => size < asked)
+  // The spec's code, or a 400 that names none (Quay's); another code is another problem.
+  const refusal = error.details.length === 0 || error.details.some((d) => d.code === 'PAGINATION_NUMBER_INVALID')
+  return refusal ? FALLBACK_PAGE_SIZES.find((size) => size < asked) : undefined
 }
 
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
@@ -190,8 +194,8 @@ export class RegistryRepository
    * {@link MAX_REFERRERS_PAGES}. No `artifactType` filter is asked for, so `OCI-Filters-Applied`
    * has nothing to tell us.
    */
-  async listReferrers(digest: string): Promise<Descriptor[] | undefined> {
-    const referrers: Descriptor[] = []
+  async listReferrers(digest: string): Promise<ReferrersList | undefined> {
+    const list: ReferrersList = { referrers: [], skipped: [] }
     if (!isDigest(digest)) throw new ContentError(this.name, `${shown(digest)} is not a digest; its referrers are not asked for`)
     let url: string | undefined = `/v2/${this.repository}/referrers/${digest}`
     for (let page = 1; url !== undefined; page++) {
@@ -203,14 +207,18 @@ export class RegistryRepository
       }
       const answer = await this.referrersPage(url, digest, page)
       if (!answer) return undefined
-      for (const referrer of answer.referrers) referrers.push(referrer)
+      for (const referrer of answer.list.referrers) list.referrers.push(referrer)
+      for (const skipped of answer.list.skipped) list.skipped.push(page === 1 ? skipped : `page ${page}: ${skipped}`)
+      if (list.referrers.length > MAX_REFERRERS) {
+        throw new ContentError(this.show(digest), `has more than ${MAX_REFERRERS} referrers; not read further`)
+      }
       url = answer.next
     }
-    return referrers
+    return list
   }
 
   /** One page of a referrers answer, read inside the retry; undefined when the first shows there is no API. */
-  private referrersPage(url: string, digest: string, page: number): Promise<{ referrers: Descriptor[]; next?: string } | undefined> {
+  private referrersPage(url: string, digest: string, page: number): Promise<{ list: ReferrersList; next?: string } | undefined> {
     const req: RegistryRequest = {
       method: 'GET',
       url,
@@ -225,12 +233,18 @@ export class RegistryRepository
       if (res.status !== 200 || contentType !== OCI_INDEX) {
         await discard(res.body)
         if (page === 1) return undefined
-        throw new ContentError(`page ${page} of the answer`, `is ${contentType ?? 'untyped'}, not ${OCI_INDEX}`)
+        throw new ContentError(`page ${page} of the answer`, `is ${contentType ? shown(contentType, 80) : 'untyped'}, not ${OCI_INDEX}`)
       }
       const where = `page ${page} of the answer`
-      const referrers = parseReferrersIndex(await readBody(res.body, where), OCI_INDEX, where)
+      const list = parseReferrersIndex(await readBody(res.body, where), where)
       const next = nextLink(headerValue(res.headers, 'link'), res.url)
-      return next === undefined ? { referrers } : { referrers, next }
+      if (next !== undefined && !this.isOwnPage(next, `/v2/${this.repository}/referrers/${digest}`)) {
+        throw new ContentError(
+          where,
+          `links its next page (Link rel="next") outside the referrers of ${this.show(digest)}: ${shown(next)}; not followed`
+        )
+      }
+      return next === undefined ? { list } : { list, next }
     })
   }
 
@@ -302,17 +316,17 @@ export class RegistryRepository
       if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
         throw new ContentError(where, '"tags" is not a list of strings')
       const next = nextLink(headerValue(res.headers, 'link'), res.url)
-      if (next !== undefined && !this.isTagsPage(next)) {
+      if (next !== undefined && !this.isOwnPage(next, `/v2/${this.repository}/tags/list`)) {
         throw new ContentError(where, `links its next page (Link rel="next") outside ${this.name}'s tag list: ${shown(next)}; not followed`)
       }
       return next === undefined ? { tags } : { tags, next }
     })
   }
 
-  /** Whether `url` is this repository's tag list on this registry (any query: `n`, `last`). */
-  private isTagsPage(url: string): boolean {
+  /** Whether `url` is `path` on this registry (any query: `n`, `last`): a page of the same list. */
+  private isOwnPage(url: string, path: string): boolean {
     const target = new URL(url)
-    return target.origin === this.client.origin && target.pathname === `/v2/${this.repository}/tags/list`
+    return target.origin === this.client.origin && target.pathname === path
   }
 
   /**
