@@ -161,8 +161,25 @@ describe('mirror in the action', () => {
     // The pair that failed, and the entry whose tags could not be read: both in `mirrored`.
     expect(rows.filter((r) => r.status === 'failed')).toEqual(
       expect.arrayContaining([
-        { source: `${a.host}/lib/app:9.9.9`, destination: `${b.host}/partly/missing:9.9.9`, digest: '', status: 'failed', bytes: 0 },
-        { source: `${locked.host}/lib/locked`, destination: `${b.host}/partly/locked`, digest: '', status: 'failed', bytes: 0 }
+        {
+          source: `${a.host}/lib/app:9.9.9`,
+          destination: `${b.host}/partly/missing:9.9.9`,
+          digest: '',
+          status: 'failed',
+          bytes: 0,
+          error: expect.stringMatching(/404 MANIFEST_UNKNOWN/)
+        },
+        {
+          source: `${locked.host}/lib/locked`,
+          destination: `${b.host}/partly/locked`,
+          digest: '',
+          status: 'failed',
+          bytes: 0,
+          // The action's words: its inputs, docker/login-action.
+          error: expect.stringMatching(
+            /401 UNAUTHORIZED.*set srcUsername and srcPassword, or log in to it in an earlier step \(docker\/login-action\)/
+          )
+        }
       ])
     )
     expect(rows).toHaveLength(5)

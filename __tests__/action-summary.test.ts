@@ -71,7 +71,9 @@ describe('copySummary', () => {
 
 describe('failureSummary', () => {
   test('the error and every reference written before it', () => {
-    const text = failureSummary(run, 'push q.io/app:two: 403 DENIED', [{ ref: 'q.io/app:one', digest, how: 'tagged' }])
+    const text = failureSummary(run, 'push q.io/app:two: 403 DENIED', [
+      { ref: 'q.io/app:one', digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 100, how: 'tagged' }
+    ])
     expect(text).toMatch(/^### oci-push failed\n/)
     expect(text).toContain('| r.io/app:v1 | linux/amd64, linux/arm64 |')
     expect(text).toContain('| Failed |\n|---|\n| push q.io/app:two: 403 DENIED |')
@@ -135,8 +137,16 @@ describe('mirrorSummary', () => {
 })
 
 describe('the mirrored output', () => {
-  test('exactly source, destination, digest, status and bytes', () => {
-    expect(Object.keys(mirroredObject(row('failed', 1, { error: 'x' })))).toEqual(['source', 'destination', 'digest', 'status', 'bytes'])
+  test('source, destination, digest, status and bytes, and error on a failed row', () => {
+    expect(Object.keys(mirroredObject(row('failed', 1, { error: 'x' })))).toEqual([
+      'source',
+      'destination',
+      'digest',
+      'status',
+      'bytes',
+      'error'
+    ])
+    expect(Object.keys(mirroredObject(row('copied', 1)))).toEqual(['source', 'destination', 'digest', 'status', 'bytes'])
   })
 
   test('up to the cap every row is kept', () => {

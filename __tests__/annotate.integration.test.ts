@@ -314,9 +314,9 @@ describe('the action', () => {
     [
       'a line without =',
       { annotations: 'org.opencontainers.image.title' },
-      /^::error::annotations: line 1 "org.opencontainers.image.title": expected key=value, e\.g\. org\.opencontainers\.image\.title=app/
+      /^::error::annotations line 1: "org.opencontainers.image.title": expected key=value, e\.g\. org\.opencontainers\.image\.title=app/
     ],
-    ['an unknown scope', { annotations: 'k=v\nlayers:k=v' }, /^::error::annotations: line 2 "layers:k=v": unknown scope "layers"/],
+    ['an unknown scope', { annotations: 'k=v\nlayers:k=v' }, /^::error::annotations line 2: "layers:k=v": unknown scope "layers"/],
     ['a bad platform', { platforms: 'linux/amd64, arm64' }, /^::error::platforms: "arm64" is not a platform/],
     ['a bad ociMediaTypes', { ociMediaTypes: 'yes' }, /^::error::ociMediaTypes: "yes" is not a boolean/]
   ])('%s: one error line naming the input', async (_name, inputs, line) => {

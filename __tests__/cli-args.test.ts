@@ -250,7 +250,9 @@ describe('output', () => {
       destination: 'reg/y:v1',
       digest: '',
       status: 'failed',
-      bytes: 0
+      bytes: 0,
+      error: mirrored.rows[2].error
     })
+    expect(mirrored.rows[2].error).toBeTruthy()
   })
 })

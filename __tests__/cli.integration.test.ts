@@ -3,42 +3,22 @@
  * against real registries: the same digests and outputs as the action, exit codes, credentials
  * from stdin, progress on stderr, dry runs.
  */
-import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { runAction } from '../testbed/action.js'
+import { CLI_ENTRY as CLI, runCli, type CliRun } from '../testbed/cli.js'
 import { image, index, listTags, pushFixture } from '../testbed/fixtures.js'
 import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run as runTool } from '../testbed/tools.js'
 import type { MirroredObject } from '../src/engine/mirror.js'
 
-const CLI = resolve('dist/cli/index.js')
 const ESC = '\x1b'
 
-interface CliRun {
-  exitCode: number
-  stdout: string
-  stderr: string
-}
-
 /** Runs the bin with `args`; `stdin` is piped in (and closed) when given. */
-async function oci(args: readonly string[], options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...options.env },
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  child.stdin.end(options.stdin ?? '')
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const exitCode = await new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)))
-  return { exitCode, stdout, stderr }
-}
+const oci = runCli
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '')
 
@@ -218,6 +198,27 @@ describe('credentials', () => {
     expect(secret.exitCode).toBe(0)
     expect(secret.stdout).not.toContain(login.password)
     expect(secret.stdout).not.toContain(Buffer.from(`${login.username}:${login.password}`).toString('base64'))
+  })
+
+  test('messages name flags, not action inputs (issue 23): a login, an annotation line, the size limit', async () => {
+    const anonymous = await oci(['copy', `${a.host}/app:build-7`, `${secured.host}/words/app:v1`, '--quiet'])
+    expect(anonymous.exitCode).toBe(1)
+    expect(anonymous.stderr).toContain('set --username and --password-stdin, or log in to it first with docker login')
+    const annotation = await oci([
+      'copy',
+      `${a.host}/app:build-7`,
+      `${a.host}/words/app:v1`,
+      '--annotation',
+      'k=v',
+      '--annotation',
+      'no-equals'
+    ])
+    expect(annotation.exitCode).toBe(2)
+    expect(lines(annotation.stderr)).toEqual([expect.stringMatching(/^oci-push copy: --annotation #2: "no-equals": expected key=value/)])
+    const limited = await oci(['copy', `${a.host}/app:build-7`, `${a.host}/words/other:v1`, '--max-size', '0', '--quiet'])
+    expect(limited.exitCode).toBe(1)
+    expect(lines(limited.stderr)).toEqual([expect.stringContaining('(--max-size 0); give --max-size a size to allow it')])
+    for (const run of [anonymous, annotation, limited]) expect(run.stderr).not.toMatch(/login-action|maxArtifactSize|annotations line|⟦/)
   })
 
   test('without credentials the registry refuses and the command exits 1', async () => {

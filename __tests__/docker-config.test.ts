@@ -12,7 +12,7 @@ import {
   serverAddress,
   type DockerConfigFile
 } from '../src/auth/docker-config.js'
-import { configPaths, githubTokenCredentials } from '../src/action/credential-sources.js'
+import { configPaths, githubTokenCredentials } from '../src/auth/credential-sources.js'
 import { CredentialError } from '../src/errors.js'
 
 const b64 = (text: string) => Buffer.from(text).toString('base64')

@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { connectionHint, registryHint, type HintContext } from '../src/http/hints.js'
+import { ACTION_WORDS, inWords } from '../src/words.js'
+import { cliWords } from '../src/cli/commands.js'
 
 const dest = (registry: string, credentials?: string): HintContext => ({
   registry,
@@ -56,7 +58,7 @@ describe('registryHint', () => {
     ['MANIFEST_UNKNOWN', 404, code('MANIFEST_UNKNOWN'), src('r.io'), /^not found: check that the tag or digest exists$/],
     ['ECR immutable tag', 400, code('TAG_INVALID'), dest('r.io', 'the username input'), /immutable/]
   ])('%s', (_name, status, details, context, hint) => {
-    expect(registryHint(status, details, context)).toMatch(hint)
+    expect(inWords(registryHint(status, details, context) ?? '', ACTION_WORDS)).toMatch(hint)
   })
 
   test('a destination hint never names the source inputs, and the reverse', () => {
@@ -67,6 +69,27 @@ describe('registryHint', () => {
   })
 })
 
+describe('each front end names the inputs its own way (issue 23)', () => {
+  test('a login hint: the action names its inputs and docker/login-action, the CLI its flags and docker login', () => {
+    const hint = registryHint(401, [], dest('r.io')) ?? ''
+    expect(inWords(hint, ACTION_WORDS)).toBe(
+      'r.io needs credentials: set username and password, or log in to it in an earlier step (docker/login-action)'
+    )
+    const cli = inWords(hint, cliWords('copy'))
+    expect(cli).toBe('r.io needs credentials: set --username and --password-stdin, or log in to it first with docker login')
+    expect(cli).not.toMatch(/login-action|(^|\s)(username|password)\b/)
+    expect(inWords(registryHint(401, [], src('r.io')) ?? '', cliWords('copy'))).toContain('--src-username and --src-password-stdin')
+  })
+
+  test('TLS hints: plainHttp: true and caCert in the action, --plain-http and --ca-cert in the CLI', () => {
+    const plain = connectionHint('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number', new URL('https://r.io:5000/v2/')) ?? ''
+    expect(inWords(plain, ACTION_WORDS)).toContain('set plainHttp: true')
+    expect(inWords(plain, cliWords('push'))).toContain('set --plain-http or')
+    const ca = connectionHint('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', new URL('https://r.io/v2/')) ?? ''
+    expect(inWords(ca, cliWords('copy'))).toContain('give its CA in --ca-cert, or set --insecure-skip-tls-verify')
+  })
+})
+
 describe('connectionHint', () => {
   test.each([
     ['DNS', 'ENOTFOUND', 'getaddrinfo ENOTFOUND nope.example', 'https://nope.example/v2/', /could not be resolved/],
@@ -74,7 +97,7 @@ describe('connectionHint', () => {
     ['self-signed', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'https://r.io/v2/', /caCert/],
     ['TLS to a plain-HTTP port', 'ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number', 'https://r.io:5000/v2/', /plainHttp: true/]
   ])('%s', (_name, c, message, url, hint) => {
-    expect(connectionHint(c, message, new URL(url))).toMatch(hint)
+    expect(inWords(connectionHint(c, message, new URL(url)) ?? '', ACTION_WORDS)).toMatch(hint)
   })
 
   test('only a TLS mismatch mentions plainHttp', () => {

@@ -1,13 +1,14 @@
 import { describe, expect, test } from '@jest/globals'
-import { parseInputs, splitList } from '../src/action/inputs.js'
+import { parseRunRequest, splitList } from '../src/run-request.js'
 import { InputError } from '../src/errors.js'
 import { formatEndpoint } from '../src/endpoint.js'
+import { ACTION_WORDS, inWords } from '../src/words.js'
 
 const read = (values: Record<string, string>) => (name: string) => values[name] ?? ''
-const parse = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) => parseInputs(read(values), env)
+const parse = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) => parseRunRequest(read(values), env)
 const base = { srcRef: 'localhost:5000/app:v1', destRef: 'localhost:5000/app:v2' }
 
-describe('parseInputs', () => {
+describe('parseRunRequest', () => {
   test('defaults: latest tag, 1 GiB limit, HTTPS unless loopback', () => {
     const inputs = parse({ srcRef: 'nginx', destRef: 'ghcr.io/org/nginx' })
     expect(inputs.source).toEqual({ kind: 'registry', reference: { registry: 'docker.io', repository: 'library/nginx', tag: 'latest' } })
@@ -21,6 +22,21 @@ describe('parseInputs', () => {
     const inputs = parse({ ...base, destRef: 'a.io/x:1\n\n  b.io/y:2 , c.io/z\n# not this\n' })
     expect(inputs.destinations.map(formatEndpoint)).toEqual(['a.io/x:1', 'b.io/y:2', 'c.io/z'])
     expect(splitList('')).toEqual([])
+  })
+
+  test('destRef: a comment after a reference (`ref  # why`) is a comment, as a whole-line one is', () => {
+    const inputs = parse({ ...base, destRef: 'a.io/x:1  # the release\nb.io/y:2\t# mirror for EU\n# c.io/z\n' })
+    expect(inputs.destinations.map(formatEndpoint)).toEqual(['a.io/x:1', 'b.io/y:2'])
+    expect(splitList('linux/amd64 # x86, linux/arm64')).toEqual(['linux/amd64'])
+  })
+
+  test('an archive pushed under a prefix: the prefix registry gets the destination login', () => {
+    const inputs = parse({ archive: '/tmp/a.tar', destRef: 'q.io/org/\nr.io/team/app:v1', username: 'u', password: 'p' })
+    expect(inputs.prefixes).toEqual(['q.io/org/'])
+    expect(inputs.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.username}`)).toEqual([
+      'destination r.io u',
+      'destination q.io u'
+    ])
   })
 
   test('maxArtifactSize: the input, else the environment, else 1GiB', () => {
@@ -136,7 +152,7 @@ describe('parseInputs', () => {
   })
 })
 
-describe('parseInputs: mirror, shard, dryRun, failFast, mirrorConcurrency', () => {
+describe('parseRunRequest: mirror, shard, dryRun, failFast, mirrorConcurrency', () => {
   const config = 'mirrors:\n  - source: docker.io/library/nginx:1.27\n    destination: r.io/mirror/nginx\n'
   const twoSources = `${config}  - source: quay.io/org/tool:v1\n    destination: q.io/mirror/tool\n`
 
@@ -147,7 +163,7 @@ describe('parseInputs: mirror, shard, dryRun, failFast, mirrorConcurrency', () =
       if (error instanceof InputError) return error
       throw error
     }
-    throw new Error('parseInputs accepted the inputs')
+    throw new Error('parseRunRequest accepted the inputs')
   }
 
   test('defaults: no mirror, no shard, not a dry run, 4 pairs at once', () => {
@@ -229,7 +245,9 @@ describe('parseInputs: mirror, shard, dryRun, failFast, mirrorConcurrency', () =
 
   test('dryRun with srcRef is a plan of a single copy; failFast without mirror is a notice', () => {
     expect(parse({ ...base, dryRun: 'true' }).dryRun).toBe(true)
-    expect(parse({ ...base, failFast: 'true' }).notices).toEqual([expect.stringMatching(/^failFast has no effect without mirror/)])
+    expect(parse({ ...base, failFast: 'true' }).notices.map((n) => inWords(n, ACTION_WORDS))).toEqual([
+      expect.stringMatching(/^failFast has no effect without mirror/)
+    ])
     expect(parse(base).notices).toEqual([])
   })
 })

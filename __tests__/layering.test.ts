@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, normalize } from 'node:path'
 
 const SRC = join(import.meta.dirname, '..', 'src')
 
@@ -34,5 +34,37 @@ describe('layers', () => {
 
   test.each([...filesUnder('archive'), ...filesUnder('package'), ...filesUnder('layout')])('%s does not drive the engine', (file) => {
     expect(importsOf(file).filter((p) => /engine\/(copy-artifact|plan|execute|push-|mirror)/.test(p))).toEqual([])
+  })
+})
+
+/** Every file `entry` reaches through relative imports (type-only ones included), and the packages they import. */
+function reachableFrom(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>()
+  const packages = new Set<string>()
+  const visit = (file: string): void => {
+    if (files.has(file)) return
+    files.add(file)
+    const text = readFileSync(join(SRC, file), 'utf8')
+    for (const [, target] of text.matchAll(/^(?:import|export)\s[^'"]*?\bfrom\s+['"]([^'"]+)['"]/gm)) {
+      if (!target.startsWith('.')) packages.add(target.startsWith('@') ? target.split('/').slice(0, 2).join('/') : target.split('/')[0])
+      else visit(normalize(join(dirname(file), target)).replace(/\.js$/, '.ts'))
+    }
+  }
+  visit(entry)
+  return { files, packages }
+}
+
+describe('two front ends, one engine (issue 23)', () => {
+  test("nothing the CLI reaches is the action's: no file under action/, no @actions/core", () => {
+    const { files, packages } = reachableFrom('cli.ts')
+    expect([...files].filter((file) => file.startsWith('action/'))).toEqual([])
+    expect([...packages].filter((name) => name.startsWith('@actions/'))).toEqual([])
+    // The walk did reach the CLI and the engine: an empty walk would pass too.
+    expect(files).toContain('cli/main.ts')
+    expect(files).toContain('engine/copy-artifact.ts')
+  })
+
+  test.each(filesUnder('cli'))('%s imports nothing from action/', (file) => {
+    expect(importsOf(file).filter((p) => /(^|\/)action\//.test(p))).toEqual([])
   })
 })

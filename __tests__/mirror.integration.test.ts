@@ -3,6 +3,7 @@
  * split over shards exactly once, an up-to-date re-run that costs two HEADs per tag (counted in
  * the registries' own access logs), dry runs that write nothing, and failures that stop nothing.
  */
+import { mirroredObject } from '../src/engine/mirror.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
 import { image, index, listTags, pushFixture, type Fixture } from '../testbed/fixtures.js'
 import { registryError, startProxy, type RecordingProxy } from '../testbed/proxy.js'
@@ -189,7 +190,7 @@ describe('failures', () => {
     expect(await listTags(b.host, 'fail/other')).toEqual(['2.0.0'])
   })
 
-  test('failFast stops at the first failure', async () => {
+  test('failFast stops at the first failure; pairs never started are rows with status not-started', async () => {
     const config = `mirrors:
   - source: ${a.host}/lib/app
     destination: ${b.host}/fast/app
@@ -197,7 +198,18 @@ describe('failures', () => {
   - source: ${a.host}/lib/app:2.0.0
     destination: ${b.host}/fast/other`
     const { result } = await mirror(config, { failFast: true, concurrency: 1 })
-    expect(result.rows.map((r) => r.status)).toEqual(['failed'])
+    expect(result.rows.map((r) => `${r.status} ${r.destination}`)).toEqual([
+      `failed ${b.host}/fast/app:9.9.9`,
+      `not-started ${b.host}/fast/other:2.0.0`
+    ])
+    expect(mirroredObject(result.rows[0]).error).toMatch(/9\.9\.9/)
+    expect(mirroredObject(result.rows[1])).toEqual({
+      source: `${a.host}/lib/app:2.0.0`,
+      destination: `${b.host}/fast/other:2.0.0`,
+      digest: '',
+      status: 'not-started',
+      bytes: 0
+    })
     expect(await listTags(b.host, 'fast/other')).toEqual([])
   })
 

@@ -17,6 +17,7 @@ import type { Opener } from '../src/storage.js'
 import { UNLIMITED } from '../src/size.js'
 import { descriptor, image, makeBlob, type Fixture } from '../testbed/fixtures.js'
 import { MemoryStore } from './helpers/memory-store.js'
+import { ACTION_WORDS, inWords } from '../src/words.js'
 
 const amd64 = image({ seed: 'plan-amd64' })
 const arm64 = image({ seed: 'plan-arm64', architecture: 'arm64' })
@@ -55,7 +56,7 @@ function reporter(): Reporter & { notices: string[]; events: ProgressEvent[] } {
     info: none,
     warning: none,
     secret: none,
-    notice: (m) => notices.push(m),
+    notice: (m) => notices.push(inWords(m, ACTION_WORDS)),
     event: (e) => events.push(e),
     notices,
     events

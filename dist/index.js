@@ -61671,7 +61671,7 @@ function warning(message, properties = {}) {
  * @param message notice issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_notice(message, properties = {}) {
+function notice(message, properties = {}) {
     command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -61913,6 +61913,71 @@ function logLine(text) {
     return /^\s*::/.test(line) ? `\\${line}` : line;
 }
 
+;// CONCATENATED MODULE: ./src/words.ts
+/**
+ * Parameters named inside messages, as data: the shared code (the request model, the engine, the
+ * HTTP client's hints) writes `set ${param('plainHttp', 'true')}`, and each front end renders the
+ * names in its own words where it shows the text — the action as its inputs (`plainHttp: true`),
+ * the CLI as its flags (`--plain-http`). So neither front end's words leak into the other's.
+ *
+ * A name travels as a token (`⟦plainHttp=true⟧`), from where the message is made to where it is
+ * shown; {@link inWords} replaces every token. Tokens hold only names this module makes. An
+ * error's `message` is in the action's words (the default, and what tests and logs read); the
+ * text with its tokens is kept beside it ({@link spoken}) for a front end with other words.
+ */
+const OPEN = '\u27e6';
+const CLOSE = '\u27e7';
+const TOKEN = /\u27e6(@?)([A-Za-z_][A-Za-z0-9_-]*)(?:#(\d+))?(?:=([^\u27e6\u27e7]*))?\u27e7/g;
+/** The parameter `name`, or `name` given `value`, in a message. */
+function param(name, value) {
+    return `${OPEN}${name}${value !== undefined ? `=${value}` : ''}${CLOSE}`;
+}
+/** The `index`-th item (1-based) of the list parameter `name`, in a message. */
+function words_item(name, index) {
+    return `${OPEN}${name}#${index}${CLOSE}`;
+}
+function phrase(name) {
+    return `${OPEN}@${name}${CLOSE}`;
+}
+/** `text` with every parameter and phrase in `words`. */
+function inWords(text, words) {
+    return text.replace(TOKEN, (_token, at, name, index, value) => {
+        if (at)
+            return words.phrase(name);
+        if (index !== undefined)
+            return words.item(name, Number(index));
+        return words.param(name, value);
+    });
+}
+/** The action's words: the inputs of action.yml, and docker/login-action. */
+const ACTION_WORDS = {
+    param: (name, value) => (value === undefined ? name : `${name}: ${value}`),
+    item: (name, index) => `${name} line ${index}`,
+    phrase: (name) => ({ 'login-first': 'log in to it in an earlier step (docker/login-action)' })[name]
+};
+/** Errors' texts with their tokens, for front ends that name parameters otherwise. */
+const withTokens = new WeakMap();
+/**
+ * The message of an error made of `text`: in the action's words, the tokens kept for
+ * {@link messageIn}. Call as `super(spoken(text))`, then `keepWords(this, text)`.
+ */
+function spoken(text) {
+    return inWords(text, ACTION_WORDS);
+}
+function keepWords(error, text) {
+    withTokens.set(error, text);
+}
+/** An error's text with its parameters still tokens (for another error's message, or a row's `error`). */
+function tokenMessage(error) {
+    if (typeof error === 'object' && error !== null && withTokens.has(error))
+        return withTokens.get(error);
+    return error instanceof Error ? error.message : String(error);
+}
+/** An error's message in `words`. */
+function messageIn(error, words) {
+    return inWords(tokenMessage(error), words);
+}
+
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Error classes carry what happened as data (input name, operation, HTTP status, registry error
@@ -61922,6 +61987,15 @@ function logLine(text) {
  */
 
 
+
+/**
+ * Sets an error's message from `text`, whose parameters are tokens (words.ts): the message in the
+ * action's words, the tokens kept for a front end with other words.
+ */
+function told(error, text) {
+    error.message = spoken(text);
+    keepWords(error, text);
+}
 /**
  * Messages embed values read from outside (an entry name from an archive, a path, a system's
  * message): each is one line whatever they hold, control characters escaped, bounded.
@@ -61933,10 +62007,16 @@ function oneLine(message) {
 class InputError extends Error {
     input;
     problem;
-    constructor(input, problem) {
-        super(oneLine(`${input}: ${problem}`));
+    item;
+    constructor(input, problem, 
+    /** Which item of a list input (a line of `annotations`), 1-based, when the problem is one item's. */
+    item) {
+        // The parameter is data: each front end names it its own way (words.ts).
+        super();
         this.input = input;
         this.problem = problem;
+        this.item = item;
+        told(this, oneLine(`${item === undefined ? param(input) : words_item(input, item)}: ${problem}`));
         this.name = 'InputError';
     }
 }
@@ -61970,7 +62050,7 @@ class RegistryError extends Error {
             shownDetails.push(`and ${details.length - MAX_SHOWN_DETAILS} more errors`);
         const codes = shownDetails.join('; ');
         const what = codes ? `${status} ${codes}` : `HTTP ${status}`;
-        super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
+        super();
         this.operation = operation;
         this.reference = reference;
         this.status = status;
@@ -61978,6 +62058,7 @@ class RegistryError extends Error {
         this.hint = hint;
         this.retryAfterMs = retryAfterMs;
         this.limitSpent = limitSpent;
+        told(this, `${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
         this.name = 'RegistryError';
     }
     /** 408, 429 and the 5xx a gateway gives when the registry behind it is busy or restarting. */
@@ -62005,11 +62086,12 @@ class ConnectionError extends Error {
     constructor(operation, url, causeMessage, hint, 
     /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
     code) {
-        super(oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`));
+        super();
         this.operation = operation;
         this.url = url;
         this.causeMessage = causeMessage;
         this.code = code;
+        told(this, oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`));
         this.name = 'ConnectionError';
     }
     /** A reset, a refusal, a timeout: worth another try; a TLS or DNS failure is not. */
@@ -62025,9 +62107,10 @@ class SourceError extends Error {
     reference;
     causeMessage;
     constructor(reference, causeMessage) {
-        super(oneLine(`read blob ${reference}: ${causeMessage}`));
+        super();
         this.reference = reference;
         this.causeMessage = causeMessage;
+        told(this, oneLine(`read blob ${reference}: ${causeMessage}`));
         this.name = 'SourceError';
     }
     /** A download cut short is read again from the start. */
@@ -62040,9 +62123,10 @@ class ContentError extends Error {
     reference;
     problem;
     constructor(reference, problem) {
-        super(oneLine(`${reference}: ${problem}`));
+        super();
         this.reference = reference;
         this.problem = problem;
+        told(this, oneLine(`${reference}: ${problem}`));
         this.name = 'ContentError';
     }
 }
@@ -62051,9 +62135,10 @@ class SizeLimitError extends Error {
     size;
     limit;
     constructor(size, limit, message) {
-        super(message);
+        super();
         this.size = size;
         this.limit = limit;
+        told(this, message);
         this.name = 'SizeLimitError';
     }
 }
@@ -62062,9 +62147,10 @@ class CredentialError extends Error {
     registry;
     problem;
     constructor(registry, problem) {
-        super(oneLine(`credentials for ${registry}: ${problem}`));
+        super();
         this.registry = registry;
         this.problem = problem;
+        told(this, oneLine(`credentials for ${registry}: ${problem}`));
         this.name = 'CredentialError';
     }
 }
@@ -62093,13 +62179,14 @@ class FileSystemError extends Error {
     /** What to do about it, when there is something to say. */
     hint) {
         const where = at !== undefined && at !== path ? `${at}: ` : '';
-        super(oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`));
+        super();
         this.operation = operation;
         this.path = path;
         this.code = code;
         this.reason = reason;
         this.at = at;
         this.hint = hint;
+        told(this, oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`));
         this.name = 'FileSystemError';
     }
 }
@@ -63210,11 +63297,16 @@ function inShard(shard, source, destination) {
     return shard === undefined || shardOf(shardKey(source, destination), shard.count) === shard.index;
 }
 
-;// CONCATENATED MODULE: ./src/action/inputs.ts
+;// CONCATENATED MODULE: ./src/run-request.ts
 /**
- * Every action input is read here, once, into typed values; everything past this file takes those
- * values. Errors name the input and say what is wrong.
+ * The request model both front ends build: every parameter of a run (named as the action's inputs
+ * are, the CLI's flags mapped onto them) read once into typed values and checked; everything past
+ * this file takes those values. Neither front end owns it: the action reads its inputs through
+ * it, the CLI its flags and arguments. Errors name the parameter as data (`InputError.input`), which
+ * each front end renders in its own words (the input's name, or the flag).
  */
+
+
 
 
 
@@ -63229,7 +63321,7 @@ const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE';
 const DEFAULT_SIZE_LIMIT = '1GiB';
 const DEFAULT_MIRROR_CONCURRENCY = 4;
 const MAX_MIRROR_CONCURRENCY = 64;
-function parseInputs(read, env) {
+function parseRunRequest(read, env) {
     const archives = parseArchiveInput(read('archive'));
     const srcRef = read('srcRef').trim();
     const path = read('path').trim();
@@ -63238,7 +63330,7 @@ function parseInputs(read, env) {
     const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path', mirror && 'mirror'].filter(Boolean);
     if (given.length > 1) {
         const named = mirror ? 'mirror' : path ? 'path' : 'archive';
-        throw new InputError(named, `give one of srcRef, archive, path and mirror, not ${given.join(' and ')}`);
+        throw new InputError(named, `give one of ${param('srcRef')}, ${param('archive')}, ${param('path')} and ${param('mirror')}, not ${given.map((name) => param(String(name))).join(' and ')}`);
     }
     const run = runInputs(read, mirror);
     const logins = loginInputs(read);
@@ -63258,7 +63350,7 @@ function parseInputs(read, env) {
     }
     const subjectText = read('subject').trim();
     if (subjectText && !path)
-        throw new InputError('subject', 'attaches what path packages; set path too');
+        throw new InputError('subject', `attaches what ${param('path')} packages; set ${param('path')} too`);
     const subject = subjectText ? parseSubject(subjectText) : undefined;
     const source = archives.length > 0 || path ? undefined : parseSource(srcRef);
     const notices = [];
@@ -63269,9 +63361,10 @@ function parseInputs(read, env) {
     const artifactType = read('artifactType').trim();
     const credentialSource = source ?? subject;
     const sourceRegistries = credentialSource?.kind === 'registry' ? [credentialSource.reference.registry] : [];
-    const destinationRegistries = destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : []));
+    // Prefixes (`host/org/`, an archive's images under it) are destinations too: their registries get the login.
+    const destinationRegistries = [...destinations, ...prefixes.map((prefix) => parseEndpoint(`${prefix}x`))].flatMap((d) => d.kind === 'registry' ? [d.reference.registry] : []);
     if (run.failFast)
-        notices.push('failFast has no effect without mirror: a single copy stops at its first failure anyway');
+        notices.push(`${param('failFast')} has no effect without ${param('mirror')}: a single copy stops at its first failure anyway`);
     return {
         ...(source ? { source } : {}),
         archives,
@@ -63284,8 +63377,8 @@ function parseInputs(read, env) {
         prefixes,
         notices,
         credentials: credentialEntries(logins, sourceRegistries, destinationRegistries),
-        annotations: inputs_annotations(read('annotations')),
-        platforms: inputs_platforms(read('platforms')),
+        annotations: run_request_annotations(read('annotations')),
+        platforms: run_request_platforms(read('platforms')),
         ociMediaTypes: parseBoolean('ociMediaTypes', read('ociMediaTypes')),
         ...shared
     };
@@ -63294,7 +63387,7 @@ function parseInputs(read, env) {
 function runInputs(read, mirror) {
     const shardText = read('shard').trim();
     if (shardText && !mirror)
-        throw new InputError('shard', 'splits a mirror run over a job matrix; set mirror too, or drop shard');
+        throw new InputError('shard', `splits a mirror run over a job matrix; set ${param('mirror')} too, or drop ${param('shard')}`);
     const shard = parseShard(shardText);
     return {
         ...(shard ? { shard } : {}),
@@ -63322,17 +63415,17 @@ const PER_ENTRY_INPUTS = ['annotations', 'platforms', 'referrers', 'ociMediaType
 function mirrorInputs(read, text, env, logins) {
     for (const name of ['destRef', 'subject', 'artifactType']) {
         if (read(name).trim() !== '')
-            throw new InputError(name, 'is not used with mirror: each mirror entry names its source and destination');
+            throw new InputError(name, `is not used with ${param('mirror')}: each mirror entry names its source and destination`);
     }
     for (const name of PER_ENTRY_INPUTS) {
         const value = read(name).trim();
         if (value !== '' && value !== 'false')
-            throw new InputError(name, `is not used with mirror: set ${name} in the mirror config, on an entry or under defaults`);
+            throw new InputError(name, `is not used with ${param('mirror')}: set ${name} in the mirror config, on an entry or under defaults`);
     }
     const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd());
     const sources = [...new Set(config.entries.map((e) => e.source.registry))];
     if (logins.srcUsername && sources.length > 1) {
-        throw new InputError('srcUsername', `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; log in to each with docker/login-action instead`);
+        throw new InputError('srcUsername', `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; for each registry, ${phrase('login-first')} instead`);
     }
     const destinations = config.entries.map((e) => e.destination.registry);
     return { config, credentials: credentialEntries(logins, sources, destinations) };
@@ -63370,18 +63463,19 @@ function credentialEntries(logins, sources, destinations) {
     }
     return credentials;
 }
-function inputs_annotations(text) {
+function run_request_annotations(text) {
     try {
         return parseAnnotations(text);
     }
     catch (error) {
+        // The line is data too: the action says `annotations line 2`, the CLI `--annotation #2`.
         if (error instanceof AnnotationSyntaxError)
-            throw new InputError('annotations', error.message);
+            throw new InputError('annotations', `${shown(error.text)}: ${error.problem}`, error.line);
         throw error;
     }
 }
 /** `os/arch[/variant]`, comma or newline separated. */
-function inputs_platforms(text) {
+function run_request_platforms(text) {
     return splitList(text).map((item) => parsePlatform(item) ?? fail('platforms', `"${item}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`));
 }
 function fail(input, problem) {
@@ -63441,7 +63535,7 @@ function helmTags(text, notices) {
         if (!match)
             return line;
         const tag = match[2].replace(/\+/g, '_');
-        notices.push(`destRef tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`);
+        notices.push(`${param('destRef')} tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`);
         return `${match[1]}${tag}`;
     })
         .join('\n');
@@ -63455,7 +63549,7 @@ function parseDestinations(text, archive) {
     for (const line of lines) {
         if (line.endsWith('/')) {
             if (!archive)
-                throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with archive only`);
+                throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with ${param('archive')} only`);
             // Checked by parsing it with a repository under it.
             endpoint('destRef', `${line}x`);
             prefixes.push(line);
@@ -63469,12 +63563,18 @@ function parseDestinations(text, archive) {
     }
     return { destinations, prefixes };
 }
-/** Newline- or comma-separated values, trimmed, empties and `#` comments dropped. */
+/**
+ * Newline- or comma-separated values, trimmed, empties and `#` comments dropped: a whole line, or
+ * the rest of a line after ` #` (a reference holds no blank, so a blank then `#` starts a comment).
+ */
 function splitList(text) {
     return text
+        .split('\n')
+        .map((line) => line.replace(/(^|\s)#.*$/, ''))
+        .join('\n')
         .split(/[\n,]/)
         .map((s) => s.trim())
-        .filter((s) => s !== '' && !s.startsWith('#'));
+        .filter((s) => s !== '');
 }
 function endpoint(input, text) {
     try {
@@ -63489,9 +63589,9 @@ function endpoint(input, text) {
 }
 function requirePair(userInput, user, passwordInput, password) {
     if (user && !password)
-        throw new InputError(passwordInput, `required when ${userInput} is set`);
+        throw new InputError(passwordInput, `required when ${param(userInput)} is set`);
     if (!user && password)
-        throw new InputError(userInput, `required when ${passwordInput} is set`);
+        throw new InputError(userInput, `required when ${param(passwordInput)} is set`);
 }
 function parseBoolean(input, text) {
     const value = text.trim().toLowerCase();
@@ -64174,6 +64274,7 @@ const ignoreEvents = () => { };
 
 
 
+
 /** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
 async function copyGraph(graph, source, target, options) {
     await copyMissing(graph, await missingManifests(graph, target), source, target, options);
@@ -64270,7 +64371,7 @@ async function pushManifest(target, node) {
     catch (error) {
         const annotatedDocker = isDockerManifestType(node.descriptor.mediaType) && hasAnnotations(node);
         if (error instanceof RegistryError && error.status === 400 && annotatedDocker && !error.hint) {
-            throw new RegistryError(error.operation, error.reference, error.status, error.details, 'this registry refuses annotations on Docker manifests: set ociMediaTypes: true');
+            throw new RegistryError(error.operation, error.reference, error.status, error.details, `this registry refuses annotations on Docker manifests: set ${param('ociMediaTypes', 'true')}`);
         }
         throw error;
     }
@@ -64546,6 +64647,7 @@ function progressOf(blob, target, events) {
 
 
 
+
 /** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
 class ReferrersLookupError extends Error {
     store;
@@ -64555,11 +64657,14 @@ class ReferrersLookupError extends Error {
     constructor(store, subject, 
     /** Where they were looked up: `the referrers API`, `the tag schema index sha256-…`. */
     lookup, failure) {
-        super(`look up referrers of ${store}@${subject} in ${lookup}: ${failure.message}`);
+        super();
         this.store = store;
         this.subject = subject;
         this.lookup = lookup;
         this.failure = failure;
+        const text = `look up referrers of ${store}@${subject} in ${lookup}: ${tokenMessage(failure)}`;
+        this.message = spoken(text);
+        keepWords(this, text);
         this.name = 'ReferrersLookupError';
     }
 }
@@ -64766,6 +64871,7 @@ async function recordReferrers(store, subject, referrers, known) {
 
 
 
+
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const copy_referrers_MAX_DEPTH = 3;
 /** Referrers copied at most for one artifact, at every depth together. */
@@ -64785,7 +64891,7 @@ async function copyReferrers(source, subjects, leftBehind, targets, options) {
         const left = await countReferrers(source, from);
         if (left > 0) {
             options.logger.notice(`Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but is pushed as ${to} ` +
-                `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`);
+                `(${param('annotations')}, ${param('platforms')} or ${param('ociMediaTypes')}), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`);
         }
     }
     return copyReferrersOf(source, subjects, targets, options, 0);
@@ -65159,6 +65265,7 @@ function notices(rules, used, graph) {
 
 
 
+
 async function planCopy(opener, request, reporter) {
     // The destinations' registries are pinged, and their tags asked, while the source is read:
     // those round trips overlap it.
@@ -65309,8 +65416,8 @@ function attestationsLeft(source, selected) {
     if (count === 0)
         return [];
     return [
-        `platforms: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
-            '(provenance, SBOM); select two platforms or more to keep them'
+        `${param('platforms')}: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
+            `(provenance, SBOM); select two ${param('platforms')} or more to keep them`
     ];
 }
 /**
@@ -65325,14 +65432,15 @@ function checkSizeLimit(size, limit) {
     if (limit === UNLIMITED)
         return;
     if (limit === 0) {
-        throw new SizeLimitError(size, limit, 'cross-repository push is disabled (maxArtifactSize is 0); set maxArtifactSize to allow it');
+        throw new SizeLimitError(size, limit, `cross-repository push is disabled (${param('maxArtifactSize', '0')}); give ${param('maxArtifactSize')} a size to allow it, or -1 for no limit`);
     }
     if (size > limit) {
-        throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`);
+        throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise ${param('maxArtifactSize')}`);
     }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/request.ts
+
 /**
  * Writing a tag failed after others were written (every blob and manifest was already in place,
  * so those tags point at complete artifacts): the message says which were written.
@@ -65341,9 +65449,12 @@ class PartialCopyError extends Error {
     failure;
     written;
     constructor(failure, written) {
-        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
+        super();
         this.failure = failure;
         this.written = written;
+        const text = `${tokenMessage(failure)}; written before the failure: ${written.map((p) => p.ref).join(', ')}`;
+        this.message = spoken(text);
+        keepWords(this, text);
         this.name = 'PartialCopyError';
     }
 }
@@ -65460,15 +65571,15 @@ function pushedReference(dest, root) {
 async function writeTag(dest, target, plan, reporter) {
     const { root } = plan;
     const ref = destinationName(dest, root.descriptor.digest);
-    const { digest } = root.descriptor;
+    const { digest, mediaType, size } = root.descriptor;
     if (dest.unchanged) {
-        reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+        reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'unchanged' });
     }
     else if (dest.tag) {
         const held = await (plan.held.get(tagKey(dest)) ?? heldBy(target, dest.tag));
         if (held === digest) {
             // Never written again: registries with immutable tags refuse even the same digest.
-            reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+            reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'unchanged' });
             return;
         }
         try {
@@ -65477,12 +65588,12 @@ async function writeTag(dest, target, plan, reporter) {
         catch (error) {
             throw overwriteRefused(error, ref, held, digest) ?? error;
         }
-        reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' });
+        reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'tagged' });
     }
     else {
         if (isPinning(target))
             await target.pin(root.descriptor);
-        reporter.event({ type: 'tag-written', ref, digest, how: 'stored' });
+        reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' });
     }
 }
 /** What `tag` holds at a target the plan did not ask (a layout, or a destination found unchanged before a rewrite). */
@@ -65510,9 +65621,10 @@ async function heldBy(target, tag) {
 
 
 
-/** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
-function mirroredObject({ source, destination, digest, status, bytes }) {
-    return { source, destination, digest, status, bytes };
+
+/** A row as the `mirrored` output (and the CLI's `--json`) gives it: these five keys, and `error` on a failed row. */
+function mirroredObject({ source, destination, digest, status, bytes, error }) {
+    return { source, destination, digest, status, bytes, ...(status === 'failed' && error !== undefined ? { error } : {}) };
 }
 /**
  * Every row of a run, entries whose tags could not be read included (as failed rows from the
@@ -65563,7 +65675,8 @@ async function runMirror(request, context) {
     });
     entryErrors.sort((x, y) => x.entry - y.entry);
     return {
-        rows: rows.filter((row) => row !== undefined),
+        // With failFast, pairs never started are rows too: `mirrored` lists every pair of the shard.
+        rows: rows.map((row, i) => row ?? notStarted(pairs[i])),
         entryErrors,
         ...(request.shard ? { shard: request.shard } : {}),
         seconds: (Date.now() - started) / 1000
@@ -65715,6 +65828,18 @@ async function newReferrers(context, pair, digest, request, reporter) {
         reporter.event({ type: 'referrer-copied', subject, digest: referrer, kind });
     return copied.length;
 }
+/** A pair a failFast run stopped before it started. */
+function notStarted(pair) {
+    return {
+        source: formatReference(pair.source),
+        destination: formatReference(pair.destination),
+        digest: '',
+        status: 'not-started',
+        bytes: 0,
+        entry: pair.entry.index,
+        seconds: 0
+    };
+}
 function skipped(reporter, row) {
     reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest });
     return done(reporter, row);
@@ -65723,8 +65848,9 @@ function done(reporter, row) {
     reporter.event({ type: 'artifact-done', source: row.source, digest: row.digest, seconds: row.seconds });
     return row;
 }
+/** The failure as a row or an entry keeps it: parameters as tokens, named by each front end when shown. */
 function messageOf(error) {
-    return error instanceof Error ? error.message : String(error);
+    return tokenMessage(error);
 }
 
 ;// CONCATENATED MODULE: ./src/progress.ts
@@ -65986,15 +66112,122 @@ function copyOutputs(result) {
         ...(result.planned ? { planned: { bytes: result.planned.bytes } } : {})
     };
 }
+/** Adds what a `tag-written` event says is in place to `written`; other events are not about that. */
+function recordWritten(written, event) {
+    if (event.type !== 'tag-written')
+        return;
+    const { ref, digest, mediaType, size, how } = event;
+    written.push({ ref, digest, mediaType, size, how });
+}
+/**
+ * The outputs of a step that failed after writing (a registry that died mid-way): what is in
+ * place, as {@link copyOutputs} gives it for a whole copy. `image` and `tag` name the first
+ * reference written with a tag.
+ */
+function writtenOutputs(written) {
+    const pushed = written.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }));
+    const tagOf = (ref) => (ref.includes('@') ? undefined : /:([^/:]+)$/.exec(ref)?.[1]);
+    const tagged = written.find((w) => tagOf(w.ref) !== undefined) ?? written[0];
+    const tag = tagged ? (tagOf(tagged.ref) ?? '') : '';
+    return {
+        image: tagged?.ref ?? '',
+        digest: tagged?.digest ?? '',
+        tag,
+        mediaType: tagged?.mediaType ?? '',
+        size: tagged?.size ?? 0,
+        pushed
+    };
+}
+function countRows(rows) {
+    const counts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, notStarted: 0, bytes: 0 };
+    for (const row of rows) {
+        counts[row.status === 'not-started' ? 'notStarted' : row.status]++;
+        counts.bytes += row.bytes;
+    }
+    return counts;
+}
+
+;// CONCATENATED MODULE: ./src/action/report.ts
+/**
+ * The engine's events in a workflow log (DESIGN §7): a log group per artifact, its lines inside,
+ * and a progress line at most every 5 s during long transfers.
+ */
+
+
+
+
+
+/**
+ * A line on the step's stdout, where the runner reads workflow commands: one line, nothing a
+ * runner takes for a command, whatever a tag, a registry's message or a file name held.
+ */
+function report_info(line) {
+    info(logLine(inActionWords(line)));
+}
+/** Text made by the shared code, its parameters named as this action's inputs (words.ts). */
+function inActionWords(text) {
+    return inWords(text, ACTION_WORDS);
+}
+const actionLogger = {
+    debug: (message) => core_debug(inActionWords(message)),
+    info: report_info,
+    warning: (message) => warning(inActionWords(message)),
+    notice: (message) => notice(inActionWords(message)),
+    secret: core_setSecret
+};
+/** The action's log with its groups, for the mirror's buffered pairs. */
+const actionGroupedLog = {
+    ...actionLogger,
+    startGroup: (title) => startGroup(inActionWords(title)),
+    endGroup: endGroup
+};
+/** Lines of one artifact inside a log group, opened when it starts and closed when it ends. */
+function actionReporter(meter = new ProgressMeter(progressInterval(process.env))) {
+    return {
+        ...actionLogger,
+        event(event) {
+            meter.observe(event);
+            const line = describeEvent(event);
+            if (event.type === 'artifact-started')
+                startGroup(inActionWords(line ?? event.source));
+            else if (line)
+                report_info(line);
+            if (event.type === 'artifact-done' || event.type === 'artifact-failed')
+                endGroup();
+            const progress = meter.line();
+            if (progress)
+                report_info(progress);
+        }
+    };
+}
+/** The same reporter, also telling `listener` every event. */
+function withListener(reporter, listener) {
+    return {
+        ...reporter,
+        event(event) {
+            listener(event);
+            reporter.event(event);
+        }
+    };
+}
+/** Collects every reference written (from `tag-written` events), for a summary after a failure. */
+function writtenRecorder(written) {
+    return (event) => {
+        recordWritten(written, event);
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/action/outputs.ts
 /** Step outputs and the job summary file, from the engine's results. */
 
 
 
+
 const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'];
 function setOutputs(result) {
-    const outputs = copyOutputs(result);
+    setCopyOutputs(copyOutputs(result));
+}
+function setCopyOutputs(outputs) {
     for (const name of COPY_OUTPUTS)
         setOutput(name, String(outputs[name]));
     setOutput('pushed', JSON.stringify(outputs.pushed));
@@ -66033,78 +66266,18 @@ function capRows(rows, maxRows = MIRRORED_MAX_ROWS, maxBytes = MIRRORED_MAX_BYTE
 function setMirrorOutputs(rows) {
     setEmptyOutputs();
     const kept = capRows(rows);
-    setOutput('mirrored', JSON.stringify(kept.map(mirroredObject)));
+    setOutput('mirrored', inActionWords(JSON.stringify(kept.map(mirroredObject))));
     return { kept: kept.length, total: rows.length };
 }
 /** Appends Markdown to the job summary; outside a runner (a local run) there is no summary file. */
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
-    await summary.addRaw(markdown).write();
-}
-
-;// CONCATENATED MODULE: ./src/action/report.ts
-/**
- * The engine's events in a workflow log (DESIGN §7): a log group per artifact, its lines inside,
- * and a progress line at most every 5 s during long transfers.
- */
-
-
-
-/**
- * A line on the step's stdout, where the runner reads workflow commands: one line, nothing a
- * runner takes for a command, whatever a tag, a registry's message or a file name held.
- */
-function report_info(line) {
-    info(logLine(line));
-}
-const actionLogger = {
-    debug: core_debug,
-    info: report_info,
-    warning: warning,
-    notice: core_notice,
-    secret: core_setSecret
-};
-/** The action's log with its groups, for the mirror's buffered pairs. */
-const actionGroupedLog = { ...actionLogger, startGroup: startGroup, endGroup: endGroup };
-/** Lines of one artifact inside a log group, opened when it starts and closed when it ends. */
-function actionReporter(meter = new ProgressMeter(progressInterval(process.env))) {
-    return {
-        ...actionLogger,
-        event(event) {
-            meter.observe(event);
-            const line = describeEvent(event);
-            if (event.type === 'artifact-started')
-                startGroup(line ?? event.source);
-            else if (line)
-                report_info(line);
-            if (event.type === 'artifact-done' || event.type === 'artifact-failed')
-                endGroup();
-            const progress = meter.line();
-            if (progress)
-                report_info(progress);
-        }
-    };
-}
-/** The same reporter, also telling `listener` every event. */
-function withListener(reporter, listener) {
-    return {
-        ...reporter,
-        event(event) {
-            listener(event);
-            reporter.event(event);
-        }
-    };
-}
-/** Collects every reference written (from `tag-written` events), for a summary after a failure. */
-function writtenRecorder(written) {
-    return (event) => {
-        if (event.type === 'tag-written')
-            written.push({ ref: event.ref, digest: event.digest, how: event.how });
-    };
+    await summary.addRaw(inActionWords(markdown)).write();
 }
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 /** Rows of a mirror listed in the summary at most (the counts cover every row). */
@@ -66161,14 +66334,6 @@ function failureSummary(run, error, written) {
         : 'No reference was written.\n\n');
     return parts.join('');
 }
-function countRows(rows) {
-    const counts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, bytes: 0 };
-    for (const row of rows) {
-        counts[row.status]++;
-        counts.bytes += row.bytes;
-    }
-    return counts;
-}
 function shardName(shard) {
     return shard ? `${shard.index}/${shard.count}` : 'all (not sharded)';
 }
@@ -66201,6 +66366,8 @@ function mirrorSummary(result, run, failures, leftOut) {
             `${result.seconds.toFixed(1)} s`
         ]
     ]));
+    if (counts.notStarted > 0)
+        parts.push(`${counts.notStarted} pairs were not started: failFast stopped the run at its first failure.\n\n`);
     if (failures.length > 0) {
         parts.push('#### Failures\n\n', markdownTable(['Source', 'Destination', 'Error'], failures.slice(0, SUMMARY_ROWS).map((f) => [f.source, f.destination, f.error])), more(failures.length - SUMMARY_ROWS, 'failures'));
     }
@@ -66222,11 +66389,6 @@ function leftOutNote(kept, total) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/mirror-step.ts
-/**
- * The action's `mirror` run: the engine's {@link runMirror} with a buffered log group per pair
- * and one progress meter for the run, then the `mirrored` output and the summary. A failed pair
- * does not stop the others; the step fails afterwards, naming every one.
- */
 
 
 
@@ -66266,7 +66428,7 @@ async function mirrorStep(opener, inputs, run) {
     report_info(describeResult(result));
     const listed = setMirrorOutputs(resultRows(result, inputs.mirror));
     if (listed.kept < listed.total)
-        core_notice(leftOutNote(listed.kept, listed.total));
+        actionLogger.notice(leftOutNote(listed.kept, listed.total));
     const failures = mirrorFailures(result, (entry) => {
         const destination = inputs.mirror.entries[entry - 1]?.destination;
         return destination ? repositoryName(destination) : '';
@@ -66283,6 +66445,7 @@ function describeResult(result) {
         counts.planned > 0 && `${counts.planned} to copy`,
         `${counts.skipped} up to date`,
         counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
+        counts.notStarted > 0 && `${counts.notStarted} not started (failFast)`,
         counts.failed + result.entryErrors.length > 0 && `${counts.failed + result.entryErrors.length} failed`
     ].filter(Boolean);
     return `Mirror: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`;
@@ -66523,7 +66686,7 @@ class DockerConfigCredentials {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/credential-sources.ts
+;// CONCATENATED MODULE: ./src/auth/credential-sources.ts
 /**
  * The credential sources of DESIGN §6, in order, for one run of the action: inputs, Helm's
  * registry config (for `oci://` references), the Docker config with its helpers, the workflow
@@ -66570,6 +66733,75 @@ function credentialChain(entries, githubToken, env) {
 
 
 
+/**
+ * What a copy reports while it is planned, held back: a step that plans several copies before it
+ * writes (every archive of a glob) reports each one's lines when that copy runs, inside its group.
+ */
+class HeldReport {
+    out;
+    held = [];
+    constructor(out) {
+        this.out = out;
+    }
+    debug(message) {
+        this.held.push((r) => r.debug(message));
+    }
+    info(message) {
+        this.held.push((r) => r.info(message));
+    }
+    warning(message) {
+        this.held.push((r) => r.warning(message));
+    }
+    notice(message) {
+        this.held.push((r) => r.notice(message));
+    }
+    /** Masked at once: a secret must never wait. */
+    secret(value) {
+        this.out.secret(value);
+    }
+    event = (event) => {
+        this.held.push((r) => r.event(event));
+    };
+    /** Tells `reporter` everything held, in order, and holds nothing more. */
+    replay(reporter) {
+        const held = this.held;
+        this.held = [];
+        for (const tell of held)
+            tell(reporter);
+    }
+}
+async function planArtifact(opener, request, reporter) {
+    const report = new HeldReport(reporter);
+    const started = Date.now();
+    try {
+        return { plan: await planCopy(opener, request, report), report, started };
+    }
+    catch (error) {
+        // The copy that failed to plan: its lines, in its group, with its failure.
+        const source = formatEndpoint(request.source);
+        reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) });
+        report.replay(reporter);
+        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+    }
+}
+/** Runs (or for a dry run, describes) a copy planned by {@link planArtifact}. */
+async function runPlanned(planned, reporter, options = {}) {
+    const { plan, report } = planned;
+    const source = formatEndpoint(plan.request.source);
+    reporter.event({ type: 'artifact-started', source, destinations: plan.request.destinations.map(formatEndpoint) });
+    report.replay(reporter);
+    try {
+        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {});
+        result.seconds = (Date.now() - planned.started) / 1000;
+        reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds });
+        return result;
+    }
+    catch (error) {
+        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+    }
+}
 async function copyArtifact(opener, request, reporter, options = {}) {
     const started = Date.now();
     const source = formatEndpoint(request.source);
@@ -66742,6 +66974,13 @@ function entryName(descriptor) {
     const colon = image.lastIndexOf(':');
     return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
 }
+/**
+ * Whether a reader asking for `tag` takes this entry: the one rule for reading (chooseEntry) and
+ * for writing (a tag written replaces every entry it names), so a tag written is never ambiguous.
+ */
+function isNamed(descriptor, tag) {
+    return entryName(descriptor) === tag;
+}
 /** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
 function describeEntry(descriptor) {
     const name = entryName(descriptor);
@@ -66751,7 +66990,7 @@ function describeEntry(descriptor) {
 function chooseEntry(index, tag, where) {
     const entries = index.manifests;
     if (tag !== undefined) {
-        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
+        const named = entries.filter((d) => isNamed(d, tag));
         if (named.length === 1)
             return named[0];
         if (named.length === 0) {
@@ -66874,11 +67113,11 @@ class OciLayout {
         if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
             await this.updateIndex(descriptor, undefined);
     }
-    /** `index.json`, or an empty index for a directory that has none yet. */
     /** Whether index.json names an entry `tag`. */
     async hasTag(tag) {
-        return (await this.index()).manifests.some((d) => entryName(d) === tag);
+        return (await this.index()).manifests.some((d) => isNamed(d, tag));
     }
+    /** `index.json`, or an empty index for a directory that has none yet. */
     async index() {
         const path = (0,external_node_path_namespaceObject.join)(this.dir, 'index.json');
         let text;
@@ -66908,8 +67147,10 @@ class OciLayout {
                 size: descriptor.size,
                 ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
             };
-            // One entry per name: the tag moves; a nameless entry is listed once.
-            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
+            // One entry per name: the tag moves; a nameless entry is listed once. "Named" is what the
+            // reader (chooseEntry) takes for the tag, containerd's image name included: an entry left
+            // behind under that name would make `DIR:tag` ambiguous the next time it is read.
+            const kept = index.manifests.filter((d) => (tag !== undefined ? !isNamed(d, tag) : d.digest !== descriptor.digest));
             const final = (0,external_node_path_namespaceObject.join)(this.dir, 'index.json');
             const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
             try {
@@ -68300,6 +68541,7 @@ class AheadUploads {
 
 
 
+
 /** `registry/path:tag`, `path:tag` or a tag alone (an OCI `ref.name`), split. */
 function splitImageName(name) {
     const at = name.indexOf('@');
@@ -68326,7 +68568,7 @@ function planArchivePushes(archive, images, options) {
     if (options.platforms.length > 0)
         selected = byPlatform(archive, selected, options.platforms);
     const distinct = new Set(selected.map((image) => image.descriptor.digest));
-    const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path';
+    const howToChoose = `choose one with ${param('platforms')}, or with @sha256:… after the archive path`;
     for (const destination of options.destinations) {
         if (destination.kind === 'exact' && endpointTag(destination.endpoint) !== undefined && distinct.size > 1) {
             throw new InputError('destRef', `a destination with a tag takes one image, and ${archive} holds ${distinct.size}: ${list(selected)}; ${howToChoose}`);
@@ -68334,7 +68576,7 @@ function planArchivePushes(archive, images, options) {
     }
     const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()];
     if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
-        throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give destRef a tag and ${howToChoose}`);
+        throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give ${param('destRef')} a tag and ${howToChoose}`);
     }
     const pushes = new Map();
     for (const image of selected) {
@@ -68384,7 +68626,7 @@ function checkImageName(archive, image, path, tag) {
     if (!badTag && !badPath)
         return;
     throw new InputError('archive', `${archive}: the image ${image.descriptor.digest} is named ${shown(image.name ?? '')}, whose ${badTag ? 'tag' : 'repository'} ` +
-        `does not follow the spec's grammar; give destRef a repository and tag to push it under a name of yours`);
+        `does not follow the spec's grammar; give ${param('destRef')} a repository and tag to push it under a name of yours`);
 }
 /**
  * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
@@ -68396,11 +68638,19 @@ function byPlatform(archive, images, specs) {
     if (kept.length > 0)
         return kept;
     const asked = specs.map(formatPlatform).join(', ');
-    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`);
+    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give ${param('platforms')} that are there`);
 }
+/** Each image once (an image under two names is one), its names together: as many as the count said. */
 function list(images) {
-    return images
-        .map((image) => describeEntry({ ...image.descriptor, annotations: { ...(image.name ? { 'org.opencontainers.image.ref.name': image.name } : {}) } }))
+    const byDigest = new Map();
+    for (const image of images) {
+        const entry = byDigest.get(image.descriptor.digest) ?? { image, names: [] };
+        if (image.name)
+            entry.names.push(image.name);
+        byDigest.set(image.descriptor.digest, entry);
+    }
+    return [...byDigest.values()]
+        .map(({ image, names }) => describeEntry({ ...image.descriptor, annotations: names.length > 0 ? { 'org.opencontainers.image.ref.name': names.join(', ') } : {} }))
         .join('; ');
 }
 
@@ -68412,38 +68662,52 @@ function list(images) {
 
 
 
-/** The results of every image, as one; undefined when the archives held no image. */
+
+
+/**
+ * The results of every image, as one; undefined when the archives held no image. Every archive is
+ * opened and every copy planned (names, platforms, sizes, destinations) before the first write:
+ * a mistake in any of them fails the step with nothing written.
+ */
 async function pushArchives(stores, request, logger, options = {}) {
     const { archives, destinations, prefixes } = request;
     const targets = [
         ...destinations.map((endpoint) => ({ kind: 'exact', endpoint })),
         ...prefixes.map((prefix) => ({ kind: 'prefix', prefix }))
     ];
-    const results = [];
-    for (const archive of archives) {
-        const ahead = aheadUploads(stores, archive, request, logger, options);
-        let opened;
-        try {
-            opened = await openArchive(archive.path, ahead ? { listener: ahead } : {});
+    const opened = [];
+    try {
+        const planned = [];
+        for (const archive of archives) {
+            // Layers uploaded while the archive is read are writes: only when it is the step's one archive.
+            const ahead = archives.length === 1 ? aheadUploads(stores, archive, request, logger, options) : undefined;
+            let archiveOpened;
+            try {
+                archiveOpened = await openArchive(archive.path, ahead ? { listener: ahead } : {});
+            }
+            catch (error) {
+                await ahead?.stop();
+                throw error;
+            }
+            opened.push({ archive: archiveOpened, ...(ahead ? { ahead } : {}) });
+            for (const copy of await planArchive(stores, archive, archiveOpened, { ...request, targets }, logger)) {
+                planned.push({ copy, ...(ahead ? { ahead } : {}) });
+            }
         }
-        catch (error) {
-            await ahead?.stop();
-            throw error;
-        }
-        try {
-            const run = ahead ? { ...options, ahead: ahead.lookup } : options;
-            for (const result of await pushArchive(stores, archive, opened, { ...request, targets }, logger, run))
-                results.push(result);
-        }
-        finally {
+        const results = [];
+        for (const { copy, ahead } of planned)
+            results.push(await runPlanned(copy, logger, ahead ? { ...options, ahead: ahead.lookup } : options));
+        return combine(results);
+    }
+    finally {
+        for (const { archive, ahead } of opened) {
             // Nothing may still read the spool when it goes.
             await ahead?.stop();
-            // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
-            if (isClosable(opened.source))
-                await opened.source.close();
+            // Its temporary files (a legacy docker save's gzip'd layers) go once the step's images are pushed.
+            if (isClosable(archive.source))
+                await archive.source.close();
         }
     }
-    return combine(results);
 }
 /**
  * Uploads of a docker save's layers while the rest are compressed, when where they go is known
@@ -68466,8 +68730,8 @@ function aheadUploads(stores, archive, request, logger, options) {
         ...(request.retry ? { retry: request.retry } : {})
     });
 }
-/** Every image an opened archive's names select, each copied by the engine. */
-async function pushArchive(stores, archive, opened, request, logger, options) {
+/** Every image an opened archive's names select, each copy planned (nothing written). */
+async function planArchive(stores, archive, opened, request, logger) {
     const { archives: _archives, destinations: _destinations, prefixes: _prefixes, targets, ...copyOptions } = request;
     logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
     if (opened.images.length === 0) {
@@ -68475,17 +68739,45 @@ async function pushArchive(stores, archive, opened, request, logger, options) {
         return [];
     }
     stores.addLocal('archive', archive.path, opened.source);
-    const pushes = planArchivePushes(archive.path, opened.images, {
+    const pushes = planArchivePushes(archive.path, await withPlatforms(opened), {
         ...(archive.digest ? { digest: archive.digest } : {}),
         platforms: request.platforms ?? [],
         destinations: targets
     });
-    const results = [];
+    const planned = [];
     for (const push of pushes) {
         const source = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest };
-        results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options));
+        planned.push(await planArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger));
     }
-    return results;
+    return planned;
+}
+/**
+ * The archive's images, each with its platform: the index descriptor's, else (several images, an
+ * OCI layout's entries say none) its config's, so that a choice by `platforms` works and a list
+ * in an error says what each is. An index keeps none: the copy chooses inside it.
+ */
+async function withPlatforms(opened) {
+    if (new Set(opened.images.map((image) => image.descriptor.digest)).size < 2)
+        return [...opened.images];
+    const platforms = new Map();
+    const platformOf = (digest) => {
+        let platform = platforms.get(digest);
+        if (!platform) {
+            platform = fetchRoot(opened.source, digest).then((root) => configPlatform(opened.source, root));
+            platforms.set(digest, platform);
+        }
+        return platform;
+    };
+    const images = [];
+    for (const image of opened.images) {
+        if (image.descriptor.platform || manifestKind(image.descriptor.mediaType) !== 'image') {
+            images.push(image);
+            continue;
+        }
+        const platform = await platformOf(image.descriptor.digest);
+        images.push(platform ? { ...image, descriptor: { ...image.descriptor, platform } } : image);
+    }
+    return images;
 }
 function combine(results) {
     const [first] = results;
@@ -68504,6 +68796,40 @@ function combine(results) {
         seconds: results.reduce((sum, r) => sum + r.seconds, 0),
         ...(first.planned ? { planned: { bytes: results.reduce((sum, r) => sum + (r.planned?.bytes ?? 0), 0) } } : {})
     };
+}
+
+;// CONCATENATED MODULE: ./src/package/chart-destination.ts
+/**
+ * Where a Helm chart is pushed. `helm push mychart-0.1.0.tgz oci://ghcr.io/org/charts` pushes to
+ * `ghcr.io/org/charts/mychart:0.1.0` (Helm's pkg/pusher: the chart name is joined to the path,
+ * the version is the tag), and users who know Helm write destinations that way. So an `oci://`
+ * destination without tag or digest is read as Helm reads it; any other form (no `oci://`, or a
+ * tag) names the repository exactly, which keeps every destination written before Helm's form was
+ * followed where it was.
+ */
+
+
+
+/** Registry and repository together, as the reference grammar bounds them. */
+const chart_destination_MAX_NAME_LENGTH = 255;
+/** Whether `destination` is written as Helm's namespace form: `oci://host/path`, no tag, no digest. */
+function isHelmNamespace(destination) {
+    return (destination.kind === 'registry' &&
+        destination.reference.scheme === 'oci' &&
+        endpointTag(destination) === undefined &&
+        endpointDigest(destination) === undefined);
+}
+/** `destination` as `helm push` reads it: the chart's name appended to a namespace, at its version. */
+function chartDestination(destination, chart) {
+    if (destination.kind !== 'registry' || !isHelmNamespace(destination))
+        return destination;
+    const { registry, repository } = destination.reference;
+    const appended = `${repository}/${chart.name}`;
+    // Helm's chart names may hold what a repository path may not (capitals): say so rather than push elsewhere.
+    if (chart.name.includes('/') || !isRepositoryName(appended) || registry.length + 1 + appended.length > chart_destination_MAX_NAME_LENGTH) {
+        throw new InputError('destRef', `${formatEndpoint(destination)} with oci:// and no tag is where helm push puts the chart under its name, but the chart name "${chart.name}" cannot be a repository path component (lowercase letters, digits, and . _ - between them); give the whole repository without oci:// or with a tag, e.g. ${registry}/${repository}/<name>:${chart.tag}`);
+    }
+    return atTag({ kind: 'registry', reference: { ...destination.reference, repository: appended } }, chart.tag);
 }
 
 ;// CONCATENATED MODULE: ./src/package/helm-config.ts
@@ -69222,7 +69548,7 @@ function chartArtifact(source, chart, version, layer, open, notices, options) {
         ...(chart.description ? { 'org.opencontainers.image.description': chart.description } : {})
     };
     const root = source.addManifest(manifestOf(config, layer, { annotations, ...subjectOf(options) }));
-    return { kind: 'Helm chart directory', source, root, tag: chartTag(version), notices };
+    return { kind: 'Helm chart directory', source, root, tag: chartTag(version), chartName: chart.name, notices };
 }
 /** Chart.yaml of a packaged chart (`<name>/Chart.yaml` in a gzip'd tar), or undefined when the file is none. */
 async function packagedChart(path) {
@@ -69289,6 +69615,7 @@ async function pushPackagedChart(path, chart, options) {
 
 
 
+
 async function pushPackage(stores, request, logger, options = {}) {
     const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request;
     const subjectDescriptor = subject ? await resolveSubject(stores, subject, logger) : undefined;
@@ -69305,13 +69632,28 @@ async function pushPackage(stores, request, logger, options = {}) {
         logger.notice(notice);
     logger.event({ type: 'package-made', path, kind: packaged.kind, digest: packaged.root.digest });
     stores.addLocal('package', path, packaged.source);
-    // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
-    const destinations = request.destinations.map((d) => endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d);
+    const destinations = packagedDestinations(request.destinations, packaged, subject !== undefined);
     const result = await copyArtifact(stores, { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations }, logger, options);
     // A dry run writes nothing: the referrer is not recorded either.
     if (subjectDescriptor && !options.dryRun)
         await recordAsReferrer(stores, packaged, subjectDescriptor, destinations, logger);
     return result;
+}
+/**
+ * Where the package goes. A chart's version is its tag when destRef gives none, and an `oci://`
+ * destination without a tag is a namespace the chart's name is appended to, as `helm push` does.
+ * A referrer goes by digest unless tagged, into exactly the repository given: it is found through
+ * its subject's repository, which a name appended would leave.
+ */
+function packagedDestinations(destinations, packaged, referrer) {
+    const { tag, chartName } = packaged;
+    if (referrer || tag === undefined)
+        return [...destinations];
+    return destinations.map((d) => {
+        if (chartName !== undefined && isHelmNamespace(d))
+            return chartDestination(d, { name: chartName, tag });
+        return endpointTag(d) === undefined ? atTag(d, tag) : d;
+    });
 }
 /** The manifest `subject` names: what the package refers to. */
 async function resolveSubject(stores, subject, logger) {
@@ -69528,6 +69870,7 @@ function parseChallenges(header) {
 
 ;// CONCATENATED MODULE: ./src/http/hints.ts
 
+
 /** ` (it resets in about 2 h 5 min)` from a Retry-After, or nothing. */
 function resetsIn(context) {
     const ms = context.retryAfterMs;
@@ -69540,10 +69883,10 @@ function resetsIn(context) {
 const hints_GHCR = 'ghcr.io';
 const GHCR_WRITE = 'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")';
 function loginHint(context) {
-    const inputs = context.role === 'source' ? 'srcUsername and srcPassword' : 'username and password';
+    const inputs = context.role === 'source' ? `${param('srcUsername')} and ${param('srcPassword')}` : `${param('username')} and ${param('password')}`;
     if (context.registry === hints_GHCR)
-        return `${hints_GHCR} needs credentials: leave githubToken at its default (the workflow token) or set ${inputs}`;
-    return `${context.registry} needs credentials: set ${inputs}, or log in to it in an earlier step (docker/login-action)`;
+        return `${hints_GHCR} needs credentials: leave ${param('githubToken')} at its default (the workflow token) or set ${inputs}`;
+    return `${context.registry} needs credentials: set ${inputs}, or ${phrase('login-first')}`;
 }
 /** A hint for a refused request, or undefined when the registry's own words say enough. */
 function registryHint(status, details, context) {
@@ -69554,7 +69897,7 @@ function registryHint(status, details, context) {
             const whose = context.registry === DOCKER_HUB ? "Docker Hub's pull limit" : `the pull limit of ${context.registry}`;
             return context.credentials
                 ? `${whose} for this account is reached${resetsIn(context)}; wait, or use an account with a higher limit`
-                : `${whose} for anonymous users is reached${resetsIn(context)}: log in (username and password, or docker/login-action) to raise it`;
+                : `${whose} for anonymous users is reached${resetsIn(context)}: log in to raise it (${param('username')} and ${param('password')}, or ${phrase('login-first')})`;
         }
         return 'the registry is limiting the rate of requests; try again later';
     }
@@ -69604,11 +69947,11 @@ function connectionHint(code, message, url) {
     if (code === 'ECONNREFUSED')
         return `nothing accepted the connection on ${url.host}: check the host and port`;
     if (code && CERTIFICATE_CODES.has(code)) {
-        return `the TLS certificate of ${host} is not trusted: give its CA in caCert, or set insecureSkipTLSVerify: true`;
+        return `the TLS certificate of ${host} is not trusted: give its CA in ${param('caCert')}, or set ${param('insecureSkipTLSVerify', 'true')}`;
     }
     if (url.protocol === 'https:' &&
         (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))) {
-        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set plainHttp: true or write the reference with http://`;
+        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set ${param('plainHttp', 'true')} or write the reference with http://`;
     }
     return undefined;
 }
@@ -70768,6 +71111,7 @@ class Stores {
 
 
 
+
 /** The source and platforms as the summary names them. */
 function describeRun(inputs) {
     if (!inputs)
@@ -70795,7 +71139,7 @@ async function run() {
     let inputs;
     const written = [];
     try {
-        inputs = parseInputs((name) => getInput(name), process.env);
+        inputs = parseRunRequest((name) => getInput(name), process.env);
         // Masked before anything else is written: credentials found later are masked as they are found.
         for (const secret of inputs.secrets)
             core_setSecret(secret);
@@ -70807,7 +71151,7 @@ async function run() {
         try {
             const stores = new Stores(registries);
             for (const notice of inputs.notices)
-                core_notice(notice);
+                actionLogger.notice(notice);
             if (inputs.mirror)
                 await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs));
             else
@@ -70819,11 +71163,14 @@ async function run() {
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
+        // What was written before the failure is in place: the outputs say so, as the summary does.
+        if (written.length > 0)
+            setCopyOutputs(writtenOutputs(written));
         // A failed mirror has written its own summary, with every failure in it.
         if (!(error instanceof MirrorFailedError)) {
-            await writeSummary(failureSummary(describeRun(inputs), message, written)).catch((cause) => warning(`the job summary could not be written: ${cause instanceof Error ? cause.message : String(cause)}`));
+            await writeSummary(failureSummary(describeRun(inputs), message, written)).catch((cause) => actionLogger.warning(`the job summary could not be written: ${cause instanceof Error ? cause.message : String(cause)}`));
         }
-        setFailed(message);
+        setFailed(inActionWords(message));
     }
 }
 

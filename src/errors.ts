@@ -6,6 +6,16 @@
  */
 import { isTransientCode, isTransientStatus } from './retry.js'
 import { plain, shown } from './escape.js'
+import { item as itemOf, keepWords, param, spoken } from './words.js'
+
+/**
+ * Sets an error's message from `text`, whose parameters are tokens (words.ts): the message in the
+ * action's words, the tokens kept for a front end with other words.
+ */
+function told(error: Error, text: string): void {
+  error.message = spoken(text)
+  keepWords(error, text)
+}
 
 /**
  * Messages embed values read from outside (an entry name from an archive, a path, a system's
@@ -19,9 +29,13 @@ function oneLine(message: string): string {
 export class InputError extends Error {
   constructor(
     readonly input: string,
-    readonly problem: string
+    readonly problem: string,
+    /** Which item of a list input (a line of `annotations`), 1-based, when the problem is one item's. */
+    readonly item?: number
   ) {
-    super(oneLine(`${input}: ${problem}`))
+    // The parameter is data: each front end names it its own way (words.ts).
+    super()
+    told(this, oneLine(`${item === undefined ? param(input) : itemOf(input, item)}: ${problem}`))
     this.name = 'InputError'
   }
 }
@@ -60,7 +74,8 @@ export class RegistryError extends Error {
     if (details.length > MAX_SHOWN_DETAILS) shownDetails.push(`and ${details.length - MAX_SHOWN_DETAILS} more errors`)
     const codes = shownDetails.join('; ')
     const what = codes ? `${status} ${codes}` : `HTTP ${status}`
-    super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`)
+    super()
+    told(this, `${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`)
     this.name = 'RegistryError'
   }
 
@@ -93,7 +108,8 @@ export class ConnectionError extends Error {
     /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
     readonly code?: string
   ) {
-    super(oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`))
+    super()
+    told(this, oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`))
     this.name = 'ConnectionError'
   }
 
@@ -112,7 +128,8 @@ export class SourceError extends Error {
     readonly reference: string,
     readonly causeMessage: string
   ) {
-    super(oneLine(`read blob ${reference}: ${causeMessage}`))
+    super()
+    told(this, oneLine(`read blob ${reference}: ${causeMessage}`))
     this.name = 'SourceError'
   }
 
@@ -128,7 +145,8 @@ export class ContentError extends Error {
     readonly reference: string,
     readonly problem: string
   ) {
-    super(oneLine(`${reference}: ${problem}`))
+    super()
+    told(this, oneLine(`${reference}: ${problem}`))
     this.name = 'ContentError'
   }
 }
@@ -140,7 +158,8 @@ export class SizeLimitError extends Error {
     readonly limit: number,
     message: string
   ) {
-    super(message)
+    super()
+    told(this, message)
     this.name = 'SizeLimitError'
   }
 }
@@ -151,7 +170,8 @@ export class CredentialError extends Error {
     readonly registry: string,
     readonly problem: string
   ) {
-    super(oneLine(`credentials for ${registry}: ${problem}`))
+    super()
+    told(this, oneLine(`credentials for ${registry}: ${problem}`))
     this.name = 'CredentialError'
   }
 }
@@ -176,7 +196,8 @@ export class FileSystemError extends Error {
     readonly hint?: string
   ) {
     const where = at !== undefined && at !== path ? `${at}: ` : ''
-    super(oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`))
+    super()
+    told(this, oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`))
     this.name = 'FileSystemError'
   }
 }

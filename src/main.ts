@@ -1,10 +1,11 @@
 /** The action: inputs in, engine, outputs out. The one place that fails the step. */
 import * as core from '@actions/core'
-import { parseInputs, type ActionInputs } from './action/inputs.js'
+import { parseRunRequest, type RunRequest } from './run-request.js'
 import { MirrorFailedError, mirrorStep } from './action/mirror-step.js'
-import { setEmptyOutputs, setOutputs, writeSummary } from './action/outputs.js'
-import { actionLogger as logger, actionReporter, withListener, writtenRecorder } from './action/report.js'
-import { copySummary, failureSummary, type RunDescription, type WrittenReference } from './action/summary.js'
+import { setCopyOutputs, setEmptyOutputs, setOutputs, writeSummary } from './action/outputs.js'
+import { actionLogger as logger, actionReporter, inActionWords, withListener, writtenRecorder } from './action/report.js'
+import { copySummary, failureSummary, type RunDescription } from './action/summary.js'
+import { writtenOutputs, type WrittenReference } from './outputs.js'
 import { secretsOf } from './auth/credentials.js'
 import { formatEndpoint } from './endpoint.js'
 import type { Reporter } from './engine/request.js'
@@ -13,7 +14,7 @@ import { openRegistries, runCopy } from './run-inputs.js'
 import { Stores } from './stores.js'
 
 /** The source and platforms as the summary names them. */
-function describeRun(inputs: ActionInputs | undefined): RunDescription {
+function describeRun(inputs: RunRequest | undefined): RunDescription {
   if (!inputs) return { platforms: [], dryRun: false }
   const { mirror } = inputs
   const source = mirror
@@ -25,7 +26,7 @@ function describeRun(inputs: ActionInputs | undefined): RunDescription {
 }
 
 /** One copy, archive push or package push; empty outputs when archives held no image. */
-async function copyStep(stores: Stores, inputs: ActionInputs, reporter: Reporter): Promise<void> {
+async function copyStep(stores: Stores, inputs: RunRequest, reporter: Reporter): Promise<void> {
   const result = await runCopy(stores, inputs, reporter)
   if (result) {
     setOutputs(result)
@@ -36,10 +37,10 @@ async function copyStep(stores: Stores, inputs: ActionInputs, reporter: Reporter
 }
 
 export async function run(): Promise<void> {
-  let inputs: ActionInputs | undefined
+  let inputs: RunRequest | undefined
   const written: WrittenReference[] = []
   try {
-    inputs = parseInputs((name) => core.getInput(name), process.env)
+    inputs = parseRunRequest((name) => core.getInput(name), process.env)
     // Masked before anything else is written: credentials found later are masked as they are found.
     for (const secret of inputs.secrets) core.setSecret(secret)
     for (const { credentials } of inputs.credentials) secretsOf(credentials).forEach((secret) => core.setSecret(secret))
@@ -47,7 +48,7 @@ export async function run(): Promise<void> {
     const registries = openRegistries(inputs, inputs.githubToken, process.env, logger)
     try {
       const stores = new Stores(registries)
-      for (const notice of inputs.notices) core.notice(notice)
+      for (const notice of inputs.notices) logger.notice(notice)
       if (inputs.mirror) await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs))
       else await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)))
     } finally {
@@ -55,12 +56,14 @@ export async function run(): Promise<void> {
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
+    // What was written before the failure is in place: the outputs say so, as the summary does.
+    if (written.length > 0) setCopyOutputs(writtenOutputs(written))
     // A failed mirror has written its own summary, with every failure in it.
     if (!(error instanceof MirrorFailedError)) {
       await writeSummary(failureSummary(describeRun(inputs), message, written)).catch((cause: unknown) =>
-        core.warning(`the job summary could not be written: ${cause instanceof Error ? cause.message : String(cause)}`)
+        logger.warning(`the job summary could not be written: ${cause instanceof Error ? cause.message : String(cause)}`)
       )
     }
-    core.setFailed(message)
+    core.setFailed(inActionWords(message))
   }
 }

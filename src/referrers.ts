@@ -9,6 +9,7 @@ import { isDigest } from './digest.js'
 import { shown } from './escape.js'
 import type { Descriptor } from './manifest.js'
 import { isMediaType, OCI_INDEX } from './media-types.js'
+import { keepWords, spoken, tokenMessage } from './words.js'
 
 /** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
 export class ReferrersLookupError extends Error {
@@ -19,7 +20,10 @@ export class ReferrersLookupError extends Error {
     readonly lookup: string,
     readonly failure: Error
   ) {
-    super(`look up referrers of ${store}@${subject} in ${lookup}: ${failure.message}`)
+    super()
+    const text = `look up referrers of ${store}@${subject} in ${lookup}: ${tokenMessage(failure)}`
+    this.message = spoken(text)
+    keepWords(this, text)
     this.name = 'ReferrersLookupError'
   }
 }

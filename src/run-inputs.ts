@@ -3,8 +3,8 @@
  * action's inputs): the registries with their credential chain, and the one copy, archive push
  * or package push the inputs ask for.
  */
-import type { ActionInputs } from './action/inputs.js'
-import { credentialChain } from './action/credential-sources.js'
+import type { RunRequest } from './run-request.js'
+import { credentialChain } from './auth/credential-sources.js'
 import { copyArtifact } from './engine/copy-artifact.js'
 import { pushArchives } from './engine/push-archives.js'
 import { pushPackage } from './engine/push-package.js'
@@ -14,7 +14,7 @@ import { Registries } from './registry/registries.js'
 import type { Stores } from './stores.js'
 
 /** The registries of one run; `githubToken` answers for ghcr.io when nothing else does (empty: not used). */
-export function openRegistries(inputs: ActionInputs, githubToken: string, env: NodeJS.ProcessEnv, logger: Logger): Registries {
+export function openRegistries(inputs: RunRequest, githubToken: string, env: NodeJS.ProcessEnv, logger: Logger): Registries {
   return new Registries({
     credentials: credentialChain(inputs.credentials, githubToken, env),
     plainHttp: inputs.plainHttp,
@@ -26,7 +26,7 @@ export function openRegistries(inputs: ActionInputs, githubToken: string, env: N
 }
 
 /** The copy, archive push or package push the inputs ask for; undefined when archives held no image. */
-export function runCopy(stores: Stores, inputs: ActionInputs, reporter: Reporter): Promise<CopyResult | undefined> {
+export function runCopy(stores: Stores, inputs: RunRequest, reporter: Reporter): Promise<CopyResult | undefined> {
   const common = {
     maxArtifactSize: inputs.maxArtifactSize,
     annotations: inputs.annotations,

@@ -10,6 +10,7 @@ import { DEFAULT_CONCURRENCY } from '../../src/concurrency.js'
 import { Registries, type TlsOptions } from '../../src/registry/registries.js'
 import type { RetryPolicy } from '../../src/retry.js'
 import { UNLIMITED } from '../../src/size.js'
+import { ACTION_WORDS, inWords } from '../../src/words.js'
 
 export interface CopyOptions {
   credentials?: CredentialEntry[]
@@ -31,7 +32,8 @@ export interface CopyOptions {
 export const FAST_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 10, maxDelayMs: 50, totalMs: 10_000, retryAfterCapMs: 200 }
 
 export async function copy(src: string, dest: string | string[], options: CopyOptions = {}): Promise<CopyResult> {
-  const record = (message: string) => options.log?.push(message)
+  // As the action shows them: parameters named as its inputs.
+  const record = (message: string) => options.log?.push(inWords(message, ACTION_WORDS))
   const logger: Logger = { debug: record, info: record, warning: record, notice: record, secret: (value) => options.secrets?.push(value) }
   const credentials = options.credentialStore ?? new StaticCredentials(options.credentials ?? [])
   const retry = options.retry ?? FAST_RETRY

@@ -30511,7 +30511,7 @@ function shown(value, max = SHOWN_MAX) {
  * Text from outside spliced into a message without quotes (a registry's error message): control
  * characters escaped, cut to `max`. Unlike {@link shown}, plain text stays as it is.
  */
-function escape_plain(value, max = 1000) {
+function plain(value, max = 1000) {
     const cut = value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
     return cut.replace(CONTROL, (c) => {
         const code = c.charCodeAt(0);
@@ -30524,8 +30524,73 @@ function escape_plain(value, max = 1000) {
  * `##vso[` broken (`#\#[`): the runner's old command parser finds those anywhere in a line.
  */
 function logLine(text) {
-    const line = escape_plain(text, Number.MAX_SAFE_INTEGER).replace(/##(?=\[|vso\[)/g, '#\\#');
+    const line = plain(text, Number.MAX_SAFE_INTEGER).replace(/##(?=\[|vso\[)/g, '#\\#');
     return /^\s*::/.test(line) ? `\\${line}` : line;
+}
+
+;// CONCATENATED MODULE: ./src/words.ts
+/**
+ * Parameters named inside messages, as data: the shared code (the request model, the engine, the
+ * HTTP client's hints) writes `set ${param('plainHttp', 'true')}`, and each front end renders the
+ * names in its own words where it shows the text — the action as its inputs (`plainHttp: true`),
+ * the CLI as its flags (`--plain-http`). So neither front end's words leak into the other's.
+ *
+ * A name travels as a token (`⟦plainHttp=true⟧`), from where the message is made to where it is
+ * shown; {@link inWords} replaces every token. Tokens hold only names this module makes. An
+ * error's `message` is in the action's words (the default, and what tests and logs read); the
+ * text with its tokens is kept beside it ({@link spoken}) for a front end with other words.
+ */
+const OPEN = '\u27e6';
+const CLOSE = '\u27e7';
+const TOKEN = /\u27e6(@?)([A-Za-z_][A-Za-z0-9_-]*)(?:#(\d+))?(?:=([^\u27e6\u27e7]*))?\u27e7/g;
+/** The parameter `name`, or `name` given `value`, in a message. */
+function param(name, value) {
+    return `${OPEN}${name}${value !== undefined ? `=${value}` : ''}${CLOSE}`;
+}
+/** The `index`-th item (1-based) of the list parameter `name`, in a message. */
+function words_item(name, index) {
+    return `${OPEN}${name}#${index}${CLOSE}`;
+}
+function phrase(name) {
+    return `${OPEN}@${name}${CLOSE}`;
+}
+/** `text` with every parameter and phrase in `words`. */
+function inWords(text, words) {
+    return text.replace(TOKEN, (_token, at, name, index, value) => {
+        if (at)
+            return words.phrase(name);
+        if (index !== undefined)
+            return words.item(name, Number(index));
+        return words.param(name, value);
+    });
+}
+/** The action's words: the inputs of action.yml, and docker/login-action. */
+const ACTION_WORDS = {
+    param: (name, value) => (value === undefined ? name : `${name}: ${value}`),
+    item: (name, index) => `${name} line ${index}`,
+    phrase: (name) => ({ 'login-first': 'log in to it in an earlier step (docker/login-action)' })[name]
+};
+/** Errors' texts with their tokens, for front ends that name parameters otherwise. */
+const withTokens = new WeakMap();
+/**
+ * The message of an error made of `text`: in the action's words, the tokens kept for
+ * {@link messageIn}. Call as `super(spoken(text))`, then `keepWords(this, text)`.
+ */
+function spoken(text) {
+    return inWords(text, ACTION_WORDS);
+}
+function keepWords(error, text) {
+    withTokens.set(error, text);
+}
+/** An error's text with its parameters still tokens (for another error's message, or a row's `error`). */
+function tokenMessage(error) {
+    if (typeof error === 'object' && error !== null && withTokens.has(error))
+        return withTokens.get(error);
+    return error instanceof Error ? error.message : String(error);
+}
+/** An error's message in `words`. */
+function messageIn(error, words) {
+    return inWords(tokenMessage(error), words);
 }
 
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -30537,21 +30602,36 @@ function logLine(text) {
  */
 
 
+
+/**
+ * Sets an error's message from `text`, whose parameters are tokens (words.ts): the message in the
+ * action's words, the tokens kept for a front end with other words.
+ */
+function told(error, text) {
+    error.message = spoken(text);
+    keepWords(error, text);
+}
 /**
  * Messages embed values read from outside (an entry name from an archive, a path, a system's
  * message): each is one line whatever they hold, control characters escaped, bounded.
  */
 function oneLine(message) {
-    return escape_plain(message, 4000);
+    return plain(message, 4000);
 }
 /** An action input (or the environment variable standing in for one) has a value we cannot use. */
 class InputError extends Error {
     input;
     problem;
-    constructor(input, problem) {
-        super(oneLine(`${input}: ${problem}`));
+    item;
+    constructor(input, problem, 
+    /** Which item of a list input (a line of `annotations`), 1-based, when the problem is one item's. */
+    item) {
+        // The parameter is data: each front end names it its own way (words.ts).
+        super();
         this.input = input;
         this.problem = problem;
+        this.item = item;
+        told(this, oneLine(`${item === undefined ? param(input) : words_item(input, item)}: ${problem}`));
         this.name = 'InputError';
     }
 }
@@ -30585,7 +30665,7 @@ class RegistryError extends Error {
             shownDetails.push(`and ${details.length - MAX_SHOWN_DETAILS} more errors`);
         const codes = shownDetails.join('; ');
         const what = codes ? `${status} ${codes}` : `HTTP ${status}`;
-        super(`${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
+        super();
         this.operation = operation;
         this.reference = reference;
         this.status = status;
@@ -30593,6 +30673,7 @@ class RegistryError extends Error {
         this.hint = hint;
         this.retryAfterMs = retryAfterMs;
         this.limitSpent = limitSpent;
+        told(this, `${operation} ${reference}: ${what}${hint ? ` (${hint})` : ''}`);
         this.name = 'RegistryError';
     }
     /** 408, 429 and the 5xx a gateway gives when the registry behind it is busy or restarting. */
@@ -30609,7 +30690,7 @@ const MAX_SHOWN_DETAILS = 5;
 /** One entry of a registry's error body, as a message shows it: untrusted text escaped and cut. */
 function showDetail(detail) {
     const code = ERROR_CODE.test(detail.code) ? detail.code : shown(detail.code, 64);
-    return detail.message ? `${code}: ${escape_plain(detail.message, MAX_REGISTRY_MESSAGE)}` : code;
+    return detail.message ? `${code}: ${plain(detail.message, MAX_REGISTRY_MESSAGE)}` : code;
 }
 /** The registry could not be reached at all (DNS, refused connection, TLS, reset). */
 class ConnectionError extends Error {
@@ -30620,11 +30701,12 @@ class ConnectionError extends Error {
     constructor(operation, url, causeMessage, hint, 
     /** The socket's error code (`ECONNRESET`, `UND_ERR_SOCKET`), which says whether to retry. */
     code) {
-        super(oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`));
+        super();
         this.operation = operation;
         this.url = url;
         this.causeMessage = causeMessage;
         this.code = code;
+        told(this, oneLine(`${operation} ${url}: ${causeMessage}${hint ? ` (${hint})` : ''}`));
         this.name = 'ConnectionError';
     }
     /** A reset, a refusal, a timeout: worth another try; a TLS or DNS failure is not. */
@@ -30640,9 +30722,10 @@ class SourceError extends Error {
     reference;
     causeMessage;
     constructor(reference, causeMessage) {
-        super(oneLine(`read blob ${reference}: ${causeMessage}`));
+        super();
         this.reference = reference;
         this.causeMessage = causeMessage;
+        told(this, oneLine(`read blob ${reference}: ${causeMessage}`));
         this.name = 'SourceError';
     }
     /** A download cut short is read again from the start. */
@@ -30655,9 +30738,10 @@ class ContentError extends Error {
     reference;
     problem;
     constructor(reference, problem) {
-        super(oneLine(`${reference}: ${problem}`));
+        super();
         this.reference = reference;
         this.problem = problem;
+        told(this, oneLine(`${reference}: ${problem}`));
         this.name = 'ContentError';
     }
 }
@@ -30666,9 +30750,10 @@ class SizeLimitError extends Error {
     size;
     limit;
     constructor(size, limit, message) {
-        super(message);
+        super();
         this.size = size;
         this.limit = limit;
+        told(this, message);
         this.name = 'SizeLimitError';
     }
 }
@@ -30677,9 +30762,10 @@ class CredentialError extends Error {
     registry;
     problem;
     constructor(registry, problem) {
-        super(oneLine(`credentials for ${registry}: ${problem}`));
+        super();
         this.registry = registry;
         this.problem = problem;
+        told(this, oneLine(`credentials for ${registry}: ${problem}`));
         this.name = 'CredentialError';
     }
 }
@@ -30708,13 +30794,14 @@ class FileSystemError extends Error {
     /** What to do about it, when there is something to say. */
     hint) {
         const where = at !== undefined && at !== path ? `${at}: ` : '';
-        super(oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`));
+        super();
         this.operation = operation;
         this.path = path;
         this.code = code;
         this.reason = reason;
         this.at = at;
         this.hint = hint;
+        told(this, oneLine(`cannot ${operation} ${path}: ${where}${reason}${code ? ` (${code})` : ''}${hint ? `; ${hint}` : ''}`));
         this.name = 'FileSystemError';
     }
 }
@@ -30772,7 +30859,7 @@ function parseSize(text) {
 }
 const BINARY = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 /** `512 B`, `1.5 KiB`, `6.1 GiB`: one decimal, binary units. */
-function size_formatBytes(bytes) {
+function formatBytes(bytes) {
     if (bytes < 1024)
         return `${bytes} B`;
     let value = bytes / 1024;
@@ -30814,7 +30901,7 @@ function describeEvent(event) {
             return `${event.target} already has ${event.digest}`;
         case 'target-done': {
             const { blobsUploaded, bytesUploaded, blobsMounted, blobsSkipped } = event.stats;
-            return `Copied to ${event.target}: ${blobsUploaded} blobs uploaded (${size_formatBytes(bytesUploaded)}), ${blobsMounted} mounted, ${blobsSkipped} already there`;
+            return `Copied to ${event.target}: ${blobsUploaded} blobs uploaded (${formatBytes(bytesUploaded)}), ${blobsMounted} mounted, ${blobsSkipped} already there`;
         }
         case 'referrer-copied':
             return `Copied referrer ${event.digest} (${event.kind}) of ${event.subject}`;
@@ -30908,12 +30995,12 @@ class ProgressMeter {
         const rate = this.done / seconds;
         // Nothing planned yet: no total to measure against.
         if (this.planned === 0)
-            return `Progress: ${size_formatBytes(this.done)} so far, ${size_formatBytes(Math.round(rate))}/s`;
+            return `Progress: ${formatBytes(this.done)} so far, ${formatBytes(Math.round(rate))}/s`;
         const total = Math.max(this.planned, this.done);
         const percent = total > 0 ? Math.floor((this.done / total) * 100) : 100;
         // A rate from the first moments says nothing yet about the time left.
         const left = rate > 0 && seconds >= 1 ? Math.ceil((total - this.done) / rate) : undefined;
-        return (`Progress: ${size_formatBytes(this.done)} of ${size_formatBytes(total)} (${percent}%), ${size_formatBytes(Math.round(rate))}/s` +
+        return (`Progress: ${formatBytes(this.done)} of ${formatBytes(total)} (${percent}%), ${formatBytes(Math.round(rate))}/s` +
             (left !== undefined ? `, about ${formatDuration(left)} left` : ''));
     }
     /** Fraction done, 0 to 1 (for a bar). */
@@ -30942,14 +31029,60 @@ function progressInterval(env) {
     return Number.isFinite(seconds) && seconds >= 0 && env.OCI_PUSH_PROGRESS_INTERVAL !== '' ? seconds * 1000 : 5000;
 }
 
+;// CONCATENATED MODULE: ./src/outputs.ts
+/** As the action sets them: `image` and `tag` of the first destination written with a tag. Empty when nothing was pushed. */
+function copyOutputs(result) {
+    if (!result)
+        return { image: '', digest: '', tag: '', mediaType: '', size: 0, pushed: [] };
+    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
+    return {
+        image: first?.ref ?? '',
+        digest: result.digest,
+        tag: first?.tag ?? '',
+        mediaType: result.mediaType,
+        size: result.size,
+        pushed: result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size })),
+        ...(result.planned ? { planned: { bytes: result.planned.bytes } } : {})
+    };
+}
+/** Adds what a `tag-written` event says is in place to `written`; other events are not about that. */
+function recordWritten(written, event) {
+    if (event.type !== 'tag-written')
+        return;
+    const { ref, digest, mediaType, size, how } = event;
+    written.push({ ref, digest, mediaType, size, how });
+}
+/**
+ * The outputs of a step that failed after writing (a registry that died mid-way): what is in
+ * place, as {@link copyOutputs} gives it for a whole copy. `image` and `tag` name the first
+ * reference written with a tag.
+ */
+function writtenOutputs(written) {
+    const pushed = written.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size }));
+    const tagOf = (ref) => (ref.includes('@') ? undefined : /:([^/:]+)$/.exec(ref)?.[1]);
+    const tagged = written.find((w) => tagOf(w.ref) !== undefined) ?? written[0];
+    const tag = tagged ? (tagOf(tagged.ref) ?? '') : '';
+    return {
+        image: tagged?.ref ?? '',
+        digest: tagged?.digest ?? '',
+        tag,
+        mediaType: tagged?.mediaType ?? '',
+        size: tagged?.size ?? 0,
+        pushed
+    };
+}
+function countRows(rows) {
+    const counts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, notStarted: 0, bytes: 0 };
+    for (const row of rows) {
+        counts[row.status === 'not-started' ? 'notStarted' : row.status]++;
+        counts.bytes += row.bytes;
+    }
+    return counts;
+}
+
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: ./src/cli/commands.ts
-/**
- * The commands of the `oci-push` CLI and their flags (DESIGN §10), as data: the parser, the
- * help text and the mapping from action inputs to flags are all read from here. Flags are the
- * action's inputs in kebab case (`ociMediaTypes` → `--oci-media-types`).
- */
 const annotation = {
     type: 'string',
     multiple: true,
@@ -30965,17 +31098,18 @@ const platform = {
 const referrers = { type: 'boolean', help: 'also copy what refers to the source (signatures, SBOMs, attestations)' };
 const ociMediaTypes = { type: 'boolean', help: 'convert Docker v2 manifests and lists to OCI media types (blobs untouched)' };
 const dryRun = { type: 'boolean', help: 'plan everything and say what would be written; write nothing' };
-/** Registry access, shared by every command. */
-const ACCESS_FLAGS = {
-    username: {
-        type: 'string',
-        short: 'u',
-        value: 'NAME',
-        help: 'user for the destination registries (and the source when it is on one of them and --src-username is not given)'
-    },
+const refusedPassword = (stdinFlag) => ({
+    type: 'string',
+    help: '',
+    refused: `a password in the command line is seen by other users and kept in shell history; pipe it with ${stdinFlag}`
+});
+/** The password for `--username`, taken by every command (whose `login` says what `--username` is for). */
+const LOGIN_FLAGS = {
     'password-stdin': { type: 'boolean', help: 'read the password or token for --username from stdin (as docker login does)' },
-    'src-username': { type: 'string', value: 'NAME', help: 'user for the source registry (mirror: its sources must be on one registry)' },
-    'src-password-stdin': { type: 'boolean', help: 'read the password for --src-username from stdin (only one secret can come on stdin)' },
+    password: refusedPassword('--password-stdin')
+};
+/** How registries are reached, taken by every command. */
+const ACCESS_FLAGS = {
     'ca-cert': { type: 'string', value: 'FILE', help: 'PEM certificates of a private CA, trusted besides the system roots' },
     'insecure-skip-tls-verify': { type: 'boolean', help: 'accept any TLS certificate from every registry (prefer --ca-cert)' },
     'plain-http': { type: 'boolean', help: 'plain HTTP to every registry (loopback registries use it anyway)' },
@@ -30983,17 +31117,13 @@ const ACCESS_FLAGS = {
         type: 'string',
         value: 'SIZE',
         help: 'largest artifact copied from one registry repository to another (1GiB, 500MB, bytes; 0 refuses, -1 no limit); default $MAX_OCI_PUSH_ARTIFACT_SIZE, else 1GiB'
-    },
-    password: {
-        type: 'string',
-        help: '',
-        refused: 'a password in the command line is seen by other users and kept in shell history; pipe it with --password-stdin'
-    },
-    'src-password': {
-        type: 'string',
-        help: '',
-        refused: 'a password in the command line is seen by other users and kept in shell history; pipe it with --src-password-stdin'
     }
+};
+/** A login for the registry read from, for the commands that read one (`login.source`). */
+const SOURCE_ACCESS_FLAGS = {
+    'src-username': { type: 'string', value: 'NAME', help: 'user for the source registry (mirror: its sources must be on one registry)' },
+    'src-password-stdin': { type: 'boolean', help: 'read the password for --src-username from stdin (only one secret can come on stdin)' },
+    'src-password': refusedPassword('--src-password-stdin')
 };
 /** What is printed, and where. */
 const OUTPUT_FLAGS = {
@@ -31012,7 +31142,21 @@ const COMMANDS = {
             '      or a local OCI layout directory ./dir[:tag|@sha256:...]',
             "DEST  registry references or layout directories; without a tag the source's tag is kept"
         ],
-        flags: { annotation, platform, referrers, 'oci-media-types': ociMediaTypes, 'dry-run': dryRun }
+        flags: { annotation, platform, referrers, 'oci-media-types': ociMediaTypes, 'dry-run': dryRun },
+        login: {
+            username: 'user for the destination registries (and the source when it is on one of them and --src-username is not given)',
+            source: true
+        },
+        examples: [
+            {
+                line: 'oci-push copy ghcr.io/org/app:sha-abc ghcr.io/org/app:v1.2.3 ghcr.io/org/app:latest',
+                does: 'retag a build for a release (same repository: manifests only)'
+            },
+            {
+                line: 'oci-push copy staging.example.com/app:v1 prod.example.com/app:v1 --platform linux/amd64 --referrers',
+                does: 'promote one platform across registries, with its signatures and SBOMs'
+            }
+        ]
     },
     push: {
         name: 'push',
@@ -31029,7 +31173,15 @@ const COMMANDS = {
             platform,
             'oci-media-types': ociMediaTypes,
             'dry-run': dryRun
-        }
+        },
+        login: { username: 'user for the destination registries', source: false },
+        examples: [
+            { line: 'oci-push push image.tar --to ghcr.io/org/app:v1', does: 'push what docker save wrote, under a new name' },
+            {
+                line: 'oci-push push images.oci.tar --to registry.example.com/mirror/',
+                does: 'push every image of an archive under a prefix, each keeping its name'
+            }
+        ]
     },
     package: {
         name: 'package',
@@ -31037,7 +31189,9 @@ const COMMANDS = {
         summary: 'package a directory, a file or a Helm chart as an OCI artifact and push it (reproducible: same content, same digest)',
         details: [
             'PATH  a directory, a file, a Helm chart directory or a packaged chart .tgz, recognised by content',
-            "DEST  where to push; a chart without a tag goes under its version; none with --subject: the subject's repository"
+            'DEST  where to push: the repository itself, and a chart without a tag goes under its version;',
+            '      for a chart, oci://host/path without a tag is read as helm push reads it: host/path/NAME:VERSION;',
+            "      no DEST with --subject: the subject's repository"
         ],
         flags: {
             'artifact-type': {
@@ -31048,7 +31202,18 @@ const COMMANDS = {
             subject: { type: 'string', value: 'REF', help: 'push the artifact as an OCI 1.1 referrer of this manifest' },
             annotation,
             'dry-run': dryRun
-        }
+        },
+        login: { username: 'user for the destination registries (and the --subject registry when it is one of them)', source: false },
+        examples: [
+            {
+                line: 'oci-push package ./mychart oci://ghcr.io/org/charts',
+                does: 'push a Helm chart as helm push does, to ghcr.io/org/charts/mychart:<version>'
+            },
+            {
+                line: 'oci-push package sbom.spdx.json --artifact-type application/spdx+json --subject ghcr.io/org/app:v1',
+                does: 'attach an SBOM to an image as an OCI 1.1 referrer'
+            }
+        ]
     },
     mirror: {
         name: 'mirror',
@@ -31062,12 +31227,30 @@ const COMMANDS = {
             'dry-run': dryRun,
             'fail-fast': { type: 'boolean', help: 'stop at the first failed pair (default: finish the others, then fail listing all)' },
             'mirror-concurrency': { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' }
-        }
+        },
+        login: {
+            username: 'user for the destination registries (and the sources when on one of them and --src-username is not given)',
+            source: true
+        },
+        examples: [
+            { line: 'oci-push mirror mirror.yml --dry-run', does: 'say which tags would be copied, copy nothing' },
+            { line: 'oci-push mirror mirror.yml --shard 0/4 --fail-fast', does: 'copy the first of four shards, stopping at the first failure' }
+        ]
     }
 };
+/** The flags a command takes, grouped as its help shows them: the parser and the help both read this. */
+function flagGroups(command) {
+    const { flags, login } = COMMANDS[command];
+    const username = { type: 'string', short: 'u', value: 'NAME', help: login.username };
+    return [
+        { title: 'Flags', flags },
+        { title: 'Registry access', flags: { username, ...LOGIN_FLAGS, ...(login.source ? SOURCE_ACCESS_FLAGS : {}), ...ACCESS_FLAGS } },
+        { title: 'Output', flags: OUTPUT_FLAGS }
+    ];
+}
 /** Every flag a command takes: its own, registry access, output. */
 function flagsOf(command) {
-    return { ...COMMANDS[command].flags, ...ACCESS_FLAGS, ...OUTPUT_FLAGS };
+    return Object.assign({}, ...flagGroups(command).map((group) => group.flags));
 }
 function isCommand(name) {
     return Object.hasOwn(COMMANDS, name);
@@ -31094,6 +31277,24 @@ function flagForInput(command, input) {
     if (/^[A-Z][A-Z0-9_]*$/.test(input))
         return input;
     return `--${input.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+/**
+ * The CLI's words for the shared code's messages (words.ts): parameters as this command's flags and
+ * arguments (`--plain-http`, `--max-size 0`, `DEST`), a list's item as its flag's occurrence
+ * (`--annotation #2`), and `docker login` where the action says docker/login-action.
+ */
+function cliWords(command) {
+    const flag = (name) => flagForInput(command ?? 'copy', name);
+    return {
+        param: (name, value) => {
+            const said = flag(name);
+            if (value === undefined || !said.startsWith('--'))
+                return said;
+            return value === 'true' ? said : `${said} ${value}`;
+        },
+        item: (name, index) => `${flag(name)} #${index}`,
+        phrase: (name) => ({ 'login-first': 'log in to it first with docker login' })[name]
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
@@ -31244,10 +31445,14 @@ function checkArguments(command, args, strings) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/console.ts
+
+
 class Console {
     stdout;
     stderr;
     secrets = [];
+    /** How the shared code's messages name parameters here: as flags (set once the command is known). */
+    words = cliWords(undefined);
     constructor(stdout, stderr) {
         this.stdout = stdout;
         this.stderr = stderr;
@@ -31260,7 +31465,7 @@ class Console {
         this.secrets = [...this.secrets, value].sort((a, b) => b.length - a.length);
     }
     mask(text) {
-        return this.secrets.reduce((masked, secret) => masked.split(secret).join('***'), text);
+        return this.secrets.reduce((masked, secret) => masked.split(secret).join('***'), inWords(text, this.words));
     }
     out(text) {
         this.stdout.write(this.mask(text));
@@ -31271,7 +31476,7 @@ class Console {
      * substring would corrupt them (`"***lication/vnd.oci…"` for the password `app`).
      */
     json(value) {
-        this.stdout.write(`${JSON.stringify(value)}\n`);
+        this.stdout.write(`${inWords(JSON.stringify(value), this.words)}\n`);
     }
     err(text) {
         this.stderr.write(this.mask(text));
@@ -31313,11 +31518,14 @@ function mainHelp() {
         'Commands:',
         ...table(commands),
         '',
-        'oci-push COMMAND --help lists its flags; oci-push --version prints the version.',
+        'oci-push COMMAND --help lists its flags, with examples; oci-push --version prints the version.',
+        '',
+        ...credentials(true),
         '',
         ...FOOTER
     ].join('\n');
 }
+/** A command's help: its arguments, examples, and only the flags it takes (as the parser reads them). */
 function commandHelp(name) {
     const command = COMMANDS[name];
     return [
@@ -31327,24 +31535,27 @@ function commandHelp(name) {
         '',
         ...command.details.map((line) => `  ${line}`),
         '',
-        'Flags:',
-        ...flagTable(command.flags),
+        'Examples:',
+        ...command.examples.flatMap(({ line, does }) => [`  # ${does}`, `  ${line}`]),
+        ...flagGroups(name).flatMap((group) => ['', `${group.title}:`, ...flagTable(group.flags)]),
         '',
-        'Registry access:',
-        ...flagTable(ACCESS_FLAGS),
-        '',
-        'Output:',
-        ...flagTable(OUTPUT_FLAGS),
+        ...credentials(command.login.source),
         '',
         ...FOOTER
     ].join('\n');
 }
+/** Where credentials come from; `--src-username` only where the command takes it. */
+function credentials(sourceLogin) {
+    return [
+        sourceLogin
+            ? 'Credentials: --username with --password-stdin (the destination registries, and the source on the same host),'
+            : 'Credentials: --username with --password-stdin (the destination registries),',
+        ...(sourceLogin ? ['--src-username with --src-password-stdin (the source),'] : []),
+        'else the Docker config and its credential helpers ($DOCKER_CONFIG or ~/.docker/config.json, as docker login',
+        "writes it), Helm's registry config for oci:// references, else anonymous."
+    ].concat(sourceLogin ? ['Only one password can come on stdin: log in to the other registry with docker login.'] : []);
+}
 const FOOTER = [
-    'Credentials: --username with --password-stdin (the destination registries, and the source on the same host),',
-    '--src-username with --src-password-stdin (the source), else the Docker config and its credential helpers',
-    "($DOCKER_CONFIG or ~/.docker/config.json, as docker login writes it), Helm's registry config for oci:// references,",
-    'else anonymous. Only one password can come on stdin: log in to the other registry with docker login.',
-    '',
     'Progress goes to stderr (a bar per transfer on a terminal, a line every few seconds otherwise), the result to stdout.',
     'Exit status: 0 done, 1 failed, 2 the command line cannot be used.'
 ];
@@ -32181,7 +32392,7 @@ function readConfigFile(path, workspace) {
         if (!stat.isFile())
             fail(`${shown(path)} is not a file`);
         if (stat.size > MAX_CONFIG_BYTES)
-            fail(`${shown(path)} is ${size_formatBytes(stat.size)}; a mirror config may be ${size_formatBytes(MAX_CONFIG_BYTES)} at most`);
+            fail(`${shown(path)} is ${formatBytes(stat.size)}; a mirror config may be ${formatBytes(MAX_CONFIG_BYTES)} at most`);
         return (0,external_node_fs_namespaceObject.readFileSync)(full, 'utf8');
     }
     catch (error) {
@@ -32200,7 +32411,7 @@ function parseMirrorConfig(text, file) {
     };
     const bytes = Buffer.byteLength(text);
     if (bytes > MAX_CONFIG_BYTES)
-        fail(`the config is ${size_formatBytes(bytes)}; a mirror config may be ${size_formatBytes(MAX_CONFIG_BYTES)} at most`);
+        fail(`the config is ${formatBytes(bytes)}; a mirror config may be ${formatBytes(MAX_CONFIG_BYTES)} at most`);
     const root = readYaml(text, fail);
     if (root === null || root === undefined)
         fail('the config is empty: give mirrors, a list of entries with source and destination');
@@ -32419,11 +32630,16 @@ function inShard(shard, source, destination) {
     return shard === undefined || shardOf(shardKey(source, destination), shard.count) === shard.index;
 }
 
-;// CONCATENATED MODULE: ./src/action/inputs.ts
+;// CONCATENATED MODULE: ./src/run-request.ts
 /**
- * Every action input is read here, once, into typed values; everything past this file takes those
- * values. Errors name the input and say what is wrong.
+ * The request model both front ends build: every parameter of a run (named as the action's inputs
+ * are, the CLI's flags mapped onto them) read once into typed values and checked; everything past
+ * this file takes those values. Neither front end owns it: the action reads its inputs through
+ * it, the CLI its flags and arguments. Errors name the parameter as data (`InputError.input`), which
+ * each front end renders in its own words (the input's name, or the flag).
  */
+
+
 
 
 
@@ -32438,7 +32654,7 @@ const SIZE_LIMIT_ENV = 'MAX_OCI_PUSH_ARTIFACT_SIZE';
 const DEFAULT_SIZE_LIMIT = '1GiB';
 const DEFAULT_MIRROR_CONCURRENCY = 4;
 const MAX_MIRROR_CONCURRENCY = 64;
-function parseInputs(read, env) {
+function parseRunRequest(read, env) {
     const archives = parseArchiveInput(read('archive'));
     const srcRef = read('srcRef').trim();
     const path = read('path').trim();
@@ -32447,7 +32663,7 @@ function parseInputs(read, env) {
     const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path', mirror && 'mirror'].filter(Boolean);
     if (given.length > 1) {
         const named = mirror ? 'mirror' : path ? 'path' : 'archive';
-        throw new InputError(named, `give one of srcRef, archive, path and mirror, not ${given.join(' and ')}`);
+        throw new InputError(named, `give one of ${param('srcRef')}, ${param('archive')}, ${param('path')} and ${param('mirror')}, not ${given.map((name) => param(String(name))).join(' and ')}`);
     }
     const run = runInputs(read, mirror);
     const logins = loginInputs(read);
@@ -32467,7 +32683,7 @@ function parseInputs(read, env) {
     }
     const subjectText = read('subject').trim();
     if (subjectText && !path)
-        throw new InputError('subject', 'attaches what path packages; set path too');
+        throw new InputError('subject', `attaches what ${param('path')} packages; set ${param('path')} too`);
     const subject = subjectText ? parseSubject(subjectText) : undefined;
     const source = archives.length > 0 || path ? undefined : parseSource(srcRef);
     const notices = [];
@@ -32478,9 +32694,10 @@ function parseInputs(read, env) {
     const artifactType = read('artifactType').trim();
     const credentialSource = source ?? subject;
     const sourceRegistries = credentialSource?.kind === 'registry' ? [credentialSource.reference.registry] : [];
-    const destinationRegistries = destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : []));
+    // Prefixes (`host/org/`, an archive's images under it) are destinations too: their registries get the login.
+    const destinationRegistries = [...destinations, ...prefixes.map((prefix) => parseEndpoint(`${prefix}x`))].flatMap((d) => d.kind === 'registry' ? [d.reference.registry] : []);
     if (run.failFast)
-        notices.push('failFast has no effect without mirror: a single copy stops at its first failure anyway');
+        notices.push(`${param('failFast')} has no effect without ${param('mirror')}: a single copy stops at its first failure anyway`);
     return {
         ...(source ? { source } : {}),
         archives,
@@ -32493,8 +32710,8 @@ function parseInputs(read, env) {
         prefixes,
         notices,
         credentials: credentialEntries(logins, sourceRegistries, destinationRegistries),
-        annotations: inputs_annotations(read('annotations')),
-        platforms: inputs_platforms(read('platforms')),
+        annotations: run_request_annotations(read('annotations')),
+        platforms: run_request_platforms(read('platforms')),
         ociMediaTypes: parseBoolean('ociMediaTypes', read('ociMediaTypes')),
         ...shared
     };
@@ -32503,7 +32720,7 @@ function parseInputs(read, env) {
 function runInputs(read, mirror) {
     const shardText = read('shard').trim();
     if (shardText && !mirror)
-        throw new InputError('shard', 'splits a mirror run over a job matrix; set mirror too, or drop shard');
+        throw new InputError('shard', `splits a mirror run over a job matrix; set ${param('mirror')} too, or drop ${param('shard')}`);
     const shard = parseShard(shardText);
     return {
         ...(shard ? { shard } : {}),
@@ -32531,17 +32748,17 @@ const PER_ENTRY_INPUTS = ['annotations', 'platforms', 'referrers', 'ociMediaType
 function mirrorInputs(read, text, env, logins) {
     for (const name of ['destRef', 'subject', 'artifactType']) {
         if (read(name).trim() !== '')
-            throw new InputError(name, 'is not used with mirror: each mirror entry names its source and destination');
+            throw new InputError(name, `is not used with ${param('mirror')}: each mirror entry names its source and destination`);
     }
     for (const name of PER_ENTRY_INPUTS) {
         const value = read(name).trim();
         if (value !== '' && value !== 'false')
-            throw new InputError(name, `is not used with mirror: set ${name} in the mirror config, on an entry or under defaults`);
+            throw new InputError(name, `is not used with ${param('mirror')}: set ${name} in the mirror config, on an entry or under defaults`);
     }
     const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd());
     const sources = [...new Set(config.entries.map((e) => e.source.registry))];
     if (logins.srcUsername && sources.length > 1) {
-        throw new InputError('srcUsername', `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; log in to each with docker/login-action instead`);
+        throw new InputError('srcUsername', `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; for each registry, ${phrase('login-first')} instead`);
     }
     const destinations = config.entries.map((e) => e.destination.registry);
     return { config, credentials: credentialEntries(logins, sources, destinations) };
@@ -32579,18 +32796,19 @@ function credentialEntries(logins, sources, destinations) {
     }
     return credentials;
 }
-function inputs_annotations(text) {
+function run_request_annotations(text) {
     try {
         return parseAnnotations(text);
     }
     catch (error) {
+        // The line is data too: the action says `annotations line 2`, the CLI `--annotation #2`.
         if (error instanceof AnnotationSyntaxError)
-            throw new InputError('annotations', error.message);
+            throw new InputError('annotations', `${shown(error.text)}: ${error.problem}`, error.line);
         throw error;
     }
 }
 /** `os/arch[/variant]`, comma or newline separated. */
-function inputs_platforms(text) {
+function run_request_platforms(text) {
     return splitList(text).map((item) => parsePlatform(item) ?? fail('platforms', `"${item}" is not a platform: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7`));
 }
 function fail(input, problem) {
@@ -32650,7 +32868,7 @@ function helmTags(text, notices) {
         if (!match)
             return line;
         const tag = match[2].replace(/\+/g, '_');
-        notices.push(`destRef tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`);
+        notices.push(`${param('destRef')} tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`);
         return `${match[1]}${tag}`;
     })
         .join('\n');
@@ -32664,7 +32882,7 @@ function parseDestinations(text, archive) {
     for (const line of lines) {
         if (line.endsWith('/')) {
             if (!archive)
-                throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with archive only`);
+                throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with ${param('archive')} only`);
             // Checked by parsing it with a repository under it.
             endpoint('destRef', `${line}x`);
             prefixes.push(line);
@@ -32678,12 +32896,18 @@ function parseDestinations(text, archive) {
     }
     return { destinations, prefixes };
 }
-/** Newline- or comma-separated values, trimmed, empties and `#` comments dropped. */
+/**
+ * Newline- or comma-separated values, trimmed, empties and `#` comments dropped: a whole line, or
+ * the rest of a line after ` #` (a reference holds no blank, so a blank then `#` starts a comment).
+ */
 function splitList(text) {
     return text
+        .split('\n')
+        .map((line) => line.replace(/(^|\s)#.*$/, ''))
+        .join('\n')
         .split(/[\n,]/)
         .map((s) => s.trim())
-        .filter((s) => s !== '' && !s.startsWith('#'));
+        .filter((s) => s !== '');
 }
 function endpoint(input, text) {
     try {
@@ -32698,9 +32922,9 @@ function endpoint(input, text) {
 }
 function requirePair(userInput, user, passwordInput, password) {
     if (user && !password)
-        throw new InputError(passwordInput, `required when ${userInput} is set`);
+        throw new InputError(passwordInput, `required when ${param(userInput)} is set`);
     if (!user && password)
-        throw new InputError(userInput, `required when ${passwordInput} is set`);
+        throw new InputError(userInput, `required when ${param(passwordInput)} is set`);
 }
 function parseBoolean(input, text) {
     const value = text.trim().toLowerCase();
@@ -32728,7 +32952,7 @@ function parseSizeLimit(text, env) {
 ;// CONCATENATED MODULE: ./src/cli/inputs.ts
 /**
  * A command line read as the action's inputs: each flag and argument becomes the input it
- * mirrors and the action's own {@link parseInputs} checks them, so the CLI and the action accept
+ * mirrors and the action's own {@link parseRunRequest} checks them, so the CLI and the action accept
  * the same values and copy the same way. Passwords come from stdin only, as `docker login
  * --password-stdin` takes them.
  */
@@ -32773,7 +32997,7 @@ const MIRROR_FILE = /\.(?:ya?ml|json)$/i;
 function commandInputs(command, args, flags, passwords, env, cwd) {
     const values = inputValues(command, args, flags, passwords);
     // Relative paths (the mirror file, archives, layouts) are the shell's: from the working directory.
-    return parseInputs((name) => values[name] ?? '', { ...env, GITHUB_WORKSPACE: cwd });
+    return parseRunRequest((name) => values[name] ?? '', { ...env, GITHUB_WORKSPACE: cwd });
 }
 function inputValues(command, args, flags, passwords) {
     const on = (flag) => (flags.has(flag) ? 'true' : '');
@@ -32935,7 +33159,7 @@ function barLines(transfers, total, columns) {
 function barLine({ target, digest, done, size }) {
     const fraction = size > 0 ? Math.min(1, done / size) : 1;
     const percent = String(Math.floor(fraction * 100)).padStart(3);
-    return `${shortDigest(digest)} ${bar(fraction)} ${percent}% ${size_formatBytes(done)} of ${size_formatBytes(size)} to ${target}`;
+    return `${shortDigest(digest)} ${bar(fraction)} ${percent}% ${formatBytes(done)} of ${formatBytes(size)} to ${target}`;
 }
 /** `[=========>          ]` */
 function bar(fraction, width = BAR_WIDTH) {
@@ -33651,6 +33875,7 @@ const ignoreEvents = () => { };
 
 
 
+
 /** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
 async function copyGraph(graph, source, target, options) {
     await copyMissing(graph, await missingManifests(graph, target), source, target, options);
@@ -33747,7 +33972,7 @@ async function pushManifest(target, node) {
     catch (error) {
         const annotatedDocker = isDockerManifestType(node.descriptor.mediaType) && hasAnnotations(node);
         if (error instanceof RegistryError && error.status === 400 && annotatedDocker && !error.hint) {
-            throw new RegistryError(error.operation, error.reference, error.status, error.details, 'this registry refuses annotations on Docker manifests: set ociMediaTypes: true');
+            throw new RegistryError(error.operation, error.reference, error.status, error.details, `this registry refuses annotations on Docker manifests: set ${param('ociMediaTypes', 'true')}`);
         }
         throw error;
     }
@@ -34023,6 +34248,7 @@ function progressOf(blob, target, events) {
 
 
 
+
 /** Looking up the referrers of `subject` in `store` failed for another reason than "there are none". */
 class ReferrersLookupError extends Error {
     store;
@@ -34032,11 +34258,14 @@ class ReferrersLookupError extends Error {
     constructor(store, subject, 
     /** Where they were looked up: `the referrers API`, `the tag schema index sha256-…`. */
     lookup, failure) {
-        super(`look up referrers of ${store}@${subject} in ${lookup}: ${failure.message}`);
+        super();
         this.store = store;
         this.subject = subject;
         this.lookup = lookup;
         this.failure = failure;
+        const text = `look up referrers of ${store}@${subject} in ${lookup}: ${tokenMessage(failure)}`;
+        this.message = spoken(text);
+        keepWords(this, text);
         this.name = 'ReferrersLookupError';
     }
 }
@@ -34243,6 +34472,7 @@ async function recordReferrers(store, subject, referrers, known) {
 
 
 
+
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const copy_referrers_MAX_DEPTH = 3;
 /** Referrers copied at most for one artifact, at every depth together. */
@@ -34262,7 +34492,7 @@ async function copyReferrers(source, subjects, leftBehind, targets, options) {
         const left = await countReferrers(source, from);
         if (left > 0) {
             options.logger.notice(`Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but is pushed as ${to} ` +
-                `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`);
+                `(${param('annotations')}, ${param('platforms')} or ${param('ociMediaTypes')}), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`);
         }
     }
     return copyReferrersOf(source, subjects, targets, options, 0);
@@ -34636,6 +34866,7 @@ function notices(rules, used, graph) {
 
 
 
+
 async function planCopy(opener, request, reporter) {
     // The destinations' registries are pinged, and their tags asked, while the source is read:
     // those round trips overlap it.
@@ -34786,8 +35017,8 @@ function attestationsLeft(source, selected) {
     if (count === 0)
         return [];
     return [
-        `platforms: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
-            '(provenance, SBOM); select two platforms or more to keep them'
+        `${param('platforms')}: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
+            `(provenance, SBOM); select two ${param('platforms')} or more to keep them`
     ];
 }
 /**
@@ -34802,14 +35033,15 @@ function checkSizeLimit(size, limit) {
     if (limit === UNLIMITED)
         return;
     if (limit === 0) {
-        throw new SizeLimitError(size, limit, 'cross-repository push is disabled (maxArtifactSize is 0); set maxArtifactSize to allow it');
+        throw new SizeLimitError(size, limit, `cross-repository push is disabled (${param('maxArtifactSize', '0')}); give ${param('maxArtifactSize')} a size to allow it, or -1 for no limit`);
     }
     if (size > limit) {
-        throw new SizeLimitError(size, limit, `${size_formatBytes(size)} exceeds the limit of ${size_formatBytes(limit)}; raise maxArtifactSize`);
+        throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise ${param('maxArtifactSize')}`);
     }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/request.ts
+
 /**
  * Writing a tag failed after others were written (every blob and manifest was already in place,
  * so those tags point at complete artifacts): the message says which were written.
@@ -34818,9 +35050,12 @@ class PartialCopyError extends Error {
     failure;
     written;
     constructor(failure, written) {
-        super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`);
+        super();
         this.failure = failure;
         this.written = written;
+        const text = `${tokenMessage(failure)}; written before the failure: ${written.map((p) => p.ref).join(', ')}`;
+        this.message = spoken(text);
+        keepWords(this, text);
         this.name = 'PartialCopyError';
     }
 }
@@ -34937,15 +35172,15 @@ function pushedReference(dest, root) {
 async function writeTag(dest, target, plan, reporter) {
     const { root } = plan;
     const ref = destinationName(dest, root.descriptor.digest);
-    const { digest } = root.descriptor;
+    const { digest, mediaType, size } = root.descriptor;
     if (dest.unchanged) {
-        reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+        reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'unchanged' });
     }
     else if (dest.tag) {
         const held = await (plan.held.get(tagKey(dest)) ?? heldBy(target, dest.tag));
         if (held === digest) {
             // Never written again: registries with immutable tags refuse even the same digest.
-            reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' });
+            reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'unchanged' });
             return;
         }
         try {
@@ -34954,12 +35189,12 @@ async function writeTag(dest, target, plan, reporter) {
         catch (error) {
             throw overwriteRefused(error, ref, held, digest) ?? error;
         }
-        reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' });
+        reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'tagged' });
     }
     else {
         if (isPinning(target))
             await target.pin(root.descriptor);
-        reporter.event({ type: 'tag-written', ref, digest, how: 'stored' });
+        reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' });
     }
 }
 /** What `tag` holds at a target the plan did not ask (a layout, or a destination found unchanged before a rewrite). */
@@ -34987,9 +35222,10 @@ async function heldBy(target, tag) {
 
 
 
-/** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
-function mirroredObject({ source, destination, digest, status, bytes }) {
-    return { source, destination, digest, status, bytes };
+
+/** A row as the `mirrored` output (and the CLI's `--json`) gives it: these five keys, and `error` on a failed row. */
+function mirroredObject({ source, destination, digest, status, bytes, error }) {
+    return { source, destination, digest, status, bytes, ...(status === 'failed' && error !== undefined ? { error } : {}) };
 }
 /**
  * Every row of a run, entries whose tags could not be read included (as failed rows from the
@@ -35040,7 +35276,8 @@ async function runMirror(request, context) {
     });
     entryErrors.sort((x, y) => x.entry - y.entry);
     return {
-        rows: rows.filter((row) => row !== undefined),
+        // With failFast, pairs never started are rows too: `mirrored` lists every pair of the shard.
+        rows: rows.map((row, i) => row ?? notStarted(pairs[i])),
         entryErrors,
         ...(request.shard ? { shard: request.shard } : {}),
         seconds: (Date.now() - started) / 1000
@@ -35192,6 +35429,18 @@ async function newReferrers(context, pair, digest, request, reporter) {
         reporter.event({ type: 'referrer-copied', subject, digest: referrer, kind });
     return copied.length;
 }
+/** A pair a failFast run stopped before it started. */
+function notStarted(pair) {
+    return {
+        source: formatReference(pair.source),
+        destination: formatReference(pair.destination),
+        digest: '',
+        status: 'not-started',
+        bytes: 0,
+        entry: pair.entry.index,
+        seconds: 0
+    };
+}
 function skipped(reporter, row) {
     reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest });
     return done(reporter, row);
@@ -35200,8 +35449,9 @@ function done(reporter, row) {
     reporter.event({ type: 'artifact-done', source: row.source, digest: row.digest, seconds: row.seconds });
     return row;
 }
+/** The failure as a row or an entry keeps it: parameters as tokens, named by each front end when shown. */
 function messageOf(error) {
-    return error instanceof Error ? error.message : String(error);
+    return tokenMessage(error);
 }
 
 ;// CONCATENATED MODULE: external "node:os"
@@ -35251,7 +35501,7 @@ function helperRunner(env) {
             if (/credentials not found/i.test(stdout + stderr))
                 return undefined;
             const said = (stderr || stdout).trim().split('\n')[0] ?? '';
-            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${escape_plain(said, 300)}` : ''}`);
+            throw new CredentialError(registry, `credential helper ${program} failed for ${server} (exit ${code})${said ? `: ${plain(said, 300)}` : ''}`);
         }
         return parseHelperOutput(stdout, program, registry);
     };
@@ -35401,7 +35651,7 @@ class DockerConfigCredentials {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/credential-sources.ts
+;// CONCATENATED MODULE: ./src/auth/credential-sources.ts
 /**
  * The credential sources of DESIGN §6, in order, for one run of the action: inputs, Helm's
  * registry config (for `oci://` references), the Docker config with its helpers, the workflow
@@ -35448,6 +35698,75 @@ function credentialChain(entries, githubToken, env) {
 
 
 
+/**
+ * What a copy reports while it is planned, held back: a step that plans several copies before it
+ * writes (every archive of a glob) reports each one's lines when that copy runs, inside its group.
+ */
+class HeldReport {
+    out;
+    held = [];
+    constructor(out) {
+        this.out = out;
+    }
+    debug(message) {
+        this.held.push((r) => r.debug(message));
+    }
+    info(message) {
+        this.held.push((r) => r.info(message));
+    }
+    warning(message) {
+        this.held.push((r) => r.warning(message));
+    }
+    notice(message) {
+        this.held.push((r) => r.notice(message));
+    }
+    /** Masked at once: a secret must never wait. */
+    secret(value) {
+        this.out.secret(value);
+    }
+    event = (event) => {
+        this.held.push((r) => r.event(event));
+    };
+    /** Tells `reporter` everything held, in order, and holds nothing more. */
+    replay(reporter) {
+        const held = this.held;
+        this.held = [];
+        for (const tell of held)
+            tell(reporter);
+    }
+}
+async function planArtifact(opener, request, reporter) {
+    const report = new HeldReport(reporter);
+    const started = Date.now();
+    try {
+        return { plan: await planCopy(opener, request, report), report, started };
+    }
+    catch (error) {
+        // The copy that failed to plan: its lines, in its group, with its failure.
+        const source = formatEndpoint(request.source);
+        reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) });
+        report.replay(reporter);
+        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+    }
+}
+/** Runs (or for a dry run, describes) a copy planned by {@link planArtifact}. */
+async function runPlanned(planned, reporter, options = {}) {
+    const { plan, report } = planned;
+    const source = formatEndpoint(plan.request.source);
+    reporter.event({ type: 'artifact-started', source, destinations: plan.request.destinations.map(formatEndpoint) });
+    report.replay(reporter);
+    try {
+        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {});
+        result.seconds = (Date.now() - planned.started) / 1000;
+        reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds });
+        return result;
+    }
+    catch (error) {
+        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        throw error;
+    }
+}
 async function copyArtifact(opener, request, reporter, options = {}) {
     const started = Date.now();
     const source = formatEndpoint(request.source);
@@ -35618,21 +35937,28 @@ function entryName(descriptor) {
     const colon = image.lastIndexOf(':');
     return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
 }
+/**
+ * Whether a reader asking for `tag` takes this entry: the one rule for reading (chooseEntry) and
+ * for writing (a tag written replaces every entry it names), so a tag written is never ambiguous.
+ */
+function isNamed(descriptor, tag) {
+    return entryName(descriptor) === tag;
+}
 /** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
 function describeEntry(descriptor) {
     const name = entryName(descriptor);
     // Every part but the digest was read from the archive or layout: shown escaped.
-    return escape_plain(`${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`, 600);
+    return plain(`${descriptor.digest} ${descriptor.mediaType} ${formatPlatform(descriptor.platform)}${name ? ` (${name})` : ''}`, 600);
 }
 function chooseEntry(index, tag, where) {
     const entries = index.manifests;
     if (tag !== undefined) {
-        const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag);
+        const named = entries.filter((d) => isNamed(d, tag));
         if (named.length === 1)
             return named[0];
         if (named.length === 0) {
             const tags = entries.map(entryName).filter((n) => n !== undefined);
-            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.map((t) => escape_plain(t, 200)).join(', ')}` : ' (its entries have no tags)'}`);
+            throw new InputError('srcRef', `${where} has no image tagged "${tag}"${tags.length ? `; it has ${tags.map((t) => plain(t, 200)).join(', ')}` : ' (its entries have no tags)'}`);
         }
         throw new InputError('srcRef', `${where} has ${named.length} entries tagged "${tag}": ${named.map(describeEntry).join('; ')}; give @sha256:… instead`);
     }
@@ -35750,11 +36076,11 @@ class OciLayout {
         if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest))
             await this.updateIndex(descriptor, undefined);
     }
-    /** `index.json`, or an empty index for a directory that has none yet. */
     /** Whether index.json names an entry `tag`. */
     async hasTag(tag) {
-        return (await this.index()).manifests.some((d) => entryName(d) === tag);
+        return (await this.index()).manifests.some((d) => isNamed(d, tag));
     }
+    /** `index.json`, or an empty index for a directory that has none yet. */
     async index() {
         const path = (0,external_node_path_namespaceObject.join)(this.dir, 'index.json');
         let text;
@@ -35784,8 +36110,10 @@ class OciLayout {
                 size: descriptor.size,
                 ...(tag !== undefined ? { annotations: { [oci_layout_REF_NAME]: tag } } : {})
             };
-            // One entry per name: the tag moves; a nameless entry is listed once.
-            const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[oci_layout_REF_NAME] !== tag : d.digest !== descriptor.digest));
+            // One entry per name: the tag moves; a nameless entry is listed once. "Named" is what the
+            // reader (chooseEntry) takes for the tag, containerd's image name included: an entry left
+            // behind under that name would make `DIR:tag` ambiguous the next time it is read.
+            const kept = index.manifests.filter((d) => (tag !== undefined ? !isNamed(d, tag) : d.digest !== descriptor.digest));
             const final = (0,external_node_path_namespaceObject.join)(this.dir, 'index.json');
             const temporary = `${final}.${(0,external_node_crypto_.randomUUID)()}.tmp`;
             try {
@@ -36349,7 +36677,7 @@ class FirstPass {
             return;
         this.keptBytes += entry.size;
         if (this.keptBytes > this.limits.keptJsonBytes) {
-            throw new ContentError(this.path, `holds more than ${size_formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`);
+            throw new ContentError(this.path, `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`);
         }
         this.small.set(entry.name, bytes);
     }
@@ -36766,7 +37094,7 @@ async function makeDirectory(root) {
 }
 function writeFailure(directory, error, what, output) {
     const { code } = error;
-    const wrote = size_formatBytes(output.bytesWritten ?? 0);
+    const wrote = formatBytes(output.bytesWritten ?? 0);
     if (code === 'ENOSPC' || code === 'EDQUOT') {
         return new TemporarySpaceError(directory, code, `no space left for the gzip'd copy of ${what} (${code}, ${wrote} written); free space there, or set RUNNER_TEMP to a directory on a larger disk`);
     }
@@ -37176,6 +37504,7 @@ class AheadUploads {
 
 
 
+
 /** `registry/path:tag`, `path:tag` or a tag alone (an OCI `ref.name`), split. */
 function splitImageName(name) {
     const at = name.indexOf('@');
@@ -37202,7 +37531,7 @@ function planArchivePushes(archive, images, options) {
     if (options.platforms.length > 0)
         selected = byPlatform(archive, selected, options.platforms);
     const distinct = new Set(selected.map((image) => image.descriptor.digest));
-    const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path';
+    const howToChoose = `choose one with ${param('platforms')}, or with @sha256:… after the archive path`;
     for (const destination of options.destinations) {
         if (destination.kind === 'exact' && endpointTag(destination.endpoint) !== undefined && distinct.size > 1) {
             throw new InputError('destRef', `a destination with a tag takes one image, and ${archive} holds ${distinct.size}: ${list(selected)}; ${howToChoose}`);
@@ -37210,7 +37539,7 @@ function planArchivePushes(archive, images, options) {
     }
     const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()];
     if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
-        throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give destRef a tag and ${howToChoose}`);
+        throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give ${param('destRef')} a tag and ${howToChoose}`);
     }
     const pushes = new Map();
     for (const image of selected) {
@@ -37260,7 +37589,7 @@ function checkImageName(archive, image, path, tag) {
     if (!badTag && !badPath)
         return;
     throw new InputError('archive', `${archive}: the image ${image.descriptor.digest} is named ${shown(image.name ?? '')}, whose ${badTag ? 'tag' : 'repository'} ` +
-        `does not follow the spec's grammar; give destRef a repository and tag to push it under a name of yours`);
+        `does not follow the spec's grammar; give ${param('destRef')} a repository and tag to push it under a name of yours`);
 }
 /**
  * The images `platforms` asks for. An entry that gives no platform (an index, say) is kept: the
@@ -37272,11 +37601,19 @@ function byPlatform(archive, images, specs) {
     if (kept.length > 0)
         return kept;
     const asked = specs.map(formatPlatform).join(', ');
-    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`);
+    throw new InputError('platforms', `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give ${param('platforms')} that are there`);
 }
+/** Each image once (an image under two names is one), its names together: as many as the count said. */
 function list(images) {
-    return images
-        .map((image) => describeEntry({ ...image.descriptor, annotations: { ...(image.name ? { 'org.opencontainers.image.ref.name': image.name } : {}) } }))
+    const byDigest = new Map();
+    for (const image of images) {
+        const entry = byDigest.get(image.descriptor.digest) ?? { image, names: [] };
+        if (image.name)
+            entry.names.push(image.name);
+        byDigest.set(image.descriptor.digest, entry);
+    }
+    return [...byDigest.values()]
+        .map(({ image, names }) => describeEntry({ ...image.descriptor, annotations: names.length > 0 ? { 'org.opencontainers.image.ref.name': names.join(', ') } : {} }))
         .join('; ');
 }
 
@@ -37288,38 +37625,52 @@ function list(images) {
 
 
 
-/** The results of every image, as one; undefined when the archives held no image. */
+
+
+/**
+ * The results of every image, as one; undefined when the archives held no image. Every archive is
+ * opened and every copy planned (names, platforms, sizes, destinations) before the first write:
+ * a mistake in any of them fails the step with nothing written.
+ */
 async function pushArchives(stores, request, logger, options = {}) {
     const { archives, destinations, prefixes } = request;
     const targets = [
         ...destinations.map((endpoint) => ({ kind: 'exact', endpoint })),
         ...prefixes.map((prefix) => ({ kind: 'prefix', prefix }))
     ];
-    const results = [];
-    for (const archive of archives) {
-        const ahead = aheadUploads(stores, archive, request, logger, options);
-        let opened;
-        try {
-            opened = await openArchive(archive.path, ahead ? { listener: ahead } : {});
+    const opened = [];
+    try {
+        const planned = [];
+        for (const archive of archives) {
+            // Layers uploaded while the archive is read are writes: only when it is the step's one archive.
+            const ahead = archives.length === 1 ? aheadUploads(stores, archive, request, logger, options) : undefined;
+            let archiveOpened;
+            try {
+                archiveOpened = await openArchive(archive.path, ahead ? { listener: ahead } : {});
+            }
+            catch (error) {
+                await ahead?.stop();
+                throw error;
+            }
+            opened.push({ archive: archiveOpened, ...(ahead ? { ahead } : {}) });
+            for (const copy of await planArchive(stores, archive, archiveOpened, { ...request, targets }, logger)) {
+                planned.push({ copy, ...(ahead ? { ahead } : {}) });
+            }
         }
-        catch (error) {
-            await ahead?.stop();
-            throw error;
-        }
-        try {
-            const run = ahead ? { ...options, ahead: ahead.lookup } : options;
-            for (const result of await pushArchive(stores, archive, opened, { ...request, targets }, logger, run))
-                results.push(result);
-        }
-        finally {
+        const results = [];
+        for (const { copy, ahead } of planned)
+            results.push(await runPlanned(copy, logger, ahead ? { ...options, ahead: ahead.lookup } : options));
+        return combine(results);
+    }
+    finally {
+        for (const { archive, ahead } of opened) {
             // Nothing may still read the spool when it goes.
             await ahead?.stop();
-            // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
-            if (isClosable(opened.source))
-                await opened.source.close();
+            // Its temporary files (a legacy docker save's gzip'd layers) go once the step's images are pushed.
+            if (isClosable(archive.source))
+                await archive.source.close();
         }
     }
-    return combine(results);
 }
 /**
  * Uploads of a docker save's layers while the rest are compressed, when where they go is known
@@ -37342,8 +37693,8 @@ function aheadUploads(stores, archive, request, logger, options) {
         ...(request.retry ? { retry: request.retry } : {})
     });
 }
-/** Every image an opened archive's names select, each copied by the engine. */
-async function pushArchive(stores, archive, opened, request, logger, options) {
+/** Every image an opened archive's names select, each copy planned (nothing written). */
+async function planArchive(stores, archive, opened, request, logger) {
     const { archives: _archives, destinations: _destinations, prefixes: _prefixes, targets, ...copyOptions } = request;
     logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length });
     if (opened.images.length === 0) {
@@ -37351,17 +37702,45 @@ async function pushArchive(stores, archive, opened, request, logger, options) {
         return [];
     }
     stores.addLocal('archive', archive.path, opened.source);
-    const pushes = planArchivePushes(archive.path, opened.images, {
+    const pushes = planArchivePushes(archive.path, await withPlatforms(opened), {
         ...(archive.digest ? { digest: archive.digest } : {}),
         platforms: request.platforms ?? [],
         destinations: targets
     });
-    const results = [];
+    const planned = [];
     for (const push of pushes) {
         const source = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest };
-        results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options));
+        planned.push(await planArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger));
     }
-    return results;
+    return planned;
+}
+/**
+ * The archive's images, each with its platform: the index descriptor's, else (several images, an
+ * OCI layout's entries say none) its config's, so that a choice by `platforms` works and a list
+ * in an error says what each is. An index keeps none: the copy chooses inside it.
+ */
+async function withPlatforms(opened) {
+    if (new Set(opened.images.map((image) => image.descriptor.digest)).size < 2)
+        return [...opened.images];
+    const platforms = new Map();
+    const platformOf = (digest) => {
+        let platform = platforms.get(digest);
+        if (!platform) {
+            platform = fetchRoot(opened.source, digest).then((root) => configPlatform(opened.source, root));
+            platforms.set(digest, platform);
+        }
+        return platform;
+    };
+    const images = [];
+    for (const image of opened.images) {
+        if (image.descriptor.platform || manifestKind(image.descriptor.mediaType) !== 'image') {
+            images.push(image);
+            continue;
+        }
+        const platform = await platformOf(image.descriptor.digest);
+        images.push(platform ? { ...image, descriptor: { ...image.descriptor, platform } } : image);
+    }
+    return images;
 }
 function combine(results) {
     const [first] = results;
@@ -37380,6 +37759,40 @@ function combine(results) {
         seconds: results.reduce((sum, r) => sum + r.seconds, 0),
         ...(first.planned ? { planned: { bytes: results.reduce((sum, r) => sum + (r.planned?.bytes ?? 0), 0) } } : {})
     };
+}
+
+;// CONCATENATED MODULE: ./src/package/chart-destination.ts
+/**
+ * Where a Helm chart is pushed. `helm push mychart-0.1.0.tgz oci://ghcr.io/org/charts` pushes to
+ * `ghcr.io/org/charts/mychart:0.1.0` (Helm's pkg/pusher: the chart name is joined to the path,
+ * the version is the tag), and users who know Helm write destinations that way. So an `oci://`
+ * destination without tag or digest is read as Helm reads it; any other form (no `oci://`, or a
+ * tag) names the repository exactly, which keeps every destination written before Helm's form was
+ * followed where it was.
+ */
+
+
+
+/** Registry and repository together, as the reference grammar bounds them. */
+const chart_destination_MAX_NAME_LENGTH = 255;
+/** Whether `destination` is written as Helm's namespace form: `oci://host/path`, no tag, no digest. */
+function isHelmNamespace(destination) {
+    return (destination.kind === 'registry' &&
+        destination.reference.scheme === 'oci' &&
+        endpointTag(destination) === undefined &&
+        endpointDigest(destination) === undefined);
+}
+/** `destination` as `helm push` reads it: the chart's name appended to a namespace, at its version. */
+function chartDestination(destination, chart) {
+    if (destination.kind !== 'registry' || !isHelmNamespace(destination))
+        return destination;
+    const { registry, repository } = destination.reference;
+    const appended = `${repository}/${chart.name}`;
+    // Helm's chart names may hold what a repository path may not (capitals): say so rather than push elsewhere.
+    if (chart.name.includes('/') || !isRepositoryName(appended) || registry.length + 1 + appended.length > chart_destination_MAX_NAME_LENGTH) {
+        throw new InputError('destRef', `${formatEndpoint(destination)} with oci:// and no tag is where helm push puts the chart under its name, but the chart name "${chart.name}" cannot be a repository path component (lowercase letters, digits, and . _ - between them); give the whole repository without oci:// or with a tag, e.g. ${registry}/${repository}/<name>:${chart.tag}`);
+    }
+    return atTag({ kind: 'registry', reference: { ...destination.reference, repository: appended } }, chart.tag);
 }
 
 ;// CONCATENATED MODULE: ./src/package/helm-config.ts
@@ -38098,7 +38511,7 @@ function chartArtifact(source, chart, version, layer, open, notices, options) {
         ...(chart.description ? { 'org.opencontainers.image.description': chart.description } : {})
     };
     const root = source.addManifest(manifestOf(config, layer, { annotations, ...subjectOf(options) }));
-    return { kind: 'Helm chart directory', source, root, tag: chartTag(version), notices };
+    return { kind: 'Helm chart directory', source, root, tag: chartTag(version), chartName: chart.name, notices };
 }
 /** Chart.yaml of a packaged chart (`<name>/Chart.yaml` in a gzip'd tar), or undefined when the file is none. */
 async function packagedChart(path) {
@@ -38165,6 +38578,7 @@ async function pushPackagedChart(path, chart, options) {
 
 
 
+
 async function pushPackage(stores, request, logger, options = {}) {
     const { path, artifactType, subject, sourceDateEpoch, ...copyOptions } = request;
     const subjectDescriptor = subject ? await resolveSubject(stores, subject, logger) : undefined;
@@ -38181,13 +38595,28 @@ async function pushPackage(stores, request, logger, options = {}) {
         logger.notice(notice);
     logger.event({ type: 'package-made', path, kind: packaged.kind, digest: packaged.root.digest });
     stores.addLocal('package', path, packaged.source);
-    // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
-    const destinations = request.destinations.map((d) => endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d);
+    const destinations = packagedDestinations(request.destinations, packaged, subject !== undefined);
     const result = await copyArtifact(stores, { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations }, logger, options);
     // A dry run writes nothing: the referrer is not recorded either.
     if (subjectDescriptor && !options.dryRun)
         await recordAsReferrer(stores, packaged, subjectDescriptor, destinations, logger);
     return result;
+}
+/**
+ * Where the package goes. A chart's version is its tag when destRef gives none, and an `oci://`
+ * destination without a tag is a namespace the chart's name is appended to, as `helm push` does.
+ * A referrer goes by digest unless tagged, into exactly the repository given: it is found through
+ * its subject's repository, which a name appended would leave.
+ */
+function packagedDestinations(destinations, packaged, referrer) {
+    const { tag, chartName } = packaged;
+    if (referrer || tag === undefined)
+        return [...destinations];
+    return destinations.map((d) => {
+        if (chartName !== undefined && isHelmNamespace(d))
+            return chartDestination(d, { name: chartName, tag });
+        return endpointTag(d) === undefined ? atTag(d, tag) : d;
+    });
 }
 /** The manifest `subject` names: what the package refers to. */
 async function resolveSubject(stores, subject, logger) {
@@ -38404,6 +38833,7 @@ function parseChallenges(header) {
 
 ;// CONCATENATED MODULE: ./src/http/hints.ts
 
+
 /** ` (it resets in about 2 h 5 min)` from a Retry-After, or nothing. */
 function resetsIn(context) {
     const ms = context.retryAfterMs;
@@ -38416,10 +38846,10 @@ function resetsIn(context) {
 const hints_GHCR = 'ghcr.io';
 const GHCR_WRITE = 'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")';
 function loginHint(context) {
-    const inputs = context.role === 'source' ? 'srcUsername and srcPassword' : 'username and password';
+    const inputs = context.role === 'source' ? `${param('srcUsername')} and ${param('srcPassword')}` : `${param('username')} and ${param('password')}`;
     if (context.registry === hints_GHCR)
-        return `${hints_GHCR} needs credentials: leave githubToken at its default (the workflow token) or set ${inputs}`;
-    return `${context.registry} needs credentials: set ${inputs}, or log in to it in an earlier step (docker/login-action)`;
+        return `${hints_GHCR} needs credentials: leave ${param('githubToken')} at its default (the workflow token) or set ${inputs}`;
+    return `${context.registry} needs credentials: set ${inputs}, or ${phrase('login-first')}`;
 }
 /** A hint for a refused request, or undefined when the registry's own words say enough. */
 function registryHint(status, details, context) {
@@ -38430,7 +38860,7 @@ function registryHint(status, details, context) {
             const whose = context.registry === DOCKER_HUB ? "Docker Hub's pull limit" : `the pull limit of ${context.registry}`;
             return context.credentials
                 ? `${whose} for this account is reached${resetsIn(context)}; wait, or use an account with a higher limit`
-                : `${whose} for anonymous users is reached${resetsIn(context)}: log in (username and password, or docker/login-action) to raise it`;
+                : `${whose} for anonymous users is reached${resetsIn(context)}: log in to raise it (${param('username')} and ${param('password')}, or ${phrase('login-first')})`;
         }
         return 'the registry is limiting the rate of requests; try again later';
     }
@@ -38480,11 +38910,11 @@ function connectionHint(code, message, url) {
     if (code === 'ECONNREFUSED')
         return `nothing accepted the connection on ${url.host}: check the host and port`;
     if (code && CERTIFICATE_CODES.has(code)) {
-        return `the TLS certificate of ${host} is not trusted: give its CA in caCert, or set insecureSkipTLSVerify: true`;
+        return `the TLS certificate of ${host} is not trusted: give its CA in ${param('caCert')}, or set ${param('insecureSkipTLSVerify', 'true')}`;
     }
     if (url.protocol === 'https:' &&
         (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))) {
-        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set plainHttp: true or write the reference with http://`;
+        return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set ${param('plainHttp', 'true')} or write the reference with http://`;
     }
     return undefined;
 }
@@ -39631,140 +40061,6 @@ class Stores {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/summary.ts
-
-
-/** Rows of a mirror listed in the summary at most (the counts cover every row). */
-const SUMMARY_ROWS = 1000;
-/**
- * One table cell: `|` escaped (GFM splits on it even inside code), `\` and backticks escaped so an
- * escape or a code span in the text stays text, `<`, `>` and `&` as entities so nothing reads as
- * HTML, lines joined and other control characters escaped ({@link plain}).
- */
-function cell(text) {
-    return plain(text.replace(/\s*\r?\n\s*/g, ' '), Number.MAX_SAFE_INTEGER)
-        .replace(/[\\`|]/g, (c) => `\\${c}`)
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;');
-}
-/** A GFM table; every cell escaped. */
-function markdownTable(header, rows) {
-    const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
-    return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n') + '\n\n';
-}
-function heading(text) {
-    return `### ${text}\n\n`;
-}
-function runTable(run) {
-    return markdownTable(['Source', 'Platforms'], [[run.source ?? '(inputs not read)', run.platforms.join(', ') || 'all']]);
-}
-/** A copy (or archive, or package) that ended: what is where now, or would be for a dry run. */
-function copySummary(result, run) {
-    const parts = [heading(result.planned ? 'oci-push: dry run, nothing written' : 'oci-push'), runTable(run)];
-    parts.push(markdownTable([result.planned ? 'Would write' : 'Reference', 'Digest', 'Media type', 'Size'], result.pushed.map((p) => [p.ref, p.digest, p.mediaType, formatBytes(p.size)])));
-    if (result.referrers.length > 0) {
-        parts.push(markdownTable(['Referrer copied', 'Kind', 'Refers to'], result.referrers.map((r) => [r.digest, r.kind, r.subject])));
-    }
-    if (result.rewritten.length > 0) {
-        parts.push(markdownTable(['Rewritten manifest', 'New digest', 'Media type'], result.rewritten.map((r) => [r.from, r.to, r.mediaType])));
-    }
-    const seconds = result.seconds.toFixed(1);
-    if (result.planned) {
-        parts.push(markdownTable(['Bytes to upload at most', 'Seconds'], [[formatBytes(result.planned.bytes), seconds]]));
-    }
-    else {
-        const { stats } = result;
-        parts.push(markdownTable(['Bytes uploaded', 'Blobs mounted', 'Blobs skipped', 'Blobs uploaded', 'Seconds'], [[formatBytes(stats.bytesUploaded), String(stats.blobsMounted), String(stats.blobsSkipped), String(stats.blobsUploaded), seconds]]));
-    }
-    return parts.join('');
-}
-/** A run that failed: the error, and every reference written before it (each complete: tags go last). */
-function failureSummary(run, error, written) {
-    const parts = [heading('oci-push failed'), runTable(run), markdownTable(['Failed'], [[error]])];
-    parts.push(written.length > 0
-        ? 'Written before the failure (each complete):\n\n' +
-            markdownTable(['Reference', 'Digest', 'How'], written.map((w) => [w.ref, w.digest, w.how]))
-        : 'No reference was written.\n\n');
-    return parts.join('');
-}
-function countRows(rows) {
-    const counts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, bytes: 0 };
-    for (const row of rows) {
-        counts[row.status]++;
-        counts.bytes += row.bytes;
-    }
-    return counts;
-}
-function shardName(shard) {
-    return shard ? `${shard.index}/${shard.count}` : 'all (not sharded)';
-}
-function mirrorFailures(result, destinationOf) {
-    return [
-        ...result.entryErrors.map((e) => ({ source: `entry ${e.entry} (${e.source})`, destination: destinationOf(e.entry), error: e.error })),
-        ...result.rows
-            .filter((r) => r.status === 'failed')
-            .map((r) => ({ source: r.source, destination: r.destination, error: r.error ?? 'failed' }))
-    ];
-}
-/**
- * A mirror run: this shard's counts, every failure, the pairs copied (or that would be), and how
- * many rows the `mirrored` output left out.
- */
-function mirrorSummary(result, run, failures, leftOut) {
-    const counts = countRows(result.rows);
-    const failed = counts.failed + result.entryErrors.length;
-    const parts = [heading(run.dryRun ? 'oci-push mirror: dry run, nothing written' : 'oci-push mirror')];
-    parts.push(markdownTable(['Mirror config'], [[run.source ?? 'inline']]));
-    parts.push(markdownTable(['Shard', 'Copied', 'Skipped', 'New referrers', 'Failed', 'Planned', 'Bytes', 'Time'], [
-        [
-            shardName(result.shard),
-            String(counts.copied),
-            String(counts.skipped),
-            String(counts.referrers),
-            String(failed),
-            String(counts.planned),
-            formatBytes(counts.bytes),
-            `${result.seconds.toFixed(1)} s`
-        ]
-    ]));
-    if (failures.length > 0) {
-        parts.push('#### Failures\n\n', markdownTable(['Source', 'Destination', 'Error'], failures.slice(0, SUMMARY_ROWS).map((f) => [f.source, f.destination, f.error])), more(failures.length - SUMMARY_ROWS, 'failures'));
-    }
-    const moved = result.rows.filter((r) => r.status === 'copied' || r.status === 'planned');
-    if (moved.length > 0) {
-        parts.push(run.dryRun ? '#### Would copy\n\n' : '#### Copied\n\n', markdownTable(['Source', 'Destination', 'Digest', 'Bytes'], moved.slice(0, SUMMARY_ROWS).map((r) => [r.source, r.destination, r.digest, formatBytes(r.bytes)])), more(moved.length - SUMMARY_ROWS, 'pairs'));
-    }
-    if (leftOut.kept < leftOut.total)
-        parts.push(`${leftOutNote(leftOut.kept, leftOut.total)}\n`);
-    return parts.join('');
-}
-function more(count, what) {
-    return count > 0 ? `…and ${count} more ${what} (see the log).\n\n` : '';
-}
-/** Why the `mirrored` output is shorter than the run. */
-function leftOutNote(kept, total) {
-    return (`The mirrored output lists ${kept} of ${total} pairs (every failed one, then the others in order): ` +
-        `${total - kept} left out to keep the step's outputs under GitHub's 1 MiB per job.`);
-}
-
-;// CONCATENATED MODULE: ./src/outputs.ts
-/** As the action sets them: `image` and `tag` of the first destination written with a tag. Empty when nothing was pushed. */
-function copyOutputs(result) {
-    if (!result)
-        return { image: '', digest: '', tag: '', mediaType: '', size: 0, pushed: [] };
-    const first = result.pushed.find((p) => p.tag !== undefined) ?? result.pushed[0];
-    return {
-        image: first?.ref ?? '',
-        digest: result.digest,
-        tag: first?.tag ?? '',
-        mediaType: result.mediaType,
-        size: result.size,
-        pushed: result.pushed.map(({ ref, digest, mediaType, size }) => ({ ref, digest, mediaType, size })),
-        ...(result.planned ? { planned: { bytes: result.planned.bytes } } : {})
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/cli/output.ts
 /**
  * The result on stdout: lines for people, or with `--json` the action's outputs (DESIGN §3) as
@@ -39784,8 +40080,8 @@ function copyLines(result) {
         ...result.rewritten.map((r) => `rewrote ${r.from} as ${r.to}`),
         ...result.referrers.map((r) => `copied referrer ${r.digest} (${r.kind}) of ${r.subject}`),
         result.planned
-            ? `${result.mediaType}, ${size_formatBytes(result.size)}; at most ${size_formatBytes(result.planned.bytes)} to upload; nothing was written`
-            : `${result.mediaType}, ${size_formatBytes(result.size)}; ${size_formatBytes(stats.bytesUploaded)} uploaded in ${stats.blobsUploaded} blobs, ` +
+            ? `${result.mediaType}, ${formatBytes(result.size)}; at most ${formatBytes(result.planned.bytes)} to upload; nothing was written`
+            : `${result.mediaType}, ${formatBytes(result.size)}; ${formatBytes(stats.bytesUploaded)} uploaded in ${stats.blobsUploaded} blobs, ` +
                 `${stats.blobsMounted} mounted, ${stats.blobsSkipped} already there; ${result.seconds.toFixed(1)} s`
     ];
 }
@@ -39794,6 +40090,7 @@ const STATUS_WORDS = {
     copied: 'copied',
     skipped: 'up to date',
     referrers: 'new referrers for',
+    'not-started': 'not started',
     failed: 'failed',
     planned: 'would copy'
 };
@@ -39805,14 +40102,15 @@ function mirrorLines(result) {
         counts.planned > 0 && `${counts.planned} to copy`,
         `${counts.skipped} up to date`,
         counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
+        counts.notStarted > 0 && `${counts.notStarted} not started`,
         failed > 0 && `${failed} failed`
     ].filter(Boolean);
     const shard = result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : '';
     return [
         ...result.rows.map((row) => `${STATUS_WORDS[row.status]} ${row.source} -> ${row.destination}` +
-            (row.status === 'failed' ? `: ${row.error ?? 'failed'}` : ` ${row.digest} (${size_formatBytes(row.bytes)})`)),
+            (row.status === 'failed' ? `: ${row.error ?? 'failed'}` : ` ${row.digest} (${formatBytes(row.bytes)})`)),
         ...result.entryErrors.map((e) => `failed entry ${e.entry} (${e.source}): ${e.error}`),
-        `Mirror${shard}: ${parts.join(', ')}; ${size_formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`
+        `Mirror${shard}: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`
     ];
 }
 /** Every failure of a mirror run, one line each: pairs and entries whose tags could not be listed. */
@@ -39824,6 +40122,7 @@ function mirrorFailureLines(result) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/run.ts
+
 
 
 
@@ -39848,7 +40147,11 @@ async function runCommand(context) {
         const stores = new Stores(registries);
         if (inputs.mirror)
             return await mirror(stores, inputs.mirror, context);
-        const result = await runCopy(stores, inputs, cliReporter(view, console, options, copyEventLine));
+        const reporter = cliReporter(view, console, options, copyEventLine);
+        const result = await runCopy(stores, inputs, {
+            ...reporter,
+            event: (event) => (recordWritten(context.written, event), reporter.event(event))
+        });
         view.close();
         if (options.json)
             console.json(copyOutputs(result));
@@ -39957,6 +40260,7 @@ function packageVersion(from = (0,external_node_path_namespaceObject.dirname)((0
 
 
 
+
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -39978,6 +40282,8 @@ async function main(io) {
         return EXIT_OK;
     }
     const { command, args, flags } = line;
+    console.words = cliWords(command);
+    const written = [];
     try {
         const passwords = await readPasswords(command, flags, io.stdin);
         // Masked before anything else is printed, even an error about the other flags.
@@ -39990,7 +40296,7 @@ async function main(io) {
         ticker.unref();
         try {
             const options = { quiet: flags.has('quiet'), debug: flags.has('debug'), json: flags.has('json') };
-            return await runCommand({ inputs, console, view, options, env: io.env });
+            return await runCommand({ inputs, console, view, options, env: io.env, written });
         }
         finally {
             clearInterval(ticker);
@@ -39998,7 +40304,7 @@ async function main(io) {
         }
     }
     catch (error) {
-        return main_fail(console, error, command);
+        return main_fail(console, error, command, flags.has('json') ? { written } : undefined);
     }
 }
 /** A live bar on a terminal, plain lines elsewhere, none with --quiet. */
@@ -40017,27 +40323,29 @@ function tickMs(io, flags) {
         return 100;
     return Math.min(1000, Math.max(100, progressInterval(io.env)));
 }
-/** One line on stderr, the exit status for it. */
-function main_fail(console, error, command = error instanceof UsageError ? error.command : undefined) {
+/**
+ * One line on stderr, the exit status for it; with `--json`, also the result as JSON on stdout: the
+ * error, and what was written before it (`pushed` and the outputs of the first reference).
+ */
+function main_fail(console, error, command = error instanceof UsageError ? error.command : undefined, json) {
     const prefix = command ? `oci-push ${command}` : 'oci-push';
-    const say = (message) => console.err(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    const { message, status } = failure(error);
+    if (json)
+        console.json({ ...(json.written.length > 0 ? writtenOutputs(json.written) : {}), error: message });
+    console.err(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return status;
+}
+/** The line a failure is told in, in the command line's words, and the exit status it ends with. */
+function failure(error) {
     if (error instanceof UsageError) {
         const help = error.command ? `oci-push ${error.command} --help` : 'oci-push --help';
-        say(`${error.message}${error.problem === 'unknown option' ? `; see ${help}` : ''}`);
-        return EXIT_USAGE;
+        return { message: `${error.message}${error.problem === 'unknown option' ? `; see ${help}` : ''}`, status: EXIT_USAGE };
     }
-    if (error instanceof InputError && command) {
-        say(`${flagForInput(command, error.input)}: ${error.problem}`);
-        return EXIT_USAGE;
-    }
-    if (error instanceof SizeLimitError) {
-        say(error.limit === 0
-            ? 'cross-repository copies are disabled (--max-size 0); give --max-size a size, or -1 for no limit'
-            : `${size_formatBytes(error.size)} exceeds the limit of ${size_formatBytes(error.limit)}; raise --max-size`);
-        return EXIT_FAILED;
-    }
-    say(error instanceof Error ? error.message : String(error));
-    return EXIT_FAILED;
+    // Its parameter, and any it names, come out as this command's flags: Console renders them.
+    if (error instanceof InputError)
+        return { message: tokenMessage(error), status: EXIT_USAGE };
+    // Named in this command's words by the console (parameters as flags).
+    return { message: tokenMessage(error), status: EXIT_FAILED };
 }
 
 ;// CONCATENATED MODULE: external "node:v8"

@@ -3,7 +3,6 @@
  * and one progress meter for the run, then the `mirrored` output and the summary. A failed pair
  * does not stop the others; the step fails afterwards, naming every one.
  */
-import * as core from '@actions/core'
 import type { Endpoint } from '../endpoint.js'
 import { resultRows, runMirror, type MirrorResult } from '../engine/mirror.js'
 import type { MirrorConfig } from '../mirror/config.js'
@@ -11,11 +10,12 @@ import { ProgressMeter, progressInterval } from '../progress.js'
 import { repositoryName } from '../reference.js'
 import { formatBytes } from '../size.js'
 import type { Opener } from '../storage.js'
-import type { ActionInputs } from './inputs.js'
+import type { RunRequest } from '../run-request.js'
 import { MirrorLog } from './mirror-report.js'
 import { setMirrorOutputs, writeSummary } from './outputs.js'
 import { actionGroupedLog, actionLogger, info } from './report.js'
-import { countRows, leftOutNote, mirrorFailures, mirrorSummary, type MirrorFailure, type RunDescription } from './summary.js'
+import { countRows } from '../outputs.js'
+import { leftOutNote, mirrorFailures, mirrorSummary, type MirrorFailure, type RunDescription } from './summary.js'
 
 /** Pairs or entries failed: the outputs and summary are written, the step fails with this. */
 export class MirrorFailedError extends Error {
@@ -28,7 +28,7 @@ export class MirrorFailedError extends Error {
 
 export async function mirrorStep(
   opener: Opener<Endpoint>,
-  inputs: ActionInputs & { mirror: MirrorConfig },
+  inputs: RunRequest & { mirror: MirrorConfig },
   run: RunDescription
 ): Promise<void> {
   const log = new MirrorLog(actionGroupedLog, new ProgressMeter(progressInterval(process.env)), inputs.dryRun)
@@ -48,7 +48,7 @@ export async function mirrorStep(
   }
   info(describeResult(result))
   const listed = setMirrorOutputs(resultRows(result, inputs.mirror))
-  if (listed.kept < listed.total) core.notice(leftOutNote(listed.kept, listed.total))
+  if (listed.kept < listed.total) actionLogger.notice(leftOutNote(listed.kept, listed.total))
   const failures = mirrorFailures(result, (entry) => {
     const destination = inputs.mirror.entries[entry - 1]?.destination
     return destination ? repositoryName(destination) : ''
@@ -65,6 +65,7 @@ function describeResult(result: MirrorResult): string {
     counts.planned > 0 && `${counts.planned} to copy`,
     `${counts.skipped} up to date`,
     counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
+    counts.notStarted > 0 && `${counts.notStarted} not started (failFast)`,
     counts.failed + result.entryErrors.length > 0 && `${counts.failed + result.entryErrors.length} failed`
   ].filter(Boolean)
   return `Mirror: ${parts.join(', ')}; ${formatBytes(counts.bytes)} in ${result.seconds.toFixed(1)} s`

@@ -2,12 +2,16 @@
 import * as core from '@actions/core'
 import type { CopyResult } from '../engine/copy-artifact.js'
 import { mirroredObject, type MirrorRow } from '../engine/mirror.js'
-import { copyOutputs } from '../outputs.js'
+import { copyOutputs, type CopyOutputs } from '../outputs.js'
+import { inActionWords } from './report.js'
 
 const COPY_OUTPUTS = ['image', 'digest', 'tag', 'mediaType', 'size'] as const
 
 export function setOutputs(result: CopyResult): void {
-  const outputs = copyOutputs(result)
+  setCopyOutputs(copyOutputs(result))
+}
+
+export function setCopyOutputs(outputs: CopyOutputs): void {
   for (const name of COPY_OUTPUTS) core.setOutput(name, String(outputs[name]))
   core.setOutput('pushed', JSON.stringify(outputs.pushed))
 }
@@ -45,12 +49,12 @@ export function capRows(rows: readonly MirrorRow[], maxRows = MIRRORED_MAX_ROWS,
 export function setMirrorOutputs(rows: readonly MirrorRow[]): { kept: number; total: number } {
   setEmptyOutputs()
   const kept = capRows(rows)
-  core.setOutput('mirrored', JSON.stringify(kept.map(mirroredObject)))
+  core.setOutput('mirrored', inActionWords(JSON.stringify(kept.map(mirroredObject))))
   return { kept: kept.length, total: rows.length }
 }
 
 /** Appends Markdown to the job summary; outside a runner (a local run) there is no summary file. */
 export async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
-  await core.summary.addRaw(markdown).write()
+  await core.summary.addRaw(inActionWords(markdown)).write()
 }

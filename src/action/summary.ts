@@ -4,10 +4,11 @@
  * outputs.ts writes it.
  */
 import type { CopyResult } from '../engine/copy-artifact.js'
-import type { MirrorResult, MirrorRow } from '../engine/mirror.js'
+import type { MirrorResult } from '../engine/mirror.js'
 import type { Shard } from '../mirror/shard.js'
 import { plain } from '../escape.js'
 import { formatBytes } from '../size.js'
+import { countRows, type WrittenReference } from '../outputs.js'
 
 /** What the run was asked to do, as the summary names it. */
 export interface RunDescription {
@@ -16,13 +17,6 @@ export interface RunDescription {
   /** `linux/amd64, linux/arm64`, or empty for every platform. */
   platforms: string[]
   dryRun: boolean
-}
-
-/** A reference in place at a destination, from the engine's `tag-written` events. */
-export interface WrittenReference {
-  ref: string
-  digest: string
-  how: 'tagged' | 'stored' | 'unchanged'
 }
 
 /** Rows of a mirror listed in the summary at most (the counts cover every row). */
@@ -110,25 +104,6 @@ export function failureSummary(run: RunDescription, error: string, written: read
   return parts.join('')
 }
 
-export interface MirrorCounts {
-  copied: number
-  skipped: number
-  /** Up to date, with new referrers copied. */
-  referrers: number
-  failed: number
-  planned: number
-  bytes: number
-}
-
-export function countRows(rows: readonly MirrorRow[]): MirrorCounts {
-  const counts: MirrorCounts = { copied: 0, skipped: 0, referrers: 0, failed: 0, planned: 0, bytes: 0 }
-  for (const row of rows) {
-    counts[row.status]++
-    counts.bytes += row.bytes
-  }
-  return counts
-}
-
 function shardName(shard: Shard | undefined): string {
   return shard ? `${shard.index}/${shard.count}` : 'all (not sharded)'
 }
@@ -180,6 +155,7 @@ export function mirrorSummary(
       ]
     )
   )
+  if (counts.notStarted > 0) parts.push(`${counts.notStarted} pairs were not started: failFast stopped the run at its first failure.\n\n`)
   if (failures.length > 0) {
     parts.push(
       '#### Failures\n\n',

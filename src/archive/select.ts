@@ -10,6 +10,7 @@ import { describeEntry } from '../layout/entries.js'
 import { formatPlatform, matchesPlatform, type PlatformSpec } from '../platform.js'
 import { isRepositoryName, isTag, parseReference } from '../reference.js'
 import type { ArchiveImage } from './archive-sources.js'
+import { param } from '../words.js'
 
 export type ArchiveDestination = { kind: 'exact'; endpoint: Endpoint } | { kind: 'prefix'; prefix: string }
 
@@ -45,7 +46,7 @@ export function planArchivePushes(
   }
   if (options.platforms.length > 0) selected = byPlatform(archive, selected, options.platforms)
   const distinct = new Set(selected.map((image) => image.descriptor.digest))
-  const howToChoose = 'choose one with platforms, or with @sha256:… after the archive path'
+  const howToChoose = `choose one with ${param('platforms')}, or with @sha256:… after the archive path`
   for (const destination of options.destinations) {
     if (destination.kind === 'exact' && endpointTag(destination.endpoint) !== undefined && distinct.size > 1) {
       throw new InputError(
@@ -58,7 +59,7 @@ export function planArchivePushes(
   if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
     throw new InputError(
       'archive',
-      `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give destRef a tag and ${howToChoose}`
+      `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give ${param('destRef')} a tag and ${howToChoose}`
     )
   }
 
@@ -113,7 +114,7 @@ function checkImageName(archive: string, image: ArchiveImage, path: string | und
   throw new InputError(
     'archive',
     `${archive}: the image ${image.descriptor.digest} is named ${shown(image.name ?? '')}, whose ${badTag ? 'tag' : 'repository'} ` +
-      `does not follow the spec's grammar; give destRef a repository and tag to push it under a name of yours`
+      `does not follow the spec's grammar; give ${param('destRef')} a repository and tag to push it under a name of yours`
   )
 }
 
@@ -130,14 +131,21 @@ function byPlatform(archive: string, images: readonly ArchiveImage[], specs: rea
   const asked = specs.map(formatPlatform).join(', ')
   throw new InputError(
     'platforms',
-    `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give platforms that are there`
+    `${asked} ${specs.length === 1 ? 'matches' : 'match'} no image in ${archive}; it holds ${list(images)}; give ${param('platforms')} that are there`
   )
 }
 
+/** Each image once (an image under two names is one), its names together: as many as the count said. */
 function list(images: readonly ArchiveImage[]): string {
-  return images
-    .map((image) =>
-      describeEntry({ ...image.descriptor, annotations: { ...(image.name ? { 'org.opencontainers.image.ref.name': image.name } : {}) } })
+  const byDigest = new Map<string, { image: ArchiveImage; names: string[] }>()
+  for (const image of images) {
+    const entry = byDigest.get(image.descriptor.digest) ?? { image, names: [] }
+    if (image.name) entry.names.push(image.name)
+    byDigest.set(image.descriptor.digest, entry)
+  }
+  return [...byDigest.values()]
+    .map(({ image, names }) =>
+      describeEntry({ ...image.descriptor, annotations: names.length > 0 ? { 'org.opencontainers.image.ref.name': names.join(', ') } : {} })
     )
     .join('; ')
 }

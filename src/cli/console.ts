@@ -6,6 +6,8 @@ import type { Reporter } from '../engine/request.js'
 import type { ProgressEvent } from '../engine/events.js'
 import type { Logger } from '../log.js'
 import type { ProgressView } from './progress.js'
+import { cliWords } from './commands.js'
+import { inWords, type Words } from '../words.js'
 
 export interface TextSink {
   write(text: string): unknown
@@ -13,6 +15,8 @@ export interface TextSink {
 
 export class Console {
   private secrets: string[] = []
+  /** How the shared code's messages name parameters here: as flags (set once the command is known). */
+  words: Words = cliWords(undefined)
 
   constructor(
     private readonly stdout: TextSink,
@@ -27,7 +31,7 @@ export class Console {
   }
 
   mask(text: string): string {
-    return this.secrets.reduce((masked, secret) => masked.split(secret).join('***'), text)
+    return this.secrets.reduce((masked, secret) => masked.split(secret).join('***'), inWords(text, this.words))
   }
 
   out(text: string): void {
@@ -40,7 +44,7 @@ export class Console {
    * substring would corrupt them (`"***lication/vnd.oci…"` for the password `app`).
    */
   json(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value)}\n`)
+    this.stdout.write(`${inWords(JSON.stringify(value), this.words)}\n`)
   }
 
   err(text: string): void {

@@ -1,5 +1,5 @@
 /** `--help` text, made from the command table so that help and parser cannot disagree. */
-import { ACCESS_FLAGS, COMMANDS, OUTPUT_FLAGS, type CommandName, type FlagSpec } from './commands.js'
+import { COMMANDS, flagGroups, type CommandName, type FlagSpec } from './commands.js'
 
 const WIDTH = 100
 
@@ -13,12 +13,15 @@ export function mainHelp(): string {
     'Commands:',
     ...table(commands),
     '',
-    'oci-push COMMAND --help lists its flags; oci-push --version prints the version.',
+    'oci-push COMMAND --help lists its flags, with examples; oci-push --version prints the version.',
+    '',
+    ...credentials(true),
     '',
     ...FOOTER
   ].join('\n')
 }
 
+/** A command's help: its arguments, examples, and only the flags it takes (as the parser reads them). */
 export function commandHelp(name: CommandName): string {
   const command = COMMANDS[name]
   return [
@@ -28,25 +31,29 @@ export function commandHelp(name: CommandName): string {
     '',
     ...command.details.map((line) => `  ${line}`),
     '',
-    'Flags:',
-    ...flagTable(command.flags),
+    'Examples:',
+    ...command.examples.flatMap(({ line, does }) => [`  # ${does}`, `  ${line}`]),
+    ...flagGroups(name).flatMap((group) => ['', `${group.title}:`, ...flagTable(group.flags)]),
     '',
-    'Registry access:',
-    ...flagTable(ACCESS_FLAGS),
-    '',
-    'Output:',
-    ...flagTable(OUTPUT_FLAGS),
+    ...credentials(command.login.source),
     '',
     ...FOOTER
   ].join('\n')
 }
 
+/** Where credentials come from; `--src-username` only where the command takes it. */
+function credentials(sourceLogin: boolean): string[] {
+  return [
+    sourceLogin
+      ? 'Credentials: --username with --password-stdin (the destination registries, and the source on the same host),'
+      : 'Credentials: --username with --password-stdin (the destination registries),',
+    ...(sourceLogin ? ['--src-username with --src-password-stdin (the source),'] : []),
+    'else the Docker config and its credential helpers ($DOCKER_CONFIG or ~/.docker/config.json, as docker login',
+    "writes it), Helm's registry config for oci:// references, else anonymous."
+  ].concat(sourceLogin ? ['Only one password can come on stdin: log in to the other registry with docker login.'] : [])
+}
+
 const FOOTER = [
-  'Credentials: --username with --password-stdin (the destination registries, and the source on the same host),',
-  '--src-username with --src-password-stdin (the source), else the Docker config and its credential helpers',
-  "($DOCKER_CONFIG or ~/.docker/config.json, as docker login writes it), Helm's registry config for oci:// references,",
-  'else anonymous. Only one password can come on stdin: log in to the other registry with docker login.',
-  '',
   'Progress goes to stderr (a bar per transfer on a terminal, a line every few seconds otherwise), the result to stdout.',
   'Exit status: 0 done, 1 failed, 2 the command line cannot be used.'
 ]

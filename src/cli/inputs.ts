@@ -1,10 +1,10 @@
 /**
  * A command line read as the action's inputs: each flag and argument becomes the input it
- * mirrors and the action's own {@link parseInputs} checks them, so the CLI and the action accept
+ * mirrors and the action's own {@link parseRunRequest} checks them, so the CLI and the action accept
  * the same values and copy the same way. Passwords come from stdin only, as `docker login
  * --password-stdin` takes them.
  */
-import { parseInputs, type ActionInputs } from '../action/inputs.js'
+import { parseRunRequest, type RunRequest } from '../run-request.js'
 import { UsageError, type Flags } from './args.js'
 import type { CommandName } from './commands.js'
 
@@ -53,10 +53,10 @@ export function commandInputs(
   passwords: Passwords,
   env: NodeJS.ProcessEnv,
   cwd: string
-): ActionInputs {
+): RunRequest {
   const values = inputValues(command, args, flags, passwords)
   // Relative paths (the mirror file, archives, layouts) are the shell's: from the working directory.
-  return parseInputs((name) => values[name] ?? '', { ...env, GITHUB_WORKSPACE: cwd })
+  return parseRunRequest((name) => values[name] ?? '', { ...env, GITHUB_WORKSPACE: cwd })
 }
 
 function inputValues(command: CommandName, args: readonly string[], flags: Flags, passwords: Passwords): Record<string, string> {

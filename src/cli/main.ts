@@ -3,17 +3,18 @@
  * engine run, and the exit status — 0 done, 1 failed, 2 the command line cannot be used — with
  * one line on stderr saying why when it is not 0.
  */
-import { InputError, SizeLimitError } from '../errors.js'
+import { InputError } from '../errors.js'
 import { ProgressMeter, progressInterval } from '../progress.js'
-import { formatBytes } from '../size.js'
+import { writtenOutputs, type WrittenReference } from '../outputs.js'
 import { parseCommandLine, UsageError, type CommandLine, type Flags } from './args.js'
-import { flagForInput } from './commands.js'
+import { cliWords } from './commands.js'
 import { Console, type TextSink } from './console.js'
 import { commandHelp, mainHelp } from './help.js'
 import { commandInputs, readPasswords } from './inputs.js'
 import { BarView, LinesView, PlainView, type ProgressView } from './progress.js'
 import { runCommand } from './run.js'
 import { packageVersion } from './version.js'
+import { tokenMessage } from '../words.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
@@ -47,6 +48,8 @@ export async function main(io: CliIo): Promise<number> {
     return EXIT_OK
   }
   const { command, args, flags } = line
+  console.words = cliWords(command)
+  const written: WrittenReference[] = []
   try {
     const passwords = await readPasswords(command, flags, io.stdin)
     // Masked before anything else is printed, even an error about the other flags.
@@ -57,13 +60,13 @@ export async function main(io: CliIo): Promise<number> {
     ticker.unref()
     try {
       const options = { quiet: flags.has('quiet'), debug: flags.has('debug'), json: flags.has('json') }
-      return await runCommand({ inputs, console, view, options, env: io.env })
+      return await runCommand({ inputs, console, view, options, env: io.env, written })
     } finally {
       clearInterval(ticker)
       view.close()
     }
   } catch (error) {
-    return fail(console, error, command)
+    return fail(console, error, command, flags.has('json') ? { written } : undefined)
   }
 }
 
@@ -87,27 +90,31 @@ function tickMs(io: CliIo, flags: Flags): number {
   return Math.min(1000, Math.max(100, progressInterval(io.env)))
 }
 
-/** One line on stderr, the exit status for it. */
-function fail(console: Console, error: unknown, command = error instanceof UsageError ? error.command : undefined): number {
+/**
+ * One line on stderr, the exit status for it; with `--json`, also the result as JSON on stdout: the
+ * error, and what was written before it (`pushed` and the outputs of the first reference).
+ */
+function fail(
+  console: Console,
+  error: unknown,
+  command = error instanceof UsageError ? error.command : undefined,
+  json?: { written: readonly WrittenReference[] }
+): number {
   const prefix = command ? `oci-push ${command}` : 'oci-push'
-  const say = (message: string) => console.err(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+  const { message, status } = failure(error)
+  if (json) console.json({ ...(json.written.length > 0 ? writtenOutputs(json.written) : {}), error: message })
+  console.err(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+  return status
+}
+
+/** The line a failure is told in, in the command line's words, and the exit status it ends with. */
+function failure(error: unknown): { message: string; status: number } {
   if (error instanceof UsageError) {
     const help = error.command ? `oci-push ${error.command} --help` : 'oci-push --help'
-    say(`${error.message}${error.problem === 'unknown option' ? `; see ${help}` : ''}`)
-    return EXIT_USAGE
+    return { message: `${error.message}${error.problem === 'unknown option' ? `; see ${help}` : ''}`, status: EXIT_USAGE }
   }
-  if (error instanceof InputError && command) {
-    say(`${flagForInput(command, error.input)}: ${error.problem}`)
-    return EXIT_USAGE
-  }
-  if (error instanceof SizeLimitError) {
-    say(
-      error.limit === 0
-        ? 'cross-repository copies are disabled (--max-size 0); give --max-size a size, or -1 for no limit'
-        : `${formatBytes(error.size)} exceeds the limit of ${formatBytes(error.limit)}; raise --max-size`
-    )
-    return EXIT_FAILED
-  }
-  say(error instanceof Error ? error.message : String(error))
-  return EXIT_FAILED
+  // Its parameter, and any it names, come out as this command's flags: Console renders them.
+  if (error instanceof InputError) return { message: tokenMessage(error), status: EXIT_USAGE }
+  // Named in this command's words by the console (parameters as flags).
+  return { message: tokenMessage(error), status: EXIT_FAILED }
 }

@@ -3,7 +3,7 @@
  * one JSON object — `{image, digest, tag, mediaType, size, pushed}` for copy, push and package,
  * the `mirrored` array for mirror.
  */
-import { countRows } from '../action/summary.js'
+import { countRows } from '../outputs.js'
 import type { CopyResult } from '../engine/request.js'
 import type { MirrorResult, MirrorRow } from '../engine/mirror.js'
 import { formatBytes } from '../size.js'
@@ -31,6 +31,7 @@ const STATUS_WORDS: Record<MirrorRow['status'], string> = {
   copied: 'copied',
   skipped: 'up to date',
   referrers: 'new referrers for',
+  'not-started': 'not started',
   failed: 'failed',
   planned: 'would copy'
 }
@@ -43,6 +44,7 @@ export function mirrorLines(result: MirrorResult): string[] {
     counts.planned > 0 && `${counts.planned} to copy`,
     `${counts.skipped} up to date`,
     counts.referrers > 0 && `${counts.referrers} up to date with new referrers`,
+    counts.notStarted > 0 && `${counts.notStarted} not started`,
     failed > 0 && `${failed} failed`
   ].filter(Boolean)
   const shard = result.shard ? ` (shard ${result.shard.index}/${result.shard.count})` : ''

@@ -3,12 +3,13 @@
  * from the flags, the Docker config and Helm's, one connection pool, the engine, the result on
  * stdout. Returns the exit status: 0 done, 1 something failed.
  */
-import type { ActionInputs } from '../action/inputs.js'
+import type { RunRequest } from '../run-request.js'
 import { secretsOf } from '../auth/credentials.js'
 import type { ProgressEvent } from '../engine/events.js'
 import { mirroredObject, resultRows, runMirror, type MirrorResult } from '../engine/mirror.js'
 import type { MirrorConfig } from '../mirror/config.js'
 import { describeEvent } from '../progress.js'
+import { recordWritten, type WrittenReference } from '../outputs.js'
 import { openRegistries, runCopy } from '../run-inputs.js'
 import { Stores } from '../stores.js'
 import { cliLogger, cliReporter, type Console, type ReporterOptions } from './console.js'
@@ -16,11 +17,13 @@ import { copyLines, copyOutputs, mirrorFailureLines, mirrorLines } from './outpu
 import type { ProgressView } from './progress.js'
 
 export interface RunContext {
-  inputs: ActionInputs
+  inputs: RunRequest
   console: Console
   view: ProgressView
   options: ReporterOptions & { json: boolean }
   env: NodeJS.ProcessEnv
+  /** Every reference written, as it is (from `tag-written` events): told even when the command fails later. */
+  written: WrittenReference[]
 }
 
 export async function runCommand(context: RunContext): Promise<number> {
@@ -35,7 +38,11 @@ export async function runCommand(context: RunContext): Promise<number> {
   try {
     const stores = new Stores(registries)
     if (inputs.mirror) return await mirror(stores, inputs.mirror, context)
-    const result = await runCopy(stores, inputs, cliReporter(view, console, options, copyEventLine))
+    const reporter = cliReporter(view, console, options, copyEventLine)
+    const result = await runCopy(stores, inputs, {
+      ...reporter,
+      event: (event) => (recordWritten(context.written, event), reporter.event(event))
+    })
     view.close()
     if (options.json) console.json(copyOutputs(result))
     else console.out(text(copyLines(result)))

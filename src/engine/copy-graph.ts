@@ -20,6 +20,7 @@ import type { Logger } from '../log.js'
 
 import type { BlobLocator } from './blob-locator.js'
 import type { BlobOutcome, CopyStats, EventSink } from './events.js'
+import { param } from '../words.js'
 
 export { emptyStats, type CopyStats } from './events.js'
 
@@ -172,7 +173,7 @@ async function pushManifest(target: Target, node: GraphNode): Promise<void> {
         error.reference,
         error.status,
         error.details,
-        'this registry refuses annotations on Docker manifests: set ociMediaTypes: true'
+        `this registry refuses annotations on Docker manifests: set ${param('ociMediaTypes', 'true')}`
       )
     }
     throw error

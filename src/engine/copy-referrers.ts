@@ -18,6 +18,7 @@ import { fetchRoot, loadGraph, type ArtifactGraph, type GraphNode } from './grap
 import type { LeftBehind } from './plan.js'
 import { holdsReferrers, ifTagged, listReferrers, recordReferrers, type FoundReferrers } from './referrers-store.js'
 import { overwriteRefused } from './tag-overwrite.js'
+import { param } from '../words.js'
 
 /** Referrers of referrers are followed this deep: a signature of an SBOM of an image. */
 const MAX_DEPTH = 3
@@ -53,7 +54,7 @@ export async function copyReferrers(
     if (left > 0) {
       options.logger.notice(
         `Referrers left behind: ${from} has ${left} (signatures, SBOMs, attestations) but is pushed as ${to} ` +
-          `(annotations, platforms or ociMediaTypes), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`
+          `(${param('annotations')}, ${param('platforms')} or ${param('ociMediaTypes')}), and a referrer names the exact digest it refers to; attach them to ${to} again where they still apply`
       )
     }
   }

@@ -41,7 +41,7 @@ export type ProgressEvent =
   | { type: 'target-done'; target: string; stats: CopyStats }
   | { type: 'referrer-copied'; subject: string; digest: string; kind: string }
   /** A reference written: tagged, stored by digest, or already what it should be. */
-  | { type: 'tag-written'; ref: string; digest: string; how: 'tagged' | 'stored' | 'unchanged' }
+  | { type: 'tag-written'; ref: string; digest: string; mediaType: string; size: number; how: 'tagged' | 'stored' | 'unchanged' }
   /** Nothing to do: the destination already is what the copy would make (a mirror re-run). */
   | { type: 'skipped'; source: string; destination: string; digest: string }
   /** An archive was opened and indexed: what it is and how many image names it holds. */

@@ -136,14 +136,14 @@ function pushedReference(dest: Destination, root: GraphNode): PushedReference {
 async function writeTag(dest: Destination, target: Target, plan: CopyPlan, reporter: Reporter): Promise<void> {
   const { root } = plan
   const ref = destinationName(dest, root.descriptor.digest)
-  const { digest } = root.descriptor
+  const { digest, mediaType, size } = root.descriptor
   if (dest.unchanged) {
-    reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' })
+    reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'unchanged' })
   } else if (dest.tag) {
     const held = await (plan.held.get(tagKey(dest)) ?? heldBy(target, dest.tag))
     if (held === digest) {
       // Never written again: registries with immutable tags refuse even the same digest.
-      reporter.event({ type: 'tag-written', ref, digest, how: 'unchanged' })
+      reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'unchanged' })
       return
     }
     try {
@@ -151,10 +151,10 @@ async function writeTag(dest: Destination, target: Target, plan: CopyPlan, repor
     } catch (error) {
       throw overwriteRefused(error, ref, held, digest) ?? error
     }
-    reporter.event({ type: 'tag-written', ref, digest, how: 'tagged' })
+    reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'tagged' })
   } else {
     if (isPinning(target)) await target.pin(root.descriptor)
-    reporter.event({ type: 'tag-written', ref, digest, how: 'stored' })
+    reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' })
   }
 }
 

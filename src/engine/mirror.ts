@@ -20,6 +20,7 @@ import { fetchRoot } from './graph.js'
 import { choosePlatforms } from './platform-filter.js'
 import { planCopy } from './plan.js'
 import type { CopyRequest, Reporter } from './request.js'
+import { tokenMessage } from '../words.js'
 
 export interface MirrorRequest {
   config: MirrorConfig
@@ -38,7 +39,7 @@ export interface MirrorRequest {
 }
 
 /** `referrers`: the tag was up to date and only referrers (signatures, SBOMs) added upstream since moved. */
-export type MirrorStatus = 'copied' | 'skipped' | 'referrers' | 'failed' | 'planned'
+export type MirrorStatus = 'copied' | 'skipped' | 'referrers' | 'failed' | 'planned' | 'not-started'
 
 /** One (source tag, destination) pair's outcome: the `mirrored` output's objects, plus what the summary shows. */
 export interface MirrorRow {
@@ -75,11 +76,11 @@ export interface MirrorContext {
 }
 
 /** A row as the `mirrored` output (and the CLI's `--json`) gives it. */
-export type MirroredObject = Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes'>
+export type MirroredObject = Pick<MirrorRow, 'source' | 'destination' | 'digest' | 'status' | 'bytes' | 'error'>
 
-/** A row as the `mirrored` output (and the CLI's `--json`) gives it: exactly these five keys. */
-export function mirroredObject({ source, destination, digest, status, bytes }: MirrorRow): MirroredObject {
-  return { source, destination, digest, status, bytes }
+/** A row as the `mirrored` output (and the CLI's `--json`) gives it: these five keys, and `error` on a failed row. */
+export function mirroredObject({ source, destination, digest, status, bytes, error }: MirrorRow): MirroredObject {
+  return { source, destination, digest, status, bytes, ...(status === 'failed' && error !== undefined ? { error } : {}) }
 }
 
 /**
@@ -138,7 +139,8 @@ export async function runMirror(request: MirrorRequest, context: MirrorContext):
   )
   entryErrors.sort((x, y) => x.entry - y.entry)
   return {
-    rows: rows.filter((row): row is MirrorRow => row !== undefined),
+    // With failFast, pairs never started are rows too: `mirrored` lists every pair of the shard.
+    rows: rows.map((row, i) => row ?? notStarted(pairs[i])),
     entryErrors,
     ...(request.shard ? { shard: request.shard } : {}),
     seconds: (Date.now() - started) / 1000
@@ -295,6 +297,19 @@ async function newReferrers(
   return copied.length
 }
 
+/** A pair a failFast run stopped before it started. */
+function notStarted(pair: Pair): MirrorRow {
+  return {
+    source: formatReference(pair.source),
+    destination: formatReference(pair.destination),
+    digest: '',
+    status: 'not-started',
+    bytes: 0,
+    entry: pair.entry.index,
+    seconds: 0
+  }
+}
+
 function skipped(reporter: Reporter, row: MirrorRow): MirrorRow {
   reporter.event({ type: 'skipped', source: row.source, destination: row.destination, digest: row.digest })
   return done(reporter, row)
@@ -305,6 +320,7 @@ function done(reporter: Reporter, row: MirrorRow): MirrorRow {
   return row
 }
 
+/** The failure as a row or an entry keeps it: parameters as tokens, named by each front end when shown. */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return tokenMessage(error)
 }

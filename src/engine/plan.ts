@@ -8,6 +8,7 @@ import type { AnnotationRule } from '../annotations.js'
 import { endpointDigest, endpointTag, formatEndpoint, storeKey, type Endpoint } from '../endpoint.js'
 import { SizeLimitError } from '../errors.js'
 import { formatBytes, UNLIMITED } from '../size.js'
+import { param } from '../words.js'
 import { isManifestResolver, isWarmable, sharesBlobs, type Opener, type Source, type Target } from '../storage.js'
 import { rewriteGraph, type RewrittenManifest } from './annotate.js'
 import { askEarly, missingManifests, type EarlyAnswers } from './copy-graph.js'
@@ -212,8 +213,8 @@ function attestationsLeft(source: ArtifactGraph, selected: ArtifactGraph): strin
   const count = childManifests(source.root.manifest).filter((d) => isAttestation(d) && d.annotations?.[REFERENCE_DIGEST] === digest).length
   if (count === 0) return []
   return [
-    `platforms: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
-      '(provenance, SBOM); select two platforms or more to keep them'
+    `${param('platforms')}: ${digest} is copied alone, without the index holding its ${count} attestation manifest${count === 1 ? '' : 's'} ` +
+      `(provenance, SBOM); select two ${param('platforms')} or more to keep them`
   ]
 }
 
@@ -229,9 +230,17 @@ export function sizeLimitApplies(source: Endpoint, destinations: readonly Destin
 export function checkSizeLimit(size: number, limit: number): void {
   if (limit === UNLIMITED) return
   if (limit === 0) {
-    throw new SizeLimitError(size, limit, 'cross-repository push is disabled (maxArtifactSize is 0); set maxArtifactSize to allow it')
+    throw new SizeLimitError(
+      size,
+      limit,
+      `cross-repository push is disabled (${param('maxArtifactSize', '0')}); give ${param('maxArtifactSize')} a size to allow it, or -1 for no limit`
+    )
   }
   if (size > limit) {
-    throw new SizeLimitError(size, limit, `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise maxArtifactSize`)
+    throw new SizeLimitError(
+      size,
+      limit,
+      `${formatBytes(size)} exceeds the limit of ${formatBytes(limit)}; raise ${param('maxArtifactSize')}`
+    )
   }
 }

@@ -3,12 +3,16 @@
  * ({@link planArchivePushes}), each image copied by the same engine as any other source.
  */
 import type { ArchiveInput } from '../archive/archive-paths.js'
-import { copyArtifact, type CopyRequest, type CopyResult, type RunOptions } from './copy-artifact.js'
+import { planArtifact, runPlanned, type CopyRequest, type CopyResult, type PlannedCopy, type RunOptions } from './copy-artifact.js'
 import { emptyStats } from './copy-graph.js'
 import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
 import type { Endpoint } from '../endpoint.js'
+import type { ArchiveImage } from '../archive/archive-sources.js'
 import { openArchive, type OpenedArchive } from '../archive/open-archive.js'
+import type { Platform } from '../manifest.js'
+import { manifestKind } from '../media-types.js'
+import { configPlatform, fetchRoot } from './graph.js'
 import { DEFAULT_CONCURRENCY } from '../concurrency.js'
 import { AheadUploads } from './ahead-uploads.js'
 import { planArchivePushes, type ArchiveDestination } from '../archive/select.js'
@@ -21,7 +25,11 @@ export interface ArchiveRequest extends Omit<CopyRequest, 'source' | 'destinatio
   platforms?: readonly PlatformSpec[]
 }
 
-/** The results of every image, as one; undefined when the archives held no image. */
+/**
+ * The results of every image, as one; undefined when the archives held no image. Every archive is
+ * opened and every copy planned (names, platforms, sizes, destinations) before the first write:
+ * a mistake in any of them fails the step with nothing written.
+ */
 export async function pushArchives(
   stores: LocalOpener<Endpoint>,
   request: ArchiveRequest,
@@ -33,27 +41,36 @@ export async function pushArchives(
     ...destinations.map((endpoint) => ({ kind: 'exact' as const, endpoint })),
     ...prefixes.map((prefix) => ({ kind: 'prefix' as const, prefix }))
   ]
-  const results: CopyResult[] = []
-  for (const archive of archives) {
-    const ahead = aheadUploads(stores, archive, request, logger, options)
-    let opened: OpenedArchive
-    try {
-      opened = await openArchive(archive.path, ahead ? { listener: ahead } : {})
-    } catch (error) {
-      await ahead?.stop()
-      throw error
+  const opened: Array<{ archive: OpenedArchive; ahead?: AheadUploads }> = []
+  try {
+    const planned: Array<{ copy: PlannedCopy; ahead?: AheadUploads }> = []
+    for (const archive of archives) {
+      // Layers uploaded while the archive is read are writes: only when it is the step's one archive.
+      const ahead = archives.length === 1 ? aheadUploads(stores, archive, request, logger, options) : undefined
+      let archiveOpened: OpenedArchive
+      try {
+        archiveOpened = await openArchive(archive.path, ahead ? { listener: ahead } : {})
+      } catch (error) {
+        await ahead?.stop()
+        throw error
+      }
+      opened.push({ archive: archiveOpened, ...(ahead ? { ahead } : {}) })
+      for (const copy of await planArchive(stores, archive, archiveOpened, { ...request, targets }, logger)) {
+        planned.push({ copy, ...(ahead ? { ahead } : {}) })
+      }
     }
-    try {
-      const run = ahead ? { ...options, ahead: ahead.lookup } : options
-      for (const result of await pushArchive(stores, archive, opened, { ...request, targets }, logger, run)) results.push(result)
-    } finally {
+    const results: CopyResult[] = []
+    for (const { copy, ahead } of planned)
+      results.push(await runPlanned(copy, logger, ahead ? { ...options, ahead: ahead.lookup } : options))
+    return combine(results)
+  } finally {
+    for (const { archive, ahead } of opened) {
       // Nothing may still read the spool when it goes.
       await ahead?.stop()
-      // Its temporary files (a legacy docker save's gzip'd layers) go as soon as its images are pushed.
-      if (isClosable(opened.source)) await opened.source.close()
+      // Its temporary files (a legacy docker save's gzip'd layers) go once the step's images are pushed.
+      if (isClosable(archive.source)) await archive.source.close()
     }
   }
-  return combine(results)
 }
 
 /**
@@ -83,15 +100,14 @@ function aheadUploads(
   })
 }
 
-/** Every image an opened archive's names select, each copied by the engine. */
-async function pushArchive(
+/** Every image an opened archive's names select, each copy planned (nothing written). */
+async function planArchive(
   stores: LocalOpener<Endpoint>,
   archive: ArchiveInput,
   opened: OpenedArchive,
   request: ArchiveRequest & { targets: ArchiveDestination[] },
-  logger: Reporter,
-  options: RunOptions
-): Promise<CopyResult[]> {
+  logger: Reporter
+): Promise<PlannedCopy[]> {
   const { archives: _archives, destinations: _destinations, prefixes: _prefixes, targets, ...copyOptions } = request
   logger.event({ type: 'archive-opened', path: archive.path, kind: opened.kind, images: opened.images.length })
   if (opened.images.length === 0) {
@@ -99,17 +115,45 @@ async function pushArchive(
     return []
   }
   stores.addLocal('archive', archive.path, opened.source)
-  const pushes = planArchivePushes(archive.path, opened.images, {
+  const pushes = planArchivePushes(archive.path, await withPlatforms(opened), {
     ...(archive.digest ? { digest: archive.digest } : {}),
     platforms: request.platforms ?? [],
     destinations: targets
   })
-  const results: CopyResult[] = []
+  const planned: PlannedCopy[] = []
   for (const push of pushes) {
     const source: Endpoint = { kind: 'archive', path: archive.path, digest: push.image.descriptor.digest }
-    results.push(await copyArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger, options))
+    planned.push(await planArtifact(stores, { ...copyOptions, source, destinations: push.destinations }, logger))
   }
-  return results
+  return planned
+}
+
+/**
+ * The archive's images, each with its platform: the index descriptor's, else (several images, an
+ * OCI layout's entries say none) its config's, so that a choice by `platforms` works and a list
+ * in an error says what each is. An index keeps none: the copy chooses inside it.
+ */
+async function withPlatforms(opened: OpenedArchive): Promise<ArchiveImage[]> {
+  if (new Set(opened.images.map((image) => image.descriptor.digest)).size < 2) return [...opened.images]
+  const platforms = new Map<string, Promise<Platform | undefined>>()
+  const platformOf = (digest: string) => {
+    let platform = platforms.get(digest)
+    if (!platform) {
+      platform = fetchRoot(opened.source, digest).then((root) => configPlatform(opened.source, root))
+      platforms.set(digest, platform)
+    }
+    return platform
+  }
+  const images: ArchiveImage[] = []
+  for (const image of opened.images) {
+    if (image.descriptor.platform || manifestKind(image.descriptor.mediaType) !== 'image') {
+      images.push(image)
+      continue
+    }
+    const platform = await platformOf(image.descriptor.digest)
+    images.push(platform ? { ...image, descriptor: { ...image.descriptor, platform } } : image)
+  }
+  return images
 }
 
 function combine(results: readonly CopyResult[]): CopyResult | undefined {

@@ -10,6 +10,7 @@ import { InputError } from '../errors.js'
 import type { Reporter } from './request.js'
 import { referrerDescriptor } from '../referrers.js'
 import { recordReferrer } from './referrers-store.js'
+import { chartDestination, isHelmNamespace } from '../package/chart-destination.js'
 import { requireChartTag } from '../package/helm.js'
 import { packagePath, type Packaged } from '../package/package.js'
 import type { Descriptor } from '../manifest.js'
@@ -41,10 +42,7 @@ export async function pushPackage(
   for (const notice of packaged.notices) logger.notice(notice)
   logger.event({ type: 'package-made', path, kind: packaged.kind, digest: packaged.root.digest })
   stores.addLocal('package', path, packaged.source)
-  // A chart's version is its tag when destRef gives none; a referrer goes by digest unless tagged.
-  const destinations = request.destinations.map((d) =>
-    endpointTag(d) === undefined && packaged.tag && !subject ? atTag(d, packaged.tag) : d
-  )
+  const destinations = packagedDestinations(request.destinations, packaged, subject !== undefined)
   const result = await copyArtifact(
     stores,
     { ...copyOptions, source: { kind: 'package', path, digest: packaged.root.digest }, destinations },
@@ -54,6 +52,21 @@ export async function pushPackage(
   // A dry run writes nothing: the referrer is not recorded either.
   if (subjectDescriptor && !options.dryRun) await recordAsReferrer(stores, packaged, subjectDescriptor, destinations, logger)
   return result
+}
+
+/**
+ * Where the package goes. A chart's version is its tag when destRef gives none, and an `oci://`
+ * destination without a tag is a namespace the chart's name is appended to, as `helm push` does.
+ * A referrer goes by digest unless tagged, into exactly the repository given: it is found through
+ * its subject's repository, which a name appended would leave.
+ */
+function packagedDestinations(destinations: readonly Endpoint[], packaged: Packaged, referrer: boolean): Endpoint[] {
+  const { tag, chartName } = packaged
+  if (referrer || tag === undefined) return [...destinations]
+  return destinations.map((d) => {
+    if (chartName !== undefined && isHelmNamespace(d)) return chartDestination(d, { name: chartName, tag })
+    return endpointTag(d) === undefined ? atTag(d, tag) : d
+  })
 }
 
 /** The manifest `subject` names: what the package refers to. */

@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../retry.js'
 import type { RewrittenManifest } from './annotate.js'
 import type { CopiedReferrer } from './copy-referrers.js'
 import type { CopyStats, EventSink } from './events.js'
+import { keepWords, spoken, tokenMessage } from '../words.js'
 
 /** Diagnostics (debug lines, notices, secrets to mask) and typed progress events. */
 export interface Reporter extends Logger {
@@ -70,7 +71,10 @@ export class PartialCopyError extends Error {
     readonly failure: Error,
     readonly written: readonly PushedReference[]
   ) {
-    super(`${failure.message}; written before the failure: ${written.map((p) => p.ref).join(', ')}`)
+    super()
+    const text = `${tokenMessage(failure)}; written before the failure: ${written.map((p) => p.ref).join(', ')}`
+    this.message = spoken(text)
+    keepWords(this, text)
     this.name = 'PartialCopyError'
   }
 }

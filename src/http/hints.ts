@@ -5,6 +5,7 @@
 import type { Role } from '../auth/credentials.js'
 import type { RegistryErrorDetail } from '../errors.js'
 import { DOCKER_HUB } from '../reference.js'
+import { param, phrase } from '../words.js'
 
 export interface HintContext {
   registry: string
@@ -33,9 +34,11 @@ const GHCR_WRITE =
   'the workflow token needs `permissions: packages: write` (and, for an organisation\'s package, the repository needs write access to the package under "Manage Actions access")'
 
 function loginHint(context: HintContext): string {
-  const inputs = context.role === 'source' ? 'srcUsername and srcPassword' : 'username and password'
-  if (context.registry === GHCR) return `${GHCR} needs credentials: leave githubToken at its default (the workflow token) or set ${inputs}`
-  return `${context.registry} needs credentials: set ${inputs}, or log in to it in an earlier step (docker/login-action)`
+  const inputs =
+    context.role === 'source' ? `${param('srcUsername')} and ${param('srcPassword')}` : `${param('username')} and ${param('password')}`
+  if (context.registry === GHCR)
+    return `${GHCR} needs credentials: leave ${param('githubToken')} at its default (the workflow token) or set ${inputs}`
+  return `${context.registry} needs credentials: set ${inputs}, or ${phrase('login-first')}`
 }
 
 /** A hint for a refused request, or undefined when the registry's own words say enough. */
@@ -47,7 +50,7 @@ export function registryHint(status: number, details: readonly RegistryErrorDeta
       const whose = context.registry === DOCKER_HUB ? "Docker Hub's pull limit" : `the pull limit of ${context.registry}`
       return context.credentials
         ? `${whose} for this account is reached${resetsIn(context)}; wait, or use an account with a higher limit`
-        : `${whose} for anonymous users is reached${resetsIn(context)}: log in (username and password, or docker/login-action) to raise it`
+        : `${whose} for anonymous users is reached${resetsIn(context)}: log in to raise it (${param('username')} and ${param('password')}, or ${phrase('login-first')})`
     }
     return 'the registry is limiting the rate of requests; try again later'
   }
@@ -92,13 +95,13 @@ export function connectionHint(code: string | undefined, message: string, url: U
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host ${host} could not be resolved: check the registry name`
   if (code === 'ECONNREFUSED') return `nothing accepted the connection on ${url.host}: check the host and port`
   if (code && CERTIFICATE_CODES.has(code)) {
-    return `the TLS certificate of ${host} is not trusted: give its CA in caCert, or set insecureSkipTLSVerify: true`
+    return `the TLS certificate of ${host} is not trusted: give its CA in ${param('caCert')}, or set ${param('insecureSkipTLSVerify', 'true')}`
   }
   if (
     url.protocol === 'https:' &&
     (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))
   ) {
-    return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set plainHttp: true or write the reference with http://`
+    return `${url.host} does not speak TLS: if it is a plain-HTTP registry, set ${param('plainHttp', 'true')} or write the reference with http://`
   }
   return undefined
 }

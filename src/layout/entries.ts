@@ -58,6 +58,14 @@ export function entryName(descriptor: Descriptor): string | undefined {
   return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined
 }
 
+/**
+ * Whether a reader asking for `tag` takes this entry: the one rule for reading (chooseEntry) and
+ * for writing (a tag written replaces every entry it names), so a tag written is never ambiguous.
+ */
+export function isNamed(descriptor: Descriptor, tag: string): boolean {
+  return entryName(descriptor) === tag
+}
+
 /** `sha256:… application/vnd.oci.image.manifest.v1+json linux/amd64 (v1)`: one entry, for lists in errors. */
 export function describeEntry(descriptor: Descriptor): string {
   const name = entryName(descriptor)
@@ -68,7 +76,7 @@ export function describeEntry(descriptor: Descriptor): string {
 export function chooseEntry(index: LayoutIndex, tag: string | undefined, where: string): Descriptor {
   const entries = index.manifests
   if (tag !== undefined) {
-    const named = entries.filter((d) => entryName(d) === tag || d.annotations?.[REF_NAME] === tag)
+    const named = entries.filter((d) => isNamed(d, tag))
     if (named.length === 1) return named[0]
     if (named.length === 0) {
       const tags = entries.map(entryName).filter((n): n is string => n !== undefined)

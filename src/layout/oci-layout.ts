@@ -16,7 +16,7 @@ import { fileSystemError, makeDirectories, onFile, systemCode, writeHint } from 
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import type { FetchedManifest, Source, TagIndex, Target, TransferOptions } from '../storage.js'
 import { readFileStream } from '../streams.js'
-import { chooseEntry, entryName, parseLayoutIndex, type LayoutIndex } from './entries.js'
+import { chooseEntry, isNamed, parseLayoutIndex, type LayoutIndex } from './entries.js'
 
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
 export const REF_NAME = 'org.opencontainers.image.ref.name'
@@ -112,12 +112,12 @@ export class OciLayout implements Source, Target, TagIndex {
     if (!(await this.index()).manifests.some((d) => d.digest === descriptor.digest)) await this.updateIndex(descriptor, undefined)
   }
 
-  /** `index.json`, or an empty index for a directory that has none yet. */
   /** Whether index.json names an entry `tag`. */
   async hasTag(tag: string): Promise<boolean> {
-    return (await this.index()).manifests.some((d) => entryName(d) === tag)
+    return (await this.index()).manifests.some((d) => isNamed(d, tag))
   }
 
+  /** `index.json`, or an empty index for a directory that has none yet. */
   async index(): Promise<LayoutIndex> {
     const path = join(this.dir, 'index.json')
     let text: string
@@ -145,8 +145,10 @@ export class OciLayout implements Source, Target, TagIndex {
         size: descriptor.size,
         ...(tag !== undefined ? { annotations: { [REF_NAME]: tag } } : {})
       }
-      // One entry per name: the tag moves; a nameless entry is listed once.
-      const kept = index.manifests.filter((d) => (tag !== undefined ? d.annotations?.[REF_NAME] !== tag : d.digest !== descriptor.digest))
+      // One entry per name: the tag moves; a nameless entry is listed once. "Named" is what the
+      // reader (chooseEntry) takes for the tag, containerd's image name included: an entry left
+      // behind under that name would make `DIR:tag` ambiguous the next time it is read.
+      const kept = index.manifests.filter((d) => (tag !== undefined ? !isNamed(d, tag) : d.digest !== descriptor.digest))
       const final = join(this.dir, 'index.json')
       const temporary = `${final}.${randomUUID()}.tmp`
       try {

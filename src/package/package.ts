@@ -40,6 +40,8 @@ export interface Packaged {
   root: Descriptor
   /** The tag the package asks for (a chart's version), when destRef gives none. */
   tag?: string
+  /** A chart's name (Chart.yaml): what `helm push` appends to an `oci://` destination. */
+  chartName?: string
   notices: string[]
 }
 
@@ -253,7 +255,7 @@ function chartArtifact(
     ...(chart.description ? { 'org.opencontainers.image.description': chart.description } : {})
   }
   const root = source.addManifest(manifestOf(config, layer, { annotations, ...subjectOf(options) }))
-  return { kind: 'Helm chart directory', source, root, tag: chartTag(version), notices }
+  return { kind: 'Helm chart directory', source, root, tag: chartTag(version), chartName: chart.name, notices }
 }
 
 /** Chart.yaml of a packaged chart (`<name>/Chart.yaml` in a gzip'd tar), or undefined when the file is none. */

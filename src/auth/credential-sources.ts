@@ -5,9 +5,9 @@
  */
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { helperRunner } from '../auth/credential-helper.js'
-import { CredentialChain, StaticCredentials, type CredentialEntry, type CredentialStore } from '../auth/credentials.js'
-import { DockerConfigCredentials } from '../auth/docker-config.js'
+import { helperRunner } from './credential-helper.js'
+import { CredentialChain, StaticCredentials, type CredentialEntry, type CredentialStore } from './credentials.js'
+import { DockerConfigCredentials } from './docker-config.js'
 
 export const GHCR = 'ghcr.io'
 

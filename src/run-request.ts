@@ -1,20 +1,25 @@
 /**
- * Every action input is read here, once, into typed values; everything past this file takes those
- * values. Errors name the input and say what is wrong.
+ * The request model both front ends build: every parameter of a run (named as the action's inputs
+ * are, the CLI's flags mapped onto them) read once into typed values and checked; everything past
+ * this file takes those values. Neither front end owns it: the action reads its inputs through
+ * it, the CLI its flags and arguments. Errors name the parameter as data (`InputError.input`), which
+ * each front end renders in its own words (the input's name, or the flag).
  */
 import { readFileSync } from 'node:fs'
-import type { CredentialEntry } from '../auth/credentials.js'
-import { InputError, InvalidReferenceError } from '../errors.js'
-import { withDefaultTag } from '../reference.js'
-import { atTag, endpointDigest, parseEndpoint, type Endpoint } from '../endpoint.js'
-import { parseArchiveInput, type ArchiveInput } from '../archive/archive-paths.js'
-import { parseSize } from '../size.js'
-import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from '../annotations.js'
-import { parsePlatform, type PlatformSpec } from '../platform.js'
-import { loadMirrorConfig, type MirrorConfig } from '../mirror/config.js'
-import { parseShard, type Shard } from '../mirror/shard.js'
+import type { CredentialEntry } from './auth/credentials.js'
+import { InputError, InvalidReferenceError } from './errors.js'
+import { withDefaultTag } from './reference.js'
+import { shown } from './escape.js'
+import { param, phrase } from './words.js'
+import { atTag, endpointDigest, parseEndpoint, type Endpoint } from './endpoint.js'
+import { parseArchiveInput, type ArchiveInput } from './archive/archive-paths.js'
+import { parseSize } from './size.js'
+import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from './annotations.js'
+import { parsePlatform, type PlatformSpec } from './platform.js'
+import { loadMirrorConfig, type MirrorConfig } from './mirror/config.js'
+import { parseShard, type Shard } from './mirror/shard.js'
 
-export interface ActionInputs {
+export interface RunRequest {
   /** Has a tag or a digest: `latest` when the input named neither. Undefined when `archive` is given. */
   source?: Endpoint
   /** The `archive` input, expanded; empty when `srcRef` is given. */
@@ -68,7 +73,7 @@ const DEFAULT_SIZE_LIMIT = '1GiB'
 export const DEFAULT_MIRROR_CONCURRENCY = 4
 export const MAX_MIRROR_CONCURRENCY = 64
 
-export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
+export function parseRunRequest(read: InputReader, env: NodeJS.ProcessEnv): RunRequest {
   const archives = parseArchiveInput(read('archive'))
   const srcRef = read('srcRef').trim()
   const path = read('path').trim()
@@ -77,7 +82,10 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   const given = [srcRef && 'srcRef', archives.length > 0 && 'archive', path && 'path', mirror && 'mirror'].filter(Boolean)
   if (given.length > 1) {
     const named = mirror ? 'mirror' : path ? 'path' : 'archive'
-    throw new InputError(named, `give one of srcRef, archive, path and mirror, not ${given.join(' and ')}`)
+    throw new InputError(
+      named,
+      `give one of ${param('srcRef')}, ${param('archive')}, ${param('path')} and ${param('mirror')}, not ${given.map((name) => param(String(name))).join(' and ')}`
+    )
   }
   const run = runInputs(read, mirror)
   const logins = loginInputs(read)
@@ -97,7 +105,7 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   }
 
   const subjectText = read('subject').trim()
-  if (subjectText && !path) throw new InputError('subject', 'attaches what path packages; set path too')
+  if (subjectText && !path) throw new InputError('subject', `attaches what ${param('path')} packages; set ${param('path')} too`)
   const subject = subjectText ? parseSubject(subjectText) : undefined
   const source = archives.length > 0 || path ? undefined : parseSource(srcRef)
   const notices: string[] = []
@@ -109,8 +117,12 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   const artifactType = read('artifactType').trim()
   const credentialSource = source ?? subject
   const sourceRegistries = credentialSource?.kind === 'registry' ? [credentialSource.reference.registry] : []
-  const destinationRegistries = destinations.flatMap((d) => (d.kind === 'registry' ? [d.reference.registry] : []))
-  if (run.failFast) notices.push('failFast has no effect without mirror: a single copy stops at its first failure anyway')
+  // Prefixes (`host/org/`, an archive's images under it) are destinations too: their registries get the login.
+  const destinationRegistries = [...destinations, ...prefixes.map((prefix) => parseEndpoint(`${prefix}x`))].flatMap((d) =>
+    d.kind === 'registry' ? [d.reference.registry] : []
+  )
+  if (run.failFast)
+    notices.push(`${param('failFast')} has no effect without ${param('mirror')}: a single copy stops at its first failure anyway`)
 
   return {
     ...(source ? { source } : {}),
@@ -132,9 +144,10 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
 }
 
 /** `dryRun`, `failFast`, `mirrorConcurrency` and `shard` (which splits a mirror only). */
-function runInputs(read: InputReader, mirror: boolean): Pick<ActionInputs, 'dryRun' | 'failFast' | 'mirrorConcurrency' | 'shard'> {
+function runInputs(read: InputReader, mirror: boolean): Pick<RunRequest, 'dryRun' | 'failFast' | 'mirrorConcurrency' | 'shard'> {
   const shardText = read('shard').trim()
-  if (shardText && !mirror) throw new InputError('shard', 'splits a mirror run over a job matrix; set mirror too, or drop shard')
+  if (shardText && !mirror)
+    throw new InputError('shard', `splits a mirror run over a job matrix; set ${param('mirror')} too, or drop ${param('shard')}`)
   const shard = parseShard(shardText)
   return {
     ...(shard ? { shard } : {}),
@@ -171,19 +184,20 @@ function mirrorInputs(
   logins: Logins
 ): { config: MirrorConfig; credentials: CredentialEntry[] } {
   for (const name of ['destRef', 'subject', 'artifactType']) {
-    if (read(name).trim() !== '') throw new InputError(name, 'is not used with mirror: each mirror entry names its source and destination')
+    if (read(name).trim() !== '')
+      throw new InputError(name, `is not used with ${param('mirror')}: each mirror entry names its source and destination`)
   }
   for (const name of PER_ENTRY_INPUTS) {
     const value = read(name).trim()
     if (value !== '' && value !== 'false')
-      throw new InputError(name, `is not used with mirror: set ${name} in the mirror config, on an entry or under defaults`)
+      throw new InputError(name, `is not used with ${param('mirror')}: set ${name} in the mirror config, on an entry or under defaults`)
   }
   const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd())
   const sources = [...new Set(config.entries.map((e) => e.source.registry))]
   if (logins.srcUsername && sources.length > 1) {
     throw new InputError(
       'srcUsername',
-      `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; log in to each with docker/login-action instead`
+      `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; for each registry, ${phrase('login-first')} instead`
     )
   }
   const destinations = config.entries.map((e) => e.destination.registry)
@@ -234,7 +248,8 @@ function annotations(text: string): AnnotationRule[] {
   try {
     return parseAnnotations(text)
   } catch (error) {
-    if (error instanceof AnnotationSyntaxError) throw new InputError('annotations', error.message)
+    // The line is data too: the action says `annotations line 2`, the CLI `--annotation #2`.
+    if (error instanceof AnnotationSyntaxError) throw new InputError('annotations', `${shown(error.text)}: ${error.problem}`, error.line)
     throw error
   }
 }
@@ -313,7 +328,7 @@ function helmTags(text: string, notices: string[]): string {
       const match = /^(.*:)([^/:@]*\+[^/:@]*)$/.exec(line.trim())
       if (!match) return line
       const tag = match[2].replace(/\+/g, '_')
-      notices.push(`destRef tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`)
+      notices.push(`${param('destRef')} tag ${match[2]} is written ${tag}: OCI tags cannot hold +, and Helm reads _ back as +`)
       return `${match[1]}${tag}`
     })
     .join('\n')
@@ -327,7 +342,8 @@ function parseDestinations(text: string, archive: boolean): { destinations: Endp
   const prefixes: string[] = []
   for (const line of lines) {
     if (line.endsWith('/')) {
-      if (!archive) throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with archive only`)
+      if (!archive)
+        throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with ${param('archive')} only`)
       // Checked by parsing it with a repository under it.
       endpoint('destRef', `${line}x`)
       prefixes.push(line)
@@ -342,12 +358,18 @@ function parseDestinations(text: string, archive: boolean): { destinations: Endp
   return { destinations, prefixes }
 }
 
-/** Newline- or comma-separated values, trimmed, empties and `#` comments dropped. */
+/**
+ * Newline- or comma-separated values, trimmed, empties and `#` comments dropped: a whole line, or
+ * the rest of a line after ` #` (a reference holds no blank, so a blank then `#` starts a comment).
+ */
 export function splitList(text: string): string[] {
   return text
+    .split('\n')
+    .map((line) => line.replace(/(^|\s)#.*$/, ''))
+    .join('\n')
     .split(/[\n,]/)
     .map((s) => s.trim())
-    .filter((s) => s !== '' && !s.startsWith('#'))
+    .filter((s) => s !== '')
 }
 
 function endpoint(input: string, text: string): Endpoint {
@@ -362,8 +384,8 @@ function endpoint(input: string, text: string): Endpoint {
 }
 
 function requirePair(userInput: string, user: string, passwordInput: string, password: string): void {
-  if (user && !password) throw new InputError(passwordInput, `required when ${userInput} is set`)
-  if (!user && password) throw new InputError(userInput, `required when ${passwordInput} is set`)
+  if (user && !password) throw new InputError(passwordInput, `required when ${param(userInput)} is set`)
+  if (!user && password) throw new InputError(userInput, `required when ${param(passwordInput)} is set`)
 }
 
 function parseBoolean(input: string, text: string): boolean {
