@@ -110,4 +110,14 @@ describe('MirrorLog', () => {
       '::endgroup::'
     ])
   })
+
+  test('a pair that only brought new referrers says so in its title', () => {
+    const { out, lines } = recorder()
+    const log = new MirrorLog(out, new ProgressMeter(5000), false)
+    const pair = log.reporterFor({ source: 'r.io/app:4', destination: 'q.io/app:4' })
+    pair.event({ type: 'artifact-started', source: 'r.io/app:4', destinations: ['q.io/app:4'] })
+    pair.event({ type: 'referrer-copied', subject: digest, digest, kind: 'application/vnd.dev.sigstore.bundle.v0.3+json' })
+    pair.event({ type: 'artifact-done', source: 'r.io/app:4', digest, seconds: 0.2 })
+    expect(lines[0]).toBe('::group::r.io/app:4 → q.io/app:4: up to date, new referrers copied')
+  })
 })

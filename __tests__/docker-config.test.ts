@@ -14,6 +14,7 @@ import {
 } from '../src/auth/docker-config.js'
 import { configPaths, githubTokenCredentials } from '../src/auth/credential-sources.js'
 import { CredentialError } from '../src/errors.js'
+import { given } from '../src/words.js'
 
 const b64 = (text: string) => Buffer.from(text).toString('base64')
 
@@ -116,7 +117,7 @@ describe('where the configs are and who answers first', () => {
       expect(await tokenOnly.get({ registry: 'ghcr.io' }, 'destination')).toEqual({
         username: 'octocat',
         password: 'ghs_token',
-        origin: 'the githubToken input'
+        origin: given('githubToken')
       })
       expect(await tokenOnly.get({ registry: 'docker.io' }, 'destination')).toBeUndefined()
       expect(await new CredentialChain([githubTokenCredentials('', 'octocat')]).get({ registry: 'ghcr.io' }, 'source')).toBeUndefined()

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import { connectionHint, registryHint, type HintContext } from '../src/http/hints.js'
-import { ACTION_WORDS, inWords } from '../src/words.js'
+import { ACTION_WORDS, given, inWords } from '../src/words.js'
 import { cliWords } from '../src/cli/commands.js'
 
 const dest = (registry: string, credentials?: string): HintContext => ({
@@ -19,18 +19,18 @@ describe('registryHint', () => {
       '401 with credentials names where they came from',
       401,
       [],
-      dest('r.io', 'the username input'),
+      dest('r.io', given('username')),
       /r\.io refused the credentials from the username input/
     ],
-    ['ghcr.io 401 on the destination names packages: write', 401, [], dest('ghcr.io', 'the githubToken input'), /packages: write/],
+    ['ghcr.io 401 on the destination names packages: write', 401, [], dest('ghcr.io', given('githubToken')), /packages: write/],
     [
       'ghcr.io 403 on the destination',
       403,
       code('DENIED'),
-      dest('ghcr.io', 'the githubToken input'),
+      dest('ghcr.io', given('githubToken')),
       /`permissions: packages: write` \(and, for an organisation's package, the repository needs write access/
     ],
-    ['403 elsewhere', 403, code('DENIED'), dest('r.io', 'the username input'), /lack permission/],
+    ['403 elsewhere', 403, code('DENIED'), dest('r.io', given('username')), /lack permission/],
     ['Docker Hub 429, anonymous', 429, code('TOOMANYREQUESTS'), src('docker.io'), /anonymous.*log in/],
     ['TOOMANYREQUESTS in another status', 403, code('TOOMANYREQUESTS'), src('docker.io'), /pull limit/],
     [
@@ -56,7 +56,7 @@ describe('registryHint', () => {
     ],
     ['NAME_UNKNOWN on a destination (ECR)', 404, code('NAME_UNKNOWN'), dest('r.io'), /created first/],
     ['MANIFEST_UNKNOWN', 404, code('MANIFEST_UNKNOWN'), src('r.io'), /^not found: check that the tag or digest exists$/],
-    ['ECR immutable tag', 400, code('TAG_INVALID'), dest('r.io', 'the username input'), /immutable/]
+    ['ECR immutable tag', 400, code('TAG_INVALID'), dest('r.io', given('username')), /immutable/]
   ])('%s', (_name, status, details, context, hint) => {
     expect(inWords(registryHint(status, details, context) ?? '', ACTION_WORDS)).toMatch(hint)
   })

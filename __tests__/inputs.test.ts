@@ -59,7 +59,10 @@ describe('parseRunRequest', () => {
       'destination r.io u'
     ])
     expect(both.secrets).toEqual(['p', 'sp'])
-    expect(both.credentials.map((c) => c.credentials.origin)).toEqual(['the srcUsername input', 'the username input'])
+    expect(both.credentials.map((c) => inWords(c.credentials.origin ?? '', ACTION_WORDS))).toEqual([
+      'the srcUsername input',
+      'the username input'
+    ])
   })
 
   test.each([
@@ -198,7 +201,7 @@ describe('parseRunRequest: mirror, shard, dryRun, failFast, mirrorConcurrency', 
 
   test('mirror credentials: username for every destination registry, srcUsername for the one source registry', () => {
     const inputs = parse({ mirror: config, username: 'u', password: 'p', srcUsername: 's', srcPassword: 'sp' })
-    expect(inputs.credentials.map((c) => `${c.role} ${c.registry} ${c.credentials.origin}`)).toEqual([
+    expect(inputs.credentials.map((c) => `${c.role} ${c.registry} ${inWords(c.credentials.origin ?? '', ACTION_WORDS)}`)).toEqual([
       'source docker.io the srcUsername input',
       'destination r.io the username input'
     ])

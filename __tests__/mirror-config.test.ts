@@ -51,6 +51,21 @@ const AMD64_ARM64 = [
 const DIGEST = `sha256:${'a'.repeat(64)}`
 const none = { platforms: [], annotations: [], referrers: false, ociMediaTypes: false }
 
+describe('a mirror into a bundle (issue 24)', () => {
+  test('an entry needs no destination: its images keep the source name; one given names them instead', () => {
+    const config = parseMirrorConfig(
+      'mirrors:\n  - source: nginx\n    tags: [1.27]\n  - source: ghcr.io/org/app:v1\n    destination: mirror.local/app\n',
+      undefined,
+      { bundle: true }
+    )
+    expect(config.entries.map((e) => `${e.destination.registry}/${e.destination.repository}`)).toEqual([
+      'docker.io/library/nginx',
+      'mirror.local/app'
+    ])
+    expect(() => parseMirrorConfig('mirrors:\n  - source: nginx\n    tags: [1.27]\n')).toThrow(/destination is missing/)
+  })
+})
+
 describe('parseMirrorConfig', () => {
   test("the issue's example: defaults applied, references normalised, oci:// kept, one filter per repository", () => {
     expect(parseMirrorConfig(ISSUE_EXAMPLE).entries.map(summary)).toEqual([
@@ -262,7 +277,7 @@ mirrors:
     [
       'no destination',
       entry('source: nginx:1'),
-      'mirror: entry 2 (nginx:1): destination is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx'
+      'mirror: entry 2 (nginx:1): destination is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx (or write the mirror into a bundle)'
     ],
     [
       'a source that is not text',

@@ -3,7 +3,8 @@
  * split over shards exactly once, an up-to-date re-run that costs two HEADs per tag (counted in
  * the registries' own access logs), dry runs that write nothing, and failures that stop nothing.
  */
-import { mirroredObject } from '../src/engine/mirror.js'
+import { mirroredObject, resultRows } from '../src/engine/mirror.js'
+import { parseMirrorConfig } from '../src/mirror/config.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
 import { image, index, listTags, pushFixture, type Fixture } from '../testbed/fixtures.js'
 import { registryError, startProxy, type RecordingProxy } from '../testbed/proxy.js'
@@ -211,6 +212,20 @@ describe('failures', () => {
       bytes: 0
     })
     expect(await listTags(b.host, 'fast/other')).toEqual([])
+  })
+
+  test('failFast stopping before an entry is listed: that entry is a not-started row of the output', async () => {
+    const text = `mirrors:
+  - source: ${a.host}/lib/nothing-here
+    destination: ${b.host}/fast2/nothing
+    tags: { allow: ['.*'] }
+  - source: ${a.host}/lib/app
+    destination: ${b.host}/fast2/app
+    tags: { allow: ['.*'] }`
+    const { result } = await mirror(text, { failFast: true, concurrency: 1 })
+    expect(result.entryErrors.map((e) => e.entry)).toEqual([1])
+    const rows = resultRows(result, parseMirrorConfig(text))
+    expect(rows.map((r) => `${r.status} ${r.destination}`)).toEqual([`failed ${b.host}/fast2/nothing`, `not-started ${b.host}/fast2/app`])
   })
 
   test('a spent pull limit (429, RateLimit-Remaining: 0) is named as such, at once, not retried', async () => {

@@ -61927,7 +61927,7 @@ function logLine(text) {
  */
 const OPEN = '\u27e6';
 const CLOSE = '\u27e7';
-const TOKEN = /\u27e6(@?)([A-Za-z_][A-Za-z0-9_-]*)(?:#(\d+))?(?:=([^\u27e6\u27e7]*))?\u27e7/g;
+const TOKEN = /\u27e6([@:]?)([A-Za-z_][A-Za-z0-9_-]*)(?:#(\d+))?(?:=([^\u27e6\u27e7]*))?\u27e7/g;
 /** The parameter `name`, or `name` given `value`, in a message. */
 function param(name, value) {
     return `${OPEN}${name}${value !== undefined ? `=${value}` : ''}${CLOSE}`;
@@ -61936,14 +61936,55 @@ function param(name, value) {
 function words_item(name, index) {
     return `${OPEN}${name}#${index}${CLOSE}`;
 }
+/** Where credentials came from, when it is a parameter: `the username input`, or `--username`. */
+function given(name) {
+    return `${OPEN}:${name}${CLOSE}`;
+}
 function phrase(name) {
     return `${OPEN}@${name}${CLOSE}`;
 }
-/** `text` with every parameter and phrase in `words`. */
+const PARAMS = new Set([
+    'srcRef',
+    'destRef',
+    'archive',
+    'path',
+    'mirror',
+    'username',
+    'password',
+    'srcUsername',
+    'srcPassword',
+    'githubToken',
+    'platforms',
+    'annotations',
+    'plainHttp',
+    'caCert',
+    'insecureSkipTLSVerify',
+    'maxArtifactSize',
+    'ociMediaTypes',
+    'referrers',
+    'dryRun',
+    'failFast',
+    'mirrorConcurrency',
+    'shard',
+    'subject',
+    'artifactType',
+    'bundle'
+]);
+const PHRASES = new Set(['login-first']);
+/** Environment variables stand in for some parameters (`SOURCE_DATE_EPOCH`): named as they are. */
+const ENVIRONMENT = /^[A-Z][A-Z0-9_]*$/;
+/**
+ * `text` with every parameter and phrase in `words`. Only names this module knows are rendered:
+ * text from outside (a registry's message) that looks like a token stays as it is.
+ */
 function inWords(text, words) {
-    return text.replace(TOKEN, (_token, at, name, index, value) => {
-        if (at)
-            return words.phrase(name);
+    return text.replace(TOKEN, (token, at, name, index, value) => {
+        if (at === '@')
+            return PHRASES.has(name) ? words.phrase(name) : token;
+        if (at === ':')
+            return PARAMS.has(name) ? words.given(name) : token;
+        if (!PARAMS.has(name) && !ENVIRONMENT.test(name))
+            return token;
         if (index !== undefined)
             return words.item(name, Number(index));
         return words.param(name, value);
@@ -61953,6 +61994,7 @@ function inWords(text, words) {
 const ACTION_WORDS = {
     param: (name, value) => (value === undefined ? name : `${name}: ${value}`),
     item: (name, index) => `${name} line ${index}`,
+    given: (name) => `the ${name} input`,
     phrase: (name) => ({ 'login-first': 'log in to it in an earlier step (docker/login-action)' })[name]
 };
 /** Errors' texts with their tokens, for front ends that name parameters otherwise. */
@@ -62490,6 +62532,14 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+/** A local path written as one archive file: `.tar`, or gzip'd `.tar.gz` / `.tgz`. */
+function archiveFormat(path) {
+    if (/\.(?:tar\.gz|tgz)$/i.test(path))
+        return 'tar.gz';
+    if (/\.tar$/i.test(path))
+        return 'tar';
+    return undefined;
+}
 /** An archive's image or a package: opened by the action, read only. */
 function isOpenedLocally(endpoint) {
     return endpoint.kind === 'archive' || endpoint.kind === 'package';
@@ -62524,7 +62574,8 @@ function parseLayoutPath(text) {
     }
     if (path === '' || path === '.' || path === './')
         throw new InvalidReferenceError(text, 'the layout directory is missing');
-    return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+    const archive = archiveFormat(path);
+    return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}), ...(archive ? { archive } : {}) };
 }
 function endpointTag(endpoint) {
     if (isOpenedLocally(endpoint))
@@ -62545,7 +62596,8 @@ function atTag(endpoint, tag) {
     }
     if (isOpenedLocally(endpoint))
         return endpoint;
-    return { kind: 'layout', path: endpoint.path, ...(tag ? { tag } : {}) };
+    const { tag: _tag, digest: _digest, ...place } = endpoint;
+    return { ...place, ...(tag ? { tag } : {}) };
 }
 /** One key per store: blobs written once per key. */
 function storeKey(endpoint) {
@@ -63043,11 +63095,11 @@ const NO_DEFAULTS = { platforms: [], annotations: [], referrers: false, ociMedia
  * Reads the `mirror` input: one line ending in `.yml`, `.yaml` or `.json` is a file (relative to
  * `workspace`); anything else is the config itself, YAML (JSON is YAML).
  */
-function loadMirrorConfig(input, workspace) {
+function loadMirrorConfig(input, workspace, options = {}) {
     const text = input.trim();
     if (!text.includes('\n') && CONFIG_FILE.test(text))
-        return parseMirrorConfig(readConfigFile(text, workspace), text);
-    return parseMirrorConfig(input);
+        return parseMirrorConfig(readConfigFile(text, workspace), text, options);
+    return parseMirrorConfig(input, undefined, options);
 }
 function readConfigFile(path, workspace) {
     const full = (0,external_node_path_namespaceObject.resolve)(workspace, path);
@@ -63072,7 +63124,7 @@ function readConfigFile(path, workspace) {
     }
 }
 /** Parses and checks a mirror config; `file` is named in messages when it came from one. */
-function parseMirrorConfig(text, file) {
+function parseMirrorConfig(text, file, options = {}) {
     const fail = (detail) => {
         throw new MirrorConfigError(detail, { file });
     };
@@ -63088,12 +63140,12 @@ function parseMirrorConfig(text, file) {
     const defaults = withKey(file, () => {
         // `x-` keys are the user's own (YAML anchors), as regsync reads them.
         checkKeys(top, TOP_KEYS, '', (key) => key.startsWith('x-'));
-        return given(top.defaults)
+        return config_given(top.defaults)
             ? parseOptions(readMap(top.defaults, 'defaults', OPTION_KEYS.join(', ')), 'defaults.', NO_DEFAULTS)
             : NO_DEFAULTS;
     });
     const list = top.mirrors;
-    if (!given(list))
+    if (!config_given(list))
         fail('mirrors is missing: give a list of entries with source and destination');
     if (!Array.isArray(list))
         fail(`mirrors must be a list of entries with source and destination, not ${describe(list)}`);
@@ -63102,7 +63154,7 @@ function parseMirrorConfig(text, file) {
         fail('mirrors is empty: give at least one entry with source and destination');
     if (mirrors.length > MAX_ENTRIES)
         fail(`mirrors has ${mirrors.length} entries; at most ${MAX_ENTRIES} are accepted (split them over several configs)`);
-    return { entries: mirrors.map((entry, i) => parseEntryAt(entry, i + 1, defaults, file)), ...(file ? { file } : {}) };
+    return { entries: mirrors.map((entry, i) => parseEntryAt(entry, i + 1, defaults, file, options)), ...(file ? { file } : {}) };
 }
 /** YAML 1.2's core schema resolves these; without them a plain scalar such as `1.10` stays text. */
 const NUMBER_TAGS = new Set(['tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
@@ -63131,12 +63183,12 @@ function withKey(file, check) {
         throw error;
     }
 }
-function parseEntryAt(value, index, defaults, file) {
+function parseEntryAt(value, index, defaults, file, options) {
     const source = isMap(value) && typeof value.source === 'string' && value.source.trim() !== '' ? value.source.trim() : undefined;
     try {
         if (!isMap(value))
             throw new ConfigProblem('', `must be a mapping with source and destination, not ${describe(value)}`);
-        return parseEntry(value, index, defaults);
+        return parseEntry(value, index, defaults, options);
     }
     catch (error) {
         if (!(error instanceof ConfigProblem))
@@ -63146,14 +63198,17 @@ function parseEntryAt(value, index, defaults, file) {
         throw new MirrorConfigError(detail, { file, entry: index, ...(source ? { source } : {}), ...(error.key ? { key: error.key } : {}) });
     }
 }
-function parseEntry(map, index, defaults) {
+function parseEntry(map, index, defaults, config) {
     checkKeys(map, ENTRY_KEYS, '');
-    if (!given(map.source))
+    if (!config_given(map.source))
         throw new ConfigProblem('source', 'is missing: give the repository to copy from, or one tag or digest of it');
-    if (!given(map.destination))
-        throw new ConfigProblem('destination', 'is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx');
+    if (!config_given(map.destination) && !config.bundle)
+        throw new ConfigProblem('destination', 'is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx (or write the mirror into a bundle)');
     const source = reference(readString(map.source, 'source', 'a registry reference'), 'source');
-    const destinationText = readString(map.destination, 'destination', 'a registry reference');
+    // Into a bundle, an image without a destination keeps its source's name.
+    const destinationText = config_given(map.destination)
+        ? readString(map.destination, 'destination', 'a registry reference')
+        : `${source.registry}/${source.repository}`;
     const destination = reference(destinationText, 'destination');
     if (destination.tag || destination.digest) {
         const names = destination.digest ? 'a digest' : 'a tag';
@@ -63164,7 +63219,7 @@ function parseEntry(map, index, defaults) {
 }
 function selection(map, source, options) {
     if (source.tag || source.digest) {
-        if (given(map.tags))
+        if (config_given(map.tags))
             throw new ConfigProblem('tags', 'cannot be given with a source that names a tag or digest: drop tags, or name a repository');
         return { kind: 'single' };
     }
@@ -63181,17 +63236,17 @@ function withoutTags(options) {
 function parseOptions(map, prefix, defaults) {
     if (prefix)
         checkKeys(map, OPTION_KEYS, prefix);
-    const tags = given(map.tags) ? parseTags(map.tags, `${prefix}tags`) : defaults.tags;
+    const tags = config_given(map.tags) ? parseTags(map.tags, `${prefix}tags`) : defaults.tags;
     return {
         ...(tags ? { tags } : {}),
-        platforms: given(map.platforms) ? platforms(map.platforms, `${prefix}platforms`) : defaults.platforms,
-        annotations: given(map.annotations) ? annotations(map.annotations, `${prefix}annotations`) : defaults.annotations,
-        referrers: given(map.referrers) ? readBoolean(map.referrers, `${prefix}referrers`) : defaults.referrers,
-        ociMediaTypes: given(map.ociMediaTypes) ? readBoolean(map.ociMediaTypes, `${prefix}ociMediaTypes`) : defaults.ociMediaTypes
+        platforms: config_given(map.platforms) ? platforms(map.platforms, `${prefix}platforms`) : defaults.platforms,
+        annotations: config_given(map.annotations) ? annotations(map.annotations, `${prefix}annotations`) : defaults.annotations,
+        referrers: config_given(map.referrers) ? readBoolean(map.referrers, `${prefix}referrers`) : defaults.referrers,
+        ociMediaTypes: config_given(map.ociMediaTypes) ? readBoolean(map.ociMediaTypes, `${prefix}ociMediaTypes`) : defaults.ociMediaTypes
     };
 }
 /** An absent key and an empty one (`key:`, `key: null`) both mean "not given". */
-function given(value) {
+function config_given(value) {
     return value !== undefined && value !== null;
 }
 function reference(text, key) {
@@ -63344,10 +63399,13 @@ function parseRunRequest(read, env) {
         ...run
     };
     if (mirror) {
-        const { config, credentials } = mirrorInputs(read, mirrorText, env, logins);
+        const bundle = bundleInput(read('bundle'));
+        const { config, credentials } = mirrorInputs(read, mirrorText, env, logins, bundle !== undefined);
         const none = { archives: [], destinations: [], prefixes: [], notices: [], annotations: [], platforms: [] };
-        return { mirror: config, credentials, ...none, referrers: false, ociMediaTypes: false, ...shared };
+        return { mirror: config, credentials, ...none, referrers: false, ociMediaTypes: false, ...(bundle ? { bundle } : {}), ...shared };
     }
+    if (read('bundle').trim() !== '')
+        throw new InputError('bundle', `writes a ${param('mirror')} run into one archive; set ${param('mirror')} too, or give the archive as ${param('destRef')}`);
     const subjectText = read('subject').trim();
     if (subjectText && !path)
         throw new InputError('subject', `attaches what ${param('path')} packages; set ${param('path')} too`);
@@ -63412,7 +63470,7 @@ const PER_ENTRY_INPUTS = ['annotations', 'platforms', 'referrers', 'ociMediaType
  * `mirror`: the config (inline, or a file under the workspace), and the credential inputs for the
  * registries it names. Inputs that only a single copy reads are refused rather than ignored.
  */
-function mirrorInputs(read, text, env, logins) {
+function mirrorInputs(read, text, env, logins, bundle) {
     for (const name of ['destRef', 'subject', 'artifactType']) {
         if (read(name).trim() !== '')
             throw new InputError(name, `is not used with ${param('mirror')}: each mirror entry names its source and destination`);
@@ -63422,13 +63480,26 @@ function mirrorInputs(read, text, env, logins) {
         if (value !== '' && value !== 'false')
             throw new InputError(name, `is not used with ${param('mirror')}: set ${name} in the mirror config, on an entry or under defaults`);
     }
-    const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd());
+    const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd(), { bundle });
     const sources = [...new Set(config.entries.map((e) => e.source.registry))];
     if (logins.srcUsername && sources.length > 1) {
         throw new InputError('srcUsername', `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; for each registry, ${phrase('login-first')} instead`);
     }
-    const destinations = config.entries.map((e) => e.destination.registry);
+    // Into a bundle, nothing is written to a registry: the login (if any) reads the sources.
+    const destinations = bundle ? [] : config.entries.map((e) => e.destination.registry);
     return { config, credentials: credentialEntries(logins, sources, destinations) };
+}
+/** `bundle`: a path ending in `.tar`, `.tar.gz` or `.tgz`, written as one archive file. */
+function bundleInput(text) {
+    const value = text.trim();
+    if (value === '')
+        return undefined;
+    if (!archiveFormat(value))
+        throw new InputError('bundle', `${shown(value)} is not an archive file name: give a path ending in .tar, .tar.gz or .tgz`);
+    const bundle = endpoint('bundle', isLocalPath(value) ? value : `./${value}`);
+    if (bundle.kind !== 'layout' || bundle.tag || bundle.digest)
+        throw new InputError('bundle', `${shown(value)} names a tag; give the archive's path alone`);
+    return bundle;
 }
 function loginInputs(read) {
     const logins = {
@@ -63449,12 +63520,12 @@ function credentialEntries(logins, sources, destinations) {
     const { username, password, srcUsername, srcPassword } = logins;
     const credentials = [];
     if (srcUsername) {
-        const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' };
+        const login = { username: srcUsername, password: srcPassword, origin: given('srcUsername') };
         for (const registry of new Set(sources))
             credentials.push({ registry, role: 'source', credentials: login });
     }
     if (username) {
-        const login = { username, password, origin: 'the username input' };
+        const login = { username, password, origin: given('username') };
         for (const registry of new Set(destinations)) {
             credentials.push({ registry, role: 'destination', credentials: login });
             if (!srcUsername && sources.includes(registry))
@@ -63547,7 +63618,8 @@ function parseDestinations(text, archive) {
     const destinations = [];
     const prefixes = [];
     for (const line of lines) {
-        if (line.endsWith('/')) {
+        // A local path ending in / is a layout directory (`./images.tar/` too); a reference ending in / a prefix.
+        if (line.endsWith('/') && !isLocalPath(line)) {
             if (!archive)
                 throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with ${param('archive')} only`);
             // Checked by parsing it with a repository under it.
@@ -63799,16 +63871,21 @@ class TagOverwriteRefusedError extends Error {
     held, 
     /** What the copy would have put there. */
     wanted, refusal) {
-        const codes = refusal.details.map((d) => d.code).join(', ');
+        const immutable = refusal.details.some((d) => d.code === 'TAG_INVALID' || d.code === 'TAG_IMMUTABLE') || refusal.status === 412;
         super(`push manifest ${ref}: the registry refused to overwrite the tag, which holds ${held}, with ${wanted} ` +
-            `(${refusal.status}${codes ? ` ${codes}` : ''}): its tags are immutable (ECR IMMUTABLE, a Harbor immutability rule, ` +
-            `Artifactory, Docker Hub); push under a new tag, or delete the tag there first if it must move`);
+            `(${detailOf(refusal)}): ${immutable ? 'its tags are immutable' : 'its tags may be immutable, or the credentials may not push here'} ` +
+            `(ECR IMMUTABLE, a Harbor immutability rule, Artifactory, Docker Hub); push under a new tag, or delete the tag there first if it must move`);
         this.ref = ref;
         this.held = held;
         this.wanted = wanted;
         this.refusal = refusal;
         this.name = 'TagOverwriteRefusedError';
     }
+}
+/** The refusal as the registry said it: its status, codes and (escaped) message, and our hint. */
+function detailOf(refusal) {
+    const said = refusal.message.slice(refusal.message.indexOf(': ') + 2);
+    return said;
 }
 /**
  * `error` read as a refused overwrite when the tag held another digest before the PUT; undefined
@@ -64600,7 +64677,7 @@ async function pushWithRestarts(blob, target, open, options, signal) {
             return true;
         },
         retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
-        onRetry: (error, delay, next) => options.logger.info(`${error.message}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
+        onRetry: (error, delay, next) => options.logger.info(`${tokenMessage(error)}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
         countTries: false,
         signal
     });
@@ -64701,7 +64778,7 @@ function parseReferrersIndex(bytes, where) {
     }
     if (!Array.isArray(json.manifests))
         throw new ContentError(where, 'has no "manifests" array');
-    const list = { referrers: [], skipped: [] };
+    const list = { referrers: [], skipped: [], written: json.manifests };
     json.manifests.forEach((value, i) => {
         const problem = descriptorProblem(value);
         if (problem)
@@ -64833,7 +64910,7 @@ function recordReferrer(store, subject, referrer) {
  * referrer is in it (a re-run writes nothing).
  */
 async function recordReferrers(store, subject, referrers, known) {
-    const { via, referrers: listed } = known ?? (await listReferrers(store, subject));
+    const { via, referrers: listed, written } = known ?? (await listReferrers(store, subject));
     if (via === 'api')
         return 'api';
     const present = new Set(listed.map((d) => d.digest));
@@ -64846,7 +64923,8 @@ async function recordReferrers(store, subject, referrers, known) {
     }
     if (added.length === 0)
         return 'tag';
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...listed, ...added] }));
+    // Merged with the index as it was written: entries this copy cannot use (a signer's odd ones) stay.
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...(written ?? listed), ...added] }));
     const descriptor = { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length };
     await store.pushManifest(descriptor, bytes, referrersTag(subject));
     return 'tag';
@@ -64896,7 +64974,7 @@ async function copyReferrers(source, subjects, leftBehind, targets, options) {
     }
     return copyReferrersOf(source, subjects, targets, options, 0);
 }
-async function copyReferrersOf(source, subjects, targets, options, depth, budget = { left: MAX_REFERRERS }) {
+async function copyReferrersOf(source, subjects, targets, options, depth, budget = { counted: new Set() }) {
     const copied = [];
     if (depth >= copy_referrers_MAX_DEPTH)
         return copied;
@@ -64939,7 +65017,9 @@ async function referrersInto(source, subject, referrers, target, options, budget
     // Each digest once, however often an index names it.
     const missing = [...new Map(referrers.filter((r) => !listed.has(r.digest)).map((r) => [r.digest, r])).values()];
     for (const referrer of missing) {
-        if (--budget.left < 0)
+        // Counted once per referrer, however many targets it goes to.
+        budget.counted.add(referrer.digest);
+        if (budget.counted.size > MAX_REFERRERS)
             throw new ContentError(source.name, `has more than ${MAX_REFERRERS} referrers below what is copied; not copied further`);
         await copyOne(source, referrer.digest, [target], options);
     }
@@ -65016,13 +65096,18 @@ async function copyOne(source, digest, targets, options) {
  * the source's tag; a digest-only source goes to such a destination by digest alone.
  */
 
+
 function planDestinations(source, destinations) {
     const planned = new Map();
     const sourceTag = endpointTag(source);
     for (const dest of destinations) {
         const tag = endpointTag(dest) ?? sourceTag;
         // atTag keeps the scheme: it decides HTTP or HTTPS and which credentials (Helm's for oci://) apply.
-        const endpoint = atTag(dest, tag);
+        const placed = atTag(dest, tag);
+        // An archive names its images as Docker 25 does: the source's repository, when it has one.
+        const endpoint = placed.kind === 'layout' && placed.archive && !placed.imageName && source.kind === 'registry'
+            ? { ...placed, imageName: repositoryName(source.reference) }
+            : placed;
         const unchanged = storeKey(source) === storeKey(dest) && endpointDigest(source) === undefined && tag === sourceTag;
         const key = `${storeKey(endpoint)}:${tag ?? ''}`;
         if (!planned.has(key))
@@ -65583,7 +65668,7 @@ async function writeTag(dest, target, plan, reporter) {
             return;
         }
         try {
-            await target.pushManifest(root.descriptor, root.bytes, dest.tag);
+            await target.pushManifest(root.descriptor, root.bytes, dest.tag, imageNameOf(dest));
         }
         catch (error) {
             throw overwriteRefused(error, ref, held, digest) ?? error;
@@ -65595,6 +65680,10 @@ async function writeTag(dest, target, plan, reporter) {
             await target.pin(root.descriptor);
         reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' });
     }
+}
+/** The full name an archive gives the image (`io.containerd.image.name`), when the destination has one. */
+function imageNameOf(dest) {
+    return dest.endpoint.kind === 'layout' ? dest.endpoint.imageName : undefined;
 }
 /** What `tag` holds at a target the plan did not ask (a layout, or a destination found unchanged before a rewrite). */
 async function heldBy(target, tag) {
@@ -65610,6 +65699,7 @@ async function heldBy(target, tag) {
  * copied when it is not up to date, a few pairs at once. One failed pair does not stop the others
  * unless `failFast`.
  */
+
 
 
 
@@ -65644,16 +65734,32 @@ function resultRows(result, config) {
             seconds: 0
         };
     });
-    return [...failedEntries, ...result.rows];
+    // Entries never listed: one row each, from the source repository to the destination repository.
+    const unlisted = (result.entriesNotStarted ?? []).map((entry) => {
+        const { source, destination } = config.entries[entry - 1];
+        return {
+            source: formatReference(source),
+            destination: formatReference(destination),
+            digest: '',
+            status: 'not-started',
+            bytes: 0,
+            entry,
+            seconds: 0
+        };
+    });
+    return [...failedEntries, ...result.rows, ...unlisted];
 }
 async function runMirror(request, context) {
     const started = Date.now();
     const entryErrors = [];
     const stop = { stopped: false };
     const pairsOfEntries = request.config.entries.map(() => []);
+    const entriesNotStarted = [];
     await forEachLimit(request.config.entries, request.concurrency, async (entry) => {
-        if (stop.stopped)
+        if (stop.stopped) {
+            entriesNotStarted.push(entry.index);
             return;
+        }
         try {
             pairsOfEntries[entry.index - 1] = await pairsOf(entry, request.shard, context);
         }
@@ -65678,6 +65784,7 @@ async function runMirror(request, context) {
         // With failFast, pairs never started are rows too: `mirrored` lists every pair of the shard.
         rows: rows.map((row, i) => row ?? notStarted(pairs[i])),
         entryErrors,
+        ...(entriesNotStarted.length > 0 ? { entriesNotStarted: entriesNotStarted.sort((x, y) => x - y) } : {}),
         ...(request.shard ? { shard: request.shard } : {}),
         seconds: (Date.now() - started) / 1000
     };
@@ -65744,6 +65851,15 @@ async function mirrorPair(pair, request, context, locator) {
     });
     try {
         const copyRequest = requestOf(pair, request);
+        if (request.bundle) {
+            // Into an archive: nothing there to be up to date with, every pair is copied (or planned).
+            reporter.event({ type: 'artifact-started', source, destinations: [destination] });
+            const plan = await planCopy(context.opener, copyRequest, reporter);
+            if (request.dryRun)
+                return done(reporter, row('planned', plan.root.descriptor.digest, plan.bytes));
+            const result = await executePlan(plan, reporter, { locator });
+            return done(reporter, row('copied', result.digest, result.stats.bytesUploaded));
+        }
         // Both HEADs at once (one round trip per pair when it is up to date); with platforms alone,
         // the source's root manifest says what a copy would push.
         const [present, wanted] = await Promise.all([destinationDigest(context, pair), expectedDigest(context, pair)]);
@@ -65772,7 +65888,7 @@ function requestOf(pair, request) {
     const { entry } = pair;
     return {
         source: { kind: 'registry', reference: pair.source },
-        destinations: [{ kind: 'registry', reference: pair.destination }],
+        destinations: [request.bundle ? inBundle(request.bundle, pair.destination) : { kind: 'registry', reference: pair.destination }],
         maxArtifactSize: request.maxArtifactSize,
         annotations: entry.annotations,
         platforms: entry.platforms,
@@ -65781,6 +65897,11 @@ function requestOf(pair, request) {
         ...(request.blobConcurrency ? { concurrency: request.blobConcurrency } : {}),
         ...(request.retry ? { retry: request.retry } : {})
     };
+}
+/** The pair's place in the bundle: its tag, and its destination's full name (as Docker 25 names images). */
+function inBundle(bundle, destination) {
+    const placed = atTag(bundle, destination.tag);
+    return placed.kind === 'layout' ? { ...placed, imageName: repositoryName(destination) } : placed;
 }
 /** The digest at the pair's destination, by HEAD: its tag, or for a source pinned by digest alone, that digest. */
 async function destinationDigest(context, pair) {
@@ -66057,6 +66178,9 @@ class PairLog {
     lines = [];
     started = false;
     upToDate = false;
+    /** Whether a tag was written: a pair that only brought referrers wrote none. */
+    tagged = false;
+    referrers = false;
     ended = false;
     constructor(title, out, dryRun) {
         this.title = title;
@@ -66075,12 +66199,23 @@ class PairLog {
             this.add('info', line);
         if (event.type === 'artifact-started')
             this.started = true;
+        else if (event.type === 'tag-written')
+            this.tagged = true;
+        else if (event.type === 'referrer-copied')
+            this.referrers = true;
         else if (event.type === 'artifact-done')
-            this.end(this.upToDate ? 'up to date' : this.dryRun ? 'planned' : 'copied');
+            this.end(this.outcome());
         else if (event.type === 'artifact-failed')
             this.end('failed');
         else if (event.type === 'skipped')
             this.upToDate = true;
+    }
+    outcome() {
+        if (this.upToDate)
+            return 'up to date';
+        if (this.dryRun)
+            return 'planned';
+        return this.referrers && !this.tagged ? 'up to date, new referrers copied' : 'copied';
     }
     end(outcome) {
         const lines = this.lines;
@@ -66416,7 +66551,8 @@ async function mirrorStep(opener, inputs, run) {
         dryRun: inputs.dryRun,
         failFast: inputs.failFast,
         concurrency: inputs.mirrorConcurrency,
-        maxArtifactSize: inputs.maxArtifactSize
+        maxArtifactSize: inputs.maxArtifactSize,
+        ...(inputs.bundle ? { bundle: inputs.bundle } : {})
     };
     let result;
     try {
@@ -66697,6 +66833,7 @@ class DockerConfigCredentials {
 
 
 
+
 const GHCR = 'ghcr.io';
 /** Where Docker and Helm keep their configs, as the two tools find them. */
 function configPaths(env) {
@@ -66708,7 +66845,7 @@ function configPaths(env) {
 }
 /** The workflow token answers for ghcr.io, as the user who started the workflow. */
 function githubTokenCredentials(token, actor) {
-    const credentials = { username: actor || 'github-actions', password: token, origin: 'the githubToken input' };
+    const credentials = { username: actor || 'github-actions', password: token, origin: given('githubToken') };
     return { get: (target) => Promise.resolve(token && target.registry === GHCR ? credentials : undefined) };
 }
 function credentialChain(entries, githubToken, env) {
@@ -67464,6 +67601,194 @@ var tar_stream = __nccwpck_require__(6118);
 /** JSON files (manifests, configs, index.json, manifest.json) are capped at this size. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
+;// CONCATENATED MODULE: ./src/archive/registry-storage-paths.ts
+/**
+ * Where distribution's storage driver keeps what a registry holds (`registry/storage/paths.go` in
+ * distribution/distribution): the layout of a `registry:2` storage directory, and so of a
+ * mindthegap bundle, which is a tar of one. `<root>` is `docker/registry` (storagePathRoot), at
+ * the top of the tar; the version component is `v2` (storagePathVersion). Two paths are read:
+ *
+ *   manifestTagCurrentPathSpec: <root>/v2/repositories/<name>/_manifests/tags/<tag>/current/link
+ *   blobDataPathSpec:           <root>/v2/blobs/<algorithm>/<first two hex bytes of digest>/<hex digest>/data
+ *
+ * A tag's `current/link` holds the digest of its manifest, whose bytes are the blob at that
+ * digest's `data`, as every config and layer it names are. The tree also holds, never read here:
+ * layerLinkPathSpec (`<name>/_layers/<algorithm>/<hex digest>/link`, which blobs a repository may
+ * serve: the manifest says which blobs an image needs), manifestRevisionLinkPathSpec
+ * (`<name>/_manifests/revisions/<algorithm>/<hex digest>/link`, every manifest ever pushed, tagged
+ * or not: only tags name what to push), the tag index (`tags/<tag>/index/…`) and `_uploads`.
+ */
+
+/** storagePathRoot + storagePathVersion, as tar entry names have it (normalised, no leading `/`). */
+const STORAGE_TREE = 'docker/registry/v2/';
+/**
+ * manifestTagCurrentPathSpec. `<name>` may hold `/`; it ends at the first `/_manifests/tags/` that
+ * leaves a well-formed rest (no repository path component starts with `_`, so a name with
+ * `_manifests` in it is one the grammar refuses, never a different split).
+ */
+const TAG_LINK = /^docker\/registry\/v2\/repositories\/(.+?)\/_manifests\/tags\/([^/]+)\/current\/link$/;
+/** blobDataPathSpec, whatever the algorithm and digest: which entries are content, not links. */
+const BLOB_DATA = /^docker\/registry\/v2\/blobs\/[^/]+\/[^/]+\/[^/]+\/data$/;
+/** A link holds a digest, a sha512 one 135 characters: a file much larger is not a link (and is not read as one). */
+const MAX_LINK_BYTES = 256;
+/** Whether an entry is part of a registry storage tree. */
+function isStorageTreeEntry(name) {
+    return name.startsWith(STORAGE_TREE);
+}
+/** The repository and tag a tag's `current/link` entry is for, as the path spells them (unchecked). */
+function tagLinkOf(name) {
+    const match = TAG_LINK.exec(name);
+    return match ? { repository: match[1], tag: match[2] } : undefined;
+}
+/** Whether an entry is a blob's `data`: content stored by digest, pushed as it is. */
+function isStorageBlob(name) {
+    return BLOB_DATA.test(name);
+}
+/**
+ * blobDataPathSpec of `digest`. Only a digest by the grammar (algorithm:hex) becomes a path: the
+ * caller has checked it, and this refuses to make a path of anything else.
+ */
+function blobDataPath(digest) {
+    if (!isDigest(digest))
+        throw new Error(`blobDataPath: ${JSON.stringify(digest)} is not a digest`);
+    const colon = digest.indexOf(':');
+    const hex = digest.slice(colon + 1);
+    return `${STORAGE_TREE}blobs/${digest.slice(0, colon)}/${hex.slice(0, 2)}/${hex}/data`;
+}
+
+;// CONCATENATED MODULE: ./src/archive/registry-tree.ts
+
+
+
+
+
+
+
+/** mindthegap's own files, at the top of a bundle beside the tree: what it was asked to bundle. */
+const BUNDLE_CONFIGS = new Set(['images.yaml', 'charts.yaml']);
+/** Entry names, as many as a message shows escaped: the tree's paths hold names of any length. */
+const SHOWN_PATH = 300;
+/** Whether an archive's entries are those of a registry storage tree: at least one blob or tag link in it. */
+function isRegistryTree(names) {
+    for (const name of names)
+        if (isStorageBlob(name) || tagLinkOf(name))
+            return true;
+    return false;
+}
+/**
+ * Whether an archive is a mindthegap bundle even if it also has `index.json` or `manifest.json`
+ * at its top, as mindthegap itself decides (`push bundle`): a tree and one of its config files.
+ */
+function isMindthegapBundle(names) {
+    return [...BUNDLE_CONFIGS].some((config) => names.has(config)) && isRegistryTree(names);
+}
+class RegistryTreeSource {
+    container;
+    name;
+    sequential;
+    constructor(container) {
+        this.container = container;
+        this.name = container.path;
+        this.sequential = container.sequential;
+    }
+    /**
+     * Every repository:tag of the tree, sorted; an error naming the entry for a name outside the
+     * grammar, a link that is not a digest, or a manifest the tree lacks. Read in the order the
+     * archive stores them (a gzip'd tar is read forwards).
+     */
+    async images() {
+        const links = this.tagLinks();
+        const digests = new Map();
+        /** Each manifest once, with the first link naming it (for messages). */
+        const named = new Map();
+        for (const link of links) {
+            const digest = await this.readLink(link);
+            digests.set(link, digest);
+            if (!named.has(digest))
+                named.set(digest, link);
+        }
+        const descriptors = new Map();
+        const inOrder = [...named].sort(([a], [b]) => this.blobOrder(a) - this.blobOrder(b));
+        for (const [digest, link] of inOrder)
+            descriptors.set(digest, await this.describe(digest, link));
+        return links
+            .map((link) => ({
+            name: `${link.repository}:${link.tag}`,
+            repository: link.repository,
+            descriptor: descriptors.get(digests.get(link))
+        }))
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    /** The manifest with `reference` (a digest: the tree is read by digest only), its blobs checked present. */
+    async fetchManifest(reference) {
+        if (!isDigest(reference))
+            throw new ContentError(`${this.name}@${reference}`, 'a registry storage tree is read by digest only');
+        const bytes = await this.container.readSmall(blobDataPath(reference));
+        // Nothing is pushed from a tree that lacks part of what a manifest names.
+        for (const blob of blobsNamed(bytes))
+            this.checkBlob(blob);
+        return { bytes };
+    }
+    fetchBlob(descriptor, options = {}) {
+        this.checkBlob(descriptor);
+        return this.container.open(blobDataPath(descriptor.digest), options.signal);
+    }
+    blobOrder(digest) {
+        return isDigest(digest) ? this.container.position(blobDataPath(digest)) : 0;
+    }
+    /** manifestTagCurrentPathSpec entries, in archive order, each name checked against the spec's grammar. */
+    tagLinks() {
+        const links = [];
+        for (const entry of this.container.names()) {
+            const link = tagLinkOf(entry);
+            if (!link)
+                continue;
+            // The tag directory names a destination: `../x`, a newline or an upper-case letter never reaches one.
+            if (!isRepositoryName(link.repository) || !isTag(link.tag)) {
+                const which = isRepositoryName(link.repository) ? `tag ${shown(link.tag)}` : `repository ${shown(link.repository)}`;
+                throw new ContentError(this.name, `entry ${shown(entry, SHOWN_PATH)} names the ${which}, which does not follow the distribution spec's grammar; ` +
+                    're-create the bundle with names a registry accepts');
+            }
+            links.push({ entry, ...link });
+        }
+        return links.sort((a, b) => this.container.position(a.entry) - this.container.position(b.entry));
+    }
+    /** The digest a tag's link holds, as distribution reads it (`digest.Parse` of the whole file: no blank, no newline). */
+    async readLink({ entry }) {
+        const size = this.container.size(entry) ?? 0;
+        const text = size <= MAX_LINK_BYTES ? (await this.container.readSmall(entry)).toString('utf8') : undefined;
+        if (text !== undefined && isDigest(text))
+            return text;
+        const held = text === undefined ? `${size} bytes` : shown(text);
+        throw new ContentError(this.name, `entry ${shown(entry, SHOWN_PATH)} holds ${held}, not a digest (algorithm:hex) as a tag's link does; ` +
+            'the bundle is damaged or crafted: re-create it');
+    }
+    /** The descriptor of a tag's manifest: its size from the tree, its media type from its bytes. */
+    async describe(digest, link) {
+        const path = blobDataPath(digest);
+        const size = this.container.size(path);
+        if (size === undefined) {
+            throw new ContentError(this.name, `entry ${shown(link.entry, SHOWN_PATH)} names ${digest}, whose entry "${path}" is missing; the bundle is incomplete: re-create it`);
+        }
+        if (size > MAX_MANIFEST_BYTES)
+            throw new ContentError(this.name, `entry "${path}" is larger than ${MAX_MANIFEST_BYTES} bytes`);
+        const manifest = parseManifest(await this.container.readSmall(path), undefined, `${this.name} ${link.repository}:${link.tag}`);
+        return { mediaType: manifest.mediaType, digest, size };
+    }
+    checkBlob(descriptor) {
+        if (!isDigest(descriptor.digest)) {
+            throw new ContentError(`${this.name}@${descriptor.digest}`, `${shown(descriptor.digest)} is not a digest (algorithm:hex)`);
+        }
+        const path = blobDataPath(descriptor.digest);
+        const size = this.container.size(path);
+        if (size === undefined)
+            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
+        if (size !== descriptor.size) {
+            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/archive/tar-entries.ts
 /**
  * Tar entries as an archive reader needs them, and the rules every archive obeys whatever its
@@ -67558,10 +67883,13 @@ class EntryTable {
  * compresses what the files a legacy docker save uses as layers into a {@link LayerSpool} (their
  * digest must be known before their upload starts; the upload then reads the spool, so a legacy
  * docker save is read through the gzip once). An OCI layout's blobs are streamed to their
- * destination on a second pass, in the order they are stored; a retry of a blob already passed
- * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
- * many entries, so many bytes of JSON kept.
+ * destination on a second pass, in the order they are stored, as a mindthegap bundle's are (its
+ * tags' links are kept on the first pass, its other links passed over); a retry of a blob already
+ * passed starts the stream again from the top. The first pass is bounded as the plain tar's index
+ * is: so many entries, so many bytes of JSON kept.
  */
+
+
 
 
 
@@ -67672,6 +68000,19 @@ const FIRST_PASS_LIMITS = { entries: tar_entries_MAX_ENTRIES, keptJsonBytes: 64 
 function isLayoutBlob(name) {
     return /^blobs\/[^/]+\/[^/]+$/.test(name);
 }
+/** Content stored by digest: an OCI layout's blob, or a registry storage tree's `data` (a mindthegap bundle's). */
+function isContentBlob(name) {
+    return isLayoutBlob(name) || isStorageBlob(name);
+}
+/**
+ * What the first pass does with an entry of a registry storage tree (a mindthegap bundle) that is
+ * not a blob: a tag's link, a few dozen bytes, is kept for the images it names (one too large to
+ * be a link is refused by its size, unread); the other links, `_uploads` and the rest are passed
+ * over. Never gzip'd into the spool as a legacy save's layers are.
+ */
+function treeEntryKept(entry) {
+    return tagLinkOf(entry.name) !== undefined && entry.size <= MAX_LINK_BYTES;
+}
 /** The first pass, entry by entry: the index, the JSON files, legacy layers gzip'd into the spool. */
 class FirstPass {
     path;
@@ -67695,23 +68036,35 @@ class FirstPass {
             this.entries.add(entry);
         if (entry?.type !== 'file')
             return drain(stream);
+        if (isStorageTreeEntry(entry.name) && !isStorageBlob(entry.name)) {
+            if (treeEntryKept(entry))
+                this.keep(entry, await gzip_container_collect(stream));
+            else
+                await drain(stream);
+            return;
+        }
         const kind = await firstBytesKind(stream, entry.size);
         if (kind === 'json' && entry.size <= MAX_JSON_BYTES)
             return this.keepIfRead(entry, await gzip_container_collect(stream));
-        if (kind === 'plain' && !isLayoutBlob(entry.name))
+        if (kind === 'plain' && !isContentBlob(entry.name) && !BUNDLE_CONFIGS.has(entry.name))
             this.compressed.set(entry.name, await this.spool.keep(stream, `${this.path} entry "${entry.name}"`));
         else
             await drain(stream);
     }
     /**
-     * Keeps a JSON file the graph reads whole. Any file outside `blobs/` may be (index.json,
-     * manifest.json, a legacy save's configs); a blob only when it is a manifest or an index, or an
+     * Keeps a JSON file the graph reads whole. Any file not stored by digest may be (index.json,
+     * manifest.json, a legacy save's configs); a blob (a layout's `blobs/…`, a registry storage
+     * tree's `…/data`) only when it is a manifest or an index, or an
      * image config naming its platform. Other JSON blobs are layers (SBOMs, attestations): only their
      * place is kept, and they stream on the second pass like any layer.
      */
     keepIfRead(entry, bytes) {
-        if (isLayoutBlob(entry.name) && !readWhole(bytes))
+        if (isContentBlob(entry.name) && !readWhole(bytes))
             return;
+        this.keep(entry, bytes);
+    }
+    /** Keeps a file's bytes for {@link GzipTarContainer.readSmall}, within {@link FirstPassLimits.keptJsonBytes} in all. */
+    keep(entry, bytes) {
         this.keptBytes += entry.size;
         if (this.keptBytes > this.limits.keptJsonBytes) {
             throw new ContentError(this.path, `holds more than ${formatBytes(this.limits.keptJsonBytes)} of JSON files (at "${entry.name}"); gunzip it and give the plain tar, which is read in place`);
@@ -68342,8 +68695,11 @@ class TarContainer {
  * Recognises an archive by its content, never its name: a directory with `index.json` is an OCI
  * layout; a file starting with gzip's magic is a gzip'd tar; a file with a tar header is a tar.
  * Inside, `index.json` makes it an OCI layout (Docker ≥ 25's `docker save` too, which also has
- * `manifest.json`), `manifest.json` alone a legacy `docker save`.
+ * `manifest.json`), `manifest.json` alone a legacy `docker save`, and a registry storage tree
+ * (`docker/registry/v2/…`) a mindthegap bundle: first when mindthegap's `images.yaml` or
+ * `charts.yaml` is beside it (as mindthegap decides), else when nothing else says what it is.
  */
+
 
 
 
@@ -68432,6 +68788,8 @@ async function openFile(path, kind, spool, listener) {
     const container = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path);
     const names = new Set(container.names());
     const packing = kind === 'gzip' ? "gzip'd tar" : 'tar';
+    if (isMindthegapBundle(names))
+        return openRegistryTree(path, container, packing, spool);
     if (names.has('index.json')) {
         await spool.close();
         const source = new ArchiveLayoutSource(container);
@@ -68442,7 +68800,15 @@ async function openFile(path, kind, spool, listener) {
         const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : listener);
         return { path, kind: `docker save ${packing}`, source, images: source.images() };
     }
-    throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`);
+    if (isRegistryTree(names))
+        return openRegistryTree(path, container, packing, spool);
+    throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout), manifest.json (docker save) nor docker/registry/v2/ (a mindthegap bundle)`);
+}
+/** A mindthegap bundle: its blobs are read from the archive as they are stored, nothing spooled. */
+async function openRegistryTree(path, container, packing, spool) {
+    await spool.close();
+    const source = new RegistryTreeSource(container);
+    return { path, kind: `mindthegap bundle (registry storage ${packing})`, source, images: await source.images() };
 }
 async function openLayoutDirectory(path) {
     const layout = new OciLayout(path);
@@ -68558,6 +68924,11 @@ function splitImageName(name) {
         path = path.slice(first.length + 1);
     return { path, ...(tag ? { tag } : {}) };
 }
+/** An image's repository path and tag: the archive's own repository when it stores one (a registry storage tree), else split from its name. */
+function namesOf(image) {
+    const split = splitImageName(image.name ?? '');
+    return image.repository !== undefined ? { ...split, path: image.repository } : split;
+}
 function planArchivePushes(archive, images, options) {
     let selected = images;
     if (options.digest) {
@@ -68574,13 +68945,13 @@ function planArchivePushes(archive, images, options) {
             throw new InputError('destRef', `a destination with a tag takes one image, and ${archive} holds ${distinct.size}: ${list(selected)}; ${howToChoose}`);
         }
     }
-    const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()];
+    const untagged = [...new Map(selected.filter((i) => !namesOf(i).tag).map((i) => [i.descriptor.digest, i])).values()];
     if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
         throw new InputError('archive', `${archive} holds ${untagged.length} images without a tag: ${list(untagged)}; give ${param('destRef')} a tag and ${howToChoose}`);
     }
     const pushes = new Map();
     for (const image of selected) {
-        const { path, tag } = splitImageName(image.name ?? '');
+        const { path, tag } = namesOf(image);
         // The name's tag names a destination without a tag; its repository, a prefix's.
         const prefixed = options.destinations.some((d) => d.kind === 'prefix');
         const untaggedExact = options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined);
@@ -68622,7 +68993,8 @@ function checkImageName(archive, image, path, tag) {
     // Control characters or blanks belong to no name's grammar: such a name is refused whole.
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const badTag = (tag !== undefined && !isTag(tag)) || /[\s\u0000-\u001f\u007f-\u009f]/.test(image.name);
-    const badPath = path !== undefined && (!isRepositoryName(path) || !isReference(image.name ?? ''));
+    // A repository stored apart (a registry storage tree's) is checked alone: its name is no reference to parse.
+    const badPath = path !== undefined && (!isRepositoryName(path) || (image.repository === undefined && !isReference(image.name ?? '')));
     if (!badTag && !badPath)
         return;
     throw new InputError('archive', `${archive}: the image ${image.descriptor.digest} is named ${shown(image.name ?? '')}, whose ${badTag ? 'tag' : 'repository'} ` +
@@ -68810,6 +69182,7 @@ function combine(results) {
 
 
 
+
 /** Registry and repository together, as the reference grammar bounds them. */
 const chart_destination_MAX_NAME_LENGTH = 255;
 /** Whether `destination` is written as Helm's namespace form: `oci://host/path`, no tag, no digest. */
@@ -68827,7 +69200,7 @@ function chartDestination(destination, chart) {
     const appended = `${repository}/${chart.name}`;
     // Helm's chart names may hold what a repository path may not (capitals): say so rather than push elsewhere.
     if (chart.name.includes('/') || !isRepositoryName(appended) || registry.length + 1 + appended.length > chart_destination_MAX_NAME_LENGTH) {
-        throw new InputError('destRef', `${formatEndpoint(destination)} with oci:// and no tag is where helm push puts the chart under its name, but the chart name "${chart.name}" cannot be a repository path component (lowercase letters, digits, and . _ - between them); give the whole repository without oci:// or with a tag, e.g. ${registry}/${repository}/<name>:${chart.tag}`);
+        throw new InputError('destRef', `${formatEndpoint(destination)} with oci:// and no tag is where helm push puts the chart under its name, but the chart name "${chart.name}" cannot be a repository path component (lowercase letters, digits, and . _ - between them); give ${param('destRef')} the whole repository without oci:// or with a tag, e.g. ${registry}/${repository}/<name>:${chart.tag}`);
     }
     return atTag({ kind: 'registry', reference: { ...destination.reference, repository: appended } }, chart.tag);
 }
@@ -69035,6 +69408,7 @@ function nonEmpty(list) {
 
 
 
+
 /** Parses Chart.yaml; name and version are required, as Helm requires them. */
 function parseChartYaml(text, where) {
     const document = (0,dist/* parseDocument */.Tp)(text);
@@ -69110,7 +69484,7 @@ function chartVersion(chart, tag) {
     if (tag !== undefined)
         requireChartTag(tag);
     else if (!isChartVersion(version)) {
-        throw new InputError('path', `${chart.where}: version ${version} is not SemVer 2, which Helm requires of a chart (e.g. 1.2.3, 1.2.3-rc.1); fix it, or give destRef a version tag`);
+        throw new InputError('path', `${chart.where}: version ${version} is not SemVer 2, which Helm requires of a chart (e.g. 1.2.3, 1.2.3-rc.1); fix it, or give ${param('destRef')} a version tag`);
     }
     const notices = [];
     if (tag?.includes('_'))
@@ -70068,6 +70442,7 @@ class OriginAuthState {
 
 
 
+
 const MAX_REDIRECTS = 5;
 /**
  * A registry answers a blob PUT only once it has stored (and hashed) every byte: for a large
@@ -70175,7 +70550,7 @@ class RegistryClient {
                 policy,
                 retryable: (error) => resendable && isTransient(error),
                 retryAfterMs: retryAfterOf,
-                onRetry: (error, delay, next) => this.options.logger.info(`${error.message}; trying again ${nextTryText(delay, next, policy)}`),
+                onRetry: (error, delay, next) => this.options.logger.info(`${tokenMessage(error)}; trying again ${nextTryText(delay, next, policy)}`),
                 countTries: true,
                 ...(req.signal ? { signal: req.signal } : {})
             });
@@ -71047,6 +71422,231 @@ function runCopy(stores, inputs, reporter) {
     return pushArchives(stores, { ...common, archives: inputs.archives, destinations, prefixes: inputs.prefixes }, reporter, run);
 }
 
+;// CONCATENATED MODULE: ./src/layout/archive-writer.ts
+/**
+ * One archive file written as `docker save` on Docker ≥ 25 writes it: an OCI image layout
+ * (image-spec image-layout.md: `oci-layout`, `index.json`, `blobs/sha256/<hex>`) with moby's
+ * `manifest.json` (and `repositories`) beside it, so `docker load` reads it on either image store,
+ * skopeo as `oci-archive:` and `docker-archive:`, and layout readers (crane, oras, umoci) as a
+ * layout. Blobs are stored as they come (compressed layers stay compressed): every digest is the
+ * source's, and each is stored once however many images share it.
+ *
+ * Written as a stream into a temporary file beside the target — entries one after another, no
+ * second copy on disk — and renamed over it by {@link ArchiveWriter.commit} once the step is
+ * complete; {@link ArchiveWriter.discard} removes it, so a failed run leaves no half archive.
+ * `.tar.gz` and `.tgz` gzip the whole tar. Nothing is created until the first write (a dry run
+ * writes nothing).
+ */
+
+
+
+
+
+
+
+
+
+
+
+const archive_writer_REF_NAME = 'org.opencontainers.image.ref.name';
+const archive_writer_CONTAINERD_NAME = 'io.containerd.image.name';
+/** `blobs/<alg>/<hex>`: where image-layout.md puts a blob, and what manifest.json names. */
+function archive_writer_blobPath(digest) {
+    const [algorithm, hex] = digest.split(':');
+    return `blobs/${algorithm}/${hex}`;
+}
+class ArchiveWriter {
+    path;
+    gzip;
+    name;
+    written = new Set();
+    /** Image manifests written, for manifest.json: their config and layers. */
+    images = new Map();
+    /** Indexes written: their children, for manifest.json. */
+    indexes = new Map();
+    entries = [];
+    tar;
+    /** Entries go in one after another: each write waits for the one before. */
+    queue = Promise.resolve();
+    /** A write that failed half way leaves a tar no reader could trust: nothing more is written. */
+    broken;
+    constructor(path, gzip) {
+        this.path = path;
+        this.gzip = gzip;
+        this.name = path;
+    }
+    manifestExists(descriptor) {
+        return Promise.resolve(this.written.has(descriptor.digest));
+    }
+    blobExists(descriptor) {
+        return Promise.resolve(this.written.has(descriptor.digest));
+    }
+    pushBlob(descriptor, open) {
+        return this.entry(descriptor, async () => await open());
+    }
+    async pushManifest(descriptor, bytes, tag, name) {
+        const manifest = parseManifest(bytes, descriptor.mediaType, `${this.path} ${descriptor.digest}`);
+        if (manifest.kind === 'image')
+            this.images.set(descriptor.digest, manifest);
+        else
+            this.indexes.set(descriptor.digest, manifest.manifests);
+        await this.entry(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
+        if (tag !== undefined)
+            this.record({ descriptor, tag, ...(name ? { name } : {}) });
+    }
+    /** A root pushed by digest alone: listed in index.json without a name. */
+    pin(descriptor) {
+        this.record({ descriptor });
+        return Promise.resolve();
+    }
+    /**
+     * Writes the layout's own files and renames the archive into place. Nothing to do when nothing
+     * was written (a dry run); an archive with no image in it is not made.
+     */
+    async commit() {
+        await this.queue;
+        if (this.broken)
+            throw this.broken;
+        if (!this.tar)
+            return;
+        const { pack: tarPack, done, temp } = this.tar;
+        const json = (name, value) => this.add(name, Buffer.from(JSON.stringify(value)));
+        await json('oci-layout', { imageLayoutVersion: '1.0.0' });
+        await json('index.json', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: this.entries.map(indexEntry) });
+        const loadable = this.loadable();
+        await json('manifest.json', loadable);
+        await json('repositories', repositories(loadable));
+        tarPack.finalize();
+        await done;
+        try {
+            await (0,promises_namespaceObject.rename)(temp, this.path);
+        }
+        catch (error) {
+            throw fileSystemError(error, 'write the archive', this.path);
+        }
+        this.tar = undefined;
+    }
+    /** Removes the temporary file of a run that did not complete. */
+    async discard() {
+        const tar = this.tar;
+        this.tar = undefined;
+        if (!tar)
+            return;
+        tar.pack.destroy();
+        tar.file.destroy();
+        await tar.done.catch(() => { });
+        await (0,promises_namespaceObject.rm)(tar.temp, { force: true });
+    }
+    record(named) {
+        // One entry per tag: a tag written again (a second destination line) names the last.
+        const at = named.tag === undefined ? -1 : this.entries.findIndex((e) => e.tag === named.tag && e.name === named.name);
+        if (at >= 0)
+            this.entries[at] = named;
+        else if (!this.entries.some((e) => e.tag === undefined && named.tag === undefined && e.descriptor.digest === named.descriptor.digest))
+            this.entries.push(named);
+    }
+    /** One blob entry, once per digest, after the entries before it. */
+    entry(descriptor, open) {
+        const run = this.queue.then(async () => {
+            if (this.broken)
+                throw this.broken;
+            if (this.written.has(descriptor.digest))
+                return;
+            await this.open();
+            try {
+                await this.add(archive_writer_blobPath(descriptor.digest), await open(), descriptor.size);
+            }
+            catch (error) {
+                this.broken = error instanceof Error ? error : new Error(String(error));
+                throw error;
+            }
+            this.written.add(descriptor.digest);
+        });
+        this.queue = run.catch(() => { });
+        return run;
+    }
+    /** Writes one tar entry of `size` bytes from `body`. */
+    async add(name, body, size = body.length) {
+        const tar = this.tar;
+        const sink = tar.pack.entry({ name, size, mode: 0o644, mtime: new Date(0), type: 'file' });
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(Buffer.isBuffer(body) ? external_node_stream_.Readable.from([body]) : body, sink);
+    }
+    /** The temporary file beside the target, opened at the first write. */
+    async open() {
+        if (this.tar)
+            return;
+        try {
+            if ((await (0,promises_namespaceObject.stat)(this.path)).isDirectory()) {
+                throw new ContentError(this.path, 'is a directory; an archive is written as a file (write ./dir/ with a trailing / for a layout directory)');
+            }
+        }
+        catch (error) {
+            if (error instanceof ContentError)
+                throw error;
+            if (systemCode(error) !== 'ENOENT')
+                throw fileSystemError(error, 'write the archive', this.path);
+        }
+        const temp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(this.path), `.${(0,external_node_path_namespaceObject.basename)(this.path)}.${process.pid}.partial`);
+        const file = (0,external_node_fs_namespaceObject.createWriteStream)(temp);
+        const tarPack = (0,tar_stream.pack)();
+        const done = (this.gzip ? (0,external_node_stream_promises_namespaceObject.pipeline)(tarPack, (0,external_node_zlib_.createGzip)(), file) : (0,external_node_stream_promises_namespaceObject.pipeline)(tarPack, file)).catch((error) => {
+            throw fileSystemError(error, 'write the archive', this.path);
+        });
+        // Failures show on commit (or through the entry that is written); never unhandled.
+        done.catch(() => { });
+        this.tar = { pack: tarPack, file, done, temp };
+    }
+    /**
+     * manifest.json as moby's loader reads it: for each tagged image manifest, its config, its
+     * layers and its name; for a tagged index, the image manifests in it (attestations left out),
+     * the name on the first one only (a loader tags one image per name).
+     */
+    loadable() {
+        const byManifest = new Map();
+        const add = (digest, repoTag) => {
+            const image = this.images.get(digest);
+            if (!image)
+                return;
+            const entry = byManifest.get(digest) ?? {
+                Config: archive_writer_blobPath(image.config.digest),
+                RepoTags: [],
+                Layers: image.layers.map((l) => archive_writer_blobPath(l.digest))
+            };
+            if (repoTag !== undefined && !entry.RepoTags.includes(repoTag))
+                entry.RepoTags.push(repoTag);
+            byManifest.set(digest, entry);
+        };
+        for (const { descriptor, tag, name } of this.entries) {
+            const repoTag = tag !== undefined && name ? `${name}:${tag}` : undefined;
+            add(descriptor.digest, repoTag);
+            const children = (this.indexes.get(descriptor.digest) ?? []).filter((child) => child.platform?.os !== 'unknown');
+            children.forEach((child, i) => add(child.digest, i === 0 ? repoTag : undefined));
+        }
+        return [...byManifest.values()];
+    }
+}
+/** An index.json entry as Docker 25 writes it: the full name and the tag. */
+function indexEntry({ descriptor, tag, name }) {
+    const { mediaType, digest, size } = descriptor;
+    const annotations = tag === undefined ? undefined : { ...(name ? { [archive_writer_CONTAINERD_NAME]: `${name}:${tag}` } : {}), [archive_writer_REF_NAME]: tag };
+    return { mediaType, digest, size, ...(annotations ? { annotations } : {}) };
+}
+/** The legacy `repositories` file: repository → tag → the image's top layer (its blob's hex). */
+function repositories(loadable) {
+    const out = {};
+    for (const { RepoTags, Layers } of loadable) {
+        const top = Layers[Layers.length - 1];
+        if (!top)
+            continue;
+        for (const repoTag of RepoTags) {
+            const colon = repoTag.lastIndexOf(':');
+            const repository = repoTag.slice(0, colon);
+            out[repository] = { ...out[repository], [repoTag.slice(colon + 1)]: top.slice(top.lastIndexOf('/') + 1) };
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/stores.ts
 /**
  * Opens what an endpoint names: a registry repository (through {@link Registries}, with the
@@ -71058,9 +71658,12 @@ function runCopy(stores, inputs, reporter) {
 
 
 
+
+
 class Stores {
     registries;
     archives = new Map();
+    writers = new Map();
     constructor(registries) {
         this.registries = registries;
     }
@@ -71077,6 +71680,8 @@ class Stores {
                 throw new Error(`internal: archive ${endpoint.path} was not opened`);
             return archive;
         }
+        if (endpoint.archive)
+            throw new InputError('srcRef', `${endpoint.path} is an archive file; give it as ${param('archive')} to push what it holds`);
         const index = (0,external_node_path_namespaceObject.join)(endpoint.path, 'index.json');
         try {
             await (0,promises_namespaceObject.access)(index);
@@ -71094,7 +71699,27 @@ class Stores {
             return this.registries.repository(endpoint.reference, 'destination');
         if (isOpenedLocally(endpoint))
             throw new InputError('destRef', `${endpoint.path} is an archive; archives are read, not written (give a layout directory)`);
+        if (endpoint.archive) {
+            // One writer per file for the whole step: every image of a bundle goes into it, each blob once.
+            const key = (0,external_node_path_namespaceObject.resolve)(endpoint.path);
+            let writer = this.writers.get(key);
+            if (!writer) {
+                writer = new ArchiveWriter(endpoint.path, endpoint.archive === 'tar.gz');
+                this.writers.set(key, writer);
+            }
+            return Promise.resolve(writer);
+        }
         return Promise.resolve(new OciLayout(endpoint.path));
+    }
+    /** Archive files written in this step, renamed into place: call once every copy has succeeded. */
+    async commit() {
+        for (const writer of this.writers.values())
+            await writer.commit();
+    }
+    /** Archive files of a step that failed: their temporary files removed, nothing left half written. */
+    async discard() {
+        for (const writer of this.writers.values())
+            await writer.discard();
     }
 }
 
@@ -71127,6 +71752,8 @@ function describeRun(inputs) {
 /** One copy, archive push or package push; empty outputs when archives held no image. */
 async function copyStep(stores, inputs, reporter) {
     const result = await runCopy(stores, inputs, reporter);
+    // Archive files written go into place now that every copy is complete.
+    await stores.commit();
     if (result) {
         setOutputs(result);
         await writeSummary(copySummary(result, describeRun(inputs)));
@@ -71148,16 +71775,20 @@ async function run() {
         if (inputs.insecureSkipTLSVerify)
             warning('insecureSkipTLSVerify is set: TLS certificates are not verified for any registry');
         const registries = openRegistries(inputs, inputs.githubToken, process.env, actionLogger);
+        const stores = new Stores(registries);
         try {
-            const stores = new Stores(registries);
             for (const notice of inputs.notices)
                 actionLogger.notice(notice);
-            if (inputs.mirror)
+            if (inputs.mirror) {
                 await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs));
+                // A bundle goes into place only when every pair is in it (a failed mirror throws first).
+                await stores.commit();
+            }
             else
                 await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)));
         }
         finally {
+            await stores.discard();
             await registries.close();
         }
     }

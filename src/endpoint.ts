@@ -15,10 +15,24 @@ export interface RegistryEndpoint {
 
 export interface LayoutEndpoint {
   kind: 'layout'
-  /** The directory as given. */
+  /** The directory (or archive file) as given. */
   path: string
   tag?: string
   digest?: string
+  /**
+   * A path ending in `.tar`, `.tar.gz` or `.tgz` is one archive file (`docker save` as Docker 25
+   * writes it), a destination only; `./dir.tar/` with a trailing `/` is still a directory.
+   */
+  archive?: 'tar' | 'tar.gz'
+  /** The image's full name in an archive (`docker.io/library/nginx`): the source's, or a mirror pair's. */
+  imageName?: string
+}
+
+/** A local path written as one archive file: `.tar`, or gzip'd `.tar.gz` / `.tgz`. */
+export function archiveFormat(path: string): LayoutEndpoint['archive'] {
+  if (/\.(?:tar\.gz|tgz)$/i.test(path)) return 'tar.gz'
+  if (/\.tar$/i.test(path)) return 'tar'
+  return undefined
 }
 
 /**
@@ -67,7 +81,8 @@ export function parseLayoutPath(text: string): LayoutEndpoint {
     if (!isTag(tag)) throw new InvalidReferenceError(text, `${shown(tag)} is not a valid tag`)
   }
   if (path === '' || path === '.' || path === './') throw new InvalidReferenceError(text, 'the layout directory is missing')
-  return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }
+  const archive = archiveFormat(path)
+  return { kind: 'layout', path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}), ...(archive ? { archive } : {}) }
 }
 
 export function endpointTag(endpoint: Endpoint): string | undefined {
@@ -88,7 +103,8 @@ export function atTag(endpoint: Endpoint, tag: string | undefined): Endpoint {
     return { kind: 'registry', reference: { ...rest, ...(tag ? { tag } : {}) } }
   }
   if (isOpenedLocally(endpoint)) return endpoint
-  return { kind: 'layout', path: endpoint.path, ...(tag ? { tag } : {}) }
+  const { tag: _tag, digest: _digest, ...place } = endpoint
+  return { ...place, ...(tag ? { tag } : {}) }
 }
 
 /** One key per store: blobs written once per key. */

@@ -28,6 +28,8 @@ function describeRun(inputs: RunRequest | undefined): RunDescription {
 /** One copy, archive push or package push; empty outputs when archives held no image. */
 async function copyStep(stores: Stores, inputs: RunRequest, reporter: Reporter): Promise<void> {
   const result = await runCopy(stores, inputs, reporter)
+  // Archive files written go into place now that every copy is complete.
+  await stores.commit()
   if (result) {
     setOutputs(result)
     await writeSummary(copySummary(result, describeRun(inputs)))
@@ -46,12 +48,16 @@ export async function run(): Promise<void> {
     for (const { credentials } of inputs.credentials) secretsOf(credentials).forEach((secret) => core.setSecret(secret))
     if (inputs.insecureSkipTLSVerify) core.warning('insecureSkipTLSVerify is set: TLS certificates are not verified for any registry')
     const registries = openRegistries(inputs, inputs.githubToken, process.env, logger)
+    const stores = new Stores(registries)
     try {
-      const stores = new Stores(registries)
       for (const notice of inputs.notices) logger.notice(notice)
-      if (inputs.mirror) await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs))
-      else await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)))
+      if (inputs.mirror) {
+        await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs))
+        // A bundle goes into place only when every pair is in it (a failed mirror throws first).
+        await stores.commit()
+      } else await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)))
     } finally {
+      await stores.discard()
       await registries.close()
     }
   } catch (error) {

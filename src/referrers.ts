@@ -44,6 +44,11 @@ export interface ReferrersList {
   referrers: Descriptor[]
   /** One line per descriptor left out: `manifests[3] has no valid digest`. */
   skipped: string[]
+  /**
+   * The index's `manifests` as written, every entry (left out or not), for a merge that must not
+   * drop what others wrote there.
+   */
+  written?: unknown[]
 }
 
 /**
@@ -66,7 +71,7 @@ export function parseReferrersIndex(bytes: Buffer, where: string): ReferrersList
     throw new ContentError(where, `is ${typeof json.mediaType === 'string' ? shown(json.mediaType, 80) : 'not typed'}, not an image index`)
   }
   if (!Array.isArray(json.manifests)) throw new ContentError(where, 'has no "manifests" array')
-  const list: ReferrersList = { referrers: [], skipped: [] }
+  const list: ReferrersList = { referrers: [], skipped: [], written: json.manifests as unknown[] }
   ;(json.manifests as unknown[]).forEach((value, i) => {
     const problem = descriptorProblem(value)
     if (problem) list.skipped.push(`manifests[${i}] ${problem}`)

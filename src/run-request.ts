@@ -10,8 +10,8 @@ import type { CredentialEntry } from './auth/credentials.js'
 import { InputError, InvalidReferenceError } from './errors.js'
 import { withDefaultTag } from './reference.js'
 import { shown } from './escape.js'
-import { param, phrase } from './words.js'
-import { atTag, endpointDigest, parseEndpoint, type Endpoint } from './endpoint.js'
+import { given, param, phrase } from './words.js'
+import { archiveFormat, atTag, endpointDigest, isLocalPath, parseEndpoint, type Endpoint } from './endpoint.js'
 import { parseArchiveInput, type ArchiveInput } from './archive/archive-paths.js'
 import { parseSize } from './size.js'
 import { AnnotationSyntaxError, parseAnnotations, type AnnotationRule } from './annotations.js'
@@ -54,6 +54,8 @@ export interface RunRequest {
   mirror?: MirrorConfig
   /** `shard`: this job's share of the mirror's pairs; every pair when undefined. */
   shard?: Shard
+  /** `bundle`: the mirror's pairs written into this one archive file instead of registries. */
+  bundle?: Endpoint
   /** `dryRun`: plan, write nothing. */
   dryRun: boolean
   /** `failFast`: a mirror stops at its first failed pair. */
@@ -99,11 +101,17 @@ export function parseRunRequest(read: InputReader, env: NodeJS.ProcessEnv): RunR
     ...run
   }
   if (mirror) {
-    const { config, credentials } = mirrorInputs(read, mirrorText, env, logins)
+    const bundle = bundleInput(read('bundle'))
+    const { config, credentials } = mirrorInputs(read, mirrorText, env, logins, bundle !== undefined)
     const none = { archives: [], destinations: [], prefixes: [], notices: [], annotations: [], platforms: [] }
-    return { mirror: config, credentials, ...none, referrers: false, ociMediaTypes: false, ...shared }
+    return { mirror: config, credentials, ...none, referrers: false, ociMediaTypes: false, ...(bundle ? { bundle } : {}), ...shared }
   }
 
+  if (read('bundle').trim() !== '')
+    throw new InputError(
+      'bundle',
+      `writes a ${param('mirror')} run into one archive; set ${param('mirror')} too, or give the archive as ${param('destRef')}`
+    )
   const subjectText = read('subject').trim()
   if (subjectText && !path) throw new InputError('subject', `attaches what ${param('path')} packages; set ${param('path')} too`)
   const subject = subjectText ? parseSubject(subjectText) : undefined
@@ -181,7 +189,8 @@ function mirrorInputs(
   read: InputReader,
   text: string,
   env: NodeJS.ProcessEnv,
-  logins: Logins
+  logins: Logins,
+  bundle: boolean
 ): { config: MirrorConfig; credentials: CredentialEntry[] } {
   for (const name of ['destRef', 'subject', 'artifactType']) {
     if (read(name).trim() !== '')
@@ -192,7 +201,7 @@ function mirrorInputs(
     if (value !== '' && value !== 'false')
       throw new InputError(name, `is not used with ${param('mirror')}: set ${name} in the mirror config, on an entry or under defaults`)
   }
-  const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd())
+  const config = loadMirrorConfig(text, env.GITHUB_WORKSPACE || process.cwd(), { bundle })
   const sources = [...new Set(config.entries.map((e) => e.source.registry))]
   if (logins.srcUsername && sources.length > 1) {
     throw new InputError(
@@ -200,8 +209,21 @@ function mirrorInputs(
       `the mirror reads from ${sources.length} registries (${sources.join(', ')}) and one login would be sent to each; for each registry, ${phrase('login-first')} instead`
     )
   }
-  const destinations = config.entries.map((e) => e.destination.registry)
+  // Into a bundle, nothing is written to a registry: the login (if any) reads the sources.
+  const destinations = bundle ? [] : config.entries.map((e) => e.destination.registry)
   return { config, credentials: credentialEntries(logins, sources, destinations) }
+}
+
+/** `bundle`: a path ending in `.tar`, `.tar.gz` or `.tgz`, written as one archive file. */
+function bundleInput(text: string): Endpoint | undefined {
+  const value = text.trim()
+  if (value === '') return undefined
+  if (!archiveFormat(value))
+    throw new InputError('bundle', `${shown(value)} is not an archive file name: give a path ending in .tar, .tar.gz or .tgz`)
+  const bundle = endpoint('bundle', isLocalPath(value) ? value : `./${value}`)
+  if (bundle.kind !== 'layout' || bundle.tag || bundle.digest)
+    throw new InputError('bundle', `${shown(value)} names a tag; give the archive's path alone`)
+  return bundle
 }
 
 interface Logins {
@@ -231,11 +253,11 @@ function credentialEntries(logins: Logins, sources: readonly string[], destinati
   const { username, password, srcUsername, srcPassword } = logins
   const credentials: CredentialEntry[] = []
   if (srcUsername) {
-    const login = { username: srcUsername, password: srcPassword, origin: 'the srcUsername input' }
+    const login = { username: srcUsername, password: srcPassword, origin: given('srcUsername') }
     for (const registry of new Set(sources)) credentials.push({ registry, role: 'source', credentials: login })
   }
   if (username) {
-    const login = { username, password, origin: 'the username input' }
+    const login = { username, password, origin: given('username') }
     for (const registry of new Set(destinations)) {
       credentials.push({ registry, role: 'destination', credentials: login })
       if (!srcUsername && sources.includes(registry)) credentials.push({ registry, role: 'source', credentials: login })
@@ -341,7 +363,8 @@ function parseDestinations(text: string, archive: boolean): { destinations: Endp
   const destinations: Endpoint[] = []
   const prefixes: string[] = []
   for (const line of lines) {
-    if (line.endsWith('/')) {
+    // A local path ending in / is a layout directory (`./images.tar/` too); a reference ending in / a prefix.
+    if (line.endsWith('/') && !isLocalPath(line)) {
       if (!archive)
         throw new InputError('destRef', `"${line}" ends with /: a prefix for each image's own name works with ${param('archive')} only`)
       // Checked by parsing it with a repository under it.

@@ -40,8 +40,11 @@ export interface Target {
    * would trip over (an open upload session is cancelled).
    */
   pushBlob(descriptor: Descriptor, open: () => Promise<Readable>, options?: TransferOptions): Promise<void>
-  /** Stores manifest bytes under their digest, or under `tag` when one is given. */
-  pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string): Promise<void>
+  /**
+   * Stores manifest bytes under their digest, or under `tag` when one is given; an archive also
+   * records `name`, the image's full name (`docker.io/library/nginx`), beside the tag.
+   */
+  pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string, name?: string): Promise<void>
 }
 
 /** A target that can link a blob from a source on the same storage without moving bytes. */

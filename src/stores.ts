@@ -10,9 +10,12 @@ import { fileSystemError, systemCode } from './files.js'
 import { OciLayout } from './layout/oci-layout.js'
 import type { Registries } from './registry/registries.js'
 import type { LocalOpener, Source, Target } from './storage.js'
+import { ArchiveWriter } from './layout/archive-writer.js'
+import { param } from './words.js'
 
 export class Stores implements LocalOpener<Endpoint> {
   private readonly archives = new Map<string, Source>()
+  private readonly writers = new Map<string, ArchiveWriter>()
 
   constructor(private readonly registries: Registries) {}
 
@@ -28,6 +31,8 @@ export class Stores implements LocalOpener<Endpoint> {
       if (!archive) throw new Error(`internal: archive ${endpoint.path} was not opened`)
       return archive
     }
+    if (endpoint.archive)
+      throw new InputError('srcRef', `${endpoint.path} is an archive file; give it as ${param('archive')} to push what it holds`)
     const index = join(endpoint.path, 'index.json')
     try {
       await access(index)
@@ -44,6 +49,26 @@ export class Stores implements LocalOpener<Endpoint> {
     if (endpoint.kind === 'registry') return this.registries.repository(endpoint.reference, 'destination')
     if (isOpenedLocally(endpoint))
       throw new InputError('destRef', `${endpoint.path} is an archive; archives are read, not written (give a layout directory)`)
+    if (endpoint.archive) {
+      // One writer per file for the whole step: every image of a bundle goes into it, each blob once.
+      const key = resolve(endpoint.path)
+      let writer = this.writers.get(key)
+      if (!writer) {
+        writer = new ArchiveWriter(endpoint.path, endpoint.archive === 'tar.gz')
+        this.writers.set(key, writer)
+      }
+      return Promise.resolve(writer)
+    }
     return Promise.resolve(new OciLayout(endpoint.path))
+  }
+
+  /** Archive files written in this step, renamed into place: call once every copy has succeeded. */
+  async commit(): Promise<void> {
+    for (const writer of this.writers.values()) await writer.commit()
+  }
+
+  /** Archive files of a step that failed: their temporary files removed, nothing left half written. */
+  async discard(): Promise<void> {
+    for (const writer of this.writers.values()) await writer.discard()
   }
 }

@@ -36,6 +36,7 @@ export type Param =
   | 'shard'
   | 'subject'
   | 'artifactType'
+  | 'bundle'
 
 /** Advice whose words differ between front ends, not only by a name. */
 export type Phrase =
@@ -49,11 +50,13 @@ export interface Words {
   /** The `index`-th (1-based) item of a list parameter: a line of `annotations`, one `--annotation`. */
   item(name: string, index: number): string
   phrase(name: Phrase): string
+  /** The parameter as where something came from: `the username input`, `--username`. */
+  given(name: string): string
 }
 
 const OPEN = '\u27e6'
 const CLOSE = '\u27e7'
-const TOKEN = /\u27e6(@?)([A-Za-z_][A-Za-z0-9_-]*)(?:#(\d+))?(?:=([^\u27e6\u27e7]*))?\u27e7/g
+const TOKEN = /\u27e6([@:]?)([A-Za-z_][A-Za-z0-9_-]*)(?:#(\d+))?(?:=([^\u27e6\u27e7]*))?\u27e7/g
 
 /** The parameter `name`, or `name` given `value`, in a message. */
 export function param(name: Param | (string & {}), value?: string): string {
@@ -65,14 +68,55 @@ export function item(name: Param | (string & {}), index: number): string {
   return `${OPEN}${name}#${index}${CLOSE}`
 }
 
+/** Where credentials came from, when it is a parameter: `the username input`, or `--username`. */
+export function given(name: Param): string {
+  return `${OPEN}:${name}${CLOSE}`
+}
+
 export function phrase(name: Phrase): string {
   return `${OPEN}@${name}${CLOSE}`
 }
 
-/** `text` with every parameter and phrase in `words`. */
+const PARAMS: ReadonlySet<string> = new Set<Param>([
+  'srcRef',
+  'destRef',
+  'archive',
+  'path',
+  'mirror',
+  'username',
+  'password',
+  'srcUsername',
+  'srcPassword',
+  'githubToken',
+  'platforms',
+  'annotations',
+  'plainHttp',
+  'caCert',
+  'insecureSkipTLSVerify',
+  'maxArtifactSize',
+  'ociMediaTypes',
+  'referrers',
+  'dryRun',
+  'failFast',
+  'mirrorConcurrency',
+  'shard',
+  'subject',
+  'artifactType',
+  'bundle'
+])
+const PHRASES: ReadonlySet<string> = new Set<Phrase>(['login-first'])
+/** Environment variables stand in for some parameters (`SOURCE_DATE_EPOCH`): named as they are. */
+const ENVIRONMENT = /^[A-Z][A-Z0-9_]*$/
+
+/**
+ * `text` with every parameter and phrase in `words`. Only names this module knows are rendered:
+ * text from outside (a registry's message) that looks like a token stays as it is.
+ */
 export function inWords(text: string, words: Words): string {
-  return text.replace(TOKEN, (_token, at: string, name: string, index: string | undefined, value: string | undefined) => {
-    if (at) return words.phrase(name as Phrase)
+  return text.replace(TOKEN, (token, at: string, name: string, index: string | undefined, value: string | undefined) => {
+    if (at === '@') return PHRASES.has(name) ? words.phrase(name as Phrase) : token
+    if (at === ':') return PARAMS.has(name) ? words.given(name) : token
+    if (!PARAMS.has(name) && !ENVIRONMENT.test(name)) return token
     if (index !== undefined) return words.item(name, Number(index))
     return words.param(name, value)
   })
@@ -82,6 +126,7 @@ export function inWords(text: string, words: Words): string {
 export const ACTION_WORDS: Words = {
   param: (name, value) => (value === undefined ? name : `${name}: ${value}`),
   item: (name, index) => `${name} line ${index}`,
+  given: (name) => `the ${name} input`,
   phrase: (name) => ({ 'login-first': 'log in to it in an earlier step (docker/login-action)' })[name]
 }
 

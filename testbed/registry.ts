@@ -21,6 +21,8 @@ export interface TestRegistry {
    */
   accessLog(): Promise<AccessLogEntry[]>
   clearAccessLog(): void
+  /** The storage driver's root directory (`storage.filesystem.rootdirectory`): `docker/registry/v2/…` below it. */
+  storage: string
   stop(): Promise<void>
 }
 
@@ -34,6 +36,11 @@ export interface RegistryOptions {
   ipv6?: boolean
   /** Keep the registry's own access log (one line per request), read with {@link TestRegistry.accessLog}. */
   accessLog?: boolean
+  /**
+   * Store into this directory, left in place when the registry stops (a mindthegap bundle is such
+   * a directory tarred); else a temporary one, removed on stop.
+   */
+  storageDir?: string
 }
 
 /** One request as the registry's access log has it. */
@@ -60,6 +67,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const dir = await mkdtemp(join(tmpdir(), 'oci-push-registry-'))
   const port = await freePort(options.ipv6 ? '::1' : '127.0.0.1')
   const host = options.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`
+  const storage = options.storageDir ?? join(dir, 'data')
   let auth = ''
   if (options.htpasswd) {
     const { username, password } = options.htpasswd
@@ -79,7 +87,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `    disabled: ${options.accessLog ? 'false' : 'true'}`,
     'storage:',
     '  filesystem:',
-    `    rootdirectory: ${join(dir, 'data')}`,
+    `    rootdirectory: ${storage}`,
     '  delete:',
     '    enabled: true',
     'http:',
@@ -110,6 +118,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       return [...log.entries]
     },
     clearAccessLog: () => log.clear(),
+    storage,
     ...(options.htpasswd ? { credentials: options.htpasswd } : {}),
     stop: async () => {
       await stopProcess(child)

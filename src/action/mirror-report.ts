@@ -56,6 +56,9 @@ class PairLog {
   private lines: Line[] = []
   private started = false
   private upToDate = false
+  /** Whether a tag was written: a pair that only brought referrers wrote none. */
+  private tagged = false
+  private referrers = false
   ended = false
 
   constructor(
@@ -75,9 +78,17 @@ class PairLog {
     const line = skippedWhole ? undefined : describeEvent(event)
     if (line) this.add('info', line)
     if (event.type === 'artifact-started') this.started = true
-    else if (event.type === 'artifact-done') this.end(this.upToDate ? 'up to date' : this.dryRun ? 'planned' : 'copied')
+    else if (event.type === 'tag-written') this.tagged = true
+    else if (event.type === 'referrer-copied') this.referrers = true
+    else if (event.type === 'artifact-done') this.end(this.outcome())
     else if (event.type === 'artifact-failed') this.end('failed')
     else if (event.type === 'skipped') this.upToDate = true
+  }
+
+  private outcome(): string {
+    if (this.upToDate) return 'up to date'
+    if (this.dryRun) return 'planned'
+    return this.referrers && !this.tagged ? 'up to date, new referrers copied' : 'copied'
   }
 
   end(outcome: string): void {

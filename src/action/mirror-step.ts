@@ -38,7 +38,8 @@ export async function mirrorStep(
     dryRun: inputs.dryRun,
     failFast: inputs.failFast,
     concurrency: inputs.mirrorConcurrency,
-    maxArtifactSize: inputs.maxArtifactSize
+    maxArtifactSize: inputs.maxArtifactSize,
+    ...(inputs.bundle ? { bundle: inputs.bundle } : {})
   }
   let result: MirrorResult
   try {

@@ -20,6 +20,11 @@ import type { LayerSpool, SpooledLayer } from './layer-spool.js'
 export interface ArchiveImage {
   /** `repo:tag`, `registry/repo:tag`, or a tag alone (OCI `ref.name`); undefined when unnamed. */
   name?: string
+  /**
+   * The repository path, when the archive stores it apart from any host (a registry storage
+   * tree's): used as it is, not parsed out of `name`, whose first component could look like a host.
+   */
+  repository?: string
   /** Its root manifest, with a platform when the archive says one. */
   descriptor: Descriptor
 }
@@ -98,7 +103,7 @@ export class ArchiveLayoutSource implements Source, OrderedSource {
  * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
  * them with their descriptor's media type and says what is wrong with them.
  */
-function blobsNamed(bytes: Buffer): Descriptor[] {
+export function blobsNamed(bytes: Buffer): Descriptor[] {
   try {
     return blobsOf(parseManifest(bytes, undefined, 'a manifest'))
   } catch (error) {

@@ -5,9 +5,10 @@
  * compresses what the files a legacy docker save uses as layers into a {@link LayerSpool} (their
  * digest must be known before their upload starts; the upload then reads the spool, so a legacy
  * docker save is read through the gzip once). An OCI layout's blobs are streamed to their
- * destination on a second pass, in the order they are stored; a retry of a blob already passed
- * starts the stream again from the top. The first pass is bounded as the plain tar's index is: so
- * many entries, so many bytes of JSON kept.
+ * destination on a second pass, in the order they are stored, as a mindthegap bundle's are (its
+ * tags' links are kept on the first pass, its other links passed over); a retry of a blob already
+ * passed starts the stream again from the top. The first pass is bounded as the plain tar's index
+ * is: so many entries, so many bytes of JSON kept.
  */
 import { stat } from 'node:fs/promises'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
@@ -19,6 +20,8 @@ import { formatBytes } from '../size.js'
 import { readCapped, readFileStream } from '../streams.js'
 import { MAX_JSON_BYTES, type ArchiveContainer } from './container.js'
 import type { LayerSpool, SpooledLayer } from './layer-spool.js'
+import { isStorageBlob, isStorageTreeEntry, MAX_LINK_BYTES, tagLinkOf } from './registry-storage-paths.js'
+import { BUNDLE_CONFIGS } from './registry-tree.js'
 import { EntryTable, entryType, linkTarget, MAX_ENTRIES, normaliseName, type TarEntry } from './tar-entries.js'
 
 /** Room for headers and padding beyond the declared sizes, per entry and in all. */
@@ -136,6 +139,21 @@ export function isLayoutBlob(name: string): boolean {
   return /^blobs\/[^/]+\/[^/]+$/.test(name)
 }
 
+/** Content stored by digest: an OCI layout's blob, or a registry storage tree's `data` (a mindthegap bundle's). */
+function isContentBlob(name: string): boolean {
+  return isLayoutBlob(name) || isStorageBlob(name)
+}
+
+/**
+ * What the first pass does with an entry of a registry storage tree (a mindthegap bundle) that is
+ * not a blob: a tag's link, a few dozen bytes, is kept for the images it names (one too large to
+ * be a link is refused by its size, unread); the other links, `_uploads` and the rest are passed
+ * over. Never gzip'd into the spool as a legacy save's layers are.
+ */
+function treeEntryKept(entry: TarEntry): boolean {
+  return tagLinkOf(entry.name) !== undefined && entry.size <= MAX_LINK_BYTES
+}
+
 /** The first pass, entry by entry: the index, the JSON files, legacy layers gzip'd into the spool. */
 class FirstPass {
   readonly entries: EntryTable
@@ -156,21 +174,32 @@ class FirstPass {
     const entry = toEntry(stream.header, position, this.path)
     if (entry) this.entries.add(entry)
     if (entry?.type !== 'file') return drain(stream)
+    if (isStorageTreeEntry(entry.name) && !isStorageBlob(entry.name)) {
+      if (treeEntryKept(entry)) this.keep(entry, await collect(stream))
+      else await drain(stream)
+      return
+    }
     const kind = await firstBytesKind(stream, entry.size)
     if (kind === 'json' && entry.size <= MAX_JSON_BYTES) return this.keepIfRead(entry, await collect(stream))
-    if (kind === 'plain' && !isLayoutBlob(entry.name))
+    if (kind === 'plain' && !isContentBlob(entry.name) && !BUNDLE_CONFIGS.has(entry.name))
       this.compressed.set(entry.name, await this.spool.keep(stream, `${this.path} entry "${entry.name}"`))
     else await drain(stream)
   }
 
   /**
-   * Keeps a JSON file the graph reads whole. Any file outside `blobs/` may be (index.json,
-   * manifest.json, a legacy save's configs); a blob only when it is a manifest or an index, or an
+   * Keeps a JSON file the graph reads whole. Any file not stored by digest may be (index.json,
+   * manifest.json, a legacy save's configs); a blob (a layout's `blobs/…`, a registry storage
+   * tree's `…/data`) only when it is a manifest or an index, or an
    * image config naming its platform. Other JSON blobs are layers (SBOMs, attestations): only their
    * place is kept, and they stream on the second pass like any layer.
    */
   private keepIfRead(entry: TarEntry, bytes: Buffer): void {
-    if (isLayoutBlob(entry.name) && !readWhole(bytes)) return
+    if (isContentBlob(entry.name) && !readWhole(bytes)) return
+    this.keep(entry, bytes)
+  }
+
+  /** Keeps a file's bytes for {@link GzipTarContainer.readSmall}, within {@link FirstPassLimits.keptJsonBytes} in all. */
+  private keep(entry: TarEntry, bytes: Buffer): void {
     this.keptBytes += entry.size
     if (this.keptBytes > this.limits.keptJsonBytes) {
       throw new ContentError(

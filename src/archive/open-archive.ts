@@ -2,7 +2,9 @@
  * Recognises an archive by its content, never its name: a directory with `index.json` is an OCI
  * layout; a file starting with gzip's magic is a gzip'd tar; a file with a tar header is a tar.
  * Inside, `index.json` makes it an OCI layout (Docker ≥ 25's `docker save` too, which also has
- * `manifest.json`), `manifest.json` alone a legacy `docker save`.
+ * `manifest.json`), `manifest.json` alone a legacy `docker save`, and a registry storage tree
+ * (`docker/registry/v2/…`) a mindthegap bundle: first when mindthegap's `images.yaml` or
+ * `charts.yaml` is beside it (as mindthegap decides), else when nothing else says what it is.
  */
 import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -15,6 +17,7 @@ import { ArchiveLayoutSource, LegacyArchiveSource, type ArchiveImage, type Layer
 import type { ArchiveContainer } from './container.js'
 import { GzipTarContainer } from './gzip-container.js'
 import { LayerSpool, type SpooledLayer } from './layer-spool.js'
+import { isMindthegapBundle, isRegistryTree, RegistryTreeSource } from './registry-tree.js'
 import { TarContainer } from './tar-container.js'
 
 export interface OpenedArchive {
@@ -94,6 +97,7 @@ async function openFile(path: string, kind: ContainerKind, spool: LayerSpool, li
   const container: ArchiveContainer = kind === 'gzip' ? await GzipTarContainer.open(path, spool) : await TarContainer.open(path)
   const names = new Set(container.names())
   const packing = kind === 'gzip' ? "gzip'd tar" : 'tar'
+  if (isMindthegapBundle(names)) return openRegistryTree(path, container, packing, spool)
   if (names.has('index.json')) {
     await spool.close()
     const source = new ArchiveLayoutSource(container)
@@ -104,7 +108,18 @@ async function openFile(path: string, kind: ContainerKind, spool: LayerSpool, li
     const source = await LegacyArchiveSource.open(container, spool, precomputed, kind === 'gzip' ? undefined : listener)
     return { path, kind: `docker save ${packing}`, source, images: source.images() }
   }
-  throw new InputError('archive', `${path} is a ${packing} but holds neither index.json (an OCI layout) nor manifest.json (docker save)`)
+  if (isRegistryTree(names)) return openRegistryTree(path, container, packing, spool)
+  throw new InputError(
+    'archive',
+    `${path} is a ${packing} but holds neither index.json (an OCI layout), manifest.json (docker save) nor docker/registry/v2/ (a mindthegap bundle)`
+  )
+}
+
+/** A mindthegap bundle: its blobs are read from the archive as they are stored, nothing spooled. */
+async function openRegistryTree(path: string, container: ArchiveContainer, packing: string, spool: LayerSpool): Promise<OpenedArchive> {
+  await spool.close()
+  const source = new RegistryTreeSource(container)
+  return { path, kind: `mindthegap bundle (registry storage ${packing})`, source, images: await source.images() }
 }
 
 async function openLayoutDirectory(path: string): Promise<OpenedArchive> {

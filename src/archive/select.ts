@@ -34,6 +34,12 @@ export function splitImageName(name: string): { path?: string; tag?: string } {
   return { path, ...(tag ? { tag } : {}) }
 }
 
+/** An image's repository path and tag: the archive's own repository when it stores one (a registry storage tree), else split from its name. */
+function namesOf(image: ArchiveImage): { path?: string; tag?: string } {
+  const split = splitImageName(image.name ?? '')
+  return image.repository !== undefined ? { ...split, path: image.repository } : split
+}
+
 export function planArchivePushes(
   archive: string,
   images: readonly ArchiveImage[],
@@ -55,7 +61,7 @@ export function planArchivePushes(
       )
     }
   }
-  const untagged = [...new Map(selected.filter((i) => !splitImageName(i.name ?? '').tag).map((i) => [i.descriptor.digest, i])).values()]
+  const untagged = [...new Map(selected.filter((i) => !namesOf(i).tag).map((i) => [i.descriptor.digest, i])).values()]
   if (untagged.length > 1 && options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)) {
     throw new InputError(
       'archive',
@@ -65,7 +71,7 @@ export function planArchivePushes(
 
   const pushes = new Map<string, ArchivePush>()
   for (const image of selected) {
-    const { path, tag } = splitImageName(image.name ?? '')
+    const { path, tag } = namesOf(image)
     // The name's tag names a destination without a tag; its repository, a prefix's.
     const prefixed = options.destinations.some((d) => d.kind === 'prefix')
     const untaggedExact = options.destinations.some((d) => d.kind === 'exact' && endpointTag(d.endpoint) === undefined)
@@ -109,7 +115,8 @@ function checkImageName(archive: string, image: ArchiveImage, path: string | und
   // Control characters or blanks belong to no name's grammar: such a name is refused whole.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const badTag = (tag !== undefined && !isTag(tag)) || /[\s\u0000-\u001f\u007f-\u009f]/.test(image.name)
-  const badPath = path !== undefined && (!isRepositoryName(path) || !isReference(image.name ?? ''))
+  // A repository stored apart (a registry storage tree's) is checked alone: its name is no reference to parse.
+  const badPath = path !== undefined && (!isRepositoryName(path) || (image.repository === undefined && !isReference(image.name ?? '')))
   if (!badTag && !badPath) return
   throw new InputError(
     'archive',

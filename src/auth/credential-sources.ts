@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { helperRunner } from './credential-helper.js'
 import { CredentialChain, StaticCredentials, type CredentialEntry, type CredentialStore } from './credentials.js'
 import { DockerConfigCredentials } from './docker-config.js'
+import { given } from '../words.js'
 
 export const GHCR = 'ghcr.io'
 
@@ -22,7 +23,7 @@ export function configPaths(env: NodeJS.ProcessEnv): { docker: string; helm: str
 
 /** The workflow token answers for ghcr.io, as the user who started the workflow. */
 export function githubTokenCredentials(token: string, actor: string | undefined): CredentialStore {
-  const credentials = { username: actor || 'github-actions', password: token, origin: 'the githubToken input' }
+  const credentials = { username: actor || 'github-actions', password: token, origin: given('githubToken') }
   return { get: (target) => Promise.resolve(token && target.registry === GHCR ? credentials : undefined) }
 }
 

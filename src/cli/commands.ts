@@ -186,7 +186,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       shard: { type: 'string', value: 'i/n', help: 'copy only shard i of n (i from 0) of the (tag, destination) pairs' },
       'dry-run': dryRun,
       'fail-fast': { type: 'boolean', help: 'stop at the first failed pair (default: finish the others, then fail listing all)' },
-      'mirror-concurrency': { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' }
+      'mirror-concurrency': { type: 'string', value: 'N', help: 'pairs in flight at once (default 4)' },
+      bundle: { type: 'string', value: 'FILE', help: 'write every pair into this archive (.tar, .tar.gz, .tgz) instead of registries' }
     },
     login: {
       username: 'user for the destination registries (and the sources when on one of them and --src-username is not given)',
@@ -240,7 +241,7 @@ export function flagForInput(command: CommandName, input: string): string {
     insecureSkipTLSVerify: '--insecure-skip-tls-verify',
     mirrorConcurrency: '--mirror-concurrency'
   }
-  if (special[input]) return special[input]
+  if (Object.hasOwn(special, input)) return special[input]
   // Environment variables (SOURCE_DATE_EPOCH, MAX_OCI_PUSH_ARTIFACT_SIZE) keep their names.
   if (/^[A-Z][A-Z0-9_]*$/.test(input)) return input
   return `--${input.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
@@ -260,6 +261,7 @@ export function cliWords(command: CommandName | undefined): Words {
       return value === 'true' ? said : `${said} ${value}`
     },
     item: (name, index) => `${flag(name)} #${index}`,
+    given: (name) => flag(name),
     phrase: (name) => ({ 'login-first': 'log in to it first with docker login' })[name]
   }
 }

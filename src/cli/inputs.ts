@@ -97,7 +97,8 @@ function inputValues(command: CommandName, args: readonly string[], flags: Flags
         mirror: args[0],
         shard: flags.value('shard') ?? '',
         failFast: on('fail-fast'),
-        mirrorConcurrency: flags.value('mirror-concurrency') ?? ''
+        mirrorConcurrency: flags.value('mirror-concurrency') ?? '',
+        bundle: flags.value('bundle') ?? ''
       }
   }
 }

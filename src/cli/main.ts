@@ -102,7 +102,8 @@ function fail(
 ): number {
   const prefix = command ? `oci-push ${command}` : 'oci-push'
   const { message, status } = failure(error)
-  if (json) console.json({ ...(json.written.length > 0 ? writtenOutputs(json.written) : {}), error: message })
+  // Free text (a registry may quote a credential back): masked as the line on stderr is.
+  if (json) console.json({ ...(json.written.length > 0 ? writtenOutputs(json.written) : {}), error: console.mask(message) })
   console.err(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
   return status
 }

@@ -35,20 +35,23 @@ export async function runCommand(context: RunContext): Promise<number> {
   for (const notice of inputs.notices) logger.notice(notice)
   // The workflow token (the action's githubToken) is not read: ghcr.io logins come from the Docker config or the flags.
   const registries = openRegistries(inputs, '', env, logger)
+  const stores = new Stores(registries)
   try {
-    const stores = new Stores(registries)
     if (inputs.mirror) return await mirror(stores, inputs.mirror, context)
     const reporter = cliReporter(view, console, options, copyEventLine)
     const result = await runCopy(stores, inputs, {
       ...reporter,
       event: (event) => (recordWritten(context.written, event), reporter.event(event))
     })
+    // Archive files written go into place now that every copy is complete.
+    await stores.commit()
     view.close()
     if (options.json) console.json(copyOutputs(result))
     else console.out(text(copyLines(result)))
     return 0
   } finally {
     view.close()
+    await stores.discard()
     await registries.close()
   }
 }
@@ -70,13 +73,16 @@ async function mirror(stores: Stores, config: MirrorConfig, context: RunContext)
     dryRun: inputs.dryRun,
     failFast: inputs.failFast,
     concurrency: inputs.mirrorConcurrency,
-    maxArtifactSize: inputs.maxArtifactSize
+    maxArtifactSize: inputs.maxArtifactSize,
+    ...(inputs.bundle ? { bundle: inputs.bundle } : {})
   }
   const result: MirrorResult = await runMirror(request, {
     opener: stores,
     logger: cliLogger(view, console, options),
     reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
   })
+  // A bundle goes into place only when every pair is in it: a failed run leaves none.
+  if (mirrorFailureLines(result).length === 0) await stores.commit()
   view.close()
   if (options.json) console.json(resultRows(result, config).map(mirroredObject))
   else console.out(text(mirrorLines(result)))
@@ -93,11 +99,16 @@ async function mirror(stores: Stores, config: MirrorConfig, context: RunContext)
  */
 function pairLine(pair: { source: string; destination: string }, dryRun: boolean): (event: ProgressEvent) => string | undefined {
   let upToDate = false
+  let tagged = false
+  let referrers = false
   const name = `${pair.source} -> ${pair.destination}`
   return (event) => {
     if (event.type === 'skipped') upToDate = true
+    if (event.type === 'tag-written') tagged = true
+    if (event.type === 'referrer-copied') referrers = true
     if (event.type === 'artifact-failed') return `failed ${name}`
     if (event.type !== 'artifact-done') return undefined
-    return `${upToDate ? 'up to date' : dryRun ? 'would copy' : 'copied'} ${name} ${event.digest}`
+    const outcome = upToDate ? 'up to date' : dryRun ? 'would copy' : referrers && !tagged ? 'new referrers for' : 'copied'
+    return `${outcome} ${name} ${event.digest}`
   }
 }

@@ -20,7 +20,7 @@ import type { Logger } from '../log.js'
 
 import type { BlobLocator } from './blob-locator.js'
 import type { BlobOutcome, CopyStats, EventSink } from './events.js'
-import { param } from '../words.js'
+import { param, tokenMessage } from '../words.js'
 
 export { emptyStats, type CopyStats } from './events.js'
 
@@ -431,9 +431,7 @@ async function pushWithRestarts(
     },
     retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
     onRetry: (error, delay, next) =>
-      options.logger.info(
-        `${(error as Error).message}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`
-      ),
+      options.logger.info(`${tokenMessage(error)}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
     countTries: false,
     signal
   })

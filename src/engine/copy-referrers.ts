@@ -67,7 +67,7 @@ async function copyReferrersOf(
   targets: readonly Target[],
   options: CopyGraphOptions,
   depth: number,
-  budget = { left: MAX_REFERRERS }
+  budget = { counted: new Set<string>() }
 ): Promise<CopiedReferrer[]> {
   const copied: CopiedReferrer[] = []
   if (depth >= MAX_DEPTH) return copied
@@ -107,14 +107,16 @@ async function referrersInto(
   referrers: readonly Descriptor[],
   target: Target,
   options: CopyGraphOptions,
-  budget: { left: number }
+  budget: { counted: Set<string> }
 ): Promise<Descriptor[]> {
   const known = isReadable(target) ? await listReferrers(target, subject) : undefined
   const listed = new Set(known?.referrers.map((d) => d.digest))
   // Each digest once, however often an index names it.
   const missing = [...new Map(referrers.filter((r) => !listed.has(r.digest)).map((r) => [r.digest, r])).values()]
   for (const referrer of missing) {
-    if (--budget.left < 0)
+    // Counted once per referrer, however many targets it goes to.
+    budget.counted.add(referrer.digest)
+    if (budget.counted.size > MAX_REFERRERS)
       throw new ContentError(source.name, `has more than ${MAX_REFERRERS} referrers below what is copied; not copied further`)
     await copyOne(source, referrer.digest, [target], options)
   }

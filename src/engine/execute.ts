@@ -147,7 +147,7 @@ async function writeTag(dest: Destination, target: Target, plan: CopyPlan, repor
       return
     }
     try {
-      await target.pushManifest(root.descriptor, root.bytes, dest.tag)
+      await target.pushManifest(root.descriptor, root.bytes, dest.tag, imageNameOf(dest))
     } catch (error) {
       throw overwriteRefused(error, ref, held, digest) ?? error
     }
@@ -156,6 +156,11 @@ async function writeTag(dest: Destination, target: Target, plan: CopyPlan, repor
     if (isPinning(target)) await target.pin(root.descriptor)
     reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' })
   }
+}
+
+/** The full name an archive gives the image (`io.containerd.image.name`), when the destination has one. */
+function imageNameOf(dest: Destination): string | undefined {
+  return dest.endpoint.kind === 'layout' ? dest.endpoint.imageName : undefined
 }
 
 /** What `tag` holds at a target the plan did not ask (a layout, or a destination found unchanged before a rewrite). */

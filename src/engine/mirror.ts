@@ -5,13 +5,13 @@
  * unless `failFast`.
  */
 import { forEachLimit } from '../concurrency.js'
-import type { Endpoint } from '../endpoint.js'
+import { atTag, type Endpoint } from '../endpoint.js'
 import { shown } from '../escape.js'
 import type { Logger } from '../log.js'
 import type { MirrorConfig, MirrorEntry } from '../mirror/config.js'
 import { inShard, type Shard } from '../mirror/shard.js'
 import { selectTags } from '../mirror/tags.js'
-import { formatReference, type Reference } from '../reference.js'
+import { formatReference, repositoryName, type Reference } from '../reference.js'
 import type { RetryPolicy } from '../retry.js'
 import { isManifestResolver, isTagLister, type Opener, type TagList } from '../storage.js'
 import { BlobLocator } from './blob-locator.js'
@@ -36,6 +36,11 @@ export interface MirrorRequest {
   /** Blobs in flight at once within one pair. */
   blobConcurrency?: number
   retry?: RetryPolicy
+  /**
+   * One archive file (`bundle`) every pair is written into instead of its registry: each image
+   * named by its pair's destination (the source's name unless the entry gives one).
+   */
+  bundle?: Endpoint
 }
 
 /** `referrers`: the tag was up to date and only referrers (signatures, SBOMs) added upstream since moved. */
@@ -63,6 +68,8 @@ export interface MirrorResult {
   rows: MirrorRow[]
   /** Entries that failed before any pair (their tags could not be listed), one line each. */
   entryErrors: Array<{ entry: number; source: string; error: string }>
+  /** Entries a failFast run stopped before their tags were listed (their pairs unknown). */
+  entriesNotStarted?: number[]
   shard?: Shard
   seconds: number
 }
@@ -101,7 +108,20 @@ export function resultRows(result: MirrorResult, config: MirrorConfig): MirrorRo
       seconds: 0
     }
   })
-  return [...failedEntries, ...result.rows]
+  // Entries never listed: one row each, from the source repository to the destination repository.
+  const unlisted = (result.entriesNotStarted ?? []).map((entry): MirrorRow => {
+    const { source, destination } = config.entries[entry - 1]
+    return {
+      source: formatReference(source),
+      destination: formatReference(destination),
+      digest: '',
+      status: 'not-started',
+      bytes: 0,
+      entry,
+      seconds: 0
+    }
+  })
+  return [...failedEntries, ...result.rows, ...unlisted]
 }
 
 /** One (source tag, destination) pair of an entry. */
@@ -116,8 +136,12 @@ export async function runMirror(request: MirrorRequest, context: MirrorContext):
   const entryErrors: MirrorResult['entryErrors'] = []
   const stop = { stopped: false }
   const pairsOfEntries: Pair[][] = request.config.entries.map(() => [])
+  const entriesNotStarted: number[] = []
   await forEachLimit(request.config.entries, request.concurrency, async (entry) => {
-    if (stop.stopped) return
+    if (stop.stopped) {
+      entriesNotStarted.push(entry.index)
+      return
+    }
     try {
       pairsOfEntries[entry.index - 1] = await pairsOf(entry, request.shard, context)
     } catch (error) {
@@ -142,6 +166,7 @@ export async function runMirror(request: MirrorRequest, context: MirrorContext):
     // With failFast, pairs never started are rows too: `mirrored` lists every pair of the shard.
     rows: rows.map((row, i) => row ?? notStarted(pairs[i])),
     entryErrors,
+    ...(entriesNotStarted.length > 0 ? { entriesNotStarted: entriesNotStarted.sort((x, y) => x - y) } : {}),
     ...(request.shard ? { shard: request.shard } : {}),
     seconds: (Date.now() - started) / 1000
   }
@@ -212,6 +237,14 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
   })
   try {
     const copyRequest = requestOf(pair, request)
+    if (request.bundle) {
+      // Into an archive: nothing there to be up to date with, every pair is copied (or planned).
+      reporter.event({ type: 'artifact-started', source, destinations: [destination] })
+      const plan = await planCopy(context.opener, copyRequest, reporter)
+      if (request.dryRun) return done(reporter, row('planned', plan.root.descriptor.digest, plan.bytes))
+      const result = await executePlan(plan, reporter, { locator })
+      return done(reporter, row('copied', result.digest, result.stats.bytesUploaded))
+    }
     // Both HEADs at once (one round trip per pair when it is up to date); with platforms alone,
     // the source's root manifest says what a copy would push.
     const [present, wanted] = await Promise.all([destinationDigest(context, pair), expectedDigest(context, pair)])
@@ -238,7 +271,7 @@ function requestOf(pair: Pair, request: MirrorRequest): CopyRequest {
   const { entry } = pair
   return {
     source: { kind: 'registry', reference: pair.source },
-    destinations: [{ kind: 'registry', reference: pair.destination }],
+    destinations: [request.bundle ? inBundle(request.bundle, pair.destination) : { kind: 'registry', reference: pair.destination }],
     maxArtifactSize: request.maxArtifactSize,
     annotations: entry.annotations,
     platforms: entry.platforms,
@@ -247,6 +280,12 @@ function requestOf(pair: Pair, request: MirrorRequest): CopyRequest {
     ...(request.blobConcurrency ? { concurrency: request.blobConcurrency } : {}),
     ...(request.retry ? { retry: request.retry } : {})
   }
+}
+
+/** The pair's place in the bundle: its tag, and its destination's full name (as Docker 25 names images). */
+function inBundle(bundle: Endpoint, destination: Reference): Endpoint {
+  const placed = atTag(bundle, destination.tag)
+  return placed.kind === 'layout' ? { ...placed, imageName: repositoryName(destination) } : placed
 }
 
 /** The digest at the pair's destination, by HEAD: its tag, or for a source pinned by digest alone, that digest. */

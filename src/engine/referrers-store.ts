@@ -104,7 +104,7 @@ export async function recordReferrers(
   referrers: readonly Descriptor[],
   known?: FoundReferrers
 ): Promise<'api' | 'tag'> {
-  const { via, referrers: listed } = known ?? (await listReferrers(store, subject))
+  const { via, referrers: listed, written } = known ?? (await listReferrers(store, subject))
   if (via === 'api') return 'api'
   const present = new Set(listed.map((d) => d.digest))
   const added: Descriptor[] = []
@@ -114,7 +114,8 @@ export async function recordReferrers(
     added.push(referrer)
   }
   if (added.length === 0) return 'tag'
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...listed, ...added] }))
+  // Merged with the index as it was written: entries this copy cannot use (a signer's odd ones) stay.
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...(written ?? listed), ...added] }))
   const descriptor = { mediaType: OCI_INDEX, digest: sha256(bytes), size: bytes.length }
   await store.pushManifest(descriptor, bytes, referrersTag(subject))
   return 'tag'

@@ -29,6 +29,7 @@ import { connectionHint, registryHint, type HintContext } from './hints.js'
 import { DEFAULT_RETRY, nextTryText, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js'
 import { parseTokenResponse, type Token, type TokenRequest } from './token.js'
 import { OriginAuthState, OriginPings, type PingAnswer } from './origin-state.js'
+import { tokenMessage } from '../words.js'
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
 
@@ -189,7 +190,7 @@ export class RegistryClient {
         retryable: (error) => resendable && isTransient(error),
         retryAfterMs: retryAfterOf,
         onRetry: (error, delay, next) =>
-          this.options.logger.info(`${(error as Error).message}; trying again ${nextTryText(delay, next, policy)}`),
+          this.options.logger.info(`${tokenMessage(error)}; trying again ${nextTryText(delay, next, policy)}`),
         countTries: true,
         ...(req.signal ? { signal: req.signal } : {})
       })

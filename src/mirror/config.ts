@@ -83,10 +83,18 @@ const NO_DEFAULTS: EntryOptions = { platforms: [], annotations: [], referrers: f
  * Reads the `mirror` input: one line ending in `.yml`, `.yaml` or `.json` is a file (relative to
  * `workspace`); anything else is the config itself, YAML (JSON is YAML).
  */
-export function loadMirrorConfig(input: string, workspace: string): MirrorConfig {
+export function loadMirrorConfig(input: string, workspace: string, options: ConfigOptions = {}): MirrorConfig {
   const text = input.trim()
-  if (!text.includes('\n') && CONFIG_FILE.test(text)) return parseMirrorConfig(readConfigFile(text, workspace), text)
-  return parseMirrorConfig(input)
+  if (!text.includes('\n') && CONFIG_FILE.test(text)) return parseMirrorConfig(readConfigFile(text, workspace), text, options)
+  return parseMirrorConfig(input, undefined, options)
+}
+
+export interface ConfigOptions {
+  /**
+   * The mirror writes one archive (`bundle`) instead of registries: an entry needs no
+   * `destination`, its images are named by their source; a `destination` given names them instead.
+   */
+  bundle?: boolean
 }
 
 function readConfigFile(path: string, workspace: string): string {
@@ -109,7 +117,7 @@ function readConfigFile(path: string, workspace: string): string {
 }
 
 /** Parses and checks a mirror config; `file` is named in messages when it came from one. */
-export function parseMirrorConfig(text: string, file?: string): MirrorConfig {
+export function parseMirrorConfig(text: string, file?: string, options: ConfigOptions = {}): MirrorConfig {
   const fail = (detail: string): never => {
     throw new MirrorConfigError(detail, { file })
   }
@@ -133,7 +141,7 @@ export function parseMirrorConfig(text: string, file?: string): MirrorConfig {
   if (mirrors.length === 0) fail('mirrors is empty: give at least one entry with source and destination')
   if (mirrors.length > MAX_ENTRIES)
     fail(`mirrors has ${mirrors.length} entries; at most ${MAX_ENTRIES} are accepted (split them over several configs)`)
-  return { entries: mirrors.map((entry, i) => parseEntryAt(entry, i + 1, defaults, file)), ...(file ? { file } : {}) }
+  return { entries: mirrors.map((entry, i) => parseEntryAt(entry, i + 1, defaults, file, options)), ...(file ? { file } : {}) }
 }
 
 /** YAML 1.2's core schema resolves these; without them a plain scalar such as `1.10` stays text. */
@@ -162,11 +170,17 @@ function withKey<T>(file: string | undefined, check: () => T): T {
   }
 }
 
-function parseEntryAt(value: unknown, index: number, defaults: EntryOptions, file: string | undefined): MirrorEntry {
+function parseEntryAt(
+  value: unknown,
+  index: number,
+  defaults: EntryOptions,
+  file: string | undefined,
+  options: ConfigOptions
+): MirrorEntry {
   const source = isMap(value) && typeof value.source === 'string' && value.source.trim() !== '' ? value.source.trim() : undefined
   try {
     if (!isMap(value)) throw new ConfigProblem('', `must be a mapping with source and destination, not ${describe(value)}`)
-    return parseEntry(value, index, defaults)
+    return parseEntry(value, index, defaults, options)
   } catch (error) {
     if (!(error instanceof ConfigProblem)) throw error
     // A problem with the entry as a whole has no key: "entry 3: must be a mapping…".
@@ -175,13 +189,19 @@ function parseEntryAt(value: unknown, index: number, defaults: EntryOptions, fil
   }
 }
 
-function parseEntry(map: PlainMap, index: number, defaults: EntryOptions): MirrorEntry {
+function parseEntry(map: PlainMap, index: number, defaults: EntryOptions, config: ConfigOptions): MirrorEntry {
   checkKeys(map, ENTRY_KEYS, '')
   if (!given(map.source)) throw new ConfigProblem('source', 'is missing: give the repository to copy from, or one tag or digest of it')
-  if (!given(map.destination))
-    throw new ConfigProblem('destination', 'is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx')
+  if (!given(map.destination) && !config.bundle)
+    throw new ConfigProblem(
+      'destination',
+      'is missing: give the repository to copy to, e.g. ghcr.io/org/mirror/nginx (or write the mirror into a bundle)'
+    )
   const source = reference(readString(map.source, 'source', 'a registry reference'), 'source')
-  const destinationText = readString(map.destination, 'destination', 'a registry reference')
+  // Into a bundle, an image without a destination keeps its source's name.
+  const destinationText = given(map.destination)
+    ? readString(map.destination, 'destination', 'a registry reference')
+    : `${source.registry}/${source.repository}`
   const destination = reference(destinationText, 'destination')
   if (destination.tag || destination.digest) {
     const names = destination.digest ? 'a digest' : 'a tag'

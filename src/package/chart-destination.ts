@@ -9,6 +9,7 @@
 import { atTag, endpointDigest, endpointTag, formatEndpoint, type Endpoint } from '../endpoint.js'
 import { InputError } from '../errors.js'
 import { isRepositoryName } from '../reference.js'
+import { param } from '../words.js'
 
 /** Registry and repository together, as the reference grammar bounds them. */
 const MAX_NAME_LENGTH = 255
@@ -39,7 +40,7 @@ export function chartDestination(destination: Endpoint, chart: ChartName): Endpo
   if (chart.name.includes('/') || !isRepositoryName(appended) || registry.length + 1 + appended.length > MAX_NAME_LENGTH) {
     throw new InputError(
       'destRef',
-      `${formatEndpoint(destination)} with oci:// and no tag is where helm push puts the chart under its name, but the chart name "${chart.name}" cannot be a repository path component (lowercase letters, digits, and . _ - between them); give the whole repository without oci:// or with a tag, e.g. ${registry}/${repository}/<name>:${chart.tag}`
+      `${formatEndpoint(destination)} with oci:// and no tag is where helm push puts the chart under its name, but the chart name "${chart.name}" cannot be a repository path component (lowercase letters, digits, and . _ - between them); give ${param('destRef')} the whole repository without oci:// or with a tag, e.g. ${registry}/${repository}/<name>:${chart.tag}`
     )
   }
   return atTag({ kind: 'registry', reference: { ...destination.reference, repository: appended } }, chart.tag)

@@ -8,6 +8,7 @@ import { isMap, parseDocument, type Document } from 'yaml'
 import { InputError } from '../errors.js'
 import { marshal, readMetadata, type Metadata } from './helm-config.js'
 import type { Ignore } from './tree.js'
+import { param } from '../words.js'
 
 export interface ChartFile {
   document: Document
@@ -101,7 +102,7 @@ export function chartVersion(chart: ChartFile, tag: string | undefined): { versi
   else if (!isChartVersion(version)) {
     throw new InputError(
       'path',
-      `${chart.where}: version ${version} is not SemVer 2, which Helm requires of a chart (e.g. 1.2.3, 1.2.3-rc.1); fix it, or give destRef a version tag`
+      `${chart.where}: version ${version} is not SemVer 2, which Helm requires of a chart (e.g. 1.2.3, 1.2.3-rc.1); fix it, or give ${param('destRef')} a version tag`
     )
   }
   const notices: string[] = []

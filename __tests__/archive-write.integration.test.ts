@@ -1,0 +1,188 @@
+/**
+ * Writing an archive (issue 24 §1): `destRef: ./out.tar` writes one file as Docker ≥ 25 writes
+ * `docker save` — an OCI layout with moby's manifest.json beside it — read back by independent
+ * clients (skopeo's `oci-archive:` and `docker-archive:`, umoci), by a manifest.json parser that
+ * follows moby's loader, and by our own `archive` input: every digest the source's.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runAction } from '../testbed/action.js'
+import { runCli } from '../testbed/cli.js'
+import { image, index, pushFixture, rawManifest } from '../testbed/fixtures.js'
+import { startRegistry, type TestRegistry } from '../testbed/registry.js'
+import { requireTools, run } from '../testbed/tools.js'
+
+let registry: TestRegistry
+let dir: string
+
+const app = image({ seed: 'write-app', layers: 2 })
+const amd = image({ seed: 'write-amd64' })
+const arm = image({ seed: 'write-arm64', architecture: 'arm64' })
+const multi = index([amd, arm])
+
+beforeAll(async () => {
+  await requireTools(['docker-registry', 'skopeo', 'umoci'])
+  registry = await startRegistry()
+  await pushFixture(registry.host, 'lib/app', app, 'v1')
+  await pushFixture(registry.host, 'lib/multi', multi, 'v2')
+  dir = await mkdtemp(join(tmpdir(), 'oci-push-write-'))
+}, 60_000)
+
+afterAll(async () => {
+  await registry?.stop()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+/** What skopeo reads from a transport other than docker:// (`oci-archive:`, `docker-archive:`). */
+const skopeoRaw = (reference: string) => run('skopeo', ['inspect', '--raw', reference])
+
+/** The entries of a tar (gzip'd or not), as `tar` lists them. */
+async function entries(path: string): Promise<string[]> {
+  const listing = await run('tar', ['-tf', path])
+  return listing.split('\n').filter((line) => line !== '')
+}
+
+async function member(path: string, name: string): Promise<string> {
+  return run('tar', ['-xOf', path, name])
+}
+
+/** manifest.json read as moby's loader reads it: every Config and Layers path must be an entry of the tar. */
+async function loadableImages(path: string): Promise<Array<{ Config: string; RepoTags: string[]; Layers: string[] }>> {
+  const names = new Set(await entries(path))
+  const manifest = JSON.parse(await member(path, 'manifest.json')) as Array<{ Config: string; RepoTags: string[] | null; Layers: string[] }>
+  for (const image of manifest) {
+    expect(names.has(image.Config)).toBe(true)
+    for (const layer of image.Layers) expect(names.has(layer)).toBe(true)
+  }
+  return manifest.map((m) => ({ ...m, RepoTags: m.RepoTags ?? [] }))
+}
+
+describe('a destination ending in .tar is one archive file', () => {
+  test('an image: a Docker 25 save that skopeo reads as oci-archive and docker-archive, named as Docker names it', async () => {
+    const out = join(dir, 'app.tar')
+    const step = await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: out })
+    expect(step.exitCode).toBe(0)
+    expect(step.outputs.digest).toBe(app.root.digest)
+    expect((await entries(out)).sort()).toEqual(
+      [
+        'index.json',
+        'manifest.json',
+        'oci-layout',
+        'repositories',
+        ...[...app.blobs, app.root].map((b) => `blobs/sha256/${b.digest.slice(7)}`)
+      ].sort()
+    )
+    const indexJson = JSON.parse(await member(out, 'index.json')) as {
+      manifests: Array<{ digest: string; annotations: Record<string, string> }>
+    }
+    expect(indexJson.manifests).toEqual([
+      expect.objectContaining({
+        digest: app.root.digest,
+        annotations: { 'io.containerd.image.name': `${registry.host}/lib/app:v1`, 'org.opencontainers.image.ref.name': 'v1' }
+      })
+    ])
+    expect(await skopeoRaw(`oci-archive:${out}:v1`)).toBe(app.root.bytes.toString())
+    const [loadable] = await loadableImages(out)
+    expect(loadable.RepoTags).toEqual([`${registry.host}/lib/app:v1`])
+    expect(loadable.Config).toBe(`blobs/sha256/${app.blobs[0].digest.slice(7)}`)
+    expect(JSON.parse(await run('skopeo', ['inspect', '--config', `docker-archive:${out}`]))).toMatchObject({
+      architecture: 'amd64',
+      os: 'linux'
+    })
+    // Nothing but the archive beside it: the temporary file was renamed.
+    expect((await readdir(dir)).filter((name) => name.includes('app.tar'))).toEqual(['app.tar'])
+  })
+
+  test('a multi-arch index into .tar.gz: the index kept whole, manifest.json lists its images, umoci and our archive input read it', async () => {
+    const out = join(dir, 'multi.tar.gz')
+    const step = await runCli(['copy', `${registry.host}/lib/multi:v2`, out, '--quiet'])
+    expect(step.exitCode).toBe(0)
+    expect(await skopeoRaw(`oci-archive:${out}:v2`)).toBe(multi.root.bytes.toString())
+    const loadable = await loadableImages(out)
+    expect(loadable.map((l) => l.Config).sort()).toEqual([amd, arm].map((f) => `blobs/sha256/${f.blobs[0].digest.slice(7)}`).sort())
+    expect(loadable.flatMap((l) => l.RepoTags)).toEqual([`${registry.host}/lib/multi:v2`])
+    // umoci reads the layout it holds.
+    const layout = join(dir, 'multi-layout')
+    await mkdir(layout)
+    await run('tar', ['-xzf', out, '-C', layout])
+    await run('umoci', ['ls', '--layout', layout])
+    // Round trip: pushed back by our own archive input, the same digest.
+    const back = await runAction({ archive: out, destRef: `${registry.host}/back/multi:v2` })
+    expect(back.exitCode).toBe(0)
+    expect(await rawManifest(registry.host, 'back/multi', 'v2')).toBe(multi.root.bytes.toString())
+  })
+
+  test('a failed copy leaves no archive and no temporary file; an existing file is replaced; a directory is refused', async () => {
+    const out = join(dir, 'failed.tar')
+    const failed = await runAction({ srcRef: `${registry.host}/lib/app:missing`, destRef: out })
+    expect(failed.exitCode).toBe(1)
+    expect((await readdir(dir)).filter((name) => name.includes('failed.tar'))).toEqual([])
+
+    const replaced = join(dir, 'replaced.tar')
+    await writeFile(replaced, 'old contents')
+    expect((await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: replaced })).exitCode).toBe(0)
+    expect(await skopeoRaw(`oci-archive:${replaced}:v1`)).toBe(app.root.bytes.toString())
+
+    const directory = join(dir, 'is-a-dir.tar')
+    await mkdir(directory)
+    const refused = await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: directory })
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stdout).toContain('is a directory; an archive is written as a file')
+  })
+
+  test('a trailing / keeps a path ending in .tar a layout directory', async () => {
+    const layout = join(dir, 'layout.tar')
+    const step = await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: `${layout}/` })
+    expect(step.exitCode).toBe(0)
+    expect((await readdir(layout)).sort()).toEqual(['blobs', 'index.json', 'oci-layout'])
+  })
+
+  test('a dry run writes no file', async () => {
+    const out = join(dir, 'dry.tar')
+    const step = await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: out, dryRun: 'true' })
+    expect(step.exitCode).toBe(0)
+    expect((await readdir(dir)).filter((name) => name.includes('dry.tar'))).toEqual([])
+  })
+})
+
+describe('mirror → bundle → push (issue 24 §2)', () => {
+  test('every selected pair into one archive, each blob once, named by its source; pushed back under a prefix with the same digests', async () => {
+    const workspace = await mkdtemp(join(dir, 'bundle-'))
+    await writeFile(
+      join(workspace, 'mirror.yml'),
+      `mirrors:\n  - source: ${registry.host}/lib/app\n    tags: ['v1']\n  - source: ${registry.host}/lib/multi:v2\n`
+    )
+    const bundle = join(workspace, 'images.tar')
+    const dry = await runAction({ mirror: 'mirror.yml', bundle, dryRun: 'true' }, { GITHUB_WORKSPACE: workspace })
+    expect(dry.exitCode).toBe(0)
+    expect((JSON.parse(dry.outputs.mirrored) as Array<{ status: string }>).map((r) => r.status)).toEqual(['planned', 'planned'])
+    expect((await readdir(workspace)).filter((name) => name.includes('images.tar'))).toEqual([])
+
+    const written = await runAction({ mirror: 'mirror.yml', bundle }, { GITHUB_WORKSPACE: workspace })
+    expect(written.exitCode).toBe(0)
+    const names = await entries(bundle)
+    expect(new Set(names).size).toBe(names.length)
+    const indexJson = JSON.parse(await member(bundle, 'index.json')) as {
+      manifests: Array<{ digest: string; annotations: Record<string, string> }>
+    }
+    expect(indexJson.manifests.map((m) => m.annotations['io.containerd.image.name']).sort()).toEqual(
+      [`${registry.host}/lib/app:v1`, `${registry.host}/lib/multi:v2`].sort()
+    )
+
+    const pushed = await runAction({ archive: bundle, destRef: `${registry.host}/inside/` })
+    expect(pushed.exitCode).toBe(0)
+    expect(await rawManifest(registry.host, 'inside/lib/app', 'v1')).toBe(app.root.bytes.toString())
+    expect(await rawManifest(registry.host, 'inside/lib/multi', 'v2')).toBe(multi.root.bytes.toString())
+  })
+
+  test('bundle without mirror, or not an archive name, is refused naming the input', async () => {
+    const alone = await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: `${registry.host}/x/app:v1`, bundle: 'x.tar' })
+    expect(alone.exitCode).toBe(1)
+    expect(alone.stdout).toMatch(/::error::bundle: writes a mirror run into one archive/)
+    const badName = await runAction({ mirror: `mirrors:\n  - source: ${registry.host}/lib/app:v1\n`, bundle: 'images.zip' })
+    expect(badName.exitCode).toBe(1)
+    expect(badName.stdout).toContain('is not an archive file name')
+  })
+})

@@ -1,0 +1,234 @@
+/**
+ * One archive file written as `docker save` on Docker ≥ 25 writes it: an OCI image layout
+ * (image-spec image-layout.md: `oci-layout`, `index.json`, `blobs/sha256/<hex>`) with moby's
+ * `manifest.json` (and `repositories`) beside it, so `docker load` reads it on either image store,
+ * skopeo as `oci-archive:` and `docker-archive:`, and layout readers (crane, oras, umoci) as a
+ * layout. Blobs are stored as they come (compressed layers stay compressed): every digest is the
+ * source's, and each is stored once however many images share it.
+ *
+ * Written as a stream into a temporary file beside the target — entries one after another, no
+ * second copy on disk — and renamed over it by {@link ArchiveWriter.commit} once the step is
+ * complete; {@link ArchiveWriter.discard} removes it, so a failed run leaves no half archive.
+ * `.tar.gz` and `.tgz` gzip the whole tar. Nothing is created until the first write (a dry run
+ * writes nothing).
+ */
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import { pack, type Pack } from 'tar-stream'
+import { ContentError } from '../errors.js'
+import { fileSystemError, systemCode } from '../files.js'
+import { parseManifest, type Descriptor, type ImageManifest } from '../manifest.js'
+import { OCI_INDEX } from '../media-types.js'
+import type { Pinning, Target } from '../storage.js'
+
+const REF_NAME = 'org.opencontainers.image.ref.name'
+const CONTAINERD_NAME = 'io.containerd.image.name'
+
+/** `blobs/<alg>/<hex>`: where image-layout.md puts a blob, and what manifest.json names. */
+function blobPath(digest: string): string {
+  const [algorithm, hex] = digest.split(':')
+  return `blobs/${algorithm}/${hex}`
+}
+
+/** An entry of `index.json`: a tagged (or pinned) root, with the names Docker 25 gives it. */
+interface Named {
+  descriptor: Descriptor
+  tag?: string
+  /** `registry/repository`, when the image has one (a registry source, a mirror pair). */
+  name?: string
+}
+
+export class ArchiveWriter implements Target, Pinning {
+  readonly name: string
+  private readonly written = new Set<string>()
+  /** Image manifests written, for manifest.json: their config and layers. */
+  private readonly images = new Map<string, ImageManifest>()
+  /** Indexes written: their children, for manifest.json. */
+  private readonly indexes = new Map<string, Descriptor[]>()
+  private readonly entries: Named[] = []
+  private tar?: { pack: Pack; file: WriteStream; done: Promise<void>; temp: string }
+  /** Entries go in one after another: each write waits for the one before. */
+  private queue: Promise<void> = Promise.resolve()
+  /** A write that failed half way leaves a tar no reader could trust: nothing more is written. */
+  private broken?: Error
+
+  constructor(
+    readonly path: string,
+    private readonly gzip: boolean
+  ) {
+    this.name = path
+  }
+
+  manifestExists(descriptor: Descriptor): Promise<boolean> {
+    return Promise.resolve(this.written.has(descriptor.digest))
+  }
+
+  blobExists(descriptor: Descriptor): Promise<boolean> {
+    return Promise.resolve(this.written.has(descriptor.digest))
+  }
+
+  pushBlob(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void> {
+    return this.entry(descriptor, async () => await open())
+  }
+
+  async pushManifest(descriptor: Descriptor, bytes: Buffer, tag?: string, name?: string): Promise<void> {
+    const manifest = parseManifest(bytes, descriptor.mediaType, `${this.path} ${descriptor.digest}`)
+    if (manifest.kind === 'image') this.images.set(descriptor.digest, manifest)
+    else this.indexes.set(descriptor.digest, manifest.manifests)
+    await this.entry(descriptor, () => Promise.resolve(Readable.from([bytes])))
+    if (tag !== undefined) this.record({ descriptor, tag, ...(name ? { name } : {}) })
+  }
+
+  /** A root pushed by digest alone: listed in index.json without a name. */
+  pin(descriptor: Descriptor): Promise<void> {
+    this.record({ descriptor })
+    return Promise.resolve()
+  }
+
+  /**
+   * Writes the layout's own files and renames the archive into place. Nothing to do when nothing
+   * was written (a dry run); an archive with no image in it is not made.
+   */
+  async commit(): Promise<void> {
+    await this.queue
+    if (this.broken) throw this.broken
+    if (!this.tar) return
+    const { pack: tarPack, done, temp } = this.tar
+    const json = (name: string, value: unknown) => this.add(name, Buffer.from(JSON.stringify(value)))
+    await json('oci-layout', { imageLayoutVersion: '1.0.0' })
+    await json('index.json', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: this.entries.map(indexEntry) })
+    const loadable = this.loadable()
+    await json('manifest.json', loadable)
+    await json('repositories', repositories(loadable))
+    tarPack.finalize()
+    await done
+    try {
+      await rename(temp, this.path)
+    } catch (error) {
+      throw fileSystemError(error, 'write the archive', this.path)
+    }
+    this.tar = undefined
+  }
+
+  /** Removes the temporary file of a run that did not complete. */
+  async discard(): Promise<void> {
+    const tar = this.tar
+    this.tar = undefined
+    if (!tar) return
+    tar.pack.destroy()
+    tar.file.destroy()
+    await tar.done.catch(() => {})
+    await rm(tar.temp, { force: true })
+  }
+
+  private record(named: Named): void {
+    // One entry per tag: a tag written again (a second destination line) names the last.
+    const at = named.tag === undefined ? -1 : this.entries.findIndex((e) => e.tag === named.tag && e.name === named.name)
+    if (at >= 0) this.entries[at] = named
+    else if (!this.entries.some((e) => e.tag === undefined && named.tag === undefined && e.descriptor.digest === named.descriptor.digest))
+      this.entries.push(named)
+  }
+
+  /** One blob entry, once per digest, after the entries before it. */
+  private entry(descriptor: Descriptor, open: () => Promise<Readable>): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.broken) throw this.broken
+      if (this.written.has(descriptor.digest)) return
+      await this.open()
+      try {
+        await this.add(blobPath(descriptor.digest), await open(), descriptor.size)
+      } catch (error) {
+        this.broken = error instanceof Error ? error : new Error(String(error))
+        throw error
+      }
+      this.written.add(descriptor.digest)
+    })
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  /** Writes one tar entry of `size` bytes from `body`. */
+  private async add(name: string, body: Readable | Buffer, size = (body as Buffer).length): Promise<void> {
+    const tar = this.tar as NonNullable<ArchiveWriter['tar']>
+    const sink = tar.pack.entry({ name, size, mode: 0o644, mtime: new Date(0), type: 'file' })
+    await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, sink)
+  }
+
+  /** The temporary file beside the target, opened at the first write. */
+  private async open(): Promise<void> {
+    if (this.tar) return
+    try {
+      if ((await stat(this.path)).isDirectory()) {
+        throw new ContentError(
+          this.path,
+          'is a directory; an archive is written as a file (write ./dir/ with a trailing / for a layout directory)'
+        )
+      }
+    } catch (error) {
+      if (error instanceof ContentError) throw error
+      if (systemCode(error) !== 'ENOENT') throw fileSystemError(error, 'write the archive', this.path)
+    }
+    const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.partial`)
+    const file = createWriteStream(temp)
+    const tarPack = pack()
+    const done = (this.gzip ? pipeline(tarPack, createGzip(), file) : pipeline(tarPack, file)).catch((error: unknown) => {
+      throw fileSystemError(error, 'write the archive', this.path)
+    })
+    // Failures show on commit (or through the entry that is written); never unhandled.
+    done.catch(() => {})
+    this.tar = { pack: tarPack, file, done, temp }
+  }
+
+  /**
+   * manifest.json as moby's loader reads it: for each tagged image manifest, its config, its
+   * layers and its name; for a tagged index, the image manifests in it (attestations left out),
+   * the name on the first one only (a loader tags one image per name).
+   */
+  private loadable(): Array<{ Config: string; RepoTags: string[]; Layers: string[] }> {
+    const byManifest = new Map<string, { Config: string; RepoTags: string[]; Layers: string[] }>()
+    const add = (digest: string, repoTag: string | undefined) => {
+      const image = this.images.get(digest)
+      if (!image) return
+      const entry = byManifest.get(digest) ?? {
+        Config: blobPath(image.config.digest),
+        RepoTags: [],
+        Layers: image.layers.map((l) => blobPath(l.digest))
+      }
+      if (repoTag !== undefined && !entry.RepoTags.includes(repoTag)) entry.RepoTags.push(repoTag)
+      byManifest.set(digest, entry)
+    }
+    for (const { descriptor, tag, name } of this.entries) {
+      const repoTag = tag !== undefined && name ? `${name}:${tag}` : undefined
+      add(descriptor.digest, repoTag)
+      const children = (this.indexes.get(descriptor.digest) ?? []).filter((child) => child.platform?.os !== 'unknown')
+      children.forEach((child, i) => add(child.digest, i === 0 ? repoTag : undefined))
+    }
+    return [...byManifest.values()]
+  }
+}
+
+/** An index.json entry as Docker 25 writes it: the full name and the tag. */
+function indexEntry({ descriptor, tag, name }: Named): Descriptor {
+  const { mediaType, digest, size } = descriptor
+  const annotations = tag === undefined ? undefined : { ...(name ? { [CONTAINERD_NAME]: `${name}:${tag}` } : {}), [REF_NAME]: tag }
+  return { mediaType, digest, size, ...(annotations ? { annotations } : {}) }
+}
+
+/** The legacy `repositories` file: repository → tag → the image's top layer (its blob's hex). */
+function repositories(loadable: ReadonlyArray<{ RepoTags: string[]; Layers: string[] }>): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {}
+  for (const { RepoTags, Layers } of loadable) {
+    const top = Layers[Layers.length - 1]
+    if (!top) continue
+    for (const repoTag of RepoTags) {
+      const colon = repoTag.lastIndexOf(':')
+      const repository = repoTag.slice(0, colon)
+      out[repository] = { ...out[repository], [repoTag.slice(colon + 1)]: top.slice(top.lastIndexOf('/') + 1) }
+    }
+  }
+  return out
+}
