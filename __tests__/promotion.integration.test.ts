@@ -240,7 +240,12 @@ describe('mirror re-runs bring what is new', () => {
     const config = `mirrors:\n  - source: ${source.host}/moving/app\n    destination: ${destination.host}/moving/app\n    tags: ['stable']\n`
     expect(statuses(ok(await mirror(config)))).toEqual(['copied'])
     await pushFixture(source.host, 'moving/app', next, 'stable')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    destination.clearAccessLog()
     expect(statuses(ok(await mirror(config)))).toEqual(['copied'])
+    // The pair's HEAD of the tag told the plan what it holds: the tag is asked once, not twice.
+    const heads = (await destination.accessLog()).filter((e) => e.method === 'HEAD' && e.path === '/v2/moving/app/manifests/stable')
+    expect(heads).toHaveLength(1)
     expect(await rawManifest(destination.host, 'moving/app', 'stable')).toBe(next.root.bytes.toString())
   })
 })

@@ -34959,7 +34959,7 @@ async function planCopy(opener, request, reporter) {
     // The destinations' registries are pinged, and their tags asked, while the source is read:
     // those round trips overlap it.
     warm(opener, request.destinations);
-    const held = askTags(opener, planDestinations(request.source, request.destinations));
+    const held = askTags(opener, planDestinations(request.source, request.destinations), request.heldTags);
     const source = await opener.source(request.source);
     const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '');
     const name = formatEndpoint(request.source);
@@ -35035,12 +35035,17 @@ function tagKey(destination) {
  * nothing: it has no immutable tags and writing it costs no request). A failed question is an
  * unknown answer: the tag is then written as before, and a real problem shows on that write.
  */
-function askTags(opener, destinations) {
+function askTags(opener, destinations, known = new Map()) {
     const held = new Map();
     for (const destination of destinations) {
         const tag = destination.tag;
         if (tag === undefined || destination.unchanged || destination.endpoint.kind !== 'registry')
             continue;
+        const name = formatEndpoint(destination.endpoint);
+        if (known.has(name)) {
+            held.set(tagKey(destination), Promise.resolve(known.get(name)));
+            continue;
+        }
         const answer = opener
             .target(destination.endpoint)
             .then(async (target) => (isManifestResolver(target) ? (await target.resolveManifest(tag))?.digest : undefined))
@@ -35472,9 +35477,10 @@ async function mirrorPair(pair, request, context, locator) {
             const moved = pair.entry.referrers ? await newReferrers(context, pair, present, request, reporter) : 0;
             return moved > 0 ? done(reporter, row('referrers', present, 0)) : skipped(reporter, row('skipped', present, 0));
         }
-        // Not known to be up to date: from here it is a copy (or its plan), reported as one.
+        // Not known to be up to date: from here it is a copy (or its plan), reported as one. The
+        // destination tag was asked already: the plan does not ask it again.
         reporter.event({ type: 'artifact-started', source, destinations: [destination] });
-        const plan = await planCopy(context.opener, copyRequest, reporter);
+        const plan = await planCopy(context.opener, { ...copyRequest, heldTags: new Map([[destination, present]]) }, reporter);
         const digest = plan.root.descriptor.digest;
         if (present === digest)
             return skipped(reporter, row('skipped', digest, 0));

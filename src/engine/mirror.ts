@@ -253,9 +253,10 @@ async function mirrorPair(pair: Pair, request: MirrorRequest, context: MirrorCon
       const moved = pair.entry.referrers ? await newReferrers(context, pair, present, request, reporter) : 0
       return moved > 0 ? done(reporter, row('referrers', present, 0)) : skipped(reporter, row('skipped', present, 0))
     }
-    // Not known to be up to date: from here it is a copy (or its plan), reported as one.
+    // Not known to be up to date: from here it is a copy (or its plan), reported as one. The
+    // destination tag was asked already: the plan does not ask it again.
     reporter.event({ type: 'artifact-started', source, destinations: [destination] })
-    const plan = await planCopy(context.opener, copyRequest, reporter)
+    const plan = await planCopy(context.opener, { ...copyRequest, heldTags: new Map([[destination, present]]) }, reporter)
     const digest = plan.root.descriptor.digest
     if (present === digest) return skipped(reporter, row('skipped', digest, 0))
     if (request.dryRun) return done(reporter, row('planned', digest, plan.bytes))

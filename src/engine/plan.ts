@@ -63,7 +63,7 @@ export async function planCopy(opener: Opener<Endpoint>, request: CopyRequest, r
   // The destinations' registries are pinged, and their tags asked, while the source is read:
   // those round trips overlap it.
   warm(opener, request.destinations)
-  const held = askTags(opener, planDestinations(request.source, request.destinations))
+  const held = askTags(opener, planDestinations(request.source, request.destinations), request.heldTags)
   const source = await opener.source(request.source)
   const original = await fetchRoot(source, endpointDigest(request.source) ?? endpointTag(request.source) ?? '')
   const name = formatEndpoint(request.source)
@@ -140,11 +140,20 @@ export function tagKey(destination: Destination): string {
  * nothing: it has no immutable tags and writing it costs no request). A failed question is an
  * unknown answer: the tag is then written as before, and a real problem shows on that write.
  */
-function askTags(opener: Opener<Endpoint>, destinations: readonly Destination[]): Map<string, Promise<string | undefined>> {
+function askTags(
+  opener: Opener<Endpoint>,
+  destinations: readonly Destination[],
+  known: ReadonlyMap<string, string | undefined> = new Map()
+): Map<string, Promise<string | undefined>> {
   const held = new Map<string, Promise<string | undefined>>()
   for (const destination of destinations) {
     const tag = destination.tag
     if (tag === undefined || destination.unchanged || destination.endpoint.kind !== 'registry') continue
+    const name = formatEndpoint(destination.endpoint)
+    if (known.has(name)) {
+      held.set(tagKey(destination), Promise.resolve(known.get(name)))
+      continue
+    }
     const answer = opener
       .target(destination.endpoint)
       .then(async (target) => (isManifestResolver(target) ? (await target.resolveManifest(tag))?.digest : undefined))

@@ -35,6 +35,11 @@ export interface CopyRequest {
   ociMediaTypes?: boolean
   /** Also copy what refers to the copied manifests (signatures, SBOMs, attestations). */
   referrers?: boolean
+  /**
+   * What destination tags hold, when the caller asked already (a mirror's HEAD of its pair), by
+   * `formatEndpoint` of the destination with its tag: not asked again.
+   */
+  heldTags?: ReadonlyMap<string, string | undefined>
 }
 
 export interface PushedReference {
