@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAction } from '../testbed/action.js'
 import { runCli } from '../testbed/cli.js'
-import { image, index, pushFixture, rawManifest } from '../testbed/fixtures.js'
+import { helmChart, image, index, pushFixture, rawManifest } from '../testbed/fixtures.js'
+import { startProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run } from '../testbed/tools.js'
 
@@ -21,12 +22,17 @@ const app = image({ seed: 'write-app', layers: 2 })
 const amd = image({ seed: 'write-amd64' })
 const arm = image({ seed: 'write-arm64', architecture: 'arm64' })
 const multi = index([amd, arm])
+/** Linux and Windows in one index: moby's loader refuses a Windows image on Linux. */
+const mixed = index([image({ seed: 'write-mixed-linux' }), image({ seed: 'write-mixed-windows', os: 'windows' })])
+const chart = helmChart('demo', '0.1.0')
 
 beforeAll(async () => {
   await requireTools(['docker-registry', 'skopeo', 'umoci'])
   registry = await startRegistry()
   await pushFixture(registry.host, 'lib/app', app, 'v1')
   await pushFixture(registry.host, 'lib/multi', multi, 'v2')
+  await pushFixture(registry.host, 'lib/mixed', mixed, 'v3')
+  await pushFixture(registry.host, 'charts/demo', chart, '0.1.0')
   dir = await mkdtemp(join(tmpdir(), 'oci-push-write-'))
 }, 60_000)
 
@@ -184,5 +190,60 @@ describe('mirror → bundle → push (issue 24 §2)', () => {
     const badName = await runAction({ mirror: `mirrors:\n  - source: ${registry.host}/lib/app:v1\n`, bundle: 'images.zip' })
     expect(badName.exitCode).toBe(1)
     expect(badName.stdout).toContain('is not an archive file name')
+  })
+})
+
+describe('what a loader can use, and failures mid-stream', () => {
+  test('manifest.json lists Linux container images only: not a Windows child, not a Helm chart', async () => {
+    const out = join(dir, 'loadable.tar')
+    expect((await runCli(['copy', `${registry.host}/lib/mixed:v3`, out, '--quiet'])).exitCode).toBe(0)
+    const linux = mixed.children.find((c) => !c.bytes.toString().includes('windows')) ?? mixed.children[0]
+    const loadable = await loadableImages(out)
+    expect(loadable).toHaveLength(1)
+    expect(loadable[0].RepoTags).toEqual([`${registry.host}/lib/mixed:v3`])
+    expect(await member(out, 'manifest.json')).toContain(
+      (JSON.parse(linux.bytes.toString()) as { config: { digest: string } }).config.digest.slice(7)
+    )
+    const charted = join(dir, 'chart.tar')
+    expect((await runCli(['copy', `${registry.host}/charts/demo:0.1.0`, charted, '--quiet'])).exitCode).toBe(0)
+    expect(await loadableImages(charted)).toEqual([])
+    expect(await skopeoRaw(`oci-archive:${charted}:0.1.0`)).toBe(chart.root.bytes.toString())
+  })
+
+  test('a blob cut off while it is written fails the step at once: no archive, no temporary file', async () => {
+    const proxy = await startProxy(registry.port)
+    try {
+      const layer = app.blobs[1].digest
+      proxy.faults.rules = [
+        { match: (r) => r.method === 'GET' && r.path.endsWith(`/blobs/${layer}`), times: Infinity, action: { cutBody: true } }
+      ]
+      const out = join(dir, 'cut.tar')
+      const step = await runAction({ srcRef: `${proxy.host}/lib/app:v1`, destRef: out })
+      expect(step.exitCode).toBe(1)
+      expect(step.stdout).toContain('the archive cannot be completed')
+      expect((await readdir(dir)).filter((name) => name.includes('cut.tar'))).toEqual([])
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  test('a destRef that is a bare archive name is refused, not read as a Docker Hub repository', async () => {
+    const step = await runAction({ srcRef: `${registry.host}/lib/app:v1`, destRef: 'out.tar' })
+    expect(step.exitCode).toBe(1)
+    expect(step.stdout).toContain('"out.tar" reads as a Docker Hub repository; write ./out.tar for an archive file')
+  })
+
+  test('a bundle of an empty shard is an empty archive, never an older file left in place', async () => {
+    const workspace = await mkdtemp(join(dir, 'shards-'))
+    await writeFile(join(workspace, 'one.yml'), `mirrors:\n  - source: ${registry.host}/lib/app:v1\n`)
+    const images: number[] = []
+    for (const shard of ['0/2', '1/2']) {
+      const bundle = join(workspace, `images-${shard[0]}.tar`)
+      await writeFile(bundle, 'an older bundle')
+      const step = await runAction({ mirror: 'one.yml', bundle, shard }, { GITHUB_WORKSPACE: workspace })
+      expect(step.exitCode).toBe(0)
+      images.push((JSON.parse(await member(bundle, 'index.json')) as { manifests: unknown[] }).manifests.length)
+    }
+    expect(images.sort()).toEqual([0, 1])
   })
 })

@@ -139,6 +139,38 @@ describe('never write what is already there', () => {
     }
   })
 
+  test('a re-run of an archive push and of a package push onto immutable tags writes nothing', async () => {
+    const { writeTar } = await import('../testbed/tarballs.js')
+    const archive = join(workspace, 'app.tar')
+    const entry = {
+      mediaType: app.root.mediaType,
+      digest: app.root.digest,
+      size: app.root.size,
+      annotations: { 'org.opencontainers.image.ref.name': 'v1' }
+    }
+    await writeTar(archive, [
+      { name: 'oci-layout', body: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: 'index.json', body: JSON.stringify({ schemaVersion: 2, manifests: [entry] }) },
+      ...[...app.blobs, app.root].map((b) => ({ name: `blobs/sha256/${b.digest.slice(7)}`, body: b.bytes }))
+    ])
+    const packaged = join(workspace, 'config-dir')
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(packaged, { recursive: true })
+    await writeFile(join(packaged, 'settings.json'), '{"replicas": 3}')
+    const runs: Array<Record<string, string>> = [
+      { archive, destRef: `${immutable.host}/archived/app` },
+      { path: packaged, artifactType: 'application/vnd.example.config.v1+tar', destRef: `${immutable.host}/packaged/config:v1` }
+    ]
+    for (const inputs of runs) {
+      ok(await runAction(inputs, { SOURCE_DATE_EPOCH: '0' }))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      destination.clearAccessLog()
+      const again = ok(await runAction(inputs, { SOURCE_DATE_EPOCH: '0' }))
+      expect(again.stdout).toContain('is already at sha256:')
+      expect(writes(await destination.accessLog())).toEqual([])
+    }
+  })
+
   test('a tag holding another digest on a registry that refuses to move it: the error names the tag, both digests and the refusal', async () => {
     ok(await runAction({ srcRef: `${source.host}/signed/app:v1`, destRef: `${immutable.host}/moved/app:v1` }))
     const run = await runAction({ srcRef: `${source.host}/signed/app:v2`, destRef: `${immutable.host}/moved/app:v1` })

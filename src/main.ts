@@ -29,7 +29,7 @@ function describeRun(inputs: RunRequest | undefined): RunDescription {
 async function copyStep(stores: Stores, inputs: RunRequest, reporter: Reporter): Promise<void> {
   const result = await runCopy(stores, inputs, reporter)
   // Archive files written go into place now that every copy is complete.
-  await stores.commit()
+  if (!inputs.dryRun) await stores.commit()
   if (result) {
     setOutputs(result)
     await writeSummary(copySummary(result, describeRun(inputs)))
@@ -52,9 +52,11 @@ export async function run(): Promise<void> {
     try {
       for (const notice of inputs.notices) logger.notice(notice)
       if (inputs.mirror) {
+        // The bundle is this step's even when its shard selects nothing: an empty one replaces an older file.
+        if (inputs.bundle) await stores.target(inputs.bundle)
         await mirrorStep(stores, { ...inputs, mirror: inputs.mirror }, describeRun(inputs))
         // A bundle goes into place only when every pair is in it (a failed mirror throws first).
-        await stores.commit()
+        if (!inputs.dryRun) await stores.commit()
       } else await copyStep(stores, inputs, withListener(actionReporter(), writtenRecorder(written)))
     } finally {
       await stores.discard()

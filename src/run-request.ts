@@ -372,6 +372,9 @@ function parseDestinations(text: string, archive: boolean): { destinations: Endp
       prefixes.push(line)
       continue
     }
+    if (!isLocalPath(line) && archiveFormat(line) && !line.includes('/')) {
+      throw new InputError('destRef', `${shown(line)} reads as a Docker Hub repository; write ./${line} for an archive file`)
+    }
     const destination = endpoint('destRef', line)
     if (endpointDigest(destination)) {
       throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`)

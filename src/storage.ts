@@ -77,7 +77,7 @@ export function sharesBlobs(target: Target, source: Source): boolean {
 
 /** A target that must record a root written without a tag (a layout lists it in index.json). */
 export interface Pinning {
-  pin(descriptor: Descriptor): Promise<void>
+  pin(descriptor: Descriptor, name?: string): Promise<void>
 }
 
 export function isPinning(target: Target): target is Target & Pinning {

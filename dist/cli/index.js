@@ -32962,6 +32962,9 @@ function parseDestinations(text, archive) {
             prefixes.push(line);
             continue;
         }
+        if (!isLocalPath(line) && archiveFormat(line) && !line.includes('/')) {
+            throw new InputError('destRef', `${shown(line)} reads as a Docker Hub repository; write ./${line} for an archive file`);
+        }
         const destination = endpoint('destRef', line);
         if (endpointDigest(destination)) {
             throw new InputError('destRef', `"${line}" names a digest; a destination takes a tag, or none to keep the source's`);
@@ -35286,7 +35289,7 @@ async function writeTag(dest, target, plan, reporter) {
     }
     else {
         if (isPinning(target))
-            await target.pin(root.descriptor);
+            await target.pin(root.descriptor, imageNameOf(dest));
         reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' });
     }
 }
@@ -35385,7 +35388,8 @@ async function runMirror(request, context) {
         if (stop.stopped)
             return;
         rows[i] = await mirrorPair(pair, request, context, locator);
-        if (rows[i]?.status === 'failed' && request.failFast)
+        // Into a bundle, a failed pair means no bundle at all: nothing more is fetched for it.
+        if (rows[i]?.status === 'failed' && (request.failFast || request.bundle))
             stop.stopped = true;
     });
     entryErrors.sort((x, y) => x.entry - y.entry);
@@ -40390,9 +40394,9 @@ function runCopy(stores, inputs, reporter) {
  *
  * Written as a stream into a temporary file beside the target — entries one after another, no
  * second copy on disk — and renamed over it by {@link ArchiveWriter.commit} once the step is
- * complete; {@link ArchiveWriter.discard} removes it, so a failed run leaves no half archive.
- * `.tar.gz` and `.tgz` gzip the whole tar. Nothing is created until the first write (a dry run
- * writes nothing).
+ * complete (a step that wrote nothing, an empty shard, gets an empty archive); {@link
+ * ArchiveWriter.discard} removes it, so a failed run leaves no half archive. `.tar.gz` and `.tgz`
+ * gzip the whole tar. Nothing is created until the first write, and a dry run never commits.
  */
 
 
@@ -40407,6 +40411,11 @@ function runCopy(stores, inputs, reporter) {
 
 const archive_writer_REF_NAME = 'org.opencontainers.image.ref.name';
 const archive_writer_CONTAINERD_NAME = 'io.containerd.image.name';
+/** Config media types of container images (OCI, Docker): what moby's loader takes. */
+const IMAGE_CONFIGS = new Set([
+    'application/vnd.oci.image.config.v1+json',
+    'application/vnd.docker.container.image.v1+json'
+]);
 /** `blobs/<alg>/<hex>`: where image-layout.md puts a blob, and what manifest.json names. */
 function archive_writer_blobPath(digest) {
     const [algorithm, hex] = digest.split(':');
@@ -40451,9 +40460,9 @@ class ArchiveWriter {
         if (tag !== undefined)
             this.record({ descriptor, tag, ...(name ? { name } : {}) });
     }
-    /** A root pushed by digest alone: listed in index.json without a name. */
-    pin(descriptor) {
-        this.record({ descriptor });
+    /** A root pushed by digest alone: listed in index.json as `name@digest` when it has a name. */
+    pin(descriptor, name) {
+        this.record({ descriptor, ...(name ? { name } : {}) });
         return Promise.resolve();
     }
     /**
@@ -40464,8 +40473,9 @@ class ArchiveWriter {
         await this.queue;
         if (this.broken)
             throw this.broken;
+        // Nothing went in (an empty shard): an empty archive, never an older file left in its place.
         if (!this.tar)
-            return;
+            await this.open();
         const { pack: tarPack, done, temp } = this.tar;
         const json = (name, value) => this.add(name, Buffer.from(JSON.stringify(value)));
         await json('oci-layout', { imageLayoutVersion: '1.0.0' });
@@ -40510,12 +40520,16 @@ class ArchiveWriter {
             if (this.written.has(descriptor.digest))
                 return;
             await this.open();
+            // Opened before its entry starts: a source that cannot be opened leaves the tar as it was.
+            const body = await open();
             try {
-                await this.add(archive_writer_blobPath(descriptor.digest), await open(), descriptor.size);
+                await this.add(archive_writer_blobPath(descriptor.digest), body, descriptor.size);
             }
             catch (error) {
-                this.broken = error instanceof Error ? error : new Error(String(error));
-                throw error;
+                // Half an entry is in the tar: no reader could trust it, and a retry cannot take it back.
+                const cause = error instanceof Error ? error.message : String(error);
+                this.broken = new ContentError(this.path, `${descriptor.digest} broke off while it was written (${cause}); the archive cannot be completed, run the step again`);
+                throw this.broken;
             }
             this.written.add(descriptor.digest);
         });
@@ -40562,7 +40576,8 @@ class ArchiveWriter {
         const byManifest = new Map();
         const add = (digest, repoTag) => {
             const image = this.images.get(digest);
-            if (!image)
+            // Only container images: a chart, a signature or an SBOM is no image a loader can run.
+            if (!image || !IMAGE_CONFIGS.has(image.config.mediaType))
                 return;
             const entry = byManifest.get(digest) ?? {
                 Config: archive_writer_blobPath(image.config.digest),
@@ -40576,8 +40591,11 @@ class ArchiveWriter {
         for (const { descriptor, tag, name } of this.entries) {
             const repoTag = tag !== undefined && name ? `${name}:${tag}` : undefined;
             add(descriptor.digest, repoTag);
-            const children = (this.indexes.get(descriptor.digest) ?? []).filter((child) => child.platform?.os !== 'unknown');
-            children.forEach((child, i) => add(child.digest, i === 0 ? repoTag : undefined));
+            // Of an index, the Linux images (moby's loader refuses another OS), the name on one: linux/amd64 if there.
+            const children = (this.indexes.get(descriptor.digest) ?? []).filter((child) => child.platform?.os === 'linux');
+            const named = children.find((child) => child.platform?.architecture === 'amd64') ?? children[0];
+            for (const child of children)
+                add(child.digest, child === named ? repoTag : undefined);
         }
         return [...byManifest.values()];
     }
@@ -40585,7 +40603,11 @@ class ArchiveWriter {
 /** An index.json entry as Docker 25 writes it: the full name and the tag. */
 function indexEntry({ descriptor, tag, name }) {
     const { mediaType, digest, size } = descriptor;
-    const annotations = tag === undefined ? undefined : { ...(name ? { [archive_writer_CONTAINERD_NAME]: `${name}:${tag}` } : {}), [archive_writer_REF_NAME]: tag };
+    const annotations = tag === undefined
+        ? name
+            ? { [archive_writer_CONTAINERD_NAME]: `${name}@${digest}` }
+            : undefined
+        : { ...(name ? { [archive_writer_CONTAINERD_NAME]: `${name}:${tag}` } : {}), [archive_writer_REF_NAME]: tag };
     return { mediaType, digest, size, ...(annotations ? { annotations } : {}) };
 }
 /** The legacy `repositories` file: repository → tag → the image's top layer (its blob's hex). */
@@ -40764,6 +40786,9 @@ async function runCommand(context) {
     const registries = openRegistries(inputs, '', env, logger);
     const stores = new Stores(registries);
     try {
+        // The bundle is this run's even when its shard selects nothing: an empty one replaces an older file.
+        if (inputs.mirror && inputs.bundle)
+            await stores.target(inputs.bundle);
         if (inputs.mirror)
             return await mirror(stores, inputs.mirror, context);
         const reporter = cliReporter(view, console, options, copyEventLine);
@@ -40772,7 +40797,8 @@ async function runCommand(context) {
             event: (event) => (recordWritten(context.written, event), reporter.event(event))
         });
         // Archive files written go into place now that every copy is complete.
-        await stores.commit();
+        if (!inputs.dryRun)
+            await stores.commit();
         view.close();
         if (options.json)
             console.json(copyOutputs(result));
@@ -40810,7 +40836,7 @@ async function mirror(stores, config, context) {
         reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
     });
     // A bundle goes into place only when every pair is in it: a failed run leaves none.
-    if (mirrorFailureLines(result).length === 0)
+    if (mirrorFailureLines(result).length === 0 && !inputs.dryRun)
         await stores.commit();
     view.close();
     if (options.json)

@@ -37,6 +37,8 @@ export async function runCommand(context: RunContext): Promise<number> {
   const registries = openRegistries(inputs, '', env, logger)
   const stores = new Stores(registries)
   try {
+    // The bundle is this run's even when its shard selects nothing: an empty one replaces an older file.
+    if (inputs.mirror && inputs.bundle) await stores.target(inputs.bundle)
     if (inputs.mirror) return await mirror(stores, inputs.mirror, context)
     const reporter = cliReporter(view, console, options, copyEventLine)
     const result = await runCopy(stores, inputs, {
@@ -44,7 +46,7 @@ export async function runCommand(context: RunContext): Promise<number> {
       event: (event) => (recordWritten(context.written, event), reporter.event(event))
     })
     // Archive files written go into place now that every copy is complete.
-    await stores.commit()
+    if (!inputs.dryRun) await stores.commit()
     view.close()
     if (options.json) console.json(copyOutputs(result))
     else console.out(text(copyLines(result)))
@@ -82,7 +84,7 @@ async function mirror(stores: Stores, config: MirrorConfig, context: RunContext)
     reporterFor: (pair) => cliReporter(view, console, options, pairLine(pair, inputs.dryRun))
   })
   // A bundle goes into place only when every pair is in it: a failed run leaves none.
-  if (mirrorFailureLines(result).length === 0) await stores.commit()
+  if (mirrorFailureLines(result).length === 0 && !inputs.dryRun) await stores.commit()
   view.close()
   if (options.json) console.json(resultRows(result, config).map(mirroredObject))
   else console.out(text(mirrorLines(result)))

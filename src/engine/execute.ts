@@ -153,7 +153,7 @@ async function writeTag(dest: Destination, target: Target, plan: CopyPlan, repor
     }
     reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'tagged' })
   } else {
-    if (isPinning(target)) await target.pin(root.descriptor)
+    if (isPinning(target)) await target.pin(root.descriptor, imageNameOf(dest))
     reporter.event({ type: 'tag-written', ref, digest, mediaType, size, how: 'stored' })
   }
 }

@@ -158,7 +158,8 @@ export async function runMirror(request: MirrorRequest, context: MirrorContext):
     async ({ pair, i }) => {
       if (stop.stopped) return
       rows[i] = await mirrorPair(pair, request, context, locator)
-      if (rows[i]?.status === 'failed' && request.failFast) stop.stopped = true
+      // Into a bundle, a failed pair means no bundle at all: nothing more is fetched for it.
+      if (rows[i]?.status === 'failed' && (request.failFast || request.bundle)) stop.stopped = true
     }
   )
   entryErrors.sort((x, y) => x.entry - y.entry)

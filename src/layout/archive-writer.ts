@@ -8,9 +8,9 @@
  *
  * Written as a stream into a temporary file beside the target — entries one after another, no
  * second copy on disk — and renamed over it by {@link ArchiveWriter.commit} once the step is
- * complete; {@link ArchiveWriter.discard} removes it, so a failed run leaves no half archive.
- * `.tar.gz` and `.tgz` gzip the whole tar. Nothing is created until the first write (a dry run
- * writes nothing).
+ * complete (a step that wrote nothing, an empty shard, gets an empty archive); {@link
+ * ArchiveWriter.discard} removes it, so a failed run leaves no half archive. `.tar.gz` and `.tgz`
+ * gzip the whole tar. Nothing is created until the first write, and a dry run never commits.
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { rename, rm, stat } from 'node:fs/promises'
@@ -27,6 +27,11 @@ import type { Pinning, Target } from '../storage.js'
 
 const REF_NAME = 'org.opencontainers.image.ref.name'
 const CONTAINERD_NAME = 'io.containerd.image.name'
+/** Config media types of container images (OCI, Docker): what moby's loader takes. */
+const IMAGE_CONFIGS: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json'
+])
 
 /** `blobs/<alg>/<hex>`: where image-layout.md puts a blob, and what manifest.json names. */
 function blobPath(digest: string): string {
@@ -83,9 +88,9 @@ export class ArchiveWriter implements Target, Pinning {
     if (tag !== undefined) this.record({ descriptor, tag, ...(name ? { name } : {}) })
   }
 
-  /** A root pushed by digest alone: listed in index.json without a name. */
-  pin(descriptor: Descriptor): Promise<void> {
-    this.record({ descriptor })
+  /** A root pushed by digest alone: listed in index.json as `name@digest` when it has a name. */
+  pin(descriptor: Descriptor, name?: string): Promise<void> {
+    this.record({ descriptor, ...(name ? { name } : {}) })
     return Promise.resolve()
   }
 
@@ -96,8 +101,9 @@ export class ArchiveWriter implements Target, Pinning {
   async commit(): Promise<void> {
     await this.queue
     if (this.broken) throw this.broken
-    if (!this.tar) return
-    const { pack: tarPack, done, temp } = this.tar
+    // Nothing went in (an empty shard): an empty archive, never an older file left in its place.
+    if (!this.tar) await this.open()
+    const { pack: tarPack, done, temp } = this.tar as NonNullable<ArchiveWriter['tar']>
     const json = (name: string, value: unknown) => this.add(name, Buffer.from(JSON.stringify(value)))
     await json('oci-layout', { imageLayoutVersion: '1.0.0' })
     await json('index.json', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: this.entries.map(indexEntry) })
@@ -139,11 +145,18 @@ export class ArchiveWriter implements Target, Pinning {
       if (this.broken) throw this.broken
       if (this.written.has(descriptor.digest)) return
       await this.open()
+      // Opened before its entry starts: a source that cannot be opened leaves the tar as it was.
+      const body = await open()
       try {
-        await this.add(blobPath(descriptor.digest), await open(), descriptor.size)
+        await this.add(blobPath(descriptor.digest), body, descriptor.size)
       } catch (error) {
-        this.broken = error instanceof Error ? error : new Error(String(error))
-        throw error
+        // Half an entry is in the tar: no reader could trust it, and a retry cannot take it back.
+        const cause = error instanceof Error ? error.message : String(error)
+        this.broken = new ContentError(
+          this.path,
+          `${descriptor.digest} broke off while it was written (${cause}); the archive cannot be completed, run the step again`
+        )
+        throw this.broken
       }
       this.written.add(descriptor.digest)
     })
@@ -192,7 +205,8 @@ export class ArchiveWriter implements Target, Pinning {
     const byManifest = new Map<string, { Config: string; RepoTags: string[]; Layers: string[] }>()
     const add = (digest: string, repoTag: string | undefined) => {
       const image = this.images.get(digest)
-      if (!image) return
+      // Only container images: a chart, a signature or an SBOM is no image a loader can run.
+      if (!image || !IMAGE_CONFIGS.has(image.config.mediaType)) return
       const entry = byManifest.get(digest) ?? {
         Config: blobPath(image.config.digest),
         RepoTags: [],
@@ -204,8 +218,10 @@ export class ArchiveWriter implements Target, Pinning {
     for (const { descriptor, tag, name } of this.entries) {
       const repoTag = tag !== undefined && name ? `${name}:${tag}` : undefined
       add(descriptor.digest, repoTag)
-      const children = (this.indexes.get(descriptor.digest) ?? []).filter((child) => child.platform?.os !== 'unknown')
-      children.forEach((child, i) => add(child.digest, i === 0 ? repoTag : undefined))
+      // Of an index, the Linux images (moby's loader refuses another OS), the name on one: linux/amd64 if there.
+      const children = (this.indexes.get(descriptor.digest) ?? []).filter((child) => child.platform?.os === 'linux')
+      const named = children.find((child) => child.platform?.architecture === 'amd64') ?? children[0]
+      for (const child of children) add(child.digest, child === named ? repoTag : undefined)
     }
     return [...byManifest.values()]
   }
@@ -214,7 +230,12 @@ export class ArchiveWriter implements Target, Pinning {
 /** An index.json entry as Docker 25 writes it: the full name and the tag. */
 function indexEntry({ descriptor, tag, name }: Named): Descriptor {
   const { mediaType, digest, size } = descriptor
-  const annotations = tag === undefined ? undefined : { ...(name ? { [CONTAINERD_NAME]: `${name}:${tag}` } : {}), [REF_NAME]: tag }
+  const annotations =
+    tag === undefined
+      ? name
+        ? { [CONTAINERD_NAME]: `${name}@${digest}` }
+        : undefined
+      : { ...(name ? { [CONTAINERD_NAME]: `${name}:${tag}` } : {}), [REF_NAME]: tag }
   return { mediaType, digest, size, ...(annotations ? { annotations } : {}) }
 }
 
