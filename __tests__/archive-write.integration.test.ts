@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAction } from '../testbed/action.js'
 import { runCli } from '../testbed/cli.js'
-import { helmChart, image, index, pushFixture, rawManifest } from '../testbed/fixtures.js'
+import { descriptor, helmChart, image, index, listTags, makeBlob, pushFixture, rawManifest, referrer } from '../testbed/fixtures.js'
 import { startProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run } from '../testbed/tools.js'
@@ -245,5 +245,54 @@ describe('what a loader can use, and failures mid-stream', () => {
       images.push((JSON.parse(await member(bundle, 'index.json')) as { manifests: unknown[] }).manifests.length)
     }
     expect(images.sort()).toEqual([0, 1])
+  })
+})
+
+describe('referrers through a bundle (issue 24 §2: referrers and charts included)', () => {
+  test('an SBOM in the tag schema and a cosign .sig tag go into the bundle and come back out beside their image', async () => {
+    const signed = image({ seed: 'write-signed' })
+    const sbom = referrer(signed.root, 'application/vnd.example.sbom.v1+json')
+    const signature = referrer(signed.root, 'application/vnd.dev.cosign.simplesigning.v1+json')
+    const hex = signed.root.digest.slice('sha256:'.length)
+    const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+    const tagIndex = makeBlob(
+      OCI_INDEX,
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [descriptor(sbom.root, { artifactType: 'application/vnd.example.sbom.v1+json' })]
+        })
+      )
+    )
+    await pushFixture(registry.host, 'lib/signed', signed, 'v1')
+    await pushFixture(registry.host, 'lib/signed', sbom)
+    await pushFixture(registry.host, 'lib/signed', { root: tagIndex, children: [], blobs: [] }, `sha256-${hex}`)
+    await pushFixture(registry.host, 'lib/signed', signature, `sha256-${hex}.sig`)
+
+    const workspace = await mkdtemp(join(dir, 'signed-'))
+    await writeFile(join(workspace, 'mirror.yml'), `mirrors:\n  - source: ${registry.host}/lib/signed:v1\n    referrers: true\n`)
+    const bundle = join(workspace, 'signed.tar')
+    const written = await runAction({ mirror: 'mirror.yml', bundle }, { GITHUB_WORKSPACE: workspace })
+    expect(written.exitCode).toBe(0)
+    const names = (
+      JSON.parse(await member(bundle, 'index.json')) as { manifests: Array<{ annotations: Record<string, string> }> }
+    ).manifests.map((m) => m.annotations['io.containerd.image.name'])
+    expect(names.sort()).toEqual(
+      [
+        `${registry.host}/lib/signed:sha256-${hex}`,
+        `${registry.host}/lib/signed:sha256-${hex}.sig`,
+        `${registry.host}/lib/signed:v1`
+      ].sort()
+    )
+
+    const pushed = await runAction({ archive: bundle, destRef: `${registry.host}/signed-inside/` })
+    expect(pushed.exitCode).toBe(0)
+    expect((await listTags(registry.host, 'signed-inside/lib/signed')).sort()).toEqual([`sha256-${hex}`, `sha256-${hex}.sig`, 'v1'])
+    const listed = JSON.parse(await rawManifest(registry.host, 'signed-inside/lib/signed', `sha256-${hex}`)) as {
+      manifests: Array<{ digest: string }>
+    }
+    expect(listed.manifests.map((m) => m.digest)).toEqual([sbom.root.digest])
+    expect(await rawManifest(registry.host, 'signed-inside/lib/signed', sbom.root.digest)).toBe(sbom.root.bytes.toString())
   })
 })

@@ -71480,6 +71480,10 @@ class ArchiveWriter {
     /** Indexes written: their children, for manifest.json. */
     indexes = new Map();
     entries = [];
+    /** Every manifest written (they are small): read back for the referrers tag schema. */
+    manifests = new Map();
+    /** The image name each written root and its children go by, for a referrers index of theirs. */
+    namesByDigest = new Map();
     tar;
     /** Entries go in one after another: each write waits for the one before. */
     queue = Promise.resolve();
@@ -71505,9 +71509,29 @@ class ArchiveWriter {
             this.images.set(descriptor.digest, manifest);
         else
             this.indexes.set(descriptor.digest, manifest.manifests);
+        this.manifests.set(descriptor.digest, { bytes, mediaType: descriptor.mediaType });
         await this.entry(descriptor, () => Promise.resolve(external_node_stream_.Readable.from([bytes])));
-        if (tag !== undefined)
-            this.record({ descriptor, tag, ...(name ? { name } : {}) });
+        if (tag === undefined)
+            return;
+        // A referrers index (the tag schema's `sha256-<hex>`) goes by its subject's name, so that an
+        // archive pushed back under a prefix puts it beside its subject.
+        const named = name ?? this.namesByDigest.get(subjectOfTag(tag) ?? '');
+        this.record({ descriptor, tag, ...(named ? { name: named } : {}) });
+    }
+    /** A manifest written to this archive, by digest or tag (read back for the referrers tag schema). */
+    fetchManifest(reference) {
+        const digest = this.entries.find((e) => e.tag === reference)?.descriptor.digest ?? reference;
+        const found = this.manifests.get(digest);
+        if (!found)
+            return Promise.reject(new ContentError(this.path, `holds no manifest ${reference}`));
+        return Promise.resolve({ bytes: found.bytes, contentType: found.mediaType });
+    }
+    /** Blobs go into the stream and are not read back. */
+    fetchBlob(descriptor) {
+        return Promise.reject(new ContentError(this.path, `blob ${descriptor.digest} is written, not read back`));
+    }
+    hasTag(tag) {
+        return Promise.resolve(this.entries.some((e) => e.tag === tag));
     }
     /** A root pushed by digest alone: listed in index.json as `name@digest` when it has a name. */
     pin(descriptor, name) {
@@ -71554,6 +71578,17 @@ class ArchiveWriter {
         await (0,promises_namespaceObject.rm)(tar.temp, { force: true });
     }
     record(named) {
+        if (named.name) {
+            this.namesByDigest.set(named.descriptor.digest, named.name);
+            for (const child of this.indexes.get(named.descriptor.digest) ?? [])
+                this.namesByDigest.set(child.digest, named.name);
+            // Referrers are written before their subject's tag: they take its name once it has one.
+            for (const entry of this.entries) {
+                const subject = entry.tag === undefined || entry.name ? undefined : subjectOfTag(entry.tag);
+                if (subject !== undefined && this.namesByDigest.has(subject))
+                    entry.name = this.namesByDigest.get(subject);
+            }
+        }
         // One entry per tag: a tag written again (a second destination line) names the last.
         const at = named.tag === undefined ? -1 : this.entries.findIndex((e) => e.tag === named.tag && e.name === named.name);
         if (at >= 0)
@@ -71648,6 +71683,11 @@ class ArchiveWriter {
         }
         return [...byManifest.values()];
     }
+}
+/** The subject digest a referrers tag stands for (`sha256-<hex>`, cosign's `.sig`/`.att`/`.sbom` too), or undefined. */
+function subjectOfTag(tag) {
+    const match = /^(sha256)-([0-9a-f]{64})(?:\.(?:sig|att|sbom))?$/.exec(tag);
+    return match ? `${match[1]}:${match[2]}` : undefined;
 }
 /** An index.json entry as Docker 25 writes it: the full name and the tag. */
 function indexEntry({ descriptor, tag, name }) {

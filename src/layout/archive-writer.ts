@@ -23,7 +23,7 @@ import { ContentError } from '../errors.js'
 import { fileSystemError, systemCode } from '../files.js'
 import { parseManifest, type Descriptor, type ImageManifest } from '../manifest.js'
 import { OCI_INDEX } from '../media-types.js'
-import type { Pinning, Target } from '../storage.js'
+import type { FetchedManifest, Pinning, Source, Target, TagIndex } from '../storage.js'
 
 const REF_NAME = 'org.opencontainers.image.ref.name'
 const CONTAINERD_NAME = 'io.containerd.image.name'
@@ -47,7 +47,7 @@ interface Named {
   name?: string
 }
 
-export class ArchiveWriter implements Target, Pinning {
+export class ArchiveWriter implements Target, Pinning, Source, TagIndex {
   readonly name: string
   private readonly written = new Set<string>()
   /** Image manifests written, for manifest.json: their config and layers. */
@@ -55,6 +55,10 @@ export class ArchiveWriter implements Target, Pinning {
   /** Indexes written: their children, for manifest.json. */
   private readonly indexes = new Map<string, Descriptor[]>()
   private readonly entries: Named[] = []
+  /** Every manifest written (they are small): read back for the referrers tag schema. */
+  private readonly manifests = new Map<string, { bytes: Buffer; mediaType: string }>()
+  /** The image name each written root and its children go by, for a referrers index of theirs. */
+  private readonly namesByDigest = new Map<string, string>()
   private tar?: { pack: Pack; file: WriteStream; done: Promise<void>; temp: string }
   /** Entries go in one after another: each write waits for the one before. */
   private queue: Promise<void> = Promise.resolve()
@@ -84,8 +88,30 @@ export class ArchiveWriter implements Target, Pinning {
     const manifest = parseManifest(bytes, descriptor.mediaType, `${this.path} ${descriptor.digest}`)
     if (manifest.kind === 'image') this.images.set(descriptor.digest, manifest)
     else this.indexes.set(descriptor.digest, manifest.manifests)
+    this.manifests.set(descriptor.digest, { bytes, mediaType: descriptor.mediaType })
     await this.entry(descriptor, () => Promise.resolve(Readable.from([bytes])))
-    if (tag !== undefined) this.record({ descriptor, tag, ...(name ? { name } : {}) })
+    if (tag === undefined) return
+    // A referrers index (the tag schema's `sha256-<hex>`) goes by its subject's name, so that an
+    // archive pushed back under a prefix puts it beside its subject.
+    const named = name ?? this.namesByDigest.get(subjectOfTag(tag) ?? '')
+    this.record({ descriptor, tag, ...(named ? { name: named } : {}) })
+  }
+
+  /** A manifest written to this archive, by digest or tag (read back for the referrers tag schema). */
+  fetchManifest(reference: string): Promise<FetchedManifest> {
+    const digest = this.entries.find((e) => e.tag === reference)?.descriptor.digest ?? reference
+    const found = this.manifests.get(digest)
+    if (!found) return Promise.reject(new ContentError(this.path, `holds no manifest ${reference}`))
+    return Promise.resolve({ bytes: found.bytes, contentType: found.mediaType })
+  }
+
+  /** Blobs go into the stream and are not read back. */
+  fetchBlob(descriptor: Descriptor): Promise<Readable> {
+    return Promise.reject(new ContentError(this.path, `blob ${descriptor.digest} is written, not read back`))
+  }
+
+  hasTag(tag: string): Promise<boolean> {
+    return Promise.resolve(this.entries.some((e) => e.tag === tag))
   }
 
   /** A root pushed by digest alone: listed in index.json as `name@digest` when it has a name. */
@@ -132,6 +158,15 @@ export class ArchiveWriter implements Target, Pinning {
   }
 
   private record(named: Named): void {
+    if (named.name) {
+      this.namesByDigest.set(named.descriptor.digest, named.name)
+      for (const child of this.indexes.get(named.descriptor.digest) ?? []) this.namesByDigest.set(child.digest, named.name)
+      // Referrers are written before their subject's tag: they take its name once it has one.
+      for (const entry of this.entries) {
+        const subject = entry.tag === undefined || entry.name ? undefined : subjectOfTag(entry.tag)
+        if (subject !== undefined && this.namesByDigest.has(subject)) entry.name = this.namesByDigest.get(subject)
+      }
+    }
     // One entry per tag: a tag written again (a second destination line) names the last.
     const at = named.tag === undefined ? -1 : this.entries.findIndex((e) => e.tag === named.tag && e.name === named.name)
     if (at >= 0) this.entries[at] = named
@@ -225,6 +260,12 @@ export class ArchiveWriter implements Target, Pinning {
     }
     return [...byManifest.values()]
   }
+}
+
+/** The subject digest a referrers tag stands for (`sha256-<hex>`, cosign's `.sig`/`.att`/`.sbom` too), or undefined. */
+function subjectOfTag(tag: string): string | undefined {
+  const match = /^(sha256)-([0-9a-f]{64})(?:\.(?:sig|att|sbom))?$/.exec(tag)
+  return match ? `${match[1]}:${match[2]}` : undefined
 }
 
 /** An index.json entry as Docker 25 writes it: the full name and the tag. */
