@@ -10,7 +10,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAction } from '../testbed/action.js'
 import { runCli } from '../testbed/cli.js'
-import { descriptor, helmChart, image, index, listTags, makeBlob, pushFixture, rawManifest, referrer } from '../testbed/fixtures.js'
+import {
+  descriptor,
+  helmChart,
+  image,
+  index,
+  JSON_FORMATS,
+  listTags,
+  makeBlob,
+  pushFixture,
+  rawManifest,
+  referrer
+} from '../testbed/fixtures.js'
 import { startProxy } from '../testbed/proxy.js'
 import { startRegistry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, run } from '../testbed/tools.js'
@@ -295,4 +306,22 @@ describe('referrers through a bundle (issue 24 §2: referrers and charts include
     expect(listed.manifests.map((m) => m.digest)).toEqual([sbom.root.digest])
     expect(await rawManifest(registry.host, 'signed-inside/lib/signed', sbom.root.digest)).toBe(sbom.root.bytes.toString())
   })
+})
+
+describe('manifests as the world writes them', () => {
+  test.each(JSON_FORMATS)(
+    'a %s index and its images go into the archive byte for byte, and manifest.json still lists them',
+    async (format) => {
+      const shaped = index(
+        [image({ seed: `write-${format}-amd64`, format }), image({ seed: `write-${format}-arm64`, architecture: 'arm64', format })],
+        { format }
+      )
+      await pushFixture(registry.host, `shaped/${format}`, shaped, 'v1')
+      const out = join(dir, `shaped-${format}.tar`)
+      expect((await runCli(['copy', `${registry.host}/shaped/${format}:v1`, out, '--quiet'])).exitCode).toBe(0)
+      expect(await skopeoRaw(`oci-archive:${out}:v1`)).toBe(shaped.root.bytes.toString())
+      for (const child of shaped.children) expect(await member(out, `blobs/sha256/${child.digest.slice(7)}`)).toBe(child.bytes.toString())
+      expect(await loadableImages(out)).toHaveLength(2)
+    }
+  )
 })
