@@ -33480,7 +33480,8 @@ class TagOverwriteRefusedError extends Error {
     wanted, refusal) {
         const immutable = refusal.details.some((d) => d.code === 'TAG_INVALID' || d.code === 'TAG_IMMUTABLE') || refusal.status === 412;
         super(`push manifest ${ref}: the registry refused to overwrite the tag, which holds ${held}, with ${wanted} ` +
-            `(${detailOf(refusal)}): ${immutable ? 'its tags are immutable' : 'its tags may be immutable, or the credentials may not push here'} ` +
+            // The registry's own words: the message after `push manifest <ref>: `.
+            `(${refusal.message.slice(refusal.message.indexOf(': ') + 2)}): ${immutable ? 'its tags are immutable' : 'its tags may be immutable, or the credentials may not push here'} ` +
             `(ECR IMMUTABLE, a Harbor immutability rule, Artifactory, Docker Hub); push under a new tag, or delete the tag there first if it must move`);
         this.ref = ref;
         this.held = held;
@@ -33488,11 +33489,6 @@ class TagOverwriteRefusedError extends Error {
         this.refusal = refusal;
         this.name = 'TagOverwriteRefusedError';
     }
-}
-/** The refusal as the registry said it: its status, codes and (escaped) message, and our hint. */
-function detailOf(refusal) {
-    const said = refusal.message.slice(refusal.message.indexOf(': ') + 2);
-    return said;
 }
 /**
  * `error` read as a refused overwrite when the tag held another digest before the PUT; undefined
@@ -35333,32 +35329,22 @@ function mirroredObject({ source, destination, digest, status, bytes, error }) {
  * source repository to the destination repository), so a reader of `mirrored` sees every failure.
  */
 function resultRows(result, config) {
-    const failedEntries = result.entryErrors.map(({ entry, error }) => {
+    // An entry whose tags were not read is one row, from its source repository to its destination.
+    const entryRow = (entry, status, error) => {
         const { source, destination } = config.entries[entry - 1];
         return {
             source: formatReference(source),
             destination: formatReference(destination),
             digest: '',
-            status: 'failed',
+            status,
             bytes: 0,
-            error,
+            ...(error !== undefined ? { error } : {}),
             entry,
             seconds: 0
         };
-    });
-    // Entries never listed: one row each, from the source repository to the destination repository.
-    const unlisted = (result.entriesNotStarted ?? []).map((entry) => {
-        const { source, destination } = config.entries[entry - 1];
-        return {
-            source: formatReference(source),
-            destination: formatReference(destination),
-            digest: '',
-            status: 'not-started',
-            bytes: 0,
-            entry,
-            seconds: 0
-        };
-    });
+    };
+    const failedEntries = result.entryErrors.map(({ entry, error }) => entryRow(entry, 'failed', error));
+    const unlisted = (result.entriesNotStarted ?? []).map((entry) => entryRow(entry, 'not-started'));
     return [...failedEntries, ...result.rows, ...unlisted];
 }
 async function runMirror(request, context) {
@@ -35878,37 +35864,34 @@ async function planArtifact(opener, request, reporter) {
     }
     catch (error) {
         // The copy that failed to plan: its lines, in its group, with its failure.
-        const source = formatEndpoint(request.source);
-        reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) });
-        report.replay(reporter);
-        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
+        // aroundCopy tells it and throws it again.
+        await aroundCopy(request, reporter, started, () => {
+            report.replay(reporter);
+            throw error;
+        });
         throw error;
     }
 }
 /** Runs (or for a dry run, describes) a copy planned by {@link planArtifact}. */
-async function runPlanned(planned, reporter, options = {}) {
-    const { plan, report } = planned;
-    const source = formatEndpoint(plan.request.source);
-    reporter.event({ type: 'artifact-started', source, destinations: plan.request.destinations.map(formatEndpoint) });
-    report.replay(reporter);
-    try {
-        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {});
-        result.seconds = (Date.now() - planned.started) / 1000;
-        reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds });
-        return result;
-    }
-    catch (error) {
-        reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) });
-        throw error;
-    }
+function runPlanned(planned, reporter, options = {}) {
+    return aroundCopy(planned.plan.request, reporter, planned.started, () => {
+        planned.report.replay(reporter);
+        return carryOut(planned.plan, reporter, options);
+    });
 }
-async function copyArtifact(opener, request, reporter, options = {}) {
-    const started = Date.now();
+function copyArtifact(opener, request, reporter, options = {}) {
+    return aroundCopy(request, reporter, Date.now(), async () => carryOut(await planCopy(opener, request, reporter), reporter, options));
+}
+/** A plan carried out, or for a dry run described. */
+function carryOut(plan, reporter, options) {
+    return options.dryRun ? Promise.resolve(describePlan(plan)) : executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {});
+}
+/** The events around one copy: started, then done with its digest and time since `started`, or failed. */
+async function aroundCopy(request, reporter, started, work) {
     const source = formatEndpoint(request.source);
     reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) });
     try {
-        const plan = await planCopy(opener, request, reporter);
-        const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {});
+        const result = await work();
         result.seconds = (Date.now() - started) / 1000;
         reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds });
         return result;

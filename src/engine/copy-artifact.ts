@@ -75,43 +75,43 @@ export async function planArtifact(opener: Opener<Endpoint>, request: CopyReques
     return { plan: await planCopy(opener, request, report), report, started }
   } catch (error) {
     // The copy that failed to plan: its lines, in its group, with its failure.
-    const source = formatEndpoint(request.source)
-    reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) })
-    report.replay(reporter)
-    reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) })
+    // aroundCopy tells it and throws it again.
+    await aroundCopy(request, reporter, started, () => {
+      report.replay(reporter)
+      throw error
+    })
     throw error
   }
 }
 
 /** Runs (or for a dry run, describes) a copy planned by {@link planArtifact}. */
-export async function runPlanned(planned: PlannedCopy, reporter: Reporter, options: RunOptions = {}): Promise<CopyResult> {
-  const { plan, report } = planned
-  const source = formatEndpoint(plan.request.source)
-  reporter.event({ type: 'artifact-started', source, destinations: plan.request.destinations.map(formatEndpoint) })
-  report.replay(reporter)
-  try {
-    const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {})
-    result.seconds = (Date.now() - planned.started) / 1000
-    reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds })
-    return result
-  } catch (error) {
-    reporter.event({ type: 'artifact-failed', source, error: error instanceof Error ? error : new Error(String(error)) })
-    throw error
-  }
+export function runPlanned(planned: PlannedCopy, reporter: Reporter, options: RunOptions = {}): Promise<CopyResult> {
+  return aroundCopy(planned.plan.request, reporter, planned.started, () => {
+    planned.report.replay(reporter)
+    return carryOut(planned.plan, reporter, options)
+  })
 }
 
-export async function copyArtifact(
+export function copyArtifact(
   opener: Opener<Endpoint>,
   request: CopyRequest,
   reporter: Reporter,
   options: RunOptions = {}
 ): Promise<CopyResult> {
-  const started = Date.now()
+  return aroundCopy(request, reporter, Date.now(), async () => carryOut(await planCopy(opener, request, reporter), reporter, options))
+}
+
+/** A plan carried out, or for a dry run described. */
+function carryOut(plan: CopyPlan, reporter: Reporter, options: RunOptions): Promise<CopyResult> {
+  return options.dryRun ? Promise.resolve(describePlan(plan)) : executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {})
+}
+
+/** The events around one copy: started, then done with its digest and time since `started`, or failed. */
+async function aroundCopy(request: CopyRequest, reporter: Reporter, started: number, work: () => Promise<CopyResult>): Promise<CopyResult> {
   const source = formatEndpoint(request.source)
   reporter.event({ type: 'artifact-started', source, destinations: request.destinations.map(formatEndpoint) })
   try {
-    const plan = await planCopy(opener, request, reporter)
-    const result = options.dryRun ? describePlan(plan) : await executePlan(plan, reporter, options.ahead ? { ahead: options.ahead } : {})
+    const result = await work()
     result.seconds = (Date.now() - started) / 1000
     reporter.event({ type: 'artifact-done', source, digest: result.digest, seconds: result.seconds })
     return result

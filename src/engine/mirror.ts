@@ -95,32 +95,22 @@ export function mirroredObject({ source, destination, digest, status, bytes, err
  * source repository to the destination repository), so a reader of `mirrored` sees every failure.
  */
 export function resultRows(result: MirrorResult, config: MirrorConfig): MirrorRow[] {
-  const failedEntries = result.entryErrors.map(({ entry, error }): MirrorRow => {
+  // An entry whose tags were not read is one row, from its source repository to its destination.
+  const entryRow = (entry: number, status: MirrorStatus, error?: string): MirrorRow => {
     const { source, destination } = config.entries[entry - 1]
     return {
       source: formatReference(source),
       destination: formatReference(destination),
       digest: '',
-      status: 'failed',
+      status,
       bytes: 0,
-      error,
+      ...(error !== undefined ? { error } : {}),
       entry,
       seconds: 0
     }
-  })
-  // Entries never listed: one row each, from the source repository to the destination repository.
-  const unlisted = (result.entriesNotStarted ?? []).map((entry): MirrorRow => {
-    const { source, destination } = config.entries[entry - 1]
-    return {
-      source: formatReference(source),
-      destination: formatReference(destination),
-      digest: '',
-      status: 'not-started',
-      bytes: 0,
-      entry,
-      seconds: 0
-    }
-  })
+  }
+  const failedEntries = result.entryErrors.map(({ entry, error }) => entryRow(entry, 'failed', error))
+  const unlisted = (result.entriesNotStarted ?? []).map((entry) => entryRow(entry, 'not-started'))
   return [...failedEntries, ...result.rows, ...unlisted]
 }
 

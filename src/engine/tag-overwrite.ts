@@ -25,17 +25,12 @@ export class TagOverwriteRefusedError extends Error {
     const immutable = refusal.details.some((d) => d.code === 'TAG_INVALID' || d.code === 'TAG_IMMUTABLE') || refusal.status === 412
     super(
       `push manifest ${ref}: the registry refused to overwrite the tag, which holds ${held}, with ${wanted} ` +
-        `(${detailOf(refusal)}): ${immutable ? 'its tags are immutable' : 'its tags may be immutable, or the credentials may not push here'} ` +
+        // The registry's own words: the message after `push manifest <ref>: `.
+        `(${refusal.message.slice(refusal.message.indexOf(': ') + 2)}): ${immutable ? 'its tags are immutable' : 'its tags may be immutable, or the credentials may not push here'} ` +
         `(ECR IMMUTABLE, a Harbor immutability rule, Artifactory, Docker Hub); push under a new tag, or delete the tag there first if it must move`
     )
     this.name = 'TagOverwriteRefusedError'
   }
-}
-
-/** The refusal as the registry said it: its status, codes and (escaped) message, and our hint. */
-function detailOf(refusal: RegistryError): string {
-  const said = refusal.message.slice(refusal.message.indexOf(': ') + 2)
-  return said
 }
 
 /**
