@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { copyGraph, emptyStats } from '../src/engine/copy-graph.js'
-import { ignoreEvents } from '../src/engine/events.js'
+import { copyGraph } from '../src/engine/copy-graph.js'
+import { emptyStats, ignoreEvents } from '../src/engine/events.js'
 import { artifactSize, distributableBlobs, fetchRoot, loadGraph, manifestsChildrenFirst, MAX_MANIFESTS } from '../src/engine/graph.js'
 import { silentLogger } from '../src/log.js'
 import { helmChart, image, imageWithForeignLayer, index, sha256 } from '../testbed/fixtures.js'

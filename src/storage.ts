@@ -195,3 +195,46 @@ export function isTagIndex(store: object): store is TagIndex {
 export interface LocalOpener<E> extends Opener<E> {
   addLocal(kind: 'archive' | 'package', path: string, source: Source): void
 }
+
+/** What a streamed body held, known once it has ended: the digest and size the upload is closed with. */
+export interface StreamedBlob {
+  digest: string
+  size: number
+}
+
+/** A body made as it is sent (a layer compressed on the way): its bytes, and what they were. */
+export interface StreamedBody {
+  body: Readable
+  /** Settles once `body` has ended, or failed. */
+  sent: Promise<StreamedBlob>
+}
+
+/**
+ * A target that takes a blob whose digest and size are known only once its last byte is made
+ * (`POST`, one streamed `PATCH`, `PUT ?digest=`, as `docker push` uploads). Registries that refuse
+ * it are told apart ({@link StreamingTarget.streamsBlobs}): the caller then spools and pushes whole.
+ */
+export interface StreamingTarget {
+  /** False once this registry has refused a streamed upload (remembered for the run). */
+  streamsBlobs(): boolean
+  /**
+   * Uploads what `open` makes (called once per try) in one session; `what` names it in messages.
+   * Rejects with {@link StreamRefusedError} when the registry refuses the streamed body itself.
+   */
+  pushStreamed(open: () => Promise<StreamedBody>, what: string, options?: TransferOptions): Promise<StreamedBlob>
+}
+
+export function isStreamingTarget(target: Target): target is Target & StreamingTarget {
+  return typeof (target as Partial<StreamingTarget>).pushStreamed === 'function'
+}
+
+/** The registry answered a streamed upload's `PATCH` with a refusal of the way, not of the blob. */
+export class StreamRefusedError extends Error {
+  constructor(
+    readonly registry: string,
+    readonly status: number
+  ) {
+    super(`${registry} refused a streamed upload (${status}); the layer is spooled and uploaded whole`)
+    this.name = 'StreamRefusedError'
+  }
+}

@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 3057:
+/***/ 7617:
 /***/ ((module) => {
 
 function isBuffer(value) {
@@ -202,7 +202,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9580:
+/***/ 9420:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 module.exports = __nccwpck_require__(4434)
@@ -210,7 +210,7 @@ module.exports = __nccwpck_require__(4434)
 
 /***/ }),
 
-/***/ 3587:
+/***/ 5907:
 /***/ ((module) => {
 
 module.exports = class FixedFIFO {
@@ -256,10 +256,10 @@ module.exports = class FixedFIFO {
 
 /***/ }),
 
-/***/ 3867:
+/***/ 6059:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const FixedFIFO = __nccwpck_require__(3587)
+const FixedFIFO = __nccwpck_require__(5907)
 
 module.exports = class FastFIFO {
   constructor (hwm) {
@@ -311,7 +311,7 @@ module.exports = class FastFIFO {
 
 /***/ }),
 
-/***/ 9379:
+/***/ 2019:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -451,17 +451,17 @@ class Comparator {
 
 module.exports = Comparator
 
-const parseOptions = __nccwpck_require__(356)
-const { safeRe: re, t } = __nccwpck_require__(5471)
-const cmp = __nccwpck_require__(8646)
-const debug = __nccwpck_require__(1159)
-const SemVer = __nccwpck_require__(7163)
-const Range = __nccwpck_require__(6782)
+const parseOptions = __nccwpck_require__(7124)
+const { safeRe: re, t } = __nccwpck_require__(3535)
+const cmp = __nccwpck_require__(9814)
+const debug = __nccwpck_require__(1911)
+const SemVer = __nccwpck_require__(1515)
+const Range = __nccwpck_require__(7054)
 
 
 /***/ }),
 
-/***/ 6782:
+/***/ 7054:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -683,22 +683,22 @@ class Range {
 
 module.exports = Range
 
-const LRU = __nccwpck_require__(1383)
+const LRU = __nccwpck_require__(6807)
 const cache = new LRU()
 
-const parseOptions = __nccwpck_require__(356)
-const Comparator = __nccwpck_require__(9379)
-const debug = __nccwpck_require__(1159)
-const SemVer = __nccwpck_require__(7163)
-const trimComparatorWhitespace = __nccwpck_require__(9737)
+const parseOptions = __nccwpck_require__(7124)
+const Comparator = __nccwpck_require__(2019)
+const debug = __nccwpck_require__(1911)
+const SemVer = __nccwpck_require__(1515)
+const trimComparatorWhitespace = __nccwpck_require__(9785)
 const {
   safeRe: re,
   src,
   t,
   tildeTrimReplace,
   caretTrimReplace,
-} = __nccwpck_require__(5471)
-const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __nccwpck_require__(5101)
+} = __nccwpck_require__(3535)
+const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __nccwpck_require__(5165)
 
 // unbounded global build-metadata stripper used by parseRange
 const BUILDSTRIPRE = new RegExp(src[t.BUILD], 'g')
@@ -1045,17 +1045,17 @@ const testSet = (set, version, options) => {
 
 /***/ }),
 
-/***/ 7163:
+/***/ 1515:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const debug = __nccwpck_require__(1159)
-const { MAX_LENGTH, MAX_SAFE_INTEGER } = __nccwpck_require__(5101)
-const { safeRe: re, t } = __nccwpck_require__(5471)
+const debug = __nccwpck_require__(1911)
+const { MAX_LENGTH, MAX_SAFE_INTEGER } = __nccwpck_require__(5165)
+const { safeRe: re, t } = __nccwpck_require__(3535)
 
-const parseOptions = __nccwpck_require__(356)
-const { compareIdentifiers } = __nccwpck_require__(3348)
+const parseOptions = __nccwpck_require__(7124)
+const { compareIdentifiers } = __nccwpck_require__(8612)
 
 const isPrereleaseIdentifier = (prerelease, identifier) => {
   const identifiers = identifier.split('.')
@@ -1402,12 +1402,12 @@ module.exports = SemVer
 
 /***/ }),
 
-/***/ 1799:
+/***/ 4775:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(6353)
+const parse = __nccwpck_require__(641)
 const clean = (version, options) => {
   const s = parse(version.trim().replace(/^[=v]+/, ''), options)
   return s ? s.version : null
@@ -1417,17 +1417,17 @@ module.exports = clean
 
 /***/ }),
 
-/***/ 8646:
+/***/ 9814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const eq = __nccwpck_require__(5082)
-const neq = __nccwpck_require__(4974)
-const gt = __nccwpck_require__(6599)
-const gte = __nccwpck_require__(1236)
-const lt = __nccwpck_require__(3872)
-const lte = __nccwpck_require__(6717)
+const eq = __nccwpck_require__(7002)
+const neq = __nccwpck_require__(6046)
+const gt = __nccwpck_require__(8167)
+const gte = __nccwpck_require__(1204)
+const lt = __nccwpck_require__(1616)
+const lte = __nccwpck_require__(3389)
 
 const cmp = (a, op, b, loose) => {
   switch (op) {
@@ -1478,14 +1478,14 @@ module.exports = cmp
 
 /***/ }),
 
-/***/ 5385:
+/***/ 9449:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
-const parse = __nccwpck_require__(6353)
-const { safeRe: re, t } = __nccwpck_require__(5471)
+const SemVer = __nccwpck_require__(1515)
+const parse = __nccwpck_require__(641)
+const { safeRe: re, t } = __nccwpck_require__(3535)
 
 const coerce = (version, options) => {
   if (version instanceof SemVer) {
@@ -1547,12 +1547,12 @@ module.exports = coerce
 
 /***/ }),
 
-/***/ 7648:
+/***/ 1696:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 const compareBuild = (a, b, loose) => {
   const versionA = new SemVer(a, loose)
   const versionB = new SemVer(b, loose)
@@ -1563,24 +1563,24 @@ module.exports = compareBuild
 
 /***/ }),
 
-/***/ 6874:
+/***/ 4250:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const compareLoose = (a, b) => compare(a, b, true)
 module.exports = compareLoose
 
 
 /***/ }),
 
-/***/ 8469:
+/***/ 4373:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 const compare = (a, b, loose) =>
   new SemVer(a, loose).compare(new SemVer(b, loose))
 
@@ -1589,12 +1589,12 @@ module.exports = compare
 
 /***/ }),
 
-/***/ 711:
+/***/ 5479:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(6353)
+const parse = __nccwpck_require__(641)
 
 const diff = (version1, version2) => {
   const v1 = parse(version1, null, true)
@@ -1656,48 +1656,48 @@ module.exports = diff
 
 /***/ }),
 
-/***/ 5082:
+/***/ 7002:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const eq = (a, b, loose) => compare(a, b, loose) === 0
 module.exports = eq
 
 
 /***/ }),
 
-/***/ 6599:
+/***/ 8167:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const gt = (a, b, loose) => compare(a, b, loose) > 0
 module.exports = gt
 
 
 /***/ }),
 
-/***/ 1236:
+/***/ 1204:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const gte = (a, b, loose) => compare(a, b, loose) >= 0
 module.exports = gte
 
 
 /***/ }),
 
-/***/ 2338:
+/***/ 3154:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 
 const inc = (version, release, options, identifier, identifierBase) => {
   if (typeof (options) === 'string') {
@@ -1720,72 +1720,72 @@ module.exports = inc
 
 /***/ }),
 
-/***/ 3872:
+/***/ 1616:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const lt = (a, b, loose) => compare(a, b, loose) < 0
 module.exports = lt
 
 
 /***/ }),
 
-/***/ 6717:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const lte = (a, b, loose) => compare(a, b, loose) <= 0
 module.exports = lte
 
 
 /***/ }),
 
-/***/ 8511:
+/***/ 4095:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 const major = (a, loose) => new SemVer(a, loose).major
 module.exports = major
 
 
 /***/ }),
 
-/***/ 2603:
+/***/ 7419:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 const minor = (a, loose) => new SemVer(a, loose).minor
 module.exports = minor
 
 
 /***/ }),
 
-/***/ 4974:
+/***/ 6046:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const neq = (a, b, loose) => compare(a, b, loose) !== 0
 module.exports = neq
 
 
 /***/ }),
 
-/***/ 6353:
+/***/ 641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 const parse = (version, options, throwErrors = false) => {
   if (version instanceof SemVer) {
     return version
@@ -1805,24 +1805,24 @@ module.exports = parse
 
 /***/ }),
 
-/***/ 8756:
+/***/ 9764:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
+const SemVer = __nccwpck_require__(1515)
 const patch = (a, loose) => new SemVer(a, loose).patch
 module.exports = patch
 
 
 /***/ }),
 
-/***/ 5714:
+/***/ 6482:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(6353)
+const parse = __nccwpck_require__(641)
 const prerelease = (version, options) => {
   const parsed = parse(version, options)
   return (parsed && parsed.prerelease.length) ? parsed.prerelease : null
@@ -1832,36 +1832,36 @@ module.exports = prerelease
 
 /***/ }),
 
-/***/ 2173:
+/***/ 5005:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(8469)
+const compare = __nccwpck_require__(4373)
 const rcompare = (a, b, loose) => compare(b, a, loose)
 module.exports = rcompare
 
 
 /***/ }),
 
-/***/ 7192:
+/***/ 1176:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compareBuild = __nccwpck_require__(7648)
+const compareBuild = __nccwpck_require__(1696)
 const rsort = (list, loose) => list.sort((a, b) => compareBuild(b, a, loose))
 module.exports = rsort
 
 
 /***/ }),
 
-/***/ 8011:
+/***/ 7067:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(6782)
+const Range = __nccwpck_require__(7054)
 const satisfies = (version, range, options) => {
   try {
     range = new Range(range, options)
@@ -1875,26 +1875,26 @@ module.exports = satisfies
 
 /***/ }),
 
-/***/ 9872:
+/***/ 256:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compareBuild = __nccwpck_require__(7648)
+const compareBuild = __nccwpck_require__(1696)
 const sort = (list, loose) => list.sort((a, b) => compareBuild(a, b, loose))
 module.exports = sort
 
 
 /***/ }),
 
-/***/ 6114:
+/***/ 4290:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(6353)
-const constants = __nccwpck_require__(5101)
-const SemVer = __nccwpck_require__(7163)
+const parse = __nccwpck_require__(641)
+const constants = __nccwpck_require__(5165)
+const SemVer = __nccwpck_require__(1515)
 
 const truncate = (version, truncation, options) => {
   if (!constants.RELEASE_TYPES.includes(truncation)) {
@@ -1942,12 +1942,12 @@ module.exports = truncate
 
 /***/ }),
 
-/***/ 8780:
+/***/ 9020:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(6353)
+const parse = __nccwpck_require__(641)
 const valid = (version, options) => {
   const v = parse(version, options)
   return v ? v.version : null
@@ -1957,54 +1957,54 @@ module.exports = valid
 
 /***/ }),
 
-/***/ 2088:
+/***/ 776:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 // just pre-load all the stuff that index.js lazily exports
-const internalRe = __nccwpck_require__(5471)
-const constants = __nccwpck_require__(5101)
-const SemVer = __nccwpck_require__(7163)
-const identifiers = __nccwpck_require__(3348)
-const parse = __nccwpck_require__(6353)
-const valid = __nccwpck_require__(8780)
-const clean = __nccwpck_require__(1799)
-const inc = __nccwpck_require__(2338)
-const diff = __nccwpck_require__(711)
-const major = __nccwpck_require__(8511)
-const minor = __nccwpck_require__(2603)
-const patch = __nccwpck_require__(8756)
-const prerelease = __nccwpck_require__(5714)
-const compare = __nccwpck_require__(8469)
-const rcompare = __nccwpck_require__(2173)
-const compareLoose = __nccwpck_require__(6874)
-const compareBuild = __nccwpck_require__(7648)
-const sort = __nccwpck_require__(9872)
-const rsort = __nccwpck_require__(7192)
-const gt = __nccwpck_require__(6599)
-const lt = __nccwpck_require__(3872)
-const eq = __nccwpck_require__(5082)
-const neq = __nccwpck_require__(4974)
-const gte = __nccwpck_require__(1236)
-const lte = __nccwpck_require__(6717)
-const cmp = __nccwpck_require__(8646)
-const coerce = __nccwpck_require__(5385)
-const truncate = __nccwpck_require__(6114)
-const Comparator = __nccwpck_require__(9379)
-const Range = __nccwpck_require__(6782)
-const satisfies = __nccwpck_require__(8011)
-const toComparators = __nccwpck_require__(4750)
-const maxSatisfying = __nccwpck_require__(3193)
-const minSatisfying = __nccwpck_require__(8595)
-const minVersion = __nccwpck_require__(1866)
-const validRange = __nccwpck_require__(4737)
-const outside = __nccwpck_require__(280)
-const gtr = __nccwpck_require__(2276)
-const ltr = __nccwpck_require__(5213)
-const intersects = __nccwpck_require__(3465)
-const simplifyRange = __nccwpck_require__(2028)
-const subset = __nccwpck_require__(1489)
+const internalRe = __nccwpck_require__(3535)
+const constants = __nccwpck_require__(5165)
+const SemVer = __nccwpck_require__(1515)
+const identifiers = __nccwpck_require__(8612)
+const parse = __nccwpck_require__(641)
+const valid = __nccwpck_require__(9020)
+const clean = __nccwpck_require__(4775)
+const inc = __nccwpck_require__(3154)
+const diff = __nccwpck_require__(5479)
+const major = __nccwpck_require__(4095)
+const minor = __nccwpck_require__(7419)
+const patch = __nccwpck_require__(9764)
+const prerelease = __nccwpck_require__(6482)
+const compare = __nccwpck_require__(4373)
+const rcompare = __nccwpck_require__(5005)
+const compareLoose = __nccwpck_require__(4250)
+const compareBuild = __nccwpck_require__(1696)
+const sort = __nccwpck_require__(256)
+const rsort = __nccwpck_require__(1176)
+const gt = __nccwpck_require__(8167)
+const lt = __nccwpck_require__(1616)
+const eq = __nccwpck_require__(7002)
+const neq = __nccwpck_require__(6046)
+const gte = __nccwpck_require__(1204)
+const lte = __nccwpck_require__(3389)
+const cmp = __nccwpck_require__(9814)
+const coerce = __nccwpck_require__(9449)
+const truncate = __nccwpck_require__(4290)
+const Comparator = __nccwpck_require__(2019)
+const Range = __nccwpck_require__(7054)
+const satisfies = __nccwpck_require__(7067)
+const toComparators = __nccwpck_require__(2190)
+const maxSatisfying = __nccwpck_require__(1081)
+const minSatisfying = __nccwpck_require__(83)
+const minVersion = __nccwpck_require__(3130)
+const validRange = __nccwpck_require__(4881)
+const outside = __nccwpck_require__(9816)
+const gtr = __nccwpck_require__(692)
+const ltr = __nccwpck_require__(6701)
+const intersects = __nccwpck_require__(7049)
+const simplifyRange = __nccwpck_require__(9852)
+const subset = __nccwpck_require__(769)
 module.exports = {
   parse,
   valid,
@@ -2057,7 +2057,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5101:
+/***/ 5165:
 /***/ ((module) => {
 
 
@@ -2131,7 +2131,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1159:
+/***/ 1911:
 /***/ ((module) => {
 
 
@@ -2149,7 +2149,7 @@ module.exports = debug
 
 /***/ }),
 
-/***/ 3348:
+/***/ 8612:
 /***/ ((module) => {
 
 
@@ -2185,7 +2185,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1383:
+/***/ 6807:
 /***/ ((module) => {
 
 
@@ -2234,7 +2234,7 @@ module.exports = LRUCache
 
 /***/ }),
 
-/***/ 356:
+/***/ 7124:
 /***/ ((module) => {
 
 
@@ -2258,7 +2258,7 @@ module.exports = parseOptions
 
 /***/ }),
 
-/***/ 5471:
+/***/ 3535:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
@@ -2267,8 +2267,8 @@ const {
   MAX_SAFE_COMPONENT_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   MAX_LENGTH,
-} = __nccwpck_require__(5101)
-const debug = __nccwpck_require__(1159)
+} = __nccwpck_require__(5165)
+const debug = __nccwpck_require__(1911)
 exports = module.exports = {}
 
 // The actual regexps go on exports.re
@@ -2488,7 +2488,7 @@ createToken('GTE0PRE', '^\\s*>=\\s*0\\.0\\.0-0\\s*$')
 
 /***/ }),
 
-/***/ 9737:
+/***/ 9785:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -2503,7 +2503,7 @@ const {
   MAX_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   WHITESPACE_CHARACTERS,
-} = __nccwpck_require__(5101)
+} = __nccwpck_require__(5165)
 
 /**
  * Remembers the last two rows of digits so their characters need not be reread.
@@ -2933,25 +2933,25 @@ module.exports = trimComparatorWhitespace
 
 /***/ }),
 
-/***/ 2276:
+/***/ 692:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 // Determine if version is greater than all the versions possible in the range.
-const outside = __nccwpck_require__(280)
+const outside = __nccwpck_require__(9816)
 const gtr = (version, range, options) => outside(version, range, '>', options)
 module.exports = gtr
 
 
 /***/ }),
 
-/***/ 3465:
+/***/ 7049:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(6782)
+const Range = __nccwpck_require__(7054)
 const intersects = (r1, r2, options) => {
   r1 = new Range(r1, options)
   r2 = new Range(r2, options)
@@ -2962,12 +2962,12 @@ module.exports = intersects
 
 /***/ }),
 
-/***/ 5213:
+/***/ 6701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const outside = __nccwpck_require__(280)
+const outside = __nccwpck_require__(9816)
 // Determine if version is less than all the versions possible in the range
 const ltr = (version, range, options) => outside(version, range, '<', options)
 module.exports = ltr
@@ -2975,13 +2975,13 @@ module.exports = ltr
 
 /***/ }),
 
-/***/ 3193:
+/***/ 1081:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
-const Range = __nccwpck_require__(6782)
+const SemVer = __nccwpck_require__(1515)
+const Range = __nccwpck_require__(7054)
 
 const maxSatisfying = (versions, range, options) => {
   let max = null
@@ -3009,13 +3009,13 @@ module.exports = maxSatisfying
 
 /***/ }),
 
-/***/ 8595:
+/***/ 83:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
-const Range = __nccwpck_require__(6782)
+const SemVer = __nccwpck_require__(1515)
+const Range = __nccwpck_require__(7054)
 const minSatisfying = (versions, range, options) => {
   let min = null
   let minSV = null
@@ -3042,14 +3042,14 @@ module.exports = minSatisfying
 
 /***/ }),
 
-/***/ 1866:
+/***/ 3130:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
-const Range = __nccwpck_require__(6782)
-const gt = __nccwpck_require__(6599)
+const SemVer = __nccwpck_require__(1515)
+const Range = __nccwpck_require__(7054)
+const gt = __nccwpck_require__(8167)
 
 const minVersion = (range, loose) => {
   range = new Range(range, loose)
@@ -3112,20 +3112,20 @@ module.exports = minVersion
 
 /***/ }),
 
-/***/ 280:
+/***/ 9816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(7163)
-const Comparator = __nccwpck_require__(9379)
+const SemVer = __nccwpck_require__(1515)
+const Comparator = __nccwpck_require__(2019)
 const { ANY } = Comparator
-const Range = __nccwpck_require__(6782)
-const satisfies = __nccwpck_require__(8011)
-const gt = __nccwpck_require__(6599)
-const lt = __nccwpck_require__(3872)
-const lte = __nccwpck_require__(6717)
-const gte = __nccwpck_require__(1236)
+const Range = __nccwpck_require__(7054)
+const satisfies = __nccwpck_require__(7067)
+const gt = __nccwpck_require__(8167)
+const lt = __nccwpck_require__(1616)
+const lte = __nccwpck_require__(3389)
+const gte = __nccwpck_require__(1204)
 
 const outside = (version, range, hilo, options) => {
   version = new SemVer(version, options)
@@ -3201,7 +3201,7 @@ module.exports = outside
 
 /***/ }),
 
-/***/ 2028:
+/***/ 9852:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3209,8 +3209,8 @@ module.exports = outside
 // given a set of versions and a range, create a "simplified" range
 // that includes the same versions that the original range does
 // If the original range is shorter than the simplified one, return that.
-const satisfies = __nccwpck_require__(8011)
-const compare = __nccwpck_require__(8469)
+const satisfies = __nccwpck_require__(7067)
+const compare = __nccwpck_require__(4373)
 module.exports = (versions, range, options) => {
   const set = []
   let first = null
@@ -3257,16 +3257,16 @@ module.exports = (versions, range, options) => {
 
 /***/ }),
 
-/***/ 1489:
+/***/ 769:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(6782)
-const Comparator = __nccwpck_require__(9379)
+const Range = __nccwpck_require__(7054)
+const Comparator = __nccwpck_require__(2019)
 const { ANY } = Comparator
-const satisfies = __nccwpck_require__(8011)
-const compare = __nccwpck_require__(8469)
+const satisfies = __nccwpck_require__(7067)
+const compare = __nccwpck_require__(4373)
 
 // Complex range `r1 || r2 || ...` is a subset of `R1 || R2 || ...` iff:
 // - Every simple range `r1, r2, ...` is a null set, OR
@@ -3513,12 +3513,12 @@ module.exports = subset
 
 /***/ }),
 
-/***/ 4750:
+/***/ 2190:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(6782)
+const Range = __nccwpck_require__(7054)
 
 // Mostly just for testing and legacy API reasons
 const toComparators = (range, options) =>
@@ -3530,12 +3530,12 @@ module.exports = toComparators
 
 /***/ }),
 
-/***/ 4737:
+/***/ 4881:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(6782)
+const Range = __nccwpck_require__(7054)
 const validRange = (range, options) => {
   try {
     // Return '*' instead of '' so that truthiness works.
@@ -3550,14 +3550,14 @@ module.exports = validRange
 
 /***/ }),
 
-/***/ 6204:
+/***/ 2828:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { EventEmitter } = __nccwpck_require__(9580)
-const FIFO = __nccwpck_require__(3867)
-const TextDecoder = __nccwpck_require__(7934)
+const { EventEmitter } = __nccwpck_require__(9420)
+const FIFO = __nccwpck_require__(6059)
+const TextDecoder = __nccwpck_require__(3486)
 
-const StreamError = __nccwpck_require__(5657)
+const StreamError = __nccwpck_require__(9430)
 
 // if we do a future major, expect queue microtask to be there always, for now a bit defensive
 const qmt =
@@ -4871,7 +4871,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5657:
+/***/ 9430:
 /***/ ((module) => {
 
 module.exports = class StreamError extends Error {
@@ -4925,7 +4925,7 @@ module.exports = class StreamError extends Error {
 
 /***/ }),
 
-/***/ 775:
+/***/ 7783:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const constants = { // just for envs without fs
@@ -4946,13 +4946,13 @@ try {
 
 /***/ }),
 
-/***/ 5763:
+/***/ 2835:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { Writable, Readable, getStreamError } = __nccwpck_require__(6204)
-const FIFO = __nccwpck_require__(3867)
-const b4a = __nccwpck_require__(3057)
-const headers = __nccwpck_require__(8428)
+const { Writable, Readable, getStreamError } = __nccwpck_require__(2828)
+const FIFO = __nccwpck_require__(6059)
+const b4a = __nccwpck_require__(7617)
+const headers = __nccwpck_require__(9484)
 
 const EMPTY = b4a.alloc(0)
 const MAX_HEADER_SIZE = 4 * 1024 * 1024 // arbitrary big number
@@ -5371,10 +5371,10 @@ function overflow (size) {
 
 /***/ }),
 
-/***/ 8428:
+/***/ 9484:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-const b4a = __nccwpck_require__(3057)
+const b4a = __nccwpck_require__(7617)
 
 const ZEROS = '0000000000000000000'
 const SEVENS = '7777777777777777777'
@@ -5700,23 +5700,23 @@ function addLength (str) {
 
 /***/ }),
 
-/***/ 6118:
+/***/ 5062:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-exports.extract = __nccwpck_require__(5763)
-exports.pack = __nccwpck_require__(861)
+exports.extract = __nccwpck_require__(2835)
+exports.pack = __nccwpck_require__(1901)
 
 
 /***/ }),
 
-/***/ 861:
+/***/ 1901:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { Readable, Writable, getStreamError } = __nccwpck_require__(6204)
-const b4a = __nccwpck_require__(3057)
+const { Readable, Writable, getStreamError } = __nccwpck_require__(2828)
+const b4a = __nccwpck_require__(7617)
 
-const constants = __nccwpck_require__(775)
-const headers = __nccwpck_require__(8428)
+const constants = __nccwpck_require__(7783)
+const headers = __nccwpck_require__(9484)
 
 const DMODE = 0o755
 const FMODE = 0o644
@@ -6003,11 +6003,11 @@ function mapWritable (buf) {
 
 /***/ }),
 
-/***/ 7934:
+/***/ 3486:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const PassThroughDecoder = __nccwpck_require__(7256)
-const UTF8Decoder = __nccwpck_require__(6414)
+const PassThroughDecoder = __nccwpck_require__(9624)
+const UTF8Decoder = __nccwpck_require__(9726)
 
 module.exports = class TextDecoder {
   constructor(encoding = 'utf8') {
@@ -6074,10 +6074,10 @@ function normalizeEncoding(encoding) {
 
 /***/ }),
 
-/***/ 7256:
+/***/ 9624:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const b4a = __nccwpck_require__(3057)
+const b4a = __nccwpck_require__(7617)
 
 module.exports = class PassThroughDecoder {
   constructor(encoding) {
@@ -6100,10 +6100,10 @@ module.exports = class PassThroughDecoder {
 
 /***/ }),
 
-/***/ 6414:
+/***/ 9726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const b4a = __nccwpck_require__(3057)
+const b4a = __nccwpck_require__(7617)
 
 /**
  * https://encoding.spec.whatwg.org/#utf-8-decoder
@@ -6292,13 +6292,13 @@ function trailingBytesSeen(data) {
 
 /***/ }),
 
-/***/ 158:
+/***/ 3134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(2272)
+const { RequestAbortedError } = __nccwpck_require__(1059)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -6358,16 +6358,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 6900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -6475,7 +6475,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 9294:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6491,9 +6491,9 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+} = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 function noop () {}
 
@@ -6734,16 +6734,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 6424:
+/***/ 5259:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const { Readable } = __nccwpck_require__(2519)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
 
 function noop () {}
 
@@ -6955,7 +6955,7 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 792:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6963,9 +6963,9 @@ module.exports.RequestHandler = RequestHandler
 const assert = __nccwpck_require__(4589)
 const { finished } = __nccwpck_require__(7075)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 function noop () {}
 
@@ -7171,17 +7171,17 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 1098:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(1059)
 const { AsyncResource } = __nccwpck_require__(6698)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { kHTTP2Stream } = __nccwpck_require__(6443)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(2272)
+const { kHTTP2Stream } = __nccwpck_require__(1003)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -7289,30 +7289,30 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 6135:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(6424)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(5259)
+module.exports.stream = __nccwpck_require__(792)
+module.exports.pipeline = __nccwpck_require__(9294)
+module.exports.upgrade = __nccwpck_require__(1098)
+module.exports.connect = __nccwpck_require__(6900)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 2519:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { ReadableStreamFrom } = __nccwpck_require__(2272)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -7890,15 +7890,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 1952:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(2272)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 let tls // include tls conditionally since it is not always available
 
@@ -8056,7 +8056,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 7887:
 /***/ ((module) => {
 
 
@@ -8206,12 +8206,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 5726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
+const diagnosticsChannel = __nccwpck_require__(5434)
 const util = __nccwpck_require__(7975)
 
 const undiciDebugLog = util.debuglog('undici')
@@ -8440,7 +8440,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 1059:
 /***/ ((module) => {
 
 
@@ -8924,7 +8924,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 2543:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8932,7 +8932,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -8949,9 +8949,9 @@ const {
   getServerName,
   normalizedMethodRecords,
   getProtocolFromUrlString
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(7887)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -9416,7 +9416,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 1003:
 /***/ ((module) => {
 
 
@@ -9499,7 +9499,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 9112:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9507,7 +9507,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(7887)
 
 class TstNode {
   /** @type {any} */
@@ -9666,22 +9666,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 2272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
-const { IncomingMessage } = __nccwpck_require__(7067)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(1003)
+const { IncomingMessage } = __nccwpck_require__(9448)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const timers = __nccwpck_require__(6603)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const timers = __nccwpck_require__(7787)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(1059)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(7887)
+const { tree } = __nccwpck_require__(9112)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.', 2).map(v => Number(v))
 
@@ -10686,17 +10686,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 5770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, MaxOriginsReachedError } = __nccwpck_require__(1059)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = __nccwpck_require__(1003)
+const DispatcherBase = __nccwpck_require__(8641)
+const Pool = __nccwpck_require__(20)
+const Client = __nccwpck_require__(5061)
+const util = __nccwpck_require__(2272)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -10855,7 +10855,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 637:
+/***/ 1021:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10863,9 +10863,9 @@ module.exports = Agent
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const timers = __nccwpck_require__(7787)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -10878,7 +10878,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   kUrl,
   kReset,
@@ -10912,9 +10912,9 @@ const {
   kResume,
   kHTTPContext,
   kClosed
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(1003)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(3512)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const removeAllListeners = util.removeAllListeners
@@ -10926,7 +10926,7 @@ const kTypeOfService = Symbol('kTypeOfService')
 let extractBody
 
 function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(1630) : undefined
 
   let mod
 
@@ -10947,7 +10947,7 @@ function lazyllhttp () {
 
   if (useWasmSIMD) {
     try {
-      mod = new WebAssembly.Module(__nccwpck_require__(3434))
+      mod = new WebAssembly.Module(__nccwpck_require__(4826))
     } catch {
     }
   }
@@ -10957,7 +10957,7 @@ function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(3870))
+    mod = new WebAssembly.Module(llhttpWasmData || __nccwpck_require__(1630))
   }
 
   return new WebAssembly.Instance(mod, {
@@ -12026,7 +12026,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(7471).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -12631,14 +12631,14 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 2820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(2272)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
@@ -12647,7 +12647,7 @@ const {
   InvalidArgumentError,
   HeadersTimeoutError,
   BodyTimeoutError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   kUrl,
   kReset,
@@ -12676,8 +12676,8 @@ const {
   kRemoteSettings,
   kHTTP2Stream,
   kHTTP2SessionState
-} = __nccwpck_require__(6443)
-const { channels } = __nccwpck_require__(2414)
+} = __nccwpck_require__(1003)
+const { channels } = __nccwpck_require__(5726)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -13296,7 +13296,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(7471).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -13694,25 +13694,25 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 5061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { ClientStats } = __nccwpck_require__(6854)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const http = __nccwpck_require__(9448)
+const util = __nccwpck_require__(2272)
+const { ClientStats } = __nccwpck_require__(7254)
+const { channels } = __nccwpck_require__(5726)
+const Request = __nccwpck_require__(2543)
+const DispatcherBase = __nccwpck_require__(8641)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(1059)
+const buildConnector = __nccwpck_require__(1952)
 const {
   kUrl,
   kServerName,
@@ -13755,9 +13755,9 @@ const {
   kHTTP2ConnectionWindowSize,
   kResume,
   kPingInterval
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(1003)
+const connectH1 = __nccwpck_require__(1021)
+const connectH2 = __nccwpck_require__(2820)
 
 const kClosedResolve = Symbol('kClosedResolve')
 
@@ -14370,20 +14370,20 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 8641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
-const UnwrapHandler = __nccwpck_require__(2365)
+const Dispatcher = __nccwpck_require__(2243)
+const UnwrapHandler = __nccwpck_require__(4845)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(6443)
+} = __nccwpck_require__(1059)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch } = __nccwpck_require__(1003)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -14573,12 +14573,12 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 2243:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const EventEmitter = __nccwpck_require__(8474)
-const WrapHandler = __nccwpck_require__(9510)
+const WrapHandler = __nccwpck_require__(4918)
 
 const wrapInterceptor = (dispatch) => (opts, handler) => dispatch(opts, WrapHandler.wrap(handler))
 
@@ -14628,7 +14628,7 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 4660:
+/***/ 9220:
 /***/ ((module) => {
 
 
@@ -14770,15 +14770,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 7632:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { PoolStats } = __nccwpck_require__(6854)
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
+const { PoolStats } = __nccwpck_require__(7254)
+const DispatcherBase = __nccwpck_require__(8641)
+const FixedQueue = __nccwpck_require__(9220)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(1003)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -14991,7 +14991,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 628:
+/***/ 20:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15003,14 +15003,14 @@ const {
   kAddClient,
   kGetDispatcher,
   kRemoveClient
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(7632)
+const Client = __nccwpck_require__(5061)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { kUrl } = __nccwpck_require__(1003)
+const buildConnector = __nccwpck_require__(1952)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -15116,7 +15116,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 276:
+/***/ 7636:
 /***/ ((module) => {
 
 
@@ -15156,13 +15156,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2365:
+/***/ 4845:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseHeaders } = __nccwpck_require__(3440)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { parseHeaders } = __nccwpck_require__(2272)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 const kResume = Symbol('resume')
 
@@ -15269,12 +15269,12 @@ module.exports = class UnwrapHandler {
 
 /***/ }),
 
-/***/ 9510:
+/***/ 4918:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 module.exports = class WrapHandler {
   #handler
@@ -15381,13 +15381,13 @@ function toRawHeaderValue (value) {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 3512:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.MINOR = exports.MAJOR = exports.HTAB_SP_VCHAR_OBS_TEXT = exports.QUOTED_STRING = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.HEX = exports.URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.STATUSES_HTTP = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.HEADER_STATE = exports.FINISH = exports.STATUSES = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(6972);
 // Emums
 exports.ERROR = {
     OK: 0,
@@ -15919,7 +15919,7 @@ exports["default"] = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 1630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -15942,7 +15942,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 3434:
+/***/ 4826:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* module decorator */ module = __nccwpck_require__.nmd(module);
@@ -15965,7 +15965,7 @@ Object.defineProperty(module, 'exports', {
 
 /***/ }),
 
-/***/ 172:
+/***/ 6972:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -15984,7 +15984,7 @@ function enumToMap(obj, filter = [], exceptions = []) {
 
 /***/ }),
 
-/***/ 6436:
+/***/ 9444:
 /***/ ((module) => {
 
 
@@ -16019,7 +16019,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 313:
+/***/ 777:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16150,7 +16150,7 @@ module.exports["default"] = instance
 
 /***/ }),
 
-/***/ 6854:
+/***/ 7254:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16162,7 +16162,7 @@ const {
   kSize,
   kFree,
   kQueued
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(1003)
 
 class ClientStats {
   constructor (client) {
@@ -16189,7 +16189,7 @@ module.exports = { ClientStats, PoolStats }
 
 /***/ }),
 
-/***/ 6603:
+/***/ 7787:
 /***/ ((module) => {
 
 
@@ -16621,29 +16621,29 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 7471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(2272)
 const {
   ReadableStreamFrom,
   readableStreamClose,
   fullyReadBody,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { FormData, setFormDataState } = __nccwpck_require__(5910)
-const { webidl } = __nccwpck_require__(7879)
+} = __nccwpck_require__(1168)
+const { FormData, setFormDataState } = __nccwpck_require__(2134)
+const { webidl } = __nccwpck_require__(7223)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
-const { createDeferredPromise } = __nccwpck_require__(6436)
-const { parseJSONFromBytes } = __nccwpck_require__(8116)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { serializeAMimeType } = __nccwpck_require__(428)
+const { multipartFormDataParser } = __nccwpck_require__(948)
+const { createDeferredPromise } = __nccwpck_require__(9444)
+const { parseJSONFromBytes } = __nccwpck_require__(8823)
+const { utf8DecodeBytes } = __nccwpck_require__(7636)
+const { runtimeFeatures } = __nccwpck_require__(777)
 
 const random = runtimeFeatures.has('crypto')
   ? (__nccwpck_require__(7598).randomInt)
@@ -17146,7 +17146,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 5055:
 /***/ ((module) => {
 
 
@@ -17284,13 +17284,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 428:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(8116)
+const { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = __nccwpck_require__(8823)
 
 const encoder = new TextEncoder()
 
@@ -17887,17 +17887,17 @@ module.exports = {
 
 /***/ }),
 
-/***/ 116:
+/***/ 948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(1900)
-const { makeEntry } = __nccwpck_require__(5910)
-const { webidl } = __nccwpck_require__(7879)
+const { bufferToLowerCasedHeaderName } = __nccwpck_require__(2272)
+const { HTTP_TOKEN_CODEPOINTS } = __nccwpck_require__(428)
+const { makeEntry } = __nccwpck_require__(2134)
+const { webidl } = __nccwpck_require__(7223)
 const assert = __nccwpck_require__(4589)
-const { isomorphicDecode } = __nccwpck_require__(8116)
+const { isomorphicDecode } = __nccwpck_require__(8823)
 
 const dd = Buffer.from('--')
 const decoder = new TextDecoder()
@@ -18480,14 +18480,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 2134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { iteratorMixin } = __nccwpck_require__(3168)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(7879)
+const { iteratorMixin } = __nccwpck_require__(1168)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { webidl } = __nccwpck_require__(7223)
 const nodeUtil = __nccwpck_require__(7975)
 
 // https://xhr.spec.whatwg.org/#formdata
@@ -18746,7 +18746,7 @@ module.exports = { FormData, makeEntry, setFormDataState }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 5779:
 /***/ ((module) => {
 
 
@@ -18793,22 +18793,22 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 1168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicyTokens, badPortsSet } = __nccwpck_require__(5055)
+const { getGlobalOrigin } = __nccwpck_require__(5779)
+const { collectAnHTTPQuotedString, parseMIMEType } = __nccwpck_require__(428)
 const { performance } = __nccwpck_require__(643)
-const { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(2272)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(7879)
-const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(8116)
+const { webidl } = __nccwpck_require__(7223)
+const { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = __nccwpck_require__(8823)
 
 function responseURL (response) {
   // https://fetch.spec.whatwg.org/#responses
@@ -20322,13 +20322,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8116:
+/***/ 8823:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { utf8DecodeBytes } = __nccwpck_require__(276)
+const { utf8DecodeBytes } = __nccwpck_require__(7636)
 
 /**
  * @param {(char: string) => boolean} condition
@@ -20572,14 +20572,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7879:
+/***/ 7223:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { types, inspect } = __nccwpck_require__(7975)
-const { runtimeFeatures } = __nccwpck_require__(313)
+const { runtimeFeatures } = __nccwpck_require__(777)
 
 const UNDEFINED = 1
 const BOOLEAN = 2
@@ -21634,7 +21634,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 
 /***/ }),
 
-/***/ 3053:
+/***/ 5434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
@@ -21648,7 +21648,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 7067:
+/***/ 9448:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
@@ -21739,18 +21739,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
-/***/ 7349:
+/***/ 3053:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveBlockMap = __nccwpck_require__(7103);
-var resolveBlockSeq = __nccwpck_require__(334);
-var resolveFlowCollection = __nccwpck_require__(3142);
+var identity = __nccwpck_require__(415);
+var Scalar = __nccwpck_require__(2765);
+var YAMLMap = __nccwpck_require__(1950);
+var YAMLSeq = __nccwpck_require__(7495);
+var resolveBlockMap = __nccwpck_require__(6519);
+var resolveBlockSeq = __nccwpck_require__(2662);
+var resolveFlowCollection = __nccwpck_require__(4206);
 
 function resolveCollection(CN, ctx, token, onError, tagName, tag) {
     const coll = token.type === 'block-map'
@@ -21836,15 +21836,15 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 3683:
+/***/ 5899:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Document = __nccwpck_require__(3021);
-var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
+var Document = __nccwpck_require__(6885);
+var composeNode = __nccwpck_require__(4873);
+var resolveEnd = __nccwpck_require__(644);
+var resolveProps = __nccwpck_require__(2207);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
     const opts = Object.assign({ _directives: directives }, options);
@@ -21888,17 +21888,17 @@ exports.composeDoc = composeDoc;
 
 /***/ }),
 
-/***/ 5937:
+/***/ 4873:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var composeCollection = __nccwpck_require__(7349);
-var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
-var utilEmptyScalarPosition = __nccwpck_require__(2599);
+var Alias = __nccwpck_require__(7641);
+var identity = __nccwpck_require__(415);
+var composeCollection = __nccwpck_require__(3053);
+var composeScalar = __nccwpck_require__(3293);
+var resolveEnd = __nccwpck_require__(644);
+var utilEmptyScalarPosition = __nccwpck_require__(4831);
 
 const CN = { composeNode, composeEmptyNode };
 function composeNode(ctx, token, props, onError) {
@@ -22007,15 +22007,15 @@ exports.composeNode = composeNode;
 
 /***/ }),
 
-/***/ 5413:
+/***/ 3293:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
+var identity = __nccwpck_require__(415);
+var Scalar = __nccwpck_require__(2765);
+var resolveBlockScalar = __nccwpck_require__(809);
+var resolveFlowScalar = __nccwpck_require__(8066);
 
 function composeScalar(ctx, token, tagToken, onError) {
     const { value, type, comment, range } = token.type === 'block-scalar'
@@ -22102,18 +22102,18 @@ exports.composeScalar = composeScalar;
 
 /***/ }),
 
-/***/ 9984:
+/***/ 3480:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var identity = __nccwpck_require__(1127);
-var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var directives = __nccwpck_require__(2342);
+var Document = __nccwpck_require__(6885);
+var errors = __nccwpck_require__(3376);
+var identity = __nccwpck_require__(415);
+var composeDoc = __nccwpck_require__(5899);
+var resolveEnd = __nccwpck_require__(644);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -22333,17 +22333,17 @@ exports.Composer = Composer;
 
 /***/ }),
 
-/***/ 7103:
+/***/ 6519:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
-var utilMapIncludes = __nccwpck_require__(1187);
+var Pair = __nccwpck_require__(4245);
+var YAMLMap = __nccwpck_require__(1950);
+var resolveProps = __nccwpck_require__(2207);
+var utilContainsNewline = __nccwpck_require__(9699);
+var utilFlowIndentCheck = __nccwpck_require__(7723);
+var utilMapIncludes = __nccwpck_require__(8539);
 
 const startColMsg = 'All mapping items must start at the same column';
 function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
@@ -22457,12 +22457,12 @@ exports.resolveBlockMap = resolveBlockMap;
 
 /***/ }),
 
-/***/ 8913:
+/***/ 809:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(2765);
 
 function resolveBlockScalar(ctx, scalar, onError) {
     const start = scalar.offset;
@@ -22664,14 +22664,14 @@ exports.resolveBlockScalar = resolveBlockScalar;
 
 /***/ }),
 
-/***/ 334:
+/***/ 2662:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveProps = __nccwpck_require__(4631);
-var utilFlowIndentCheck = __nccwpck_require__(4051);
+var YAMLSeq = __nccwpck_require__(7495);
+var resolveProps = __nccwpck_require__(2207);
+var utilFlowIndentCheck = __nccwpck_require__(7723);
 
 function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
     const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
@@ -22722,7 +22722,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 644:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -22768,19 +22768,19 @@ exports.resolveEnd = resolveEnd;
 
 /***/ }),
 
-/***/ 3142:
+/***/ 4206:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
-var resolveProps = __nccwpck_require__(4631);
-var utilContainsNewline = __nccwpck_require__(9499);
-var utilMapIncludes = __nccwpck_require__(1187);
+var identity = __nccwpck_require__(415);
+var Pair = __nccwpck_require__(4245);
+var YAMLMap = __nccwpck_require__(1950);
+var YAMLSeq = __nccwpck_require__(7495);
+var resolveEnd = __nccwpck_require__(644);
+var resolveProps = __nccwpck_require__(2207);
+var utilContainsNewline = __nccwpck_require__(9699);
+var utilMapIncludes = __nccwpck_require__(8539);
 
 const blockMsg = 'Block collections are not allowed within flow collections';
 const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
@@ -22984,13 +22984,13 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 /***/ }),
 
-/***/ 6842:
+/***/ 8066:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var Scalar = __nccwpck_require__(2765);
+var resolveEnd = __nccwpck_require__(644);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -23218,7 +23218,7 @@ exports.resolveFlowScalar = resolveFlowScalar;
 
 /***/ }),
 
-/***/ 4631:
+/***/ 2207:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -23373,7 +23373,7 @@ exports.resolveProps = resolveProps;
 
 /***/ }),
 
-/***/ 9499:
+/***/ 9699:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -23416,7 +23416,7 @@ exports.containsNewline = containsNewline;
 
 /***/ }),
 
-/***/ 2599:
+/***/ 4831:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -23451,12 +23451,12 @@ exports.emptyScalarPosition = emptyScalarPosition;
 
 /***/ }),
 
-/***/ 4051:
+/***/ 7723:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var utilContainsNewline = __nccwpck_require__(9499);
+var utilContainsNewline = __nccwpck_require__(9699);
 
 function flowIndentCheck(indent, fc, onError) {
     if (fc?.type === 'flow-collection') {
@@ -23475,12 +23475,12 @@ exports.flowIndentCheck = flowIndentCheck;
 
 /***/ }),
 
-/***/ 1187:
+/***/ 8539:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(415);
 
 function mapIncludes(ctx, items, search) {
     const { uniqueKeys } = ctx.options;
@@ -23497,22 +23497,22 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 6885:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var toJS = __nccwpck_require__(4043);
-var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
-var anchors = __nccwpck_require__(1596);
-var applyReviver = __nccwpck_require__(3661);
-var createNode = __nccwpck_require__(2404);
-var directives = __nccwpck_require__(1342);
+var Alias = __nccwpck_require__(7641);
+var Collection = __nccwpck_require__(3469);
+var identity = __nccwpck_require__(415);
+var Pair = __nccwpck_require__(4245);
+var toJS = __nccwpck_require__(915);
+var Schema = __nccwpck_require__(8296);
+var stringifyDocument = __nccwpck_require__(7653);
+var anchors = __nccwpck_require__(5236);
+var applyReviver = __nccwpck_require__(5797);
+var createNode = __nccwpck_require__(2076);
+var directives = __nccwpck_require__(2342);
 
 class Document {
     constructor(value, replacer, options) {
@@ -23841,13 +23841,13 @@ exports.Document = Document;
 
 /***/ }),
 
-/***/ 1596:
+/***/ 5236:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(415);
+var visit = __nccwpck_require__(292);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -23924,7 +23924,7 @@ exports.findNewAnchor = findNewAnchor;
 
 /***/ }),
 
-/***/ 3661:
+/***/ 5797:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -23988,14 +23988,14 @@ exports.applyReviver = applyReviver;
 
 /***/ }),
 
-/***/ 2404:
+/***/ 2076:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var Alias = __nccwpck_require__(7641);
+var identity = __nccwpck_require__(415);
+var Scalar = __nccwpck_require__(2765);
 
 const defaultTagPrefix = 'tag:yaml.org,2002:';
 function findTagObject(value, tagName, tags) {
@@ -24085,13 +24085,13 @@ exports.createNode = createNode;
 
 /***/ }),
 
-/***/ 1342:
+/***/ 2342:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(415);
+var visit = __nccwpck_require__(292);
 
 const escapeChars = {
     '!': '%21',
@@ -24270,7 +24270,7 @@ exports.Directives = Directives;
 
 /***/ }),
 
-/***/ 1464:
+/***/ 3376:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -24339,28 +24339,28 @@ exports.prettifyError = prettifyError;
 
 /***/ }),
 
-/***/ 8815:
+/***/ 7207:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var Schema = __nccwpck_require__(5840);
-var errors = __nccwpck_require__(1464);
-var Alias = __nccwpck_require__(4065);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
-var publicApi = __nccwpck_require__(4047);
-var visit = __nccwpck_require__(204);
+var composer = __nccwpck_require__(3480);
+var Document = __nccwpck_require__(6885);
+var Schema = __nccwpck_require__(8296);
+var errors = __nccwpck_require__(3376);
+var Alias = __nccwpck_require__(7641);
+var identity = __nccwpck_require__(415);
+var Pair = __nccwpck_require__(4245);
+var Scalar = __nccwpck_require__(2765);
+var YAMLMap = __nccwpck_require__(1950);
+var YAMLSeq = __nccwpck_require__(7495);
+var cst = __nccwpck_require__(5421);
+var lexer = __nccwpck_require__(2081);
+var lineCounter = __nccwpck_require__(4588);
+var parser = __nccwpck_require__(6651);
+var publicApi = __nccwpck_require__(8759);
+var visit = __nccwpck_require__(292);
 
 
 
@@ -24397,7 +24397,7 @@ __webpack_unused_export__ = visit.visitAsync;
 
 /***/ }),
 
-/***/ 7249:
+/***/ 2745:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -24423,16 +24423,16 @@ exports.warn = warn;
 
 /***/ }),
 
-/***/ 4065:
+/***/ 7641:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(1596);
-var visit = __nccwpck_require__(204);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var anchors = __nccwpck_require__(5236);
+var visit = __nccwpck_require__(292);
+var identity = __nccwpck_require__(415);
+var Node = __nccwpck_require__(6617);
+var toJS = __nccwpck_require__(915);
 
 class Alias extends Node.NodeBase {
     constructor(source) {
@@ -24548,14 +24548,14 @@ exports.Alias = Alias;
 
 /***/ }),
 
-/***/ 101:
+/***/ 3469:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
+var createNode = __nccwpck_require__(2076);
+var identity = __nccwpck_require__(415);
+var Node = __nccwpck_require__(6617);
 
 function collectionFromPath(schema, path, value) {
     let v = value;
@@ -24706,14 +24706,14 @@ exports.isEmptyPath = isEmptyPath;
 
 /***/ }),
 
-/***/ 6673:
+/***/ 6617:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var applyReviver = __nccwpck_require__(3661);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var applyReviver = __nccwpck_require__(5797);
+var identity = __nccwpck_require__(415);
+var toJS = __nccwpck_require__(915);
 
 class NodeBase {
     constructor(type) {
@@ -24753,15 +24753,15 @@ exports.NodeBase = NodeBase;
 
 /***/ }),
 
-/***/ 7165:
+/***/ 4245:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyPair = __nccwpck_require__(9748);
-var addPairToJSMap = __nccwpck_require__(7104);
-var identity = __nccwpck_require__(1127);
+var createNode = __nccwpck_require__(2076);
+var stringifyPair = __nccwpck_require__(5004);
+var addPairToJSMap = __nccwpck_require__(9256);
+var identity = __nccwpck_require__(415);
 
 function createPair(key, value, ctx) {
     const k = createNode.createNode(key, undefined, ctx);
@@ -24799,14 +24799,14 @@ exports.createPair = createPair;
 
 /***/ }),
 
-/***/ 3301:
+/***/ 2765:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Node = __nccwpck_require__(6673);
-var toJS = __nccwpck_require__(4043);
+var identity = __nccwpck_require__(415);
+var Node = __nccwpck_require__(6617);
+var toJS = __nccwpck_require__(915);
 
 const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
 class Scalar extends Node.NodeBase {
@@ -24833,17 +24833,17 @@ exports.isScalarValue = isScalarValue;
 
 /***/ }),
 
-/***/ 4454:
+/***/ 1950:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyCollection = __nccwpck_require__(1212);
-var addPairToJSMap = __nccwpck_require__(7104);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
+var stringifyCollection = __nccwpck_require__(6340);
+var addPairToJSMap = __nccwpck_require__(9256);
+var Collection = __nccwpck_require__(3469);
+var identity = __nccwpck_require__(415);
+var Pair = __nccwpck_require__(4245);
+var Scalar = __nccwpck_require__(2765);
 
 function findPair(items, key) {
     const k = identity.isScalar(key) ? key.value : key;
@@ -24987,17 +24987,17 @@ exports.findPair = findPair;
 
 /***/ }),
 
-/***/ 2223:
+/***/ 7495:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var createNode = __nccwpck_require__(2404);
-var stringifyCollection = __nccwpck_require__(1212);
-var Collection = __nccwpck_require__(101);
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var toJS = __nccwpck_require__(4043);
+var createNode = __nccwpck_require__(2076);
+var stringifyCollection = __nccwpck_require__(6340);
+var Collection = __nccwpck_require__(3469);
+var identity = __nccwpck_require__(415);
+var Scalar = __nccwpck_require__(2765);
+var toJS = __nccwpck_require__(915);
 
 class YAMLSeq extends Collection.Collection {
     static get tagName() {
@@ -25109,16 +25109,16 @@ exports.YAMLSeq = YAMLSeq;
 
 /***/ }),
 
-/***/ 7104:
+/***/ 9256:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var log = __nccwpck_require__(7249);
-var merge = __nccwpck_require__(452);
-var stringify = __nccwpck_require__(2148);
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
+var log = __nccwpck_require__(2745);
+var merge = __nccwpck_require__(6220);
+var stringify = __nccwpck_require__(732);
+var identity = __nccwpck_require__(415);
+var toJS = __nccwpck_require__(915);
 
 function addPairToJSMap(ctx, map, { key, value }) {
     if (identity.isNode(key) && key.addToJSMap)
@@ -25181,7 +25181,7 @@ exports.addPairToJSMap = addPairToJSMap;
 
 /***/ }),
 
-/***/ 1127:
+/***/ 415:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -25241,12 +25241,12 @@ exports.isSeq = isSeq;
 
 /***/ }),
 
-/***/ 4043:
+/***/ 915:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(415);
 
 /**
  * Recursively convert any node or its contents to native JavaScript
@@ -25287,15 +25287,15 @@ exports.toJS = toJS;
 
 /***/ }),
 
-/***/ 110:
+/***/ 1366:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var resolveBlockScalar = __nccwpck_require__(8913);
-var resolveFlowScalar = __nccwpck_require__(6842);
-var errors = __nccwpck_require__(1464);
-var stringifyString = __nccwpck_require__(3069);
+var resolveBlockScalar = __nccwpck_require__(809);
+var resolveFlowScalar = __nccwpck_require__(8066);
+var errors = __nccwpck_require__(3376);
+var stringifyString = __nccwpck_require__(501);
 
 function resolveAsScalar(token, strict = true, onError) {
     if (token) {
@@ -25512,7 +25512,7 @@ exports.setScalarValue = setScalarValue;
 
 /***/ }),
 
-/***/ 1733:
+/***/ 8013:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -25582,7 +25582,7 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 7715:
+/***/ 4555:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -25688,14 +25688,14 @@ exports.visit = visit;
 
 /***/ }),
 
-/***/ 3461:
+/***/ 5421:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cstScalar = __nccwpck_require__(110);
-var cstStringify = __nccwpck_require__(1733);
-var cstVisit = __nccwpck_require__(7715);
+var cstScalar = __nccwpck_require__(1366);
+var cstStringify = __nccwpck_require__(8013);
+var cstVisit = __nccwpck_require__(4555);
 
 /** The byte order mark */
 const BOM = '\u{FEFF}';
@@ -25807,12 +25807,12 @@ exports.tokenType = tokenType;
 
 /***/ }),
 
-/***/ 361:
+/***/ 2081:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var cst = __nccwpck_require__(3461);
+var cst = __nccwpck_require__(5421);
 
 /*
 START -> stream
@@ -26537,7 +26537,7 @@ exports.Lexer = Lexer;
 
 /***/ }),
 
-/***/ 6628:
+/***/ 4588:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -26585,14 +26585,14 @@ exports.LineCounter = LineCounter;
 
 /***/ }),
 
-/***/ 3456:
+/***/ 6651:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_process = __nccwpck_require__(932);
-var cst = __nccwpck_require__(3461);
-var lexer = __nccwpck_require__(361);
+var cst = __nccwpck_require__(5421);
+var lexer = __nccwpck_require__(2081);
 
 function includesToken(list, type) {
     for (let i = 0; i < list.length; ++i)
@@ -27572,18 +27572,18 @@ exports.Parser = Parser;
 
 /***/ }),
 
-/***/ 4047:
+/***/ 8759:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
-var errors = __nccwpck_require__(1464);
-var log = __nccwpck_require__(7249);
-var identity = __nccwpck_require__(1127);
-var lineCounter = __nccwpck_require__(6628);
-var parser = __nccwpck_require__(3456);
+var composer = __nccwpck_require__(3480);
+var Document = __nccwpck_require__(6885);
+var errors = __nccwpck_require__(3376);
+var log = __nccwpck_require__(2745);
+var identity = __nccwpck_require__(415);
+var lineCounter = __nccwpck_require__(4588);
+var parser = __nccwpck_require__(6651);
 
 function parseOptions(options) {
     const prettyErrors = options.prettyErrors !== false;
@@ -27686,16 +27686,16 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 5840:
+/***/ 8296:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var tags = __nccwpck_require__(18);
+var identity = __nccwpck_require__(415);
+var map = __nccwpck_require__(7683);
+var seq = __nccwpck_require__(4066);
+var string = __nccwpck_require__(4088);
+var tags = __nccwpck_require__(3578);
 
 const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 class Schema {
@@ -27732,13 +27732,13 @@ exports.Schema = Schema;
 
 /***/ }),
 
-/***/ 7451:
+/***/ 7683:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(415);
+var YAMLMap = __nccwpck_require__(1950);
 
 const map = {
     collection: 'map',
@@ -27758,12 +27758,12 @@ exports.map = map;
 
 /***/ }),
 
-/***/ 3632:
+/***/ 1528:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(2765);
 
 const nullTag = {
     identify: value => value == null,
@@ -27782,13 +27782,13 @@ exports.nullTag = nullTag;
 
 /***/ }),
 
-/***/ 1706:
+/***/ 4066:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(415);
+var YAMLSeq = __nccwpck_require__(7495);
 
 const seq = {
     collection: 'seq',
@@ -27808,12 +27808,12 @@ exports.seq = seq;
 
 /***/ }),
 
-/***/ 6464:
+/***/ 4088:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyString = __nccwpck_require__(3069);
+var stringifyString = __nccwpck_require__(501);
 
 const string = {
     identify: value => typeof value === 'string',
@@ -27831,12 +27831,12 @@ exports.string = string;
 
 /***/ }),
 
-/***/ 3959:
+/***/ 7247:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(2765);
 
 const boolTag = {
     identify: value => typeof value === 'boolean',
@@ -27859,13 +27859,13 @@ exports.boolTag = boolTag;
 
 /***/ }),
 
-/***/ 8405:
+/***/ 7661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(2765);
+var stringifyNumber = __nccwpck_require__(2729);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -27913,12 +27913,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 9874:
+/***/ 9546:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(2729);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
@@ -27962,18 +27962,18 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 896:
+/***/ 9032:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
+var map = __nccwpck_require__(7683);
+var _null = __nccwpck_require__(1528);
+var seq = __nccwpck_require__(4066);
+var string = __nccwpck_require__(4088);
+var bool = __nccwpck_require__(7247);
+var float = __nccwpck_require__(7661);
+var int = __nccwpck_require__(9546);
 
 const schema = [
     map.map,
@@ -27994,14 +27994,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 3559:
+/***/ 7519:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var map = __nccwpck_require__(7451);
-var seq = __nccwpck_require__(1706);
+var Scalar = __nccwpck_require__(2765);
+var map = __nccwpck_require__(7683);
+var seq = __nccwpck_require__(4066);
 
 function intIdentify(value) {
     return typeof value === 'bigint' || Number.isInteger(value);
@@ -28065,27 +28065,27 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 18:
+/***/ 3578:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var bool = __nccwpck_require__(3959);
-var float = __nccwpck_require__(8405);
-var int = __nccwpck_require__(9874);
-var schema = __nccwpck_require__(896);
-var schema$1 = __nccwpck_require__(3559);
-var binary = __nccwpck_require__(6083);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var schema$2 = __nccwpck_require__(5913);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var map = __nccwpck_require__(7683);
+var _null = __nccwpck_require__(1528);
+var seq = __nccwpck_require__(4066);
+var string = __nccwpck_require__(4088);
+var bool = __nccwpck_require__(7247);
+var float = __nccwpck_require__(7661);
+var int = __nccwpck_require__(9546);
+var schema = __nccwpck_require__(9032);
+var schema$1 = __nccwpck_require__(7519);
+var binary = __nccwpck_require__(4011);
+var merge = __nccwpck_require__(6220);
+var omap = __nccwpck_require__(2775);
+var pairs = __nccwpck_require__(1705);
+var schema$2 = __nccwpck_require__(1921);
+var set = __nccwpck_require__(832);
+var timestamp = __nccwpck_require__(168);
 
 const schemas = new Map([
     ['core', schema.schema],
@@ -28171,14 +28171,14 @@ exports.getTags = getTags;
 
 /***/ }),
 
-/***/ 6083:
+/***/ 4011:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
 var node_buffer = __nccwpck_require__(181);
-var Scalar = __nccwpck_require__(3301);
-var stringifyString = __nccwpck_require__(3069);
+var Scalar = __nccwpck_require__(2765);
+var stringifyString = __nccwpck_require__(501);
 
 const binary = {
     identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
@@ -28248,12 +28248,12 @@ exports.binary = binary;
 
 /***/ }),
 
-/***/ 8398:
+/***/ 2214:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
+var Scalar = __nccwpck_require__(2765);
 
 function boolStringify({ value, source }, ctx) {
     const boolObj = value ? trueTag : falseTag;
@@ -28284,13 +28284,13 @@ exports.trueTag = trueTag;
 
 /***/ }),
 
-/***/ 5782:
+/***/ 9614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var stringifyNumber = __nccwpck_require__(8689);
+var Scalar = __nccwpck_require__(2765);
+var stringifyNumber = __nccwpck_require__(2729);
 
 const floatNaN = {
     identify: value => typeof value === 'number',
@@ -28341,12 +28341,12 @@ exports.floatNaN = floatNaN;
 
 /***/ }),
 
-/***/ 873:
+/***/ 6257:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(2729);
 
 const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
 function intResolve(str, offset, radix, { intAsBigInt }) {
@@ -28424,13 +28424,13 @@ exports.intOct = intOct;
 
 /***/ }),
 
-/***/ 452:
+/***/ 6220:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
+var identity = __nccwpck_require__(415);
+var Scalar = __nccwpck_require__(2765);
 
 // If the value associated with a merge key is a single mapping node, each of
 // its key/value pairs is inserted into the current mapping, unless the key
@@ -28502,16 +28502,16 @@ exports.merge = merge;
 
 /***/ }),
 
-/***/ 303:
+/***/ 2775:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var toJS = __nccwpck_require__(4043);
-var YAMLMap = __nccwpck_require__(4454);
-var YAMLSeq = __nccwpck_require__(2223);
-var pairs = __nccwpck_require__(8385);
+var identity = __nccwpck_require__(415);
+var toJS = __nccwpck_require__(915);
+var YAMLMap = __nccwpck_require__(1950);
+var YAMLSeq = __nccwpck_require__(7495);
+var pairs = __nccwpck_require__(1705);
 
 class YAMLOMap extends YAMLSeq.YAMLSeq {
     constructor() {
@@ -28586,15 +28586,15 @@ exports.omap = omap;
 
 /***/ }),
 
-/***/ 8385:
+/***/ 1705:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var Scalar = __nccwpck_require__(3301);
-var YAMLSeq = __nccwpck_require__(2223);
+var identity = __nccwpck_require__(415);
+var Pair = __nccwpck_require__(4245);
+var Scalar = __nccwpck_require__(2765);
+var YAMLSeq = __nccwpck_require__(7495);
 
 function resolvePairs(seq, onError) {
     if (identity.isSeq(seq)) {
@@ -28675,24 +28675,24 @@ exports.resolvePairs = resolvePairs;
 
 /***/ }),
 
-/***/ 5913:
+/***/ 1921:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var map = __nccwpck_require__(7451);
-var _null = __nccwpck_require__(3632);
-var seq = __nccwpck_require__(1706);
-var string = __nccwpck_require__(6464);
-var binary = __nccwpck_require__(6083);
-var bool = __nccwpck_require__(8398);
-var float = __nccwpck_require__(5782);
-var int = __nccwpck_require__(873);
-var merge = __nccwpck_require__(452);
-var omap = __nccwpck_require__(303);
-var pairs = __nccwpck_require__(8385);
-var set = __nccwpck_require__(1528);
-var timestamp = __nccwpck_require__(6752);
+var map = __nccwpck_require__(7683);
+var _null = __nccwpck_require__(1528);
+var seq = __nccwpck_require__(4066);
+var string = __nccwpck_require__(4088);
+var binary = __nccwpck_require__(4011);
+var bool = __nccwpck_require__(2214);
+var float = __nccwpck_require__(9614);
+var int = __nccwpck_require__(6257);
+var merge = __nccwpck_require__(6220);
+var omap = __nccwpck_require__(2775);
+var pairs = __nccwpck_require__(1705);
+var set = __nccwpck_require__(832);
+var timestamp = __nccwpck_require__(168);
 
 const schema = [
     map.map,
@@ -28723,14 +28723,14 @@ exports.schema = schema;
 
 /***/ }),
 
-/***/ 1528:
+/***/ 832:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Pair = __nccwpck_require__(7165);
-var YAMLMap = __nccwpck_require__(4454);
+var identity = __nccwpck_require__(415);
+var Pair = __nccwpck_require__(4245);
+var YAMLMap = __nccwpck_require__(1950);
 
 class YAMLSet extends YAMLMap.YAMLMap {
     constructor(schema) {
@@ -28826,12 +28826,12 @@ exports.set = set;
 
 /***/ }),
 
-/***/ 6752:
+/***/ 168:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var stringifyNumber = __nccwpck_require__(8689);
+var stringifyNumber = __nccwpck_require__(2729);
 
 /** Internal types handle bigint as number, because TS can't figure it out. */
 function parseSexagesimal(str, asBigInt) {
@@ -28938,7 +28938,7 @@ exports.timestamp = timestamp;
 
 /***/ }),
 
-/***/ 4475:
+/***/ 3699:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -29096,15 +29096,15 @@ exports.foldFlowLines = foldFlowLines;
 
 /***/ }),
 
-/***/ 2148:
+/***/ 732:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var anchors = __nccwpck_require__(1596);
-var identity = __nccwpck_require__(1127);
-var stringifyComment = __nccwpck_require__(9799);
-var stringifyString = __nccwpck_require__(3069);
+var anchors = __nccwpck_require__(5236);
+var identity = __nccwpck_require__(415);
+var stringifyComment = __nccwpck_require__(8927);
+var stringifyString = __nccwpck_require__(501);
 
 function createStringifyContext(doc, options) {
     const opt = Object.assign({
@@ -29235,14 +29235,14 @@ exports.stringify = stringify;
 
 /***/ }),
 
-/***/ 1212:
+/***/ 6340:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(415);
+var stringify = __nccwpck_require__(732);
+var stringifyComment = __nccwpck_require__(8927);
 
 function stringifyCollection(collection, ctx, options) {
     const flow = ctx.inFlow ?? collection.flow;
@@ -29397,7 +29397,7 @@ exports.stringifyCollection = stringifyCollection;
 
 /***/ }),
 
-/***/ 9799:
+/***/ 8927:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -29428,14 +29428,14 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 7653:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(415);
+var stringify = __nccwpck_require__(732);
+var stringifyComment = __nccwpck_require__(8927);
 
 function stringifyDocument(doc, options) {
     const lines = [];
@@ -29522,7 +29522,7 @@ exports.stringifyDocument = stringifyDocument;
 
 /***/ }),
 
-/***/ 8689:
+/***/ 2729:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -29556,15 +29556,15 @@ exports.stringifyNumber = stringifyNumber;
 
 /***/ }),
 
-/***/ 9748:
+/***/ 5004:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
-var Scalar = __nccwpck_require__(3301);
-var stringify = __nccwpck_require__(2148);
-var stringifyComment = __nccwpck_require__(9799);
+var identity = __nccwpck_require__(415);
+var Scalar = __nccwpck_require__(2765);
+var stringify = __nccwpck_require__(732);
+var stringifyComment = __nccwpck_require__(8927);
 
 function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
     const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -29715,13 +29715,13 @@ exports.stringifyPair = stringifyPair;
 
 /***/ }),
 
-/***/ 3069:
+/***/ 501:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var Scalar = __nccwpck_require__(3301);
-var foldFlowLines = __nccwpck_require__(4475);
+var Scalar = __nccwpck_require__(2765);
+var foldFlowLines = __nccwpck_require__(3699);
 
 const getFoldOptions = (ctx, isBlock) => ({
     indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -30060,12 +30060,12 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 204:
+/***/ 292:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 
-var identity = __nccwpck_require__(1127);
+var identity = __nccwpck_require__(415);
 
 const BREAK = Symbol('break visit');
 const SKIP = Symbol('skip children');
@@ -32191,8 +32191,8 @@ function parseAnnotations(text) {
     return rules;
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ../../work/main/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(7207);
 ;// CONCATENATED MODULE: ./src/mirror/fields.ts
 /**
  * Reading the plain values a YAML or JSON document gives (mappings, lists, strings, booleans,
@@ -32256,8 +32256,8 @@ function readStringList(value, key, what) {
     return items.map((item, i) => readString(item, typeof value === 'string' ? key : `${key}[${i}]`, what));
 }
 
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
+// EXTERNAL MODULE: ../../work/main/node_modules/semver/index.js
+var semver = __nccwpck_require__(776);
 ;// CONCATENATED MODULE: ./src/mirror/tags.ts
 /**
  * Which tags of a source repository a mirror entry copies: an exact list, or filters applied in a
@@ -33407,6 +33407,20 @@ function isClosable(store) {
 function isTagIndex(store) {
     return typeof store.hasTag === 'function';
 }
+function isStreamingTarget(target) {
+    return typeof target.pushStreamed === 'function';
+}
+/** The registry answered a streamed upload's `PATCH` with a refusal of the way, not of the blob. */
+class StreamRefusedError extends Error {
+    registry;
+    status;
+    constructor(registry, status) {
+        super(`${registry} refused a streamed upload (${status}); the layer is spooled and uploaded whole`);
+        this.registry = registry;
+        this.status = status;
+        this.name = 'StreamRefusedError';
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/blob-locator.ts
 /**
@@ -33504,6 +33518,357 @@ function overwriteRefused(error, ref, held, wanted) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./src/engine/blob-schedule.ts
+/**
+ * Which of a copy's blobs run when: a gzip'd archive's one at a time in the order it stores them
+ * (it is read front to back); otherwise large blobs `concurrency` at once, largest first (the
+ * longest transfer starts at once), and small ones four times as many at once beside them (at most
+ * {@link SMALL_BLOB_CONCURRENCY}), since they cost round trips more than bytes. A concurrency of
+ * 1 moves one blob at a time, small blobs too.
+ */
+
+
+
+function blobLanes(blobs, { source, concurrency }) {
+    if (isOrderedSource(source) && source.sequential)
+        return [{ blobs: [...blobs].sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest)), limit: 1 }];
+    const largestFirst = [...blobs].sort((a, b) => b.size - a.size);
+    if (concurrency <= 1)
+        return [{ blobs: largestFirst, limit: 1 }];
+    return [
+        { blobs: largestFirst.filter((b) => b.size >= SMALL_BLOB_BYTES), limit: concurrency },
+        { blobs: largestFirst.filter((b) => b.size < SMALL_BLOB_BYTES), limit: smallBlobsAtOnce(concurrency) }
+    ];
+}
+/**
+ * Runs `copy` for every blob in its {@link blobLanes}. The first failure aborts the signal every
+ * copy is given, so every transfer still running stops (the step fails now, not once every other
+ * upload has finished), and is what is thrown.
+ */
+async function forEachBlob(blobs, options, copy) {
+    const controller = new AbortController();
+    // Every transfer in flight listens on it (a download and an upload each, and retry waits).
+    (0,external_node_events_.setMaxListeners)(8 * (options.concurrency + SMALL_BLOB_CONCURRENCY) + 16, controller.signal);
+    let first;
+    const fail = (error) => {
+        first ??= { error };
+        controller.abort(error);
+    };
+    const run = (blob) => copy(blob, controller.signal);
+    await Promise.allSettled(blobLanes(blobs, options).map((lane) => forEachLimit(lane.blobs, lane.limit, run, fail)));
+    if (first)
+        throw first.error;
+}
+
+;// CONCATENATED MODULE: ./src/engine/blob-move.ts
+function countOutcome(stats, outcome, blob) {
+    if (outcome === 'uploaded') {
+        stats.blobsUploaded++;
+        stats.bytesUploaded += blob.size;
+    }
+    else if (outcome === 'mounted')
+        stats.blobsMounted++;
+    else
+        stats.blobsSkipped++;
+}
+/** Counts how `blob` came to be at the target, and says so (`blob-done`). */
+function reportDone(blob, move, outcome) {
+    countOutcome(move.stats, outcome, blob);
+    move.events({ type: 'blob-done', target: move.target.name, digest: blob.digest, size: blob.size, outcome });
+}
+
+;// CONCATENATED MODULE: ./src/engine/prefetch.ts
+/**
+ * Asks whether the target has `blob` while its upload session opens and its download starts: with
+ * the download when the target lacks it; when it has it, the download and the session are dropped.
+ * (The download is wrapped: an async function would wait for a promise it returns.)
+ */
+async function prefetchUnlessPresent(blob, route) {
+    const { source, target, signal } = route;
+    // Listened to at once: a download that breaks before its upload starts is an error kept on the
+    // stream (`errored`), read when the upload takes it, not an unhandled one.
+    const prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => { }));
+    prefetched.catch(() => { });
+    const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error) => {
+        await release(prefetched);
+        throw error;
+    });
+    if (!exists)
+        return { present: false, prefetched };
+    await release(prefetched);
+    void target.abandonUpload(blob);
+    return { present: true };
+}
+/** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */
+async function release(prefetched) {
+    const stream = await prefetched?.catch(() => undefined);
+    if (!stream)
+        return;
+    stream.on('error', () => { });
+    stream.destroy();
+}
+
+;// CONCATENATED MODULE: ./src/engine/source-stream.ts
+
+
+/** `stream` (the source's download of `blob`) through a {@link VerifyingStream}. */
+function verifiedSourceStream(stream, blob, options) {
+    const verifier = new VerifyingStream(blob, { digest: options.digest, onProgress: options.onProgress });
+    // A file the source cannot read (a layout's) is named as it is, and not read again: trying does not change it.
+    const fail = (error) => verifier.destroy(error instanceof ContentError || error instanceof FileSystemError ? error : new SourceError(options.reference, error.message));
+    stream.on('error', fail);
+    verifier.on('close', () => stream.destroy());
+    // A download fetched ahead may have broken before anyone read it: its error is already past.
+    if (stream.errored)
+        fail(stream.errored);
+    else if (stream.destroyed && !stream.readableEnded)
+        fail(new Error('the download was closed before its end'));
+    return stream.pipe(verifier);
+}
+/** Bytes between two progress events of one blob: a few events per second at full speed, not one per chunk. */
+const PROGRESS_STEP = 4 * 1024 * 1024;
+/** A blob's streamed bytes as `blob-progress` events to `target`, every {@link PROGRESS_STEP} and at the end. */
+function progressEvents(blob, target, events) {
+    let reported = 0;
+    return (count) => {
+        if (count - reported < PROGRESS_STEP && count !== blob.size)
+            return;
+        reported = count;
+        events({ type: 'blob-progress', target, digest: blob.digest, done: count, size: blob.size });
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/blob-upload.ts
+/**
+ * How a blob's bytes move: streamed from the source (or the download fetched ahead) to the
+ * target, verified on the way, and started over from the source when a try fails transiently.
+ */
+
+
+
+
+
+
+
+
+/**
+ * Streams `blob` to the target, verified, restarted as {@link restartRule} allows, with its
+ * `blob-started` and `blob-progress` events; how it ended is the caller's to count and report.
+ */
+async function uploadBlob(blob, move, prefetched) {
+    const { source, target, events, signal } = move;
+    const reference = showReference(source.name, blob.digest);
+    const digest = !verifiesDigests(target);
+    const open = async () => {
+        events({ type: 'blob-started', target: target.name, digest: blob.digest, size: blob.size });
+        // The first try reads what was fetched ahead; a restart reads the source again, its progress from 0.
+        const fetching = prefetched ?? source.fetchBlob(blob, { signal });
+        prefetched = undefined;
+        return verifiedSourceStream(await fetching, blob, { reference, digest, onProgress: progressEvents(blob, target.name, events) });
+    };
+    try {
+        await withRetries(() => target.pushBlob(blob, open, { signal }), restartRule({ ...move, what: blob.digest, from: 'the source' }));
+    }
+    catch (error) {
+        if (error instanceof DigestMismatchError)
+            throw new ContentError(reference, `blob ${error.message}`);
+        // The registry hashed the bytes and refused them: the source's blob is not what its digest says.
+        if (error instanceof RegistryError && error.details.some((d) => d.code === 'DIGEST_INVALID')) {
+            throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`);
+        }
+        throw error;
+    }
+    finally {
+        // A download fetched ahead that no try took (the copy was aborted first) must not hold its connection.
+        await release(prefetched);
+    }
+}
+/**
+ * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
+ * way) starts over from the source in a new upload session, never resuming bytes of unknown
+ * state; within the retry policy. The time a try spent streaming does not count against the
+ * policy's time budget, only the waits do. A request the client has already retried (the upload's
+ * POST, the source's GET) is not tried again here: each operation is retried in one place.
+ */
+function restartRule(restarts) {
+    const policy = restarts.retry ?? DEFAULT_RETRY;
+    let refreshed = false;
+    // A 401 mid-push is a token that expired: the client has learned a new one; once, at once.
+    const expired = (error) => error instanceof RegistryError && error.status === 401 && !wasRetried(error);
+    return {
+        policy,
+        retryable: (error) => {
+            if (!expired(error))
+                return isTransient(error) && !wasRetried(error);
+            if (refreshed)
+                return false;
+            refreshed = true;
+            return true;
+        },
+        retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
+        onRetry: (error, delay, next) => restarts.logger.info(`${tokenMessage(error)}; uploading ${restarts.what} again from ${restarts.from} ${nextTryText(delay, next, policy)}`),
+        countTries: false,
+        signal: restarts.signal
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/blob-placement.ts
+
+
+
+
+/** Places `blob` at the target as {@link findPlace} says; counted and reported, how it ended. */
+async function placeBlob(blob, placing) {
+    const place = await findPlace(blob, placing);
+    if (place.kind === 'upload')
+        await uploadBlob(blob, placing, place.prefetched);
+    const outcome = place.kind === 'upload' ? 'uploaded' : place.kind;
+    reportDone(blob, placing, outcome);
+    return outcome;
+}
+/**
+ * Mounted from a store on the target's registry, there already, or to upload — with, where
+ * nothing of the graph is at the target, the upload session and the source read started
+ * alongside the existence check.
+ */
+async function findPlace(blob, placing) {
+    const { source, target, signal, logger } = placing;
+    if (isBlobMounter(target)) {
+        const from = mountSource(target, source, placing.mountFrom);
+        if (from) {
+            const mounted = await target.mountBlob(blob, from, { signal });
+            logger.debug(mounted ? `mounted ${blob.digest}` : `mount of ${blob.digest} refused; uploading`);
+            return { kind: mounted ? 'mounted' : 'upload' };
+        }
+    }
+    if (!placing.fresh || !isUploadPreparer(target))
+        return (await target.blobExists(blob)) ? { kind: 'present' } : { kind: 'upload' };
+    const found = await prefetchUnlessPresent(blob, { source, target, signal });
+    return found.present ? { kind: 'present' } : { kind: 'upload', prefetched: found.prefetched };
+}
+/** The store `target` mounts from: `mountFrom` when it can, else the copy's source when it can; undefined when neither. */
+function mountSource(target, source, mountFrom) {
+    const from = mountFrom && target.canMountFrom(mountFrom) ? mountFrom : source;
+    return target.canMountFrom(from) ? from : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/placed-ahead.ts
+
+
+/**
+ * Places one blob at `target` before a copy of its graph is planned (a docker save's layer as soon
+ * as it is compressed): as the copy would, with its events, but counted apart (in `options.stats`)
+ * and without retries of the whole: a failure here is the copy's to try again.
+ */
+function placeBlobAhead(blob, source, target, options, signal) {
+    return placeBlob(blob, { ...options, source, target, signal });
+}
+/** Whether `blob` was placed ahead at the move's target; then counted, in `move.stats`. */
+async function placedAhead(blob, move) {
+    // Waited for as long as this copy runs: a failure elsewhere ends the wait (the upload itself is stopped by its owner).
+    const outcome = await untilAborted(move.ahead?.(blob, move.target), move.signal);
+    // Its events went out as it happened; its count is this copy's.
+    if (outcome)
+        countOutcome(move.stats, outcome, blob);
+    return outcome !== undefined;
+}
+/** `answer`, or the abort's reason as soon as `signal` is aborted, whichever comes first. */
+async function untilAborted(answer, signal) {
+    if (!answer)
+        return undefined;
+    signal.throwIfAborted();
+    let stop = () => { };
+    const aborted = new Promise((_, reject) => {
+        stop = () => reject(signal.reason);
+        signal.addEventListener('abort', stop, { once: true });
+    });
+    try {
+        return await Promise.race([answer, aborted]);
+    }
+    finally {
+        signal.removeEventListener('abort', stop);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/copy-blob.ts
+
+
+
+async function copyBlob(blob, copy) {
+    if (await placedAhead(blob, copy))
+        return;
+    // The claim is made before anything is asked, so a copy side by side waits on this one.
+    const { found, settle } = copy.locator?.locate(blob.digest, copy.target) ?? {};
+    try {
+        const where = await found;
+        if (where?.kind === 'present')
+            reportDone(blob, copy, 'present');
+        else
+            await placeBlob(blob, { ...copy, mountFrom: where?.from ?? copy.mountFrom });
+        settle?.(true);
+    }
+    catch (error) {
+        settle?.(false);
+        copy.events({ type: 'blob-failed', target: copy.target.name, digest: blob.digest, size: blob.size });
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/streams.ts
+/** Streams: read whole within a bound (manifests, configs, JSON), and files read in large pieces. */
+
+
+/**
+ * How much of a file one read takes, and the size zlib's output pieces come in. Node's defaults
+ * (64 KiB reads, 16 KiB zlib pieces) cost a stream callback per piece: on a 256 MiB layer, reading
+ * in 1 MiB pieces takes a third of the time, and gzip'ing in them a quarter (docs/performance.md).
+ */
+const FILE_CHUNK = 1024 * 1024;
+/** Node's own read size: the least a file is read in. */
+const SMALLEST_READ = 64 * 1024;
+/**
+ * A file (or a byte range of it) as a stream read {@link FILE_CHUNK} at a time; a smaller one in
+ * reads of its size, but no smaller than Node's default 64 KiB (Node allocates a whole read's
+ * buffer, then copies what came, and a size that lies must not mean tiny reads).
+ */
+function readFileStream(path, range = {}) {
+    const known = range.end !== undefined ? range.end - (range.start ?? 0) + 1 : range.expectedSize;
+    const options = {
+        highWaterMark: Math.min(FILE_CHUNK, Math.max(SMALLEST_READ, known ?? FILE_CHUNK))
+    };
+    if (range.start !== undefined)
+        options.start = range.start;
+    if (range.end !== undefined)
+        options.end = range.end;
+    if (range.signal)
+        options.signal = range.signal;
+    if (range.describeError)
+        options.fs = describingFs(range.describeError);
+    return (0,external_node_fs_namespaceObject.createReadStream)(path, options);
+}
+/** Node's own `open`, `read` and `close` (the calls a read stream makes), their errors described. */
+function describingFs(describe) {
+    return {
+        open: (path, flags, mode, callback) => (0,external_node_fs_namespaceObject.open)(path, flags, mode, (error, fd) => (error ? callback(describe(error)) : callback(null, fd))),
+        read: (fd, buffer, offset, length, position, callback) => (0,external_node_fs_namespaceObject.read)(fd, buffer, offset, length, position, (error, bytesRead, bytes) => error ? callback(describe(error), bytesRead, bytes) : callback(null, bytesRead, bytes)),
+        close: external_node_fs_namespaceObject.close
+    };
+}
+/** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */
+async function readCapped(body, limit, what) {
+    const chunks = [];
+    let total = 0;
+    for await (const chunk of body) {
+        total += chunk.length;
+        if (total > limit) {
+            body.destroy();
+            throw new ContentError(what, `larger than ${limit} bytes`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+
 ;// CONCATENATED MODULE: ./src/media-types.ts
 /**
  * Media types of the manifests and blobs we meet (image-spec media-types.md, Docker image manifest
@@ -33550,45 +33915,6 @@ function isMediaType(text) {
 function baseMediaType(contentType) {
     const base = contentType?.split(';')[0].trim().toLowerCase();
     return base ? base : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/engine/media-conversion.ts
-/**
- * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
- * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
- * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
- */
-
-const OCI_OF = new Map([
-    [DOCKER_MANIFEST, OCI_MANIFEST],
-    [DOCKER_MANIFEST_LIST, OCI_INDEX],
-    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
-    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
-    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
-]);
-/** The OCI media type for a Docker one; any other type unchanged. */
-function ociMediaType(mediaType) {
-    return OCI_OF.get(mediaType) ?? mediaType;
-}
-function isDockerManifestType(mediaType) {
-    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
-}
-/**
- * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
- * descriptors of an index are converted by the caller, which knows their new digests.
- */
-function convertManifestToOci(json) {
-    if (typeof json.mediaType === 'string')
-        json.mediaType = ociMediaType(json.mediaType);
-    const config = json.config;
-    if (config && typeof config.mediaType === 'string')
-        config.mediaType = ociMediaType(config.mediaType);
-    if (Array.isArray(json.layers)) {
-        for (const layer of json.layers) {
-            if (typeof layer.mediaType === 'string')
-                layer.mediaType = ociMediaType(layer.mediaType);
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/manifest.ts
@@ -33683,61 +34009,6 @@ function childManifests(manifest) {
 /** Blobs an image manifest points to: its config and layers as written, whatever their media types. */
 function blobsOf(manifest) {
     return manifest.kind === 'image' ? [manifest.config, ...manifest.layers] : [];
-}
-
-;// CONCATENATED MODULE: ./src/streams.ts
-/** Streams: read whole within a bound (manifests, configs, JSON), and files read in large pieces. */
-
-
-/**
- * How much of a file one read takes, and the size zlib's output pieces come in. Node's defaults
- * (64 KiB reads, 16 KiB zlib pieces) cost a stream callback per piece: on a 256 MiB layer, reading
- * in 1 MiB pieces takes a third of the time, and gzip'ing in them a quarter (docs/performance.md).
- */
-const FILE_CHUNK = 1024 * 1024;
-/** Node's own read size: the least a file is read in. */
-const SMALLEST_READ = 64 * 1024;
-/**
- * A file (or a byte range of it) as a stream read {@link FILE_CHUNK} at a time; a smaller one in
- * reads of its size, but no smaller than Node's default 64 KiB (Node allocates a whole read's
- * buffer, then copies what came, and a size that lies must not mean tiny reads).
- */
-function readFileStream(path, range = {}) {
-    const known = range.end !== undefined ? range.end - (range.start ?? 0) + 1 : range.expectedSize;
-    const options = {
-        highWaterMark: Math.min(FILE_CHUNK, Math.max(SMALLEST_READ, known ?? FILE_CHUNK))
-    };
-    if (range.start !== undefined)
-        options.start = range.start;
-    if (range.end !== undefined)
-        options.end = range.end;
-    if (range.signal)
-        options.signal = range.signal;
-    if (range.describeError)
-        options.fs = describingFs(range.describeError);
-    return (0,external_node_fs_namespaceObject.createReadStream)(path, options);
-}
-/** Node's own `open`, `read` and `close` (the calls a read stream makes), their errors described. */
-function describingFs(describe) {
-    return {
-        open: (path, flags, mode, callback) => (0,external_node_fs_namespaceObject.open)(path, flags, mode, (error, fd) => (error ? callback(describe(error)) : callback(null, fd))),
-        read: (fd, buffer, offset, length, position, callback) => (0,external_node_fs_namespaceObject.read)(fd, buffer, offset, length, position, (error, bytesRead, bytes) => error ? callback(describe(error), bytesRead, bytes) : callback(null, bytesRead, bytes)),
-        close: external_node_fs_namespaceObject.close
-    };
-}
-/** Reads a stream whole, up to `limit` bytes; more than that is an error, not a truncation. */
-async function readCapped(body, limit, what) {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of body) {
-        total += chunk.length;
-        if (total > limit) {
-            body.destroy();
-            throw new ContentError(what, `larger than ${limit} bytes`);
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/graph.ts
@@ -33926,119 +34197,79 @@ function artifactSize(graph) {
     return distributableBlobs(graph.nodes.values()).reduce((sum, blob) => sum + blob.size, 0);
 }
 
-;// CONCATENATED MODULE: ./src/engine/events.ts
+;// CONCATENATED MODULE: ./src/engine/media-conversion.ts
 /**
- * What the engine reports while it works (DESIGN §7): typed events, never text. The action and
- * the CLI render them (log groups, progress lines, a bar on a terminal); the engine never prints.
+ * Docker v2 schema 2 → OCI media types, for registries that refuse annotations on Docker
+ * manifests (`ociMediaTypes: true`). Only manifest JSON changes; blobs keep their bytes, since
+ * the Docker and OCI config and layer formats are the same (as regctl's `--to-oci` does).
  */
-function emptyStats() {
-    return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
+
+const OCI_OF = new Map([
+    [DOCKER_MANIFEST, OCI_MANIFEST],
+    [DOCKER_MANIFEST_LIST, OCI_INDEX],
+    ['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'],
+    ['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.oci.image.layer.v1.tar+gzip'],
+    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip']
+]);
+/** The OCI media type for a Docker one; any other type unchanged. */
+function ociMediaType(mediaType) {
+    return OCI_OF.get(mediaType) ?? mediaType;
 }
-const ignoreEvents = () => { };
-
-;// CONCATENATED MODULE: ./src/engine/copy-graph.ts
-/**
- * Copies an artifact graph from a source to a target: blobs first, then manifests children first,
- * the root last. What the target already has is skipped: a manifest that exists there stands for
- * everything below it. Tags are not written here; the caller writes them once every graph is in.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
-async function copyGraph(graph, source, target, options) {
-    await copyMissing(graph, await missingManifests(graph, target), source, target, options);
+function isDockerManifestType(mediaType) {
+    return mediaType === DOCKER_MANIFEST || mediaType === DOCKER_MANIFEST_LIST;
 }
 /**
- * Copies the manifests `missing` names (found by {@link missingManifests}) and the blobs below
- * them: blobs first, then manifests children first, the root last.
+ * Converts manifest JSON in place: its own `mediaType`, its config's and layers'. Child
+ * descriptors of an index are converted by the caller, which knows their new digests.
  */
-async function copyMissing(graph, missing, source, target, options) {
-    const all = distributableBlobs(graph.nodes.values()).length;
-    if (missing.size === 0) {
-        options.events({ type: 'target-up-to-date', target: target.name, digest: graph.root.descriptor.digest });
-        options.stats.blobsSkipped += all;
-        return;
+function convertManifestToOci(json) {
+    if (typeof json.mediaType === 'string')
+        json.mediaType = ociMediaType(json.mediaType);
+    const config = json.config;
+    if (config && typeof config.mediaType === 'string')
+        config.mediaType = ociMediaType(config.mediaType);
+    if (Array.isArray(json.layers)) {
+        for (const layer of json.layers) {
+            if (typeof layer.mediaType === 'string')
+                layer.mediaType = ociMediaType(layer.mediaType);
+        }
     }
-    const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
-    options.stats.blobsSkipped += all - needed.length;
-    if (needed.length > 0)
-        options.events({
-            type: 'transfer-planned',
-            target: target.name,
-            blobs: needed.length,
-            bytes: needed.reduce((sum, b) => sum + b.size, 0)
-        });
-    // The first blob that fails aborts every transfer still running: the step fails now, not once
-    // every other upload has finished.
-    const controller = new AbortController();
-    // Every transfer in flight listens on it (a download and an upload each, and retry waits).
-    (0,external_node_events_.setMaxListeners)(8 * (options.concurrency + SMALL_BLOB_CONCURRENCY) + 16, controller.signal);
-    // Nothing of the graph is there (a new repository, most likely): the upload session is opened
-    // alongside the existence check, and the source read, instead of after them.
-    const placing = { ...options, fresh: missing.size === graph.nodes.size };
-    await forEachBlob(needed, source, options.concurrency, controller, (blob) => copyBlob(blob, source, target, placing, controller.signal));
-    // Children before parents, and the manifests of one level at once: over a slow link the round
-    // trips of an index's children overlap instead of adding up.
+}
+
+;// CONCATENATED MODULE: ./src/engine/manifest-levels.ts
+/**
+ * A copy's missing manifests written once its blobs are in: children before parents, and the
+ * manifests of one level at once, so over a slow link the round trips of an index's children
+ * overlap instead of adding up. The root comes last, alone.
+ */
+
+
+
+
+
+
+/** Pushes the manifests of `graph` that `missing` names, level by level ({@link manifestLevels}). */
+async function pushManifestLevels(graph, missing, writes) {
+    const { target, stats, events } = writes;
     for (const level of manifestLevels(graph, missing)) {
-        await forEachLimit(level, options.concurrency, async (node) => {
+        await forEachLimit(level, writes.concurrency, async (node) => {
             await pushManifest(target, node);
-            options.stats.manifestsPushed++;
-            options.events({ type: 'manifest-written', target: target.name, digest: node.descriptor.digest });
+            stats.manifestsPushed++;
+            events({ type: 'manifest-written', target: target.name, digest: node.descriptor.digest });
         });
     }
 }
-/**
- * Runs `copy` for every blob: a gzip'd archive's one at a time in the order it stores them (it is
- * read front to back); otherwise large blobs `concurrency` at once, largest first (the longest
- * transfer starts at once), and small ones four times as many at once beside them (at most
- * {@link SMALL_BLOB_CONCURRENCY}), since they cost round trips more than bytes. A concurrency of
- * 1 moves one blob at a time. The first failure aborts the rest and is what is thrown.
- */
-async function forEachBlob(blobs, source, concurrency, controller, copy) {
-    let first;
-    const fail = (error) => {
-        first ??= { error };
-        controller.abort(error);
-    };
-    if (isOrderedSource(source) && source.sequential) {
-        blobs.sort((a, b) => source.blobOrder(a.digest) - source.blobOrder(b.digest));
-        await forEachLimit(blobs, 1, copy, fail);
-        return;
-    }
-    blobs.sort((a, b) => b.size - a.size);
-    // One at a time means one at a time, small blobs too.
-    if (concurrency <= 1) {
-        await forEachLimit(blobs, 1, copy, fail);
-        return;
-    }
-    const large = blobs.filter((b) => b.size >= SMALL_BLOB_BYTES);
-    const small = blobs.filter((b) => b.size < SMALL_BLOB_BYTES);
-    await Promise.allSettled([forEachLimit(large, concurrency, copy, fail), forEachLimit(small, smallBlobsAtOnce(concurrency), copy, fail)]);
-    if (first)
-        throw first.error;
-}
-/** Missing manifests in waves: each wave's children are all in earlier waves; the root comes last, alone. */
+/** Missing manifests in levels: each level's children are all in earlier levels; the root comes last, alone. */
 function manifestLevels(graph, missing) {
     const ordered = manifestsChildrenFirst(graph, (n) => missing.has(n.descriptor.digest));
     const level = new Map();
-    const waves = [];
+    const levels = [];
     for (const node of ordered) {
         const depth = Math.max(-1, ...childManifests(node.manifest).map((d) => level.get(d.digest) ?? -1)) + 1;
         level.set(node.descriptor.digest, depth);
-        (waves[depth] ??= []).push(node);
+        (levels[depth] ??= []).push(node);
     }
-    return waves.filter((wave) => wave.length > 0);
+    return levels.filter((nodes) => nodes.length > 0);
 }
 /**
  * Pushes one manifest. Some registries (Google Artifact Registry) refuse a Docker manifest or list
@@ -34060,6 +34291,15 @@ function hasAnnotations(node) {
     const { manifest } = node;
     return manifest.annotations !== undefined || childManifests(manifest).some((d) => d.annotations !== undefined);
 }
+
+;// CONCATENATED MODULE: ./src/engine/missing-manifests.ts
+/**
+ * What a target lacks of a graph, by manifest: a manifest present covers its subtree. For an
+ * index, the question can be put early, while the graph is still being loaded ({@link askEarly}).
+ */
+
+
+
 /** Graphs up to this many manifests are checked all at once; larger ones top down. */
 const CHECK_AT_ONCE = 32;
 /**
@@ -34087,9 +34327,9 @@ function askEarly(root, target) {
     return answers;
 }
 /**
- * Digests of the manifests the target lacks: a manifest present covers its subtree. A graph of a
- * few manifests (an index and its children) is asked all at once, one round trip instead of one
- * per level; a larger one top down, so a present root spares every other question.
+ * Digests of the manifests the target lacks. A graph of a few manifests (an index and its
+ * children) is asked all at once, one round trip instead of one per level; a larger one top
+ * down, so a present root spares every other question.
  */
 async function missingManifests(graph, target, asked) {
     const present = new Set();
@@ -34114,206 +34354,38 @@ async function missingManifests(graph, target, asked) {
     await visit(graph.root);
     return missing;
 }
-/** Cheapest path first: placed ahead, else mount from the same registry, else skip what exists, else stream. */
-async function copyBlob(blob, source, target, options, signal) {
-    // Waited for as long as this copy runs: a failure elsewhere ends the wait (the upload itself is stopped by its owner).
-    const ahead = await untilAborted(options.ahead?.(blob, target), signal);
-    if (ahead) {
-        // Its events went out as it happened; its count is this copy's.
-        countOutcome(options.stats, ahead, blob);
+
+;// CONCATENATED MODULE: ./src/engine/copy-graph.ts
+
+
+
+
+
+/** Copies what `target` lacks of `graph`: {@link missingManifests}, then {@link copyMissing}. */
+async function copyGraph(graph, source, target, options) {
+    await copyMissing(graph, await missingManifests(graph, target), source, target, options);
+}
+/**
+ * Copies the manifests `missing` names (found by {@link missingManifests}) and the blobs below
+ * them: blobs first, then manifests children first, the root last.
+ */
+async function copyMissing(graph, missing, source, target, options) {
+    const { stats, events, concurrency } = options;
+    const all = distributableBlobs(graph.nodes.values()).length;
+    if (missing.size === 0) {
+        events({ type: 'target-up-to-date', target: target.name, digest: graph.root.descriptor.digest });
+        stats.blobsSkipped += all;
         return;
     }
-    const { found, settle } = options.locator?.locate(blob.digest, target) ?? {};
-    try {
-        const where = await found;
-        if (where?.kind === 'present') {
-            options.stats.blobsSkipped++;
-            options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'present' });
-        }
-        else
-            await placeBlob(blob, source, target, options, signal, where?.from);
-        settle?.(true);
-    }
-    catch (error) {
-        settle?.(false);
-        options.events({ type: 'blob-failed', target: target.name, digest: blob.digest, size: blob.size });
-        throw error;
-    }
-}
-/** Mount from a store on the target's registry that has it, else skip what exists, else stream; how it ended. */
-async function placeBlob(blob, source, target, options, signal, located) {
-    const outcome = await findPlace(blob, source, target, options, signal, located);
-    if (outcome.kind === 'upload') {
-        await uploadBlob(blob, source, target, options, signal, outcome.prefetched);
-        return 'uploaded';
-    }
-    countOutcome(options.stats, outcome.kind, blob);
-    options.events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: outcome.kind });
-    return outcome.kind;
-}
-/**
- * Places one blob at `target` before a copy of its graph is planned (a docker save's layer as soon
- * as it is compressed): as the copy would, with its events, but counted apart (in `options.stats`)
- * and without retries of the whole: a failure here is the copy's to try again.
- */
-function placeBlobAhead(blob, source, target, options, signal) {
-    return placeBlob(blob, source, target, options, signal, undefined);
-}
-/** `answer`, or the abort's reason as soon as `signal` is aborted, whichever comes first. */
-async function untilAborted(answer, signal) {
-    if (!answer)
-        return undefined;
-    signal.throwIfAborted();
-    let stop = () => { };
-    const aborted = new Promise((_, reject) => {
-        stop = () => reject(signal.reason);
-        signal.addEventListener('abort', stop, { once: true });
-    });
-    try {
-        return await Promise.race([answer, aborted]);
-    }
-    finally {
-        signal.removeEventListener('abort', stop);
-    }
-}
-function countOutcome(stats, outcome, blob) {
-    if (outcome === 'uploaded') {
-        stats.blobsUploaded++;
-        stats.bytesUploaded += blob.size;
-    }
-    else if (outcome === 'mounted')
-        stats.blobsMounted++;
-    else
-        stats.blobsSkipped++;
-}
-/**
- * Mounted from a store on the target's registry, there already, or to upload — with, where
- * nothing of the graph is at the target, the upload session and the source read started
- * alongside the existence check (one round trip where three followed each other).
- */
-async function findPlace(blob, source, target, options, signal, located) {
-    const mountFrom = located ?? options.mountFrom;
-    const mountSource = mountFrom && isBlobMounter(target) && target.canMountFrom(mountFrom) ? mountFrom : source;
-    if (isBlobMounter(target) && target.canMountFrom(mountSource)) {
-        if (await target.mountBlob(blob, mountSource, { signal })) {
-            options.logger.debug(`mounted ${blob.digest}`);
-            return { kind: 'mounted' };
-        }
-        options.logger.debug(`mount of ${blob.digest} refused; uploading`);
-        return { kind: 'upload' };
-    }
-    if (!options.fresh || !isUploadPreparer(target))
-        return (await target.blobExists(blob)) ? { kind: 'present' } : { kind: 'upload' };
-    // Listened to at once: a download that breaks before its upload starts is an error kept on the
-    // stream (`errored`), read when the upload takes it, not an unhandled one.
-    const prefetched = source.fetchBlob(blob, { signal }).then((stream) => stream.on('error', () => { }));
-    prefetched.catch(() => { });
-    const [exists] = await Promise.all([target.blobExists(blob), target.prepareUpload(blob, { signal })]).catch(async (error) => {
-        await release(prefetched);
-        throw error;
-    });
-    if (!exists)
-        return { kind: 'upload', prefetched };
-    await release(prefetched);
-    void target.abandonUpload(blob);
-    return { kind: 'present' };
-}
-/** Streams the blob from the source (or the download fetched ahead) to the target, verified, restarted as the policy allows. */
-async function uploadBlob(blob, source, target, options, signal, prefetched) {
-    const { stats, events } = options;
-    const reference = showReference(source.name, blob.digest);
-    const hash = !verifiesDigests(target);
-    const open = async () => {
-        events({ type: 'blob-started', target: target.name, digest: blob.digest, size: blob.size });
-        // The first try reads what was fetched ahead; a restart reads the source again.
-        const fetching = prefetched ?? source.fetchBlob(blob, { signal });
-        prefetched = undefined;
-        return verifiedSourceStream(await fetching, blob, reference, hash, progressOf(blob, target, events));
-    };
-    try {
-        await pushWithRestarts(blob, target, open, options, signal);
-    }
-    catch (error) {
-        if (error instanceof DigestMismatchError)
-            throw new ContentError(reference, `blob ${error.message}`);
-        // The registry hashed the bytes and refused them: the source's blob is not what its digest says.
-        if (error instanceof RegistryError && error.details.some((d) => d.code === 'DIGEST_INVALID')) {
-            throw new ContentError(reference, `blob content does not match its digest (${target.name} refused it: DIGEST_INVALID)`);
-        }
-        throw error;
-    }
-    finally {
-        // A download fetched ahead that no try took (the copy was aborted first) must not hold its connection.
-        await release(prefetched);
-    }
-    countOutcome(stats, 'uploaded', blob);
-    events({ type: 'blob-done', target: target.name, digest: blob.digest, size: blob.size, outcome: 'uploaded' });
-}
-/** Drops a download fetched ahead and not needed: its body is destroyed, the abort it raises ignored. */
-async function release(fetching) {
-    const stream = await fetching?.catch(() => undefined);
-    if (!stream)
-        return;
-    stream.on('error', () => { });
-    stream.destroy();
-}
-/**
- * A push that fails transiently (a reset, a 5xx, a source cut short, a token that expired on the
- * way) starts over from the source in a new upload session, never resuming bytes of unknown
- * state; within the retry policy. The time a try spent streaming does not count against the
- * policy's time budget, only the waits do. A request the client has already retried (the upload's
- * POST, the source's GET) is not tried again here: each operation is retried in one place.
- */
-async function pushWithRestarts(blob, target, open, options, signal) {
-    const policy = options.retry ?? DEFAULT_RETRY;
-    let refreshed = false;
-    // A 401 mid-push is a token that expired: the client has learned a new one; once, at once.
-    const expired = (error) => error instanceof RegistryError && error.status === 401 && !wasRetried(error);
-    await withRetries(() => target.pushBlob(blob, open, { signal }), {
-        policy,
-        retryable: (error) => {
-            if (!expired(error))
-                return isTransient(error) && !wasRetried(error);
-            if (refreshed)
-                return false;
-            refreshed = true;
-            return true;
-        },
-        retryAfterMs: (error) => (expired(error) ? 0 : error instanceof RegistryError ? error.retryAfterMs : undefined),
-        onRetry: (error, delay, next) => options.logger.info(`${tokenMessage(error)}; uploading ${blob.digest} again from the source ${nextTryText(delay, next, policy)}`),
-        countTries: false,
-        signal
-    });
-}
-/**
- * The source's bytes as every target gets them: size (and, unless the target checks it, digest)
- * verified on the way, in this one place, and the source's own errors named as the source's (not taken for the destination's).
- */
-function verifiedSourceStream(stream, blob, reference, hash, onProgress) {
-    // A registry target hashes the bytes itself (and refuses a mismatch): then only the size is checked here.
-    const verifier = new VerifyingStream(blob, { digest: hash, onProgress });
-    // A file the source cannot read (a layout's) is named as it is, and not read again: trying does not change it.
-    const fail = (error) => verifier.destroy(error instanceof ContentError || error instanceof FileSystemError ? error : new SourceError(reference, error.message));
-    stream.on('error', fail);
-    verifier.on('close', () => stream.destroy());
-    // A download fetched ahead may have broken before anyone read it: its error is already past.
-    if (stream.errored)
-        fail(stream.errored);
-    else if (stream.destroyed && !stream.readableEnded)
-        fail(new Error('the download was closed before its end'));
-    return stream.pipe(verifier);
-}
-/** Bytes between two progress events of one blob: a few events per second at full speed, not one per chunk. */
-const PROGRESS_STEP = 4 * 1024 * 1024;
-/** A blob's streamed bytes as `blob-progress` events, every {@link PROGRESS_STEP} and at the end. */
-function progressOf(blob, target, events) {
-    let reported = 0;
-    return (count) => {
-        if (count - reported < PROGRESS_STEP && count !== blob.size)
-            return;
-        reported = count;
-        events({ type: 'blob-progress', target: target.name, digest: blob.digest, done: count, size: blob.size });
-    };
+    const needed = options.blobsInPlace ? [] : distributableBlobs([...missing].map((digest) => graph.nodes.get(digest)));
+    stats.blobsSkipped += all - needed.length;
+    if (needed.length > 0)
+        events({ type: 'transfer-planned', target: target.name, blobs: needed.length, bytes: needed.reduce((sum, b) => sum + b.size, 0) });
+    // Nothing of the graph is there (a new repository, most likely): the upload session is opened
+    // alongside the existence check, and the source read, instead of after them.
+    const fresh = missing.size === graph.nodes.size;
+    await forEachBlob(needed, { source, concurrency }, (blob, signal) => copyBlob(blob, { ...options, source, target, signal, fresh }));
+    await pushManifestLevels(graph, missing, { target, concurrency, events, stats });
 }
 
 ;// CONCATENATED MODULE: ./src/referrers.ts
@@ -34722,6 +34794,16 @@ function planDestinations(source, destinations) {
 function destinationName(destination, digest) {
     return formatEndpoint(destination.tag ? destination.endpoint : atDigest(destination.endpoint, digest));
 }
+
+;// CONCATENATED MODULE: ./src/engine/events.ts
+/**
+ * What the engine reports while it works (DESIGN §7): typed events, never text. The action and
+ * the CLI render them (log groups, progress lines, a bar on a terminal); the engine never prints.
+ */
+function emptyStats() {
+    return { blobsMounted: 0, blobsSkipped: 0, blobsUploaded: 0, bytesUploaded: 0, manifestsPushed: 0 };
+}
+const ignoreEvents = () => { };
 
 ;// CONCATENATED MODULE: ./src/engine/platform-filter.ts
 /**
@@ -36283,6 +36365,160 @@ class OciLayout {
     }
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
+/**
+ * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
+ * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
+ * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
+ * new. The digest must be known before the upload (it goes in the PUT's query, and in the manifest
+ * planned before anything is pushed), so a layer is compressed once, to be measured, and its
+ * gzip'd bytes are written on the way to a temporary file the upload reads ({@link LayerSpool}).
+ */
+
+
+
+
+
+/** zlib's default trade-off, for layers that compress. */
+const LEVEL = 6;
+/** The first bytes judge how well a layer compresses. */
+const SAMPLE = 1024 * 1024;
+/**
+ * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
+ * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
+ */
+function chooseLevel(sample) {
+    if (sample.length === 0)
+        return LEVEL;
+    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
+}
+/**
+ * The output piece size is fixed too: at level 0 it decides where the stored blocks end, so it is
+ * part of the digest (at level 6 it is not). {@link FILE_CHUNK} pieces gzip a stored layer four
+ * times as fast as zlib's default 16 KiB; layers stored by an older oci-push get new digests once.
+ */
+function deterministicGzip(level = LEVEL) {
+    return (0,external_node_zlib_.createGzip)({ level, chunkSize: FILE_CHUNK });
+}
+/**
+ * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
+ * feeding it pieces of one fixed size gives the same bytes however the layer was read (a plain tar's
+ * reads and a gzip'd tar's entries come in different chunks), so every run gives the same digest.
+ */
+const PIECE = FILE_CHUNK;
+/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
+class Pieces extends external_node_stream_.Transform {
+    held = [];
+    heldSize = 0;
+    _transform(chunk, _encoding, done) {
+        for (const piece of this.cut(chunk))
+            this.push(piece);
+        done();
+    }
+    _flush(done) {
+        if (this.heldSize > 0)
+            this.push(Buffer.concat(this.held));
+        done();
+    }
+    /** The whole pieces `chunk` completes; the rest is held. */
+    cut(chunk) {
+        this.held.push(chunk);
+        this.heldSize += chunk.length;
+        const out = [];
+        if (this.heldSize < PIECE)
+            return out;
+        let all = this.held.length === 1 ? chunk : Buffer.concat(this.held);
+        while (all.length >= PIECE) {
+            out.push(all.subarray(0, PIECE));
+            all = all.subarray(PIECE);
+        }
+        this.held = all.length > 0 ? [all] : [];
+        this.heldSize = all.length;
+        return out;
+    }
+}
+/** Hashes and counts what passes through it, unchanged. */
+class Tally extends external_node_stream_.Transform {
+    hash;
+    size = 0;
+    constructor(hash) {
+        super();
+        this.hash = hash;
+    }
+    _transform(chunk, _encoding, done) {
+        this.hash.update(chunk);
+        this.size += chunk.length;
+        done(null, chunk);
+    }
+}
+/**
+ * Compresses `layer` once: the digests, size and level it has, and its gzip'd bytes written to
+ * `output` when given. The level is chosen from the first {@link SAMPLE} bytes, read before the
+ * gzip is made; then one `pipeline` carries the whole layer through. It listens for errors on every
+ * stream for as long as any of them runs (a zlib error between two writes rejects this promise,
+ * never escapes as an uncaught 'error' event), waits out backpressure with one `drain` listener
+ * per stream (no listener left per wait: Node's MaxListenersExceededWarning), and destroys them
+ * all on failure. The gzip gets the layer in {@link PIECE}-byte writes, however it was read.
+ */
+async function measureCompressed(layer, options = {}) {
+    const { makeGzip, output } = options;
+    const { body, measured } = await compressingLayer(layer, makeGzip ? { makeGzip } : {});
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(body, output ?? discard);
+    return measured;
+}
+async function compressingLayer(layer, options = {}) {
+    const { makeGzip = deterministicGzip } = options;
+    const raw = (0,external_node_crypto_.createHash)('sha256');
+    const compressed = (0,external_node_crypto_.createHash)('sha256');
+    const chunks = layer[Symbol.asyncIterator]();
+    const sample = await readSample(chunks).catch((error) => {
+        layer.destroy();
+        throw error;
+    });
+    const level = options.level ?? chooseLevel(sample.subarray(0, SAMPLE));
+    async function* whole() {
+        raw.update(sample);
+        if (sample.length > 0)
+            yield sample;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+            raw.update(next.value);
+            yield next.value;
+        }
+    }
+    const tally = new Tally(compressed);
+    const body = new external_node_stream_.PassThrough({ highWaterMark: FILE_CHUNK });
+    const measured = (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), tally, body).then(() => {
+        const done = { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level };
+        options.check?.(done);
+        return done;
+    }, (error) => {
+        layer.destroy();
+        throw error;
+    });
+    measured.catch(() => { });
+    return { body, measured };
+}
+async function discard(chunks) {
+    for await (const _ of chunks) {
+        // Measured on the way; nothing kept.
+    }
+}
+/** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */
+async function readSample(chunks) {
+    const sample = [];
+    let sampled = 0;
+    while (sampled < SAMPLE) {
+        const next = await chunks.next();
+        if (next.done)
+            break;
+        sample.push(next.value);
+        sampled += next.value.length;
+    }
+    return Buffer.concat(sample);
+}
+
 ;// CONCATENATED MODULE: ./src/archive/archive-sources.ts
 /**
  * The images in an archive, each readable as a {@link Source}: an OCI layout (`index.json`,
@@ -36290,6 +36526,7 @@ class OciLayout {
  * `podman save` (`manifest.json` with `RepoTags`) whose image manifests are made here, as Docker
  * v2 schema 2 with its layers gzip'd (once each, kept in a {@link LayerSpool} until pushed).
  */
+
 
 
 
@@ -36463,7 +36700,13 @@ class LegacyArchiveSource {
         missing.sort((a, b) => (this.container.size(b) ?? 0) - (this.container.size(a) ?? 0));
         const atOnce = this.container.sequential ? 1 : MEASURE_CONCURRENCY;
         const measure = async (file) => {
-            const layer = await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`);
+            const what = `${this.name} entry "${file}"`;
+            const streamed = listener?.upload && !this.container.sequential ? await this.stream(images[0], file, what, listener) : undefined;
+            if (streamed) {
+                layers.set(file, streamed);
+                return;
+            }
+            const layer = await this.spool.keep(await this.container.open(file), what);
             layers.set(file, layer);
             if (listener)
                 this.announce(images[0], file, layer, listener);
@@ -36477,6 +36720,32 @@ class LegacyArchiveSource {
             await measure(missing.shift());
         await forEachLimit(missing, atOnce, measure);
         return layers;
+    }
+    /** `file` compressed straight into an upload by `listener`, when it takes it and the layer is what the config lists. */
+    async stream({ entry, config, configBytes }, file, what, listener) {
+        const diffIds = config.rootfs?.diff_ids ?? [];
+        const index = entry.Layers.findIndex((path) => this.container.canonicalName(path) === file);
+        const diffId = diffIds[index];
+        if (index < 0 || !diffId)
+            return undefined;
+        const uploaded = await listener.upload?.({
+            config: { mediaType: DOCKER_CONFIG, digest: sha256(configBytes), size: configBytes.length },
+            mediaType: DOCKER_LAYER,
+            diffId,
+            size: this.container.size(file) ?? 0,
+            what,
+            compress: async () => compressingLayer(await this.container.open(file), {
+                check: (layer) => {
+                    if (layer.diffId !== diffId)
+                        throw new ContentError(this.name, `entry "${entry.Layers[index]}" has content ${layer.diffId}, the config lists ${diffId}`);
+                }
+            })
+        });
+        if (!uploaded)
+            return undefined;
+        const streamed = { ...uploaded, entry: file };
+        this.blobs.set(uploaded.digest, { path: entry.Layers[index], streamed });
+        return streamed;
     }
     /** Serves `layer` at once and tells `listener`, when it is what the image's config lists (else {@link add} refuses the archive). */
     announce({ entry, config }, file, layer, listener) {
@@ -36498,7 +36767,7 @@ class LegacyArchiveSource {
             if (layer.diffId !== diffIds[i]) {
                 throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`);
             }
-            this.blobs.set(layer.digest, { path, spooled: layer });
+            this.blobs.set(layer.digest, 'file' in layer ? { path, spooled: layer } : { path, streamed: layer });
             layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size });
         }
         const manifest = {
@@ -36529,7 +36798,10 @@ class LegacyArchiveSource {
             return Promise.reject(new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive'));
         if ('bytes' in blob)
             return Promise.resolve(external_node_stream_.Readable.from([blob.bytes]));
-        return Promise.resolve(this.spool.open(blob.spooled, options.signal));
+        if ('spooled' in blob)
+            return Promise.resolve(this.spool.open(blob.spooled, options.signal));
+        const { entry, level } = blob.streamed;
+        return this.container.open(entry, options.signal).then(async (layer) => (await compressingLayer(layer, { level })).body);
     }
     blobOrder(digest) {
         const blob = this.blobs.get(digest);
@@ -36537,10 +36809,8 @@ class LegacyArchiveSource {
     }
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __nccwpck_require__(6118);
+// EXTERNAL MODULE: ../../work/main/node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(5062);
 ;// CONCATENATED MODULE: ./src/archive/container.ts
 /** JSON files (manifests, configs, index.json, manifest.json) are capped at this size. */
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -37161,151 +37431,6 @@ async function drain(stream) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/archive/layer-compression.ts
-/**
- * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
- * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
- * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
- * new. The digest must be known before the upload (it goes in the PUT's query, and in the manifest
- * planned before anything is pushed), so a layer is compressed once, to be measured, and its
- * gzip'd bytes are written on the way to a temporary file the upload reads ({@link LayerSpool}).
- */
-
-
-
-
-
-/** zlib's default trade-off, for layers that compress. */
-const LEVEL = 6;
-/** The first bytes judge how well a layer compresses. */
-const SAMPLE = 1024 * 1024;
-/**
- * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
- * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
- */
-function chooseLevel(sample) {
-    if (sample.length === 0)
-        return LEVEL;
-    return (0,external_node_zlib_.deflateRawSync)(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL;
-}
-/**
- * The output piece size is fixed too: at level 0 it decides where the stored blocks end, so it is
- * part of the digest (at level 6 it is not). {@link FILE_CHUNK} pieces gzip a stored layer four
- * times as fast as zlib's default 16 KiB; layers stored by an older oci-push get new digests once.
- */
-function deterministicGzip(level = LEVEL) {
-    return (0,external_node_zlib_.createGzip)({ level, chunkSize: FILE_CHUNK });
-}
-/**
- * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
- * feeding it pieces of one fixed size gives the same bytes however the layer was read (a plain tar's
- * reads and a gzip'd tar's entries come in different chunks), so every run gives the same digest.
- */
-const PIECE = FILE_CHUNK;
-/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
-class Pieces extends external_node_stream_.Transform {
-    held = [];
-    heldSize = 0;
-    _transform(chunk, _encoding, done) {
-        for (const piece of this.cut(chunk))
-            this.push(piece);
-        done();
-    }
-    _flush(done) {
-        if (this.heldSize > 0)
-            this.push(Buffer.concat(this.held));
-        done();
-    }
-    /** The whole pieces `chunk` completes; the rest is held. */
-    cut(chunk) {
-        this.held.push(chunk);
-        this.heldSize += chunk.length;
-        const out = [];
-        if (this.heldSize < PIECE)
-            return out;
-        let all = this.held.length === 1 ? chunk : Buffer.concat(this.held);
-        while (all.length >= PIECE) {
-            out.push(all.subarray(0, PIECE));
-            all = all.subarray(PIECE);
-        }
-        this.held = all.length > 0 ? [all] : [];
-        this.heldSize = all.length;
-        return out;
-    }
-}
-/** Hashes and counts what passes through it, unchanged. */
-class Tally extends external_node_stream_.Transform {
-    hash;
-    size = 0;
-    constructor(hash) {
-        super();
-        this.hash = hash;
-    }
-    _transform(chunk, _encoding, done) {
-        this.hash.update(chunk);
-        this.size += chunk.length;
-        done(null, chunk);
-    }
-}
-/**
- * Compresses `layer` once: the digests, size and level it has, and its gzip'd bytes written to
- * `output` when given. The level is chosen from the first {@link SAMPLE} bytes, read before the
- * gzip is made; then one `pipeline` carries the whole layer through. It listens for errors on every
- * stream for as long as any of them runs (a zlib error between two writes rejects this promise,
- * never escapes as an uncaught 'error' event), waits out backpressure with one `drain` listener
- * per stream (no listener left per wait: Node's MaxListenersExceededWarning), and destroys them
- * all on failure. The gzip gets the layer in {@link PIECE}-byte writes, however it was read.
- */
-async function measureCompressed(layer, options = {}) {
-    const { makeGzip = deterministicGzip, output } = options;
-    const raw = (0,external_node_crypto_.createHash)('sha256');
-    const compressed = (0,external_node_crypto_.createHash)('sha256');
-    const chunks = layer[Symbol.asyncIterator]();
-    const sample = await readSample(chunks);
-    // Exactly SAMPLE bytes judge, however the layer was read: the level (and so the digest) must not depend on its chunks.
-    const level = chooseLevel(sample.subarray(0, SAMPLE));
-    async function* whole() {
-        raw.update(sample);
-        if (sample.length > 0)
-            yield sample;
-        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-            raw.update(next.value);
-            yield next.value;
-        }
-    }
-    const tally = new Tally(compressed);
-    try {
-        if (output)
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), tally, output);
-        else
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(whole(), new Pieces(), makeGzip(level), tally, discard);
-    }
-    catch (error) {
-        // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
-        layer.destroy();
-        throw error;
-    }
-    return { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level };
-}
-async function discard(chunks) {
-    for await (const _ of chunks) {
-        // Measured on the way; nothing kept.
-    }
-}
-/** The layer's first {@link SAMPLE} bytes or more (whole chunks), or all of it when it is shorter. */
-async function readSample(chunks) {
-    const sample = [];
-    let sampled = 0;
-    while (sampled < SAMPLE) {
-        const next = await chunks.next();
-        if (next.done)
-            break;
-        sample.push(next.value);
-        sampled += next.value.length;
-    }
-    return Buffer.concat(sample);
-}
-
 ;// CONCATENATED MODULE: ./src/archive/layer-spool.ts
 /**
  * Where a legacy `docker save` layer's gzip'd bytes wait between being measured and being
@@ -37776,12 +37901,17 @@ async function openLayoutDirectory(path) {
 
 
 
+
+
+
 class AheadUploads {
     options;
     placed = new Map();
     controller = new AbortController();
     slots;
     target;
+    /** Whether the first destination holds the image's config already (asked once). */
+    configAsked;
     constructor(options) {
         this.options = options;
         this.slots = new Slots(Math.max(1, options.concurrency));
@@ -37796,6 +37926,59 @@ class AheadUploads {
         if (this.placed.has(blob.digest) || this.controller.signal.aborted)
             return;
         this.placed.set(blob.digest, this.place(blob, source));
+    }
+    /**
+     * Compresses a layer straight into a streamed upload (`POST`, one `PATCH`, `PUT ?digest=`), no
+     * temporary file: when the first destination is a registry that takes one and does not hold
+     * the image's config yet (a re-run finds it there: then each layer is measured and asked for
+     * first, as {@link ready} does, and nothing is sent twice). Resolves with the layer's digests as
+     * soon as its last byte is compressed; the upload's last request goes on, and the copy waits for
+     * it ({@link lookup}). A broken upload starts over from the layer (the compression is
+     * deterministic), as the retry policy allows; one that fails for good is the copy's to make.
+     * Undefined when the layer's digests did not come from here: the archive spools it.
+     */
+    async upload(layer) {
+        const target = await this.target;
+        if (!target || !isStreamingTarget(target) || !target.streamsBlobs() || this.controller.signal.aborted)
+            return undefined;
+        this.configAsked ??= target.blobExists(layer.config).catch(() => true);
+        if (await this.configAsked)
+            return undefined;
+        const { events, logger } = this.options;
+        events({ type: 'blob-started', target: target.name, digest: layer.diffId, size: layer.size });
+        let known;
+        let measured = () => { };
+        const digests = new Promise((resolve) => (measured = resolve)).then((done) => (known = done));
+        const placed = this.streamWithRestarts(layer, target, measured).then((done) => {
+            events({ type: 'blob-done', target: target.name, digest: layer.diffId, size: done.size, outcome: 'uploaded' });
+            return { target, outcome: 'uploaded' };
+        }, (error) => {
+            events({ type: 'blob-failed', target: target.name, digest: layer.diffId, size: layer.size });
+            if (error instanceof StreamRefusedError)
+                logger.info(error.message);
+            else if (!this.controller.signal.aborted)
+                logger.debug(`streamed upload of ${layer.what} failed (${tokenMessage(error)}); the copy uploads it`);
+            return undefined;
+        });
+        // A try that compressed the layer gives its digests; one that failed for good before any did gives none.
+        await Promise.race([digests, placed]);
+        if (!known)
+            return undefined;
+        this.placed.set(known.digest, placed);
+        return known;
+    }
+    /** Pushes the layer as it is compressed, in a new session on each try; `measured` hears its digests once a try has compressed it all. */
+    async streamWithRestarts(layer, target, measured) {
+        const { signal } = this.controller;
+        let last;
+        const open = async () => {
+            const compressing = await layer.compress();
+            last = compressing.measured;
+            last.then(measured, () => { });
+            return { body: compressing.body, sent: compressing.measured };
+        };
+        await withRetries(() => target.pushStreamed(open, layer.what, { signal }), restartRule({ ...this.options, signal, what: layer.what, from: 'the archive' }));
+        return (await last);
     }
     /** For the copy: how the blob's upload ahead to a store sharing `target`'s storage ended. */
     lookup = (blob, target) => {
@@ -39008,14 +39191,14 @@ function requireOneVersion(destinations, chartTag) {
 
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
-// EXTERNAL MODULE: ./node_modules/undici/lib/dispatcher/agent.js
-var agent = __nccwpck_require__(7405);
+// EXTERNAL MODULE: ../../work/main/node_modules/undici/lib/dispatcher/agent.js
+var agent = __nccwpck_require__(5770);
 var agent_default = /*#__PURE__*/__nccwpck_require__.n(agent);
-// EXTERNAL MODULE: ./node_modules/undici/lib/dispatcher/dispatcher.js
-var dispatcher = __nccwpck_require__(883);
+// EXTERNAL MODULE: ../../work/main/node_modules/undici/lib/dispatcher/dispatcher.js
+var dispatcher = __nccwpck_require__(2243);
 var dispatcher_default = /*#__PURE__*/__nccwpck_require__.n(dispatcher);
-// EXTERNAL MODULE: ./node_modules/undici/lib/api/index.js
-var api = __nccwpck_require__(6615);
+// EXTERNAL MODULE: ../../work/main/node_modules/undici/lib/api/index.js
+var api = __nccwpck_require__(6135);
 ;// CONCATENATED MODULE: ./src/http/agent.ts
 
 
@@ -39712,6 +39895,7 @@ async function readErrorDetails(body) {
 
 
 
+
 const CANCEL_TIMEOUT_MS = 5000;
 /** Tags asked for per page; registries may give fewer and link to the next page. */
 const TAGS_PER_PAGE = 1000;
@@ -39755,6 +39939,13 @@ function smallerPageSize(error, asked) {
     const refusal = error.details.length === 0 || error.details.some((d) => d.code === 'PAGINATION_NUMBER_INVALID');
     return refusal ? FALLBACK_PAGE_SIZES.find((size) => size < asked) : undefined;
 }
+/**
+ * Statuses a registry answers a streamed `PATCH` (no `Content-Length`, no `Content-Range`) with
+ * when it takes no such upload: bad request, method not allowed, length required, too large,
+ * range not satisfiable, not implemented. Remembered per client: later layers spool at once.
+ */
+const STREAM_REFUSALS = new Set([400, 405, 411, 413, 416, 501]);
+const streamRefusals = new WeakSet();
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
 /**
@@ -40113,7 +40304,7 @@ class RegistryRepository {
      */
     async pushBlob(descriptor, open, options = {}) {
         const signal = options.signal ? { signal: options.signal } : {};
-        const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor, options));
+        const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(this.show(descriptor.digest), options));
         this.pendingUploads.delete(descriptor.digest);
         const url = new URL(location);
         // A Location may carry a query of its own (`_state`): the digest is added to it.
@@ -40136,7 +40327,78 @@ class RegistryRepository {
         catch (error) {
             // Release the download too, whichever side failed first, and close the session we opened.
             source?.destroy();
-            await this.cancelUpload(url, descriptor);
+            await this.cancelUpload(url, this.show(descriptor.digest));
+            throw error;
+        }
+    }
+    streamsBlobs() {
+        return !streamRefusals.has(this.client);
+    }
+    /**
+     * `POST`, one `PATCH` whose body is the whole blob as it is made (chunked transfer encoding: its
+     * length is not known yet; never a `Content-Range`, which makes it a chunk that ghcr.io caps at
+     * 4 MiB), then `PUT ?digest=` with no body: the sequence `docker push`, containers/image and
+     * go-containerregistry use everywhere. The `PATCH` may be answered 202 (the spec) or 201 (ECR,
+     * whose `Range` can lag: it is not read). A registry asking for chunks of at least
+     * `OCI-Chunk-Min-Length` bytes takes this one, the last and only chunk. A refusal of the
+     * streamed body itself ({@link STREAM_REFUSALS}) is remembered for the registry.
+     */
+    async pushStreamed(open, what, options = {}) {
+        if (!this.streamsBlobs())
+            throw new StreamRefusedError(this.registry, 0);
+        const signal = options.signal ? { signal: options.signal } : {};
+        const reference = `${this.name} (${what})`;
+        const session = await this.startUpload(reference, options);
+        let body;
+        let url = new URL(session);
+        try {
+            const streamed = await open();
+            body = streamed.body;
+            let res;
+            try {
+                res = await this.request({
+                    method: 'PATCH',
+                    url: url.href,
+                    headers: { 'content-type': 'application/octet-stream' },
+                    body,
+                    operation: 'upload blob',
+                    reference,
+                    accept: [201, 202],
+                    ...signal
+                });
+            }
+            catch (error) {
+                if (error instanceof RegistryError && STREAM_REFUSALS.has(error.status)) {
+                    streamRefusals.add(this.client);
+                    throw new StreamRefusedError(this.registry, error.status);
+                }
+                throw error;
+            }
+            await client_discard(res.body);
+            const next = headerValue(res.headers, 'location');
+            if (next)
+                url = new URL(next, res.url);
+            const blob = await streamed.sent;
+            url.searchParams.set('digest', blob.digest);
+            const closed = await this.request({
+                method: 'PUT',
+                url: url.href,
+                headers: { 'content-length': '0' },
+                operation: 'upload blob',
+                reference: this.show(blob.digest),
+                accept: [201, 204],
+                ...signal
+            });
+            await client_discard(closed.body);
+            const stored = headerValue(closed.headers, 'docker-content-digest');
+            if (stored && stored !== blob.digest) {
+                throw new ContentError(this.show(blob.digest), `the registry stored the upload as ${shown(stored)}, expected ${blob.digest}`);
+            }
+            return blob;
+        }
+        catch (error) {
+            body?.destroy();
+            await this.cancelUpload(url, reference);
             throw error;
         }
     }
@@ -40147,7 +40409,7 @@ class RegistryRepository {
     async prepareUpload(descriptor, options = {}) {
         if (this.pendingUploads.has(descriptor.digest))
             return;
-        this.pendingUploads.set(descriptor.digest, await this.startUpload(descriptor, options));
+        this.pendingUploads.set(descriptor.digest, await this.startUpload(this.show(descriptor.digest), options));
     }
     /** Closes a session {@link prepareUpload} opened and no push will use (the blob was there). */
     async abandonUpload(descriptor) {
@@ -40155,14 +40417,14 @@ class RegistryRepository {
         if (location === undefined)
             return;
         this.pendingUploads.delete(descriptor.digest);
-        await this.cancelUpload(new URL(location), descriptor);
+        await this.cancelUpload(new URL(location), this.show(descriptor.digest));
     }
     /** Pings the registry now, so that round trip overlaps the reading of the source. */
     warm() {
         return this.client.warm();
     }
     /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
-    async cancelUpload(url, descriptor) {
+    async cancelUpload(url, reference) {
         const session = new URL(url);
         session.searchParams.delete('digest');
         try {
@@ -40170,7 +40432,7 @@ class RegistryRepository {
                 method: 'DELETE',
                 url: session.href,
                 operation: 'cancel upload',
-                reference: this.show(descriptor.digest),
+                reference,
                 // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is
                 // accepted as it is (no token refresh for it), since the session expires anyway.
                 accept: [200, 202, 204, 401, 403, 404],
@@ -40184,20 +40446,20 @@ class RegistryRepository {
         }
     }
     /** POST to open an upload session; the `Location` it answers is where the bytes go. */
-    async startUpload(descriptor, options) {
+    async startUpload(reference, options) {
         const res = await this.request({
             ...(options.signal ? { signal: options.signal } : {}),
             method: 'POST',
             url: `/v2/${this.repository}/blobs/uploads/`,
             headers: { 'content-length': '0' },
             operation: 'start upload',
-            reference: this.show(descriptor.digest),
+            reference,
             accept: [202]
         });
         await client_discard(res.body);
         const location = headerValue(res.headers, 'location');
         if (!location)
-            throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location');
+            throw new ContentError(reference, 'the registry opened an upload without a Location');
         return new URL(location, res.url).href;
     }
     async pushManifest(descriptor, bytes, tag) {

@@ -15,6 +15,7 @@ import { entryName, parseLayoutIndex } from '../layout/entries.js'
 import type { Closable, FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
 import type { ArchiveContainer } from './container.js'
 import type { LayerSpool, SpooledLayer } from './layer-spool.js'
+import { compressingLayer, type CompressedLayer, type CompressingLayer } from './layer-compression.js'
 
 /** One image an archive holds, with the name it carries, if any. */
 export interface ArchiveImage {
@@ -132,8 +133,32 @@ interface LegacyConfig {
   rootfs?: { diff_ids?: string[] }
 }
 
-/** A blob of a legacy save: its config's bytes, or a layer's gzip'd bytes in the spool. */
-type LegacyBlob = { bytes: Buffer; path: string } | { spooled: SpooledLayer; path: string }
+/**
+ * A layer compressed straight into its upload: no file holds its gzip'd bytes; a later read
+ * compresses the archive's entry again, at the same level, to the same bytes.
+ */
+interface StreamedLayer extends CompressedLayer {
+  entry: string
+}
+
+type MeasuredLayer = SpooledLayer | StreamedLayer
+
+/** A blob of a legacy save: its config's bytes, a layer's gzip'd bytes in the spool, or a layer compressed again when read. */
+type LegacyBlob = { bytes: Buffer; path: string } | { spooled: SpooledLayer; path: string } | { streamed: StreamedLayer; path: string }
+
+/** A layer a {@link LayerListener} may compress straight into an upload. */
+export interface LayerToStream {
+  /** The image's config: a destination that holds it holds (most likely) its layers too. */
+  config: Descriptor
+  mediaType: string
+  /** The layer's `diff_id`, and its size as stored in the archive (uncompressed): for events. */
+  diffId: string
+  size: number
+  /** For messages: `save.tar entry "abc/layer.tar"`. */
+  what: string
+  /** Compresses the layer from its first byte; again on each call. */
+  compress(): Promise<CompressingLayer>
+}
 
 /**
  * Told of each layer of a single-image save as soon as it is compressed and found to be what the
@@ -143,6 +168,8 @@ type LegacyBlob = { bytes: Buffer; path: string } | { spooled: SpooledLayer; pat
  */
 export interface LayerListener {
   ready(layer: Descriptor, source: Source): void
+  /** Compresses and uploads `layer` at once, when it can; undefined when it did not (the layer is spooled). */
+  upload?(layer: LayerToStream): Promise<CompressedLayer | undefined>
   stop(): Promise<void>
 }
 
@@ -229,8 +256,8 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
     images: readonly LegacyImage[],
     precomputed: ReadonlyMap<string, SpooledLayer>,
     listener: LayerListener | undefined
-  ): Promise<Map<string, SpooledLayer>> {
-    const layers = new Map<string, SpooledLayer>()
+  ): Promise<Map<string, MeasuredLayer>> {
+    const layers = new Map<string, MeasuredLayer>()
     const files = new Set(images.flatMap(({ entry }) => entry.Layers.map((path) => this.container.canonicalName(path))))
     const missing = [...files].filter((file) => {
       const known = precomputed.get(file)
@@ -240,7 +267,13 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
     missing.sort((a, b) => (this.container.size(b) ?? 0) - (this.container.size(a) ?? 0))
     const atOnce = this.container.sequential ? 1 : MEASURE_CONCURRENCY
     const measure = async (file: string) => {
-      const layer = await this.spool.keep(await this.container.open(file), `${this.name} entry "${file}"`)
+      const what = `${this.name} entry "${file}"`
+      const streamed = listener?.upload && !this.container.sequential ? await this.stream(images[0], file, what, listener) : undefined
+      if (streamed) {
+        layers.set(file, streamed)
+        return
+      }
+      const layer = await this.spool.keep(await this.container.open(file), what)
       layers.set(file, layer)
       if (listener) this.announce(images[0], file, layer, listener)
     }
@@ -254,6 +287,37 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
     return layers
   }
 
+  /** `file` compressed straight into an upload by `listener`, when it takes it and the layer is what the config lists. */
+  private async stream(
+    { entry, config, configBytes }: LegacyImage,
+    file: string,
+    what: string,
+    listener: LayerListener
+  ): Promise<StreamedLayer | undefined> {
+    const diffIds = config.rootfs?.diff_ids ?? []
+    const index = entry.Layers.findIndex((path) => this.container.canonicalName(path) === file)
+    const diffId = diffIds[index]
+    if (index < 0 || !diffId) return undefined
+    const uploaded = await listener.upload?.({
+      config: { mediaType: DOCKER_CONFIG, digest: sha256(configBytes), size: configBytes.length },
+      mediaType: DOCKER_LAYER,
+      diffId,
+      size: this.container.size(file) ?? 0,
+      what,
+      compress: async () =>
+        compressingLayer(await this.container.open(file), {
+          check: (layer) => {
+            if (layer.diffId !== diffId)
+              throw new ContentError(this.name, `entry "${entry.Layers[index]}" has content ${layer.diffId}, the config lists ${diffId}`)
+          }
+        })
+    })
+    if (!uploaded) return undefined
+    const streamed = { ...uploaded, entry: file }
+    this.blobs.set(uploaded.digest, { path: entry.Layers[index], streamed })
+    return streamed
+  }
+
   /** Serves `layer` at once and tells `listener`, when it is what the image's config lists (else {@link add} refuses the archive). */
   private announce({ entry, config }: LegacyImage, file: string, layer: SpooledLayer, listener: LayerListener): void {
     const diffIds = config.rootfs?.diff_ids ?? []
@@ -264,17 +328,17 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
   }
 
   /** An image's manifest, made from its config and measured layers, each checked against `rootfs.diff_ids`. */
-  private add({ entry, configBytes, config }: LegacyImage, measured: ReadonlyMap<string, SpooledLayer>): ArchiveImage[] {
+  private add({ entry, configBytes, config }: LegacyImage, measured: ReadonlyMap<string, MeasuredLayer>): ArchiveImage[] {
     const diffIds = config.rootfs?.diff_ids ?? []
     const configDigest = sha256(configBytes)
     this.blobs.set(configDigest, { path: entry.Config, bytes: configBytes })
     const layers: Descriptor[] = []
     for (const [i, path] of entry.Layers.entries()) {
-      const layer = measured.get(this.container.canonicalName(path)) as SpooledLayer
+      const layer = measured.get(this.container.canonicalName(path)) as MeasuredLayer
       if (layer.diffId !== diffIds[i]) {
         throw new ContentError(this.name, `entry "${path}" has content ${layer.diffId}, the config lists ${diffIds[i]}`)
       }
-      this.blobs.set(layer.digest, { path, spooled: layer })
+      this.blobs.set(layer.digest, 'file' in layer ? { path, spooled: layer } : { path, streamed: layer })
       layers.push({ mediaType: DOCKER_LAYER, digest: layer.digest, size: layer.size })
     }
     const manifest = {
@@ -305,7 +369,9 @@ export class LegacyArchiveSource implements Source, OrderedSource, Closable {
     const blob = this.blobs.get(descriptor.digest)
     if (!blob) return Promise.reject(new ContentError(`${this.name}@${descriptor.digest}`, 'no such blob in the archive'))
     if ('bytes' in blob) return Promise.resolve(Readable.from([blob.bytes]))
-    return Promise.resolve(this.spool.open(blob.spooled, options.signal))
+    if ('spooled' in blob) return Promise.resolve(this.spool.open(blob.spooled, options.signal))
+    const { entry, level } = blob.streamed
+    return this.container.open(entry, options.signal).then(async (layer) => (await compressingLayer(layer, { level })).body)
   }
 
   blobOrder(digest: string): number {

@@ -7,7 +7,7 @@
  * gzip'd bytes are written on the way to a temporary file the upload reads ({@link LayerSpool}).
  */
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
+import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip, deflateRawSync, type Gzip } from 'node:zlib'
 import { FILE_CHUNK } from '../streams.js'
@@ -116,13 +116,42 @@ export interface MeasureOptions {
  * all on failure. The gzip gets the layer in {@link PIECE}-byte writes, however it was read.
  */
 export async function measureCompressed(layer: Readable, options: MeasureOptions = {}): Promise<CompressedLayer> {
-  const { makeGzip = deterministicGzip, output } = options
+  const { makeGzip, output } = options
+  const { body, measured } = await compressingLayer(layer, makeGzip ? { makeGzip } : {})
+  await pipeline(body, output ?? discard)
+  return measured
+}
+
+/** A layer being compressed: its gzip'd bytes as they come, and what they were once they have all come. */
+export interface CompressingLayer {
+  body: Readable
+  /** Settles when `body` has ended (or failed); never left unhandled. */
+  measured: Promise<CompressedLayer>
+}
+
+/**
+ * Compresses `layer` as a stream, for an upload that sends the bytes as they are made (one
+ * streamed PATCH): the same level rule and the same bytes as {@link measureCompressed}, the
+ * digests taken on the way. `level` repeats the level a first pass chose (a restart, or a read of
+ * a layer measured before) instead of judging the sample again.
+ */
+export interface CompressingOptions {
+  makeGzip?: (level: number) => Gzip
+  level?: number
+  /** Checks the layer once measured, before {@link CompressingLayer.measured} resolves: a throw rejects it (and so the upload's last request). */
+  check?: (layer: CompressedLayer) => void
+}
+
+export async function compressingLayer(layer: Readable, options: CompressingOptions = {}): Promise<CompressingLayer> {
+  const { makeGzip = deterministicGzip } = options
   const raw = createHash('sha256')
   const compressed = createHash('sha256')
   const chunks = layer[Symbol.asyncIterator]()
-  const sample = await readSample(chunks)
-  // Exactly SAMPLE bytes judge, however the layer was read: the level (and so the digest) must not depend on its chunks.
-  const level = chooseLevel(sample.subarray(0, SAMPLE))
+  const sample = await readSample(chunks).catch((error: unknown) => {
+    layer.destroy()
+    throw error
+  })
+  const level = options.level ?? chooseLevel(sample.subarray(0, SAMPLE))
   async function* whole(): AsyncGenerator<Buffer> {
     raw.update(sample)
     if (sample.length > 0) yield sample
@@ -132,15 +161,20 @@ export async function measureCompressed(layer: Readable, options: MeasureOptions
     }
   }
   const tally = new Tally(compressed)
-  try {
-    if (output) await pipeline(whole(), new Pieces(), makeGzip(level), tally, output)
-    else await pipeline(whole(), new Pieces(), makeGzip(level), tally, discard)
-  } catch (error) {
-    // The layer is not a stream of the pipeline's own: closed here when the gzip fails.
-    layer.destroy()
-    throw error
-  }
-  return { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level }
+  const body = new PassThrough({ highWaterMark: FILE_CHUNK })
+  const measured = pipeline(whole(), new Pieces(), makeGzip(level), tally, body).then(
+    () => {
+      const done = { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level }
+      options.check?.(done)
+      return done
+    },
+    (error: unknown) => {
+      layer.destroy()
+      throw error
+    }
+  )
+  measured.catch(() => {})
+  return { body, measured }
 }
 
 async function discard(chunks: AsyncIterable<Buffer>): Promise<void> {

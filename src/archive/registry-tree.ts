@@ -7,7 +7,7 @@
  * Whatever the tree says is checked before it is used: a link must hold a digest by the grammar
  * (it becomes a path in the tree, as `index.json` digests do in a layout), repository names and
  * tags must follow the distribution spec's grammar (they become destination names). Blobs stream
- * as they are stored; the copy verifies each against its digest on the way (copy-graph.ts).
+ * as they are stored; the copy verifies each against its digest on the way (source-stream.ts).
  */
 import type { Readable } from 'node:stream'
 import { isDigest } from '../digest.js'

@@ -1,6 +1,7 @@
 /**
- * A legacy `docker save`'s layers uploaded as soon as each is compressed, while the archive's other
- * layers still are. The image's manifest names every layer's digest, so its copy cannot be planned
+ * A legacy `docker save`'s layers uploaded as each is compressed (straight into a streamed upload,
+ * where the registry takes one; else as soon as it is spooled), while the archive's other layers
+ * still are. The image's manifest names every layer's digest, so its copy cannot be planned
  * before the last layer is compressed; without this, no upload could start before then either.
  * Each layer goes to the first destination only (later ones on the same registry mount from it,
  * as in any copy), HEAD first, with the copy's events. The copy that follows finds each one placed
@@ -8,11 +9,24 @@
  * failed here the copy uploads as any other. Writes no manifest and no tag: nothing points at these
  * blobs until the copy has checked and stored everything.
  */
-import type { LayerListener } from '../archive/archive-sources.js'
+import type { LayerListener, LayerToStream } from '../archive/archive-sources.js'
+import type { CompressedLayer } from '../archive/layer-compression.js'
 import { Slots } from '../concurrency.js'
 import type { Descriptor } from '../manifest.js'
-import { isReadable, sharesBlobs, type Source, type Target } from '../storage.js'
-import { placeBlobAhead, type AheadLookup, type CopyGraphOptions } from './copy-graph.js'
+import { withRetries } from '../retry.js'
+import { restartRule } from './blob-upload.js'
+import {
+  isReadable,
+  isStreamingTarget,
+  sharesBlobs,
+  StreamRefusedError,
+  type Source,
+  type StreamingTarget,
+  type Target
+} from '../storage.js'
+import { tokenMessage } from '../words.js'
+import { placeBlobAhead, type AheadLookup } from './placed-ahead.js'
+import type { CopyGraphOptions } from './copy-graph.js'
 import { emptyStats, type BlobOutcome, type EventSink } from './events.js'
 
 export interface AheadOptions extends Pick<CopyGraphOptions, 'concurrency' | 'logger' | 'events' | 'retry'> {
@@ -25,6 +39,8 @@ export class AheadUploads implements LayerListener {
   private readonly controller = new AbortController()
   private readonly slots: Slots
   private readonly target: Promise<Target | undefined>
+  /** Whether the first destination holds the image's config already (asked once). */
+  private configAsked: Promise<boolean> | undefined
 
   constructor(private readonly options: AheadOptions) {
     this.slots = new Slots(Math.max(1, options.concurrency))
@@ -39,6 +55,67 @@ export class AheadUploads implements LayerListener {
   ready(blob: Descriptor, source: Source): void {
     if (this.placed.has(blob.digest) || this.controller.signal.aborted) return
     this.placed.set(blob.digest, this.place(blob, source))
+  }
+
+  /**
+   * Compresses a layer straight into a streamed upload (`POST`, one `PATCH`, `PUT ?digest=`), no
+   * temporary file: when the first destination is a registry that takes one and does not hold
+   * the image's config yet (a re-run finds it there: then each layer is measured and asked for
+   * first, as {@link ready} does, and nothing is sent twice). Resolves with the layer's digests as
+   * soon as its last byte is compressed; the upload's last request goes on, and the copy waits for
+   * it ({@link lookup}). A broken upload starts over from the layer (the compression is
+   * deterministic), as the retry policy allows; one that fails for good is the copy's to make.
+   * Undefined when the layer's digests did not come from here: the archive spools it.
+   */
+  async upload(layer: LayerToStream): Promise<CompressedLayer | undefined> {
+    const target = await this.target
+    if (!target || !isStreamingTarget(target) || !target.streamsBlobs() || this.controller.signal.aborted) return undefined
+    this.configAsked ??= target.blobExists(layer.config).catch(() => true)
+    if (await this.configAsked) return undefined
+    const { events, logger } = this.options
+    events({ type: 'blob-started', target: target.name, digest: layer.diffId, size: layer.size })
+    let known: CompressedLayer | undefined
+    let measured: (done: CompressedLayer) => void = () => {}
+    const digests = new Promise<CompressedLayer>((resolve) => (measured = resolve)).then((done) => (known = done))
+    const placed = this.streamWithRestarts(layer, target, measured).then(
+      (done) => {
+        events({ type: 'blob-done', target: target.name, digest: layer.diffId, size: done.size, outcome: 'uploaded' })
+        return { target, outcome: 'uploaded' as const }
+      },
+      (error: unknown) => {
+        events({ type: 'blob-failed', target: target.name, digest: layer.diffId, size: layer.size })
+        if (error instanceof StreamRefusedError) logger.info(error.message)
+        else if (!this.controller.signal.aborted)
+          logger.debug(`streamed upload of ${layer.what} failed (${tokenMessage(error)}); the copy uploads it`)
+        return undefined
+      }
+    )
+    // A try that compressed the layer gives its digests; one that failed for good before any did gives none.
+    await Promise.race([digests, placed])
+    if (!known) return undefined
+    this.placed.set(known.digest, placed)
+    return known
+  }
+
+  /** Pushes the layer as it is compressed, in a new session on each try; `measured` hears its digests once a try has compressed it all. */
+  private async streamWithRestarts(
+    layer: LayerToStream,
+    target: Target & StreamingTarget,
+    measured: (done: CompressedLayer) => void
+  ): Promise<CompressedLayer> {
+    const { signal } = this.controller
+    let last: Promise<CompressedLayer> | undefined
+    const open = async () => {
+      const compressing = await layer.compress()
+      last = compressing.measured
+      last.then(measured, () => {})
+      return { body: compressing.body, sent: compressing.measured }
+    }
+    await withRetries(
+      () => target.pushStreamed(open, layer.what, { signal }),
+      restartRule({ ...this.options, signal, what: layer.what, from: 'the archive' })
+    )
+    return (await last) as CompressedLayer
   }
 
   /** For the copy: how the blob's upload ahead to a store sharing `target`'s storage ended. */

@@ -5,7 +5,7 @@
  */
 import { formatEndpoint, type Endpoint } from '../endpoint.js'
 import type { Opener } from '../storage.js'
-import type { AheadLookup } from './copy-graph.js'
+import type { AheadLookup } from './placed-ahead.js'
 import { describePlan, executePlan } from './execute.js'
 import { planCopy, type CopyPlan } from './plan.js'
 import type { CopyRequest, CopyResult, Reporter } from './request.js'

@@ -4,7 +4,7 @@
  */
 import type { ArchiveInput } from '../archive/archive-paths.js'
 import { planArtifact, runPlanned, type CopyRequest, type CopyResult, type PlannedCopy, type RunOptions } from './copy-artifact.js'
-import { emptyStats } from './copy-graph.js'
+import { emptyStats } from './events.js'
 import type { Reporter } from './request.js'
 import type { PlatformSpec } from '../platform.js'
 import type { Endpoint } from '../endpoint.js'

@@ -20,6 +20,9 @@ import type {
   ManifestResolver,
   SharedStorage,
   Source,
+  StreamedBlob,
+  StreamedBody,
+  StreamingTarget,
   TagList,
   TagLister,
   Target,
@@ -28,6 +31,7 @@ import type {
   VerifyingTarget,
   Warmable
 } from '../storage.js'
+import { StreamRefusedError } from '../storage.js'
 
 const CANCEL_TIMEOUT_MS = 5000
 /** Tags asked for per page; registries may give fewer and link to the next page. */
@@ -74,6 +78,14 @@ function smallerPageSize(error: unknown, asked: number): number | undefined {
   const refusal = error.details.length === 0 || error.details.some((d) => d.code === 'PAGINATION_NUMBER_INVALID')
   return refusal ? FALLBACK_PAGE_SIZES.find((size) => size < asked) : undefined
 }
+
+/**
+ * Statuses a registry answers a streamed `PATCH` (no `Content-Length`, no `Content-Range`) with
+ * when it takes no such upload: bad request, method not allowed, length required, too large,
+ * range not satisfiable, not implemented. Remembered per client: later layers spool at once.
+ */
+const STREAM_REFUSALS = new Set([400, 405, 411, 413, 416, 501])
+const streamRefusals = new WeakSet<RegistryClient>()
 
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS: ReadonlySet<number> = new Set([400, 401, 403, 404])
@@ -124,7 +136,17 @@ export function nextLink(header: string | undefined, base: string): string | und
 }
 
 export class RegistryRepository
-  implements Source, Target, BlobMounter, SharedStorage, VerifyingTarget, TagLister, ManifestResolver, UploadPreparer, Warmable
+  implements
+    Source,
+    Target,
+    BlobMounter,
+    SharedStorage,
+    VerifyingTarget,
+    TagLister,
+    ManifestResolver,
+    UploadPreparer,
+    Warmable,
+    StreamingTarget
 {
   /** `registry/repository`, for messages. */
   readonly name: string
@@ -451,7 +473,7 @@ export class RegistryRepository
    */
   async pushBlob(descriptor: Descriptor, open: () => Promise<Readable>, options: TransferOptions = {}): Promise<void> {
     const signal = options.signal ? { signal: options.signal } : {}
-    const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(descriptor, options))
+    const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(this.show(descriptor.digest), options))
     this.pendingUploads.delete(descriptor.digest)
     const url = new URL(location)
     // A Location may carry a query of its own (`_state`): the digest is added to it.
@@ -473,7 +495,76 @@ export class RegistryRepository
     } catch (error) {
       // Release the download too, whichever side failed first, and close the session we opened.
       source?.destroy()
-      await this.cancelUpload(url, descriptor)
+      await this.cancelUpload(url, this.show(descriptor.digest))
+      throw error
+    }
+  }
+
+  streamsBlobs(): boolean {
+    return !streamRefusals.has(this.client)
+  }
+
+  /**
+   * `POST`, one `PATCH` whose body is the whole blob as it is made (chunked transfer encoding: its
+   * length is not known yet; never a `Content-Range`, which makes it a chunk that ghcr.io caps at
+   * 4 MiB), then `PUT ?digest=` with no body: the sequence `docker push`, containers/image and
+   * go-containerregistry use everywhere. The `PATCH` may be answered 202 (the spec) or 201 (ECR,
+   * whose `Range` can lag: it is not read). A registry asking for chunks of at least
+   * `OCI-Chunk-Min-Length` bytes takes this one, the last and only chunk. A refusal of the
+   * streamed body itself ({@link STREAM_REFUSALS}) is remembered for the registry.
+   */
+  async pushStreamed(open: () => Promise<StreamedBody>, what: string, options: TransferOptions = {}): Promise<StreamedBlob> {
+    if (!this.streamsBlobs()) throw new StreamRefusedError(this.registry, 0)
+    const signal = options.signal ? { signal: options.signal } : {}
+    const reference = `${this.name} (${what})`
+    const session = await this.startUpload(reference, options)
+    let body: Readable | undefined
+    let url = new URL(session)
+    try {
+      const streamed = await open()
+      body = streamed.body
+      let res: RegistryResponse
+      try {
+        res = await this.request({
+          method: 'PATCH',
+          url: url.href,
+          headers: { 'content-type': 'application/octet-stream' },
+          body,
+          operation: 'upload blob',
+          reference,
+          accept: [201, 202],
+          ...signal
+        })
+      } catch (error) {
+        if (error instanceof RegistryError && STREAM_REFUSALS.has(error.status)) {
+          streamRefusals.add(this.client)
+          throw new StreamRefusedError(this.registry, error.status)
+        }
+        throw error
+      }
+      await discard(res.body)
+      const next = headerValue(res.headers, 'location')
+      if (next) url = new URL(next, res.url)
+      const blob = await streamed.sent
+      url.searchParams.set('digest', blob.digest)
+      const closed = await this.request({
+        method: 'PUT',
+        url: url.href,
+        headers: { 'content-length': '0' },
+        operation: 'upload blob',
+        reference: this.show(blob.digest),
+        accept: [201, 204],
+        ...signal
+      })
+      await discard(closed.body)
+      const stored = headerValue(closed.headers, 'docker-content-digest')
+      if (stored && stored !== blob.digest) {
+        throw new ContentError(this.show(blob.digest), `the registry stored the upload as ${shown(stored)}, expected ${blob.digest}`)
+      }
+      return blob
+    } catch (error) {
+      body?.destroy()
+      await this.cancelUpload(url, reference)
       throw error
     }
   }
@@ -484,7 +575,7 @@ export class RegistryRepository
    */
   async prepareUpload(descriptor: Descriptor, options: TransferOptions = {}): Promise<void> {
     if (this.pendingUploads.has(descriptor.digest)) return
-    this.pendingUploads.set(descriptor.digest, await this.startUpload(descriptor, options))
+    this.pendingUploads.set(descriptor.digest, await this.startUpload(this.show(descriptor.digest), options))
   }
 
   /** Closes a session {@link prepareUpload} opened and no push will use (the blob was there). */
@@ -492,7 +583,7 @@ export class RegistryRepository
     const location = this.pendingUploads.get(descriptor.digest)
     if (location === undefined) return
     this.pendingUploads.delete(descriptor.digest)
-    await this.cancelUpload(new URL(location), descriptor)
+    await this.cancelUpload(new URL(location), this.show(descriptor.digest))
   }
 
   /** Pings the registry now, so that round trip overlaps the reading of the source. */
@@ -501,7 +592,7 @@ export class RegistryRepository
   }
 
   /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
-  private async cancelUpload(url: URL, descriptor: Descriptor): Promise<void> {
+  private async cancelUpload(url: URL, reference: string): Promise<void> {
     const session = new URL(url)
     session.searchParams.delete('digest')
     try {
@@ -509,7 +600,7 @@ export class RegistryRepository
         method: 'DELETE',
         url: session.href,
         operation: 'cancel upload',
-        reference: this.show(descriptor.digest),
+        reference,
         // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is
         // accepted as it is (no token refresh for it), since the session expires anyway.
         accept: [200, 202, 204, 401, 403, 404],
@@ -523,19 +614,19 @@ export class RegistryRepository
   }
 
   /** POST to open an upload session; the `Location` it answers is where the bytes go. */
-  private async startUpload(descriptor: Descriptor, options: TransferOptions): Promise<string> {
+  private async startUpload(reference: string, options: TransferOptions): Promise<string> {
     const res = await this.request({
       ...(options.signal ? { signal: options.signal } : {}),
       method: 'POST',
       url: `/v2/${this.repository}/blobs/uploads/`,
       headers: { 'content-length': '0' },
       operation: 'start upload',
-      reference: this.show(descriptor.digest),
+      reference,
       accept: [202]
     })
     await discard(res.body)
     const location = headerValue(res.headers, 'location')
-    if (!location) throw new ContentError(this.show(descriptor.digest), 'the registry opened an upload without a Location')
+    if (!location) throw new ContentError(reference, 'the registry opened an upload without a Location')
     return new URL(location, res.url).href
   }
 
