@@ -7,7 +7,7 @@ import { mirroredObject, resultRows } from '../src/engine/mirror.js'
 import { parseMirrorConfig } from '../src/mirror/config.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
 import { image, index, listTags, pushFixture, type Fixture } from '../testbed/fixtures.js'
-import { registryError, startProxy, type RecordingProxy } from '../testbed/proxy.js'
+import { registryError, startProxy, type RecordedRequest, type RecordingProxy } from '../testbed/proxy.js'
 import { startRegistry, type AccessLogEntry, type TestRegistry } from '../testbed/registry.js'
 import { requireTools, skopeoRaw } from '../testbed/tools.js'
 import { sha256 } from '../src/digest.js'
@@ -120,6 +120,30 @@ describe('an up-to-date re-run', () => {
     expect(src.filter((e) => e.path !== '/v2/' && !e.path.includes('/tags/list') && e.method !== 'HEAD')).toEqual([])
     expect(dest.filter((e) => e.path !== '/v2/' && e.method !== 'HEAD')).toEqual([])
     expect(again.log.filter((l) => l.includes('is up to date with'))).toHaveLength(tags)
+  })
+
+  test('the checks are not bounded by mirrorConcurrency: every tag asked at once, two HEADs each', async () => {
+    const config = (source: string) => `mirrors:
+  - source: ${source}/lib/same
+    destination: ${b.host}/wide/same
+    tags: { allow: ['.*'] }`
+    const tags = 6
+    expect((await mirror(config(a.host), { concurrency: 1 })).result.rows.map((r) => r.status)).toEqual(Array(tags).fill('copied'))
+    await b.accessLog()
+    b.clearAccessLog()
+    // The re-run reads the source through the proxy, each request held 200 ms: the most HEADs it holds at once.
+    let held = 0
+    let most = 0
+    const isManifestHead = (r: RecordedRequest) => r.method === 'HEAD' && r.path.includes('/manifests/')
+    limited.faults.rules = [
+      { match: (r) => (isManifestHead(r) && (most = Math.max(most, ++held)), true), times: Infinity, action: { delayMs: 200 } }
+    ]
+    limited.faults.editResponse = (r) => void (isManifestHead(r) && held--)
+    const again = await mirror(config(limited.host), { concurrency: 1 })
+    expect(again.result.rows.map((r) => r.status)).toEqual(Array(tags).fill('skipped'))
+    expect(most).toBe(tags)
+    expect(limited.requests.filter(isManifestHead)).toHaveLength(tags)
+    expect((await b.accessLog()).filter((e) => e.path !== '/v2/').map((e) => e.method)).toEqual(Array(tags).fill('HEAD'))
   })
 
   test('with platforms, the digest a copy would push is compared: one manifest read, skipped, nothing uploaded', async () => {

@@ -4,96 +4,61 @@
  * loopback registries), so that they hold on any machine. Timing lives here, never in tests.
  *
  * BENCH_SCENARIOS=1,3 (or names: index,relay) runs only those; BENCH_ROUNDS=N sets the rounds of
- * the big copy (default 5; the others take about half as many, at least 3); BENCH_ACTION=path
- * times another build of the action, BENCH_NODE=path runs it with another Node.
+ * the big copy (default 5; the others take about half as many, at least 3, or BENCH_FEW=N);
+ * BENCH_ACTION=path times another build of the action, BENCH_NODE=path runs it with another Node
+ * and BENCH_NODE24=path is the Node 24 timed beside it; BENCH_V8_FLAGS=on times it with
+ * OCI_PUSH_V8_FLAGS=on (off by default, as the action runs); BENCH_CACHE=dir keeps the fixtures
+ * built once (the docker save of real files; default .build/bench-cache).
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pushFixture, type Fixture } from '../testbed/fixtures.js'
-import { startProxy, type RecordingProxy } from '../testbed/proxy.js'
-import { startRegistry, type TestRegistry } from '../testbed/registry.js'
+import { startProxy } from '../testbed/proxy.js'
+import { startRegistry } from '../testbed/registry.js'
 import { requireTools, run } from '../testbed/tools.js'
-import { bigImage, MiB, multiPlatformIndex, pushManyTags, writeDockerSave } from './fixtures.js'
-import { ACTION, copyArgs, cpu, NODE, ours, relay, roundTrips, rounds, rss, seconds, skopeo, spread, type Sample } from './measure.js'
+import {
+  type Bench,
+  besideNode24,
+  big,
+  counted,
+  DELAY_MS,
+  delayEverything,
+  FEW,
+  figures,
+  fixture,
+  hosts,
+  middle,
+  multi,
+  onBothNodes,
+  record,
+  ROUNDS,
+  rssFigure,
+  verdict
+} from './context.js'
+import { bigImage, MiB } from './fixtures.js'
+import {
+  ACTION,
+  copyArgs,
+  cpu,
+  NODE,
+  NODE24,
+  ours,
+  relay,
+  roundTrips,
+  rounds,
+  rss,
+  seconds,
+  skopeo,
+  spread,
+  V8_FLAGS,
+  type Sample
+} from './measure.js'
+import { mirrorAtScale, mirrorRerun } from './mirror.js'
+import { dockerSave, dockerSaveOfFiles } from './save.js'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
-const FEW = Math.max(3, Math.ceil(ROUNDS / 2) + 1)
-/** Added to every request on both sides by the delay proxies: one round trip of a distant registry. */
-const DELAY_MS = 100
-const TAGS = 200
-/** `mirrorConcurrency`'s default. */
-const MIRROR_CONCURRENCY = 4
-/** Peak RSS may grow this much from the 321 MiB copy to the 1 GiB one and still count as flat. */
-const RSS_GROWTH_MiB = 8
-
-interface Bench {
-  open: TestRegistry
-  secured: TestRegistry
-  /** The two registries behind proxies that hold every request {@link DELAY_MS}. */
-  slowOpen: RecordingProxy
-  slowSecured: RecordingProxy
-  login: { username: string; password: string }
-  /** `user:password` for skopeo and curl. */
-  creds: string
-  work: string
-  /** Fixtures pushed so far, by repository. */
-  pushed: Map<string, Promise<Fixture>>
-}
-
-/** One line of the result: a figure beside its goal. */
-interface Figure {
-  scenario: string
-  figure: string
-  goal: string
-  met?: boolean
-  details: string
-}
-
-const figures: Figure[] = []
-
-function record(figure: Figure): void {
-  figures.push(figure)
-  process.stderr.write(`\n${figure.scenario}: ${figure.figure} (goal ${figure.goal}) ${verdict(figure)}\n  ${figure.details}\n`)
-}
-
-const verdict = (f: Figure) => (f.met === undefined ? '' : f.met ? 'met' : '**missed**')
-
-/** Pushes a fixture once per run, whichever scenario needs it first. */
-function fixture(bench: Bench, repository: string, make: () => Fixture): Promise<Fixture> {
-  let pushed = bench.pushed.get(repository)
-  if (!pushed) {
-    const built = make()
-    pushed = pushFixture(bench.open.host, repository, built, 'v1').then(() => built)
-    bench.pushed.set(repository, pushed)
-  }
-  return pushed
-}
-
-const big = (bench: Bench) => fixture(bench, 'bench/big', () => bigImage('bench-big', [1 * MiB, 64 * MiB, 256 * MiB]))
-const multi = (bench: Bench) => fixture(bench, 'bench/multi', multiPlatformIndex)
-
-/** The hosts of a run: the registries themselves, or the delay proxies in front of them. */
-function hosts(bench: Bench, delayed: boolean): { src: string; dst: string } {
-  return delayed ? { src: bench.slowOpen.host, dst: bench.slowSecured.host } : { src: bench.open.host, dst: bench.secured.host }
-}
-
-/** Counts the requests both delay proxies saw during `runner`. */
-async function counted(bench: Bench, counts: number[], runner: () => Promise<Sample>): Promise<Sample> {
-  bench.slowOpen.reset()
-  bench.slowSecured.reset()
-  delayEverything(bench)
-  const sample = await runner()
-  counts.push(bench.slowOpen.requests.length + bench.slowSecured.requests.length)
-  return sample
-}
-
-function delayEverything(bench: Bench): void {
-  for (const proxy of [bench.slowOpen, bench.slowSecured])
-    proxy.faults.rules = [{ match: () => true, times: Infinity, action: { delayMs: DELAY_MS } }]
-}
-
-const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+/** The relay-bound ratios the big copy may take, at 321 MiB and at 1 GiB, on Node 20 and 24. */
+const RELAY_RATIO = 1.1
+const RELAY_RATIO_1GiB = 1.03
 
 type Run = (delayed: boolean) => (round: number) => Promise<Sample>
 
@@ -161,126 +126,49 @@ async function retagInPlace(bench: Bench): Promise<void> {
   })
 }
 
-/** 3. The big copy against the relay bound and skopeo; peak RSS at 321 MiB and at 1 GiB. */
+/**
+ * 3. The big copy against the relay bound and skopeo, on Node 20 and Node 24; peak RSS at
+ * 321 MiB, at 1 GiB and at 3 × 1 KiB.
+ */
 async function bigCopy(bench: Bench): Promise<void> {
   const image = await big(bench)
   const { open, secured, login, creds } = bench
-  const copy = (repository: string, dest: string) =>
-    ours({ srcRef: `${open.host}/${repository}:v1`, destRef: `${secured.host}/${dest}:v1`, ...login, maxArtifactSize: '-1' })
+  const copy = (repository: string) => (node: string, key: string) => (r: number) =>
+    ours(
+      { srcRef: `${open.host}/${repository}:v1`, destRef: `${secured.host}/s3/${key}-${r}:v1`, ...login, maxArtifactSize: '-1' },
+      {},
+      node
+    )
   await fixture(bench, 'bench/tiny', () => bigImage('bench-tiny', [1024, 1024, 1024]))
-  const s = await rounds(ROUNDS, {
-    ours: (r) => copy('bench/big', `s3/ours-${r}`),
+  const s = await rounds<string>(ROUNDS, {
+    ...onBothNodes('ours', copy('bench/big')),
     // The same copy with 1 KiB layers: what it costs besides the bytes (Node's start, the requests).
-    fixed: (r) => copy('bench/tiny', `s3/tiny-${r}`),
+    ...onBothNodes('fixed', copy('bench/tiny')),
     relay: (r) => relay(open.host, 'bench/big', secured.host, `s3/relay-${r}`, image.blobs.slice(1), creds),
     skopeo: (r) => skopeo(copyArgs(`docker://${open.host}/bench/big:v1`, `docker://${secured.host}/s3/skopeo-${r}:v1`, false, creds))
   })
-  const ratio = seconds(s.ours) / seconds(s.relay)
   const huge = await fixture(bench, 'bench/huge', () => bigImage('bench-huge', [1 * MiB, 128 * MiB, 896 * MiB]))
-  const h = await rounds(Math.min(FEW, 3), {
-    ours: (r) => copy('bench/huge', `s3/huge-ours-${r}`),
+  const h = await rounds<string>(Math.min(FEW, 3), {
+    ...onBothNodes('huge', copy('bench/huge')),
     relay: (r) => relay(open.host, 'bench/huge', secured.host, `s3/huge-relay-${r}`, huge.blobs.slice(1), creds)
   })
+  const ratio = (samples: Sample[], bound: Sample[]) => seconds(samples) / seconds(bound)
+  const ratios = ['ours', 'ours24'].filter((key) => s[key]).map((key) => ratio(s[key], s.relay))
+  const hugeRatios = ['huge', 'huge24'].filter((key) => h[key]).map((key) => ratio(h[key], h.relay))
+  // What the bytes alone take: the copy less the same copy of 1 KiB layers, over the relay.
+  const alone = (node: '' | '24') => `${((seconds(s[`ours${node}`]) - seconds(s[`fixed${node}`])) / seconds(s.relay)).toFixed(2)}×`
   record({
     scenario: '3 321 MiB, 3 layers, registry → registry',
-    figure: `${ratio.toFixed(2)}× the relay bound`,
-    goal: '≤ 1.05×',
-    met: ratio <= 1.05,
-    details: `ours ${spread(s.ours)} (CPU ${cpu(s.ours).toFixed(2)} s), relay ${spread(s.relay)} (CPU ${cpu(s.relay).toFixed(2)} s); the same copy of 3 × 1 KiB ${spread(s.fixed)}, so the bytes alone take ${((seconds(s.ours) - seconds(s.fixed)) / seconds(s.relay)).toFixed(2)}× the relay; skopeo ${spread(s.skopeo)} (ours ÷ skopeo ${(seconds(s.ours) / seconds(s.skopeo)).toFixed(2)}); 1 GiB: ours ${spread(h.ours)}, relay ${spread(h.relay)}, ${(seconds(h.ours) / seconds(h.relay)).toFixed(2)}×`
+    figure: `${besideNode24(s, 'ours', (x) => `${ratio(x, s.relay).toFixed(2)}×`)} the relay bound; 1 GiB ${besideNode24(h, 'huge', (x) => `${ratio(x, h.relay).toFixed(2)}×`)}`,
+    goal: `≤ ${RELAY_RATIO.toFixed(2)}×; ≤ ${RELAY_RATIO_1GiB.toFixed(2)}× at 1 GiB`,
+    met: Math.max(...ratios) <= RELAY_RATIO && Math.max(...hugeRatios) <= RELAY_RATIO_1GiB,
+    details:
+      `ours ${besideNode24(s, 'ours', (x) => `${spread(x)} (CPU ${cpu(x).toFixed(2)} s)`)}, relay ${spread(s.relay)} (CPU ${cpu(s.relay).toFixed(2)} s); ` +
+      `the same copy of 3 × 1 KiB ${besideNode24(s, 'fixed', spread)}, so the bytes alone take ${alone('')}${s.ours24 ? ` (Node 24: ${alone('24')})` : ''} the relay; ` +
+      `skopeo ${spread(s.skopeo)} (ours ÷ skopeo ${(seconds(s.ours) / seconds(s.skopeo)).toFixed(2)}); 1 GiB: ours ${besideNode24(h, 'huge', spread)}, relay ${spread(h.relay)}; ` +
+      `peak RSS skopeo ${rss(s.skopeo).toFixed(0)} MiB, curl relay ${rss(s.relay).toFixed(0)} MiB`
   })
-  const growth = rss(h.ours) - rss(s.ours)
-  record({
-    scenario: '3 peak RSS of that copy',
-    figure: `${rss(s.ours).toFixed(0)} MiB; ${rss(h.ours).toFixed(0)} MiB at 1 GiB`,
-    goal: `≤ 128 MiB, flat in size (≤ ${RSS_GROWTH_MiB} MiB more at 1 GiB)`,
-    met: Math.max(rss(s.ours), rss(h.ours)) <= 128 && growth <= RSS_GROWTH_MiB,
-    details: `321 MiB: ${spread(s.ours, 'MiB', (x) => x.rssMiB)}; 1 GiB: ${spread(h.ours, 'MiB', (x) => x.rssMiB)}; the copy of 3 × 1 KiB: ${spread(s.fixed, 'MiB', (x) => x.rssMiB)}; skopeo ${rss(s.skopeo).toFixed(0)} MiB, curl relay ${rss(s.relay).toFixed(0)} MiB`
-  })
-}
-
-/** 4. A legacy `docker save` tarball (uncompressed layers) → registry, against skopeo's `docker-archive:`. */
-async function dockerSave(bench: Bench): Promise<void> {
-  const path = join(bench.work, 'big.docker.tar')
-  await writeDockerSave(path, [1 * MiB, 64 * MiB, 256 * MiB])
-  const host = bench.open.host
-  const s = await rounds(FEW, {
-    ours: (r) => ours({ archive: path, destRef: `${host}/s4/ours-${r}`, maxArtifactSize: '-1' }),
-    skopeo: (r) => skopeo(copyArgs(`docker-archive:${path}`, `docker://${host}/s4/skopeo-${r}:v1`))
-  })
-  const ratio = seconds(s.ours) / seconds(s.skopeo)
-  record({
-    scenario: '4 321 MiB docker save (uncompressed layers) → registry',
-    figure: `${ratio.toFixed(2)}× skopeo`,
-    goal: '≤ 1.0×, peak RSS ≤ 200 MiB',
-    met: ratio <= 1 && rss(s.ours) <= 200,
-    details: `ours ${spread(s.ours)}, skopeo ${spread(s.skopeo)}; peak RSS ours ${rss(s.ours).toFixed(0)} MiB, skopeo ${rss(s.skopeo).toFixed(0)} MiB`
-  })
-}
-
-/** 5. A mirror re-run of many tags, all up to date: requests per tag, and wall time in round trips. */
-async function mirrorRerun(bench: Bench): Promise<void> {
-  await pushManyTags(bench.open.host, 'bench/tags', TAGS)
-  const env = { DOCKER_CONFIG: await dockerConfig(bench) }
-  const mirror = (delayed: boolean) => {
-    const { src, dst } = hosts(bench, delayed)
-    const config = { mirrors: [{ source: `${src}/bench/tags`, destination: `${dst}/s5/tags`, tags: { allow: ['.*'] } }] }
-    return ours({ mirror: JSON.stringify(config) }, env)
-  }
-  const first = await mirrorUntilDone(() => mirror(false))
-  const requests: number[] = []
-  let writes = 0
-  let heads = 0
-  const s = await rounds(FEW, {
-    direct: () => mirror(false),
-    delayed: () =>
-      counted(bench, requests, async () => {
-        const sample = await mirror(true)
-        const all = [...bench.slowOpen.requests, ...bench.slowSecured.requests]
-        writes += all.filter((q) => q.method !== 'GET' && q.method !== 'HEAD').length
-        heads = all.filter((q) => q.method === 'HEAD' && q.path.includes('/manifests/')).length
-        return sample
-      })
-  })
-  const perTag = heads / TAGS
-  const wallTrips = seconds(s.delayed) / (DELAY_MS / 1000)
-  const bound = (2 * TAGS) / MIRROR_CONCURRENCY + 10
-  record({
-    scenario: `5 mirror re-run, ${TAGS} tags up to date, +${DELAY_MS} ms`,
-    figure: `${perTag.toFixed(2)} requests per tag; wall ${wallTrips.toFixed(0)} round trips`,
-    goal: `≤ 2 per tag; ≤ ${bound} round trips`,
-    met: perTag <= 2 && wallTrips <= bound && writes === 0,
-    details: `${middle(requests)} requests in all (${heads} manifest HEADs, the rest per run: pings, tag list); ${writes} writes; wall ${spread(s.delayed)} at +${DELAY_MS} ms (${roundTrips(s.direct, s.delayed, DELAY_MS).toFixed(0)} round trips over the direct ${spread(s.direct)}); first mirror ${first.sample.seconds.toFixed(1)} s${first.failures.length ? ` after ${first.failures.length} failed run(s): ${first.failures.join('; ')}` : ''}`
-  })
-}
-
-/**
- * The mirror that sets the re-run up, run again while it fails (at most 3 times): what it left
- * out the next run copies. Each failure's last line is kept for the report.
- */
-async function mirrorUntilDone(run: () => Promise<Sample>): Promise<{ sample: Sample; failures: string[] }> {
-  const failures: string[] = []
-  for (;;) {
-    try {
-      return { sample: await run(), failures }
-    } catch (error) {
-      // `::error::mirror: 2 failed:%0A… 400 DIGEST_INVALID: …; MANIFEST_BLOB_UNKNOWN: …`: the count and the codes.
-      const text = error instanceof Error ? error.message : String(error)
-      const failed = /mirror: (\d+) failed/.exec(text)?.[1] ?? '?'
-      const codes = [...new Set(text.match(/\b[A-Z][A-Z_]{3,}\b/g) ?? [])].join(', ')
-      failures.push(`${failed} pairs failed (${codes})`)
-      if (failures.length >= 3) throw error
-    }
-  }
-}
-
-/** Basic credentials for the secured registry, directly and through its proxy, as a Docker config. */
-async function dockerConfig(bench: Bench): Promise<string> {
-  const dir = join(bench.work, 'docker')
-  await mkdir(dir, { recursive: true })
-  const auth = Buffer.from(bench.creds).toString('base64')
-  const auths = Object.fromEntries([bench.secured.host, bench.slowSecured.host].map((host) => [host, { auth }]))
-  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths }))
-  return dir
+  rssFigure('3 peak RSS of that copy', { ...s, ...h }, { at321: 'ours', at1GiB: 'huge', at1KiB: 'fixed' })
 }
 
 /** 6. Same registry, new repository: mounts, no bytes. */
@@ -361,7 +249,9 @@ const SCENARIOS: Array<{ id: string; name: string; run: (bench: Bench) => Promis
   { id: '2', name: 'retag', run: retagInPlace },
   { id: '3', name: 'relay', run: bigCopy },
   { id: '4', name: 'save', run: dockerSave },
+  { id: '4b', name: 'save-files', run: dockerSaveOfFiles },
   { id: '5', name: 'mirror', run: mirrorRerun },
+  { id: '5b', name: 'mirror-scale', run: mirrorAtScale },
   { id: '6', name: 'mount', run: mountIntoNewRepository },
   { id: '7', name: 'oci-archive', run: ociArchive },
   { id: '8', name: 'fan-out', run: fanOut }
@@ -388,9 +278,13 @@ async function main(): Promise<void> {
   }
   delayEverything(bench)
   try {
-    console.error(`Timing ${ACTION} on ${NODE}; ${ROUNDS} rounds for the big copy, ${FEW} for the others.`)
+    const node24 = NODE24 ? ` and ${NODE24} where a goal is about Node 24` : ''
+    console.error(
+      `Timing ${ACTION} on ${NODE}${node24}, OCI_PUSH_V8_FLAGS=${V8_FLAGS}; ${ROUNDS} rounds for the big copy, ${FEW} for the others.`
+    )
     for (const scenario of chosen) await scenario.run(bench)
-    report((await run(NODE, ['-v'])).trim())
+    const versions = await Promise.all([NODE, ...(NODE24 ? [NODE24] : [])].map(async (node) => (await run(node, ['-v'])).trim()))
+    report(versions.join(' and '))
   } finally {
     await Promise.all([slowOpen.stop(), slowSecured.stop()])
     await Promise.all([open.stop(), secured.stop()])
@@ -402,7 +296,7 @@ async function main(): Promise<void> {
 function report(nodeVersion: string): void {
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
   console.log(
-    `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} CPUs (${cpu}) · Node ${nodeVersion} · ${ROUNDS}/${FEW} rounds\n`
+    `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} CPUs (${cpu}) · Node ${nodeVersion} · OCI_PUSH_V8_FLAGS=${V8_FLAGS} · ${ROUNDS}/${FEW} rounds\n`
   )
   console.log('| scenario | figure | goal | | measured |')
   console.log('| --- | --- | --- | --- | --- |')

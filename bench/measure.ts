@@ -9,8 +9,15 @@ import type { Blob } from '../testbed/fixtures.js'
 
 /** The action bundle timed; another (a build of other source) with BENCH_ACTION=path. */
 export const ACTION = resolve(process.env.BENCH_ACTION ?? 'dist/index.js')
-/** The Node that runs our bundle: this one, or another with BENCH_NODE=path (the `node24` GitHub runs actions with, say). */
+/** The Node that runs our bundle: this one, or another with BENCH_NODE=path. */
 export const NODE = process.env.BENCH_NODE ?? process.execPath
+/**
+ * Node 24, the `node24` GitHub runs the action with, timed beside {@link NODE} where a goal is
+ * about it (BENCH_NODE24=path; `scripts/bench.sh` installs one); unset or `off`: not timed.
+ */
+export const NODE24 = ['', 'off', undefined].includes(process.env.BENCH_NODE24) ? undefined : process.env.BENCH_NODE24
+/** `OCI_PUSH_V8_FLAGS` for our runs: off, as the action runs by default, unless BENCH_V8_FLAGS=on. */
+export const V8_FLAGS = process.env.BENCH_V8_FLAGS === 'on' ? 'on' : 'off'
 /** Extra node arguments for our runs (`--cpu-prof --cpu-prof-dir=DIR`, say); timings are then not comparable. */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
@@ -39,10 +46,11 @@ export async function measure(command: string[], env: NodeJS.ProcessEnv = {}): P
   return { seconds, rssMiB: Number(rss) / 1024, cpuSeconds: Number(user) + Number(system) }
 }
 
-/** oci-push as the runner runs it: the action bundle with `INPUT_*` variables. */
-export function ours(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}): Promise<Sample> {
+/** oci-push as the runner runs it: the action bundle with `INPUT_*` variables, on {@link NODE} or another. */
+export function ours(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}, node = NODE): Promise<Sample> {
   const vars = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
-  return measure([NODE, ...NODE_ARGS, ACTION], { ...vars, ...env, GITHUB_OUTPUT: '/dev/null', RUNNER_DEBUG: '' })
+  const fixed = { GITHUB_OUTPUT: '/dev/null', RUNNER_DEBUG: '', OCI_PUSH_V8_FLAGS: V8_FLAGS }
+  return measure([node, ...NODE_ARGS, ACTION], { ...vars, ...env, ...fixed })
 }
 
 /** skopeo with an empty blob-info cache (a tmpfs in a private mount namespace), so it cannot mount from memory. */

@@ -70,3 +70,28 @@ export class Slots {
     }
   }
 }
+
+/**
+ * Turns taken in ticket order (0, 1, 2, …) by tasks that get there out of order: {@link turn}
+ * resolves once every earlier ticket is {@link done}. A ticket that needs no turn is marked done
+ * as soon as that is known, so later ones do not wait for it.
+ */
+export class InTurn {
+  private next = 0
+  private readonly finished = new Set<number>()
+  private readonly waiting = new Map<number, () => void>()
+
+  async turn(ticket: number): Promise<void> {
+    if (ticket > this.next) await new Promise<void>((resolve) => this.waiting.set(ticket, resolve))
+  }
+
+  /** The ticket's turn is over (or it needs none); marking it again changes nothing. */
+  done(ticket: number): void {
+    if (ticket < this.next) return
+    this.finished.add(ticket)
+    while (this.finished.delete(this.next)) this.next++
+    const wake = this.waiting.get(this.next)
+    this.waiting.delete(this.next)
+    wake?.()
+  }
+}
