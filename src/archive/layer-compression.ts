@@ -1,17 +1,17 @@
 /**
  * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
- * deterministic — a level chosen from the layer's own first bytes, and Node's zlib writes no name
- * and mtime 0 — so the same layer gives the same digest on every run, and a re-run pushes nothing
- * new. The digest must be known before the upload (it goes in the PUT's query, and in the manifest
- * planned before anything is pushed), so a layer is compressed once, to be measured, and its
- * gzip'd bytes are written on the way to a temporary file the upload reads ({@link LayerSpool}).
+ * deterministic — a level chosen from the layer's own first bytes, 1 MiB blocks deflated on every
+ * core to the same bytes as on one ({@link createParallelGzip}), no name, mtime 0 — so the same
+ * layer gives the same digest on every run and machine, and a re-run pushes nothing new. A layer
+ * is compressed once, its digests taken on the way: straight into a streamed upload where the
+ * registry takes one (see `engine/ahead-uploads.ts`), else into a temporary file ({@link LayerSpool}).
  */
 import { createHash, type Hash } from 'node:crypto'
 import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip, deflateRawSync, type Gzip } from 'node:zlib'
 import { FILE_CHUNK } from '../streams.js'
-
+import { createParallelGzip } from './parallel-gzip.js'
 export interface CompressedLayer {
   /** Digest and size of the gzip'd layer, as pushed. */
   digest: string
@@ -22,66 +22,37 @@ export interface CompressedLayer {
   level: number
 }
 
-/** zlib's default trade-off, for layers that compress. */
-const LEVEL = 6
+/**
+ * The level for layers that compress, chosen by measurement (docs/performance.md, issue 25): on a
+ * save of real files (`/usr/bin`, locales, docs, 586 MiB) level 1 pushes in 0.88× skopeo's time
+ * with 1.07× its bytes; level 4 would be 1.03× `gzip -6`'s size at 80% of level 1's speed, level
+ * 6 half its speed. Compression is what the push waits on: the fastest level within 1.10× of
+ * skopeo's size is the one.
+ */
+const LEVEL = 1
 /** The first bytes judge how well a layer compresses. */
 const SAMPLE = 1024 * 1024
 
 /**
  * Content that deflate cannot shrink (already-compressed files, media) is stored in the gzip
- * (level 0): the same bytes, framed, at memory speed instead of ~50 MB/s of futile deflating.
+ * (level 0): the same bytes, framed, at memory speed instead of ~100 MB/s of futile deflating.
  */
 export function chooseLevel(sample: Buffer): number {
   if (sample.length === 0) return LEVEL
   return deflateRawSync(sample, { level: 1 }).length >= sample.length * 0.97 ? 0 : LEVEL
 }
 
-/**
- * The output piece size is fixed too: at level 0 it decides where the stored blocks end, so it is
- * part of the digest (at level 6 it is not). {@link FILE_CHUNK} pieces gzip a stored layer four
- * times as fast as zlib's default 16 KiB; layers stored by an older oci-push get new digests once.
- */
-export function deterministicGzip(level = LEVEL): Gzip {
-  return createGzip({ level, chunkSize: FILE_CHUNK })
+/** The gzip a layer gets: on every core, the same bytes for the same layer however it is read. */
+export function layerGzip(level: number): Transform {
+  return createParallelGzip({ level })
 }
 
 /**
- * zlib's output can depend on how its input was cut into writes (stored blocks at level 0 do);
- * feeding it pieces of one fixed size gives the same bytes however the layer was read (a plain tar's
- * reads and a gzip'd tar's entries come in different chunks), so every run gives the same digest.
+ * A packaged directory's or file's gzip (`path`): zlib's level 6 on one core, written in
+ * {@link FILE_CHUNK} pieces, so a package pushed before gets the same digest again.
  */
-const PIECE = FILE_CHUNK
-
-/** Cuts a stream into {@link PIECE}-byte pieces (the last one shorter). */
-export class Pieces extends Transform {
-  private held: Buffer[] = []
-  private heldSize = 0
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    for (const piece of this.cut(chunk)) this.push(piece)
-    done()
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.heldSize > 0) this.push(Buffer.concat(this.held))
-    done()
-  }
-
-  /** The whole pieces `chunk` completes; the rest is held. */
-  private cut(chunk: Buffer): Buffer[] {
-    this.held.push(chunk)
-    this.heldSize += chunk.length
-    const out: Buffer[] = []
-    if (this.heldSize < PIECE) return out
-    let all = this.held.length === 1 ? chunk : Buffer.concat(this.held)
-    while (all.length >= PIECE) {
-      out.push(all.subarray(0, PIECE))
-      all = all.subarray(PIECE)
-    }
-    this.held = all.length > 0 ? [all] : []
-    this.heldSize = all.length
-    return out
-  }
+export function deterministicGzip(level = 6): Gzip {
+  return createGzip({ level, chunkSize: FILE_CHUNK })
 }
 
 /** Hashes and counts what passes through it, unchanged. */
@@ -101,7 +72,7 @@ class Tally extends Transform {
 
 export interface MeasureOptions {
   /** Makes the gzip for a level (a test hands in one it breaks). */
-  makeGzip?: (level: number) => Gzip
+  makeGzip?: (level: number) => Transform
   /** Receives the gzip'd bytes (a spool file); ended when the layer is. Without it nothing is kept. */
   output?: Writable
 }
@@ -113,7 +84,7 @@ export interface MeasureOptions {
  * stream for as long as any of them runs (a zlib error between two writes rejects this promise,
  * never escapes as an uncaught 'error' event), waits out backpressure with one `drain` listener
  * per stream (no listener left per wait: Node's MaxListenersExceededWarning), and destroys them
- * all on failure. The gzip gets the layer in {@link PIECE}-byte writes, however it was read.
+ * all on failure.
  */
 export async function measureCompressed(layer: Readable, options: MeasureOptions = {}): Promise<CompressedLayer> {
   const { makeGzip, output } = options
@@ -129,21 +100,21 @@ export interface CompressingLayer {
   measured: Promise<CompressedLayer>
 }
 
+export interface CompressingOptions {
+  makeGzip?: (level: number) => Transform
+  level?: number
+  /** Checks the layer once measured, before {@link CompressingLayer.measured} resolves: a throw rejects it (and so the upload's last request). */
+  check?: (layer: CompressedLayer) => void
+}
+
 /**
  * Compresses `layer` as a stream, for an upload that sends the bytes as they are made (one
  * streamed PATCH): the same level rule and the same bytes as {@link measureCompressed}, the
  * digests taken on the way. `level` repeats the level a first pass chose (a restart, or a read of
  * a layer measured before) instead of judging the sample again.
  */
-export interface CompressingOptions {
-  makeGzip?: (level: number) => Gzip
-  level?: number
-  /** Checks the layer once measured, before {@link CompressingLayer.measured} resolves: a throw rejects it (and so the upload's last request). */
-  check?: (layer: CompressedLayer) => void
-}
-
 export async function compressingLayer(layer: Readable, options: CompressingOptions = {}): Promise<CompressingLayer> {
-  const { makeGzip = deterministicGzip } = options
+  const { makeGzip = layerGzip } = options
   const raw = createHash('sha256')
   const compressed = createHash('sha256')
   const chunks = layer[Symbol.asyncIterator]()
@@ -162,7 +133,7 @@ export async function compressingLayer(layer: Readable, options: CompressingOpti
   }
   const tally = new Tally(compressed)
   const body = new PassThrough({ highWaterMark: FILE_CHUNK })
-  const measured = pipeline(whole(), new Pieces(), makeGzip(level), tally, body).then(
+  const measured = pipeline(whole(), makeGzip(level), tally, body).then(
     () => {
       const done = { digest: `sha256:${compressed.digest('hex')}`, size: tally.size, diffId: `sha256:${raw.digest('hex')}`, level }
       options.check?.(done)
