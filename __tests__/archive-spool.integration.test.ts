@@ -1,6 +1,6 @@
 /**
- * The action as the runner runs it, with RUNNER_TEMP set: the gzip'd layers of a docker save are
- * spooled there, and nothing is left behind when the action ends, whether the push succeeded or
+ * The action as the runner runs it, with RUNNER_TEMP set: the gzip'd layers of a docker save that
+ * cannot stream into their upload are spooled there, and nothing is left behind when the action ends, whether the push succeeded or
  * the destination refused it.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
@@ -64,9 +64,17 @@ test('a destination that refuses the upload: the push fails, and nothing is left
   expect(await readdir(runnerTemp)).toEqual([])
 })
 
-test('RUNNER_TEMP is where the layers go: one that does not exist fails the push, named', async () => {
+test('RUNNER_TEMP is where the layers go when they cannot stream into their upload: one that does not exist fails the step, named', async () => {
   const missing = join(dir, 'no-such-runner-temp')
-  const result = await runAction({ archive: save, destRef: `${open.host}/spool/missing` }, { RUNNER_TEMP: missing })
+  // A dry run measures every layer before anything (it uploads none), so it spools them all.
+  const result = await runAction({ archive: save, destRef: `${open.host}/spool/missing`, dryRun: 'true' }, { RUNNER_TEMP: missing })
   expect(result.exitCode).toBe(1)
   expect(errors(result)).toEqual([expect.stringMatching(new RegExp(`^::error::temporary directory ${missing}: cannot make a directory`))])
+})
+
+test('a push that streams every layer into its upload needs no RUNNER_TEMP at all', async () => {
+  const missing = join(dir, 'no-such-runner-temp')
+  const result = await runAction({ archive: save, destRef: `${open.host}/spool/streamed` }, { RUNNER_TEMP: missing })
+  expect(errors(result)).toEqual([])
+  await skopeoPullAll(`${open.host}/spool/streamed:v1`)
 })
