@@ -67632,12 +67632,7 @@ class ParallelGzip extends external_node_stream_.Transform {
     pushOutcome(outcome) {
         if (outcome instanceof Error)
             throw outcome;
-        if (!outcome || this.destroyed)
-            return;
-        if (Array.isArray(outcome))
-            for (const piece of outcome)
-                this.push(piece);
-        else
+        if (outcome && !this.destroyed)
             this.push(outcome);
     }
     /** Counts the block into the trailer (in input order, here on the main thread) and hands it out. */
@@ -67700,24 +67695,24 @@ function deflateBlock(block, dictionary, level) {
     });
 }
 /**
- * Level 0 framed here rather than by zlib: the block as stored blocks of at most
+ * Level 0 framed here rather than by zlib: the block copied into stored blocks of at most
  * {@link STORED_MAX} bytes, each a 5-byte header (BFINAL 0, BTYPE 00, padding to the byte; LEN and
- * its complement NLEN, little-endian) before its bytes. The bytes are views of the block, not
- * copies: nothing is allocated per block but its headers. Faster than a trip through the pool,
- * and fixed by the block alone.
+ * its complement NLEN, little-endian) before its bytes. Faster than a trip through the pool, and
+ * fixed by the block alone.
  */
 function storedBlocks(block) {
     const count = Math.ceil(block.length / STORED_MAX);
-    const headers = Buffer.allocUnsafe(5 * count);
-    const pieces = [];
-    for (let start = 0, at = 0; start < block.length; start += STORED_MAX, at += 5) {
+    const out = Buffer.allocUnsafe(block.length + 5 * count);
+    let at = 0;
+    for (let start = 0; start < block.length; start += STORED_MAX) {
         const length = Math.min(STORED_MAX, block.length - start);
-        headers[at] = 0;
-        headers.writeUInt16LE(length, at + 1);
-        headers.writeUInt16LE(length ^ 0xffff, at + 3);
-        pieces.push(headers.subarray(at, at + 5), block.subarray(start, start + length));
+        out[at] = 0;
+        out.writeUInt16LE(length, at + 1);
+        out.writeUInt16LE(length ^ 0xffff, at + 3);
+        block.copy(out, at + 5, start, start + length);
+        at += 5 + length;
     }
-    return pieces;
+    return out;
 }
 /**
  * RFC 1952 §2.3: no name, comment or extra field, MTIME 0 (no time: the same bytes on every run).

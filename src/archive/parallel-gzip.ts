@@ -63,13 +63,10 @@ function defaultInFlight(): number {
   return (Number.isInteger(threads) && threads > 0 ? Math.min(threads, 1024) : 4) + 1
 }
 
-/** A block's deflated bytes, or its stored blocks as pieces (headers and views of the input), or zlib's error. */
-type Output = Buffer | Buffer[] | Error
-
 /** A block handed to the pool: its output (or zlib's error) once ready, read at once when it is. */
 interface Job {
-  result: Promise<Output>
-  outcome?: Output
+  result: Promise<Buffer | Error>
+  outcome?: Buffer | Error
 }
 
 class ParallelGzip extends Transform {
@@ -137,11 +134,9 @@ class ParallelGzip extends Transform {
     while (this.jobs[0]?.outcome !== undefined && !this.destroyed) this.pushOutcome(this.jobs.shift()?.outcome)
   }
 
-  private pushOutcome(outcome: Output | undefined): void {
+  private pushOutcome(outcome: Buffer | Error | undefined): void {
     if (outcome instanceof Error) throw outcome
-    if (!outcome || this.destroyed) return
-    if (Array.isArray(outcome)) for (const piece of outcome) this.push(piece)
-    else this.push(outcome)
+    if (outcome && !this.destroyed) this.push(outcome)
   }
 
   /** Counts the block into the trailer (in input order, here on the main thread) and hands it out. */
@@ -209,24 +204,24 @@ function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: numb
 }
 
 /**
- * Level 0 framed here rather than by zlib: the block as stored blocks of at most
+ * Level 0 framed here rather than by zlib: the block copied into stored blocks of at most
  * {@link STORED_MAX} bytes, each a 5-byte header (BFINAL 0, BTYPE 00, padding to the byte; LEN and
- * its complement NLEN, little-endian) before its bytes. The bytes are views of the block, not
- * copies: nothing is allocated per block but its headers. Faster than a trip through the pool,
- * and fixed by the block alone.
+ * its complement NLEN, little-endian) before its bytes. Faster than a trip through the pool, and
+ * fixed by the block alone.
  */
-function storedBlocks(block: Buffer): Buffer[] {
+function storedBlocks(block: Buffer): Buffer {
   const count = Math.ceil(block.length / STORED_MAX)
-  const headers = Buffer.allocUnsafe(5 * count)
-  const pieces: Buffer[] = []
-  for (let start = 0, at = 0; start < block.length; start += STORED_MAX, at += 5) {
+  const out = Buffer.allocUnsafe(block.length + 5 * count)
+  let at = 0
+  for (let start = 0; start < block.length; start += STORED_MAX) {
     const length = Math.min(STORED_MAX, block.length - start)
-    headers[at] = 0
-    headers.writeUInt16LE(length, at + 1)
-    headers.writeUInt16LE(length ^ 0xffff, at + 3)
-    pieces.push(headers.subarray(at, at + 5), block.subarray(start, start + length))
+    out[at] = 0
+    out.writeUInt16LE(length, at + 1)
+    out.writeUInt16LE(length ^ 0xffff, at + 3)
+    block.copy(out, at + 5, start, start + length)
+    at += 5 + length
   }
-  return pieces
+  return out
 }
 
 /**
