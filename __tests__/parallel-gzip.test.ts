@@ -7,7 +7,7 @@ import { describe, expect, jest, test } from '@jest/globals'
 import { execFile, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -206,22 +206,38 @@ describe('without zlib.crc32 (Node 20 before 20.15)', () => {
   })
 })
 
+/** The module with zlib's deflateRaw counted: the most blocks that were being deflated at once. */
+async function countingDeflates(): Promise<{ counted: Module; most: () => number }> {
+  let running = 0
+  let most = 0
+  const deflateRaw = (block: Buffer, options: realZlib.ZlibOptions, done: (error: Error | null, out: Buffer) => void): void => {
+    most = Math.max(most, ++running)
+    realZlib.deflateRaw(block, options, (error, out) => {
+      running--
+      done(error, out)
+    })
+  }
+  return { counted: await loadWithZlib({ deflateRaw }), most: () => most }
+}
+
 describe('bounded and well-behaved', () => {
   test.each([1, 3])('at most inFlight=%i blocks are deflated at once, and that many are', async (inFlight) => {
-    let running = 0
-    let most = 0
-    const deflateRaw = (block: Buffer, options: realZlib.ZlibOptions, done: (error: Error | null, out: Buffer) => void): void => {
-      most = Math.max(most, ++running)
-      realZlib.deflateRaw(block, options, (error, out) => {
-        running--
-        done(error, out)
-      })
-    }
-    const counted = await loadWithZlib({ deflateRaw })
+    const { counted, most } = await countingDeflates()
     const input = words(3, 10 * GZIP_BLOCK)
     const gz = await gzipWith(chunked(input, [4 * GZIP_BLOCK]), { level: 1, inFlight }, counted.createParallelGzip)
     expect(realZlib.gunzipSync(gz).equals(input)).toBe(true)
-    expect(most).toBe(inFlight)
+    // The process-wide bound (the pool, at most one thread per core, plus one) applies too.
+    expect(most()).toBe(Math.min(inFlight, Math.min(4, availableParallelism()) + 1))
+  })
+
+  test('several streams at once share one bound: at most the pool (up to one thread per core) plus one blocks deflate in the process', async () => {
+    const { counted, most } = await countingDeflates()
+    const inputs = [words(5, 6 * GZIP_BLOCK), words(6, 6 * GZIP_BLOCK), words(7, 6 * GZIP_BLOCK)]
+    const gzs = await Promise.all(
+      inputs.map((input) => gzipWith(chunked(input, [GZIP_BLOCK]), { level: 1, inFlight: 8 }, counted.createParallelGzip))
+    )
+    gzs.forEach((gz, i) => expect(realZlib.gunzipSync(gz).equals(inputs[i])).toBe(true))
+    expect(most()).toBe(Math.min(4, availableParallelism()) + 1)
   })
 
   test('takes no more input while its output is not read', async () => {

@@ -143,7 +143,7 @@ describe('a docker save layer compressed into one streamed PATCH', () => {
     expect(patches()).toHaveLength(1)
     for (const digest of expected) expect(closes(digest)).toHaveLength(1)
     expect(spooled.some((name) => name.startsWith('oci-push-layers-'))).toBe(true)
-    expect(infos.join('\n')).toMatch(/refused a streamed upload \(411\)/)
+    expect(infos.filter((line) => /refused a streamed upload \(411\)/.test(line))).toHaveLength(1)
   })
 
   test('a PATCH whose connection breaks: the layer is compressed again from the archive into a new session, to the same digest', async () => {

@@ -232,9 +232,11 @@ export function isStreamingTarget(target: Target): target is Target & StreamingT
 export class StreamRefusedError extends Error {
   constructor(
     readonly registry: string,
-    readonly status: number
+    readonly status: number,
+    /** The registry had refused one before in this run: nothing new to tell. */
+    readonly known = false
   ) {
-    super(`${registry} refused a streamed upload (${status}); the layer is spooled and uploaded whole`)
+    super(`${registry} refused a streamed upload (${status}); layers are uploaded whole instead`)
     this.name = 'StreamRefusedError'
   }
 }

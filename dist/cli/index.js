@@ -33439,10 +33439,14 @@ function isStreamingTarget(target) {
 class StreamRefusedError extends Error {
     registry;
     status;
-    constructor(registry, status) {
-        super(`${registry} refused a streamed upload (${status}); the layer is spooled and uploaded whole`);
+    known;
+    constructor(registry, status, 
+    /** The registry had refused one before in this run: nothing new to tell. */
+    known = false) {
+        super(`${registry} refused a streamed upload (${status}); layers are uploaded whole instead`);
         this.registry = registry;
         this.status = status;
+        this.known = known;
         this.name = 'StreamRefusedError';
     }
 }
@@ -36479,6 +36483,7 @@ var external_node_zlib_ = __nccwpck_require__(8522);
  * process with another thread pool.
  */
 
+
 // A namespace import: Node 20 before 20.15 has no `crc32` export, which a named import would need to start.
 
 /** Input bytes per block: pgzip's default, big enough that starting each from a dictionary costs little ratio. */
@@ -36498,7 +36503,12 @@ const WINDOW = 2 ** WINDOW_BITS;
 const STORED_MAX = 65535;
 /** Room for a whole block's output in one piece: stored blocks add 5 bytes per 16 KiB at worst. */
 const OUT_CHUNK = GZIP_BLOCK + 64 * 1024;
-/** A Transform: any chunking of the same input gives the same gzip bytes, whatever inFlight or UV_THREADPOOL_SIZE */
+/**
+ * A Transform: any chunking of the same input gives the same gzip bytes, whatever inFlight or
+ * UV_THREADPOOL_SIZE. It keeps views of the buffers written to it (a block being deflated, the
+ * next block's dictionary) after their write has returned: a writer must not reuse them (file
+ * read streams and zlib's output never do).
+ */
 function createParallelGzip(options) {
     const { level, inFlight = defaultInFlight() } = options;
     if (!Number.isInteger(level) || level < 0 || level > 9)
@@ -36508,13 +36518,40 @@ function createParallelGzip(options) {
     return new ParallelGzip(level, inFlight);
 }
 /**
- * One more block than the pool has threads: when the oldest block is done and pushed, the next is
- * already queued, so no thread waits for the main thread. More only holds more memory (each block
- * in flight holds its input, its output and zlib's ~300 KiB of state).
+ * One more block than the pool has threads (at most one per core: more threads than cores deflate
+ * no faster): when the oldest block is done and pushed, the next is already queued, so no thread
+ * waits for the main thread. More only holds more memory (each block in flight holds its input,
+ * its output and zlib's ~320 KiB of state).
  */
 function defaultInFlight() {
+    return DEFLATING_AT_MOST;
+}
+const DEFLATING_AT_MOST = Math.min(poolThreads(), (0,external_node_os_namespaceObject.availableParallelism)()) + 1;
+function poolThreads() {
     const threads = Number(process.env.UV_THREADPOOL_SIZE);
-    return (Number.isInteger(threads) && threads > 0 ? Math.min(threads, 1024) : 4) + 1;
+    return Number.isInteger(threads) && threads > 0 ? Math.min(threads, 1024) : 4;
+}
+/**
+ * Blocks being deflated in the whole process, whichever stream they are from: several layers
+ * compressed at once share the pool, and their memory is bounded together. Released when a
+ * block's deflate ends, never by a reader, so no stream waits on another's reader.
+ */
+let deflating = 0;
+const waitingToDeflate = [];
+async function deflateSlot() {
+    if (deflating < DEFLATING_AT_MOST) {
+        deflating++;
+        return;
+    }
+    // Handed over by the block that ends: `deflating` stays as it is.
+    await new Promise((resolve) => waitingToDeflate.push(resolve));
+}
+function deflateDone() {
+    const next = waitingToDeflate.shift();
+    if (next)
+        next();
+    else
+        deflating--;
 }
 class ParallelGzip extends external_node_stream_.Transform {
     level;
@@ -36632,7 +36669,8 @@ function settle(work, done) {
  * Without the sync flush zlib would end the stream; with it the output ends byte-aligned with an
  * empty stored block (00 00 FF FF), as the next block's bytes need.
  */
-function deflateBlock(block, dictionary, level) {
+async function deflateBlock(block, dictionary, level) {
+    await deflateSlot();
     return new Promise((resolve) => {
         const options = {
             level,
@@ -36642,7 +36680,16 @@ function deflateBlock(block, dictionary, level) {
             finishFlush: external_node_zlib_.constants.Z_SYNC_FLUSH,
             chunkSize: OUT_CHUNK
         };
-        external_node_zlib_.deflateRaw(block, options, (error, output) => resolve(error ?? output));
+        try {
+            external_node_zlib_.deflateRaw(block, options, (error, output) => {
+                deflateDone();
+                resolve(error ?? output);
+            });
+        }
+        catch (error) {
+            deflateDone();
+            resolve(error);
+        }
     });
 }
 /**
@@ -36709,7 +36756,8 @@ function makeCrcTable() {
  * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
  * deterministic — a level chosen from the layer's own first bytes, 1 MiB blocks deflated on every
  * core to the same bytes as on one ({@link createParallelGzip}), no name, mtime 0 — so the same
- * layer gives the same digest on every run and machine, and a re-run pushes nothing new. A layer
+ * layer gives the same digest on every run and machine (with the zlib Node bundles: Node 20 and 24
+ * agree), and a re-run pushes nothing new. A layer
  * is compressed once, its digests taken on the way: straight into a streamed upload where the
  * registry takes one (see `engine/ahead-uploads.ts`), else into a temporary file ({@link LayerSpool}).
  */
@@ -36781,7 +36829,7 @@ async function measureCompressed(layer, options = {}) {
 /**
  * Compresses `layer` as a stream, for an upload that sends the bytes as they are made (one
  * streamed PATCH): the same level rule and the same bytes as {@link measureCompressed}, the
- * digests taken on the way. `level` repeats the level a first pass chose (a restart, or a read of
+ * digests taken on the way. `level` repeats the level a first pass chose (a read of
  * a layer measured before) instead of judging the sample again.
  */
 async function compressingLayer(layer, options = {}) {
@@ -36930,13 +36978,14 @@ function blobsNamed(bytes) {
         throw error;
     }
 }
-/** Layers compressed at once when opening a plain tar: deflate is one core's work per layer. */
+/** Layers compressed at once when opening a plain tar (their blocks share the pool: see parallel-gzip.ts). */
 const MEASURE_CONCURRENCY = Math.max(1, Math.min(4, (0,external_node_os_namespaceObject.availableParallelism)()));
 /**
  * A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. Every
- * layer is compressed once, when the archive is opened, into the {@link LayerSpool}; its blobs
- * are then read from the spool (and the configs from memory), never from the archive again, so
- * they can be read in any order and at once, even from a gzip'd tar. Closing it removes the spool.
+ * layer is compressed when the archive is opened: straight into its upload where a listener takes
+ * it (a later read, for a restart or another registry, compresses the archive's entry again, to
+ * the same bytes), else once into the {@link LayerSpool}, whose files are then read (and the
+ * configs from memory) in any order and at once, even from a gzip'd tar. Closing it removes the spool.
  */
 class LegacyArchiveSource {
     container;
@@ -38220,6 +38269,7 @@ async function openLayoutDirectory(path) {
 
 
 
+
 class AheadUploads {
     options;
     placed = new Map();
@@ -38257,12 +38307,16 @@ class AheadUploads {
         const target = await this.target;
         if (!target || !isStreamingTarget(target) || !target.streamsBlobs() || this.controller.signal.aborted)
             return undefined;
-        this.configAsked ??= target.blobExists(layer.config).catch(() => true);
+        const { events, logger } = this.options;
+        this.configAsked ??= target.blobExists(layer.config).catch((error) => {
+            logger.debug(`could not ask ${target.name} for the image's config (${tokenMessage(error)}); each layer is measured and asked for first`);
+            return true;
+        });
         if (await this.configAsked)
             return undefined;
-        const { events, logger } = this.options;
         events({ type: 'blob-started', target: target.name, digest: layer.diffId, size: layer.size });
         let known;
+        let refused;
         let measured = () => { };
         const digests = new Promise((resolve) => (measured = resolve)).then((done) => (known = done));
         const placed = this.streamWithRestarts(layer, target, measured).then((done) => {
@@ -38270,14 +38324,21 @@ class AheadUploads {
             return { target, outcome: 'uploaded' };
         }, (error) => {
             events({ type: 'blob-failed', target: target.name, digest: layer.diffId, size: layer.size });
-            if (error instanceof StreamRefusedError)
-                logger.info(error.message);
+            // Not what the config lists: the archive is refused at once, nothing else of it sent.
+            if (error instanceof ContentError)
+                refused = error;
+            else if (error instanceof StreamRefusedError) {
+                if (!error.known)
+                    logger.info(error.message);
+            }
             else if (!this.controller.signal.aborted)
                 logger.debug(`streamed upload of ${layer.what} failed (${tokenMessage(error)}); the copy uploads it`);
             return undefined;
         });
         // A try that compressed the layer gives its digests; one that failed for good before any did gives none.
         await Promise.race([digests, placed]);
+        if (refused)
+            throw refused;
         if (!known)
             return undefined;
         this.placed.set(known.digest, placed);
@@ -40261,7 +40322,19 @@ function smallerPageSize(error, asked) {
  * range not satisfiable, not implemented. Remembered per client: later layers spool at once.
  */
 const STREAM_REFUSALS = new Set([400, 405, 411, 413, 416, 501]);
-const streamRefusals = new WeakSet();
+const streamRefusals = new WeakMap();
+/**
+ * An upload session's URL with `digest=` added to the query it came with, which is kept as the
+ * registry wrote it (PEERS "Everywhere": a `_state` token must not be re-encoded).
+ */
+function withDigest(location, digest) {
+    const url = new URL(location);
+    const kept = url.search
+        .slice(1)
+        .split('&')
+        .filter((part) => part !== '' && !part.startsWith('digest='));
+    return `${url.origin}${url.pathname}?${[...kept, `digest=${encodeURIComponent(digest)}`].join('&')}`;
+}
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS = new Set([400, 401, 403, 404]);
 /**
@@ -40622,15 +40695,12 @@ class RegistryRepository {
         const signal = options.signal ? { signal: options.signal } : {};
         const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(this.show(descriptor.digest), options));
         this.pendingUploads.delete(descriptor.digest);
-        const url = new URL(location);
-        // A Location may carry a query of its own (`_state`): the digest is added to it.
-        url.searchParams.set('digest', descriptor.digest);
         let source;
         try {
             source = await open();
             const res = await this.request({
                 method: 'PUT',
-                url: url.href,
+                url: withDigest(location, descriptor.digest),
                 headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
                 body: source,
                 operation: 'upload blob',
@@ -40643,7 +40713,7 @@ class RegistryRepository {
         catch (error) {
             // Release the download too, whichever side failed first, and close the session we opened.
             source?.destroy();
-            await this.cancelUpload(url, this.show(descriptor.digest));
+            await this.cancelUpload(location, this.show(descriptor.digest));
             throw error;
         }
     }
@@ -40660,13 +40730,13 @@ class RegistryRepository {
      * streamed body itself ({@link STREAM_REFUSALS}) is remembered for the registry.
      */
     async pushStreamed(open, what, options = {}) {
-        if (!this.streamsBlobs())
-            throw new StreamRefusedError(this.registry, 0);
+        const refused = streamRefusals.get(this.client);
+        if (refused !== undefined)
+            throw new StreamRefusedError(this.registry, refused, true);
         const signal = options.signal ? { signal: options.signal } : {};
         const reference = `${this.name} (${what})`;
-        const session = await this.startUpload(reference, options);
+        let session = await this.startUpload(reference, options);
         let body;
-        let url = new URL(session);
         try {
             const streamed = await open();
             body = streamed.body;
@@ -40674,7 +40744,7 @@ class RegistryRepository {
             try {
                 res = await this.request({
                     method: 'PATCH',
-                    url: url.href,
+                    url: session,
                     headers: { 'content-type': 'application/octet-stream' },
                     body,
                     operation: 'upload blob',
@@ -40685,20 +40755,20 @@ class RegistryRepository {
             }
             catch (error) {
                 if (error instanceof RegistryError && STREAM_REFUSALS.has(error.status)) {
-                    streamRefusals.add(this.client);
-                    throw new StreamRefusedError(this.registry, error.status);
+                    const known = streamRefusals.has(this.client);
+                    streamRefusals.set(this.client, error.status);
+                    throw new StreamRefusedError(this.registry, error.status, known);
                 }
                 throw error;
             }
             await client_discard(res.body);
             const next = headerValue(res.headers, 'location');
             if (next)
-                url = new URL(next, res.url);
+                session = new URL(next, res.url).href;
             const blob = await streamed.sent;
-            url.searchParams.set('digest', blob.digest);
             const closed = await this.request({
                 method: 'PUT',
-                url: url.href,
+                url: withDigest(session, blob.digest),
                 headers: { 'content-length': '0' },
                 operation: 'upload blob',
                 reference: this.show(blob.digest),
@@ -40714,7 +40784,7 @@ class RegistryRepository {
         }
         catch (error) {
             body?.destroy();
-            await this.cancelUpload(url, reference);
+            await this.cancelUpload(session, reference);
             throw error;
         }
     }
@@ -40733,20 +40803,18 @@ class RegistryRepository {
         if (location === undefined)
             return;
         this.pendingUploads.delete(descriptor.digest);
-        await this.cancelUpload(new URL(location), this.show(descriptor.digest));
+        await this.cancelUpload(location, this.show(descriptor.digest));
     }
     /** Pings the registry now, so that round trip overlaps the reading of the source. */
     warm() {
         return this.client.warm();
     }
     /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
-    async cancelUpload(url, reference) {
-        const session = new URL(url);
-        session.searchParams.delete('digest');
+    async cancelUpload(session, reference) {
         try {
             const res = await this.client.request({
                 method: 'DELETE',
-                url: session.href,
+                url: session,
                 operation: 'cancel upload',
                 reference,
                 // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is

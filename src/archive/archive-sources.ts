@@ -173,14 +173,15 @@ export interface LayerListener {
   stop(): Promise<void>
 }
 
-/** Layers compressed at once when opening a plain tar: deflate is one core's work per layer. */
+/** Layers compressed at once when opening a plain tar (their blocks share the pool: see parallel-gzip.ts). */
 const MEASURE_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism()))
 
 /**
  * A legacy `docker save` archive, its manifests made from `manifest.json` and the configs. Every
- * layer is compressed once, when the archive is opened, into the {@link LayerSpool}; its blobs
- * are then read from the spool (and the configs from memory), never from the archive again, so
- * they can be read in any order and at once, even from a gzip'd tar. Closing it removes the spool.
+ * layer is compressed when the archive is opened: straight into its upload where a listener takes
+ * it (a later read, for a restart or another registry, compresses the archive's entry again, to
+ * the same bytes), else once into the {@link LayerSpool}, whose files are then read (and the
+ * configs from memory) in any order and at once, even from a gzip'd tar. Closing it removes the spool.
  */
 export class LegacyArchiveSource implements Source, OrderedSource, Closable {
   readonly name: string

@@ -2,7 +2,8 @@
  * Legacy `docker save` layers are uncompressed tars; registries get them gzip'd. The gzip is
  * deterministic — a level chosen from the layer's own first bytes, 1 MiB blocks deflated on every
  * core to the same bytes as on one ({@link createParallelGzip}), no name, mtime 0 — so the same
- * layer gives the same digest on every run and machine, and a re-run pushes nothing new. A layer
+ * layer gives the same digest on every run and machine (with the zlib Node bundles: Node 20 and 24
+ * agree), and a re-run pushes nothing new. A layer
  * is compressed once, its digests taken on the way: straight into a streamed upload where the
  * registry takes one (see `engine/ahead-uploads.ts`), else into a temporary file ({@link LayerSpool}).
  */
@@ -110,7 +111,7 @@ export interface CompressingOptions {
 /**
  * Compresses `layer` as a stream, for an upload that sends the bytes as they are made (one
  * streamed PATCH): the same level rule and the same bytes as {@link measureCompressed}, the
- * digests taken on the way. `level` repeats the level a first pass chose (a restart, or a read of
+ * digests taken on the way. `level` repeats the level a first pass chose (a read of
  * a layer measured before) instead of judging the sample again.
  */
 export async function compressingLayer(layer: Readable, options: CompressingOptions = {}): Promise<CompressingLayer> {

@@ -15,6 +15,7 @@
  * It imports nothing but Node's own modules, so a test can run it, transpiled alone, in a child
  * process with another thread pool.
  */
+import { availableParallelism } from 'node:os'
 import { Transform, type TransformCallback } from 'node:stream'
 // A namespace import: Node 20 before 20.15 has no `crc32` export, which a named import would need to start.
 import * as zlib from 'node:zlib'
@@ -45,7 +46,12 @@ const STORED_MAX = 65535
 /** Room for a whole block's output in one piece: stored blocks add 5 bytes per 16 KiB at worst. */
 const OUT_CHUNK = GZIP_BLOCK + 64 * 1024
 
-/** A Transform: any chunking of the same input gives the same gzip bytes, whatever inFlight or UV_THREADPOOL_SIZE */
+/**
+ * A Transform: any chunking of the same input gives the same gzip bytes, whatever inFlight or
+ * UV_THREADPOOL_SIZE. It keeps views of the buffers written to it (a block being deflated, the
+ * next block's dictionary) after their write has returned: a writer must not reuse them (file
+ * read streams and zlib's output never do).
+ */
 export function createParallelGzip(options: ParallelGzipOptions): Transform {
   const { level, inFlight = defaultInFlight() } = options
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be 0 to 9, not ${level}`)
@@ -54,13 +60,43 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
 }
 
 /**
- * One more block than the pool has threads: when the oldest block is done and pushed, the next is
- * already queued, so no thread waits for the main thread. More only holds more memory (each block
- * in flight holds its input, its output and zlib's ~300 KiB of state).
+ * One more block than the pool has threads (at most one per core: more threads than cores deflate
+ * no faster): when the oldest block is done and pushed, the next is already queued, so no thread
+ * waits for the main thread. More only holds more memory (each block in flight holds its input,
+ * its output and zlib's ~320 KiB of state).
  */
 function defaultInFlight(): number {
+  return DEFLATING_AT_MOST
+}
+
+const DEFLATING_AT_MOST = Math.min(poolThreads(), availableParallelism()) + 1
+
+function poolThreads(): number {
   const threads = Number(process.env.UV_THREADPOOL_SIZE)
-  return (Number.isInteger(threads) && threads > 0 ? Math.min(threads, 1024) : 4) + 1
+  return Number.isInteger(threads) && threads > 0 ? Math.min(threads, 1024) : 4
+}
+
+/**
+ * Blocks being deflated in the whole process, whichever stream they are from: several layers
+ * compressed at once share the pool, and their memory is bounded together. Released when a
+ * block's deflate ends, never by a reader, so no stream waits on another's reader.
+ */
+let deflating = 0
+const waitingToDeflate: Array<() => void> = []
+
+async function deflateSlot(): Promise<void> {
+  if (deflating < DEFLATING_AT_MOST) {
+    deflating++
+    return
+  }
+  // Handed over by the block that ends: `deflating` stays as it is.
+  await new Promise<void>((resolve) => waitingToDeflate.push(resolve))
+}
+
+function deflateDone(): void {
+  const next = waitingToDeflate.shift()
+  if (next) next()
+  else deflating--
 }
 
 /** A block handed to the pool: its output (or zlib's error) once ready, read at once when it is. */
@@ -189,8 +225,9 @@ function settle(work: Promise<void>, done: TransformCallback): void {
  * Without the sync flush zlib would end the stream; with it the output ends byte-aligned with an
  * empty stored block (00 00 FF FF), as the next block's bytes need.
  */
-function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer | Error> {
-  return new Promise((resolve) => {
+async function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer | Error> {
+  await deflateSlot()
+  return new Promise<Buffer | Error>((resolve) => {
     const options: zlib.ZlibOptions = {
       level,
       memLevel: MEM_LEVEL,
@@ -199,7 +236,15 @@ function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: numb
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
       chunkSize: OUT_CHUNK
     }
-    zlib.deflateRaw(block, options, (error, output) => resolve(error ?? output))
+    try {
+      zlib.deflateRaw(block, options, (error, output) => {
+        deflateDone()
+        resolve(error ?? output)
+      })
+    } catch (error) {
+      deflateDone()
+      resolve(error as Error)
+    }
   })
 }
 

@@ -12,6 +12,7 @@
 import type { LayerListener, LayerToStream } from '../archive/archive-sources.js'
 import type { CompressedLayer } from '../archive/layer-compression.js'
 import { Slots } from '../concurrency.js'
+import { ContentError } from '../errors.js'
 import type { Descriptor } from '../manifest.js'
 import { withRetries } from '../retry.js'
 import { restartRule } from './blob-upload.js'
@@ -70,11 +71,17 @@ export class AheadUploads implements LayerListener {
   async upload(layer: LayerToStream): Promise<CompressedLayer | undefined> {
     const target = await this.target
     if (!target || !isStreamingTarget(target) || !target.streamsBlobs() || this.controller.signal.aborted) return undefined
-    this.configAsked ??= target.blobExists(layer.config).catch(() => true)
-    if (await this.configAsked) return undefined
     const { events, logger } = this.options
+    this.configAsked ??= target.blobExists(layer.config).catch((error: unknown) => {
+      logger.debug(
+        `could not ask ${target.name} for the image's config (${tokenMessage(error)}); each layer is measured and asked for first`
+      )
+      return true
+    })
+    if (await this.configAsked) return undefined
     events({ type: 'blob-started', target: target.name, digest: layer.diffId, size: layer.size })
     let known: CompressedLayer | undefined
+    let refused: ContentError | undefined
     let measured: (done: CompressedLayer) => void = () => {}
     const digests = new Promise<CompressedLayer>((resolve) => (measured = resolve)).then((done) => (known = done))
     const placed = this.streamWithRestarts(layer, target, measured).then(
@@ -84,14 +91,18 @@ export class AheadUploads implements LayerListener {
       },
       (error: unknown) => {
         events({ type: 'blob-failed', target: target.name, digest: layer.diffId, size: layer.size })
-        if (error instanceof StreamRefusedError) logger.info(error.message)
-        else if (!this.controller.signal.aborted)
+        // Not what the config lists: the archive is refused at once, nothing else of it sent.
+        if (error instanceof ContentError) refused = error
+        else if (error instanceof StreamRefusedError) {
+          if (!error.known) logger.info(error.message)
+        } else if (!this.controller.signal.aborted)
           logger.debug(`streamed upload of ${layer.what} failed (${tokenMessage(error)}); the copy uploads it`)
         return undefined
       }
     )
     // A try that compressed the layer gives its digests; one that failed for good before any did gives none.
     await Promise.race([digests, placed])
+    if (refused) throw refused
     if (!known) return undefined
     this.placed.set(known.digest, placed)
     return known

@@ -85,7 +85,20 @@ function smallerPageSize(error: unknown, asked: number): number | undefined {
  * range not satisfiable, not implemented. Remembered per client: later layers spool at once.
  */
 const STREAM_REFUSALS = new Set([400, 405, 411, 413, 416, 501])
-const streamRefusals = new WeakSet<RegistryClient>()
+const streamRefusals = new WeakMap<RegistryClient, number>()
+
+/**
+ * An upload session's URL with `digest=` added to the query it came with, which is kept as the
+ * registry wrote it (PEERS "Everywhere": a `_state` token must not be re-encoded).
+ */
+export function withDigest(location: string, digest: string): string {
+  const url = new URL(location)
+  const kept = url.search
+    .slice(1)
+    .split('&')
+    .filter((part) => part !== '' && !part.startsWith('digest='))
+  return `${url.origin}${url.pathname}?${[...kept, `digest=${encodeURIComponent(digest)}`].join('&')}`
+}
 
 /** Statuses some registries refuse a mount with, instead of opening an upload (202). */
 const MOUNT_REFUSALS: ReadonlySet<number> = new Set([400, 401, 403, 404])
@@ -475,15 +488,12 @@ export class RegistryRepository
     const signal = options.signal ? { signal: options.signal } : {}
     const location = this.pendingUploads.get(descriptor.digest) ?? (await this.startUpload(this.show(descriptor.digest), options))
     this.pendingUploads.delete(descriptor.digest)
-    const url = new URL(location)
-    // A Location may carry a query of its own (`_state`): the digest is added to it.
-    url.searchParams.set('digest', descriptor.digest)
     let source: Readable | undefined
     try {
       source = await open()
       const res = await this.request({
         method: 'PUT',
-        url: url.href,
+        url: withDigest(location, descriptor.digest),
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(descriptor.size) },
         body: source,
         operation: 'upload blob',
@@ -495,7 +505,7 @@ export class RegistryRepository
     } catch (error) {
       // Release the download too, whichever side failed first, and close the session we opened.
       source?.destroy()
-      await this.cancelUpload(url, this.show(descriptor.digest))
+      await this.cancelUpload(location, this.show(descriptor.digest))
       throw error
     }
   }
@@ -514,12 +524,12 @@ export class RegistryRepository
    * streamed body itself ({@link STREAM_REFUSALS}) is remembered for the registry.
    */
   async pushStreamed(open: () => Promise<StreamedBody>, what: string, options: TransferOptions = {}): Promise<StreamedBlob> {
-    if (!this.streamsBlobs()) throw new StreamRefusedError(this.registry, 0)
+    const refused = streamRefusals.get(this.client)
+    if (refused !== undefined) throw new StreamRefusedError(this.registry, refused, true)
     const signal = options.signal ? { signal: options.signal } : {}
     const reference = `${this.name} (${what})`
-    const session = await this.startUpload(reference, options)
+    let session = await this.startUpload(reference, options)
     let body: Readable | undefined
-    let url = new URL(session)
     try {
       const streamed = await open()
       body = streamed.body
@@ -527,7 +537,7 @@ export class RegistryRepository
       try {
         res = await this.request({
           method: 'PATCH',
-          url: url.href,
+          url: session,
           headers: { 'content-type': 'application/octet-stream' },
           body,
           operation: 'upload blob',
@@ -537,19 +547,19 @@ export class RegistryRepository
         })
       } catch (error) {
         if (error instanceof RegistryError && STREAM_REFUSALS.has(error.status)) {
-          streamRefusals.add(this.client)
-          throw new StreamRefusedError(this.registry, error.status)
+          const known = streamRefusals.has(this.client)
+          streamRefusals.set(this.client, error.status)
+          throw new StreamRefusedError(this.registry, error.status, known)
         }
         throw error
       }
       await discard(res.body)
       const next = headerValue(res.headers, 'location')
-      if (next) url = new URL(next, res.url)
+      if (next) session = new URL(next, res.url).href
       const blob = await streamed.sent
-      url.searchParams.set('digest', blob.digest)
       const closed = await this.request({
         method: 'PUT',
-        url: url.href,
+        url: withDigest(session, blob.digest),
         headers: { 'content-length': '0' },
         operation: 'upload blob',
         reference: this.show(blob.digest),
@@ -564,7 +574,7 @@ export class RegistryRepository
       return blob
     } catch (error) {
       body?.destroy()
-      await this.cancelUpload(url, reference)
+      await this.cancelUpload(session, reference)
       throw error
     }
   }
@@ -583,7 +593,7 @@ export class RegistryRepository
     const location = this.pendingUploads.get(descriptor.digest)
     if (location === undefined) return
     this.pendingUploads.delete(descriptor.digest)
-    await this.cancelUpload(new URL(location), this.show(descriptor.digest))
+    await this.cancelUpload(location, this.show(descriptor.digest))
   }
 
   /** Pings the registry now, so that round trip overlaps the reading of the source. */
@@ -592,13 +602,11 @@ export class RegistryRepository
   }
 
   /** DELETE on an upload session (spec: "Canceling an upload"), best effort and bounded. */
-  private async cancelUpload(url: URL, reference: string): Promise<void> {
-    const session = new URL(url)
-    session.searchParams.delete('digest')
+  private async cancelUpload(session: string, reference: string): Promise<void> {
     try {
       const res = await this.client.request({
         method: 'DELETE',
-        url: session.href,
+        url: session,
         operation: 'cancel upload',
         reference,
         // Distribution asks for a `delete` grant here, which a push token lacks: a refusal is
