@@ -36518,15 +36518,16 @@ function createParallelGzip(options) {
     return new ParallelGzip(level, inFlight);
 }
 /**
- * One more block than the pool has threads (at most one per core: more threads than cores deflate
- * no faster): when the oldest block is done and pushed, the next is already queued, so no thread
- * waits for the main thread. More only holds more memory (each block in flight holds its input,
- * its output and zlib's ~320 KiB of state).
+ * One more block than the pool has threads (at most two per core: more deflate no faster): when
+ * the oldest block is done and pushed, the next is already queued, so no thread waits for the main
+ * thread. On 2 cores the pool's default 4 threads with 5 blocks out took 3.50–3.74 s for the bench's
+ * real-files save, 3 blocks out 3.69–3.92 s, 8 no better. More only holds more memory (each block
+ * in flight holds its input, its output and zlib's ~320 KiB of state).
  */
 function defaultInFlight() {
     return DEFLATING_AT_MOST;
 }
-const DEFLATING_AT_MOST = Math.min(poolThreads(), (0,external_node_os_namespaceObject.availableParallelism)()) + 1;
+const DEFLATING_AT_MOST = Math.min(poolThreads(), 2 * (0,external_node_os_namespaceObject.availableParallelism)()) + 1;
 function poolThreads() {
     const threads = Number(process.env.UV_THREADPOOL_SIZE);
     return Number.isInteger(threads) && threads > 0 ? Math.min(threads, 1024) : 4;
