@@ -75,7 +75,7 @@ afterAll(async () => {
 beforeEach(() => proxy.reset())
 
 /** Pushes the save through the proxy, keeping what was logged at info level. */
-async function push(destRef: string): Promise<{ result: CopyResult | undefined; infos: string[]; spooled: string[] }> {
+async function push(destRef: string, archive = save): Promise<{ result: CopyResult | undefined; infos: string[]; spooled: string[] }> {
   const infos: string[] = []
   const reporter: Reporter = { ...silentLogger, info: (line: string) => infos.push(line), event: () => {} }
   const registries = new Registries({ credentials: new StaticCredentials([]), plainHttp: true, logger: silentLogger })
@@ -86,7 +86,7 @@ async function push(destRef: string): Promise<{ result: CopyResult | undefined; 
   try {
     const result = await pushArchives(
       new Stores(registries),
-      { archives: parseArchiveInput(save), destinations: [parseEndpoint(destRef)], prefixes: [], maxArtifactSize: UNLIMITED },
+      { archives: parseArchiveInput(archive), destinations: [parseEndpoint(destRef)], prefixes: [], maxArtifactSize: UNLIMITED },
       reporter
     )
     return { result, infos, spooled }
@@ -153,6 +153,36 @@ describe('a docker save layer compressed into one streamed PATCH', () => {
     expect(patches()).toHaveLength(layers.length + 1)
     expect(uploads('POST').filter((r) => !r.path.includes('mount='))).toHaveLength(layers.length + 2)
     expect(infos.join('\n')).toMatch(/again from the archive/)
+  })
+
+  test('pushed again under the same tag with one layer changed: the unchanged layer is asked for first and not sent, the new one streams', async () => {
+    await push(`${proxy.host}/streamed/latest:latest`)
+    const changed = Buffer.from(Array.from({ length: 50_000 }, (_, i) => `changed ${i}\n`).join(''))
+    const next = join(dir, 'next.tar')
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(noise), sha256(changed)] } })
+    )
+    await writeTar(next, [
+      { name: 'l0/layer.tar', body: noise },
+      { name: 'l1/layer.tar', body: changed },
+      { name: 'config.json', body: config },
+      {
+        name: 'manifest.json',
+        body: JSON.stringify([{ Config: 'config.json', RepoTags: ['app:v2'], Layers: ['l0/layer.tar', 'l1/layer.tar'] }])
+      }
+    ])
+    proxy.reset()
+    const { result } = await push(`${proxy.host}/streamed/latest:latest`, next)
+    const [unchanged, added] = (
+      JSON.parse(await skopeoRaw(`${registry.host}/streamed/latest:latest`)) as { layers: Array<{ digest: string }> }
+    ).layers
+    expect(unchanged.digest).toBe(expected[0])
+    expect(patches()).toHaveLength(1)
+    expect(closes(unchanged.digest)).toEqual([])
+    expect(closes(added.digest)).toHaveLength(1)
+    expect(proxy.requests.filter((r) => r.method === 'HEAD' && r.path.endsWith(`/blobs/${unchanged.digest}`))).toHaveLength(1)
+    expect(result?.stats).toMatchObject({ blobsUploaded: 2, blobsSkipped: 1 })
+    await skopeoPullAll(`${registry.host}/streamed/latest:latest`)
   })
 
   test('a re-run finds the config there: every layer is measured and asked for first, nothing is sent', async () => {

@@ -69311,7 +69311,50 @@ async function openLayoutDirectory(path) {
     return { path, kind: 'OCI layout directory', source: layout, images };
 }
 
+;// CONCATENATED MODULE: ./src/engine/previous-layers.ts
+/**
+ * What a destination tag's image already holds, by the `diff_id`s its config lists. A docker save
+ * pushed again under the same tag (`latest`, say) with some layers changed finds the unchanged
+ * ones there: they are measured and asked for first, not compressed into an upload, since a
+ * layer's digest is known only once it is compressed, and by then it would be on its way.
+ */
+
+
+
+
+
+
+/**
+ * The `diff_id`s of the image `tag` names at `target`, when it is an image whose config lists
+ * one per layer; empty when the tag is not there or is anything else. A HEAD of the tag, then,
+ * when it names an image, its manifest and config; a failure is `reason`'s to log, never the push's.
+ */
+async function previousLayers(target, tag, reason) {
+    try {
+        // A HEAD first: no such tag is the common case, and Docker Hub counts a manifest GET as a pull.
+        const resolved = isManifestResolver(target) ? await target.resolveManifest(tag) : undefined;
+        if (!resolved || manifestKind(resolved.mediaType) !== 'image')
+            return new Set();
+        const root = await fetchRoot(target, resolved.digest);
+        if (root.manifest.kind !== 'image' || root.manifest.config.size > MAX_MANIFEST_BYTES)
+            return new Set();
+        const { config, layers } = root.manifest;
+        const bytes = await readCapped(await target.fetchBlob(config), MAX_MANIFEST_BYTES, 'config');
+        if (digestWithAlgorithmOf(config.digest, bytes) !== config.digest)
+            return new Set();
+        const diffIds = JSON.parse(bytes.toString('utf8')).rootfs?.diff_ids;
+        if (!Array.isArray(diffIds) || diffIds.length !== layers.length)
+            return new Set();
+        return new Set(diffIds.filter((id) => typeof id === 'string'));
+    }
+    catch (error) {
+        reason(error);
+        return new Set();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/ahead-uploads.ts
+
 
 
 
@@ -69328,6 +69371,8 @@ class AheadUploads {
     target;
     /** Whether the first destination holds the image's config already (asked once). */
     configAsked;
+    /** The `diff_id`s of the image the destination tag names now (asked once, with the config). */
+    previous;
     constructor(options) {
         this.options = options;
         this.slots = new Slots(Math.max(1, options.concurrency));
@@ -69347,7 +69392,8 @@ class AheadUploads {
      * Compresses a layer straight into a streamed upload (`POST`, one `PATCH`, `PUT ?digest=`), no
      * temporary file: when the first destination is a registry that takes one and does not hold
      * the image's config yet (a re-run finds it there: then each layer is measured and asked for
-     * first, as {@link ready} does, and nothing is sent twice). Resolves with the layer's digests as
+     * first, as {@link ready} does, and nothing is sent twice), nor, under the destination tag, an
+     * image with this layer (a save pushed again to `latest` with some layers changed). Resolves with the layer's digests as
      * soon as its last byte is compressed; the upload's last request goes on, and the copy waits for
      * it ({@link lookup}). A broken upload starts over from the layer (the compression is
      * deterministic), as the retry policy allows; one that fails for good is the copy's to make.
@@ -69362,7 +69408,11 @@ class AheadUploads {
             logger.debug(`could not ask ${target.name} for the image's config (${tokenMessage(error)}); each layer is measured and asked for first`);
             return true;
         });
+        // Asked together: one round trip before the first layer starts.
+        this.previous ??= this.options.tag && isReadable(target) ? this.previousLayers(target, this.options.tag) : Promise.resolve(new Set());
         if (await this.configAsked)
+            return undefined;
+        if ((await this.previous).has(layer.diffId))
             return undefined;
         events({ type: 'blob-started', target: target.name, digest: layer.diffId, size: layer.size });
         let known;
@@ -69393,6 +69443,9 @@ class AheadUploads {
             return undefined;
         this.placed.set(known.digest, placed);
         return known;
+    }
+    previousLayers(target, tag) {
+        return previousLayers(target, tag, (error) => this.options.logger.debug(`${target.name}:${tag} tells no layers already there (${tokenMessage(error)})`));
     }
     /** Pushes the layer as it is compressed, in a new session on each try; `measured` hears its digests once a try has compressed it all. */
     async streamWithRestarts(layer, target, measured) {
@@ -69648,8 +69701,10 @@ function aheadUploads(stores, archive, request, logger, options) {
     // Opened and pinged now, while the first layer is compressed: that round trip is off the path.
     const target = stores.target(first);
     void target.then((store) => (isWarmable(store) ? store.warm() : undefined)).catch(() => { });
+    const tag = first.kind === 'registry' ? first.reference.tag : undefined;
     return new AheadUploads({
         target,
+        ...(tag ? { tag } : {}),
         concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
         logger,
         events: (event) => logger.event(event),

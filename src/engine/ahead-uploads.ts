@@ -16,6 +16,7 @@ import { ContentError } from '../errors.js'
 import type { Descriptor } from '../manifest.js'
 import { withRetries } from '../retry.js'
 import { restartRule } from './blob-upload.js'
+import { previousLayers } from './previous-layers.js'
 import {
   isReadable,
   isStreamingTarget,
@@ -31,6 +32,8 @@ import type { CopyGraphOptions } from './copy-graph.js'
 import { emptyStats, type BlobOutcome, type EventSink } from './events.js'
 
 export interface AheadOptions extends Pick<CopyGraphOptions, 'concurrency' | 'logger' | 'events' | 'retry'> {
+  /** The tag the destination's name gives (`app:latest`): an image already there under it tells which layers need no upload. */
+  tag?: string
   /** The store the layers go to, being opened (and warmed) while the first layer is compressed. */
   target: Promise<Target>
 }
@@ -42,6 +45,8 @@ export class AheadUploads implements LayerListener {
   private readonly target: Promise<Target | undefined>
   /** Whether the first destination holds the image's config already (asked once). */
   private configAsked: Promise<boolean> | undefined
+  /** The `diff_id`s of the image the destination tag names now (asked once, with the config). */
+  private previous: Promise<ReadonlySet<string>> | undefined
 
   constructor(private readonly options: AheadOptions) {
     this.slots = new Slots(Math.max(1, options.concurrency))
@@ -62,7 +67,8 @@ export class AheadUploads implements LayerListener {
    * Compresses a layer straight into a streamed upload (`POST`, one `PATCH`, `PUT ?digest=`), no
    * temporary file: when the first destination is a registry that takes one and does not hold
    * the image's config yet (a re-run finds it there: then each layer is measured and asked for
-   * first, as {@link ready} does, and nothing is sent twice). Resolves with the layer's digests as
+   * first, as {@link ready} does, and nothing is sent twice), nor, under the destination tag, an
+   * image with this layer (a save pushed again to `latest` with some layers changed). Resolves with the layer's digests as
    * soon as its last byte is compressed; the upload's last request goes on, and the copy waits for
    * it ({@link lookup}). A broken upload starts over from the layer (the compression is
    * deterministic), as the retry policy allows; one that fails for good is the copy's to make.
@@ -78,7 +84,10 @@ export class AheadUploads implements LayerListener {
       )
       return true
     })
+    // Asked together: one round trip before the first layer starts.
+    this.previous ??= this.options.tag && isReadable(target) ? this.previousLayers(target, this.options.tag) : Promise.resolve(new Set())
     if (await this.configAsked) return undefined
+    if ((await this.previous).has(layer.diffId)) return undefined
     events({ type: 'blob-started', target: target.name, digest: layer.diffId, size: layer.size })
     let known: CompressedLayer | undefined
     let refused: ContentError | undefined
@@ -106,6 +115,12 @@ export class AheadUploads implements LayerListener {
     if (!known) return undefined
     this.placed.set(known.digest, placed)
     return known
+  }
+
+  private previousLayers(target: Target & Source, tag: string): Promise<ReadonlySet<string>> {
+    return previousLayers(target, tag, (error) =>
+      this.options.logger.debug(`${target.name}:${tag} tells no layers already there (${tokenMessage(error)})`)
+    )
   }
 
   /** Pushes the layer as it is compressed, in a new session on each try; `measured` hears its digests once a try has compressed it all. */

@@ -91,8 +91,10 @@ function aheadUploads(
   // Opened and pinged now, while the first layer is compressed: that round trip is off the path.
   const target = stores.target(first)
   void target.then((store) => (isWarmable(store) ? store.warm() : undefined)).catch(() => {})
+  const tag = first.kind === 'registry' ? first.reference.tag : undefined
   return new AheadUploads({
     target,
+    ...(tag ? { tag } : {}),
     concurrency: request.concurrency ?? DEFAULT_CONCURRENCY,
     logger,
     events: (event) => logger.event(event),
