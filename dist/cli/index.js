@@ -36265,6 +36265,16 @@ function chooseEntry(index, tag, where) {
         throw new InputError('srcRef', `${where} holds no image (its index.json lists no manifests)`);
     throw new InputError('srcRef', `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`);
 }
+/**
+ * `blobs/<alg>/<hex>`: where image-layout.md puts a blob (and what a docker save's manifest.json
+ * names). A digest that is not one by the grammar never becomes a path: an error for `where`.
+ */
+function layoutBlobEntry(digest, where) {
+    if (!isDigest(digest))
+        throw new ContentError(where, `${shown(digest)} is not a digest (algorithm:hex)`);
+    const colon = digest.indexOf(':');
+    return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
+}
 
 ;// CONCATENATED MODULE: ./src/layout/oci-layout.ts
 /**
@@ -36455,10 +36465,65 @@ class OciLayout {
     }
     /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
     blobPath(digest) {
-        if (!isDigest(digest))
-            throw new ContentError(`${this.name}@${digest}`, 'is not a digest (algorithm:hex)');
-        const colon = digest.indexOf(':');
-        return (0,external_node_path_namespaceObject.join)(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1));
+        return (0,external_node_path_namespaceObject.join)(this.dir, layoutBlobEntry(digest, `${this.name}@${digest}`));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/digest-addressed.ts
+
+
+
+
+class DigestAddressedSource {
+    container;
+    name;
+    sequential;
+    constructor(container) {
+        this.container = container;
+        this.name = container.path;
+        this.sequential = container.sequential;
+    }
+    async fetchManifest(reference) {
+        if (!isDigest(reference))
+            throw new ContentError(`${this.name}@${reference}`, this.notByDigest(reference));
+        const bytes = await this.container.readSmall(this.blobEntry(reference));
+        for (const blob of blobsNamed(bytes))
+            this.checkBlob(blob);
+        return { bytes };
+    }
+    fetchBlob(descriptor, options = {}) {
+        this.checkBlob(descriptor);
+        return this.container.open(this.blobEntry(descriptor.digest), options.signal);
+    }
+    blobOrder(digest) {
+        return isDigest(digest) ? this.container.position(this.blobEntry(digest)) : 0;
+    }
+    checkBlob(descriptor) {
+        if (!isDigest(descriptor.digest)) {
+            throw new ContentError(`${this.name}@${descriptor.digest}`, `${shown(descriptor.digest)} is not a digest (algorithm:hex)`);
+        }
+        const path = this.blobEntry(descriptor.digest);
+        const size = this.container.size(path);
+        if (size === undefined)
+            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
+        if (size !== descriptor.size) {
+            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
+        }
+    }
+}
+/**
+ * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
+ * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
+ * them with their descriptor's media type and says what is wrong with them.
+ */
+function blobsNamed(bytes) {
+    try {
+        return blobsOf(parseManifest(bytes, undefined, 'a manifest'));
+    }
+    catch (error) {
+        if (error instanceof ContentError)
+            return [];
+        throw error;
     }
 }
 
@@ -36900,15 +36965,9 @@ async function readSample(chunks) {
 
 
 
+
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-/** `blobs/<alg>/<hex>` (image-spec image-layout.md); a digest that is not one never becomes a name. */
-function blobPath(digest, where) {
-    if (!isDigest(digest))
-        throw new ContentError(where, `"${digest}" is not a digest (algorithm:hex)`);
-    const colon = digest.indexOf(':');
-    return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
-}
 function archive_sources_parseJson(bytes, where) {
     try {
         return JSON.parse(bytes.toString('utf8'));
@@ -36918,15 +36977,7 @@ function archive_sources_parseJson(bytes, where) {
     }
 }
 /** An OCI image layout inside an archive. */
-class ArchiveLayoutSource {
-    container;
-    name;
-    sequential;
-    constructor(container) {
-        this.container = container;
-        this.name = container.path;
-        this.sequential = container.sequential;
-    }
+class ArchiveLayoutSource extends DigestAddressedSource {
     async images() {
         const index = parseLayoutIndex((await this.container.readSmall('index.json')).toString('utf8'), `${this.name} index.json`);
         return index.manifests.map((descriptor) => {
@@ -36934,49 +36985,11 @@ class ArchiveLayoutSource {
             return { descriptor, ...(name ? { name } : {}) };
         });
     }
-    /**
-     * Manifests by digest. Before a manifest is used, every blob it names must be in the archive
-     * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
-     */
-    async fetchManifest(reference) {
-        const bytes = await this.container.readSmall(blobPath(reference, `${this.name}@${reference}`));
-        for (const blob of blobsNamed(bytes))
-            this.checkBlob(blob);
-        return { bytes };
+    blobEntry(digest) {
+        return layoutBlobEntry(digest, `${this.name}@${digest}`);
     }
-    fetchBlob(descriptor, options = {}) {
-        this.checkBlob(descriptor);
-        return this.container.open(this.blobPath(descriptor.digest), options.signal);
-    }
-    blobOrder(digest) {
-        return this.container.position(this.blobPath(digest));
-    }
-    blobPath(digest) {
-        return blobPath(digest, `${this.name}@${digest}`);
-    }
-    checkBlob(descriptor) {
-        const path = this.blobPath(descriptor.digest);
-        const size = this.container.size(path);
-        if (size === undefined)
-            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
-        if (size !== descriptor.size) {
-            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
-        }
-    }
-}
-/**
- * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
- * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
- * them with their descriptor's media type and says what is wrong with them.
- */
-function blobsNamed(bytes) {
-    try {
-        return blobsOf(parseManifest(bytes, undefined, 'a manifest'));
-    }
-    catch (error) {
-        if (error instanceof ContentError)
-            return [];
-        throw error;
+    notByDigest(reference) {
+        return `${shown(reference)} is not a digest (algorithm:hex)`;
     }
 }
 /** Layers compressed at once when opening a plain tar (their blocks share the pool: see parallel-gzip.ts). */
@@ -37237,6 +37250,17 @@ function blobDataPath(digest) {
 }
 
 ;// CONCATENATED MODULE: ./src/archive/registry-tree.ts
+/**
+ * A registry storage tree inside a tar (a mindthegap bundle: `registry:2`'s storage directory
+ * tarred, with mindthegap's `images.yaml` or `charts.yaml` beside it) as a {@link Source}: each
+ * repository:tag its tags' links name is an image, its manifest and blobs read by digest from the
+ * tree's blob store, byte for byte, never extracted. Paths: see registry-storage-paths.ts.
+ *
+ * Whatever the tree says is checked before it is used: a link must hold a digest by the grammar
+ * (it becomes a path in the tree, as `index.json` digests do in a layout), repository names and
+ * tags must follow the distribution spec's grammar (they become destination names). Blobs stream
+ * as they are stored; the copy verifies each against its digest on the way (source-stream.ts).
+ */
 
 
 
@@ -37262,15 +37286,7 @@ function isRegistryTree(names) {
 function isMindthegapBundle(names) {
     return [...BUNDLE_CONFIGS].some((config) => names.has(config)) && isRegistryTree(names);
 }
-class RegistryTreeSource {
-    container;
-    name;
-    sequential;
-    constructor(container) {
-        this.container = container;
-        this.name = container.path;
-        this.sequential = container.sequential;
-    }
+class RegistryTreeSource extends DigestAddressedSource {
     /**
      * Every repository:tag of the tree, sorted; an error naming the entry for a name outside the
      * grammar, a link that is not a digest, or a manifest the tree lacks. Read in the order the
@@ -37299,22 +37315,11 @@ class RegistryTreeSource {
         }))
             .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
-    /** The manifest with `reference` (a digest: the tree is read by digest only), its blobs checked present. */
-    async fetchManifest(reference) {
-        if (!isDigest(reference))
-            throw new ContentError(`${this.name}@${reference}`, 'a registry storage tree is read by digest only');
-        const bytes = await this.container.readSmall(blobDataPath(reference));
-        // Nothing is pushed from a tree that lacks part of what a manifest names.
-        for (const blob of blobsNamed(bytes))
-            this.checkBlob(blob);
-        return { bytes };
+    blobEntry(digest) {
+        return blobDataPath(digest);
     }
-    fetchBlob(descriptor, options = {}) {
-        this.checkBlob(descriptor);
-        return this.container.open(blobDataPath(descriptor.digest), options.signal);
-    }
-    blobOrder(digest) {
-        return isDigest(digest) ? this.container.position(blobDataPath(digest)) : 0;
+    notByDigest() {
+        return 'a registry storage tree is read by digest only';
     }
     /** manifestTagCurrentPathSpec entries, in archive order, each name checked against the spec's grammar. */
     tagLinks() {
@@ -37354,18 +37359,6 @@ class RegistryTreeSource {
             throw new ContentError(this.name, `entry "${path}" is larger than ${MAX_MANIFEST_BYTES} bytes`);
         const manifest = parseManifest(await this.container.readSmall(path), undefined, `${this.name} ${link.repository}:${link.tag}`);
         return { mediaType: manifest.mediaType, digest, size };
-    }
-    checkBlob(descriptor) {
-        if (!isDigest(descriptor.digest)) {
-            throw new ContentError(`${this.name}@${descriptor.digest}`, `${shown(descriptor.digest)} is not a digest (algorithm:hex)`);
-        }
-        const path = blobDataPath(descriptor.digest);
-        const size = this.container.size(path);
-        if (size === undefined)
-            throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`);
-        if (size !== descriptor.size) {
-            throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`);
-        }
     }
 }
 
@@ -41094,6 +41087,7 @@ function runCopy(stores, inputs, reporter) {
 
 
 
+
 const archive_writer_REF_NAME = 'org.opencontainers.image.ref.name';
 const archive_writer_CONTAINERD_NAME = 'io.containerd.image.name';
 /** Config media types of container images (OCI, Docker): what moby's loader takes. */
@@ -41101,11 +41095,6 @@ const IMAGE_CONFIGS = new Set([
     'application/vnd.oci.image.config.v1+json',
     'application/vnd.docker.container.image.v1+json'
 ]);
-/** `blobs/<alg>/<hex>`: where image-layout.md puts a blob, and what manifest.json names. */
-function archive_writer_blobPath(digest) {
-    const [algorithm, hex] = digest.split(':');
-    return `blobs/${algorithm}/${hex}`;
-}
 class ArchiveWriter {
     path;
     gzip;
@@ -41213,6 +41202,10 @@ class ArchiveWriter {
         await tar.done.catch(() => { });
         await (0,promises_namespaceObject.rm)(tar.temp, { force: true });
     }
+    /** A blob's entry; a digest outside the grammar (from a source's manifest) never names one. */
+    blobEntry(digest) {
+        return layoutBlobEntry(digest, `${this.name}@${digest}`);
+    }
     record(named) {
         if (named.name) {
             this.namesByDigest.set(named.descriptor.digest, named.name);
@@ -41243,7 +41236,7 @@ class ArchiveWriter {
             // Opened before its entry starts: a source that cannot be opened leaves the tar as it was.
             const body = await open();
             try {
-                await this.add(archive_writer_blobPath(descriptor.digest), body, descriptor.size);
+                await this.add(this.blobEntry(descriptor.digest), body, descriptor.size);
             }
             catch (error) {
                 // Half an entry is in the tar: no reader could trust it, and a retry cannot take it back.
@@ -41300,9 +41293,9 @@ class ArchiveWriter {
             if (!image || !IMAGE_CONFIGS.has(image.config.mediaType))
                 return;
             const entry = byManifest.get(digest) ?? {
-                Config: archive_writer_blobPath(image.config.digest),
+                Config: this.blobEntry(image.config.digest),
                 RepoTags: [],
-                Layers: image.layers.map((l) => archive_writer_blobPath(l.digest))
+                Layers: image.layers.map((l) => this.blobEntry(l.digest))
             };
             if (repoTag !== undefined && !entry.RepoTags.includes(repoTag))
                 entry.RepoTags.push(repoTag);

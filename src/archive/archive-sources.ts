@@ -7,11 +7,13 @@
 import { availableParallelism } from 'node:os'
 import { Readable } from 'node:stream'
 import { forEachLimit } from '../concurrency.js'
-import { isDigest, sha256 } from '../digest.js'
+import { sha256 } from '../digest.js'
 import { ContentError } from '../errors.js'
-import { blobsOf, parseManifest, type Descriptor, type Platform } from '../manifest.js'
+import type { Descriptor, Platform } from '../manifest.js'
 import { DOCKER_MANIFEST } from '../media-types.js'
-import { entryName, parseLayoutIndex } from '../layout/entries.js'
+import { entryName, layoutBlobEntry, parseLayoutIndex } from '../layout/entries.js'
+import { shown } from '../escape.js'
+import { DigestAddressedSource } from './digest-addressed.js'
 import type { Closable, FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
 import type { ArchiveContainer } from './container.js'
 import type { LayerSpool, SpooledLayer } from './layer-spool.js'
@@ -33,13 +35,6 @@ export interface ArchiveImage {
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
 
-/** `blobs/<alg>/<hex>` (image-spec image-layout.md); a digest that is not one never becomes a name. */
-function blobPath(digest: string, where: string): string {
-  if (!isDigest(digest)) throw new ContentError(where, `"${digest}" is not a digest (algorithm:hex)`)
-  const colon = digest.indexOf(':')
-  return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`
-}
-
 function parseJson<T>(bytes: Buffer, where: string): T {
   try {
     return JSON.parse(bytes.toString('utf8')) as T
@@ -49,15 +44,7 @@ function parseJson<T>(bytes: Buffer, where: string): T {
 }
 
 /** An OCI image layout inside an archive. */
-export class ArchiveLayoutSource implements Source, OrderedSource {
-  readonly name: string
-  readonly sequential: boolean
-
-  constructor(private readonly container: ArchiveContainer) {
-    this.name = container.path
-    this.sequential = container.sequential
-  }
-
+export class ArchiveLayoutSource extends DigestAddressedSource {
   async images(): Promise<ArchiveImage[]> {
     const index = parseLayoutIndex((await this.container.readSmall('index.json')).toString('utf8'), `${this.name} index.json`)
     return index.manifests.map((descriptor) => {
@@ -66,50 +53,12 @@ export class ArchiveLayoutSource implements Source, OrderedSource {
     })
   }
 
-  /**
-   * Manifests by digest. Before a manifest is used, every blob it names must be in the archive
-   * with the size it gives: nothing is pushed from an archive that lacks part of what it names.
-   */
-  async fetchManifest(reference: string): Promise<FetchedManifest> {
-    const bytes = await this.container.readSmall(blobPath(reference, `${this.name}@${reference}`))
-    for (const blob of blobsNamed(bytes)) this.checkBlob(blob)
-    return { bytes }
+  protected blobEntry(digest: string): string {
+    return layoutBlobEntry(digest, `${this.name}@${digest}`)
   }
 
-  fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
-    this.checkBlob(descriptor)
-    return this.container.open(this.blobPath(descriptor.digest), options.signal)
-  }
-
-  blobOrder(digest: string): number {
-    return this.container.position(this.blobPath(digest))
-  }
-
-  private blobPath(digest: string): string {
-    return blobPath(digest, `${this.name}@${digest}`)
-  }
-
-  private checkBlob(descriptor: Descriptor): void {
-    const path = this.blobPath(descriptor.digest)
-    const size = this.container.size(path)
-    if (size === undefined) throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`)
-    if (size !== descriptor.size) {
-      throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`)
-    }
-  }
-}
-
-/**
- * The blobs an image manifest names, when the bytes parse as one. Bytes that do not (a manifest
- * whose type only its descriptor gives, or no manifest at all) name none here: the graph parses
- * them with their descriptor's media type and says what is wrong with them.
- */
-export function blobsNamed(bytes: Buffer): Descriptor[] {
-  try {
-    return blobsOf(parseManifest(bytes, undefined, 'a manifest'))
-  } catch (error) {
-    if (error instanceof ContentError) return []
-    throw error
+  protected notByDigest(reference: string): string {
+    return `${shown(reference)} is not a digest (algorithm:hex)`
   }
 }
 

@@ -9,15 +9,13 @@
  * tags must follow the distribution spec's grammar (they become destination names). Blobs stream
  * as they are stored; the copy verifies each against its digest on the way (source-stream.ts).
  */
-import type { Readable } from 'node:stream'
 import { isDigest } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { shown } from '../escape.js'
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../manifest.js'
 import { isRepositoryName, isTag } from '../reference.js'
-import type { FetchedManifest, OrderedSource, Source, TransferOptions } from '../storage.js'
-import { blobsNamed, type ArchiveImage } from './archive-sources.js'
-import type { ArchiveContainer } from './container.js'
+import type { ArchiveImage } from './archive-sources.js'
+import { DigestAddressedSource } from './digest-addressed.js'
 import { blobDataPath, isStorageBlob, MAX_LINK_BYTES, tagLinkOf } from './registry-storage-paths.js'
 
 /** mindthegap's own files, at the top of a bundle beside the tree: what it was asked to bundle. */
@@ -47,15 +45,7 @@ interface TagLink {
   tag: string
 }
 
-export class RegistryTreeSource implements Source, OrderedSource {
-  readonly name: string
-  readonly sequential: boolean
-
-  constructor(private readonly container: ArchiveContainer) {
-    this.name = container.path
-    this.sequential = container.sequential
-  }
-
+export class RegistryTreeSource extends DigestAddressedSource {
   /**
    * Every repository:tag of the tree, sorted; an error naming the entry for a name outside the
    * grammar, a link that is not a digest, or a manifest the tree lacks. Read in the order the
@@ -83,22 +73,12 @@ export class RegistryTreeSource implements Source, OrderedSource {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  /** The manifest with `reference` (a digest: the tree is read by digest only), its blobs checked present. */
-  async fetchManifest(reference: string): Promise<FetchedManifest> {
-    if (!isDigest(reference)) throw new ContentError(`${this.name}@${reference}`, 'a registry storage tree is read by digest only')
-    const bytes = await this.container.readSmall(blobDataPath(reference))
-    // Nothing is pushed from a tree that lacks part of what a manifest names.
-    for (const blob of blobsNamed(bytes)) this.checkBlob(blob)
-    return { bytes }
+  protected blobEntry(digest: string): string {
+    return blobDataPath(digest)
   }
 
-  fetchBlob(descriptor: Descriptor, options: TransferOptions = {}): Promise<Readable> {
-    this.checkBlob(descriptor)
-    return this.container.open(blobDataPath(descriptor.digest), options.signal)
-  }
-
-  blobOrder(digest: string): number {
-    return isDigest(digest) ? this.container.position(blobDataPath(digest)) : 0
+  protected notByDigest(): string {
+    return 'a registry storage tree is read by digest only'
   }
 
   /** manifestTagCurrentPathSpec entries, in archive order, each name checked against the spec's grammar. */
@@ -147,17 +127,5 @@ export class RegistryTreeSource implements Source, OrderedSource {
     if (size > MAX_MANIFEST_BYTES) throw new ContentError(this.name, `entry "${path}" is larger than ${MAX_MANIFEST_BYTES} bytes`)
     const manifest = parseManifest(await this.container.readSmall(path), undefined, `${this.name} ${link.repository}:${link.tag}`)
     return { mediaType: manifest.mediaType, digest, size }
-  }
-
-  private checkBlob(descriptor: Descriptor): void {
-    if (!isDigest(descriptor.digest)) {
-      throw new ContentError(`${this.name}@${descriptor.digest}`, `${shown(descriptor.digest)} is not a digest (algorithm:hex)`)
-    }
-    const path = blobDataPath(descriptor.digest)
-    const size = this.container.size(path)
-    if (size === undefined) throw new ContentError(this.name, `entry "${path}" is missing (named by a manifest)`)
-    if (size !== descriptor.size) {
-      throw new ContentError(this.name, `entry "${path}" has ${size} bytes, its descriptor says ${descriptor.size}`)
-    }
   }
 }

@@ -24,6 +24,7 @@ import { fileSystemError, systemCode } from '../files.js'
 import { parseManifest, type Descriptor, type ImageManifest } from '../manifest.js'
 import { OCI_INDEX } from '../media-types.js'
 import type { FetchedManifest, Pinning, Source, Target, TagIndex } from '../storage.js'
+import { layoutBlobEntry } from './entries.js'
 
 const REF_NAME = 'org.opencontainers.image.ref.name'
 const CONTAINERD_NAME = 'io.containerd.image.name'
@@ -32,12 +33,6 @@ const IMAGE_CONFIGS: ReadonlySet<string> = new Set([
   'application/vnd.oci.image.config.v1+json',
   'application/vnd.docker.container.image.v1+json'
 ])
-
-/** `blobs/<alg>/<hex>`: where image-layout.md puts a blob, and what manifest.json names. */
-function blobPath(digest: string): string {
-  const [algorithm, hex] = digest.split(':')
-  return `blobs/${algorithm}/${hex}`
-}
 
 /** An entry of `index.json`: a tagged (or pinned) root, with the names Docker 25 gives it. */
 interface Named {
@@ -157,6 +152,11 @@ export class ArchiveWriter implements Target, Pinning, Source, TagIndex {
     await rm(tar.temp, { force: true })
   }
 
+  /** A blob's entry; a digest outside the grammar (from a source's manifest) never names one. */
+  private blobEntry(digest: string): string {
+    return layoutBlobEntry(digest, `${this.name}@${digest}`)
+  }
+
   private record(named: Named): void {
     if (named.name) {
       this.namesByDigest.set(named.descriptor.digest, named.name)
@@ -183,7 +183,7 @@ export class ArchiveWriter implements Target, Pinning, Source, TagIndex {
       // Opened before its entry starts: a source that cannot be opened leaves the tar as it was.
       const body = await open()
       try {
-        await this.add(blobPath(descriptor.digest), body, descriptor.size)
+        await this.add(this.blobEntry(descriptor.digest), body, descriptor.size)
       } catch (error) {
         // Half an entry is in the tar: no reader could trust it, and a retry cannot take it back.
         const cause = error instanceof Error ? error.message : String(error)
@@ -243,9 +243,9 @@ export class ArchiveWriter implements Target, Pinning, Source, TagIndex {
       // Only container images: a chart, a signature or an SBOM is no image a loader can run.
       if (!image || !IMAGE_CONFIGS.has(image.config.mediaType)) return
       const entry = byManifest.get(digest) ?? {
-        Config: blobPath(image.config.digest),
+        Config: this.blobEntry(image.config.digest),
         RepoTags: [],
-        Layers: image.layers.map((l) => blobPath(l.digest))
+        Layers: image.layers.map((l) => this.blobEntry(l.digest))
       }
       if (repoTag !== undefined && !entry.RepoTags.includes(repoTag)) entry.RepoTags.push(repoTag)
       byManifest.set(digest, entry)

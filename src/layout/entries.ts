@@ -6,7 +6,7 @@
  */
 import { isDigest } from '../digest.js'
 import { ContentError, InputError } from '../errors.js'
-import { plain } from '../escape.js'
+import { plain, shown } from '../escape.js'
 import type { Descriptor } from '../manifest.js'
 import { formatPlatform } from '../platform.js'
 
@@ -96,4 +96,14 @@ export function chooseEntry(index: LayoutIndex, tag: string | undefined, where: 
     'srcRef',
     `${where} holds ${entries.length} images: ${entries.map(describeEntry).join('; ')}; choose one with :tag or @sha256:… on the path`
   )
+}
+
+/**
+ * `blobs/<alg>/<hex>`: where image-layout.md puts a blob (and what a docker save's manifest.json
+ * names). A digest that is not one by the grammar never becomes a path: an error for `where`.
+ */
+export function layoutBlobEntry(digest: string, where: string): string {
+  if (!isDigest(digest)) throw new ContentError(where, `${shown(digest)} is not a digest (algorithm:hex)`)
+  const colon = digest.indexOf(':')
+  return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`
 }

@@ -10,13 +10,13 @@ import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { algorithmOf, isDigest } from '../digest.js'
+import { algorithmOf } from '../digest.js'
 import { ContentError } from '../errors.js'
 import { fileSystemError, makeDirectories, onFile, systemCode, writeHint } from '../files.js'
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../manifest.js'
 import type { FetchedManifest, Source, TagIndex, Target, TransferOptions } from '../storage.js'
 import { readFileStream } from '../streams.js'
-import { chooseEntry, isNamed, parseLayoutIndex, type LayoutIndex } from './entries.js'
+import { chooseEntry, isNamed, layoutBlobEntry, parseLayoutIndex, type LayoutIndex } from './entries.js'
 
 /** The annotation that names an entry of `index.json` (image-spec annotations.md). */
 export const REF_NAME = 'org.opencontainers.image.ref.name'
@@ -192,8 +192,6 @@ export class OciLayout implements Source, Target, TagIndex {
 
   /** `blobs/<alg>/<hex>`; a digest that is not one never becomes a path (every caller passes a checked one). */
   private blobPath(digest: string): string {
-    if (!isDigest(digest)) throw new ContentError(`${this.name}@${digest}`, 'is not a digest (algorithm:hex)')
-    const colon = digest.indexOf(':')
-    return join(this.dir, 'blobs', digest.slice(0, colon), digest.slice(colon + 1))
+    return join(this.dir, layoutBlobEntry(digest, `${this.name}@${digest}`))
   }
 }
